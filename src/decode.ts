@@ -1,0 +1,86 @@
+/**
+ * Bytes → JSON → typed payload, never throwing. Shared by the webhook
+ * receiver and the SSE source so both apply the same codecs, defaults and
+ * error values.
+ */
+import { isUtf8 } from 'node:buffer'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as t from 'io-ts'
+import { INVALID, payloadCodecs, type Payload } from './codecs.js'
+import {
+  invalidPayload, malformedJson, notRawBody, unknownEventType,
+  type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,
+} from './errors.js'
+
+const encoder = new TextEncoder()
+
+/**
+ * The body as bytes: a `Uint8Array` (Buffer included) as is, an
+ * `ArrayBuffer` viewed, a string as its UTF-8 bytes. Anything else (an
+ * object a body parser produced, `null`, a number) is a {@link NotRawBody}.
+ */
+export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
+  if (body instanceof Uint8Array) return E.right(body)
+  if (typeof body === 'string') return E.right(encoder.encode(body))
+  if (body instanceof ArrayBuffer) return E.right(new Uint8Array(body))
+  return E.left(notRawBody(body))
+}
+
+/** Parses UTF-8 JSON bytes; invalid UTF-8 (which a lenient decoder would silently replace) is refused. */
+export function parseJson(bytes: Uint8Array): E.Either<MalformedJson, unknown> {
+  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
+  return parseJsonText(text, bytes)
+}
+
+/** Parses JSON text; `body` is what an error carries. */
+export function parseJsonText(text: string, body: Uint8Array): E.Either<MalformedJson, unknown> {
+  try {
+    return E.right(JSON.parse(text))
+  } catch (e) {
+    // SyntaxError, or RangeError on input too deep for the engine.
+    return E.left(malformedJson('syntax', e instanceof Error ? e.message : String(e), body))
+  }
+}
+
+/**
+ * Decodes a parsed JSON value into a modelled payload. The fast path of the
+ * codecs runs first; only a refusal runs io-ts' full `validate`, for the report.
+ */
+export function decodeEvent(
+  value: unknown,
+  body: Uint8Array,
+): E.Either<InvalidPayload | UnknownEventType, Payload> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return E.left(invalidPayload(null, [{ value, context: [{ key: '', type: eventShape, actual: value }] }], body))
+  }
+  const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined
+  if (type === 'actions' || type === 'summary') {
+    const codec: PayloadDecoder = payloadCodecs[type]
+    const decoded = codec.fast(value)
+    if (decoded !== INVALID) return E.right(decoded)
+    const report = codec.decode(value)
+    // The fast path and validate agree (spec/codecs.spec.ts checks it); this is belt and braces.
+    return E.isRight(report) ? report : E.left(invalidPayload(type, report.left, body))
+  }
+  if (typeof type === 'string') return E.left(unknownEventType(type, value as Record<string, unknown>, body))
+  return E.left(invalidPayload(null,
+    [{ value: type, context: [{ key: '', type: eventShape, actual: value }, { key: 'type', type: eventType, actual: type }] }],
+    body))
+}
+
+/** When the declared `count` of an actions batch differs from its actions, the declared one; else null. */
+export function declaredCountMismatch(value: unknown, payload: Payload): number | null {
+  if (payload.type !== 'actions') return null
+  const declared = (value as { count?: unknown }).count
+  return typeof declared === 'number' && declared !== payload.actions.length ? declared : null
+}
+
+/** The decoding half of a payload codec. */
+interface PayloadDecoder extends t.Decoder<unknown, Payload> {
+  readonly fast: (u: unknown) => Payload | typeof INVALID
+}
+
+// Names for the two errors raised before a codec is chosen.
+const eventShape = { name: 'an event object', is: () => false } as never
+const eventType = { name: 'string', is: () => false } as never

@@ -1,0 +1,38 @@
+/**
+ * autoplay-rx: the Autoplay event connector's events as typed, validated
+ * RxJS streams. Adapters live in subpaths (`autoplay-rx/node`, …) and load
+ * only when imported.
+ */
+
+// Wire format: codecs and static types
+export { SlimAction, ActionsPayload, SummaryPayload, Payload, INVALID, isPayloadType } from './codecs.js'
+export type { FastCodec, PayloadType } from './codecs.js'
+
+// Pure functions over payloads
+export { toText, mergeActions } from './payloads.js'
+export type { NonEmptyArray } from './payloads.js'
+
+// Signatures
+export { sign, checkSignature, signatureCheck, SIGNATURE_HEADER } from './signature.js'
+export type { SignatureCheck } from './signature.js'
+
+// Errors
+export {
+  InvalidSignatureError, matchIngestError, formatIssue,
+  invalidSignature, malformedJson, invalidPayload, unknownEventType, notRawBody, bodyTooLarge,
+} from './errors.js'
+export type {
+  IngestError, IngestErrorTag, IngestErrorHandlers, SignatureFailure, PayloadIssue,
+  InvalidSignature, MalformedJson, InvalidPayload, UnknownEventType, NotRawBody, BodyTooLarge,
+} from './errors.js'
+
+// Decoding without a receiver (bytes or text → payload)
+export { toBytes, parseJson, parseJsonText, decodeEvent } from './decode.js'
+
+// The receiver
+export { WebhookReceiver, DEFAULT_MAX_BODY_BYTES } from './receiver.js'
+export type { WebhookReceiverOptions, PayloadCallback, CallbackFailure, Dispatch } from './receiver.js'
+
+// Logging
+export { consoleLogger, silentLogger } from './logger.js'
+export type { Logger, LogContext } from './logger.js'

@@ -1,0 +1,313 @@
+/**
+ * WebhookReceiver: raw body + signature → `Either<IngestError, Payload>`,
+ * with every outcome pushed into hot streams. The reference SDK's methods
+ * (verify, parse, handle, handleSync, onActions, onSummary) are thin layers
+ * over `ingest` and the streams.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { Observable, Subject, Subscription } from 'rxjs'
+import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
+import { declaredCountMismatch, decodeEvent, parseJson, toBytes } from './decode.js'
+import {
+  bodyTooLarge, invalidSignature, InvalidSignatureError,
+  type IngestError,
+} from './errors.js'
+import { consoleLogger, log, type LogContext, type Logger } from './logger.js'
+import { signatureCheck, type SignatureCheck } from './signature.js'
+
+/** A callback for one kind of payload; it may be async. */
+export type PayloadCallback<P> = (payload: P) => void | PromiseLike<unknown>
+
+/** Options of a {@link WebhookReceiver}. */
+export interface WebhookReceiverOptions {
+  /**
+   * The shared secret, or several (rotation: any one verifies). An empty
+   * string accepts every delivery unsigned, as the reference does: for
+   * development only, and the receiver warns once.
+   */
+  readonly secret: string | ReadonlyArray<string>
+  /** Called for each accepted actions batch (same as `onActions(fn)`). */
+  readonly onActions?: PayloadCallback<ActionsPayload>
+  /** Called for each accepted summary (same as `onSummary(fn)`). */
+  readonly onSummary?: PayloadCallback<SummaryPayload>
+  /** Where warnings and callback failures go; defaults to {@link consoleLogger}. */
+  readonly logger?: Logger
+  /** Largest body accepted, in bytes; default 1 MiB. */
+  readonly maxBodyBytes?: number
+}
+
+/** A callback that threw or rejected while handling one delivery. */
+export interface CallbackFailure {
+  /** `onActions` or `onSummary`. */
+  readonly callback: string
+  readonly error: unknown
+}
+
+/** The outcome of one delivery: the decoded result now, its callbacks when they settle. */
+export interface Dispatch {
+  readonly result: E.Either<IngestError, Payload>
+  /** Resolves (never rejects) once every callback of this delivery has settled, with those that failed. */
+  readonly callbacks: Promise<ReadonlyArray<CallbackFailure>>
+}
+
+/** The default body limit: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+interface Tracker {
+  readonly mode: 'async' | 'sync'
+  readonly pending: Promise<void>[]
+  readonly failures: CallbackFailure[]
+}
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as PromiseLike<unknown>).then === 'function'
+
+/**
+ * Receives the connector's push deliveries.
+ *
+ * @example
+ * ```ts
+ * import { WebhookReceiver } from 'autoplay-rx'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * receiver.actions$.subscribe((batch) => console.log(batch.session_id, batch.count))
+ * receiver.rejected$.subscribe((error) => console.warn(error._tag, error.message))
+ *
+ * // in any HTTP handler, with the raw body bytes:
+ * const result = receiver.ingest(rawBody, headers['x-connector-signature'])
+ * ```
+ */
+export class WebhookReceiver {
+  private readonly secrets: ReadonlyArray<string>
+  private readonly checkSignature: SignatureCheck
+  private readonly logger: Logger
+  /** Largest body accepted, in bytes. */
+  readonly maxBodyBytes: number
+  private readonly payloadSubject = new Subject<Payload>()
+  private readonly actionsSubject = new Subject<ActionsPayload>()
+  private readonly summarySubject = new Subject<SummaryPayload>()
+  private readonly rejectedSubject = new Subject<IngestError>()
+  private readonly callbackSubscriptions = new Subscription()
+  private tracker: Tracker | undefined
+
+  /** Every accepted payload, both kinds, in arrival order. Hot; never errors. */
+  readonly payloads$: Observable<Payload> = this.payloadSubject.asObservable()
+  /** Every accepted actions batch. Hot; never errors. */
+  readonly actions$: Observable<ActionsPayload> = this.actionsSubject.asObservable()
+  /** Every accepted summary. Hot; never errors. */
+  readonly summary$: Observable<SummaryPayload> = this.summarySubject.asObservable()
+  /** Every refused delivery (each `Left` of `ingest`), for dead-lettering and metrics. Hot; never errors. */
+  readonly rejected$: Observable<IngestError> = this.rejectedSubject.asObservable()
+
+  /**
+   * @throws TypeError on a configuration that cannot be right: an empty
+   *   list of secrets, a list mixing an empty secret with real ones, a
+   *   secret that is not a string, or a non-positive body limit.
+   */
+  constructor(options: WebhookReceiverOptions) {
+    this.logger = options.logger ?? consoleLogger
+    this.secrets = normaliseSecrets(options.secret)
+    this.checkSignature = signatureCheck(this.secrets)
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+    if (!(Number.isSafeInteger(this.maxBodyBytes) && this.maxBodyBytes > 0)) {
+      throw new TypeError('autoplay-rx: maxBodyBytes must be a positive integer')
+    }
+    if (this.secrets.length === 0) {
+      log(this.logger, 'warn',
+        'The secret is empty: every delivery is accepted without a signature check. Use this in development only.')
+    }
+    if (options.onActions) this.onActions(options.onActions)
+    if (options.onSummary) this.onSummary(options.onSummary)
+  }
+
+  /**
+   * Verifies, parses and decodes one delivery, and pushes the outcome into
+   * the streams before returning it. Never throws.
+   *
+   * The signature is checked over the exact bytes before anything is parsed.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns the payload, or why it was refused
+   */
+  ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
+    const result = this.decode(body, signature)
+    if (E.isRight(result)) this.emit(result.right)
+    else this.reject(result.left)
+    return result
+  }
+
+  /**
+   * Like `ingest`, and also reports when this delivery's callbacks have
+   * settled (sync and async). The adapters use it to answer the connector
+   * after the work is done; it never throws and its promise never rejects.
+   */
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
+    const tracker: Tracker = { mode: 'async', pending: [], failures: [] }
+    const result = this.tracked(tracker, () => this.ingest(body, signature))
+    const callbacks = tracker.pending.length === 0
+      ? Promise.resolve(tracker.failures)
+      : Promise.all(tracker.pending).then(() => tracker.failures)
+    return { result, callbacks }
+  }
+
+  /** Checks the signature only (the reference's `verify`). An empty secret accepts everything. */
+  verify(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): boolean {
+    const bytes = toBytes(body)
+    return E.isRight(bytes) && (this.secrets.length === 0 || this.checkSignature(bytes.right, signature) === null)
+  }
+
+  /**
+   * Parses and decodes a body without checking the signature and without
+   * emitting anything (the reference's `parse`).
+   *
+   * @returns the payload, or null for a body that is not a modelled event
+   */
+  parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
+    const result = this.decode(body, undefined, false)
+    return E.isRight(result) ? result.right : null
+  }
+
+  /**
+   * The reference's `handle`: verifies, decodes, emits, and waits for this
+   * delivery's callbacks (sync or async). A failing callback is logged and
+   * does not change the result.
+   *
+   * @returns the payload, or null for bad JSON, an invalid payload or an unknown type
+   * @throws InvalidSignatureError (as a rejection) on a bad signature
+   */
+  async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
+    const { result, callbacks } = this.dispatch(body, signature)
+    await callbacks
+    return this.settle(result)
+  }
+
+  /**
+   * The reference's `handle_sync`: like {@link handle} without waiting. A
+   * callback that returns a promise is reported as unsupported through the
+   * logger (use `handle`); its rejection is still caught.
+   *
+   * @throws InvalidSignatureError on a bad signature
+   */
+  handleSync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Payload | null {
+    const tracker: Tracker = { mode: 'sync', pending: [], failures: [] }
+    return this.settle(this.tracked(tracker, () => this.ingest(body, signature)))
+  }
+
+  /** Registers a callback for actions batches, as a subscription to `actions$`; returns the receiver for chaining. */
+  onActions(fn: PayloadCallback<ActionsPayload>): this {
+    this.callbackSubscriptions.add(this.actions$.subscribe((p) => this.runCallback('onActions', fn, p)))
+    return this
+  }
+
+  /** Registers a callback for summaries, as a subscription to `summary$`; returns the receiver for chaining. */
+  onSummary(fn: PayloadCallback<SummaryPayload>): this {
+    this.callbackSubscriptions.add(this.summary$.subscribe((p) => this.runCallback('onSummary', fn, p)))
+    return this
+  }
+
+  /** Completes every stream (graceful shutdown). Later deliveries are still answered, but emit nothing. */
+  complete(): void {
+    this.payloadSubject.complete()
+    this.actionsSubject.complete()
+    this.summarySubject.complete()
+    this.rejectedSubject.complete()
+    this.callbackSubscriptions.unsubscribe()
+  }
+
+  /**
+   * Records a refusal that happened before `ingest` could run (an adapter's
+   * size limit, say), so that `rejected$` sees every refused delivery.
+   */
+  reject(error: IngestError): void {
+    log(this.logger, 'debug', `Delivery refused: ${error.message}`, { tag: error._tag })
+    this.rejectedSubject.next(error)
+  }
+
+  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true): E.Either<IngestError, Payload> {
+    const bytes = toBytes(body)
+    if (E.isLeft(bytes)) return bytes
+    const raw = bytes.right
+    if (raw.byteLength > this.maxBodyBytes) return E.left(bodyTooLarge(this.maxBodyBytes, raw.byteLength))
+    if (checkSignatures && this.secrets.length > 0) {
+      const failure = this.checkSignature(raw, signature)
+      if (failure !== null) return E.left(invalidSignature(failure, raw))
+    }
+    const value = parseJson(raw)
+    if (E.isLeft(value)) return value
+    const payload = decodeEvent(value.right, raw)
+    if (E.isRight(payload) && checkSignatures) {
+      const declared = declaredCountMismatch(value.right, payload.right)
+      if (declared !== null) {
+        const actual = payload.right.type === 'actions' ? payload.right.actions.length : 0
+        log(this.logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
+          contextOf(payload.right))
+      }
+    }
+    return payload
+  }
+
+  private emit(payload: Payload): void {
+    this.payloadSubject.next(payload)
+    if (payload.type === 'actions') this.actionsSubject.next(payload)
+    else this.summarySubject.next(payload)
+  }
+
+  private tracked<A>(tracker: Tracker, run: () => A): A {
+    const previous = this.tracker
+    this.tracker = tracker
+    try {
+      return run()
+    } finally {
+      this.tracker = previous
+    }
+  }
+
+  private settle(result: E.Either<IngestError, Payload>): Payload | null {
+    if (E.isRight(result)) return result.right
+    if (result.left._tag === 'InvalidSignature') throw new InvalidSignatureError(result.left)
+    return null
+  }
+
+  private runCallback<P extends Payload>(name: string, fn: PayloadCallback<P>, payload: P): void {
+    const tracker = this.tracker
+    const fail = (error: unknown) => {
+      tracker?.failures.push({ callback: name, error })
+      log(this.logger, 'error', `${name} callback failed`, { ...contextOf(payload), error })
+    }
+    let returned: unknown
+    try {
+      returned = fn(payload)
+    } catch (error) {
+      fail(error)
+      return
+    }
+    if (!isThenable(returned)) return
+    if (tracker?.mode === 'sync') {
+      const error = new TypeError(`${name} returned a promise, which handleSync cannot await; use handle() for async callbacks`)
+      fail(error)
+      Promise.resolve(returned).then(undefined, (e: unknown) =>
+        log(this.logger, 'error', `${name} callback failed`, { ...contextOf(payload), error: e }))
+      return
+    }
+    const settled = Promise.resolve(returned).then(() => undefined, fail)
+    tracker?.pending.push(settled)
+  }
+}
+
+function contextOf(payload: Payload): LogContext {
+  return { session_id: payload.session_id, product_id: payload.product_id, type: payload.type }
+}
+
+function normaliseSecrets(secret: unknown): ReadonlyArray<string> {
+  const list = typeof secret === 'string' ? [secret] : secret
+  if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
+    throw new TypeError('autoplay-rx: secret must be a string or a non-empty list of strings')
+  }
+  if (list.length === 0) throw new TypeError('autoplay-rx: secret list is empty; pass at least one secret (or "" for development)')
+  if (list.length === 1 && list[0] === '') return []
+  if (list.includes('')) {
+    throw new TypeError('autoplay-rx: an empty secret among real ones would accept unsigned deliveries; remove it')
+  }
+  return [...list]
+}
