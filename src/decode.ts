@@ -20,9 +20,13 @@ const encoder = new TextEncoder()
  * object a body parser produced, `null`, a number) is a {@link NotRawBody}.
  */
 export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
-  if (body instanceof Uint8Array) return E.right(body)
   if (typeof body === 'string') return E.right(encoder.encode(body))
-  if (body instanceof ArrayBuffer) return E.right(new Uint8Array(body))
+  try {
+    if (body instanceof Uint8Array) return E.right(body)
+    if (body instanceof ArrayBuffer) return E.right(new Uint8Array(body))
+  } catch {
+    // `instanceof` runs a Proxy's getPrototypeOf trap, which may throw.
+  }
   return E.left(notRawBody(body))
 }
 

@@ -1,0 +1,51 @@
+import { expect } from 'chai'
+import { mergeActions, toText, type ActionsPayload, type SlimAction } from '../src/index.js'
+
+const action = (index: number, extra: Partial<SlimAction> = {}): SlimAction => ({
+  index, type: 'click', title: `t${index}`, description: `clicked ${index}`, canonical_url: `https://x.test/p/:id`,
+  raw_url: `https://x.test/p/${index}`, timestamp_start: index, timestamp_end: index + 1,
+  session_id: 's1', user_id: null, email: null, conversation_id: null, ...extra,
+})
+const batch = (actions: SlimAction[], extra: Partial<ActionsPayload> = {}): ActionsPayload => ({
+  type: 'actions', product_id: 'p1', session_id: 's1', user_id: null, email: null, conversation_id: null,
+  count: actions.length, forwarded_at: 10, actions, ...extra,
+})
+
+describe('payloads', () => {
+  describe('toText', () => {
+    it('renders an action without its title, with an em dash', () => {
+      expect(toText(action(3))).to.equal('[3] click: clicked 3 \u2014 https://x.test/p/:id')
+    })
+    it('renders a batch with a header line and one line per action', () => {
+      expect(toText(batch([action(0), action(1)]))).to.equal(
+        'Session s1 \u2014 2 actions\n[0] click: clicked 0 \u2014 https://x.test/p/:id\n[1] click: clicked 1 \u2014 https://x.test/p/:id')
+    })
+    it('says "unknown" for a batch without a session', () => {
+      expect(toText(batch([], { session_id: null }))).to.equal('Session unknown \u2014 0 actions')
+    })
+    it('renders a summary as the summary itself', () => {
+      expect(toText({ type: 'summary', product_id: 'p', session_id: 's', summary: 'Did things.', replaces: 3, forwarded_at: 1 }))
+        .to.equal('Did things.')
+    })
+  })
+
+  describe('mergeActions', () => {
+    it('concatenates, re-indexes from 0, resolves identities and takes the latest forwarded_at', () => {
+      const a = batch([action(0), action(1)], { forwarded_at: 20, user_id: null, email: 'a@x.test' })
+      const b = batch([action(0)], { forwarded_at: 15, user_id: 'u2', email: 'b@x.test', conversation_id: 'c2', product_id: 'other', session_id: 'other' })
+      const merged = mergeActions([a, b])
+      expect(merged.actions.map((x) => x.index)).to.deep.equal([0, 1, 2])
+      expect(merged.actions.map((x) => x.title)).to.deep.equal(['t0', 't1', 't0'])
+      expect(merged).to.include({ product_id: 'p1', session_id: 's1', user_id: 'u2', email: 'a@x.test',
+        conversation_id: 'c2', forwarded_at: 20, count: 3, type: 'actions' })
+    })
+    it('does not mutate its inputs', () => {
+      const a = batch([action(5)])
+      mergeActions([a, a])
+      expect(a.actions[0]!.index).to.equal(5)
+    })
+    it('refuses an empty list', () => {
+      expect(() => mergeActions([] as unknown as [ActionsPayload])).to.throw(RangeError, 'at least one batch')
+    })
+  })
+})

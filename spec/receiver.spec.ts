@@ -1,0 +1,470 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import {
+  InvalidSignatureError, WebhookReceiver, sign, silentLogger,
+  type ActionsPayload, type IngestError, type Payload, type SummaryPayload,
+} from '../src/index.js'
+import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
+
+const newReceiver = (extra: Partial<ConstructorParameters<typeof WebhookReceiver>[0]> = {}) =>
+  new WebhookReceiver({ secret: SECRET, logger: silentLogger, ...extra })
+
+const leftOf = (r: E.Either<IngestError, Payload>): IngestError => {
+  if (E.isRight(r)) throw new Error(`expected a Left, got ${JSON.stringify(r.right).slice(0, 80)}`)
+  return r.left
+}
+
+/** Collects unhandled rejections and uncaught exceptions while `run` (and a few ticks after it) runs. */
+async function processFaults(run: () => Promise<void> | void): Promise<unknown[]> {
+  const faults: unknown[] = []
+  const onFault = (e: unknown) => faults.push(e)
+  process.on('unhandledRejection', onFault)
+  process.on('uncaughtException', onFault)
+  try {
+    await run()
+    await new Promise((r) => setTimeout(r, 20))
+  } finally {
+    process.off('unhandledRejection', onFault)
+    process.off('uncaughtException', onFault)
+  }
+  return faults
+}
+
+describe('WebhookReceiver', () => {
+  describe('ingest: accepted deliveries', () => {
+    it('decodes every modelled fixture and emits it before returning', () => {
+      const receiver = newReceiver()
+      const seen: string[] = []
+      receiver.payloads$.subscribe((p) => seen.push(`payload:${p.type}`))
+      receiver.actions$.subscribe((p) => seen.push(`actions:${p.count}`))
+      receiver.summary$.subscribe((p) => seen.push(`summary:${p.replaces}`))
+      for (const name of ['actions-small', 'summary', 'actions-medium'] as const) {
+        const { body, signature } = signed(fixture(name))
+        const result = receiver.ingest(body, signature)
+        expect(E.isRight(result), name).to.equal(true)
+        seen.push(`returned:${name}`)
+      }
+      const medium = JSON.parse(fixture('actions-medium').toString()).actions.length
+      expect(seen).to.deep.equal([
+        'payload:actions', 'actions:3', 'returned:actions-small',
+        'payload:summary', 'summary:12', 'returned:summary',
+        'payload:actions', `actions:${medium}`, 'returned:actions-medium',
+      ])
+    })
+
+    it('accepts a body given as a string, a Buffer, a Uint8Array view or an ArrayBuffer', () => {
+      const receiver = newReceiver()
+      const { body, signature } = signed(fixture('summary'))
+      const padded = new Uint8Array(body.length + 4)
+      padded.set(body, 2)
+      const view = padded.subarray(2, 2 + body.length)
+      const arrayBuffer = body.buffer.slice(body.byteOffset, body.byteOffset + body.length)
+      for (const input of [body.toString('utf8'), body, view, arrayBuffer]) {
+        expect(E.isRight(receiver.ingest(input, signature))).to.equal(true)
+      }
+    })
+
+    it('warns when the declared count does not match the actions, and uses the actions', () => {
+      const logger = recordingLogger()
+      const receiver = newReceiver({ logger })
+      const { body, signature } = signed('{"type":"actions","session_id":"s1","product_id":"p1","count":5,"actions":[{},{}]}')
+      const result = receiver.ingest(body, signature)
+      expect(E.isRight(result) && result.right.type === 'actions' && result.right.count).to.equal(2)
+      expect(logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([{
+        level: 'warn', message: 'Declared count 5 does not match the 2 actions received; count set to 2',
+        context: { session_id: 's1', product_id: 'p1', type: 'actions' },
+      }])
+    })
+
+    it('keeps prototypes intact and returns plain data for __proto__ and constructor keys', () => {
+      const receiver = newReceiver()
+      const text = '{"type":"actions","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},' +
+        '"actions":[{"__proto__":{"title":"from proto"},"constructor":{"prototype":{"x":1}},"index":0}]}'
+      const { body, signature } = signed(text)
+      const result = receiver.ingest(body, signature)
+      if (E.isLeft(result) || result.right.type !== 'actions') throw new Error('expected actions')
+      const payload = result.right
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined)
+      expect(Object.getPrototypeOf(payload)).to.equal(Object.prototype)
+      expect(Object.getPrototypeOf(payload.actions[0])).to.equal(Object.prototype)
+      expect(Object.keys(payload)).to.not.include('__proto__')
+      expect(Object.keys(payload)).to.not.include('constructor')
+      expect(payload.actions[0]!.title).to.equal('')
+      expect(Object.keys(payload.actions[0]!)).to.deep.equal(['index', 'type', 'title', 'description', 'canonical_url',
+        'raw_url', 'timestamp_start', 'timestamp_end', 'session_id', 'user_id', 'email', 'conversation_id'])
+    })
+
+    it('accepts deep nesting inside an unknown field (it is ignored)', () => {
+      const receiver = newReceiver()
+      const deep = '['.repeat(5000) + ']'.repeat(5000)
+      const { body, signature } = signed(`{"type":"summary","extra":${deep}}`)
+      expect(E.isRight(receiver.ingest(body, signature))).to.equal(true)
+    })
+  })
+
+  describe('ingest: refused deliveries, each with its tag and fields', () => {
+    const receiver = newReceiver()
+    const body = fixture('actions-small')
+
+    it('InvalidSignature: missing, malformed, mismatch, with the raw body', () => {
+      const cases: Array<[string | null | undefined, string]> = [
+        [undefined, 'missing'], [null, 'missing'], ['', 'missing'],
+        ['sha1=abc', 'malformed'], [sign(body, SECRET).slice(0, 40), 'malformed'],
+        [sign(body, 'wrong-secret'), 'mismatch'],
+      ]
+      for (const [signature, reason] of cases) {
+        const error = leftOf(receiver.ingest(body, signature))
+        expect(error).to.deep.include({ _tag: 'InvalidSignature', reason })
+        expect(error._tag === 'InvalidSignature' && Buffer.from(error.body).equals(body)).to.equal(true)
+        expect(error.message).to.match(/^Invalid X-Connector-Signature/)
+        expect(error.message).to.not.include(SECRET)
+      }
+    })
+
+    it('InvalidSignature when one byte of the body changed, or the body was truncated', () => {
+      const signature = sign(body, SECRET)
+      const flipped = Buffer.from(body)
+      flipped[20] = flipped[20]! ^ 0x20
+      expect(leftOf(receiver.ingest(flipped, signature))).to.deep.include({ _tag: 'InvalidSignature', reason: 'mismatch' })
+      expect(leftOf(receiver.ingest(body.subarray(0, body.length - 1), signature))).to.deep.include({ reason: 'mismatch' })
+    })
+
+    it('verifies the signature before parsing: a forged malformed body is InvalidSignature, not MalformedJson', () => {
+      expect(leftOf(receiver.ingest('{not json', sign('{other', SECRET)))._tag).to.equal('InvalidSignature')
+    })
+
+    it('MalformedJson: syntax errors, a BOM, and invalid UTF-8', () => {
+      const syntax = signed('{"type":"actions",')
+      expect(leftOf(receiver.ingest(syntax.body, syntax.signature))).to.deep.include({ _tag: 'MalformedJson', reason: 'syntax' })
+      const bom = signed(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fixture('summary')]))
+      expect(leftOf(receiver.ingest(bom.body, bom.signature))).to.deep.include({ _tag: 'MalformedJson', reason: 'syntax' })
+      const invalid = signed(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]))
+      const error = leftOf(receiver.ingest(invalid.body, invalid.signature))
+      expect(error).to.deep.include({ _tag: 'MalformedJson', reason: 'invalid-utf8', message: 'Body is not valid UTF-8' })
+      expect(error._tag === 'MalformedJson' && Buffer.from(error.body).equals(invalid.body)).to.equal(true)
+    })
+
+    it('MalformedJson for nesting too deep for the engine, or InvalidPayload: never a throw', () => {
+      const deep = signed('['.repeat(200_000) + ']'.repeat(200_000))
+      expect(['MalformedJson', 'InvalidPayload']).to.include(leftOf(receiver.ingest(deep.body, deep.signature))._tag)
+    })
+
+    it('InvalidPayload for JSON that is not an object: arrays, null, numbers, strings', () => {
+      for (const text of ['[]', 'null', '42', '"actions"', 'true']) {
+        const { body: b, signature } = signed(text)
+        const error = leftOf(receiver.ingest(b, signature))
+        expect(error._tag, text).to.equal('InvalidPayload')
+        if (error._tag === 'InvalidPayload') expect(error.issues[0]!.path).to.equal('')
+      }
+    })
+
+    it('InvalidPayload with a readable path and the io-ts errors', () => {
+      const { body: b, signature } = signed('{"type":"actions","actions":[{},{},{"title":5}],"forwarded_at":"soon"}')
+      const error = leftOf(receiver.ingest(b, signature))
+      if (error._tag !== 'InvalidPayload') throw new Error(error._tag)
+      expect(error.eventType).to.equal('actions')
+      expect(error.issues).to.deep.equal([
+        { path: 'forwarded_at', expected: 'number', got: 'string' },
+        { path: 'actions.2.title', expected: 'string', got: 'number' },
+      ])
+      expect(error.errors).to.have.length(2)
+      expect(error.message).to.equal('Invalid actions payload: forwarded_at: expected number, got string; actions.2.title: expected string, got number')
+    })
+
+    it('InvalidPayload when an action is not an object, or a string stands where a number belongs', () => {
+      const { body: b, signature } = signed('{"type":"actions","actions":["click"]}')
+      expect(leftOf(receiver.ingest(b, signature))).to.deep.include({ _tag: 'InvalidPayload' })
+      const s = signed('{"type":"summary","replaces":"12"}')
+      const error = leftOf(receiver.ingest(s.body, s.signature))
+      expect(error._tag === 'InvalidPayload' && error.issues).to.deep.equal([{ path: 'replaces', expected: 'integer', got: 'string' }])
+    })
+
+    it('InvalidPayload for an object without a string type', () => {
+      const { body: b, signature } = signed('{"type":7}')
+      const error = leftOf(receiver.ingest(b, signature))
+      expect(error._tag === 'InvalidPayload' && error.issues).to.deep.equal([{ path: 'type', expected: 'string', got: 'number' }])
+    })
+
+    it('UnknownEventType with the type seen and the parsed event', () => {
+      const { body: b, signature } = signed(fixture('usertour-trigger'))
+      const error = leftOf(receiver.ingest(b, signature))
+      expect(error).to.deep.include({ _tag: 'UnknownEventType', eventType: 'usertour_trigger' })
+      expect(error._tag === 'UnknownEventType' && error.event).to.deep.equal(JSON.parse(fixture('usertour-trigger').toString()))
+    })
+
+    it('NotRawBody for an already-parsed object, null, a number or undefined, saying how to fix it', () => {
+      const hostile = new Proxy({}, { getPrototypeOf: () => { throw new Error('trap') } })
+      const values: unknown[] = [{ type: 'actions' }, null, 42, undefined, [1, 2], new Date(0), hostile]
+      const received = values.map((v) => {
+        const error = leftOf(receiver.ingest(v as string, 'sha256=00'))
+        expect(error.message).to.include('mount the receiver before any body parser')
+        return error._tag === 'NotRawBody' ? error.received : error._tag
+      })
+      expect(received).to.deep.equal(['object', 'null', 'number', 'undefined', 'array', 'Date', 'object'])
+    })
+
+    it('BodyTooLarge over maxBodyBytes, checked before the signature', () => {
+      const small = newReceiver({ maxBodyBytes: 100 })
+      const error = leftOf(small.ingest(body, sign(body, SECRET)))
+      expect(error).to.deep.include({ _tag: 'BodyTooLarge', limit: 100, size: body.length })
+      expect(() => newReceiver({ maxBodyBytes: 0 })).to.throw(TypeError, 'maxBodyBytes')
+    })
+
+    it('never throws and never accepts a body not signed with the secret (property)', () => {
+      const r = newReceiver()
+      let runs = 0
+      fc.assert(fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 200 }), fc.constantFrom(fixture('summary'), fixture('actions-small'))),
+        fc.oneof(fc.string({ maxLength: 80 }), fc.constant(undefined), fc.constant(null),
+          fc.stringMatching(/^sha256=[0-9a-f]{64}$/), fc.string({ maxLength: 10 }).map((s) => sign(s, SECRET)),
+          fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== SECRET).map((secret) => ({ secret }))),
+        (body, header) => {
+          runs++
+          const signature = typeof header === 'object' && header !== null ? sign(body, header.secret) : header
+          const result = r.ingest(body, signature)
+          const genuine = signature === sign(body, SECRET)
+          if (!genuine) expect(E.isLeft(result) && result.left._tag).to.be.oneOf(['InvalidSignature', 'BodyTooLarge'])
+        }), { numRuns: 2000 })
+      expect(runs).to.equal(2000)
+    })
+  })
+
+  describe('secrets', () => {
+    it('accepts any one of several secrets (rotation)', () => {
+      const receiver = newReceiver({ secret: ['next-secret', SECRET] })
+      const body = fixture('summary')
+      expect(E.isRight(receiver.ingest(body, sign(body, SECRET)))).to.equal(true)
+      expect(E.isRight(receiver.ingest(body, sign(body, 'next-secret')))).to.equal(true)
+      expect(leftOf(receiver.ingest(body, sign(body, 'old')))._tag).to.equal('InvalidSignature')
+    })
+
+    it('an empty secret accepts everything unsigned and warns once', () => {
+      const logger = recordingLogger()
+      const receiver = new WebhookReceiver({ secret: '', logger })
+      expect(E.isRight(receiver.ingest(fixture('summary'), undefined))).to.equal(true)
+      expect(E.isRight(receiver.ingest(fixture('summary'), 'sha256=nonsense'))).to.equal(true)
+      expect(receiver.verify(fixture('summary'), undefined)).to.equal(true)
+      expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
+        'The secret is empty: every delivery is accepted without a signature check. Use this in development only.',
+      ])
+    })
+
+    it('refuses an empty list, a list mixing "" with real secrets, and non-strings', () => {
+      expect(() => new WebhookReceiver({ secret: [] })).to.throw(TypeError, 'secret list is empty')
+      expect(() => new WebhookReceiver({ secret: ['', 'real'] })).to.throw(TypeError, 'empty secret among real ones')
+      expect(() => new WebhookReceiver({ secret: 42 as unknown as string })).to.throw(TypeError, 'must be a string')
+    })
+  })
+
+  describe('streams', () => {
+    it('rejected$ sees every Left, payloads$ every Right, in order', () => {
+      const receiver = newReceiver()
+      const events: string[] = []
+      receiver.payloads$.subscribe((p) => events.push(`ok:${p.type}`))
+      receiver.rejected$.subscribe((e) => events.push(`rejected:${e._tag}`))
+      const s = signed(fixture('summary'))
+      const t = signed(fixture('usertour-trigger'))
+      receiver.ingest(s.body, s.signature)
+      receiver.ingest(s.body, 'sha256=' + '0'.repeat(64))
+      receiver.ingest(t.body, t.signature)
+      receiver.ingest({} as unknown as string, s.signature)
+      expect(events).to.deep.equal(['ok:summary', 'rejected:InvalidSignature', 'rejected:UnknownEventType', 'rejected:NotRawBody'])
+    })
+
+    it('are hot and multicast: late subscribers see only later deliveries', () => {
+      const receiver = newReceiver()
+      const s = signed(fixture('summary'))
+      receiver.ingest(s.body, s.signature)
+      const a: number[] = []
+      const b: number[] = []
+      receiver.summary$.subscribe((p) => a.push(p.replaces))
+      receiver.summary$.subscribe((p) => b.push(p.replaces))
+      receiver.ingest(s.body, s.signature)
+      expect([a, b]).to.deep.equal([[12], [12]])
+    })
+
+    it('complete() completes every stream; later deliveries are answered but emit nothing', () => {
+      const receiver = newReceiver()
+      const completed: string[] = []
+      const emitted: string[] = []
+      for (const [name, stream] of [['payloads$', receiver.payloads$], ['actions$', receiver.actions$],
+        ['summary$', receiver.summary$], ['rejected$', receiver.rejected$]] as const) {
+        (stream as typeof receiver.payloads$).subscribe({ next: () => emitted.push(name), complete: () => completed.push(name) })
+      }
+      const called: string[] = []
+      receiver.onSummary(() => { called.push('onSummary') })
+      receiver.complete()
+      expect(completed).to.deep.equal(['payloads$', 'actions$', 'summary$', 'rejected$'])
+      const s = signed(fixture('summary'))
+      expect(E.isRight(receiver.ingest(s.body, s.signature))).to.equal(true)
+      expect(leftOf(receiver.ingest(s.body, undefined))._tag).to.equal('InvalidSignature')
+      expect(emitted).to.deep.equal([])
+      expect(called).to.deep.equal([])
+      let lateCompleted = false
+      receiver.actions$.subscribe({ complete: () => { lateCompleted = true } })
+      expect(lateCompleted).to.equal(true)
+    })
+
+    it('are independent between receivers', () => {
+      const a = newReceiver()
+      const b = newReceiver()
+      const seen: string[] = []
+      a.payloads$.subscribe(() => seen.push('a'))
+      b.payloads$.subscribe(() => seen.push('b'))
+      const s = signed(fixture('summary'))
+      a.ingest(s.body, s.signature)
+      expect(seen).to.deep.equal(['a'])
+    })
+  })
+
+  describe('callbacks', () => {
+    it('options and builder methods register callbacks; builders return the receiver', () => {
+      const calls: string[] = []
+      const receiver = newReceiver({ onActions: (p) => { calls.push(`opt-actions:${p.count}`) } })
+      const returned = receiver
+        .onActions((p) => { calls.push(`actions:${p.session_id}`) })
+        .onSummary((p) => { calls.push(`summary:${p.replaces}`) })
+      expect(returned).to.equal(receiver)
+      for (const name of ['actions-small', 'summary'] as const) {
+        const s = signed(fixture(name))
+        receiver.ingest(s.body, s.signature)
+      }
+      expect(calls).to.deep.equal(['opt-actions:3', 'actions:ps_abc123', 'summary:12'])
+    })
+
+    it('a throwing callback is logged with session and product ids and stops nothing', async () => {
+      const logger = recordingLogger()
+      const receiver = newReceiver({ logger })
+      const calls: string[] = []
+      const boom = new Error('boom')
+      receiver.onActions(() => { throw boom })
+      receiver.onActions(() => { calls.push('second callback') })
+      receiver.actions$.subscribe(() => calls.push('subscriber'))
+      const faults = await processFaults(() => {
+        for (let i = 0; i < 3; i++) {
+          const s = signed(fixture('actions-small'))
+          expect(E.isRight(receiver.ingest(s.body, s.signature))).to.equal(true)
+        }
+      })
+      expect(faults).to.deep.equal([])
+      expect(calls).to.deep.equal(Array(3).fill(['second callback', 'subscriber']).flat())
+      const errors = logger.lines.filter((l) => l.level === 'error')
+      expect(errors).to.have.length(3)
+      expect(errors[0]).to.deep.equal({ level: 'error', message: 'onActions callback failed',
+        context: { session_id: 'ps_abc123', product_id: 'prod_abc', type: 'actions', error: boom } })
+    })
+
+    it('a rejecting async callback is logged, with no unhandled rejection', async () => {
+      const logger = recordingLogger()
+      const receiver = newReceiver({ logger })
+      receiver.onSummary(async () => { throw new Error('later') })
+      const faults = await processFaults(() => {
+        const s = signed(fixture('summary'))
+        receiver.ingest(s.body, s.signature)
+      })
+      expect(faults).to.deep.equal([])
+      expect(logger.lines.filter((l) => l.level === 'error').map((l) => (l.context?.error as Error).message)).to.deep.equal(['later'])
+    })
+  })
+
+  describe('reference parity', () => {
+    const s = signed(fixture('summary'))
+    const a = signed(fixture('actions-small'))
+    const t = signed(fixture('usertour-trigger'))
+    const bad = signed('{"type":')
+
+    it('verify: a boolean, signature only', () => {
+      const receiver = newReceiver()
+      expect(receiver.verify(s.body, s.signature)).to.equal(true)
+      expect(receiver.verify(bad.body, bad.signature)).to.equal(true)
+      expect(receiver.verify(s.body, a.signature)).to.equal(false)
+      expect(receiver.verify(s.body, undefined)).to.equal(false)
+      expect(receiver.verify({} as unknown as string, s.signature)).to.equal(false)
+    })
+
+    it('parse: the payload without a signature check and without emitting; null for bad JSON or an unknown type', () => {
+      const receiver = newReceiver()
+      const emitted: unknown[] = []
+      receiver.payloads$.subscribe((p) => emitted.push(p))
+      receiver.rejected$.subscribe((p) => emitted.push(p))
+      expect(receiver.parse(s.body)).to.deep.include({ type: 'summary', replaces: 12 })
+      expect(receiver.parse(bad.body)).to.equal(null)
+      expect(receiver.parse(t.body)).to.equal(null)
+      expect(receiver.parse('{"type":"actions","actions":5}')).to.equal(null)
+      expect(emitted).to.deep.equal([])
+    })
+
+    it('handle: awaits sync and async callbacks, then resolves with the payload', async () => {
+      const order: string[] = []
+      const receiver = newReceiver()
+        .onSummary(async (p) => { await new Promise((r) => setTimeout(r, 15)); order.push(`async:${p.replaces}`) })
+        .onSummary(() => { order.push('sync') })
+      const result = await receiver.handle(s.body, s.signature)
+      order.push('resolved')
+      expect((result as SummaryPayload).replaces).to.equal(12)
+      expect(order).to.deep.equal(['sync', 'async:12', 'resolved'])
+    })
+
+    it('handle: rejects with InvalidSignatureError on a bad signature, calling nothing', async () => {
+      let called = false
+      const receiver = newReceiver().onSummary(() => { called = true })
+      const error = await receiver.handle(s.body, a.signature).then(() => null, (e: unknown) => e)
+      expect(error).to.be.instanceOf(InvalidSignatureError)
+      expect(error).to.include({ message: 'Invalid X-Connector-Signature: the signature does not match the body', reason: 'mismatch' })
+      expect(called).to.equal(false)
+    })
+
+    it('handle: resolves null for bad JSON and unknown types, calling nothing', async () => {
+      let called = false
+      const receiver = newReceiver().onActions(() => { called = true }).onSummary(() => { called = true })
+      expect(await receiver.handle(bad.body, bad.signature)).to.equal(null)
+      expect(await receiver.handle(t.body, t.signature)).to.equal(null)
+      expect(called).to.equal(false)
+    })
+
+    it('handle: resolves with the payload even when callbacks throw or reject', async () => {
+      const receiver = newReceiver()
+        .onActions(() => { throw new Error('sync failure') })
+        .onActions(async () => { throw new Error('async failure') })
+      const faults = await processFaults(async () => {
+        const result = await receiver.handle(a.body, a.signature)
+        expect((result as ActionsPayload).count).to.equal(3)
+      })
+      expect(faults).to.deep.equal([])
+    })
+
+    it('dispatch: reports the callbacks that failed once they settle', async () => {
+      const receiver = newReceiver()
+        .onActions(() => { throw new Error('one') })
+        .onActions(async () => { throw new Error('two') })
+        .onActions(async () => undefined)
+      const { result, callbacks } = receiver.dispatch(a.body, a.signature)
+      expect(E.isRight(result)).to.equal(true)
+      const failures = await callbacks
+      expect(failures.map((f) => [f.callback, (f.error as Error).message])).to.deep.equal([['onActions', 'one'], ['onActions', 'two']])
+    })
+
+    it('handleSync: returns the payload, throws on a bad signature, null for bad JSON', () => {
+      const receiver = newReceiver()
+      expect(receiver.handleSync(a.body, a.signature)).to.deep.include({ type: 'actions', count: 3 })
+      expect(() => receiver.handleSync(a.body, 'sha256=zz')).to.throw(InvalidSignatureError, 'Invalid X-Connector-Signature')
+      expect(receiver.handleSync(bad.body, bad.signature)).to.equal(null)
+      expect(receiver.handleSync(t.body, t.signature)).to.equal(null)
+    })
+
+    it('handleSync: an async callback is reported as unsupported through the logger', async () => {
+      const logger = recordingLogger()
+      const receiver = newReceiver({ logger }).onSummary(async () => { throw new Error('rejected later') })
+      const faults = await processFaults(() => {
+        expect(receiver.handleSync(s.body, s.signature)).to.deep.include({ type: 'summary' })
+      })
+      expect(faults).to.deep.equal([])
+      const messages = logger.lines.filter((l) => l.level === 'error').map((l) => (l.context?.error as Error).message)
+      expect(messages).to.deep.equal([
+        'onSummary returned a promise, which handleSync cannot await; use handle() for async callbacks',
+        'rejected later',
+      ])
+    })
+  })
+})

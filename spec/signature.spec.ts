@@ -1,0 +1,49 @@
+import { expect } from 'chai'
+import { createHmac } from 'node:crypto'
+import { checkSignature, sign, signatureCheck } from '../src/index.js'
+import { fixture, SECRET } from './helpers/fixtures.js'
+
+describe('signature', () => {
+  const body = fixture('actions-small')
+
+  it('sign gives sha256= and the lower-case hex HMAC of the exact bytes', () => {
+    const expected = createHmac('sha256', SECRET).update(body).digest('hex')
+    expect(sign(body, SECRET)).to.equal(`sha256=${expected}`)
+    expect(sign(body.toString('utf8'), SECRET)).to.equal(`sha256=${expected}`)
+  })
+
+  it('accepts a valid signature', () => {
+    expect(checkSignature(body, sign(body, SECRET), [SECRET])).to.equal(null)
+  })
+
+  it('names why a signature is refused', () => {
+    const good = sign(body, SECRET)
+    expect(checkSignature(body, undefined, [SECRET])).to.equal('missing')
+    expect(checkSignature(body, null, [SECRET])).to.equal('missing')
+    expect(checkSignature(body, '', [SECRET])).to.equal('missing')
+    expect(checkSignature(body, good.replace('sha256=', 'sha1=xx'), [SECRET])).to.equal('malformed')
+    expect(checkSignature(body, good.slice('sha256='.length), [SECRET])).to.equal('malformed')
+    expect(checkSignature(body, good.slice(0, -1), [SECRET])).to.equal('malformed')
+    expect(checkSignature(body, good.toUpperCase().replace('SHA256=', 'sha256='), [SECRET])).to.equal('malformed')
+    expect(checkSignature(body, good.slice(0, -1) + 'g', [SECRET])).to.equal('malformed')
+    expect(checkSignature(body, sign(body, 'another-secret'), [SECRET])).to.equal('mismatch')
+    const changed = Buffer.from(body)
+    changed[10] = changed[10]! ^ 1
+    expect(checkSignature(changed, good, [SECRET])).to.equal('mismatch')
+  })
+
+  it('accepts any one of several secrets (rotation)', () => {
+    const check = signatureCheck(['new-secret', SECRET])
+    expect(check(body, sign(body, SECRET))).to.equal(null)
+    expect(check(body, sign(body, 'new-secret'))).to.equal(null)
+    expect(check(body, sign(body, 'retired'))).to.equal('mismatch')
+  })
+
+  it('verifies multi-byte UTF-8 bodies over their bytes', () => {
+    const text = '{"type":"summary","summary":"😀 导出 CSV — ok"}'
+    const bytes = Buffer.from(text, 'utf8')
+    expect(checkSignature(bytes, sign(text, SECRET), [SECRET])).to.equal(null)
+    // Signing the latin1 reading of the text gives another digest: raw bytes are what count.
+    expect(checkSignature(bytes, sign(Buffer.from(text, 'latin1'), SECRET), [SECRET])).to.equal('mismatch')
+  })
+})
