@@ -80,7 +80,8 @@ const isThenable = (x: unknown): x is PromiseLike<unknown> =>
 export class WebhookReceiver {
   private readonly secrets: ReadonlyArray<string>
   private readonly checkSignature: SignatureCheck
-  private readonly logger: Logger
+  /** Where this receiver (and adapters built on it) log. */
+  readonly logger: Logger
   /** Largest body accepted, in bytes. */
   readonly maxBodyBytes: number
   private readonly payloadSubject = new Subject<Payload>()

@@ -1,0 +1,44 @@
+import { expect } from 'chai'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebhookReceiver, silentLogger } from '../../src/index.js'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { fixture, SECRET, signed } from '../helpers/fixtures.js'
+import { send } from '../helpers/http.js'
+import { adapterContract, type StartServer } from './contract.js'
+
+export const listen = (handler: Parameters<typeof createServer>[1]) => new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
+  const server = createServer(handler)
+  server.listen(0, '127.0.0.1', () => resolve({
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
+  }))
+})
+
+const startNode: StartServer = async (receiver, options) => {
+  const { port, close } = await listen(createNodeMiddleware(receiver, { ...options, path: '/events' }))
+  return { url: `http://127.0.0.1:${port}/events`, close }
+}
+
+adapterContract('node:http', startNode)
+
+describe('node:http adapter', () => {
+  it('answers 404 for other paths when used as a plain server with a path', async () => {
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const { port, close } = await listen(createNodeMiddleware(receiver, { path: '/events' }))
+    try {
+      const { body, signature } = signed(fixture('summary'))
+      const other = await send(`http://127.0.0.1:${port}/other`, body, { headers: { 'x-connector-signature': signature } })
+      const query = await send(`http://127.0.0.1:${port}/events?x=1`, body, { headers: { 'x-connector-signature': signature } })
+      expect([other.status, query.status]).to.deep.equal([404, 200])
+    } finally {
+      await close()
+    }
+  })
+
+  it('refuses options that cannot work', () => {
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    expect(() => createNodeMiddleware(receiver, { ackTimeoutMs: 0 })).to.throw(TypeError, 'ackTimeoutMs')
+    expect(() => createNodeMiddleware(receiver, { ack: 'later' as 'on-accept' })).to.throw(TypeError, 'ack must be')
+  })
+})

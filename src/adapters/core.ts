@@ -1,0 +1,202 @@
+/**
+ * The runtime-free heart of every adapter: given what a request is (method,
+ * content type, declared length) and, later, its raw bytes, decide the
+ * response. The outcome → status mapping lives here and nowhere else; the
+ * per-runtime files only read bodies and write responses.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { bodyTooLarge, matchIngestError, type IngestError } from '../errors.js'
+import { log, type Logger } from '../logger.js'
+import type { CallbackFailure, WebhookReceiver } from '../receiver.js'
+
+/** Options shared by every adapter. */
+export interface AdapterOptions {
+  /**
+   * The route's path, for a plain `http.createServer` handler or
+   * `app.use(middleware)`: other paths fall through to `next()` (404 without one).
+   * Leave unset when the framework routes (`app.post('/events', middleware)`).
+   */
+  readonly path?: string
+  /** Largest body accepted, in bytes; default the receiver's `maxBodyBytes` (1 MiB). */
+  readonly maxBodyBytes?: number
+  /**
+   * When to answer the connector: `'after-callbacks'` (default, as the
+   * reference) once this delivery's callbacks have settled, or
+   * `'on-accept'` as soon as it is verified and decoded.
+   */
+  readonly ack?: 'after-callbacks' | 'on-accept'
+  /**
+   * With `'after-callbacks'`: the longest wait for callbacks before answering
+   * 202 and letting them finish, so that a slow callback never makes the
+   * connector time out and send again. Default 5000 ms.
+   */
+  readonly ackTimeoutMs?: number
+  /** Answer 500 (so the connector retries) when a callback of the delivery failed. Default false. */
+  readonly retryOnCallbackError?: boolean
+  /** Longest time to receive the whole body once headers are in; default 10000 ms. */
+  readonly bodyTimeoutMs?: number
+}
+
+/** The options with defaults applied. */
+export interface ResolvedOptions {
+  readonly path: string | undefined
+  readonly maxBodyBytes: number
+  readonly ack: 'after-callbacks' | 'on-accept'
+  readonly ackTimeoutMs: number
+  readonly retryOnCallbackError: boolean
+  readonly bodyTimeoutMs: number
+}
+
+/** Applies defaults, and refuses options that cannot work. */
+export function resolveOptions(receiver: WebhookReceiver, options: AdapterOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    path: options.path,
+    maxBodyBytes: options.maxBodyBytes ?? receiver.maxBodyBytes,
+    ack: options.ack ?? 'after-callbacks',
+    ackTimeoutMs: options.ackTimeoutMs ?? 5000,
+    retryOnCallbackError: options.retryOnCallbackError ?? false,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+  }
+  for (const key of ['maxBodyBytes', 'ackTimeoutMs', 'bodyTimeoutMs'] as const) {
+    if (!(Number.isFinite(resolved[key]) && resolved[key] > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive number`)
+  }
+  if (resolved.ack !== 'after-callbacks' && resolved.ack !== 'on-accept') {
+    throw new TypeError(`autoplay-rx: ack must be 'after-callbacks' or 'on-accept'`)
+  }
+  return resolved
+}
+
+/** Stable, machine-readable codes of every response. */
+export type ResponseCode =
+  | 'ok' | 'ignored' | 'processing'
+  | 'invalid_signature' | 'malformed_json' | 'invalid_payload' | 'body_not_raw'
+  | 'body_too_large' | 'unsupported_media_type' | 'method_not_allowed'
+  | 'callback_failed' | 'body_timeout' | 'unavailable'
+
+/** What an adapter writes back. The body never holds the secret nor an expected signature. */
+export interface AdapterResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+const STATUS: Record<ResponseCode, number> = {
+  ok: 200, ignored: 200, processing: 202,
+  invalid_signature: 401, malformed_json: 400, invalid_payload: 400, body_not_raw: 400,
+  body_too_large: 413, unsupported_media_type: 415, method_not_allowed: 405,
+  callback_failed: 500,
+  // A body that does not arrive in time, or a store that is down, may work on a retry: 503 makes
+  // the connector send again (a 4xx would make it drop the batch).
+  body_timeout: 503, unavailable: 503,
+}
+
+/** The response for a code; `message` is short and safe to show. */
+export function response(code: ResponseCode, message?: string, extraHeaders: Record<string, string> = {}): AdapterResponse {
+  const status = STATUS[code]
+  const body = status < 300
+    ? JSON.stringify(code === 'ok' ? { status: 'ok' } : { status: code === 'processing' ? 'accepted' : 'ok', code })
+    : JSON.stringify({ status: 'error', code, message: message ?? code })
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extraHeaders }
+  if (code === 'method_not_allowed') headers.allow = 'POST'
+  return { status, headers, body }
+}
+
+/** The response code of each refusal: the one mapping from outcome to status. */
+export const codeOf: (error: IngestError) => ResponseCode = matchIngestError<ResponseCode>({
+  InvalidSignature: () => 'invalid_signature',
+  MalformedJson: () => 'malformed_json',
+  InvalidPayload: () => 'invalid_payload',
+  UnknownEventType: () => 'ignored',
+  NotRawBody: () => 'body_not_raw',
+  BodyTooLarge: () => 'body_too_large',
+})
+
+/** What an adapter knows of a request before reading its body. */
+export interface RequestHead {
+  readonly method: string | undefined
+  readonly contentType: string | null | undefined
+  /** The Content-Length header, when present. */
+  readonly contentLength: string | null | undefined
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
+
+/**
+ * Decides what can be decided from the head alone: 405 for another method,
+ * 415 for a content type that is present and not JSON, 413 for a declared
+ * length over the limit. `null` means: read the body.
+ */
+export function checkHead(receiver: WebhookReceiver, head: RequestHead, options: ResolvedOptions): AdapterResponse | null {
+  if (head.method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
+  const type = head.contentType?.trim()
+  if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
+  const declared = head.contentLength == null ? NaN : Number(head.contentLength)
+  if (declared > options.maxBodyBytes) return tooLarge(receiver, options.maxBodyBytes, declared)
+  return null
+}
+
+/** 413, recorded on `rejected$` (there is no body to carry: it was never read). */
+export function tooLarge(receiver: WebhookReceiver, limit: number, size: number): AdapterResponse {
+  const error = bodyTooLarge(limit, size)
+  receiver.reject(error)
+  return response('body_too_large', error.message, { connection: 'close' })
+}
+
+/**
+ * Ingests the raw body and decides the response, waiting for the delivery's
+ * callbacks as `options.ack` says. Never rejects.
+ */
+export async function deliver(
+  receiver: WebhookReceiver,
+  body: unknown,
+  signature: string | null | undefined,
+  options: ResolvedOptions,
+  logger?: Logger,
+): Promise<AdapterResponse> {
+  const { result, callbacks } = receiver.dispatch(body as Uint8Array, signature)
+  if (E.isLeft(result)) {
+    const code = codeOf(result.left)
+    return response(code, code === 'ignored' ? undefined : result.left.message)
+  }
+  if (options.ack === 'on-accept') return response('ok')
+  const failures = await settleWithin(callbacks, options.ackTimeoutMs)
+  if (failures === 'timeout') {
+    if (logger) log(logger, 'warn', `Callbacks still running after ${options.ackTimeoutMs} ms; answered 202`)
+    return response('processing')
+  }
+  if (failures.length > 0 && options.retryOnCallbackError) {
+    return response('callback_failed', `${failures.length} callback(s) failed; retry`)
+  }
+  return response('ok')
+}
+
+/** How reading a request body ended (every runtime's reader says it this way). */
+export type BodyOutcome =
+  | { readonly _tag: 'Body'; readonly bytes: Uint8Array }
+  | { readonly _tag: 'TooLarge'; readonly size: number }
+  | { readonly _tag: 'Timeout' }
+  | { readonly _tag: 'Aborted' }
+
+/**
+ * The response to a body read under the limits: delivered, 413, 503 after
+ * the body timeout, or `null` when the client went away (nothing to answer).
+ */
+export function answerBody(
+  receiver: WebhookReceiver,
+  outcome: BodyOutcome,
+  signature: string | null | undefined,
+  options: ResolvedOptions,
+): Promise<AdapterResponse> | AdapterResponse | null {
+  switch (outcome._tag) {
+    case 'Body': return deliver(receiver, outcome.bytes, signature, options, receiver.logger)
+    case 'TooLarge': return tooLarge(receiver, options.maxBodyBytes, outcome.size)
+    case 'Timeout': return response('body_timeout', `The body did not arrive within ${options.bodyTimeoutMs} ms`, { connection: 'close' })
+    case 'Aborted': return null
+  }
+}
+
+function settleWithin(callbacks: Promise<ReadonlyArray<CallbackFailure>>, ms: number): Promise<ReadonlyArray<CallbackFailure> | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, ms, 'timeout') })
+  return Promise.race([callbacks, timeout]).finally(() => clearTimeout(timer))
+}

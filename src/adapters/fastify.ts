@@ -1,0 +1,75 @@
+/**
+ * Fastify 5 plugin: registers the delivery route in its own encapsulated
+ * context, with a parser that hands over the raw body stream, so that the
+ * signature is checked over the exact bytes while every other route keeps
+ * Fastify's JSON parser.
+ */
+import type { FastifyPluginCallback } from 'fastify'
+import type { WebhookReceiver } from '../receiver.js'
+import { SIGNATURE_HEADER } from '../signature.js'
+import { answerBody, checkHead, deliver, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
+import { readBody } from './node.js'
+
+export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+
+/** Options of the {@link autoplayRx} plugin. */
+export interface FastifyAdapterOptions extends AdapterOptions {
+  /** The receiver that verifies, decodes and emits. */
+  readonly receiver: WebhookReceiver
+  /** The route; default `/events`. Relative to the plugin's prefix. */
+  readonly path?: string
+}
+
+/** The raw body stream, as handed from the parser to the route. */
+class RawBody {
+  constructor(readonly stream: NodeJS.ReadableStream & { destroyed?: boolean }) {}
+}
+
+/**
+ * Fastify plugin receiving the connector's deliveries on one route (all
+ * methods: anything but POST is answered 405).
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { autoplayRx } from 'autoplay-rx/fastify'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * const app = Fastify()
+ * app.register(autoplayRx, { receiver, path: '/events' })
+ * await app.listen({ port: 8787 })
+ * ```
+ */
+export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, pluginOptions, done) => {
+  const { receiver, path = '/events', ...rest } = pluginOptions
+  let options
+  try {
+    options = resolveOptions(receiver, { ...rest, path: undefined })
+  } catch (error) {
+    done(error as Error)
+    return
+  }
+  const resolved = options
+  // This plugin's context only: the parsers of the rest of the application are untouched.
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, new RawBody(payload)))
+
+  fastify.all(path, async (request, reply) => {
+    const answer = await handle(request.raw.method, request.headers, request.body)
+    if (answer === null) return reply.hijack() // the client went away: nothing to answer
+    reply.code(answer.status).headers(answer.headers)
+    if (answer.headers.connection === 'close') reply.raw.once('finish', () => request.raw.destroy())
+    return reply.send(answer.body)
+  })
+
+  async function handle(method: string | undefined, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<AdapterResponse | null> {
+    const header = (name: string) => { const v = headers[name]; return Array.isArray(v) ? v[0] : v }
+    const refused = checkHead(receiver, { method, contentType: header('content-type'), contentLength: header('content-length') }, resolved)
+    if (refused) return refused
+    const signature = header(SIGNATURE_HEADER)
+    if (!(body instanceof RawBody)) return deliver(receiver, new Uint8Array(0), signature, resolved, receiver.logger)
+    return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs), signature, resolved)
+  }
+  done()
+}

@@ -1,0 +1,143 @@
+/**
+ * node:http (and Express 4/5) adapter: reads the raw body from the request
+ * stream under a size and time limit, or takes raw bytes a framework
+ * already holds, and writes the response the core decided.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { notRawBody } from '../errors.js'
+import { log } from '../logger.js'
+import type { WebhookReceiver } from '../receiver.js'
+import { SIGNATURE_HEADER } from '../signature.js'
+import {
+  answerBody, checkHead, deliver, resolveOptions, response,
+  type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
+} from './core.js'
+
+export type { AdapterOptions, AdapterResponse, BodyOutcome, ResponseCode } from './core.js'
+
+/** A request as Express and friends hand it over: maybe with a body a parser already read. */
+export type NodeRequest = IncomingMessage & { body?: unknown; rawBody?: unknown; _body?: unknown }
+
+/** A handler for `http.createServer` that is also Express middleware. It never rejects. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>
+
+/**
+ * Reads a request stream into one Buffer, stopping as soon as it exceeds
+ * `limit` (the rest is never buffered), after `timeoutMs`, or when the
+ * client goes away. Every listener and the timer are removed when it ends.
+ */
+export function readBody(stream: NodeJS.ReadableStream & { destroyed?: boolean }, limit: number, timeoutMs: number): Promise<BodyOutcome> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const finish = (outcome: BodyOutcome) => {
+      clearTimeout(timer)
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onAbort)
+      stream.off('close', onClose)
+      if (outcome._tag !== 'Body') stream.pause()
+      resolve(outcome)
+    }
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      size += bytes.length
+      if (size > limit) finish({ _tag: 'TooLarge', size })
+      else chunks.push(bytes)
+    }
+    const onEnd = () => finish({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
+    const onAbort = () => finish({ _tag: 'Aborted' })
+    // 'close' before 'end' is a client that went away mid-body.
+    const onClose = () => finish({ _tag: 'Aborted' })
+    const timer = setTimeout(() => finish({ _tag: 'Timeout' }), timeoutMs)
+    stream.on('data', onData)
+    stream.once('end', onEnd)
+    stream.once('error', onAbort)
+    stream.once('close', onClose)
+    if (stream.destroyed) onAbort()
+  })
+}
+
+/** Raw bytes a framework already read (`req.rawBody`, or a Buffer/string `req.body`), if any. */
+function heldBody(req: NodeRequest): Uint8Array | string | undefined {
+  for (const candidate of [req.rawBody, req.body]) {
+    if (typeof candidate === 'string' || candidate instanceof Uint8Array) return candidate
+  }
+  return undefined
+}
+
+/** Whether something else already consumed the request stream (a body parser). */
+function consumed(req: NodeRequest): boolean {
+  return req.readableEnded || req._body === true
+}
+
+/**
+ * Creates a handler that receives the connector's deliveries on node:http,
+ * Express 4 and Express 5.
+ *
+ * @param receiver - the receiver that verifies, decodes and emits
+ * @param options - path, limits and acknowledgement (see {@link AdapterOptions})
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { createNodeMiddleware } from 'autoplay-rx/node'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * createServer(createNodeMiddleware(receiver, { path: '/events' })).listen(8787)
+ * // Express: app.post('/events', createNodeMiddleware(receiver)) — before any express.json()
+ * ```
+ */
+export function createNodeMiddleware(receiver: WebhookReceiver, options: AdapterOptions = {}): NodeMiddleware {
+  const resolved = resolveOptions(receiver, options)
+  return async (req, res, next) => {
+    try {
+      if (resolved.path !== undefined && pathOf(req.url) !== resolved.path) {
+        if (next) next()
+        else write(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' })
+        return
+      }
+      const answer = await handle(receiver, req as NodeRequest, resolved)
+      if (answer !== null) write(req, res, answer)
+    } catch (error) {
+      // Only a bug could land here; the process must survive it all the same.
+      log(receiver.logger, 'error', 'autoplay-rx node adapter failed', { error })
+      if (!res.headersSent && !res.destroyed) write(req, res, response('callback_failed', 'internal error'))
+    }
+  }
+}
+
+async function handle(receiver: WebhookReceiver, req: NodeRequest, options: ResolvedOptions): Promise<AdapterResponse | null> {
+  const refused = checkHead(receiver, {
+    method: req.method, contentType: req.headers['content-type'], contentLength: req.headers['content-length'],
+  }, options)
+  if (refused) return refused
+  const signature = headerValue(req.headers[SIGNATURE_HEADER])
+  const held = heldBody(req)
+  if (held !== undefined) return deliver(receiver, held, signature, options, receiver.logger)
+  if (consumed(req)) {
+    // A body parser ran first: never wait on a drained stream, never verify a re-serialised body.
+    const error = notRawBody(req.body)
+    log(receiver.logger, 'error', error.message)
+    return deliver(receiver, req.body ?? null, signature, options)
+  }
+  return answerBody(receiver, await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs), signature, options)
+}
+
+function write(req: IncomingMessage, res: ServerResponse, answer: AdapterResponse): void {
+  if (res.headersSent || res.destroyed) return
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) })
+  res.end(answer.body)
+  // A request cut short (413, timeout) still has bytes in flight: drop the connection
+  // once the answer is out instead of reading them.
+  if (answer.headers.connection === 'close' && !req.readableEnded) res.once('finish', () => req.destroy())
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+function pathOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1
+  return url === undefined ? '' : q === -1 ? url : url.slice(0, q)
+}

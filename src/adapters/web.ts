@@ -1,0 +1,88 @@
+/**
+ * Web-standard adapter: `(request: Request) => Promise<Response>` for Hono,
+ * Next.js route handlers, Bun, Deno and anything else built on the Fetch
+ * API. Reads the body stream under the same limits as the Node adapter.
+ */
+import type { WebhookReceiver } from '../receiver.js'
+import { SIGNATURE_HEADER } from '../signature.js'
+import {
+  answerBody, checkHead, resolveOptions, response,
+  type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
+} from './core.js'
+
+export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+
+/** A Fetch API handler. It never rejects. */
+export type FetchHandler = (request: Request) => Promise<Response>
+
+/**
+ * Creates a Fetch API handler that receives the connector's deliveries.
+ *
+ * @param receiver - the receiver that verifies, decodes and emits
+ * @param options - path, limits and acknowledgement (see {@link AdapterOptions})
+ * @example
+ * ```ts
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { createFetchHandler } from 'autoplay-rx/web'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * export const POST = createFetchHandler(receiver) // Next.js app/api/events/route.ts
+ * // Hono: app.post('/events', (c) => handler(c.req.raw))
+ * ```
+ */
+export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOptions = {}): FetchHandler {
+  const resolved = resolveOptions(receiver, options)
+  return async (request) => toResponse(await handle(receiver, request, resolved))
+}
+
+async function handle(receiver: WebhookReceiver, request: Request, options: ResolvedOptions): Promise<AdapterResponse> {
+  if (options.path !== undefined && new URL(request.url).pathname !== options.path) {
+    return { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' }
+  }
+  const refused = checkHead(receiver, {
+    method: request.method, contentType: request.headers.get('content-type'), contentLength: request.headers.get('content-length'),
+  }, options)
+  if (refused) return refused
+  if (request.bodyUsed) return response('body_not_raw', 'The request body was already read before the handler ran')
+  const signature = request.headers.get(SIGNATURE_HEADER)
+  const answer = await answerBody(receiver, await readBody(request.body, options.maxBodyBytes, options.bodyTimeoutMs), signature, options)
+  // A Response must be returned even when the body stream broke: nobody may be listening.
+  return answer ?? response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
+}
+
+async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number, timeoutMs: number): Promise<BodyOutcome> {
+  if (stream === null) return { _tag: 'Body', bytes: new Uint8Array(0) }
+  const reader = stream.getReader()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, timeoutMs, 'timeout') })
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timeout])
+      if (next === 'timeout') return { _tag: 'Timeout' }
+      if (next.done) break
+      size += next.value.byteLength
+      if (size > limit) return { _tag: 'TooLarge', size }
+      chunks.push(next.value)
+    }
+  } catch {
+    return { _tag: 'Aborted' }
+  } finally {
+    clearTimeout(timer)
+    // Stop the source when we leave early; harmless once it is done.
+    reader.cancel().catch(() => undefined)
+  }
+  if (chunks.length === 1) return { _tag: 'Body', bytes: chunks[0]! }
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return { _tag: 'Body', bytes }
+}
+
+function toResponse(answer: AdapterResponse): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers })
+}
