@@ -1,19 +1,10 @@
 import { expect } from 'chai'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { WebhookReceiver, silentLogger } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
-import { send } from '../helpers/http.js'
+import { listen, send } from '../helpers/http.js'
 import { adapterContract, type StartServer } from './contract.js'
 
-export const listen = (handler: Parameters<typeof createServer>[1]) => new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
-  const server = createServer(handler)
-  server.listen(0, '127.0.0.1', () => resolve({
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  }))
-})
 
 const startNode: StartServer = async (receiver, options) => {
   const { port, close } = await listen(createNodeMiddleware(receiver, { ...options, path: '/events' }))

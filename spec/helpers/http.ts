@@ -1,5 +1,6 @@
 /** A small HTTP client for the adapter specs: exact bytes out, status, headers and body back. */
-import { Agent, request, type IncomingHttpHeaders } from 'node:http'
+import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 export interface Reply {
   readonly status: number
@@ -20,6 +21,8 @@ export function send(url: string, body: Uint8Array | string | null, options: Pos
   return new Promise((resolve, reject) => {
     const bytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
     const headers: Record<string, string | number> = { 'content-type': 'application/json', ...options.headers }
+    // An empty value means: send no such header at all.
+    for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name]
     if (bytes && !options.chunked) headers['content-length'] = bytes.length
     const req = request(url, { method: options.method ?? 'POST', headers, agent: options.agent }, (res) => {
       const chunks: Buffer[] = []
@@ -44,3 +47,12 @@ export function send(url: string, body: Uint8Array | string | null, options: Pos
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Serves `handler` on a free port of 127.0.0.1. */
+export const listen = (handler: Parameters<typeof createServer>[1]) => new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
+  const server = createServer(handler)
+  server.listen(0, '127.0.0.1', () => resolve({
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
+  }))
+})

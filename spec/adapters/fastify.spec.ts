@@ -1,0 +1,58 @@
+import { expect } from 'chai'
+import Fastify from 'fastify'
+import { WebhookReceiver, silentLogger } from '../../src/index.js'
+import { autoplayRx } from '../../src/adapters/fastify.js'
+import { fixture, SECRET, signed } from '../helpers/fixtures.js'
+import { send } from '../helpers/http.js'
+import { adapterContract, type StartServer } from './contract.js'
+
+const start: StartServer = async (receiver, options) => {
+  const app = Fastify()
+  await app.register(autoplayRx, { receiver, path: '/events', ...options })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  return { url: `${address}/events`, close: () => app.close() }
+}
+
+adapterContract('Fastify 5', start)
+
+describe('Fastify 5 plugin specifics', () => {
+  it('other routes keep the JSON parser', async () => {
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const app = Fastify()
+    await app.register(autoplayRx, { receiver, path: '/events' })
+    app.post('/echo', async (request) => ({ parsed: request.body }))
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const { body, signature } = signed(fixture('summary'))
+      const hook = await send(`${address}/events`, body, { headers: { 'x-connector-signature': signature } })
+      const echo = await send(`${address}/echo`, '{"a":[1,2]}')
+      expect([hook.status, echo.status]).to.deep.equal([200, 200])
+      expect(echo.json).to.deep.equal({ parsed: { a: [1, 2] } })
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('works under a prefix', async () => {
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const app = Fastify()
+    await app.register(autoplayRx, { receiver, prefix: '/hooks' } as never)
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const { body, signature } = signed(fixture('summary'))
+      const reply = await send(`${address}/hooks/events`, body, { headers: { 'x-connector-signature': signature } })
+      expect(reply.status).to.equal(200)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('refuses bad options at registration', async () => {
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const app = Fastify()
+    app.register(autoplayRx, { receiver, maxBodyBytes: -1 })
+    const error = await app.ready().then(() => null, (e: Error) => e)
+    expect(error?.message).to.equal('autoplay-rx: maxBodyBytes must be a positive number')
+    await app.close().catch(() => undefined)
+  })
+})

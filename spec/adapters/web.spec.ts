@@ -1,0 +1,89 @@
+import { expect } from 'chai'
+import { Readable } from 'node:stream'
+import { WebhookReceiver, sign, silentLogger, type Payload } from '../../src/index.js'
+import { createFetchHandler, type FetchHandler } from '../../src/adapters/web.js'
+import { fixture, SECRET, signed } from '../helpers/fixtures.js'
+import { adapterContract, type StartServer } from './contract.js'
+import { listen } from '../helpers/http.js'
+
+/** Serves a Fetch handler on node:http, the way Hono's or Next's Node servers do. */
+function serveFetch(handler: FetchHandler) {
+  return listen(async (req, res) => {
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
+    const request = new Request(`http://127.0.0.1${req.url}`, {
+      method: req.method, headers,
+      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+      duplex: 'half',
+    } as RequestInit)
+    const response = await handler(request)
+    res.writeHead(response.status, Object.fromEntries(response.headers))
+    res.end(Buffer.from(await response.arrayBuffer()))
+    if (response.headers.get('connection') === 'close') res.once('finish', () => req.destroy())
+  })
+}
+
+const start: StartServer = async (receiver, options) => {
+  const { port, close } = await serveFetch(createFetchHandler(receiver, options))
+  return { url: `http://127.0.0.1:${port}/events`, close }
+}
+
+adapterContract('Fetch handler behind node:http', start)
+
+describe('Fetch handler with Request objects', () => {
+  const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+  const handler = createFetchHandler(receiver, { path: '/events', maxBodyBytes: 4096 })
+  const seen: Payload[] = []
+  receiver.payloads$.subscribe((p) => seen.push(p))
+  // A string body makes Request default to text/plain: say JSON, as the connector does.
+  const post = (body: string | Uint8Array | null, headers: Record<string, string>, url = 'http://x.test/events') =>
+    handler(new Request(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } }))
+
+  it('accepts a signed delivery and emits it', async () => {
+    const { body, signature } = signed(fixture('actions-small'))
+    const response = await post(body, { 'content-type': 'application/json', 'x-connector-signature': signature })
+    expect([response.status, await response.text()]).to.deep.equal([200, '{"status":"ok"}'])
+    expect(seen.at(-1)?.type).to.equal('actions')
+  })
+
+  it('reads a streamed body and enforces the limit while streaming', async () => {
+    const chunks = Array.from({ length: 100 }, () => Buffer.alloc(3000, 0x20))
+    let pulled = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks[pulled++]
+        if (next) controller.enqueue(next)
+        else controller.close()
+      },
+    })
+    const response = await handler(new Request('http://x.test/events', {
+      method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json', 'x-connector-signature': 'sha256=00' },
+    } as RequestInit))
+    expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([413, 'body_too_large'])
+    // Reading stopped at the second chunk (the stream may have pulled one ahead): the other 97 were never read.
+    expect(pulled).to.be.within(2, 3)
+  })
+
+  it('verifies emoji and CJK bodies', async () => {
+    const text = JSON.stringify({ type: 'summary', summary: '導出 ✅ 😀' })
+    const response = await post(text, { 'x-connector-signature': sign(text, SECRET) })
+    expect(response.status).to.equal(200)
+    expect(seen.at(-1)).to.deep.include({ summary: '導出 ✅ 😀' })
+  })
+
+  it('405, 415, 401 and 404 from Request objects', async () => {
+    const get = await handler(new Request('http://x.test/events'))
+    expect([get.status, get.headers.get('allow')]).to.deep.equal([405, 'POST'])
+    expect((await post('{}', { 'content-type': 'text/xml' })).status).to.equal(415)
+    expect((await post('{}', { 'x-connector-signature': 'sha256=' + 'a'.repeat(64) })).status).to.equal(401)
+    expect((await post('{}', {}, 'http://x.test/elsewhere')).status).to.equal(404)
+  })
+
+  it('400 when the body was already read', async () => {
+    const request = new Request('http://x.test/events', { method: 'POST', body: '{"type":"summary"}', headers: { 'content-type': 'application/json' } })
+    await request.text()
+    const response = await handler(request)
+    expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([400, 'body_not_raw'])
+  })
+})
