@@ -1,0 +1,96 @@
+/**
+ * The published package, as a user gets it: `npm pack`, install the tarball
+ * into a fresh project, then import it, require it, type-check a consumer in
+ * both module systems and run the bin.
+ */
+import { expect } from 'chai'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const requireHere = createRequire(import.meta.url)
+const versionOf = (name: string) => (requireHere(`${name}/package.json`) as { version: string }).version
+
+describe('the packed package', function () {
+  this.timeout(180_000)
+  let dir: string
+  const sh = (cmd: string, args: string[], cwd = dir) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-pack-'))
+    sh('npm', ['pack', '--silent', '--pack-destination', dir], root)
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
+    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`,
+      `rxjs@${versionOf('rxjs')}`, `io-ts@${versionOf('io-ts')}`, `fp-ts@${versionOf('fp-ts')}`, `@types/node@${versionOf('@types/node')}`])
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  const program = (load: string) => `${load}
+const secret = 'k'
+const body = '{"type":"summary","session_id":"s1","summary":"hi"}'
+const receiver = new rx.WebhookReceiver({ secret, logger: rx.silentLogger })
+const seen = []
+receiver.summary$.subscribe((p) => seen.push(p.summary))
+const result = receiver.ingest(body, rx.sign(body, secret))
+console.log(JSON.stringify({ tag: result._tag, seen, node: typeof node.createNodeMiddleware, web: typeof web.createFetchHandler }))`
+
+  it('imports as ESM, with every subpath', () => {
+    writeFileSync(join(dir, 'esm.mjs'), program(`import * as rx from 'autoplay-rx'
+import * as node from 'autoplay-rx/node'
+import * as web from 'autoplay-rx/web'`))
+    expect(JSON.parse(sh('node', ['esm.mjs']))).to.deep.equal({ tag: 'Right', seen: ['hi'], node: 'function', web: 'function' })
+  })
+
+  it('requires as CommonJS, with every subpath', () => {
+    writeFileSync(join(dir, 'cjs.cjs'), program(`const rx = require('autoplay-rx')
+const node = require('autoplay-rx/node')
+const web = require('autoplay-rx/web')`))
+    expect(JSON.parse(sh('node', ['cjs.cjs']))).to.deep.equal({ tag: 'Right', seen: ['hi'], node: 'function', web: 'function' })
+  })
+
+  it('loads no adapter unless imported', () => {
+    writeFileSync(join(dir, 'lazy.cjs'), `require('autoplay-rx')
+console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('adapters') || f.includes('/cli/'))))`)
+    expect(JSON.parse(sh('node', ['lazy.cjs']))).to.deep.equal([])
+  })
+
+  it('type-checks a consumer in both module systems (strict)', () => {
+    const consumer = `import { WebhookReceiver, matchIngestError, toText, type Payload, type IngestError } from 'autoplay-rx'
+import { createNodeMiddleware } from 'autoplay-rx/node'
+import { createFetchHandler } from 'autoplay-rx/web'
+import * as E from 'fp-ts/lib/Either.js'
+const receiver = new WebhookReceiver({ secret: ['a', 'b'] })
+const result: E.Either<IngestError, Payload> = receiver.ingest(new Uint8Array(), 'sha256=')
+const status: number = matchIngestError({ InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
+  UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413 })(E.isLeft(result) ? result.left : { _tag: 'NotRawBody', received: 'x', message: '' })
+receiver.actions$.subscribe((batch) => { const n: number = batch.count; const s: string | null = batch.session_id; void n; void s; void toText(batch) })
+export const handlers = [createNodeMiddleware(receiver, { path: '/events' }), createFetchHandler(receiver)] as const
+export { status }
+`
+    writeFileSync(join(dir, 'consumer.mts'), consumer)
+    writeFileSync(join(dir, 'consumer.cts'), consumer.replace("'fp-ts/lib/Either.js'", "'fp-ts/lib/Either'"))
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'], skipLibCheck: false },
+      files: ['consumer.mts', 'consumer.cts'],
+    }))
+    const tsc = join(root, 'node_modules', '.bin', 'tsc')
+    expect(sh(tsc, ['-p', '.'])).to.equal('')
+    // And a wrong use is caught: the types really resolve (no silent any).
+    writeFileSync(join(dir, 'wrong.mts'), `import { WebhookReceiver } from 'autoplay-rx'\nnew WebhookReceiver({ secret: 42 })\n`)
+    let failed = ''
+    writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', types: ['node'] }, files: ['wrong.mts'],
+    }))
+    try { sh(tsc, ['-p', 'tsconfig.wrong.json']) } catch (e) { failed = String((e as { stdout: string }).stdout) }
+    expect(failed).to.include("Type 'number' is not assignable")
+  })
+
+  it('installs the autoplay-rx bin', () => {
+    expect(sh(join(dir, 'node_modules', '.bin', 'autoplay-rx'), ['--help'])).to.include('autoplay-rx listen --port 8787')
+  })
+})
