@@ -59,7 +59,7 @@ describe('WebhookReceiver', () => {
       const padded = new Uint8Array(body.length + 4)
       padded.set(body, 2)
       const view = padded.subarray(2, 2 + body.length)
-      const arrayBuffer = body.buffer.slice(body.byteOffset, body.byteOffset + body.length)
+      const arrayBuffer = new Uint8Array(body).buffer
       for (const input of [body.toString('utf8'), body, view, arrayBuffer]) {
         expect(E.isRight(receiver.ingest(input, signature))).to.equal(true)
       }
