@@ -36,3 +36,10 @@ export type { WebhookReceiverOptions, PayloadCallback, CallbackFailure, Dispatch
 // Logging
 export { consoleLogger, silentLogger } from './logger.js'
 export type { Logger, LogContext } from './logger.js'
+
+// SSE source
+export { connectorStream } from './sse/connectorStream.js'
+export type { ConnectorStreamOptions, FetchFunction, FetchResponse, SideObserver } from './sse/connectorStream.js'
+export { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from './sse/errors.js'
+export type { ConnectorStreamFailure } from './sse/errors.js'
+export type { ConnectionEvent, DisconnectReason, FrameRejection, FrameError } from './sse/lifecycle.js'

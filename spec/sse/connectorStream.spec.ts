@@ -1,0 +1,630 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { firstValueFrom, merge, Subject, take, timeout, toArray } from 'rxjs'
+import type { Payload, SummaryPayload } from '../../src/codecs.js'
+import { WebhookReceiver } from '../../src/receiver.js'
+import { sign } from '../../src/signature.js'
+import { silentLogger } from '../../src/logger.js'
+import {
+  connectorStream, type ConnectorStreamOptions, type FetchFunction,
+} from '../../src/sse/connectorStream.js'
+import { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from '../../src/sse/errors.js'
+import type { ConnectionEvent, FrameRejection } from '../../src/sse/lifecycle.js'
+
+const TOKEN = 'tok_test_123'
+const fixtures = new URL('../../../shared/fixtures/', import.meta.url)
+const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8').trim()
+const utf8 = new TextEncoder()
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------
+// A real SSE server on 127.0.0.1, one per test, closed after each.
+
+interface Served {
+  readonly at: number
+  readonly headers: IncomingHttpHeaders
+  /** Resolves when the server sees this request's socket close. */
+  readonly closed: Promise<void>
+}
+
+interface TestServer {
+  readonly url: string
+  readonly requests: Served[]
+  close(): Promise<void>
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, index: number) => void | Promise<void>
+
+const servers: TestServer[] = []
+
+async function startServer(handler: Handler): Promise<TestServer> {
+  const requests: Served[] = []
+  const server = http.createServer((req, res) => {
+    const closed = new Promise<void>((resolve) => req.socket.once('close', () => resolve()))
+    requests.push({ at: performance.now(), headers: req.headers, closed })
+    req.socket.setNoDelay(true)
+    void handler(req, res, requests.length - 1)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const started: TestServer = {
+    url: `http://127.0.0.1:${port}/stream/prod_abc`,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+  servers.push(started)
+  return started
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+/** Sends the SSE response headers at once, as the connector does. */
+function openSse(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
+  res.flushHeaders()
+}
+
+/** Writes and waits until the bytes are handed to the socket. */
+function write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => res.write(chunk, (error) => (error ? reject(error) : resolve())))
+}
+
+/** Runs an ES module with tsx in a child node; rejects if it fails or outlives `deadlineMs`. */
+function runChild(deadlineMs: number, source: string): Promise<{ stdout: string; elapsed: number }> {
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source],
+      { cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: deadlineMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => (error ? reject(new Error(`child failed: ${error.message}\n${stderr}`)) : resolve({ stdout, elapsed: performance.now() - started })))
+  })
+}
+
+// ---------------------------------------------------------------------------
+// Payloads and frames.
+
+const summaryJson = (text: string) => JSON.stringify({ type: 'summary', product_id: 'prod_abc', session_id: 'ps_1', summary: text })
+const summary = (text: string): SummaryPayload =>
+  ({ type: 'summary', product_id: 'prod_abc', session_id: 'ps_1', summary: text, replaces: 0, forwarded_at: 0 })
+const frame = (text: string, id?: string) => `${id === undefined ? '' : `id: ${id}\n`}data: ${summaryJson(text)}\n\n`
+
+/** A comment, a heartbeat that carries data, and one payload spread over two data lines with 2-, 3- and 4-byte UTF-8. */
+function richFrame(eol: string): string {
+  return [
+    ': keep-alive comment', '',
+    'event: heartbeat', 'data: {"ts":1700000000}', '',
+    'id: 7',
+    'data: {"type":"summary","product_id":"prod_ü",',
+    'data:  "session_id":"ps_☃","summary":"Exporté CSV — 😀 done"}',
+    '', '',
+  ].join(eol)
+}
+const richPayload: SummaryPayload =
+  { type: 'summary', product_id: 'prod_ü', session_id: 'ps_☃', summary: 'Exporté CSV — 😀 done', replaces: 0, forwarded_at: 0 }
+
+// ---------------------------------------------------------------------------
+// Running a stream and recording everything it says.
+
+interface Run {
+  readonly result: Promise<Payload[]>
+  readonly events: ConnectionEvent[]
+  readonly rejections: FrameRejection[]
+}
+
+function run(options: Partial<ConnectorStreamOptions> & { url: string }, count: number, limitMs = 4000): Run {
+  const events: ConnectionEvent[] = []
+  const rejections: FrameRejection[] = []
+  const result = firstValueFrom(connectorStream({
+    token: TOKEN, initialBackoffMs: 10, random: () => 0, logger: silentLogger,
+    lifecycle: (event) => events.push(event),
+    rejected: (rejection) => rejections.push(rejection),
+    ...options,
+  }).pipe(take(count), toArray(), timeout(limitMs)))
+  return { result, events, rejections }
+}
+
+const failure = (promise: Promise<unknown>): Promise<unknown> => promise.then(
+  (value) => { throw new Error(`expected an error, got ${JSON.stringify(value)}`) },
+  (error: unknown) => error,
+)
+
+/** One line per lifecycle event, for exact comparisons. */
+function show(event: ConnectionEvent): string {
+  switch (event._tag) {
+    case 'Connecting': return `Connecting retry=${event.retry} lastEventId=${event.lastEventId}`
+    case 'Connected': return `Connected retry=${event.retry} ${event.status}`
+    case 'Retrying': return `Retrying retry=${event.retry} in ${event.delayMs}`
+    case 'Disconnected': {
+      const reason = event.reason
+      return `Disconnected ${reason._tag}${reason._tag === 'HttpStatus' ? ` ${reason.status}` : ''}`
+    }
+  }
+}
+
+/** A `fetch` that serves one response whose body arrives in exactly these chunks. */
+function chunkedFetch(chunks: Uint8Array[]): FetchFunction {
+  return async () => ({
+    status: 200,
+    headers: { get: (name: string) => (name === 'content-type' ? 'text/event-stream' : null) },
+    body: (async function* () { yield* chunks })(),
+  })
+}
+
+/** The frame repeated once per split point, each copy cut in two at a different byte. */
+function splitAtEveryByte(bytes: Uint8Array): Uint8Array[] {
+  const chunks: Uint8Array[] = []
+  for (let i = 1; i < bytes.length; i++) chunks.push(bytes.subarray(0, i), bytes.subarray(i))
+  return chunks
+}
+
+describe('sse/connectorStream', () => {
+  describe('framing', () => {
+    for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const) {
+      it(`decodes a frame cut at every byte boundary, inside multi-byte UTF-8 too (${name}, exact chunks)`, async () => {
+        const bytes = utf8.encode(richFrame(eol))
+        const { result, rejections } = run({ url: 'http://connector.test/stream/p', fetch: chunkedFetch(splitAtEveryByte(bytes)) }, bytes.length - 1)
+        const payloads = await result
+        expect(payloads).to.have.length(bytes.length - 1)
+        for (const payload of payloads) expect(payload).to.deep.equal(richPayload)
+        expect(rejections).to.deep.equal([])
+      })
+    }
+
+    for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n']] as const) {
+      it(`decodes a frame cut at every byte boundary over TCP (${name})`, async () => {
+        const bytes = utf8.encode(richFrame(eol))
+        const server = await startServer(async (_req, res) => {
+          openSse(res)
+          for (let i = 1; i < bytes.length; i++) {
+            await write(res, bytes.subarray(0, i))
+            await sleep(1) // separate TCP segments, so that the client reads the halves apart
+            await write(res, bytes.subarray(i))
+          }
+        })
+        const { result, rejections } = run({ url: server.url }, bytes.length - 1, 8000)
+        const payloads = await result
+        expect(payloads).to.have.length(bytes.length - 1)
+        for (const payload of payloads) expect(payload).to.deep.equal(richPayload)
+        expect(rejections).to.deep.equal([])
+        expect(server.requests).to.have.length(1)
+      })
+    }
+
+    it('reports frames that do not decode, with their text and the push-mode error, and goes on', async () => {
+      const usertour = fixture('usertour-trigger.json')
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write('data: {"type":"summary",\n\n')
+        res.write('id: 2\ndata: {"type":"summary","replaces":"twelve"}\n\n')
+        res.write(`event: trigger\ndata: ${usertour}\n\n`)
+        res.write('data: [1,2]\n\n')
+        res.write(frame('ok'))
+      })
+      const { result, rejections } = run({ url: server.url }, 1)
+      expect(await result).to.deep.equal([summary('ok')])
+      expect(rejections.map((r) => [r.error._tag, r.data, r.event, r.id])).to.deep.equal([
+        ['MalformedJson', '{"type":"summary",', null, null],
+        ['InvalidPayload', '{"type":"summary","replaces":"twelve"}', null, '2'],
+        ['UnknownEventType', usertour, 'trigger', null],
+        ['InvalidPayload', '[1,2]', null, null],
+      ])
+      expect(rejections.map((r) => Buffer.from(r.error.body).toString('utf8'))).to.deep.equal(rejections.map((r) => r.data))
+      const invalid = rejections[1]!.error
+      expect(invalid._tag === 'InvalidPayload' && invalid.issues).to.deep.equal([{ path: 'replaces', expected: 'integer', got: 'string' }])
+      const unknown = rejections[2]!.error
+      expect(unknown._tag === 'UnknownEventType' && unknown.eventType).to.equal('usertour_trigger')
+    })
+
+    it('applies the push-mode defaults and reconciles count, warning through the logger', async () => {
+      const warnings: string[] = []
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(`data: ${JSON.stringify({ type: 'actions', count: 5, session_id: '', actions: [{ type: 'click' }] })}\n\n`)
+        res.write(`data: ${fixture('actions-small.json')}\n\n`)
+      })
+      const { result } = run({ url: server.url, logger: { warn: (message) => warnings.push(message) } }, 2)
+      const [first, second] = await result
+      expect(first).to.deep.equal({
+        type: 'actions', product_id: '', session_id: null, user_id: null, email: null, conversation_id: null,
+        count: 1, forwarded_at: 0,
+        actions: [{
+          index: 0, type: 'click', title: '', description: '', canonical_url: '', raw_url: '',
+          timestamp_start: 0, timestamp_end: 0, session_id: null, user_id: null, email: null, conversation_id: null,
+        }],
+      })
+      expect(second).to.include({ type: 'actions', product_id: 'prod_abc', session_id: 'ps_abc123', count: 3 })
+      expect(warnings).to.deep.equal(['Declared count 5 does not match the 1 actions received; count set to 1'])
+    })
+  })
+
+  describe('requests', () => {
+    it('sends Accept, the Bearer token and extra headers; ours win over the user\'s', async () => {
+      const server = await startServer((req, res) => {
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+          res.writeHead(401).end()
+          return
+        }
+        openSse(res)
+        res.write(frame('authorised'))
+      })
+      const { result } = run({
+        url: server.url,
+        headers: { 'X-Trace': 'abc', Authorization: 'Bearer wrong', Accept: 'text/html', 'Last-Event-ID': 'forged' },
+      }, 1)
+      expect(await result).to.deep.equal([summary('authorised')])
+      const headers = server.requests[0]!.headers
+      expect([headers.accept, headers.authorization, headers['x-trace'], headers['last-event-id'], headers['cache-control']])
+        .to.deep.equal(['text/event-stream', `Bearer ${TOKEN}`, 'abc', undefined, 'no-cache'])
+    })
+
+    it('is cold: each subscription opens its own connection', async () => {
+      const server = await startServer((_req, res, index) => {
+        openSse(res)
+        res.write(frame(`for subscriber ${index}`))
+      })
+      const [a, b] = await Promise.all([run({ url: server.url }, 1).result, run({ url: server.url }, 1).result])
+      expect([a, b].flat().map((p) => (p as SummaryPayload).summary).sort()).to.deep.equal(['for subscriber 0', 'for subscriber 1'])
+      expect(server.requests).to.have.length(2)
+    })
+
+    it('refuses options that cannot be right, when called', () => {
+      const url = 'http://127.0.0.1:1/stream/p'
+      const bad: Array<[Partial<ConnectorStreamOptions>, string]> = [
+        [{ url, token: '' }, 'token must be a non-empty string'],
+        [{ url: 'ftp://x/stream/p', token: TOKEN }, 'url must be http: or https:'],
+        [{ url: 'not a url', token: TOKEN }, 'url is not a valid URL'],
+        [{ url: 'https://user:pw@x/stream/p', token: TOKEN }, 'url must not carry credentials'],
+        [{ url, token: TOKEN, initialBackoffMs: -1 }, 'initialBackoffMs must be a non-negative number'],
+        [{ url, token: TOKEN, maxBackoffMs: Infinity }, 'maxBackoffMs must be a non-negative number'],
+        [{ url, token: TOKEN, maxRetries: 1.5 }, 'maxRetries must be a non-negative integer or Infinity'],
+        [{ url, token: TOKEN, stallTimeoutMs: 0 }, 'stallTimeoutMs must be positive'],
+        [{ url, token: TOKEN, connectTimeoutMs: Number.NaN }, 'connectTimeoutMs must be a non-negative number or Infinity'],
+      ]
+      for (const [options, message] of bad) {
+        expect(() => connectorStream(options as ConnectorStreamOptions), message).to.throw(TypeError, message)
+      }
+    })
+  })
+
+  describe('reconnecting', () => {
+    it('drops a frame cut by a lost connection and resumes with the next (no ids)', async () => {
+      const server = await startServer(async (_req, res, index) => {
+        openSse(res)
+        if (index === 0) {
+          await write(res, frame('one'))
+          await write(res, frame('two').slice(0, 25))
+          await sleep(20)
+          res.socket!.destroy()
+        } else {
+          res.write(frame('three'))
+        }
+      })
+      const { result, events } = run({ url: server.url }, 2)
+      expect(await result).to.deep.equal([summary('one'), summary('three')])
+      expect(server.requests.map((r) => r.headers['last-event-id'])).to.deep.equal([undefined, undefined])
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Connected retry=0 200',
+        'Disconnected NetworkError', 'Retrying retry=1 in 10',
+        'Connecting retry=1 lastEventId=null', 'Connected retry=1 200',
+      ])
+    })
+
+    it('resumes from Last-Event-ID: the cut frame comes again, whole, and nothing twice', async () => {
+      const log = ['one', 'two', 'three', 'four']
+      const server = await startServer(async (req, res, index) => {
+        openSse(res)
+        const from = req.headers['last-event-id'] === undefined ? 0 : Number(req.headers['last-event-id'])
+        if (index === 0) {
+          await write(res, frame(log[0]!, '1') + frame(log[1]!, '2') + frame(log[2]!, '3').slice(0, 30))
+          await sleep(20)
+          res.end() // a clean end, mid-frame
+        } else {
+          for (let id = from + 1; id <= log.length; id++) res.write(frame(log[id - 1]!, String(id)))
+        }
+      })
+      const { result, events } = run({ url: server.url }, 4)
+      expect(await result).to.deep.equal(log.map(summary))
+      expect(server.requests.map((r) => r.headers['last-event-id'])).to.deep.equal([undefined, '2'])
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Connected retry=0 200',
+        'Disconnected StreamEnded', 'Retrying retry=1 in 10',
+        'Connecting retry=1 lastEventId=2', 'Connected retry=1 200',
+      ])
+    })
+
+    it('keeps the last id across frames without one, forgets it on an empty id, and counts heartbeat ids', async () => {
+      const server = await startServer((_req, res, index) => {
+        openSse(res)
+        if (index === 0) res.end(frame('a', '10') + frame('b') + 'event: heartbeat\nid: 11\ndata: {}\n\n')
+        else if (index === 1) res.end(frame('c', ''))
+        else res.write(frame('d'))
+      })
+      const { result } = run({ url: server.url }, 4)
+      expect(await result).to.deep.equal(['a', 'b', 'c', 'd'].map(summary))
+      expect(server.requests.map((r) => r.headers['last-event-id'])).to.deep.equal([undefined, '11', undefined])
+    })
+
+    it('retries a 500, then connects', async () => {
+      const server = await startServer((_req, res, index) => {
+        if (index === 0) {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('boom')
+          return
+        }
+        openSse(res)
+        res.write(frame('after the 500'))
+      })
+      const { result, events } = run({ url: server.url }, 1)
+      expect(await result).to.deep.equal([summary('after the 500')])
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 500', 'Retrying retry=1 in 10',
+        'Connecting retry=1 lastEventId=null', 'Connected retry=1 200',
+      ])
+    })
+
+    it('retries a 2xx that is not an event stream', async () => {
+      const server = await startServer((_req, res, index) => {
+        if (index === 0) {
+          res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>proxy</h1>')
+          return
+        }
+        openSse(res)
+        res.write(frame('real stream'))
+      })
+      const { result, events } = run({ url: server.url }, 1)
+      expect(await result).to.deep.equal([summary('real stream')])
+      const reason = events.find((e) => e._tag === 'Disconnected')
+      expect(reason?._tag === 'Disconnected' && reason.reason).to.deep.include({ _tag: 'UnexpectedContentType', contentType: 'text/html' })
+    })
+
+    for (const status of [401, 403, 404]) {
+      it(`errors at once on HTTP ${status}, with a typed error, and never retries`, async () => {
+        const server = await startServer((_req, res) => { res.writeHead(status).end() })
+        const { result, events } = run({ url: server.url, initialBackoffMs: 0 }, 1)
+        const error = await failure(result)
+        expect(error).to.be.instanceOf(FatalStatusError).and.instanceOf(ConnectorStreamError)
+        const fatal = error as FatalStatusError
+        expect([fatal._tag, fatal.status, fatal.retry, fatal.url]).to.deep.equal(['FatalStatus', status, 0, server.url])
+        expect(fatal.message).to.equal(`SSE stream ${server.url} refused with HTTP ${status}; not retried`)
+        await sleep(50)
+        expect(server.requests).to.have.length(1)
+        expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', `Disconnected HttpStatus ${status}`])
+      })
+    }
+
+    it('errors with a typed error once maxRetries reconnections in a row failed', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(503).end() })
+      const { result, events } = run({ url: server.url, maxRetries: 2, initialBackoffMs: 1 }, 1)
+      const error = await failure(result)
+      expect(error).to.be.instanceOf(RetriesExhaustedError)
+      const exhausted = error as RetriesExhaustedError
+      expect([exhausted._tag, exhausted.retries, exhausted.lastReason._tag]).to.deep.equal(['RetriesExhausted', 2, 'HttpStatus'])
+      expect(exhausted.message).to.equal(`SSE stream ${server.url}: gave up after 2 retries; last: The server answered HTTP 503`)
+      expect(server.requests).to.have.length(3)
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 503', 'Retrying retry=1 in 1',
+        'Connecting retry=1 lastEventId=null', 'Disconnected HttpStatus 503', 'Retrying retry=2 in 2',
+        'Connecting retry=2 lastEventId=null', 'Disconnected HttpStatus 503',
+      ])
+    })
+
+    it('retries a refused connection as a network error', async () => {
+      const server = await startServer(() => {})
+      const url = server.url
+      await server.close() // the port is now closed: connections are refused
+      const { result, events } = run({ url, maxRetries: 1, initialBackoffMs: 1 }, 1)
+      const error = (await failure(result)) as RetriesExhaustedError
+      expect(error.lastReason._tag).to.equal('NetworkError')
+      expect(error.lastReason.message).to.match(/ECONNREFUSED/)
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Disconnected NetworkError', 'Retrying retry=1 in 1',
+        'Connecting retry=1 lastEventId=null', 'Disconnected NetworkError',
+      ])
+    })
+
+    it('reconnects a stream that stalls, while heartbeats and comments keep a live one open', async () => {
+      const server = await startServer(async (_req, res, index) => {
+        openSse(res)
+        if (index === 0) {
+          // 300 ms of keep-alives, each well within the 120 ms watchdog, then silence.
+          for (let i = 0; i < 6; i++) {
+            await write(res, i % 2 === 0 ? 'event: heartbeat\ndata: {}\n\n' : ': ping\n\n')
+            await sleep(50)
+          }
+          await write(res, frame('before the stall'))
+        } else {
+          res.write(frame('after the stall'))
+        }
+      })
+      const { result, events } = run({ url: server.url, stallTimeoutMs: 120 }, 2)
+      expect(await result).to.deep.equal([summary('before the stall'), summary('after the stall')])
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Connected retry=0 200',
+        'Disconnected Stalled', 'Retrying retry=1 in 10',
+        'Connecting retry=1 lastEventId=null', 'Connected retry=1 200',
+      ])
+      const gap = server.requests[1]!.at - server.requests[0]!.at
+      expect(gap).to.be.within(300 + 120, 300 + 120 + 400)
+      await server.requests[0]!.closed // the stalled socket was closed, not left open
+    })
+
+    it('gives up on a server that sends no response headers within connectTimeoutMs', async () => {
+      const server = await startServer((_req, res, index) => {
+        if (index === 0) return // never answers
+        openSse(res)
+        res.write(frame('answered'))
+      })
+      const { result, events } = run({ url: server.url, connectTimeoutMs: 100 }, 1)
+      expect(await result).to.deep.equal([summary('answered')])
+      expect(events.map(show).slice(0, 3)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Disconnected ConnectTimeout', 'Retrying retry=1 in 10',
+      ])
+      await server.requests[0]!.closed
+    })
+
+    it('doubles the delay up to the cap, with jitter, and resets it after a successful connect', async () => {
+      const server = await startServer((_req, res, index) => {
+        if (index < 3) {
+          res.writeHead(500).end()
+          return
+        }
+        openSse(res)
+        if (index === 3) res.end(frame('first'))
+        else res.write(frame('second'))
+      })
+      const { result, events } = run({ url: server.url, initialBackoffMs: 40, maxBackoffMs: 100, random: () => 0.5 }, 2)
+      expect(await result).to.deep.equal([summary('first'), summary('second')])
+      expect(events.map(show)).to.deep.equal([
+        'Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 500', 'Retrying retry=1 in 42',
+        'Connecting retry=1 lastEventId=null', 'Disconnected HttpStatus 500', 'Retrying retry=2 in 84',
+        'Connecting retry=2 lastEventId=null', 'Disconnected HttpStatus 500', 'Retrying retry=3 in 105',
+        'Connecting retry=3 lastEventId=null', 'Connected retry=3 200',
+        'Disconnected StreamEnded', 'Retrying retry=1 in 42',
+        'Connecting retry=1 lastEventId=null', 'Connected retry=1 200',
+      ])
+      const at = server.requests.map((r) => r.at)
+      const gaps = at.slice(1).map((t, i) => t - at[i]!)
+      const delays = [42, 84, 105, 42]
+      gaps.forEach((gap, i) => expect(gap, `gap ${i}`).to.be.within(delays[i]! - 1, delays[i]! + 150))
+    })
+
+    it('honours the server\'s retry: field as the base delay', async () => {
+      const server = await startServer((_req, res, index) => {
+        openSse(res)
+        if (index === 0) res.end(`retry: 30\n\n${frame('one')}`)
+        else res.write(frame('two'))
+      })
+      const { result, events } = run({ url: server.url, initialBackoffMs: 60_000 }, 2)
+      expect(await result).to.deep.equal([summary('one'), summary('two')])
+      expect(events.map(show)).to.include('Retrying retry=1 in 30')
+      const gap = server.requests[1]!.at - server.requests[0]!.at
+      expect(gap).to.be.within(29, 30 + 300)
+    })
+  })
+
+  describe('unsubscribing', () => {
+    it('closes the server-side socket at once, and says nothing more', async () => {
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(frame('only'))
+      })
+      const events: ConnectionEvent[] = []
+      const received = new Subject<void>()
+      const subscription = connectorStream({ url: server.url, token: TOKEN, lifecycle: (e) => events.push(e) })
+        .subscribe(() => received.next())
+      await firstValueFrom(received.pipe(timeout(2000)))
+      subscription.unsubscribe()
+      const outcome = await Promise.race([server.requests[0]!.closed.then(() => 'closed'), sleep(1000).then(() => 'still open')])
+      expect(outcome).to.equal('closed')
+      await sleep(30)
+      expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', 'Connected retry=0 200'])
+    })
+
+    it('aborts a request still waiting for its response', async () => {
+      const server = await startServer(() => {}) // never answers
+      const subscription = connectorStream({ url: server.url, token: TOKEN }).subscribe()
+      while (server.requests.length === 0) await sleep(5)
+      subscription.unsubscribe()
+      const outcome = await Promise.race([server.requests[0]!.closed.then(() => 'closed'), sleep(1000).then(() => 'still open')])
+      expect(outcome).to.equal('closed')
+    })
+
+    it('cancels a pending retry: no further request', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(500).end() })
+      const retrying = new Subject<void>()
+      const subscription = connectorStream({
+        url: server.url, token: TOKEN, initialBackoffMs: 50,
+        lifecycle: (e) => { if (e._tag === 'Retrying') retrying.next() },
+      }).subscribe()
+      await firstValueFrom(retrying.pipe(timeout(2000)))
+      subscription.unsubscribe()
+      await sleep(120)
+      expect(server.requests).to.have.length(1)
+    })
+
+    it('aborts the request and clears its timer in every phase, so that the process can exit', async function () {
+      this.timeout(8000)
+      // A child process, so that only the stream's timers can show (mocha, undici and node:http
+      // keep timers of their own), with the default 10 s connect and 90 s stall timeouts and a
+      // 60 s retry delay: any one of them left behind would hold the child past the deadline.
+      const { stdout, elapsed } = await runChild(5000, `
+        import { connectorStream } from ${JSON.stringify(new URL('../../src/sse/connectorStream.ts', import.meta.url).href)}
+        const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+        const report = []
+        for (const phase of ['response', 'stream', 'retry']) {
+          const signals = []
+          let reach
+          const reached = new Promise((resolve) => { reach = resolve })
+          const fetch = (_url, init) => {
+            signals.push(init.signal)
+            const aborted = new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+            aborted.catch(() => {})
+            if (phase === 'response') { reach(); return aborted }
+            return Promise.resolve({
+              status: phase === 'stream' ? 200 : 503,
+              headers: { get: () => 'text/event-stream' },
+              body: (async function* () { yield new TextEncoder().encode('data: {"type":"summary"}\\n\\n'); await aborted })(),
+            })
+          }
+          const subscription = connectorStream({
+            url: 'http://connector.test/stream/p', token: 't', fetch, initialBackoffMs: 60000,
+            lifecycle: (e) => { if (e._tag === 'Retrying') reach() },
+          }).subscribe(() => reach())
+          await reached
+          const during = timers()
+          subscription.unsubscribe()
+          report.push({ phase, during, after: timers(), aborted: signals.map((signal) => signal.aborted) })
+        }
+        console.log(JSON.stringify(report))
+      `)
+      expect(JSON.parse(stdout)).to.deep.equal([
+        { phase: 'response', during: 1, after: 0, aborted: [true] },
+        { phase: 'stream', during: 1, after: 0, aborted: [true] },
+        { phase: 'retry', during: 1, after: 0, aborted: [true] },
+      ])
+      expect(elapsed).to.be.below(5000)
+    })
+
+    it('stops within the chunk when the consumer takes what it needs', async () => {
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(frame('a') + frame('b') + 'data: {bad\n\n' + frame('c'))
+      })
+      const { result, rejections } = run({ url: server.url }, 2)
+      expect(await result).to.deep.equal([summary('a'), summary('b')])
+      await server.requests[0]!.closed
+      expect(rejections).to.deep.equal([])
+    })
+  })
+
+  describe('composition', () => {
+    it('merges the push receiver and the SSE stream, as in docs/sse.md', async () => {
+      const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(`data: ${fixture('summary.json')}\n\n`)
+      })
+      const lifecycle = new Subject<ConnectionEvent>()
+      const tags: string[] = []
+      lifecycle.subscribe((event) => tags.push(event._tag))
+
+      const receiver = new WebhookReceiver({ secret, logger: silentLogger })
+      const both = firstValueFrom(
+        merge(receiver.payloads$, connectorStream({ url: server.url, token: TOKEN, lifecycle })).pipe(take(2), toArray(), timeout(3000)),
+      )
+      const body = readFileSync(new URL('actions-small.json', fixtures))
+      expect(receiver.ingest(body, sign(body, secret))._tag).to.equal('Right')
+      const payloads = await both
+      expect(payloads.map((p) => [p.type, p.session_id])).to.deep.equal([['actions', 'ps_abc123'], ['summary', 'ps_abc123']])
+      expect(tags).to.deep.equal(['Connecting', 'Connected'])
+    })
+  })
+})
