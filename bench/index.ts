@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, printed as the
+ * markdown that goes into docs/benchmarks.md. `--quick` for a short run;
+ * `--only ingest,http,sse` to pick.
+ */
+import { arch, cpus, totalmem } from 'node:os'
+import { benchHeap, benchIngest } from './ingest.js'
+import { benchHttp } from './http.js'
+import { benchSse } from './sse.js'
+
+const quick = process.argv.includes('--quick')
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+const only = onlyArg ? new Set(onlyArg.split(',')) : null
+const want = (name: string) => only === null || only.has(name)
+
+const sections: Array<[string, string, () => Promise<string> | string]> = [
+  ['ingest', '## ingest vs the floor (HMAC + constant-time compare + JSON.parse)', () => benchIngest(quick)],
+  ['heap', `## Heap after GC across ${quick ? '100,000' : '1,000,000'} ingests (actions-small, subscriber attached)`, () => benchHeap(quick ? 100_000 : 1_000_000)],
+  ['http', '## HTTP: node:http, the floor, createNodeMiddleware, @octokit/webhooks', () => benchHttp(quick)],
+  ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
+]
+
+console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)
+for (const [name, title, run] of sections) {
+  if (!want(name)) continue
+  console.log(`${title}\n`)
+  console.log(await run())
+  console.log()
+}
