@@ -46,6 +46,11 @@ export interface CallbackFailure {
 /** The outcome of one delivery: the decoded result now, its callbacks when they settle. */
 export interface Dispatch {
   readonly result: E.Either<IngestError, Payload>
+  /**
+   * The callbacks that failed, when every callback of this delivery already
+   * settled synchronously; `null` while async callbacks are still running.
+   */
+  readonly settled: ReadonlyArray<CallbackFailure> | null
   /** Resolves (never rejects) once every callback of this delivery has settled, with those that failed. */
   readonly callbacks: Promise<ReadonlyArray<CallbackFailure>>
 }
@@ -146,10 +151,8 @@ export class WebhookReceiver {
   dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
     const tracker: Tracker = { mode: 'async', pending: [], failures: [] }
     const result = this.tracked(tracker, () => this.ingest(body, signature))
-    const callbacks = tracker.pending.length === 0
-      ? Promise.resolve(tracker.failures)
-      : Promise.all(tracker.pending).then(() => tracker.failures)
-    return { result, callbacks }
+    if (tracker.pending.length === 0) return { result, settled: tracker.failures, callbacks: Promise.resolve(tracker.failures) }
+    return { result, settled: null, callbacks: Promise.all(tracker.pending).then(() => tracker.failures) }
   }
 
   /** Checks the signature only (the reference's `verify`). An empty secret accepts everything. */

@@ -101,6 +101,9 @@ export function response(code: ResponseCode, message?: string, extraHeaders: Rec
   return { status, headers, body }
 }
 
+/** The answer to an accepted delivery, made once: it is the hot path. */
+const OK: AdapterResponse = response('ok')
+
 /** The response code of each refusal: the one mapping from outcome to status. */
 export const codeOf: (error: IngestError) => ResponseCode = matchIngestError<ResponseCode>({
   InvalidSignature: () => 'invalid_signature',
@@ -153,13 +156,14 @@ export async function deliver(
   options: ResolvedOptions,
   logger?: Logger,
 ): Promise<AdapterResponse> {
-  const { result, callbacks } = receiver.dispatch(body as Uint8Array, signature)
+  const { result, settled, callbacks } = receiver.dispatch(body as Uint8Array, signature)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)
     return response(code, code === 'ignored' ? undefined : result.left.message)
   }
-  if (options.ack === 'on-accept') return response('ok')
-  const failures = await settleWithin(callbacks, options.ackTimeoutMs)
+  if (options.ack === 'on-accept') return OK
+  // Only async callbacks need a wait (and a timer for the 202).
+  const failures = settled ?? await settleWithin(callbacks, options.ackTimeoutMs)
   if (failures === 'timeout') {
     if (logger) log(logger, 'warn', `Callbacks still running after ${options.ackTimeoutMs} ms; answered 202`)
     return response('processing')
@@ -167,7 +171,7 @@ export async function deliver(
   if (failures.length > 0 && options.retryOnCallbackError) {
     return response('callback_failed', `${failures.length} callback(s) failed; retry`)
   }
-  return response('ok')
+  return OK
 }
 
 /** How reading a request body ended (every runtime's reader says it this way). */

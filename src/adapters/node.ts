@@ -126,7 +126,9 @@ async function handle(receiver: WebhookReceiver, req: NodeRequest, options: Reso
 
 function write(req: IncomingMessage, res: ServerResponse, answer: AdapterResponse): void {
   if (res.headersSent || res.destroyed) return
-  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) })
+  res.statusCode = answer.status
+  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!)
+  res.setHeader('content-length', Buffer.byteLength(answer.body))
   res.end(answer.body)
   // A request cut short (413, timeout) still has bytes in flight: drop the connection
   // once the answer is out instead of reading them.
