@@ -37,6 +37,18 @@ export type { WebhookReceiverOptions, PayloadCallback, CallbackFailure, Dispatch
 export { consoleLogger, silentLogger } from './logger.js'
 export type { Logger, LogContext } from './logger.js'
 
+// Operators: retry dedupe, per-session grouping and batching, a pull buffer
+export { dedupeDeliveries, deliveryKey } from './operators/dedupeDeliveries.js'
+export type { DedupeDeliveriesOptions, DedupeInMemoryOptions, DedupeWithStoreOptions } from './operators/dedupeDeliveries.js'
+export { memoryDedupeStore } from './operators/memoryDedupeStore.js'
+export type { DedupeStore, MemoryDedupeStore, MemoryDedupeStoreOptions } from './operators/memoryDedupeStore.js'
+export { bySession, sessionKey, NO_SESSION } from './operators/bySession.js'
+export type { BySessionOptions, SessionKey, HasSession } from './operators/bySession.js'
+export { mergeSessionBatches } from './operators/mergeSessionBatches.js'
+export type { MergeSessionBatchesOptions } from './operators/mergeSessionBatches.js'
+export { EventBuffer } from './operators/EventBuffer.js'
+export type { EventBufferOptions } from './operators/EventBuffer.js'
+
 // SSE source
 export { connectorStream } from './sse/connectorStream.js'
 export type { ConnectorStreamOptions, FetchFunction, FetchResponse, SideObserver } from './sse/connectorStream.js'

@@ -1,0 +1,196 @@
+import { expect } from 'chai'
+import { range, Subject, throwError, map, of } from 'rxjs'
+import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import type { LogContext, Logger } from '../../src/logger.js'
+import { EventBuffer } from '../../src/operators/EventBuffer.js'
+
+function action(session: string | null, index: number): SlimAction {
+  return {
+    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
+    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
+    session_id: session, user_id: null, email: null, conversation_id: null,
+  }
+}
+
+function batch(session: string | null, forwardedAt: number): ActionsPayload {
+  return {
+    type: 'actions', product_id: 'prod_1', session_id: session, user_id: null, email: null, conversation_id: null,
+    count: 1, forwarded_at: forwardedAt, actions: [action(session, 0)],
+  }
+}
+
+function summary(session: string | null, forwardedAt: number): SummaryPayload {
+  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
+}
+
+/** A logger that keeps what it is told. */
+function recordingLogger(): Logger & { lines: Array<[string, string, LogContext | undefined]> } {
+  const lines: Array<[string, string, LogContext | undefined]> = []
+  return {
+    lines,
+    error: (message, context) => lines.push(['error', message, context]),
+    warn: (message, context) => lines.push(['warn', message, context]),
+  }
+}
+
+const forwarded = (events: Payload[]) => events.map((p) => p.forwarded_at)
+
+describe('EventBuffer', () => {
+  it('builds valid payloads in these specs', () => {
+    expect(ActionsPayload.is(batch('s1', 1))).to.equal(true)
+    expect(SummaryPayload.is(summary('s1', 1))).to.equal(true)
+  })
+
+  it('buffers an attached stream and drains it oldest first', () => {
+    const source = new Subject<Payload>()
+    const buffer = new EventBuffer({ maxSize: 10 })
+    buffer.attach(source)
+    source.next(batch('s1', 1))
+    source.next(summary('s1', 2))
+    source.next(batch('s2', 3))
+    expect(buffer.size).to.equal(3)
+    expect(forwarded(buffer.drain())).to.deep.equal([1, 2, 3])
+    expect(buffer.size).to.equal(0)
+    expect(buffer.drain()).to.deep.equal([])
+  })
+
+  it('drains at most max events when asked', () => {
+    const buffer = new EventBuffer({ maxSize: 10 })
+    for (let i = 1; i <= 4; i++) buffer.push(batch('s1', i))
+    expect(forwarded(buffer.drain(3))).to.deep.equal([1, 2, 3])
+    expect(forwarded(buffer.drain(3))).to.deep.equal([4])
+    expect(buffer.drain(0)).to.deep.equal([])
+  })
+
+  it('peeks without removing', () => {
+    const buffer = new EventBuffer({ maxSize: 10 })
+    for (let i = 1; i <= 3; i++) buffer.push(batch('s1', i))
+    expect(forwarded(buffer.peek(2))).to.deep.equal([1, 2])
+    expect(forwarded(buffer.peek(5))).to.deep.equal([1, 2, 3])
+    expect(forwarded(buffer.peek())).to.deep.equal([1, 2, 3])
+    expect(buffer.size).to.equal(3)
+  })
+
+  it('drains one type, keeping the others in order', () => {
+    const buffer = new EventBuffer({ maxSize: 10 })
+    buffer.push(batch('s1', 1))
+    buffer.push(summary('s1', 2))
+    buffer.push(batch('s2', 3))
+    buffer.push(summary('s2', 4))
+    const summaries: SummaryPayload[] = buffer.drainByType('summary')
+    expect(summaries.map((s) => s.session_id)).to.deep.equal(['s1', 's2'])
+    expect(forwarded(buffer.peek())).to.deep.equal([1, 3])
+    expect(buffer.drainByType('summary')).to.deep.equal([])
+    expect(forwarded(buffer.drainByType('actions'))).to.deep.equal([1, 3])
+    expect(buffer.size).to.equal(0)
+  })
+
+  it('drops the oldest when full and passes each dropped event to onDrop', () => {
+    const dropped: number[] = []
+    const buffer = new EventBuffer({ maxSize: 2, onDrop: (event) => dropped.push(event.forwarded_at) })
+    for (let i = 1; i <= 5; i++) buffer.push(batch('s1', i))
+    expect(dropped).to.deep.equal([1, 2, 3])
+    expect(forwarded(buffer.drain())).to.deep.equal([4, 5])
+  })
+
+  it('keeps working when onDrop throws, and logs the error', () => {
+    const logger = recordingLogger()
+    const failure = new Error('metrics down')
+    const buffer = new EventBuffer({ maxSize: 1, logger, onDrop: () => { throw failure } })
+    const source = new Subject<Payload>()
+    const subscription = buffer.attach(source)
+    source.next(batch('s1', 1))
+    source.next(batch('s1', 2))
+    source.next(batch('s1', 3))
+    expect(subscription.closed).to.equal(false)
+    expect(forwarded(buffer.drain())).to.deep.equal([3])
+    expect(logger.lines).to.deep.equal([
+      ['error', 'EventBuffer: onDrop threw', { error: failure }],
+      ['error', 'EventBuffer: onDrop threw', { error: failure }],
+    ])
+  })
+
+  it('stays within maxSize when onDrop pushes again', () => {
+    const buffer: EventBuffer = new EventBuffer({
+      maxSize: 2,
+      onDrop: (event) => { if (event.forwarded_at === 1) buffer.push(summary('s1', 99)) },
+    })
+    for (let i = 1; i <= 3; i++) buffer.push(batch('s1', i))
+    expect(buffer.size).to.equal(2)
+    expect(forwarded(buffer.drain())).to.deep.equal([3, 99]) // 3 arrived first: it was in before 1 was dropped
+  })
+
+  it('keeps buffered events when the source completes or errors, and reports the error', () => {
+    const errors: unknown[] = []
+    const failure = new Error('stream closed')
+    const buffer = new EventBuffer({ maxSize: 10, onError: (error) => errors.push(error) })
+    buffer.attach(of(batch('s1', 1)))
+    buffer.attach(throwError(() => failure))
+    expect(errors).to.deep.equal([failure])
+    expect(forwarded(buffer.drain())).to.deep.equal([1])
+  })
+
+  it('logs a source error when there is no onError', () => {
+    const logger = recordingLogger()
+    const failure = new Error('stream closed')
+    new EventBuffer({ maxSize: 10, logger }).attach(throwError(() => failure))
+    expect(logger.lines).to.deep.equal([['error', 'EventBuffer: the attached source failed; buffered events are kept', { error: failure }]])
+  })
+
+  it('stops buffering once detached', () => {
+    const source = new Subject<Payload>()
+    const buffer = new EventBuffer({ maxSize: 10 })
+    const subscription = buffer.attach(source)
+    source.next(batch('s1', 1))
+    subscription.unsubscribe()
+    source.next(batch('s1', 2))
+    expect(forwarded(buffer.drain())).to.deep.equal([1])
+    expect(source.observed).to.equal(false)
+  })
+
+  it('clears without calling onDrop', () => {
+    const dropped: Payload[] = []
+    const buffer = new EventBuffer({ maxSize: 10, onDrop: (event) => dropped.push(event) })
+    buffer.push(batch('s1', 1))
+    buffer.clear()
+    expect(buffer.size).to.equal(0)
+    expect(dropped).to.deep.equal([])
+  })
+
+  it('holds any event with a string type', () => {
+    const buffer = new EventBuffer<{ type: 'a' | 'b'; n: number }>({ maxSize: 3 })
+    buffer.push({ type: 'a', n: 1 })
+    buffer.push({ type: 'b', n: 2 })
+    expect(buffer.drainByType('b')).to.deep.equal([{ type: 'b', n: 2 }])
+  })
+
+  it('refuses a maxSize or count that cannot be right', () => {
+    expect(() => new EventBuffer({ maxSize: 0 })).to.throw(TypeError, 'maxSize')
+    expect(() => new EventBuffer({ maxSize: Number.POSITIVE_INFINITY })).to.throw(TypeError, 'maxSize')
+    const buffer = new EventBuffer({ maxSize: 1 })
+    expect(() => buffer.peek(-1)).to.throw(RangeError, 'EventBuffer.peek needs a non-negative integer, got -1')
+    expect(() => buffer.drain(1.5)).to.throw(RangeError, 'EventBuffer.drain needs a non-negative integer, got 1.5')
+  })
+
+  describe('memory', () => {
+    it('holds at most maxSize while 1,000,000 events go through, keeping the newest', () => {
+      let dropped = 0
+      let largest = 0
+      const buffer: EventBuffer = new EventBuffer({
+        maxSize: 1_000,
+        onDrop: () => {
+          dropped++
+          largest = Math.max(largest, buffer.size)
+        },
+      })
+      buffer.attach(range(0, 1_000_000).pipe(map((i) => batch('s1', i))))
+      expect(buffer.size).to.equal(1_000)
+      expect(dropped).to.equal(999_000)
+      const kept = forwarded(buffer.drain())
+      expect(kept.length).to.equal(1_000)
+      expect(kept[0]).to.equal(999_000)
+      expect(kept[999]).to.equal(999_999)
+      expect(largest).to.equal(1_000)
+    })
+  })
+})

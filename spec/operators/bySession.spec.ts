@@ -1,0 +1,178 @@
+import { expect } from 'chai'
+import {
+  map, mergeMap, Observable, Subject, take, toArray, VirtualAction, VirtualTimeScheduler,
+  type SchedulerLike,
+} from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { bySession, NO_SESSION, sessionKey } from '../../src/operators/bySession.js'
+
+function action(session: string | null, index: number): SlimAction {
+  return {
+    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
+    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
+    session_id: session, user_id: null, email: null, conversation_id: null,
+  }
+}
+
+function batch(session: string | null, forwardedAt: number, indexes: number[] = [0]): ActionsPayload {
+  const actions = indexes.map((index) => action(session, index))
+  return {
+    type: 'actions', product_id: 'prod_1', session_id: session, user_id: null, email: null, conversation_id: null,
+    count: actions.length, forwarded_at: forwardedAt, actions,
+  }
+}
+
+function summary(session: string | null, forwardedAt: number): SummaryPayload {
+  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
+}
+
+const testScheduler = () => new TestScheduler((actual, expected) => {
+  expect(actual).to.deep.equal(expected)
+})
+
+describe('bySession', () => {
+  it('builds valid payloads in these specs', () => {
+    expect(ActionsPayload.is(batch('s1', 1))).to.equal(true)
+    expect(SummaryPayload.is(summary('s1', 1))).to.equal(true)
+  })
+
+  it('opens a group per session that completes after idleMs without events', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1), b: batch('s2', 2), c: summary('s1', 3), d: batch('s1', 4) }
+      // s1 opens at 1, hears c at 5 (within 5 of 1), idles out at 10; d at 11 opens a new s1 group,
+      // which the completion at 14 closes. s2 opens at 3 and idles out at 8.
+      const source = cold('-a-b-c-----d--|', values)
+      expectObservable(source.pipe(bySession({ idleMs: 5 }))).toBe('-x-y-------z--|', {
+        x: cold('a---c----|', values),
+        y: cold('b----|', values),
+        z: cold('d--|', values),
+      })
+    })
+  })
+
+  it('keys groups by session id, with null sessions under NO_SESSION', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1), n: batch(null, 2), m: summary(null, 3) }
+      const source = cold('a-n-m|', values)
+      expectObservable(source.pipe(bySession({ idleMs: 10 }), mergeMap((group) => group.pipe(
+        toArray(),
+        map((items) => ({ key: group.key, forwarded: items.map((p) => p.forwarded_at) })),
+      )))).toBe('-----(xy|)', {
+        x: { key: 's1', forwarded: [1] },
+        y: { key: NO_SESSION, forwarded: [2, 3] },
+      })
+    })
+  })
+
+  it('errors every open group and the outer stream on a source error', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1), b: batch('s2', 2) }
+      expectObservable(cold('-a-b-#', values).pipe(bySession({ idleMs: 10 }))).toBe('-x-y-#', {
+        x: cold('a---#', values),
+        y: cold('b-#', values),
+      })
+    })
+  })
+
+  it('completes with an empty source and stays silent with a never source', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold<Payload>('|').pipe(bySession({ idleMs: 5 }))).toBe('|')
+      expectObservable(cold<Payload>('-').pipe(bySession({ idleMs: 5 }))).toBe('-')
+    })
+  })
+
+  it('stops the source and clears the idle timers when unsubscribed early', () => {
+    const scheduler = testScheduler()
+    let pendingAfterUnsubscribe = -1
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const values = { a: batch('s1', 1), b: batch('s2', 2) }
+      const source = cold('-a-b------', values)
+      const flattened = source.pipe(bySession({ idleMs: 20 }), mergeMap((group) => group))
+      expectObservable(flattened, '^----!').toBe('-a-b-', values)
+      expectSubscriptions(source.subscriptions).toBe('^----!')
+      // Idle timers would still be due at 21 and 23.
+      scheduler.schedule(() => { pendingAfterUnsubscribe = scheduler.actions.length }, 6)
+    })
+    expect(pendingAfterUnsubscribe).to.equal(0)
+  })
+
+  it('keeps serving a group still subscribed after the outer stream was unsubscribed, until it idles out', () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const values = { a: batch('s1', 1), b: batch('s2', 2), c: batch('s1', 3) }
+      const source = cold('a-b-c-------', values)
+      // take(1) unsubscribes from the groups' stream at once; the s1 group lives on (groupBy semantics).
+      expectObservable(source.pipe(bySession({ idleMs: 5 }), take(1), mergeMap((group) => group)))
+        .toBe('a---c----|', values)
+      expectSubscriptions(source.subscriptions).toBe('^--------!')
+    })
+  })
+
+  it('pairs each group with its own idle timer when a consumer re-enters the source', () => {
+    const scheduler = testScheduler()
+    const closed: Record<string, number> = {}
+    scheduler.run(() => {
+      const source = new Subject<ActionsPayload>()
+      source.pipe(bySession({ idleMs: 5 })).subscribe((group) => {
+        // Opening s1 synchronously opens s2, between groupBy's connector and duration calls for s1.
+        if (group.key === 's1') source.next(batch('s2', 1))
+        group.subscribe({ complete: () => { closed[String(group.key)] = scheduler.now() } })
+      })
+      source.next(batch('s1', 1))
+      scheduler.schedule(() => source.next(batch('s1', 2)), 3)
+    })
+    expect(closed).to.deep.equal({ s2: 5, s1: 8 })
+  })
+
+  it('refuses an idleMs that is not a finite number >= 0', () => {
+    expect(() => bySession({ idleMs: -1 })).to.throw(TypeError, 'idleMs')
+    expect(() => bySession({ idleMs: Number.POSITIVE_INFINITY })).to.throw(TypeError, 'idleMs')
+  })
+
+  it('exposes the session key it groups by', () => {
+    expect(sessionKey(batch('s1', 1))).to.equal('s1')
+    expect(sessionKey(summary(null, 1))).to.equal(NO_SESSION)
+    expect(NO_SESSION).to.equal(Symbol.for('autoplay-rx/no-session'))
+  })
+
+  describe('memory', () => {
+    /** One new session per virtual millisecond. */
+    function oneSessionPerMillisecond(n: number, scheduler: SchedulerLike): Observable<ActionsPayload> {
+      return new Observable((subscriber) => {
+        let i = 0
+        // A fresh schedule each step: re-scheduling the running action would chain all of them.
+        const step = (): void => {
+          if (subscriber.closed) return
+          subscriber.next(batch(`s${i}`, i))
+          i++
+          if (i < n) scheduler.schedule(step, 1)
+          else subscriber.complete()
+        }
+        scheduler.schedule(step, 1)
+      })
+    }
+
+    it('retains only the sessions of the last idleMs while 1,000,000 distinct sessions go through', () => {
+      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity)
+      let opened = 0
+      let open = 0
+      let mostOpen = 0
+      let mostTimers = 0
+      oneSessionPerMillisecond(1_000_000, scheduler).pipe(bySession({ idleMs: 5, scheduler })).subscribe((group) => {
+        opened++
+        open++
+        mostOpen = Math.max(mostOpen, open)
+        mostTimers = Math.max(mostTimers, scheduler.actions.length)
+        group.subscribe({ complete: () => open-- })
+      })
+      scheduler.flush()
+      expect(opened).to.equal(1_000_000)
+      // At each millisecond the session of 5 ms ago idles out before the new one opens.
+      expect(mostOpen).to.equal(5)
+      // The idle timers of the other 4 open sessions (the source's own next step is running).
+      expect(mostTimers).to.equal(4)
+      expect(open).to.equal(0)
+      expect(scheduler.actions.length).to.equal(0)
+    })
+  })
+})

@@ -1,0 +1,93 @@
+import { expect } from 'chai'
+import { map } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { memoryDedupeStore } from '../../src/operators/memoryDedupeStore.js'
+
+describe('memoryDedupeStore', () => {
+  it('answers false for a new key and true for a repeat', () => {
+    const store = memoryDedupeStore()
+    expect(store.seen('a')).to.equal(false)
+    expect(store.seen('a')).to.equal(true)
+    expect(store.seen('b')).to.equal(false)
+    expect(store.size).to.equal(2)
+  })
+
+  it('forgets the least recently seen key beyond maxKeys', () => {
+    const store = memoryDedupeStore({ maxKeys: 2 })
+    store.seen('a')
+    store.seen('b')
+    expect(store.seen('a')).to.equal(true) // a is now the most recent
+    expect(store.seen('c')).to.equal(false) // evicts b
+    expect(store.size).to.equal(2)
+    expect(store.seen('a')).to.equal(true)
+    expect(store.seen('b')).to.equal(false) // forgotten, so new again; evicts c
+    expect(store.seen('c')).to.equal(false)
+  })
+
+  it('remembers a key for ttlMs from when it was first recorded', () => {
+    let clock = 1_000
+    const store = memoryDedupeStore({ ttlMs: 10, now: () => clock })
+    expect(store.seen('a')).to.equal(false)
+    clock = 1_009
+    expect(store.seen('a')).to.equal(true) // a repeat does not extend the expiry
+    clock = 1_010
+    expect(store.seen('a')).to.equal(false) // expired, recorded again until 1_020
+    clock = 1_019
+    expect(store.seen('a')).to.equal(true)
+  })
+
+  it('reclaims expired keys as calls come in', () => {
+    let clock = 0
+    const store = memoryDedupeStore({ ttlMs: 10, now: () => clock })
+    store.seen('a')
+    store.seen('b')
+    clock = 5
+    store.seen('c')
+    expect(store.size).to.equal(3)
+    clock = 10
+    store.seen('d') // a and b expired at 10
+    expect(store.size).to.equal(2)
+  })
+
+  it('forgets everything on clear', () => {
+    const store = memoryDedupeStore()
+    store.seen('a')
+    store.clear()
+    expect(store.size).to.equal(0)
+    expect(store.seen('a')).to.equal(false)
+  })
+
+  it('reads virtual time inside TestScheduler.run by default', () => {
+    new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected)
+    }).run(({ cold, expectObservable }) => {
+      const store = memoryDedupeStore({ ttlMs: 3 })
+      // New at 0, a repeat at 2, expired at 3 so new again at 4.
+      expectObservable(cold('a-a-a|').pipe(map((key) => (store.seen(key) ? 'r' : 'n')))).toBe('n-r-n|')
+    })
+  })
+
+  it('remembers 10,000 keys by default', () => {
+    const store = memoryDedupeStore({ now: () => 0 })
+    for (let i = 0; i <= 10_000; i++) store.seen(`k${i}`)
+    expect(store.size).to.equal(10_000)
+    expect(store.seen('k0')).to.equal(false) // the oldest was forgotten
+  })
+
+  it('remembers a key for one hour by default', () => {
+    let clock = 0
+    const store = memoryDedupeStore({ now: () => clock })
+    store.seen('a')
+    clock = 3_599_999
+    expect(store.seen('a')).to.equal(true)
+    clock = 3_600_000
+    expect(store.seen('a')).to.equal(false)
+  })
+
+  it('refuses bounds that cannot be right', () => {
+    expect(() => memoryDedupeStore({ maxKeys: 0 })).to.throw(TypeError, 'maxKeys must be a positive integer')
+    expect(() => memoryDedupeStore({ maxKeys: 1.5 })).to.throw(TypeError, 'maxKeys must be a positive integer')
+    expect(() => memoryDedupeStore({ ttlMs: 0 })).to.throw(TypeError, 'ttlMs must be a number > 0')
+    expect(() => memoryDedupeStore({ ttlMs: Number.NaN })).to.throw(TypeError, 'ttlMs must be a number > 0')
+  })
+})

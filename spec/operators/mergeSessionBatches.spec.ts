@@ -1,0 +1,193 @@
+import { expect } from 'chai'
+import { Subject } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { mergeSessionBatches } from '../../src/operators/mergeSessionBatches.js'
+
+function action(session: string | null, index: number): SlimAction {
+  return {
+    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
+    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
+    session_id: session, user_id: null, email: null, conversation_id: null,
+  }
+}
+
+/** A valid actions batch whose actions carry the given (session) indexes. */
+function batch(session: string | null, forwardedAt: number, indexes: number[], identity: { user_id?: string | null; email?: string | null } = {}): ActionsPayload {
+  const actions = indexes.map((index) => action(session, index))
+  return {
+    type: 'actions', product_id: 'prod_1', session_id: session, user_id: identity.user_id ?? null, email: identity.email ?? null,
+    conversation_id: null, count: actions.length, forwarded_at: forwardedAt, actions,
+  }
+}
+
+/** What merging batches holding `indexes` must give: those actions, re-indexed from 0. */
+function merged(session: string | null, forwardedAt: number, indexes: number[], identity: { user_id?: string | null; email?: string | null } = {}): ActionsPayload {
+  const expected = batch(session, forwardedAt, indexes, identity)
+  return { ...expected, actions: expected.actions.map((a, position) => ({ ...a, index: position })) }
+}
+
+function summary(session: string | null, forwardedAt: number): SummaryPayload {
+  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
+}
+
+const testScheduler = () => new TestScheduler((actual, expected) => {
+  expect(actual).to.deep.equal(expected)
+})
+
+describe('mergeSessionBatches', () => {
+  it('builds valid payloads in these specs', () => {
+    expect(ActionsPayload.is(batch('s1', 1, [3, 4], { user_id: 'u' }))).to.equal(true)
+    expect(ActionsPayload.is(merged('s1', 1, [3, 4]))).to.equal(true)
+    expect(SummaryPayload.is(summary('s1', 1))).to.equal(true)
+  })
+
+  it("merges a session's batches of one window, emitted when it closes", () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = {
+        a: batch('s1', 10, [10, 11]),
+        b: batch('s2', 20, [0]),
+        c: batch('s1', 30, [12], { user_id: 'u_1', email: 'a@b.c' }),
+      }
+      // s1's window opens at 0 and closes at 5; s2's opens at 2 and closes at 7.
+      expectObservable(cold('a-b-c------|', values).pipe(mergeSessionBatches(5))).toBe('-----x-y---|', {
+        x: merged('s1', 30, [10, 11, 12], { user_id: 'u_1', email: 'a@b.c' }),
+        y: merged('s2', 20, [0]),
+      })
+    })
+  })
+
+  it('re-indexes a lone batch too, and opens a new window after one closed', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [7, 8]), b: batch('s1', 2, [9]) }
+      expectObservable(cold('a---b----|', values).pipe(mergeSessionBatches(3))).toBe('---x---y-|', {
+        x: merged('s1', 1, [7, 8]),
+        y: merged('s1', 2, [9]),
+      })
+    })
+  })
+
+  it('merges batches without a session together', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch(null, 1, [0]), b: batch('s1', 2, [0]), c: batch(null, 3, [1]) }
+      expectObservable(cold('abc----|', values).pipe(mergeSessionBatches(4))).toBe('----xy-|', {
+        x: merged(null, 3, [0, 1]),
+        y: merged('s1', 2, [0]),
+      })
+    })
+  })
+
+  it('passes summaries through at once, ahead of batches still held', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0]), s: summary('s1', 2) }
+      expectObservable(cold('a-s-----|', values).pipe(mergeSessionBatches(5))).toBe('--s--x--|', {
+        s: values.s,
+        x: merged('s1', 1, [0]),
+      })
+    })
+  })
+
+  it('flushes a window as soon as it holds maxActions', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0, 1]), b: batch('s1', 2, [2]), c: batch('s1', 3, [3]) }
+      // a + b reach 3 at frame 1; c opens a new window, closed at 7.
+      expectObservable(cold('abc-----|', values).pipe(mergeSessionBatches(5, { maxActions: 3 }))).toBe('-x-----y|', {
+        x: merged('s1', 2, [0, 1, 2]),
+        y: merged('s1', 3, [3]),
+      })
+    })
+  })
+
+  it('flushes a window before a batch that would take it past maxActions', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0, 1]), b: batch('s1', 2, [2, 3]) }
+      expectObservable(cold('ab------|', values).pipe(mergeSessionBatches(5, { maxActions: 3 }))).toBe('-x----y-|', {
+        x: merged('s1', 1, [0, 1]),
+        y: merged('s1', 2, [2, 3]),
+      })
+    })
+  })
+
+  it('emits a batch larger than maxActions on its own at once, unsplit', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0]), b: batch('s1', 2, [1, 2, 3, 4]) }
+      expectObservable(cold('-ab----|', values).pipe(mergeSessionBatches(10, { maxActions: 3 }))).toBe('--(xy)-|', {
+        x: merged('s1', 1, [0]),
+        y: merged('s1', 2, [1, 2, 3, 4]),
+      })
+    })
+  })
+
+  it('flushes open windows, in opening order, when the source completes', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s2', 1, [0]), b: batch('s1', 2, [0]), c: batch('s2', 3, [1]) }
+      expectObservable(cold('abc|', values).pipe(mergeSessionBatches(50))).toBe('---(xy|)', {
+        x: merged('s2', 3, [0, 1]),
+        y: merged('s1', 2, [0]),
+      })
+    })
+  })
+
+  it('flushes open windows before forwarding a source error', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0]), b: batch('s2', 2, [0]) }
+      const failure = new Error('connection lost')
+      expectObservable(cold('a-b-#', values, failure).pipe(mergeSessionBatches(50))).toBe('----(xy#)', {
+        x: merged('s1', 1, [0]),
+        y: merged('s2', 2, [0]),
+      }, failure)
+    })
+  })
+
+  it('completes with an empty source and stays silent with a never source', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold<Payload>('|').pipe(mergeSessionBatches(5))).toBe('|')
+      expectObservable(cold<Payload>('-').pipe(mergeSessionBatches(5))).toBe('-')
+    })
+  })
+
+  it('stops the source and clears window timers when unsubscribed early', () => {
+    const scheduler = testScheduler()
+    let pendingAfterUnsubscribe = -1
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const values = { a: batch('s1', 1, [0]), b: batch('s2', 2, [0]) }
+      const source = cold('a-b------', values)
+      expectObservable(source.pipe(mergeSessionBatches(20)), '^---!').toBe('----')
+      expectSubscriptions(source.subscriptions).toBe('^---!')
+      // The windows would close at 20 and 22.
+      scheduler.schedule(() => { pendingAfterUnsubscribe = scheduler.actions.length }, 5)
+    })
+    expect(pendingAfterUnsubscribe).to.equal(0)
+  })
+
+  it('opens a fresh window for a batch fed back while a window is emitted', () => {
+    const scheduler = testScheduler()
+    const out: ActionsPayload[] = []
+    scheduler.run(() => {
+      const source = new Subject<ActionsPayload>()
+      source.pipe(mergeSessionBatches(5)).subscribe((payload) => {
+        out.push(payload)
+        if (out.length === 1) source.next(batch('s1', 2, [1]))
+      })
+      source.next(batch('s1', 1, [0]))
+    })
+    expect(out).to.deep.equal([merged('s1', 1, [0]), merged('s1', 2, [1])])
+  })
+
+  it('types the result by its input: actions in, actions out', () => {
+    const actions$ = new Subject<ActionsPayload>()
+    const out: ActionsPayload[] = []
+    // No cast: the result of an ActionsPayload stream is an ActionsPayload stream.
+    actions$.pipe(mergeSessionBatches(5)).subscribe((payload) => out.push(payload))
+    actions$.next(batch('s1', 1, [4]))
+    actions$.complete()
+    expect(out).to.deep.equal([merged('s1', 1, [4])])
+  })
+
+  it('refuses a window or cap that cannot be right', () => {
+    expect(() => mergeSessionBatches(-1)).to.throw(TypeError, 'windowMs')
+    expect(() => mergeSessionBatches(Number.NaN)).to.throw(TypeError, 'windowMs')
+    expect(() => mergeSessionBatches(5, { maxActions: 0 })).to.throw(TypeError, 'maxActions')
+    expect(() => mergeSessionBatches(5, { maxActions: 2.5 })).to.throw(TypeError, 'maxActions')
+  })
+})

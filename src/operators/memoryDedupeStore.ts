@@ -1,0 +1,139 @@
+/**
+ * The store behind dedupeDeliveries: the contract any store (in memory,
+ * Redis, …) must keep, and the default in-memory one, bounded by a number
+ * of keys (least recently seen forgotten first) and by a time to live.
+ */
+import { asyncScheduler } from 'rxjs'
+
+/**
+ * Remembers which deliveries were seen. One method, so that a shared store
+ * (Redis `SET key 1 NX PX ttl`, a SQL unique insert, …) is a few lines.
+ *
+ * Contract of `seen(key)`:
+ * - it is an atomic check-and-set: it returns `true` if `key` is already
+ *   remembered, and otherwise remembers it and returns `false`. Two calls for
+ *   the same key, even concurrent ones from different processes, never both
+ *   return `false` while the key is remembered;
+ * - it may return the answer or a promise of it;
+ * - a store may forget (time to live, eviction); a forgotten key counts as
+ *   new again, so a store's bounds are the dedupe's horizon;
+ * - a throw or a rejection is an error of the stream being deduplicated.
+ *
+ * ## Example
+ * ```ts
+ * // A store shared by every instance of a service, with node-redis (`npm i redis`).
+ * import { createClient } from 'redis'
+ * import { dedupeDeliveries, type DedupeStore } from 'autoplay-rx'
+ *
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect()
+ * const redisStore: DedupeStore = {
+ *   // SET … NX is the atomic check-and-set: it answers null when the key already exists.
+ *   seen: async (key) => (await redis.set(`autoplay:delivery:${key}`, '1', { NX: true, PX: 3_600_000 })) === null,
+ * }
+ * const dedupe = dedupeDeliveries({ store: redisStore })
+ * ```
+ */
+export interface DedupeStore {
+  /** Whether `key` was already seen; records it when it was not. Atomic. */
+  seen(key: string): boolean | PromiseLike<boolean>
+}
+
+/** Options of {@link memoryDedupeStore}. */
+export interface MemoryDedupeStoreOptions {
+  /** Most keys remembered; beyond it the least recently seen is forgotten. Default 10,000. */
+  readonly maxKeys?: number
+  /** How long a key is remembered, in milliseconds from when it was first recorded. Default one hour. */
+  readonly ttlMs?: number
+  /**
+   * The clock, in milliseconds. Defaults to `asyncScheduler.now()`, which is
+   * `Date.now()` except inside `TestScheduler.run`, where it is virtual time.
+   */
+  readonly now?: () => number
+}
+
+/** The in-memory {@link DedupeStore}, with its occupancy for monitoring and tests. */
+export interface MemoryDedupeStore extends DedupeStore {
+  seen(key: string): boolean
+  /** The number of keys held: at most `maxKeys`; expired keys count until reclaimed. */
+  readonly size: number
+  /** Forgets every key. */
+  clear(): void
+}
+
+const DEFAULT_MAX_KEYS = 10_000
+/** One hour: well beyond the connector's retry schedule (about 2 s, 4 s, … doubling). */
+const DEFAULT_TTL_MS = 60 * 60 * 1000
+
+/**
+ * An in-memory {@link DedupeStore}: at most `maxKeys` keys (least recently
+ * seen forgotten first), each for at most `ttlMs` after it was first
+ * recorded (a repeat does not extend it, as with Redis `SET NX PX`).
+ * Synchronous, so trivially atomic within one process; use a shared store
+ * when several processes receive deliveries.
+ *
+ * Every call costs O(1) amortised: expired keys are reclaimed from the
+ * oldest end as calls come in, so a quiet store may hold expired keys
+ * (never more than `maxKeys`) until the next call.
+ *
+ * @throws TypeError when `maxKeys` is not a positive integer or `ttlMs` not a number > 0
+ *
+ * ## Example
+ * ```ts
+ * import { memoryDedupeStore } from 'autoplay-rx'
+ *
+ * const store = memoryDedupeStore({ maxKeys: 2, ttlMs: 60_000 })
+ * store.seen('a') // false: new, now remembered
+ * store.seen('a') // true: a repeat
+ * store.seen('b'); store.seen('c') // 'a' is the least recently seen: forgotten
+ * store.size      // 2
+ * ```
+ */
+export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): MemoryDedupeStore {
+  const { maxKeys = DEFAULT_MAX_KEYS, ttlMs = DEFAULT_TTL_MS, now = () => asyncScheduler.now() } = options
+  if (!(Number.isSafeInteger(maxKeys) && maxKeys > 0)) {
+    throw new TypeError('autoplay-rx: maxKeys must be a positive integer')
+  }
+  if (!(typeof ttlMs === 'number' && ttlMs > 0)) {
+    throw new TypeError('autoplay-rx: ttlMs must be a number > 0 (Infinity for no expiry)')
+  }
+  // key → expiry time. A Map iterates in insertion order, and a repeat is
+  // re-inserted, so the first key is always the least recently seen.
+  const expiries = new Map<string, number>()
+
+  function reclaimExpired(time: number): void {
+    // Only from the oldest end: O(1) amortised. A key seen again moved to the
+    // newest end with its original expiry, so an expired key can hide behind a
+    // live one for a while; the maxKeys bound holds regardless.
+    for (const [key, expiry] of expiries) {
+      if (expiry > time) break
+      expiries.delete(key)
+    }
+  }
+
+  return {
+    seen(key: string): boolean {
+      const time = now()
+      reclaimExpired(time)
+      const expiry = expiries.get(key)
+      if (expiry !== undefined) {
+        expiries.delete(key)
+        if (expiry > time) {
+          expiries.set(key, expiry)
+          return true
+        }
+      }
+      if (expiries.size >= maxKeys) {
+        const oldest = expiries.keys().next()
+        if (!oldest.done) expiries.delete(oldest.value)
+      }
+      expiries.set(key, time + ttlMs)
+      return false
+    },
+    get size() {
+      return expiries.size
+    },
+    clear() {
+      expiries.clear()
+    },
+  }
+}
