@@ -11,6 +11,7 @@ import {
   invalidPayload, malformedJson, notRawBody, unknownEventType,
   type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,
 } from './errors.js'
+import { log, type Logger } from './logger.js'
 
 const encoder = new TextEncoder()
 
@@ -28,13 +29,6 @@ export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
     // `instanceof` runs a Proxy's getPrototypeOf trap, which may throw.
   }
   return E.left(notRawBody(body))
-}
-
-/** Parses UTF-8 JSON bytes; invalid UTF-8 (which a lenient decoder would silently replace) is refused. */
-export function parseJson(bytes: Uint8Array): E.Either<MalformedJson, unknown> {
-  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
-  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
-  return parseJsonText(text, bytes)
 }
 
 /** Parses JSON text; `body` is what an error carries. */
@@ -73,11 +67,36 @@ export function decodeEvent(
     body))
 }
 
-/** When the declared `count` of an actions batch differs from its actions, the declared one; else null. */
-export function declaredCountMismatch(value: unknown, payload: Payload): number | null {
-  if (payload.type !== 'actions') return null
+/** Everything that can go wrong between a body's bytes and a payload. */
+export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
+
+/**
+ * JSON text → payload: parse, decode, and (with a logger) warn when an
+ * actions batch declared a `count` other than its number of actions.
+ * The one path shared by the receiver, the SSE source and the Redis bridge.
+ */
+export function decodeJsonText(text: string, body: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {
+  const value = parseJsonText(text, body)
+  if (E.isLeft(value)) return value
+  const payload = decodeEvent(value.right, body)
+  if (logger && E.isRight(payload)) warnOnCountMismatch(value.right, payload.right, logger)
+  return payload
+}
+
+/** UTF-8 JSON bytes → payload, as {@link decodeJsonText}; invalid UTF-8 is refused. */
+export function decodeBytes(bytes: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {
+  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
+  return decodeJsonText(text, bytes, logger)
+}
+
+function warnOnCountMismatch(value: unknown, payload: Payload, logger: Logger): void {
+  if (payload.type !== 'actions') return
   const declared = (value as { count?: unknown }).count
-  return typeof declared === 'number' && declared !== payload.actions.length ? declared : null
+  if (typeof declared !== 'number' || declared === payload.actions.length) return
+  const actual = payload.actions.length
+  log(logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
+    { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
 }
 
 /** The decoding half of a payload codec. */

@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable, Subject, Subscription } from 'rxjs'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
-import { declaredCountMismatch, decodeEvent, parseJson, toBytes } from './decode.js'
+import { decodeBytes, toBytes } from './decode.js'
 import {
   bodyTooLarge, invalidSignature, InvalidSignatureError,
   type IngestError,
@@ -237,18 +237,7 @@ export class WebhookReceiver {
       const failure = this.checkSignature(raw, signature)
       if (failure !== null) return E.left(invalidSignature(failure, raw))
     }
-    const value = parseJson(raw)
-    if (E.isLeft(value)) return value
-    const payload = decodeEvent(value.right, raw)
-    if (E.isRight(payload) && checkSignatures) {
-      const declared = declaredCountMismatch(value.right, payload.right)
-      if (declared !== null) {
-        const actual = payload.right.type === 'actions' ? payload.right.actions.length : 0
-        log(this.logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
-          contextOf(payload.right))
-      }
-    }
-    return payload
+    return decodeBytes(raw, checkSignatures ? this.logger : undefined)
   }
 
   private emit(payload: Payload): void {

@@ -8,7 +8,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable, Subject, Subscription, type Observer, type Subscriber } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import { declaredCountMismatch, decodeEvent, parseJsonText } from '../decode.js'
+import { decodeJsonText } from '../decode.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { backoffDelay } from './backoff.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
@@ -220,19 +220,9 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
     if (message.event === 'heartbeat') return
     const data = message.data
     // The error values want the body's bytes; they are built only for a refused frame.
-    const json = parseJsonText(data, EMPTY)
-    if (E.isLeft(json)) return reject(message, json.left)
-    const payload = decodeEvent(json.right, EMPTY)
+    const payload = decodeJsonText(data, EMPTY, config.logger)
     if (E.isLeft(payload)) return reject(message, payload.left)
     const value = payload.right
-    if (value.type === 'actions') {
-      const declared = declaredCountMismatch(json.right, value)
-      if (declared !== null) {
-        log(config.logger, 'warn',
-          `Declared count ${declared} does not match the ${value.count} actions received; count set to ${value.count}`,
-          { session_id: value.session_id, product_id: value.product_id, type: value.type })
-      }
-    }
     subscriber.next(value)
   }
 
