@@ -7,7 +7,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, matchIngestError, type IngestError } from '../errors.js'
 import { log, type Logger } from '../logger.js'
-import type { CallbackFailure, WebhookReceiver } from '../receiver.js'
+import type { Payload } from '../codecs.js'
+import type { WebhookReceiver } from '../receiver.js'
 
 /** Options shared by every adapter. */
 export interface AdapterOptions {
@@ -35,6 +36,15 @@ export interface AdapterOptions {
   readonly retryOnCallbackError?: boolean
   /** Longest time to receive the whole body once headers are in; default 10000 ms. */
   readonly bodyTimeoutMs?: number
+  /**
+   * A durable write that must succeed before the connector is acknowledged
+   * (e.g. `redisAppender` from `autoplay-rx/redis`). When it fails or
+   * outlasts `persistTimeoutMs` the answer is 503, so the connector retries
+   * and nothing is dropped (a retry may duplicate: dedupe downstream).
+   */
+  readonly persist?: (payload: Payload) => PromiseLike<unknown>
+  /** Longest wait for `persist`; default 2000 ms. */
+  readonly persistTimeoutMs?: number
 }
 
 /** The options with defaults applied. */
@@ -45,6 +55,8 @@ export interface ResolvedOptions {
   readonly ackTimeoutMs: number
   readonly retryOnCallbackError: boolean
   readonly bodyTimeoutMs: number
+  readonly persist: ((payload: Payload) => PromiseLike<unknown>) | undefined
+  readonly persistTimeoutMs: number
 }
 
 /** Applies defaults, and refuses options that cannot work. */
@@ -56,10 +68,13 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
     ackTimeoutMs: options.ackTimeoutMs ?? 5000,
     retryOnCallbackError: options.retryOnCallbackError ?? false,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+    persist: options.persist,
+    persistTimeoutMs: options.persistTimeoutMs ?? 2000,
   }
-  for (const key of ['maxBodyBytes', 'ackTimeoutMs', 'bodyTimeoutMs'] as const) {
+  for (const key of ['maxBodyBytes', 'ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) {
     if (!(Number.isFinite(resolved[key]) && resolved[key] > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive number`)
   }
+  if (resolved.persist !== undefined && typeof resolved.persist !== 'function') throw new TypeError('autoplay-rx: persist must be a function')
   if (resolved.ack !== 'after-callbacks' && resolved.ack !== 'on-accept') {
     throw new TypeError(`autoplay-rx: ack must be 'after-callbacks' or 'on-accept'`)
   }
@@ -161,9 +176,12 @@ export async function deliver(
     const code = codeOf(result.left)
     return response(code, code === 'ignored' ? undefined : result.left.message)
   }
+  if (options.persist && !(await persisted(options.persist, result.right, options.persistTimeoutMs, logger))) {
+    return response('unavailable', 'The delivery could not be stored; retry later')
+  }
   if (options.ack === 'on-accept') return OK
   // Only async callbacks need a wait (and a timer for the 202).
-  const failures = settled ?? await settleWithin(callbacks, options.ackTimeoutMs)
+  const failures = settled ?? await within(callbacks, options.ackTimeoutMs, 'timeout' as const)
   if (failures === 'timeout') {
     if (logger) log(logger, 'warn', `Callbacks still running after ${options.ackTimeoutMs} ms; answered 202`)
     return response('processing')
@@ -172,6 +190,18 @@ export async function deliver(
     return response('callback_failed', `${failures.length} callback(s) failed; retry`)
   }
   return OK
+}
+
+async function persisted(persist: (payload: Payload) => PromiseLike<unknown>, payload: Payload, ms: number, logger?: Logger): Promise<boolean> {
+  const stored = Promise.resolve()
+    .then(() => persist(payload))
+    .then(() => true, (error: unknown) => {
+      if (logger) log(logger, 'error', 'persist failed; answered 503 so the connector retries', { session_id: payload.session_id, error })
+      return false
+    })
+  const ok = await within(stored, ms, 'timeout' as const)
+  if (ok === 'timeout' && logger) log(logger, 'error', `persist took over ${ms} ms; answered 503 so the connector retries`, { session_id: payload.session_id })
+  return ok === true
 }
 
 /** How reading a request body ended (every runtime's reader says it this way). */
@@ -199,8 +229,9 @@ export function answerBody(
   }
 }
 
-function settleWithin(callbacks: Promise<ReadonlyArray<CallbackFailure>>, ms: number): Promise<ReadonlyArray<CallbackFailure> | 'timeout'> {
+/** `promise`'s value, or `fallback` once `ms` have passed (the timer is always cleared). */
+function within<A, F>(promise: Promise<A>, ms: number, fallback: F): Promise<A | F> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, ms, 'timeout') })
-  return Promise.race([callbacks, timeout]).finally(() => clearTimeout(timer))
+  const timeout = new Promise<F>((resolve) => { timer = setTimeout(resolve, ms, fallback) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

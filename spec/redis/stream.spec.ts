@@ -1,0 +1,208 @@
+import { expect } from 'chai'
+import { firstValueFrom, mergeMap, Subject, take, toArray, type Subscription } from 'rxjs'
+import { WebhookReceiver, dedupeDeliveries, deliveryKey, silentLogger, type Payload } from '../../src/index.js'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { fromRedisStream, redisAppender, redisDedupeStore, toRedisStream, type RedisDelivery } from '../../src/redis/index.js'
+import { generateEvents } from '../../src/cli/generate.js'
+import { sendDeliveries } from '../../src/cli/send.js'
+import { fixture, SECRET } from '../helpers/fixtures.js'
+import { listen, sleep } from '../helpers/http.js'
+import { connect, startRedis, type RedisServer } from '../helpers/redis.js'
+
+type Client = Awaited<ReturnType<typeof connect>>
+
+describe('Redis bridge (real redis-server)', function () {
+  this.timeout(30_000)
+  let redis: RedisServer
+  const clients: Client[] = []
+  const subscriptions: Subscription[] = []
+  let n = 0
+  const name = (what: string) => `${what}-${++n}`
+  const client = async () => { const c = await connect(redis.url); clients.push(c); return c }
+
+  before(async () => { redis = await startRedis() })
+  after(async () => { await redis.stop() })
+  afterEach(async () => {
+    for (const s of subscriptions.splice(0)) s.unsubscribe()
+    for (const c of clients.splice(0)) await c.destroy()
+  })
+
+  const payloads = (count: number, sessions = 5, seed = 1): Payload[] => generateEvents({ type: 'actions', count, sessions, seed, startAt: 1_700_000_000 })
+    .map((text) => new WebhookReceiver({ secret: '', logger: silentLogger }).parse(text)!)
+
+  it('payloads round-trip unchanged, and toRedisStream emits each entry id', async () => {
+    const writer = await client()
+    const stream = name('roundtrip')
+    const summary = new WebhookReceiver({ secret: '', logger: silentLogger }).parse(fixture('summary'))!
+    const sent = [...payloads(20), summary, new WebhookReceiver({ secret: '', logger: silentLogger }).parse(fixture('actions-large'))!]
+    const source = new Subject<Payload>()
+    const ids = firstValueFrom(source.pipe(toRedisStream(writer, { stream }), toArray()))
+    const reader = fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 200 })
+    const read = firstValueFrom(reader.pipe(take(sent.length), mergeMap(async (d) => { await d.ack(); return d }), toArray()))
+    for (const p of sent) source.next(p)
+    source.complete()
+    const entries = await ids
+    expect(entries.map((e) => e.payload)).to.deep.equal(sent)
+    expect(entries.every((e) => /^\d+-\d+$/.test(e.id))).to.equal(true)
+    const received = await read
+    expect(received.map((d) => d.payload)).to.deep.equal(sent)
+    expect(received.map((d) => d.id)).to.deep.equal(entries.map((e) => e.id))
+    expect(await writer.sendCommand(['XPENDING', stream, 'g'])).to.deep.include(0)
+  })
+
+  it('trims the stream to about maxLen (approximate MAXLEN)', async () => {
+    const writer = await client()
+    const stream = name('trim')
+    const append = redisAppender(writer, { stream, maxLen: 100 })
+    for (const p of payloads(1000, 3)) await append(p)
+    const length = Number(await writer.sendCommand(['XLEN', stream]))
+    expect(length).to.be.within(100, 200)
+  })
+
+  it('two receivers, two workers in one group: every unique delivery processed exactly once, retried duplicates included', async () => {
+    const writer = await client()
+    const stream = name('events')
+    const servers = await Promise.all([0, 1].map(async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+      const server = await listen(createNodeMiddleware(receiver, { persist: redisAppender(writer, { stream }) }))
+      return { ...server, url: `http://127.0.0.1:${server.port}/` }
+    }))
+    const store = redisDedupeStore(writer, { prefix: `${stream}:seen:` })
+    const processed: Array<{ worker: string; key: string }> = []
+    for (const worker of ['w1', 'w2']) {
+      const reader = await client()
+      subscriptions.push(fromRedisStream(reader, { stream, group: 'workers', consumer: worker, startAt: '0', blockMs: 100, batchSize: 20 }).pipe(
+        mergeMap(async (d: RedisDelivery) => { await d.ack(); return d.payload }),
+        dedupeDeliveries({ store }),
+      ).subscribe((p) => processed.push({ worker, key: deliveryKey(p) })))
+    }
+    const bodies = generateEvents({ type: 'actions', count: 300, sessions: 17, seed: 3 }).map((t) => Buffer.from(t))
+    const duplicates = bodies.filter((_, i) => i % 10 === 0)
+    try {
+      const [a, b] = await Promise.all([
+        sendDeliveries({ url: servers[0]!.url, secret: SECRET, deliveries: [...bodies.slice(0, 150), ...duplicates].map((body) => ({ body })), concurrency: 16, retries: 0 }),
+        sendDeliveries({ url: servers[1]!.url, secret: SECRET, deliveries: [...bodies.slice(150), ...duplicates].map((body) => ({ body })), concurrency: 16, retries: 0 }),
+      ])
+      expect([a.accepted, b.accepted]).to.deep.equal([180, 180])
+      const expected = new Set(bodies.map((body) => deliveryKey(new WebhookReceiver({ secret: '', logger: silentLogger }).parse(body)!)))
+      for (let waited = 0; processed.length < expected.size && waited < 10_000; waited += 50) await sleep(50)
+      await sleep(300) // nothing more may arrive
+      expect(processed.length).to.equal(expected.size)
+      expect(new Set(processed.map((p) => p.key))).to.deep.equal(expected)
+      expect(new Set(processed.map((p) => p.worker))).to.deep.equal(new Set(['w1', 'w2']))
+      expect(Number(await writer.sendCommand(['XLEN', stream]))).to.equal(360)
+    } finally {
+      for (const s of servers) await s.close()
+    }
+  })
+
+  it('a worker killed mid-batch: its pending entries are claimed by the other, none lost', async () => {
+    const writer = await client()
+    const stream = name('claim')
+    const append = redisAppender(writer, { stream })
+    const sent = payloads(40, 4, 9)
+    for (const p of sent) await append(p)
+    // Worker A takes a batch, acknowledges half, then its process dies (connection gone, nothing acked).
+    const victim = await connect(redis.url)
+    const taken = await firstValueFrom(fromRedisStream(victim, { stream, group: 'g', consumer: 'A', startAt: '0', batchSize: 40, blockMs: 100 }).pipe(take(40), toArray()))
+    for (const d of taken.slice(0, 20)) await d.ack()
+    await victim.destroy()
+    const pending = await writer.sendCommand(['XPENDING', stream, 'g']) as [number, ...unknown[]]
+    expect(Number(pending[0])).to.equal(20)
+    // Worker B claims what A left once it has been idle claimIdleMs.
+    const rescued = await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'B', claimIdleMs: 200, blockMs: 100 }).pipe(
+      take(20), mergeMap(async (d) => { await d.ack(); return d }), toArray()))
+    expect(rescued.every((d) => d.claimed)).to.equal(true)
+    expect([...taken.slice(0, 20), ...rescued].map((d) => d.payload).sort(byForwardedAt)).to.deep.equal([...sent].sort(byForwardedAt))
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+  })
+
+  it('a consumer that comes back under its name gets its own pending entries first', async () => {
+    const writer = await client()
+    const stream = name('resume')
+    for (const p of payloads(5, 1, 4)) await redisAppender(writer, { stream })(p)
+    const first = await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', startAt: '0', blockMs: 100 }).pipe(take(5), toArray()))
+    const again = await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', blockMs: 100 }).pipe(take(5), toArray()))
+    expect(again.map((d) => d.id)).to.deep.equal(first.map((d) => d.id))
+    expect(again.every((d) => d.claimed)).to.equal(true)
+  })
+
+  it('pauses reading at maxInFlight unacknowledged entries, and resumes on ack', async () => {
+    const writer = await client()
+    const stream = name('inflight')
+    for (const p of payloads(12, 2, 5)) await redisAppender(writer, { stream })(p)
+    const seen: RedisDelivery[] = []
+    subscriptions.push(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', maxInFlight: 5, batchSize: 3, blockMs: 50 })
+      .subscribe((d) => seen.push(d)))
+    await sleep(300)
+    expect(seen.length).to.equal(5)
+    for (const d of seen.slice(0, 5)) await d.ack()
+    await sleep(300)
+    expect(seen.length).to.equal(10)
+  })
+
+  it('acknowledges and reports an entry that does not decode, and goes on', async () => {
+    const writer = await client()
+    const stream = name('poison')
+    await writer.sendCommand(['XADD', stream, '*', 'payload', '{"type":"actions","actions":5}'])
+    await writer.sendCommand(['XADD', stream, '*', 'other', 'x'])
+    await redisAppender(writer, { stream })(payloads(1)[0]!)
+    const rejected: string[] = []
+    const good = await firstValueFrom(fromRedisStream(await client(), {
+      stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50, rejected: (r) => rejected.push(`${r.error._tag}: ${r.error.message}`),
+    }).pipe(take(1)))
+    await good.ack()
+    expect(rejected).to.deep.equal([
+      'InvalidPayload: Invalid actions payload: actions: expected Array<SlimAction>, got number',
+      'MissingField: Entry has no "payload" field',
+    ])
+    await sleep(50)
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+  })
+
+  it('redisDedupeStore: an atomic check-and-set shared by clients, forgotten after ttlMs', async () => {
+    const [a, b] = [await client(), await client()]
+    const prefix = `${name('dedupe')}:`
+    const storeA = redisDedupeStore(a, { prefix, ttlMs: 150 })
+    const storeB = redisDedupeStore(b, { prefix, ttlMs: 150 })
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? storeA : storeB).seen('k1')))
+    expect(answers.filter((x) => x === false)).to.have.length(1)
+    expect(await storeB.seen('k2')).to.equal(false)
+    await sleep(250)
+    expect(await storeA.seen('k1')).to.equal(false)
+  })
+
+  it('Redis stopped while deliveries arrive: 503, then, once it is back, the retries land and nothing is lost', async () => {
+    const stream = name('outage')
+    const writer = await client()
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const server = await listen(createNodeMiddleware(receiver, { persist: redisAppender(writer, { stream }), persistTimeoutMs: 300 }))
+    const bodies = generateEvents({ type: 'actions', count: 40, sessions: 8, seed: 11 }).map((t) => Buffer.from(t))
+    try {
+      await redis.stop()
+      const statuses: number[] = []
+      const outage = await sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, deliveries: bodies.slice(0, 5).map((body) => ({ body })), retries: 0 })
+      statuses.push(...outage.statuses)
+      expect(statuses).to.deep.equal([503, 503, 503, 503, 503])
+      // The connector retries with backoff; Redis comes back meanwhile.
+      const sending = sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, deliveries: bodies.map((body) => ({ body })), retries: 30, backoffMs: 100, maxBackoffMs: 400, concurrency: 8 })
+      await sleep(700)
+      await redis.start()
+      const report = await sending
+      expect(report.accepted).to.equal(40)
+      expect(report.retried).to.be.greaterThan(0)
+      for (let waited = 0; !writer.isReady && waited < 5000; waited += 50) await sleep(50)
+      const entries = await writer.sendCommand(['XRANGE', stream, '-', '+']) as Array<[string, string[]]>
+      const stored = new Set(entries.map(([, fields]) => JSON.parse(fields[1]!).forwarded_at as number))
+      const sentAt = new Set(bodies.map((b) => JSON.parse(b.toString()).forwarded_at as number))
+      expect(stored).to.deep.equal(sentAt)
+    } finally {
+      await server.close()
+      if (!writer.isReady) await redis.start().catch(() => undefined)
+    }
+  })
+})
+
+function byForwardedAt(a: Payload, b: Payload): number {
+  return a.forwarded_at - b.forwarded_at
+}

@@ -1,0 +1,38 @@
+/**
+ * A DedupeStore in Redis, so that every receiver and worker shares one
+ * memory of the deliveries it has seen: `SET key 1 NX PX ttl` is the atomic
+ * check-and-set the store contract asks for.
+ */
+import type { DedupeStore } from '../operators/memoryDedupeStore.js'
+import type { RedisCommandClient } from './client.js'
+
+/** Options of {@link redisDedupeStore}. */
+export interface RedisDedupeStoreOptions {
+  /** Prefix of the keys; default `autoplay-rx:seen:`. */
+  readonly prefix?: string
+  /** How long a delivery is remembered; default one hour (the connector's retries end well within it). */
+  readonly ttlMs?: number
+}
+
+/**
+ * A {@link DedupeStore} shared through Redis.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * import { dedupeDeliveries } from 'autoplay-rx'
+ * import { redisDedupeStore } from 'autoplay-rx/redis'
+ *
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect()
+ * receiver.actions$.pipe(dedupeDeliveries({ store: redisDedupeStore(redis) })).subscribe(index)
+ * ```
+ */
+export function redisDedupeStore(client: RedisCommandClient, options: RedisDedupeStoreOptions = {}): DedupeStore {
+  const prefix = options.prefix ?? 'autoplay-rx:seen:'
+  const ttlMs = options.ttlMs ?? 3_600_000
+  if (!(Number.isSafeInteger(ttlMs) && ttlMs > 0)) throw new TypeError('autoplay-rx: ttlMs must be a positive whole number')
+  return {
+    // SET … NX answers OK when it set the key (first time seen) and null when the key was there.
+    seen: async (key) => (await client.sendCommand(['SET', prefix + key, '1', 'NX', 'PX', String(ttlMs)])) === null,
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Redis Streams as the durable hand-off between receivers and workers:
+ * receivers append each verified payload (XADD, approximate MAXLEN trim),
+ * workers read through a consumer group (XREADGROUP), acknowledge what they
+ * processed (XACK), and claim what a dead worker left pending (XAUTOCLAIM).
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { from, map, mergeMap, Observable, type OperatorFunction } from 'rxjs'
+import type { Payload } from '../codecs.js'
+import { decodeJsonText, type DecodeError } from '../decode.js'
+import { consoleLogger, log, type Logger } from '../logger.js'
+import { streamEntries, parseEntries, type RedisCommandClient } from './client.js'
+
+/** The field of each stream entry that holds the payload's JSON. */
+export const PAYLOAD_FIELD = 'payload'
+
+/** Options of {@link redisAppender} and {@link toRedisStream}. */
+export interface RedisAppendOptions {
+  /** The stream key. */
+  readonly stream: string
+  /**
+   * Approximate maximum length (`XADD … MAXLEN ~ n`): Redis trims whole
+   * nodes, so the stream may hold up to about 100 entries more. Default 1,000,000.
+   */
+  readonly maxLen?: number
+}
+
+/**
+ * A function that appends one payload to a stream and resolves with the
+ * entry id once Redis has it. It is what the adapters' `persist` option
+ * takes, to acknowledge the connector only after the delivery is durable.
+ *
+ * @example
+ * ```ts
+ * const persist = redisAppender(redis, { stream: 'autoplay:events' })
+ * createNodeMiddleware(receiver, { persist }) // 503 when Redis cannot take it: the connector retries
+ * ```
+ */
+export function redisAppender(client: RedisCommandClient, options: RedisAppendOptions): (payload: Payload) => Promise<string> {
+  const maxLen = options.maxLen ?? 1_000_000
+  if (!(Number.isSafeInteger(maxLen) && maxLen > 0)) throw new TypeError('autoplay-rx: maxLen must be a positive whole number')
+  if (typeof options.stream !== 'string' || options.stream === '') throw new TypeError('autoplay-rx: stream must be a non-empty string')
+  const head = ['XADD', options.stream, 'MAXLEN', '~', String(maxLen), '*', PAYLOAD_FIELD]
+  return async (payload) => String(await client.sendCommand([...head, JSON.stringify(payload)]))
+}
+
+/** A payload and the id of its stream entry. */
+export interface RedisStreamEntry {
+  readonly id: string
+  readonly payload: Payload
+}
+
+/**
+ * Appends every payload of the source to a Redis Stream, emitting each
+ * entry id when Redis has it. A failed XADD errors the stream (add `retry`
+ * to keep going); for HTTP deliveries prefer the adapters' `persist`
+ * option, which answers 503 so that the connector retries instead.
+ *
+ * @example
+ * ```ts
+ * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events', maxLen: 100_000 }))
+ *   .subscribe(({ id }) => console.log('stored', id))
+ * ```
+ */
+export function toRedisStream(client: RedisCommandClient, options: RedisAppendOptions): OperatorFunction<Payload, RedisStreamEntry> {
+  const append = redisAppender(client, options)
+  // One connection answers in order, so ids come out in the order payloads went in.
+  return (source) => source.pipe(mergeMap((payload) => from(append(payload)).pipe(map((id) => ({ id, payload })))))
+}
+
+/** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
+export interface RedisDelivery {
+  readonly id: string
+  readonly payload: Payload
+  /** How many times Redis has delivered this entry (1 the first time; more after a claim). */
+  readonly claimed: boolean
+  /** XACKs the entry: call it once the work is done. Until then it stays pending, and is claimed by another consumer after `claimIdleMs`. */
+  ack(): Promise<void>
+}
+
+/** An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported. */
+export interface RedisEntryRejection {
+  readonly id: string
+  readonly text: string
+  readonly error: DecodeError | { readonly _tag: 'MissingField'; readonly message: string }
+}
+
+/** Options of {@link fromRedisStream}. */
+export interface FromRedisStreamOptions {
+  readonly stream: string
+  readonly group: string
+  /** This worker's name in the group; unique per worker, stable across its restarts. */
+  readonly consumer: string
+  /** Entries per read; default 100. */
+  readonly batchSize?: number
+  /** How long one read blocks waiting for entries; default 2000 ms (an unsubscribe waits at most this for the read in flight). */
+  readonly blockMs?: number
+  /** Entries pending in another consumer for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  readonly claimIdleMs?: number
+  /** Most entries handed out and not yet acknowledged; reading pauses beyond it. Default 2 × batchSize. */
+  readonly maxInFlight?: number
+  /** Where a group created by this call starts: `'$'` (new entries only, default) or `'0'` (the whole stream). */
+  readonly startAt?: '$' | '0'
+  /** Entries that do not decode. */
+  readonly rejected?: (rejection: RedisEntryRejection) => void
+  /** Where Redis errors (retried with backoff) are reported; default {@link consoleLogger}. */
+  readonly logger?: Logger
+}
+
+/**
+ * Reads payloads through a Redis consumer group: at-least-once delivery to
+ * the workers of the group. Each item carries `ack()`; call it after the
+ * work, e.g. `mergeMap(async (d) => { await work(d.payload); await d.ack() }, 8)`.
+ * Unacknowledged items are redelivered: to this consumer when it comes
+ * back under the same name, or to another after `claimIdleMs`.
+ *
+ * Reads block the connection: give this a client of its own
+ * (`redis.duplicate()`), not the one the receivers write with.
+ *
+ * Cold: each subscription runs its own read loop; unsubscribing stops it
+ * (a read in flight finishes within `blockMs`; what it read stays pending,
+ * nothing is lost). Redis errors are retried with backoff, never emitted.
+ *
+ * @example
+ * ```ts
+ * fromRedisStream(redis.duplicate(), { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
+ *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
+ *   .subscribe()
+ * ```
+ */
+export function fromRedisStream(client: RedisCommandClient, options: FromRedisStreamOptions): Observable<RedisDelivery> {
+  const batchSize = options.batchSize ?? 100
+  const blockMs = options.blockMs ?? 2000
+  const claimIdleMs = options.claimIdleMs ?? 30_000
+  const maxInFlight = options.maxInFlight ?? batchSize * 2
+  const logger = options.logger ?? consoleLogger
+  for (const [name, value] of [['batchSize', batchSize], ['blockMs', blockMs], ['claimIdleMs', claimIdleMs], ['maxInFlight', maxInFlight]] as const) {
+    if (!(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`autoplay-rx: ${name} must be a positive whole number`)
+  }
+  for (const name of ['stream', 'group', 'consumer'] as const) {
+    if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`autoplay-rx: ${name} must be a non-empty string`)
+  }
+  const { stream, group, consumer } = options
+
+  return new Observable<RedisDelivery>((subscriber) => {
+    let active = true
+    let inFlight = 0
+    let wake: (() => void) | undefined
+    const settle = () => { inFlight--; wake?.() }
+
+    const toDelivery = (id: string, fields: Record<string, string>, claimed: boolean): RedisDelivery | null => {
+      const text = fields[PAYLOAD_FIELD]
+      const body = Buffer.from(text ?? '', 'utf8')
+      const decoded: E.Either<RedisEntryRejection['error'], Payload> = text === undefined
+        ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
+        : decodeJsonText(text, body)
+      if (E.isLeft(decoded)) {
+        options.rejected?.({ id, text: text ?? '', error: decoded.left })
+        void client.sendCommand(['XACK', stream, group, id]).catch(() => undefined)
+        return null
+      }
+      let acked = false
+      inFlight++
+      return {
+        id, payload: decoded.right, claimed,
+        ack: async () => {
+          if (acked) return
+          await client.sendCommand(['XACK', stream, group, id])
+          if (!acked) { acked = true; settle() }
+        },
+      }
+    }
+
+    const emit = (entries: ReadonlyArray<{ id: string; fields: Record<string, string> }>, claimed: boolean) => {
+      for (const { id, fields } of entries) {
+        if (!active) return
+        const delivery = toDelivery(id, fields, claimed)
+        if (delivery) subscriber.next(delivery)
+      }
+    }
+
+    const pause = (ms: number) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      teardowns.push(() => { clearTimeout(timer); resolve() })
+    })
+    const teardowns: Array<() => void> = []
+
+    const run = async () => {
+      let failures = 0
+      let ownPendingDone = false
+      let nextClaim = 0
+      while (active) {
+        try {
+          if (inFlight >= maxInFlight) {
+            await new Promise<void>((resolve) => { wake = resolve; teardowns.push(resolve) })
+            wake = undefined
+            continue
+          }
+          if (failures === 0 && !ownPendingDone) await ensureGroup(client, stream, group, options.startAt ?? '$')
+          const room = Math.min(batchSize, maxInFlight - inFlight)
+          if (!ownPendingDone) {
+            // Entries this consumer read before a restart and never acknowledged come first.
+            const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, '0'])
+            const entries = streamEntries(reply, stream)
+            if (entries.length === 0) ownPendingDone = true
+            emit(entries, true)
+            failures = 0
+            continue
+          }
+          if (Date.now() >= nextClaim) {
+            const reply = await client.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(claimIdleMs), '0-0', 'COUNT', String(room)])
+            const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
+            emit(entries, true)
+            // Claim again soon while there is a backlog; otherwise every half idle period.
+            nextClaim = Date.now() + (entries.length === room ? 0 : Math.max(50, Math.floor(claimIdleMs / 2)))
+            failures = 0
+            if (entries.length > 0) continue
+          }
+          const wait = Math.min(blockMs, Math.max(1, nextClaim - Date.now()))
+          const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(wait), 'STREAMS', stream, '>'])
+          emit(streamEntries(reply, stream), false)
+          failures = 0
+        } catch (error) {
+          if (!active) return
+          failures++
+          const delay = Math.min(5000, 100 * 2 ** Math.min(failures - 1, 6))
+          log(logger, 'error', `Redis read failed; retrying in ${delay} ms`, { stream, group, consumer, error })
+          if (isNoGroup(error)) ownPendingDone = false
+          await pause(delay)
+        }
+      }
+    }
+    void run()
+    return () => {
+      active = false
+      for (const teardown of teardowns.splice(0)) teardown()
+    }
+  })
+}
+
+async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: '$' | '0'): Promise<void> {
+  try {
+    await client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM'])
+  } catch (error) {
+    if (!/BUSYGROUP/.test(String((error as Error)?.message ?? error))) throw error
+  }
+}
+
+function isNoGroup(error: unknown): boolean {
+  return /NOGROUP/.test(String((error as Error)?.message ?? error))
+}
