@@ -17,6 +17,7 @@ Usage:
   autoplay-rx listen --port 8787 --secret S [--path /events] [--json]
   autoplay-rx send --url URL --secret S [FILE…] [--type actions|summary] [--count N] [--sessions K]
   autoplay-rx sign --secret S FILE
+  autoplay-rx work --redis URL --stream NAME --group G [--consumer C]
 
 Run "autoplay-rx <command> --help" for a command's options.`,
   listen: `autoplay-rx listen — a local receiver that prints each delivery
@@ -28,9 +29,24 @@ Options:
   --path P            route                                             [/events]
   --json              print NDJSON ({"event":"payload"|"rejected",…}) instead of text
   --max-body-bytes N  body limit                                        [1048576]
+  --redis URL         also append each accepted delivery to a Redis Stream, answering
+                      only once it is stored (503 when Redis cannot take it)
+  --stream NAME       the stream, with --redis                          [autoplay:events]
   -h, --help          this help
 
 Ctrl-C stops it cleanly.`,
+  work: `autoplay-rx work — consume a Redis Stream through a consumer group and print each delivery
+
+Options:
+  --redis URL         Redis server (required)
+  --stream NAME       stream key                                        [autoplay:events]
+  --group G           consumer group (created if missing)               [autoplay-rx]
+  --consumer C        this worker's name, stable across restarts        [worker-<pid>]
+  --claim-idle MS     claim entries another worker left pending this long [30000]
+  --json              print NDJSON instead of text
+  -h, --help          this help
+
+Each entry is printed, then acknowledged. Ctrl-C stops it cleanly.`,
   send: `autoplay-rx send — sign and POST events exactly as the connector does
 
 Sends FILE… (each file one JSON event), or generated events when no file is given.
@@ -83,26 +99,98 @@ async function listen(args: string[]): Promise<number> {
   const { values } = parse(args, {
     port: { type: 'string' }, host: { type: 'string' }, secret: { type: 'string', multiple: true },
     path: { type: 'string' }, json: { type: 'boolean' }, 'max-body-bytes': { type: 'string' },
+    redis: { type: 'string' }, stream: { type: 'string' },
   })
   if (values.help) return help('listen')
+  if (values.stream !== undefined && values.redis === undefined) throw new UsageError('--stream needs --redis')
   const secrets = values.secret ?? []
   if (secrets.length === 0) throw new UsageError('--secret is required (use --secret "" to accept unsigned deliveries in development)')
   const path = values.path ?? '/events'
   if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`)
-  const listener = await startListener({
-    port: int(values.port, 'port', 8787), host: values.host ?? '127.0.0.1',
-    secret: secrets.length === 1 ? secrets[0]! : secrets, path, json: values.json ?? false,
-    maxBodyBytes: int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1),
+  const redis = values.redis === undefined ? undefined : await connectRedis(values.redis)
+  const stream = values.stream ?? 'autoplay:events'
+  try {
+    const listener = await startListener({
+      port: int(values.port, 'port', 8787), host: values.host ?? '127.0.0.1',
+      secret: secrets.length === 1 ? secrets[0]! : secrets, path, json: values.json ?? false,
+      maxBodyBytes: int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1),
+      ...(redis ? { persist: (await import('../redis/stream.js')).redisAppender(redis, { stream }) } : {}),
+    })
+    process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
+    await untilInterrupted()
+    await listener.close()
+  } finally {
+    await redis?.close()
+  }
+  process.stderr.write('stopped\n')
+  return 0
+}
+
+async function work(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    redis: { type: 'string' }, stream: { type: 'string' }, group: { type: 'string' }, consumer: { type: 'string' },
+    'claim-idle': { type: 'string' }, json: { type: 'boolean' },
   })
-  process.stderr.write(`listening on ${listener.url} (Ctrl-C to stop)\n`)
-  await new Promise<void>((resolve) => {
+  if (values.help) return help('work')
+  const url = required(values.redis, 'redis')
+  const claimIdleMs = int(values['claim-idle'], 'claim-idle', 30_000, 1)
+  const stream = values.stream ?? 'autoplay:events'
+  const group = values.group ?? 'autoplay-rx'
+  const consumer = values.consumer ?? `worker-${process.pid}`
+  const redis = await connectRedis(url)
+  const { fromRedisStream } = await import('../redis/stream.js')
+  const { formatPayload, formatRejection } = await import('./listen.js')
+  const write = (line: string) => process.stdout.write(line + '\n')
+  const subscription = fromRedisStream(redis, {
+    stream, group, consumer, claimIdleMs, blockMs: 1000,
+    rejected: (r) => write(values.json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error as never)}`),
+  }).subscribe((delivery) => {
+    write(values.json ? JSON.stringify({ event: 'payload', id: delivery.id, payload: delivery.payload }) : `${delivery.id} ${formatPayload(delivery.payload)}`)
+    delivery.ack().catch((error: unknown) => process.stderr.write(`ack of ${delivery.id} failed: ${String(error)}\n`))
+  })
+  process.stderr.write(`working on ${stream} as ${group}/${consumer} (Ctrl-C to stop)\n`)
+  await untilInterrupted()
+  subscription.unsubscribe()
+  await redis.close()
+  process.stderr.write('stopped\n')
+  return 0
+}
+
+/** A node-redis client, loaded only when a command asks for Redis (an optional peer dependency). */
+async function connectRedis(url: string) {
+  let redis: typeof import('redis')
+  try {
+    redis = await import('redis')
+  } catch {
+    throw new UsageError('--redis needs the "redis" package: npm install redis')
+  }
+  let connected = false
+  // Give up on a server that is not there at start; once connected, reconnect for ever (outages are
+  // answered 503 meanwhile, and commands fail fast instead of queueing).
+  const client = redis.createClient({
+    url, disableOfflineQueue: true,
+    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : Math.min(100 * 2 ** retries, 2000)) },
+  })
+  let lastError = ''
+  client.on('error', (error: Error) => {
+    if (connected && error.message !== lastError) process.stderr.write(`redis: ${error.message}\n`)
+    lastError = error.message
+  })
+  try {
+    await client.connect()
+    connected = true
+  } catch {
+    throw new UsageError(`cannot connect to ${url}: ${lastError || 'no answer'}`)
+  }
+  return client
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve() }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
-  await listener.close()
-  process.stderr.write('stopped\n')
-  return 0
 }
 
 async function send(args: string[]): Promise<number> {
@@ -192,6 +280,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'listen': return await listen(rest)
       case 'send': return await send(rest)
       case 'sign': return signCommand(rest)
+      case 'work': return await work(rest)
       case undefined: case '-h': case '--help': case 'help': return help('main')
       default: throw new UsageError(`unknown command "${command}"`)
     }

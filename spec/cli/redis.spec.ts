@@ -1,0 +1,83 @@
+import { expect } from 'chai'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { sendDeliveries } from '../../src/cli/send.js'
+import { fixture, SECRET } from '../helpers/fixtures.js'
+import { startRedis, type RedisServer } from '../helpers/redis.js'
+
+const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
+
+/** A CLI process whose output is collected as it comes. */
+function cli(args: string[]): { child: ChildProcess; out: () => string; err: () => string; closed: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => { out += d })
+  child.stderr!.on('data', (d) => { err += d })
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+  return { child, out: () => out, err: () => err, closed }
+}
+
+async function waitFor<T>(probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
+  const started = Date.now()
+  for (;;) {
+    const value = probe()
+    if (value) return value
+    if (Date.now() - started > ms) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe('cli with Redis: listen --redis → work', function () {
+  this.timeout(40_000)
+  let redis: RedisServer
+  before(async () => { redis = await startRedis() })
+  after(async () => { await redis.stop() })
+
+  it('listen stores each accepted delivery in the stream; work prints and acknowledges it', async () => {
+    const listen = cli(['listen', '--port', '0', '--secret', SECRET, '--redis', redis.url, '--stream', 'cli:events', '--json'])
+    const work = cli(['work', '--redis', redis.url, '--stream', 'cli:events', '--group', 'printers', '--consumer', 'p1', '--json'])
+    try {
+      const url = await waitFor(() => /listening on (\S+) → Redis stream cli:events/.exec(listen.err())?.[1])
+      await waitFor(() => work.err().includes('working on cli:events as printers/p1'))
+      const report = await sendDeliveries({
+        url, secret: SECRET, retries: 0,
+        deliveries: [{ body: fixture('summary') }, { body: fixture('actions-small') }, { body: fixture('usertour-trigger') }],
+      })
+      expect(report.statuses).to.deep.equal([200, 200, 200])
+      const lines = await waitFor(() => {
+        const parsed = work.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        return parsed.length >= 2 ? parsed : undefined
+      })
+      expect(lines.map((l) => [l.event, l.payload.type]).sort()).to.deep.equal([['payload', 'actions'], ['payload', 'summary']])
+      expect(lines.every((l) => /^\d+-\d+$/.test(l.id))).to.equal(true)
+    } finally {
+      listen.child.kill('SIGINT')
+      work.child.kill('SIGINT')
+    }
+    expect([await listen.closed, await work.closed]).to.deep.equal([0, 0])
+  })
+
+  it('listen answers 503 while Redis is down, so the connector retries', async () => {
+    const listen = cli(['listen', '--port', '0', '--secret', SECRET, '--redis', redis.url, '--stream', 'cli:outage'])
+    try {
+      const url = await waitFor(() => /listening on (\S+) →/.exec(listen.err())?.[1])
+      await redis.stop()
+      const report = await sendDeliveries({ url, secret: SECRET, retries: 0, deliveries: [{ body: fixture('summary') }] })
+      expect(report.statuses).to.deep.equal([503])
+    } finally {
+      listen.child.kill('SIGINT')
+      await redis.start()
+    }
+    expect(await listen.closed).to.equal(0)
+  })
+
+  it('work: --redis is required, and an unreachable server is a clear error', async () => {
+    const missing = cli(['work', '--stream', 's'])
+    expect(await missing.closed).to.equal(2)
+    expect(missing.err()).to.include('--redis is required')
+    const unreachable = cli(['work', '--redis', 'redis://127.0.0.1:1'])
+    expect(await unreachable.closed).to.equal(2)
+    expect(unreachable.err()).to.include('cannot connect to redis://127.0.0.1:1')
+  })
+})
