@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark, one after the other, printed as the
  * markdown that goes into docs/benchmarks.md. `--quick` for a short run;
- * `--only ingest,http,sse` to pick.
+ * `--only=ingest,heap,http,sse,redis` to pick.
  */
 import { arch, cpus, totalmem } from 'node:os'
 import { benchHeap, benchIngest } from './ingest.js'
 import { benchHttp } from './http.js'
 import { benchSse } from './sse.js'
+import { benchRedis } from './redis.js'
 
 const quick = process.argv.includes('--quick')
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
@@ -18,6 +19,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['heap', `## Heap after GC across ${quick ? '100,000' : '1,000,000'} ingests (actions-small, subscriber attached)`, () => benchHeap(quick ? 100_000 : 1_000_000)],
   ['http', '## HTTP: node:http, the floor, createNodeMiddleware, @octokit/webhooks', () => benchHttp(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
+  ['redis', '## Through Redis: receiver → Redis Stream → worker, next to the in-process paths', () => benchRedis(quick)],
 ]
 
 console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)

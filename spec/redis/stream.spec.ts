@@ -160,6 +160,17 @@ describe('Redis bridge (real redis-server)', function () {
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
   })
 
+  it('errors the Observable when its client is closed by its owner (no endless retries)', async () => {
+    const reader = await connect(redis.url)
+    const failure = new Promise<Error>((resolve) => {
+      subscriptions.push(fromRedisStream(reader, { stream: name('closed'), group: 'g', consumer: 'c', blockMs: 50, logger: silentLogger })
+        .subscribe({ error: resolve }))
+    })
+    await sleep(100)
+    await reader.destroy()
+    expect((await failure).message).to.match(/client is closed|Disconnects client/)
+  })
+
   it('redisDedupeStore: an atomic check-and-set shared by clients, forgotten after ttlMs', async () => {
     const [a, b] = [await client(), await client()]
     const prefix = `${name('dedupe')}:`

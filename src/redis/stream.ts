@@ -119,7 +119,8 @@ export interface FromRedisStreamOptions {
  *
  * Cold: each subscription runs its own read loop; unsubscribing stops it
  * (a read in flight finishes within `blockMs`; what it read stays pending,
- * nothing is lost). Redis errors are retried with backoff, never emitted.
+ * nothing is lost). Redis errors are retried with backoff (an outage, a
+ * restart); only a client closed by its owner errors the Observable.
  *
  * @example
  * ```ts
@@ -222,6 +223,11 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
           failures = 0
         } catch (error) {
           if (!active) return
+          if (isClosedClient(client, error)) {
+            // Closed by its owner: no retry can help, and a silent stop would hide it.
+            subscriber.error(error)
+            return
+          }
           failures++
           const delay = Math.min(5000, 100 * 2 ** Math.min(failures - 1, 6))
           log(logger, 'error', `Redis read failed; retrying in ${delay} ms`, { stream, group, consumer, error })
@@ -244,6 +250,11 @@ async function ensureGroup(client: RedisCommandClient, stream: string, group: st
   } catch (error) {
     if (!/BUSYGROUP/.test(String((error as Error)?.message ?? error))) throw error
   }
+}
+
+/** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */
+function isClosedClient(client: RedisCommandClient, error: unknown): boolean {
+  return (client as { isOpen?: unknown }).isOpen === false || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'
 }
 
 function isNoGroup(error: unknown): boolean {
