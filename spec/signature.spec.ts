@@ -32,6 +32,17 @@ describe('signature', () => {
     expect(checkSignature(changed, good, [SECRET])).to.equal('mismatch')
   })
 
+  it('refuses a digest written with characters beyond Latin-1, even when their low bytes spell the right digest', () => {
+    // A framework that decodes header bytes as UTF-8 can hand over such a string; "ı" (U+0131) has the low byte of "1".
+    const good = sign(body, SECRET)
+    const lookalike = 'sha256=' + [...good.slice(7)].map((c) => String.fromCharCode(0x100 + c.charCodeAt(0))).join('')
+    expect(lookalike).to.have.length(good.length)
+    expect(Buffer.from(lookalike.slice(7), 'latin1').toString()).to.equal(good.slice(7))
+    expect(checkSignature(body, lookalike, [SECRET])).to.equal('malformed')
+    const oneChar = good.slice(0, 7) + String.fromCharCode(0x4100 + good.charCodeAt(7)) + good.slice(8)
+    expect(checkSignature(body, oneChar, [SECRET])).to.equal('malformed')
+  })
+
   it('accepts any one of several secrets (rotation)', () => {
     const check = signatureCheck(['new-secret', SECRET])
     expect(check(body, sign(body, SECRET))).to.equal(null)

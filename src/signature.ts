@@ -37,22 +37,26 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  *
  * Every secret is tried (no early exit) and each comparison is constant
  * time over the full digest; the only things a caller can time are the
- * header's own length and shape, which are public.
+ * header's own length and shape, which are the caller's own input.
  */
 export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
   const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
   return (body, signature) => {
     if (typeof signature !== 'string' || signature === '') return 'missing'
     if (signature.length !== PREFIX.length + 64 || !signature.startsWith(PREFIX)) return 'malformed'
-    const given = Buffer.from(signature.slice(PREFIX.length), 'latin1')
+    const hex = signature.slice(PREFIX.length)
+    // The shape is checked before the bytes are taken: 'latin1' keeps only the low byte of each
+    // character, so "İ" (U+0130) would otherwise compare equal to "0". The test reads the
+    // caller's header alone, never the expected digest, so it tells an attacker nothing.
+    if (!HEX_DIGEST.test(hex)) return 'malformed'
+    const given = Buffer.from(hex, 'latin1')
     let ok = false
     for (const key of keys) {
       const expected = Buffer.from(createHmac('sha256', key).update(body).digest('hex'), 'latin1')
       // The comparison sits left of `||`: every secret is checked all the same.
       ok = timingSafeEqual(expected, given) || ok
     }
-    if (ok) return null
-    return HEX_DIGEST.test(signature.slice(PREFIX.length)) ? 'mismatch' : 'malformed'
+    return ok ? null : 'mismatch'
   }
 }
 
