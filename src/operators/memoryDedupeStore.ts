@@ -21,7 +21,7 @@ import { asyncScheduler } from 'rxjs'
  *
  * ## Example
  * ```ts
- * // A store shared by every instance of a service, with node-redis (`npm i redis`).
+ * // A store shared by every instance of a service: `redisDedupeStore` is exactly this.
  * import { createClient } from 'redis'
  * import { dedupeDeliveries, type DedupeStore } from 'autoplay-rx'
  *
@@ -30,7 +30,7 @@ import { asyncScheduler } from 'rxjs'
  *   // SET … NX is the atomic check-and-set: it answers null when the key already exists.
  *   seen: async (key) => (await redis.set(`autoplay:delivery:${key}`, '1', { NX: true, PX: 3_600_000 })) === null,
  * }
- * const dedupe = dedupeDeliveries({ store: redisStore })
+ * const dedupe = dedupeDeliveries({ store: redisStore }) // or: { store: redisDedupeStore(redis) } from 'autoplay-rx/redis'
  * ```
  */
 export interface DedupeStore {
