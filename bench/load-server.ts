@@ -18,6 +18,8 @@ export interface ServerReport {
   /** Peak resident set size of this process, in KiB (process.resourceUsage().maxRSS). */
   readonly maxRssKiB: number
   readonly heapUsedBytes: number
+  /** Resident set size when the server started listening, in bytes: the baseline of the peak (Node, tsx and the library loaded). */
+  readonly listeningRssBytes: number
   /** TCP connections the server accepted over the run (keep-alive: about one per generator connection). */
   readonly connections: number
 }
@@ -49,7 +51,9 @@ const server = createServer(createNodeMiddleware(receiver))
 server.keepAliveTimeout = 60_000
 let connections = 0
 server.on('connection', () => { connections++ })
+let listeningRssBytes = 0
 server.listen(0, '127.0.0.1', () => {
+  listeningRssBytes = process.memoryUsage().rss
   process.send?.({ port: (server.address() as AddressInfo).port })
 })
 
@@ -57,7 +61,7 @@ process.on('message', (message) => {
   if (message === 'report') {
     const report: ServerReport = {
       accepted, reached: [...reached], rejected,
-      maxRssKiB: process.resourceUsage().maxRSS, heapUsedBytes: process.memoryUsage().heapUsed, connections,
+      maxRssKiB: process.resourceUsage().maxRSS, heapUsedBytes: process.memoryUsage().heapUsed, listeningRssBytes, connections,
     }
     process.send?.(report)
   } else if (message === 'stop') {

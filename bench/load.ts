@@ -1,5 +1,5 @@
 /**
- * Load with accounting: `node --import tsx bench/load.ts [--total N] [--connections C]`.
+ * Load with accounting: `node --import tsx bench/load.ts [--total N] [--connections C] [--no-dedupe]`.
  * Forks bench/load-server.ts (createNodeMiddleware + dedupeDeliveries) and sends it
  * signed deliveries over loopback keep-alive connections: 85 % unique, 10 % retried
  * duplicates (the same bytes again), 5 % forged (401) or malformed (400). Every
@@ -67,6 +67,8 @@ export interface LoadReport {
   readonly accepted: number
   readonly rejected: ServerReport['rejected']
   readonly serverPeakRssMiB: number
+  /** The server's RSS when it started listening: Node, tsx and the library, before any load. */
+  readonly serverListeningRssMiB: number
   readonly serverHeapUsedMiB: number
   /** TCP connections the server accepted. */
   readonly serverConnections: number
@@ -287,7 +289,7 @@ function account(run: {
     latencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? Number.NaN },
     rows, reachedOnce: once, neverReached: never, reachedTwiceOrMore: more, reachedUnexpectedly: unexpected,
     accepted: server.accepted, rejected: server.rejected,
-    serverPeakRssMiB: server.maxRssKiB / 1024, serverHeapUsedMiB: server.heapUsedBytes / 1048576,
+    serverPeakRssMiB: server.maxRssKiB / 1024, serverListeningRssMiB: server.listeningRssBytes / 1048576, serverHeapUsedMiB: server.heapUsedBytes / 1048576,
     serverConnections: server.connections, failures,
   }
 }
@@ -299,9 +301,9 @@ export function formatLoadReport(r: LoadReport): string {
   return [
     `${int(r.total)} deliveries over ${r.connections} keep-alive connections (loopback; the server accepted ${r.serverConnections} TCP connections), server in a child process; ${(r.durationMs / 1000).toFixed(1)} s.`,
     '',
-    '| throughput | p50 latency | p99 latency | max latency | server peak RSS | server heap used at the end |',
-    '|---:|---:|---:|---:|---:|---:|',
-    `| ${int(r.throughput)} deliveries/s | ${r.latencyMs.p50.toFixed(2)} ms | ${r.latencyMs.p99.toFixed(2)} ms | ${r.latencyMs.max.toFixed(1)} ms | ${r.serverPeakRssMiB.toFixed(1)} MiB | ${r.serverHeapUsedMiB.toFixed(1)} MiB |`,
+    '| throughput | p50 latency | p99 latency | max latency | server peak RSS | server RSS when listening | server heap used at the end |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${int(r.throughput)} deliveries/s | ${r.latencyMs.p50.toFixed(2)} ms | ${r.latencyMs.p99.toFixed(2)} ms | ${r.latencyMs.max.toFixed(1)} ms | ${r.serverPeakRssMiB.toFixed(1)} MiB | ${r.serverListeningRssMiB.toFixed(1)} MiB | ${r.serverHeapUsedMiB.toFixed(1)} MiB |`,
     '',
     '| delivery | sent | expected | answered as expected | answered otherwise | errored or lost |',
     '|---|---:|---:|---:|---:|---:|',
@@ -336,7 +338,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const total = argument('total', 100_000)
   const connections = argument('connections', 256)
   console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}\n`)
-  runLoad({ total, connections }).then((report) => {
+  // --no-dedupe is the negative control: the accounting must fail and the exit code be 1.
+  runLoad({ total, connections, dedupe: !process.argv.includes('--no-dedupe') }).then((report) => {
     console.log(formatLoadReport(report))
     process.exitCode = report.failures.length === 0 ? 0 : 1
   }, (error: unknown) => {

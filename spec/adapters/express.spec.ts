@@ -6,7 +6,8 @@ import { WebhookReceiver, silentLogger, type IngestError } from '../../src/index
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fixture, recordingLogger, SECRET, signed } from '../helpers/fixtures.js'
 import { send } from '../helpers/http.js'
-import { adapterContract, type StartServer } from './contract.js'
+import { adapterContract } from './contract.js'
+import { expressStarter } from '../helpers/servers.js'
 
 type AnyExpress = typeof express5
 
@@ -20,13 +21,7 @@ function serve(app: ReturnType<AnyExpress>): Promise<{ url: string; close: () =>
 }
 
 for (const [name, express] of [['Express 5', express5], ['Express 4', express4 as unknown as AnyExpress]] as const) {
-  const start: StartServer = async (receiver, options) => {
-    const app = express()
-    app.all('/events', createNodeMiddleware(receiver, options))
-    const { url, close } = await serve(app)
-    return { url: `${url}/events`, close }
-  }
-  adapterContract(name, start)
+  adapterContract(name, expressStarter(express))
 
   describe(`${name} specifics`, () => {
     const { body, signature } = signed(fixture('actions-small'))

@@ -4,16 +4,10 @@ import { WebhookReceiver, silentLogger } from '../../src/index.js'
 import { autoplayRx } from '../../src/adapters/fastify.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { send } from '../helpers/http.js'
-import { adapterContract, type StartServer } from './contract.js'
+import { adapterContract } from './contract.js'
+import { startFastify } from '../helpers/servers.js'
 
-const start: StartServer = async (receiver, options) => {
-  const app = Fastify()
-  await app.register(autoplayRx, { receiver, path: '/events', ...options })
-  const address = await app.listen({ port: 0, host: '127.0.0.1' })
-  return { url: `${address}/events`, close: () => app.close() }
-}
-
-adapterContract('Fastify 5', start)
+adapterContract('Fastify 5', startFastify)
 
 describe('Fastify 5 plugin specifics', () => {
   it('other routes keep the JSON parser', async () => {

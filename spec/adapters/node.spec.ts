@@ -3,13 +3,9 @@ import { WebhookReceiver, silentLogger } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send } from '../helpers/http.js'
-import { adapterContract, type StartServer } from './contract.js'
+import { adapterContract } from './contract.js'
+import { startNode } from '../helpers/servers.js'
 
-
-const startNode: StartServer = async (receiver, options) => {
-  const { port, close } = await listen(createNodeMiddleware(receiver, { ...options, path: '/events' }))
-  return { url: `http://127.0.0.1:${port}/events`, close }
-}
 
 adapterContract('node:http', startNode)
 

@@ -1,35 +1,11 @@
 import { expect } from 'chai'
-import { Readable } from 'node:stream'
 import { WebhookReceiver, sign, silentLogger, type Payload } from '../../src/index.js'
-import { createFetchHandler, type FetchHandler } from '../../src/adapters/web.js'
+import { createFetchHandler } from '../../src/adapters/web.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
-import { adapterContract, type StartServer } from './contract.js'
-import { listen } from '../helpers/http.js'
+import { adapterContract } from './contract.js'
+import { startFetch } from '../helpers/servers.js'
 
-/** Serves a Fetch handler on node:http, the way Hono's or Next's Node servers do. */
-function serveFetch(handler: FetchHandler) {
-  return listen(async (req, res) => {
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-    const headers = new Headers()
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
-    const request = new Request(`http://127.0.0.1${req.url}`, {
-      method: req.method, headers,
-      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-      duplex: 'half',
-    } as RequestInit)
-    const response = await handler(request)
-    res.writeHead(response.status, Object.fromEntries(response.headers))
-    res.end(Buffer.from(await response.arrayBuffer()))
-    if (response.headers.get('connection') === 'close') res.once('finish', () => req.destroy())
-  })
-}
-
-const start: StartServer = async (receiver, options) => {
-  const { port, close } = await serveFetch(createFetchHandler(receiver, options))
-  return { url: `http://127.0.0.1:${port}/events`, close }
-}
-
-adapterContract('Fetch handler behind node:http', start)
+adapterContract('Fetch handler behind node:http', startFetch)
 
 describe('Fetch handler with Request objects', () => {
   const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })

@@ -1,5 +1,5 @@
 /** A small HTTP client for the adapter specs: exact bytes out, status, headers and body back. */
-import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:http'
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface Reply {
@@ -48,11 +48,11 @@ export function send(url: string, body: Uint8Array | string | null, options: Pos
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/** Closes a server, dropping its open connections first. */
+export const closeServer = (server: Server) => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) })
+
 /** Serves `handler` on a free port of 127.0.0.1. */
-export const listen = (handler: Parameters<typeof createServer>[1]) => new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
+export const listen = (handler: Parameters<typeof createServer>[1]) => new Promise<{ port: number; server: Server; close: () => Promise<void> }>((resolve) => {
   const server = createServer(handler)
-  server.listen(0, '127.0.0.1', () => resolve({
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  }))
+  server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, server, close: () => closeServer(server) }))
 })

@@ -1,27 +1,9 @@
 import { expect } from 'chai'
 import { range, Subject, throwError, map, of } from 'rxjs'
-import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import type { LogContext, Logger } from '../../src/logger.js'
 import { EventBuffer } from '../../src/operators/EventBuffer.js'
-
-function action(session: string | null, index: number): SlimAction {
-  return {
-    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
-    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
-    session_id: session, user_id: null, email: null, conversation_id: null,
-  }
-}
-
-function batch(session: string | null, forwardedAt: number): ActionsPayload {
-  return {
-    type: 'actions', product_id: 'prod_1', session_id: session, user_id: null, email: null, conversation_id: null,
-    count: 1, forwarded_at: forwardedAt, actions: [action(session, 0)],
-  }
-}
-
-function summary(session: string | null, forwardedAt: number): SummaryPayload {
-  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
-}
+import { batch, summary } from '../helpers/payloads.js'
 
 /** A logger that keeps what it is told. */
 function recordingLogger(): Logger & { lines: Array<[string, string, LogContext | undefined]> } {

@@ -3,33 +3,9 @@ import {
   map, mergeMap, Observable, Subject, take, toArray, VirtualAction, VirtualTimeScheduler,
   type SchedulerLike,
 } from 'rxjs'
-import { TestScheduler } from 'rxjs/testing'
-import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { bySession, NO_SESSION, sessionKey } from '../../src/operators/bySession.js'
-
-function action(session: string | null, index: number): SlimAction {
-  return {
-    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
-    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
-    session_id: session, user_id: null, email: null, conversation_id: null,
-  }
-}
-
-function batch(session: string | null, forwardedAt: number, indexes: number[] = [0]): ActionsPayload {
-  const actions = indexes.map((index) => action(session, index))
-  return {
-    type: 'actions', product_id: 'prod_1', session_id: session, user_id: null, email: null, conversation_id: null,
-    count: actions.length, forwarded_at: forwardedAt, actions,
-  }
-}
-
-function summary(session: string | null, forwardedAt: number): SummaryPayload {
-  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
-}
-
-const testScheduler = () => new TestScheduler((actual, expected) => {
-  expect(actual).to.deep.equal(expected)
-})
+import { batch, summary, testScheduler } from '../helpers/payloads.js'
 
 describe('bySession', () => {
   it('builds valid payloads in these specs', () => {

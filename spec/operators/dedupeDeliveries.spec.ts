@@ -1,34 +1,13 @@
 import { expect } from 'chai'
 import { firstValueFrom, Observable, of, range, map, Subject, toArray } from 'rxjs'
-import { TestScheduler } from 'rxjs/testing'
-import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { dedupeDeliveries, deliveryKey } from '../../src/operators/dedupeDeliveries.js'
 import { memoryDedupeStore, type DedupeStore } from '../../src/operators/memoryDedupeStore.js'
+import { batch as buildBatch, summary, testScheduler } from '../helpers/payloads.js'
 
-function action(session: string | null, index: number): SlimAction {
-  return {
-    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
-    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
-    session_id: session, user_id: null, email: null, conversation_id: null,
-  }
-}
-
-/** A valid actions batch; a fresh object each call, as a retried delivery decodes to. */
-function batch(session: string | null, forwardedAt: number, indexes: number[] = [0]): ActionsPayload {
-  const actions = indexes.map((index) => action(session, index))
-  return {
-    type: 'actions', product_id: 'prod_1', session_id: session, user_id: 'u_1', email: null, conversation_id: null,
-    count: actions.length, forwarded_at: forwardedAt, actions,
-  }
-}
-
-function summary(session: string | null, forwardedAt: number): SummaryPayload {
-  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
-}
-
-const testScheduler = () => new TestScheduler((actual, expected) => {
-  expect(actual).to.deep.equal(expected)
-})
+/** Batches here carry a user id, as real deliveries do: the delivery key must not depend on it. */
+const batch = (session: string | null, forwardedAt: number, indexes: number[] = [0]): ActionsPayload =>
+  buildBatch(session, forwardedAt, indexes, { user_id: 'u_1' })
 
 describe('dedupeDeliveries', () => {
   it('builds valid payloads in these specs', () => {

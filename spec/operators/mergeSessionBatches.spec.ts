@@ -1,39 +1,14 @@
 import { expect } from 'chai'
 import { Subject } from 'rxjs'
-import { TestScheduler } from 'rxjs/testing'
-import { ActionsPayload, SummaryPayload, type Payload, type SlimAction } from '../../src/codecs.js'
+import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { mergeSessionBatches } from '../../src/operators/mergeSessionBatches.js'
-
-function action(session: string | null, index: number): SlimAction {
-  return {
-    index, type: 'click', title: `Button ${index}`, description: `clicked button ${index}`,
-    canonical_url: '/app/:id', raw_url: '/app/42', timestamp_start: 1_700_000_000 + index, timestamp_end: 1_700_000_001 + index,
-    session_id: session, user_id: null, email: null, conversation_id: null,
-  }
-}
-
-/** A valid actions batch whose actions carry the given (session) indexes. */
-function batch(session: string | null, forwardedAt: number, indexes: number[], identity: { user_id?: string | null; email?: string | null } = {}): ActionsPayload {
-  const actions = indexes.map((index) => action(session, index))
-  return {
-    type: 'actions', product_id: 'prod_1', session_id: session, user_id: identity.user_id ?? null, email: identity.email ?? null,
-    conversation_id: null, count: actions.length, forwarded_at: forwardedAt, actions,
-  }
-}
+import { batch, summary, testScheduler, type BatchIdentity } from '../helpers/payloads.js'
 
 /** What merging batches holding `indexes` must give: those actions, re-indexed from 0. */
-function merged(session: string | null, forwardedAt: number, indexes: number[], identity: { user_id?: string | null; email?: string | null } = {}): ActionsPayload {
+function merged(session: string | null, forwardedAt: number, indexes: number[], identity: BatchIdentity = {}): ActionsPayload {
   const expected = batch(session, forwardedAt, indexes, identity)
   return { ...expected, actions: expected.actions.map((a, position) => ({ ...a, index: position })) }
 }
-
-function summary(session: string | null, forwardedAt: number): SummaryPayload {
-  return { type: 'summary', product_id: 'prod_1', session_id: session, summary: 'The user exported a CSV.', replaces: 3, forwarded_at: forwardedAt }
-}
-
-const testScheduler = () => new TestScheduler((actual, expected) => {
-  expect(actual).to.deep.equal(expected)
-})
 
 describe('mergeSessionBatches', () => {
   it('builds valid payloads in these specs', () => {
