@@ -160,6 +160,28 @@ describe('Redis bridge (real redis-server)', function () {
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
   })
 
+  it('a worker keeps consuming across a Redis restart (group recreated, no error notification)', async () => {
+    const stream = name('restart')
+    const reader = await client()
+    const received: Payload[] = []
+    let failed: unknown
+    subscriptions.push(fromRedisStream(reader, { stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50, logger: silentLogger })
+      .subscribe({ next: (d) => { received.push(d.payload); void d.ack() }, error: (e) => { failed = e } }))
+    const before = payloads(3, 1, 21)
+    const writer = await client()
+    for (const p of before) await redisAppender(writer, { stream })(p)
+    for (let waited = 0; received.length < 3 && waited < 5000; waited += 25) await sleep(25)
+    await redis.stop()
+    await sleep(300)
+    await redis.start()
+    for (let waited = 0; !(writer.isReady && reader.isReady) && waited < 5000; waited += 25) await sleep(25)
+    const after = payloads(4, 1, 22)
+    for (const p of after) await redisAppender(writer, { stream })(p)
+    for (let waited = 0; received.length < 7 && waited < 8000; waited += 25) await sleep(25)
+    expect(failed).to.equal(undefined)
+    expect(received).to.deep.equal([...before, ...after])
+  })
+
   it('errors the Observable when its client is closed by its owner (no endless retries)', async () => {
     const reader = await connect(redis.url)
     const failure = new Promise<Error>((resolve) => {

@@ -197,7 +197,8 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
             wake = undefined
             continue
           }
-          if (failures === 0 && !ownPendingDone) await ensureGroup(client, stream, group, options.startAt ?? '$')
+          // (Again after a NOGROUP: a Redis restarted without persistence forgot the group.)
+          if (!ownPendingDone) await ensureGroup(client, stream, group, options.startAt ?? '$')
           const room = Math.min(batchSize, maxInFlight - inFlight)
           if (!ownPendingDone) {
             // Entries this consumer read before a restart and never acknowledged come first.
