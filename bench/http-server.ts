@@ -42,6 +42,16 @@ const handlers: Record<string, () => RequestListener> = {
     receiver.payloads$.subscribe(() => { delivered++ })
     return createNodeMiddleware(receiver) as unknown as RequestListener
   },
+  /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to autoplay-rx. */
+  'ingest-in-handler': () => {
+    const receiver = new WebhookReceiver({ secret, logger: silentLogger })
+    receiver.payloads$.subscribe(() => { delivered++ })
+    return (req, res) => readAll(req, (body) => {
+      const result = receiver.ingest(body, req.headers['x-connector-signature'] as string | undefined)
+      if (result._tag === 'Left') return ok(res, 400, '{"status":"error"}')
+      ok(res)
+    })
+  },
   /** @octokit/webhooks: the same HMAC scheme under GitHub's header names. */
   octokit: () => {
     const webhooks = new Webhooks({ secret })
@@ -63,6 +73,6 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as AddressInfo).port}\n`)
 })
 process.on('message', (message) => {
-  if (message === 'count') process.send?.({ delivered })
+  if (message === 'count') process.send?.({ delivered, cpu: process.cpuUsage() })
 })
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

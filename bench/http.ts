@@ -20,7 +20,7 @@ const fixtures = new URL('../../shared/fixtures/', import.meta.url)
 const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
 const body = readFileSync(new URL('actions-medium.json', fixtures))
 const signature = sign(body, secret)
-const KINDS = ['bare', 'floor', 'autoplay-rx', 'octokit'] as const
+const KINDS = ['bare', 'floor', 'ingest-in-handler', 'autoplay-rx', 'octokit'] as const
 type Kind = typeof KINDS[number]
 
 interface Server { kind: Kind; port: number; child: ChildProcess }
@@ -37,8 +37,12 @@ async function startServer(kind: Kind): Promise<Server> {
 }
 
 function delivered(server: Server): Promise<number> {
+  return stats(server).then((s) => s.delivered)
+}
+
+function stats(server: Server): Promise<{ delivered: number; cpu: { user: number; system: number } }> {
   return new Promise((resolve) => {
-    server.child.once('message', (m) => resolve((m as { delivered: number }).delivered))
+    server.child.once('message', (m) => resolve(m as never))
     server.child.send('count')
   })
 }
@@ -49,7 +53,7 @@ const headers: Record<string, string> = {
   'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': 'bench',
 }
 
-interface LoadResult { rps: number; p50: number; p99: number; non2xx: number }
+interface LoadResult { rps: number; p50: number; p99: number; non2xx: number; cpuUs?: number }
 
 function hasWrk(): boolean {
   try { execFileSync('wrk', ['--version'], { stdio: 'ignore' }) } catch (e) { return (e as { status?: number }).status === 1 }
@@ -100,7 +104,14 @@ export async function benchHttp(quick: boolean): Promise<string> {
     for (const s of servers) await load(s, 1, connections, useWrk) // warm-up
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse()
-      for (const s of order) results.get(s.kind)!.push(await load(s, seconds, connections, useWrk))
+      for (const s of order) {
+        // The server's own CPU time per delivery: steadier than requests/s when the load generator shares the machine.
+        const before = await stats(s)
+        const r = await load(s, seconds, connections, useWrk)
+        const after = await stats(s)
+        const cpuUs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / (after.delivered - before.delivered)
+        results.get(s.kind)!.push({ ...r, cpuUs })
+      }
     }
     for (const s of servers) {
       const n = await delivered(s)
@@ -114,8 +125,8 @@ export async function benchHttp(quick: boolean): Promise<string> {
   const lines = [
     `Body: actions-medium.json (${body.length} bytes); ${useWrk ? 'wrk (1 thread)' : 'autocannon'}, ${connections} connections, ${rounds} rounds × ${seconds} s per server, servers alternated each round.`,
     '',
-    '| server | req/s (median) | p50 ms | p99 ms | non-2xx | req/s ÷ floor | p99 ÷ floor p99 | req/s ÷ octokit |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | req/s (median) | p50 ms | p99 ms | non-2xx | server CPU µs/delivery | req/s ÷ floor | p99 ÷ floor p99 | req/s ÷ octokit |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for (const kind of KINDS) {
     const rs = results.get(kind)!
@@ -124,7 +135,8 @@ export async function benchHttp(quick: boolean): Promise<string> {
     const p99ratio = quantiles(rs.map((x, i) => x.p99 / Math.max(1, floor[i]!.p99))).median
     const vsOctokit = quantiles(rs.map((x, i) => x.rps / octokit[i]!.rps)).median
     const non2xx = rs.reduce((a, x) => a + x.non2xx, 0)
-    lines.push(`| ${kind} | ${Math.round(rps)} | ${fmt(quantiles(rs.map((x) => x.p50)).median, 2)} | ${fmt(quantiles(rs.map((x) => x.p99)).median, 2)} | ${non2xx} | ${fmt(ratio)} | ${fmt(p99ratio)} | ${fmt(vsOctokit)} |`)
+    const cpu = quantiles(rs.map((x) => x.cpuUs ?? Number.NaN)).median
+    lines.push(`| ${kind} | ${Math.round(rps)} | ${fmt(quantiles(rs.map((x) => x.p50)).median, 2)} | ${fmt(quantiles(rs.map((x) => x.p99)).median, 2)} | ${non2xx} | ${fmt(cpu, 1)} | ${fmt(ratio)} | ${fmt(p99ratio)} | ${fmt(vsOctokit)} |`)
   }
   return lines.join('\n')
 }

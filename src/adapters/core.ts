@@ -229,6 +229,77 @@ export function answerBody(
   }
 }
 
+/** A deadline registered with {@link Deadlines}. */
+export class Deadline {
+  constructor(
+    readonly at: number,
+    /** Called once, when the deadline passed or `abandoned` said so. */
+    readonly expire: (abandoned: boolean) => void,
+    /** Checked at each sweep: the work was abandoned (its client went away), so expire early. */
+    readonly abandoned: (() => boolean) | undefined,
+  ) {}
+}
+
+/**
+ * Many deadlines on one coarse timer. A body read needs a deadline per
+ * request; a timer each costs more per request than the whole decode of a
+ * small delivery, so one interval, running only while deadlines are
+ * pending, sweeps them instead. A deadline fires up to `resolutionMs` late.
+ */
+export class Deadlines {
+  private readonly pending = new Set<Deadline>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  constructor(private readonly resolutionMs: number) {}
+
+  /** Deadlines pending. */
+  get size(): number {
+    return this.pending.size
+  }
+
+  /** Whether the sweeping timer runs (only while deadlines are pending). */
+  get sweeping(): boolean {
+    return this.timer !== undefined
+  }
+
+  /** Calls `expire` once `ms` have passed (or `abandoned()` turns true), unless {@link remove}d first. */
+  add(ms: number, expire: (abandoned: boolean) => void, abandoned?: () => boolean): Deadline {
+    const deadline = new Deadline(Date.now() + ms, expire, abandoned)
+    this.pending.add(deadline)
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), this.resolutionMs)
+      // Never keep a process alive for a sweep: the sockets being read do that.
+      ;(this.timer as { unref?: () => void }).unref?.()
+    }
+    return deadline
+  }
+
+  remove(deadline: Deadline): void {
+    this.pending.delete(deadline)
+    if (this.pending.size === 0) this.stop()
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const deadline of this.pending) {
+      const abandoned = deadline.abandoned?.() === true
+      if (!abandoned && deadline.at > now) continue
+      this.pending.delete(deadline)
+      deadline.expire(abandoned)
+    }
+    if (this.pending.size === 0) this.stop()
+  }
+
+  private stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+  }
+}
+
+/** Deadlines for body reads: a tenth of the body timeout late at most, between 5 ms and 1 s. */
+export function bodyDeadlines(options: ResolvedOptions): Deadlines {
+  return new Deadlines(Math.min(1000, Math.max(5, Math.floor(options.bodyTimeoutMs / 10))))
+}
+
 /** `promise`'s value, or `fallback` once `ms` have passed (the timer is always cleared). */
 function within<A, F>(promise: Promise<A>, ms: number, fallback: F): Promise<A | F> {
   let timer: ReturnType<typeof setTimeout> | undefined

@@ -7,7 +7,7 @@
 import type { FastifyPluginCallback } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
-import { answerBody, checkHead, deliver, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
+import { answerBody, bodyDeadlines, checkHead, deliver, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
 import { readBody } from './node.js'
 
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
@@ -51,6 +51,7 @@ export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify
     return
   }
   const resolved = options
+  const deadlines = bodyDeadlines(resolved)
   // This plugin's context only: the parsers of the rest of the application are untouched.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, new RawBody(payload)))
@@ -69,7 +70,7 @@ export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify
     if (refused) return refused
     const signature = header(SIGNATURE_HEADER)
     if (!(body instanceof RawBody)) return deliver(receiver, new Uint8Array(0), signature, resolved, receiver.logger)
-    return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs), signature, resolved)
+    return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs, deadlines), signature, resolved)
   }
   done()
 }

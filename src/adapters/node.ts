@@ -3,13 +3,13 @@
  * stream under a size and time limit, or takes raw bytes a framework
  * already holds, and writes the response the core decided.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, type ServerResponse } from 'node:http'
 import { notRawBody } from '../errors.js'
 import { log } from '../logger.js'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import {
-  answerBody, checkHead, deliver, resolveOptions, response,
+  answerBody, bodyDeadlines, checkHead, Deadlines, deliver, resolveOptions, response,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
 
@@ -23,37 +23,62 @@ export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: 
 
 /**
  * Reads a request stream into one Buffer, stopping as soon as it exceeds
- * `limit` (the rest is never buffered), after `timeoutMs`, or when the
- * client goes away. Every listener and the timer are removed when it ends.
+ * `limit` (the rest is never buffered), at its deadline, or when the
+ * client goes away. The deadline is removed when it ends, and so are the
+ * listeners of a read that ends early.
  */
-export function readBody(stream: NodeJS.ReadableStream & { destroyed?: boolean }, limit: number, timeoutMs: number): Promise<BodyOutcome> {
+export function readBody(
+  stream: NodeJS.ReadableStream & { destroyed?: boolean },
+  limit: number,
+  timeoutMs: number,
+  deadlines: Deadlines = new Deadlines(Math.max(5, Math.floor(timeoutMs / 10))),
+): Promise<BodyOutcome> {
+  // node:http's request emits 'error' only to a listener and is marked destroyed when its client
+  // goes away; the deadline sweep notices that. Listening to 'error' and 'close' on every request
+  // costs more than decoding a small delivery, so only other streams (a Fastify preParsing
+  // transform, say) get them.
+  const watch = !(stream instanceof IncomingMessage)
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
-    const finish = (outcome: BodyOutcome) => {
-      clearTimeout(timer)
-      stream.off('data', onData)
-      stream.off('end', onEnd)
-      stream.off('error', onAbort)
-      stream.off('close', onClose)
-      if (outcome._tag !== 'Body') stream.pause()
+    let settled = false
+    // The common case, a whole body, is kept short: it is the hot path of every delivery.
+    const onEnd = () => {
+      if (settled) return
+      settled = true
+      deadlines.remove(deadline)
+      if (watch) unwatch()
+      resolve({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
+    }
+    const stop = (outcome: BodyOutcome) => {
+      if (settled) return
+      settled = true
+      deadlines.remove(deadline)
+      stream.removeListener('data', onData)
+      stream.removeListener('end', onEnd)
+      stream.pause()
+      if (watch) unwatch()
       resolve(outcome)
     }
     const onData = (chunk: Buffer | string) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       size += bytes.length
-      if (size > limit) finish({ _tag: 'TooLarge', size })
+      if (size > limit) stop({ _tag: 'TooLarge', size })
       else chunks.push(bytes)
     }
-    const onEnd = () => finish({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
-    const onAbort = () => finish({ _tag: 'Aborted' })
-    // 'close' before 'end' is a client that went away mid-body.
-    const onClose = () => finish({ _tag: 'Aborted' })
-    const timer = setTimeout(() => finish({ _tag: 'Timeout' }), timeoutMs)
+    const onAbort = () => stop({ _tag: 'Aborted' })
+    const unwatch = () => {
+      stream.removeListener('error', onAbort)
+      stream.removeListener('close', onAbort)
+    }
+    const deadline = deadlines.add(timeoutMs, (abandoned) => stop(abandoned ? { _tag: 'Aborted' } : { _tag: 'Timeout' }),
+      () => stream.destroyed === true)
     stream.on('data', onData)
-    stream.once('end', onEnd)
-    stream.once('error', onAbort)
-    stream.once('close', onClose)
+    stream.on('end', onEnd)
+    if (watch) {
+      stream.on('error', onAbort)
+      stream.on('close', onAbort)
+    }
     if (stream.destroyed) onAbort()
   })
 }
@@ -90,6 +115,7 @@ function consumed(req: NodeRequest): boolean {
  */
 export function createNodeMiddleware(receiver: WebhookReceiver, options: AdapterOptions = {}): NodeMiddleware {
   const resolved = resolveOptions(receiver, options)
+  const deadlines = bodyDeadlines(resolved)
   return async (req, res, next) => {
     try {
       if (resolved.path !== undefined && pathOf(req.url) !== resolved.path) {
@@ -97,7 +123,7 @@ export function createNodeMiddleware(receiver: WebhookReceiver, options: Adapter
         else write(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' })
         return
       }
-      const answer = await handle(receiver, req as NodeRequest, resolved)
+      const answer = await handle(receiver, req as NodeRequest, resolved, deadlines)
       if (answer !== null) write(req, res, answer)
     } catch (error) {
       // Only a bug could land here; the process must survive it all the same.
@@ -107,7 +133,7 @@ export function createNodeMiddleware(receiver: WebhookReceiver, options: Adapter
   }
 }
 
-async function handle(receiver: WebhookReceiver, req: NodeRequest, options: ResolvedOptions): Promise<AdapterResponse | null> {
+async function handle(receiver: WebhookReceiver, req: NodeRequest, options: ResolvedOptions, deadlines: Deadlines): Promise<AdapterResponse | null> {
   const refused = checkHead(receiver, {
     method: req.method, contentType: req.headers['content-type'], contentLength: req.headers['content-length'],
   }, options)
@@ -121,14 +147,12 @@ async function handle(receiver: WebhookReceiver, req: NodeRequest, options: Reso
     log(receiver.logger, 'error', error.message)
     return deliver(receiver, req.body ?? null, signature, options)
   }
-  return answerBody(receiver, await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs), signature, options)
+  return answerBody(receiver, await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs, deadlines), signature, options)
 }
 
 function write(req: IncomingMessage, res: ServerResponse, answer: AdapterResponse): void {
   if (res.headersSent || res.destroyed) return
-  res.statusCode = answer.status
-  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!)
-  res.setHeader('content-length', Buffer.byteLength(answer.body))
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) })
   res.end(answer.body)
   // A request cut short (413, timeout) still has bytes in flight: drop the connection
   // once the answer is out instead of reading them.

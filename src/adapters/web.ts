@@ -6,7 +6,7 @@
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import {
-  answerBody, checkHead, resolveOptions, response,
+  answerBody, bodyDeadlines, checkHead, Deadlines, resolveOptions, response,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
 
@@ -32,10 +32,11 @@ export type FetchHandler = (request: Request) => Promise<Response>
  */
 export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOptions = {}): FetchHandler {
   const resolved = resolveOptions(receiver, options)
-  return async (request) => toResponse(await handle(receiver, request, resolved))
+  const deadlines = bodyDeadlines(resolved)
+  return async (request) => toResponse(await handle(receiver, request, resolved, deadlines))
 }
 
-async function handle(receiver: WebhookReceiver, request: Request, options: ResolvedOptions): Promise<AdapterResponse> {
+async function handle(receiver: WebhookReceiver, request: Request, options: ResolvedOptions, deadlines: Deadlines): Promise<AdapterResponse> {
   if (options.path !== undefined && new URL(request.url).pathname !== options.path) {
     return { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' }
   }
@@ -45,16 +46,17 @@ async function handle(receiver: WebhookReceiver, request: Request, options: Reso
   if (refused) return refused
   if (request.bodyUsed) return response('body_not_raw', 'The request body was already read before the handler ran')
   const signature = request.headers.get(SIGNATURE_HEADER)
-  const answer = await answerBody(receiver, await readBody(request.body, options.maxBodyBytes, options.bodyTimeoutMs), signature, options)
+  const answer = await answerBody(receiver, await readBody(request.body, options.maxBodyBytes, options.bodyTimeoutMs, deadlines), signature, options)
   // A Response must be returned even when the body stream broke: nobody may be listening.
   return answer ?? response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
 }
 
-async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number, timeoutMs: number): Promise<BodyOutcome> {
+async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number, timeoutMs: number, deadlines: Deadlines): Promise<BodyOutcome> {
   if (stream === null) return { _tag: 'Body', bytes: new Uint8Array(0) }
   const reader = stream.getReader()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, timeoutMs, 'timeout') })
+  let expire!: () => void
+  const timeout = new Promise<'timeout'>((resolve) => { expire = () => resolve('timeout') })
+  const deadline = deadlines.add(timeoutMs, () => expire())
   const chunks: Uint8Array[] = []
   let size = 0
   try {
@@ -69,7 +71,7 @@ async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number
   } catch {
     return { _tag: 'Aborted' }
   } finally {
-    clearTimeout(timer)
+    deadlines.remove(deadline)
     // Stop the source when we leave early; harmless once it is done.
     reader.cancel().catch(() => undefined)
   }
