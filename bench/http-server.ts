@@ -7,8 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhooks, createNodeMiddleware as octokitMiddleware } from '@octokit/webhooks'
-import { WebhookReceiver, silentLogger } from '../src/index.js'
-import { createNodeMiddleware } from '../src/adapters/node.js'
+import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
+import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
 
 const secret = process.env.BENCH_SECRET ?? 'whsec_test_5f1c0ffee'
 let delivered = 0

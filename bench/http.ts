@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sign } from '../src/index.js'
+import { sign } from '../dist/esm/index.js'
 import { fmt, quantiles } from './stats.js'
 
 const fixtures = new URL('../../shared/fixtures/', import.meta.url)

@@ -5,7 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { WebhookReceiver, sign, silentLogger } from '../src/index.js'
+import { WebhookReceiver, sign, silentLogger } from '../dist/esm/index.js'
 import { fmt, pairedRounds, quantiles, ratios } from './stats.js'
 
 const fixtures = new URL('../../shared/fixtures/', import.meta.url)

@@ -5,11 +5,11 @@
  * Needs redis-server on the PATH (Debian's package); starts its own.
  */
 import { mergeMap } from 'rxjs'
-import { WebhookReceiver, silentLogger, sign } from '../src/index.js'
-import { createNodeMiddleware } from '../src/adapters/node.js'
-import { fromRedisStream, redisAppender } from '../src/redis/index.js'
-import { generateEvents } from '../src/cli/generate.js'
-import { sendDeliveries } from '../src/cli/send.js'
+import { WebhookReceiver, silentLogger, sign } from '../dist/esm/index.js'
+import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
+import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
+import { generateEvents } from '../dist/esm/cli/generate.js'
+import { sendDeliveries } from '../dist/esm/cli/send.js'
 import { listen } from '../spec/helpers/http.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
 import { fmt } from './stats.js'

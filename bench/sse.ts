@@ -8,8 +8,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { lastValueFrom, take, count } from 'rxjs'
-import { silentLogger } from '../src/logger.js'
-import { connectorStream } from '../src/sse/connectorStream.js'
+import { silentLogger } from '../dist/esm/logger.js'
+import { connectorStream } from '../dist/esm/sse/connectorStream.js'
 import { fmt, quantiles, ratios } from './stats.js'
 
 const fixtures = new URL('../../shared/fixtures/', import.meta.url)
