@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, matchIngestError, type IngestError } from '../errors.js'
 import { log, type Logger } from '../logger.js'
 import type { Payload } from '../codecs.js'
-import type { WebhookReceiver } from '../receiver.js'
+import type { CallbackFailure, WebhookReceiver } from '../receiver.js'
 
 /** Options shared by every adapter. */
 export interface AdapterOptions {
@@ -162,31 +162,47 @@ export function tooLarge(receiver: WebhookReceiver, limit: number, size: number)
 
 /**
  * Ingests the raw body and decides the response, waiting for the delivery's
- * callbacks as `options.ack` says. Never rejects.
+ * callbacks as `options.ack` says: at once when nothing is left to wait for,
+ * else as a promise. Never throws, never rejects.
  */
-export async function deliver(
+export function deliver(
   receiver: WebhookReceiver,
   body: unknown,
   signature: string | null | undefined,
   options: ResolvedOptions,
   logger?: Logger,
-): Promise<AdapterResponse> {
+): AdapterResponse | Promise<AdapterResponse> {
   const { result, settled, callbacks } = receiver.dispatch(body as Uint8Array, signature)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)
     return response(code, code === 'ignored' ? undefined : result.left.message)
   }
-  if (options.persist && !(await persisted(options.persist, result.right, options.persistTimeoutMs, logger))) {
+  // The common case (no durable write, callbacks done) answers at once: no promise, no timer.
+  if (options.persist || settled === null) return acknowledge(result.right, settled, callbacks, options, logger)
+  return afterCallbacks(settled, options)
+}
+
+async function acknowledge(
+  payload: Payload,
+  settled: ReadonlyArray<CallbackFailure> | null,
+  callbacks: Promise<ReadonlyArray<CallbackFailure>>,
+  options: ResolvedOptions,
+  logger: Logger | undefined,
+): Promise<AdapterResponse> {
+  if (options.persist && !(await persisted(options.persist, payload, options.persistTimeoutMs, logger))) {
     return response('unavailable', 'The delivery could not be stored; retry later')
   }
   if (options.ack === 'on-accept') return OK
-  // Only async callbacks need a wait (and a timer for the 202).
   const failures = settled ?? await within(callbacks, options.ackTimeoutMs, 'timeout' as const)
   if (failures === 'timeout') {
     if (logger) log(logger, 'warn', `Callbacks still running after ${options.ackTimeoutMs} ms; answered 202`)
     return response('processing')
   }
-  if (failures.length > 0 && options.retryOnCallbackError) {
+  return afterCallbacks(failures, options)
+}
+
+function afterCallbacks(failures: ReadonlyArray<CallbackFailure>, options: ResolvedOptions): AdapterResponse {
+  if (failures.length > 0 && options.retryOnCallbackError && options.ack !== 'on-accept') {
     return response('callback_failed', `${failures.length} callback(s) failed; retry`)
   }
   return OK

@@ -33,12 +33,23 @@ export function readBody(
   timeoutMs: number,
   deadlines: Deadlines = new Deadlines(Math.max(5, Math.floor(timeoutMs / 10))),
 ): Promise<BodyOutcome> {
+  return new Promise((resolve) => readBodyInto(stream, limit, timeoutMs, deadlines, resolve))
+}
+
+/** {@link readBody} with a callback: the middleware's hot path has no promise to wait for. */
+function readBodyInto(
+  stream: NodeJS.ReadableStream & { destroyed?: boolean },
+  limit: number,
+  timeoutMs: number,
+  deadlines: Deadlines,
+  resolve: (outcome: BodyOutcome) => void,
+): void {
   // node:http's request emits 'error' only to a listener and is marked destroyed when its client
   // goes away; the deadline sweep notices that. Listening to 'error' and 'close' on every request
   // costs more than decoding a small delivery, so only other streams (a Fastify preParsing
   // transform, say) get them.
   const watch = !(stream instanceof IncomingMessage)
-  return new Promise((resolve) => {
+  {
     const chunks: Buffer[] = []
     let size = 0
     let settled = false
@@ -80,7 +91,7 @@ export function readBody(
       stream.on('close', onAbort)
     }
     if (stream.destroyed) onAbort()
-  })
+  }
 }
 
 /** Raw bytes a framework already read (`req.rawBody`, or a Buffer/string `req.body`), if any. */
@@ -116,38 +127,62 @@ function consumed(req: NodeRequest): boolean {
 export function createNodeMiddleware(receiver: WebhookReceiver, options: AdapterOptions = {}): NodeMiddleware {
   const resolved = resolveOptions(receiver, options)
   const deadlines = bodyDeadlines(resolved)
-  return async (req, res, next) => {
-    try {
-      if (resolved.path !== undefined && pathOf(req.url) !== resolved.path) {
-        if (next) next()
-        else write(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' })
-        return
+  return (req, res, next) => new Promise<void>((done) => {
+    // Answers are written as soon as they are known, synchronously when nothing had to be awaited.
+    const respond = (answer: AdapterResponse | Promise<AdapterResponse> | null) => {
+      if (answer instanceof Promise) {
+        answer.then((a) => { write(req, res, a); done() }, (error: unknown) => { failed(error); done() })
+      } else {
+        if (answer !== null) write(req, res, answer)
+        done()
       }
-      const answer = await handle(receiver, req as NodeRequest, resolved, deadlines)
-      if (answer !== null) write(req, res, answer)
-    } catch (error) {
+    }
+    const failed = (error: unknown) => {
       // Only a bug could land here; the process must survive it all the same.
       log(receiver.logger, 'error', 'autoplay-rx node adapter failed', { error })
       if (!res.headersSent && !res.destroyed) write(req, res, response('callback_failed', 'internal error'))
     }
-  }
+    try {
+      if (resolved.path !== undefined && pathOf(req.url) !== resolved.path) {
+        if (next) next()
+        else write(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' })
+        done()
+        return
+      }
+      handle(receiver, req as NodeRequest, resolved, deadlines, respond)
+    } catch (error) {
+      failed(error)
+      done()
+    }
+  })
 }
 
-async function handle(receiver: WebhookReceiver, req: NodeRequest, options: ResolvedOptions, deadlines: Deadlines): Promise<AdapterResponse | null> {
+function handle(
+  receiver: WebhookReceiver,
+  req: NodeRequest,
+  options: ResolvedOptions,
+  deadlines: Deadlines,
+  respond: (answer: AdapterResponse | Promise<AdapterResponse> | null) => void,
+): void {
   const refused = checkHead(receiver, {
     method: req.method, contentType: req.headers['content-type'], contentLength: req.headers['content-length'],
   }, options)
-  if (refused) return refused
+  if (refused) return respond(refused)
   const signature = headerValue(req.headers[SIGNATURE_HEADER])
   const held = heldBody(req)
-  if (held !== undefined) return deliver(receiver, held, signature, options, receiver.logger)
+  if (held !== undefined) return respond(deliver(receiver, held, signature, options, receiver.logger))
   if (consumed(req)) {
     // A body parser ran first: never wait on a drained stream, never verify a re-serialised body.
-    const error = notRawBody(req.body)
-    log(receiver.logger, 'error', error.message)
-    return deliver(receiver, req.body ?? null, signature, options)
+    log(receiver.logger, 'error', notRawBody(req.body).message)
+    return respond(deliver(receiver, req.body ?? null, signature, options))
   }
-  return answerBody(receiver, await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs, deadlines), signature, options)
+  readBodyInto(req, options.maxBodyBytes, options.bodyTimeoutMs, deadlines, (outcome) => {
+    try {
+      respond(answerBody(receiver, outcome, signature, options))
+    } catch (error) {
+      respond(Promise.reject(error))
+    }
+  })
 }
 
 function write(req: IncomingMessage, res: ServerResponse, answer: AdapterResponse): void {
