@@ -8,11 +8,12 @@
  */
 import { fork } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { seededRandom } from '../src/cli/generate.js'
+import { postDelivery } from '../src/cli/send.js'
 import type { ServerReport } from './load-server.js'
 
 /** Options of {@link runLoad}. */
@@ -153,22 +154,6 @@ function materialise(p: Planned): { body: Uint8Array; signature: string } {
   }
 }
 
-function post(agent: Agent, port: number, body: Uint8Array, signature: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({
-      host: '127.0.0.1', port, path: '/events', method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': body.byteLength, 'x-connector-signature': signature, authorization: `Bearer ${SECRET}` },
-    }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-      res.on('error', () => resolve(0))
-    })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')))
-    req.on('error', () => resolve(0))
-    req.end(body)
-  })
-}
-
 /** Nearest-rank percentile of sorted values. */
 const percentile = (sorted: Float64Array, p: number) => sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
 
@@ -200,6 +185,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       child.once('message', (m) => resolve((m as { port: number }).port))
       void exited.then((code) => reject(new Error(`load server exited with ${code} before listening`)))
     })
+    const url = new URL(`http://127.0.0.1:${port}/events`)
 
     const statuses = new Int16Array(order.length)
     const latencies = new Float64Array(order.length)
@@ -210,7 +196,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
         const i = next++
         const { body, signature } = materialise(order[i]!)
         const t0 = performance.now()
-        statuses[i] = await post(agent, port, body, signature, 30_000)
+        statuses[i] = await postDelivery(url, agent, body, signature, SECRET, 30_000)
         latencies[i] = performance.now() - t0
       }
     }

@@ -94,7 +94,7 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
         await new Promise((r) => setTimeout(r, Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1))))
       }
       const t0 = performance.now()
-      const status = await post(url, https, agent, delivery.body, signature, options.secret, timeoutMs)
+      const status = await postDelivery(url, agent, delivery.body, signature, options.secret, timeoutMs)
       if (status > 0) report.latencies.push(performance.now() - t0)
       const retryable = status === 0 || status >= 500
       if (retryable && attempt < retries) continue
@@ -117,10 +117,13 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   return report
 }
 
-/** One POST: the status, or 0 on a timeout or network error. */
-function post(url: URL, https: boolean, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number): Promise<number> {
+/**
+ * One delivery POSTed as the connector sends it (its headers, the exact
+ * bytes): resolves with the status, or 0 on a timeout or network error.
+ */
+export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve) => {
-    const req = (https ? httpsRequest : request)(url, {
+    const req = (url.protocol === 'https:' ? httpsRequest : request)(url, {
       method: 'POST', agent,
       headers: {
         'content-type': 'application/json',
