@@ -361,5 +361,5 @@ export type PayloadType = keyof typeof payloadCodecs
 
 /** Whether `type` names a modelled event. */
 export function isPayloadType(type: unknown): type is PayloadType {
-  return type === 'actions' || type === 'summary'
+  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(payloadCodecs, type)
 }

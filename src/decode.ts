@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { INVALID, payloadCodecs, type Payload } from './codecs.js'
+import { INVALID, isPayloadType, payloadCodecs, type Payload } from './codecs.js'
 import {
   invalidPayload, malformedJson, notRawBody, unknownEventType,
   type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,
@@ -53,7 +53,7 @@ export function decodeEvent(
     return E.left(invalidPayload(null, [{ value, context: [{ key: '', type: eventShape, actual: value }] }], body))
   }
   const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined
-  if (type === 'actions' || type === 'summary') {
+  if (isPayloadType(type)) {
     const codec: PayloadDecoder = payloadCodecs[type]
     const decoded = codec.fast(value)
     if (decoded !== INVALID) return E.right(decoded)
@@ -74,14 +74,21 @@ export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
  * JSON text → payload: parse, decode, and (with a logger) warn when an
  * actions batch declared a `count` other than its number of actions.
  * The one path shared by the receiver, the SSE source and the Redis bridge.
+ *
+ * @param body - the bytes an error carries; a function when they are made
+ *   only for a refusal (text that arrived as text: an SSE frame, a stream entry)
  */
-export function decodeJsonText(text: string, body: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {
-  const value = parseJsonText(text, body)
-  if (E.isLeft(value)) return value
-  const payload = decodeEvent(value.right, body)
-  if (logger && E.isRight(payload)) warnOnCountMismatch(value.right, payload.right, logger)
+export function decodeJsonText(text: string, body: Uint8Array | (() => Uint8Array), logger?: Logger): E.Either<DecodeError, Payload> {
+  const bytes = typeof body === 'function' ? NO_BYTES : body
+  const value = parseJsonText(text, bytes)
+  if (E.isLeft(value)) return bytes === body ? value : E.left({ ...value.left, body: (body as () => Uint8Array)() })
+  const payload = decodeEvent(value.right, bytes)
+  if (E.isLeft(payload)) return bytes === body ? payload : E.left({ ...payload.left, body: (body as () => Uint8Array)() })
+  if (logger) warnOnCountMismatch(value.right, payload.right, logger)
   return payload
 }
+
+const NO_BYTES = new Uint8Array(0)
 
 /** UTF-8 JSON bytes → payload, as {@link decodeJsonText}; invalid UTF-8 is refused. */
 export function decodeBytes(bytes: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {

@@ -127,6 +127,21 @@ describe('Redis bridge (real redis-server)', function () {
     expect(again.every((d) => d.claimed)).to.equal(true)
   })
 
+  it('hands out its own pending entries once each after a restart, even while their work is slow', async () => {
+    const writer = await client()
+    const stream = name('pending-once')
+    for (const p of payloads(12, 2, 6)) await redisAppender(writer, { stream })(p)
+    // A first life reads all twelve and dies without acknowledging any.
+    await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', startAt: '0', blockMs: 50 }).pipe(take(12), toArray()))
+    const ids: string[] = []
+    subscriptions.push(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', blockMs: 50, batchSize: 5 }).pipe(
+      mergeMap(async (d) => { ids.push(d.id); await sleep(300); await d.ack() }, 20),
+    ).subscribe())
+    await sleep(900)
+    expect(ids).to.have.length(12)
+    expect(new Set(ids).size).to.equal(12)
+  })
+
   it('pauses reading at maxInFlight unacknowledged entries, and resumes on ack', async () => {
     const writer = await client()
     const stream = name('inflight')

@@ -72,7 +72,11 @@ export function toRedisStream(client: RedisCommandClient, options: RedisAppendOp
 export interface RedisDelivery {
   readonly id: string
   readonly payload: Payload
-  /** How many times Redis has delivered this entry (1 the first time; more after a claim). */
+  /**
+   * Whether the entry was handed out before: to this consumer before it
+   * restarted, or to another one it was claimed from. Its work may already
+   * have been done (dedupe, or make it idempotent).
+   */
   readonly claimed: boolean
   /** XACKs the entry: call it once the work is done. Until then it stays pending, and is claimed by another consumer after `claimIdleMs`. */
   ack(): Promise<void>
@@ -124,7 +128,9 @@ export interface FromRedisStreamOptions {
  *
  * @example
  * ```ts
- * fromRedisStream(redis.duplicate(), { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
+ * const reader = redis.duplicate()
+ * await reader.connect()
+ * fromRedisStream(reader, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
  *   .subscribe()
  * ```
@@ -146,15 +152,28 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
   return new Observable<RedisDelivery>((subscriber) => {
     let active = true
     let inFlight = 0
+    // At most one wait at a time: for room under maxInFlight, or a retry's pause. Both end on teardown.
     let wake: (() => void) | undefined
-    const settle = () => { inFlight--; wake?.() }
+    let waitingForRoom = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const wait = (ms?: number) => new Promise<void>((resolve) => {
+      wake = resolve
+      if (ms !== undefined) timer = setTimeout(resolve, ms)
+    }).finally(() => {
+      wake = undefined
+      clearTimeout(timer)
+      timer = undefined
+    })
+    const settle = () => {
+      inFlight--
+      if (waitingForRoom) wake?.()
+    }
 
     const toDelivery = (id: string, fields: Record<string, string>, claimed: boolean): RedisDelivery | null => {
       const text = fields[PAYLOAD_FIELD]
-      const body = Buffer.from(text ?? '', 'utf8')
       const decoded: E.Either<RedisEntryRejection['error'], Payload> = text === undefined
         ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
-        : decodeJsonText(text, body)
+        : decodeJsonText(text, () => Buffer.from(text, 'utf8'))
       if (E.isLeft(decoded)) {
         options.rejected?.({ id, text: text ?? '', error: decoded.left })
         void client.sendCommand(['XACK', stream, group, id]).catch(() => undefined)
@@ -180,31 +199,27 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       }
     }
 
-    const pause = (ms: number) => new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      teardowns.push(() => { clearTimeout(timer); resolve() })
-    })
-    const teardowns: Array<() => void> = []
-
     const run = async () => {
       let failures = 0
-      let ownPendingDone = false
+      // Where the next read of this consumer's own pending entries starts; null once they are all handed out.
+      let ownPending: string | null = '0'
       let nextClaim = 0
       while (active) {
         try {
           if (inFlight >= maxInFlight) {
-            await new Promise<void>((resolve) => { wake = resolve; teardowns.push(resolve) })
-            wake = undefined
+            waitingForRoom = true
+            await wait()
+            waitingForRoom = false
             continue
           }
           // (Again after a NOGROUP: a Redis restarted without persistence forgot the group.)
-          if (!ownPendingDone) await ensureGroup(client, stream, group, options.startAt ?? '$')
+          if (ownPending === '0') await ensureGroup(client, stream, group, options.startAt ?? '$')
           const room = Math.min(batchSize, maxInFlight - inFlight)
-          if (!ownPendingDone) {
-            // Entries this consumer read before a restart and never acknowledged come first.
-            const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, '0'])
+          if (ownPending !== null) {
+            // Entries this consumer read before a restart and never acknowledged come first, each once.
+            const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, ownPending])
             const entries = streamEntries(reply, stream)
-            if (entries.length === 0) ownPendingDone = true
+            ownPending = entries.length < room ? null : entries[entries.length - 1]!.id
             emit(entries, true)
             failures = 0
             continue
@@ -218,8 +233,8 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
             failures = 0
             if (entries.length > 0) continue
           }
-          const wait = Math.min(blockMs, Math.max(1, nextClaim - Date.now()))
-          const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(wait), 'STREAMS', stream, '>'])
+          const block = Math.min(blockMs, Math.max(1, nextClaim - Date.now()))
+          const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
           emit(streamEntries(reply, stream), false)
           failures = 0
         } catch (error) {
@@ -232,15 +247,15 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
           failures++
           const delay = Math.min(5000, 100 * 2 ** Math.min(failures - 1, 6))
           log(logger, 'error', `Redis read failed; retrying in ${delay} ms`, { stream, group, consumer, error })
-          if (isNoGroup(error)) ownPendingDone = false
-          await pause(delay)
+          if (isNoGroup(error)) ownPending = '0'
+          await wait(delay)
         }
       }
     }
     void run()
     return () => {
       active = false
-      for (const teardown of teardowns.splice(0)) teardown()
+      wake?.()
     }
   })
 }

@@ -220,7 +220,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
     if (message.event === 'heartbeat') return
     const data = message.data
     // The error values want the body's bytes; they are built only for a refused frame.
-    const payload = decodeJsonText(data, EMPTY, config.logger)
+    const payload = decodeJsonText(data, () => encoder.encode(data), config.logger)
     if (E.isLeft(payload)) return reject(message, payload.left)
     const value = payload.right
     subscriber.next(value)
@@ -232,7 +232,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
       data: message.data,
       event: message.event ?? null,
       id: message.id ?? null,
-      error: { ...error, body: encoder.encode(message.data) },
+      error,
     })
   }
 
@@ -346,7 +346,6 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
 
 const MAX_TIMER_MS = 2 ** 31 - 1
 const encoder = new TextEncoder()
-const EMPTY = new Uint8Array(0)
 
 function resolve(options: ConnectorStreamOptions): Config {
   const fail = (what: string): never => { throw new TypeError(`autoplay-rx connectorStream: ${what}`) }
