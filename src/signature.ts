@@ -62,7 +62,10 @@ export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
 
 /**
  * Checks `signature` against `body` for any of `secrets` (see {@link signatureCheck},
- * which prepares the keys once for repeated use).
+ * which prepares the keys once for repeated use). A pure HMAC check: the
+ * receiver's "an empty secret accepts everything" is the receiver's rule,
+ * not this function's (here `''` is an HMAC key like any other, and no
+ * secret at all matches nothing).
  *
  * @returns `null` when valid, otherwise why not
  * @example

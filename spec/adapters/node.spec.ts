@@ -27,5 +27,7 @@ describe('node:http adapter', () => {
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
     expect(() => createNodeMiddleware(receiver, { ackTimeoutMs: 0 })).to.throw(TypeError, 'ackTimeoutMs')
     expect(() => createNodeMiddleware(receiver, { ack: 'later' as 'on-accept' })).to.throw(TypeError, 'ack must be')
+    expect(() => createNodeMiddleware(receiver, { maxBodyBytes: receiver.maxBodyBytes + 1 }))
+      .to.throw(TypeError, "maxBodyBytes (1048577) exceeds the receiver's (1048576); raise it on the WebhookReceiver")
   })
 })

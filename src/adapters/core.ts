@@ -18,7 +18,10 @@ export interface AdapterOptions {
    * Leave unset when the framework routes (`app.post('/events', middleware)`).
    */
   readonly path?: string
-  /** Largest body accepted, in bytes; default the receiver's `maxBodyBytes` (1 MiB). */
+  /**
+   * Largest body accepted, in bytes; default (and at most) the receiver's
+   * `maxBodyBytes` (1 MiB unless raised there).
+   */
   readonly maxBodyBytes?: number
   /**
    * When to answer the connector: `'after-callbacks'` (default, as the
@@ -73,6 +76,10 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
   }
   for (const key of ['maxBodyBytes', 'ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) {
     if (!(Number.isFinite(resolved[key]) && resolved[key] > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive number`)
+  }
+  if (resolved.maxBodyBytes > receiver.maxBodyBytes) {
+    // The receiver would refuse what the adapter read: one limit must hold, so say where to raise it.
+    throw new TypeError(`autoplay-rx: maxBodyBytes (${resolved.maxBodyBytes}) exceeds the receiver's (${receiver.maxBodyBytes}); raise it on the WebhookReceiver`)
   }
   if (resolved.persist !== undefined && typeof resolved.persist !== 'function') throw new TypeError('autoplay-rx: persist must be a function')
   if (resolved.ack !== 'after-callbacks' && resolved.ack !== 'on-accept') {

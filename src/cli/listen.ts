@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import type { IngestError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { toText } from '../payloads.js'
 import { WebhookReceiver } from '../receiver.js'
@@ -46,7 +45,7 @@ export function formatPayload(payload: Payload): string {
 }
 
 /** A refusal, readable: tag and reason. */
-export function formatRejection(error: IngestError): string {
+export function formatRejection(error: { readonly _tag: string; readonly message: string }): string {
   return `rejected ${error._tag}: ${error.message}`
 }
 
@@ -54,7 +53,11 @@ export function formatRejection(error: IngestError): string {
 export async function startListener(options: ListenOptions): Promise<Listener> {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'))
   const path = options.path ?? '/events'
-  const receiver = new WebhookReceiver({ secret: options.secret, ...(options.logger ? { logger: options.logger } : {}) })
+  const receiver = new WebhookReceiver({
+    secret: options.secret,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  })
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
     write(options.json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))

@@ -143,7 +143,7 @@ async function work(args: string[]): Promise<number> {
   const write = (line: string) => process.stdout.write(line + '\n')
   const subscription = fromRedisStream(redis, {
     stream, group, consumer, claimIdleMs, blockMs: 1000,
-    rejected: (r) => write(values.json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error as never)}`),
+    rejected: (r) => write(values.json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error)}`),
   }).subscribe((delivery) => {
     write(values.json ? JSON.stringify({ event: 'payload', id: delivery.id, payload: delivery.payload }) : `${delivery.id} ${formatPayload(delivery.payload)}`)
     delivery.ack().catch((error: unknown) => process.stderr.write(`ack of ${delivery.id} failed: ${String(error)}\n`))
