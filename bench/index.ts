@@ -20,7 +20,7 @@ const want = (name: string) => only === null || only.has(name)
 const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['ingest', '## ingest vs the floor (HMAC + constant-time compare + JSON.parse)', () => benchIngest(quick)],
   ['heap', `## Heap after GC across ${quick ? '100,000' : '1,000,000'} ingests (actions-small, subscriber attached)`, () => benchHeap(quick ? 100_000 : 1_000_000)],
-  ['http', '## HTTP: node:http, the floor, createNodeMiddleware, @octokit/webhooks', () => benchHttp(quick)],
+  ['http', '## HTTP: node:http, the floor, ingest in a handler, createNodeMiddleware, @octokit/webhooks', () => benchHttp(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
   ['redis', '## Through Redis: receiver → Redis Stream → worker, next to the in-process paths', () => benchRedis(quick)],
 ]
