@@ -7,13 +7,13 @@
  * `runLoad` is the same run as a function, for spec/reliability/load.spec.ts.
  */
 import { fork } from 'node:child_process'
-import { createHmac } from 'node:crypto'
 import { Agent } from 'node:http'
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { seededRandom } from '../src/cli/generate.js'
-import { postDelivery } from '../src/cli/send.js'
+import { percentile, postDelivery } from '../src/cli/send.js'
+import { sign } from '../src/signature.js'
 import type { ServerReport } from './load-server.js'
 
 /** Options of {@link runLoad}. */
@@ -80,7 +80,6 @@ export interface LoadReport {
 const SECRET = 'whsec_load_5f1c0ffee'
 const PRODUCT = 'prod_load'
 const utf8 = new TextEncoder()
-const sign = (body: Uint8Array, secret: string) => 'sha256=' + createHmac('sha256', secret).update(body).digest('hex')
 
 /**
  * The body of valid delivery `n`: an actions batch (one in ten a summary) of its
@@ -154,8 +153,6 @@ function materialise(p: Planned): { body: Uint8Array; signature: string } {
   }
 }
 
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: Float64Array, p: number) => sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
 
 /**
  * Runs the load: forks the server, sends the plan over `connections`
@@ -268,11 +265,11 @@ function account(run: {
     failures.push(`rejected$ saw ${JSON.stringify(server.rejected)}, expected ${JSON.stringify(rejectedExpected)}`)
   }
 
-  const sorted = Float64Array.from(run.latencies).sort()
+  const latencies = Array.from(run.latencies)
   return {
     total: run.total, connections: run.connections, durationMs: run.durationMs,
     throughput: run.total / (run.durationMs / 1000),
-    latencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? Number.NaN },
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
     rows, reachedOnce: once, neverReached: never, reachedTwiceOrMore: more, reachedUnexpectedly: unexpected,
     accepted: server.accepted, rejected: server.rejected,
     serverPeakRssMiB: server.maxRssKiB / 1024, serverListeningRssMiB: server.listeningRssBytes / 1048576, serverHeapUsedMiB: server.heapUsedBytes / 1048576,

@@ -5,11 +5,10 @@
  * sampled every 10 %: the memory must stay flat. Prints a markdown table and a
  * sparkline; exits non-zero when the heap grew or a delivery is unaccounted for.
  */
-import { createHmac } from 'node:crypto'
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { count, mergeMap, share } from 'rxjs'
-import { WebhookReceiver, bySession, dedupeDeliveries, mergeSessionBatches, silentLogger } from '../src/index.js'
+import { WebhookReceiver, bySession, dedupeDeliveries, mergeSessionBatches, sign, silentLogger } from '../src/index.js'
 
 const SECRET = 'whsec_soak_5f1c0ffee'
 /** Deliveries per session, back to back; then the session falls silent and its group must be released. */
@@ -49,7 +48,6 @@ function body(n: number): string {
     `"canonical_url":"https://app.example.com/reports/:id","raw_url":"https://app.example.com/reports/${n % 50}","timestamp_start":${1_700_000_000 + n / 8},"timestamp_end":${1_700_000_000.5 + n / 8}}]}`
 }
 
-const sign = (text: string) => 'sha256=' + createHmac('sha256', SECRET).update(text).digest('hex')
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 1))
 
 export async function runSoak(total: number): Promise<SoakReport> {
@@ -101,7 +99,7 @@ export async function runSoak(total: number): Promise<SoakReport> {
         n = unique++
       }
       const text = body(n)
-      if (receiver.ingest(text, sign(text))._tag === 'Left') refused++
+      if (receiver.ingest(text, sign(text, SECRET))._tag === 'Left') refused++
     }
     await tick()
     if (sent >= nextSample) {

@@ -14,6 +14,7 @@ import {
 } from './errors.js'
 import { consoleLogger, log, type LogContext, type Logger } from './logger.js'
 import { signatureCheck, type SignatureCheck } from './signature.js'
+import { isThenable } from './thenable.js'
 
 /** A callback for one kind of payload; it may be async. */
 export type PayloadCallback<P> = (payload: P) => void | PromiseLike<unknown>
@@ -55,6 +56,9 @@ export interface Dispatch {
   readonly callbacks: Promise<ReadonlyArray<CallbackFailure>>
 }
 
+const NO_FAILURES: ReadonlyArray<CallbackFailure> = Object.freeze([])
+const SETTLED: Promise<ReadonlyArray<CallbackFailure>> = Promise.resolve(NO_FAILURES)
+
 /** The default body limit: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -63,9 +67,6 @@ interface Tracker {
   readonly pending: Promise<void>[]
   readonly failures: CallbackFailure[]
 }
-
-const isThenable = (x: unknown): x is PromiseLike<unknown> =>
-  (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as PromiseLike<unknown>).then === 'function'
 
 /**
  * Receives the connector's push deliveries.
@@ -151,7 +152,11 @@ export class WebhookReceiver {
   dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
     const tracker: Tracker = { mode: 'async', pending: [], failures: [] }
     const result = this.tracked(tracker, () => this.ingest(body, signature))
-    if (tracker.pending.length === 0) return { result, settled: tracker.failures, callbacks: Promise.resolve(tracker.failures) }
+    if (tracker.pending.length === 0) {
+      // The common case, nothing failed and nothing to wait for, allocates no promise.
+      const settled = tracker.failures.length === 0 ? NO_FAILURES : tracker.failures
+      return { result, settled, callbacks: settled === NO_FAILURES ? SETTLED : Promise.resolve(settled) }
+    }
     return { result, settled: null, callbacks: Promise.all(tracker.pending).then(() => tracker.failures) }
   }
 

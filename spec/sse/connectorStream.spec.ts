@@ -15,12 +15,12 @@ import {
 } from '../../src/sse/connectorStream.js'
 import { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from '../../src/sse/errors.js'
 import type { ConnectionEvent, FrameRejection } from '../../src/sse/lifecycle.js'
+import { sleep } from '../helpers/http.js'
 
 const TOKEN = 'tok_test_123'
 const fixtures = new URL('../../../shared/fixtures/', import.meta.url)
 const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8').trim()
 const utf8 = new TextEncoder()
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 // ---------------------------------------------------------------------------
 // A real SSE server on 127.0.0.1, one per test, closed after each.

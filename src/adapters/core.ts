@@ -93,7 +93,7 @@ export type ResponseCode =
   | 'ok' | 'ignored' | 'processing'
   | 'invalid_signature' | 'malformed_json' | 'invalid_payload' | 'body_not_raw'
   | 'body_too_large' | 'unsupported_media_type' | 'method_not_allowed'
-  | 'callback_failed' | 'body_timeout' | 'unavailable'
+  | 'callback_failed' | 'body_timeout' | 'unavailable' | 'not_found'
 
 /** What an adapter writes back. The body never holds the secret nor an expected signature. */
 export interface AdapterResponse {
@@ -105,7 +105,7 @@ export interface AdapterResponse {
 const STATUS: Record<ResponseCode, number> = {
   ok: 200, ignored: 200, processing: 202,
   invalid_signature: 401, malformed_json: 400, invalid_payload: 400, body_not_raw: 400,
-  body_too_large: 413, unsupported_media_type: 415, method_not_allowed: 405,
+  body_too_large: 413, unsupported_media_type: 415, method_not_allowed: 405, not_found: 404,
   callback_failed: 500,
   // A body that does not arrive in time, or a store that is down, may work on a retry: 503 makes
   // the connector send again (a 4xx would make it drop the batch).
@@ -125,6 +125,11 @@ export function response(code: ResponseCode, message?: string, extraHeaders: Rec
 
 /** The answer to an accepted delivery, made once: it is the hot path. */
 const OK: AdapterResponse = response('ok')
+
+/** A header's first value (Node gives repeated headers as a list). */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
 
 /** The response code of each refusal: the one mapping from outcome to status. */
 export const codeOf: (error: IngestError) => ResponseCode = matchIngestError<ResponseCode>({
@@ -177,7 +182,6 @@ export function deliver(
   body: unknown,
   signature: string | null | undefined,
   options: ResolvedOptions,
-  logger?: Logger,
 ): AdapterResponse | Promise<AdapterResponse> {
   const { result, settled, callbacks } = receiver.dispatch(body as Uint8Array, signature)
   if (E.isLeft(result)) {
@@ -185,7 +189,7 @@ export function deliver(
     return response(code, code === 'ignored' ? undefined : result.left.message)
   }
   // The common case (no durable write, callbacks done) answers at once: no promise, no timer.
-  if (options.persist || settled === null) return acknowledge(result.right, settled, callbacks, options, logger)
+  if (options.persist || settled === null) return acknowledge(result.right, settled, callbacks, options, receiver.logger)
   return afterCallbacks(settled, options)
 }
 
@@ -245,7 +249,7 @@ export function answerBody(
   options: ResolvedOptions,
 ): Promise<AdapterResponse> | AdapterResponse | null {
   switch (outcome._tag) {
-    case 'Body': return deliver(receiver, outcome.bytes, signature, options, receiver.logger)
+    case 'Body': return deliver(receiver, outcome.bytes, signature, options)
     case 'TooLarge': return tooLarge(receiver, options.maxBodyBytes, outcome.size)
     case 'Timeout': return response('body_timeout', `The body did not arrive within ${options.bodyTimeoutMs} ms`, { connection: 'close' })
     case 'Aborted': return null

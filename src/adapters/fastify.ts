@@ -7,7 +7,7 @@
 import type { FastifyPluginCallback } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
-import { answerBody, bodyDeadlines, checkHead, deliver, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
+import { answerBody, bodyDeadlines, checkHead, deliver, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
 import { readBody } from './node.js'
 
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
@@ -65,11 +65,11 @@ export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify
   })
 
   async function handle(method: string | undefined, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<AdapterResponse | null> {
-    const header = (name: string) => { const v = headers[name]; return Array.isArray(v) ? v[0] : v }
+    const header = (name: string) => headerValue(headers[name])
     const refused = checkHead(receiver, { method, contentType: header('content-type'), contentLength: header('content-length') }, resolved)
     if (refused) return refused
     const signature = header(SIGNATURE_HEADER)
-    if (!(body instanceof RawBody)) return deliver(receiver, new Uint8Array(0), signature, resolved, receiver.logger)
+    if (!(body instanceof RawBody)) return deliver(receiver, new Uint8Array(0), signature, resolved)
     return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs, deadlines), signature, resolved)
   }
   done()

@@ -9,7 +9,7 @@ import { log } from '../logger.js'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import {
-  answerBody, bodyDeadlines, checkHead, Deadlines, deliver, resolveOptions, response,
+  answerBody, bodyDeadlines, checkHead, deliver, headerValue, resolveOptions, response, type Deadlines,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
 
@@ -31,7 +31,7 @@ export function readBody(
   stream: NodeJS.ReadableStream & { destroyed?: boolean },
   limit: number,
   timeoutMs: number,
-  deadlines: Deadlines = new Deadlines(Math.max(5, Math.floor(timeoutMs / 10))),
+  deadlines: Deadlines,
 ): Promise<BodyOutcome> {
   return new Promise((resolve) => readBodyInto(stream, limit, timeoutMs, deadlines, resolve))
 }
@@ -49,49 +49,47 @@ function readBodyInto(
   // costs more than decoding a small delivery, so only other streams (a Fastify preParsing
   // transform, say) get them.
   const watch = !(stream instanceof IncomingMessage)
-  {
-    const chunks: Buffer[] = []
-    let size = 0
-    let settled = false
-    // The common case, a whole body, is kept short: it is the hot path of every delivery.
-    const onEnd = () => {
-      if (settled) return
-      settled = true
-      deadlines.remove(deadline)
-      if (watch) unwatch()
-      resolve({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
-    }
-    const stop = (outcome: BodyOutcome) => {
-      if (settled) return
-      settled = true
-      deadlines.remove(deadline)
-      stream.removeListener('data', onData)
-      stream.removeListener('end', onEnd)
-      stream.pause()
-      if (watch) unwatch()
-      resolve(outcome)
-    }
-    const onData = (chunk: Buffer | string) => {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      size += bytes.length
-      if (size > limit) stop({ _tag: 'TooLarge', size })
-      else chunks.push(bytes)
-    }
-    const onAbort = () => stop({ _tag: 'Aborted' })
-    const unwatch = () => {
-      stream.removeListener('error', onAbort)
-      stream.removeListener('close', onAbort)
-    }
-    const deadline = deadlines.add(timeoutMs, (abandoned) => stop(abandoned ? { _tag: 'Aborted' } : { _tag: 'Timeout' }),
-      () => stream.destroyed === true)
-    stream.on('data', onData)
-    stream.on('end', onEnd)
-    if (watch) {
-      stream.on('error', onAbort)
-      stream.on('close', onAbort)
-    }
-    if (stream.destroyed) onAbort()
+  const chunks: Buffer[] = []
+  let size = 0
+  let settled = false
+  // The common case, a whole body, is kept short: it is the hot path of every delivery.
+  const onEnd = () => {
+    if (settled) return
+    settled = true
+    deadlines.remove(deadline)
+    if (watch) unwatch()
+    resolve({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
   }
+  const stop = (outcome: BodyOutcome) => {
+    if (settled) return
+    settled = true
+    deadlines.remove(deadline)
+    stream.removeListener('data', onData)
+    stream.removeListener('end', onEnd)
+    stream.pause()
+    if (watch) unwatch()
+    resolve(outcome)
+  }
+  const onData = (chunk: Buffer | string) => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    size += bytes.length
+    if (size > limit) stop({ _tag: 'TooLarge', size })
+    else chunks.push(bytes)
+  }
+  const onAbort = () => stop({ _tag: 'Aborted' })
+  const unwatch = () => {
+    stream.removeListener('error', onAbort)
+    stream.removeListener('close', onAbort)
+  }
+  const deadline = deadlines.add(timeoutMs, (abandoned) => stop(abandoned ? { _tag: 'Aborted' } : { _tag: 'Timeout' }),
+    () => stream.destroyed === true)
+  stream.on('data', onData)
+  stream.on('end', onEnd)
+  if (watch) {
+    stream.on('error', onAbort)
+    stream.on('close', onAbort)
+  }
+  if (stream.destroyed) onAbort()
 }
 
 /** Raw bytes a framework already read (`req.rawBody`, or a Buffer/string `req.body`), if any. */
@@ -145,7 +143,7 @@ export function createNodeMiddleware(receiver: WebhookReceiver, options: Adapter
     try {
       if (resolved.path !== undefined && pathOf(req.url) !== resolved.path) {
         if (next) next()
-        else write(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' })
+        else write(req, res, response('not_found', 'Not found'))
         done()
         return
       }
@@ -170,7 +168,7 @@ function handle(
   if (refused) return respond(refused)
   const signature = headerValue(req.headers[SIGNATURE_HEADER])
   const held = heldBody(req)
-  if (held !== undefined) return respond(deliver(receiver, held, signature, options, receiver.logger))
+  if (held !== undefined) return respond(deliver(receiver, held, signature, options))
   if (consumed(req)) {
     // A body parser ran first: never wait on a drained stream, never verify a re-serialised body.
     log(receiver.logger, 'error', notRawBody(req.body).message)
@@ -192,10 +190,6 @@ function write(req: IncomingMessage, res: ServerResponse, answer: AdapterRespons
   // A request cut short (413, timeout) still has bytes in flight: drop the connection
   // once the answer is out instead of reading them.
   if (answer.headers.connection === 'close' && !req.readableEnded) res.once('finish', () => req.destroy())
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
 }
 
 function pathOf(url: string | undefined): string {

@@ -38,7 +38,7 @@ export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOp
 
 async function handle(receiver: WebhookReceiver, request: Request, options: ResolvedOptions, deadlines: Deadlines): Promise<AdapterResponse> {
   if (options.path !== undefined && new URL(request.url).pathname !== options.path) {
-    return { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"error","code":"not_found","message":"not found"}' }
+    return response('not_found', 'Not found')
   }
   const refused = checkHead(receiver, {
     method: request.method, contentType: request.headers.get('content-type'), contentLength: request.headers.get('content-length'),

@@ -5,6 +5,7 @@
  */
 import { asyncScheduler, concatMap, defer, EMPTY, from, of, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { isThenable } from '../thenable.js'
 import { memoryDedupeStore, type DedupeStore } from './memoryDedupeStore.js'
 
 /** Options shared by every form of {@link dedupeDeliveries}. */
@@ -77,9 +78,6 @@ function indexRanges(actions: ReadonlyArray<{ readonly index: number }>): string
   return parts.join(',')
 }
 
-const isPromiseLike = (x: unknown): x is PromiseLike<unknown> =>
-  typeof x === 'object' && x !== null && typeof (x as PromiseLike<unknown>).then === 'function'
-
 /**
  * Drops repeated deliveries: a value passes the first time its key is seen
  * and is dropped while the store remembers that key.
@@ -144,7 +142,7 @@ export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): M
     const store = makeStore()
     return source.pipe(concatMap((value) => {
       const seen = store.seen(key(value))
-      if (isPromiseLike(seen)) return from(seen).pipe(concatMap((repeat) => (repeat ? EMPTY : of(value))))
+      if (isThenable(seen)) return from(seen).pipe(concatMap((repeat) => (repeat ? EMPTY : of(value))))
       return seen ? EMPTY : of(value)
     }))
   })
