@@ -317,7 +317,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
       if (closed) return
       if (connected) retry = 0 // reset after a successful connect
       emit({ _tag: 'Disconnected', reason })
-      if (reason._tag === 'HttpStatus' && FATAL_STATUSES.has(reason.status)) {
+      if (reason._tag === 'HttpStatus' && reason.fatal) {
         return subscriber.error(new FatalStatusError(reason.status, retry, config.url))
       }
       if (retry >= config.maxRetries) {

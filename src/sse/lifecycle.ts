@@ -63,6 +63,8 @@ export type ConnectionEvent = Connecting | Connected | Disconnected | Retrying
 export interface HttpStatus {
   readonly _tag: 'HttpStatus'
   readonly status: number
+  /** 401, 403 or 404: the stream errors instead of reconnecting. */
+  readonly fatal: boolean
   readonly message: string
 }
 
@@ -150,7 +152,7 @@ export interface FrameRejection {
 /** Constructors of {@link DisconnectReason}; each carries a readable message. */
 export const disconnectReason = {
   httpStatus: (status: number, fatal: boolean): HttpStatus => ({
-    _tag: 'HttpStatus', status,
+    _tag: 'HttpStatus', status, fatal,
     message: `The server answered HTTP ${status}${fatal ? ' (fatal: not retried)' : ''}`,
   }),
   unexpectedContentType: (contentType: string | null): UnexpectedContentType => ({
