@@ -1,5 +1,6 @@
 import { expect } from 'chai'
-import { mergeActions, toText, type ActionsPayload, type SlimAction } from '../src/index.js'
+import { ActionsPayload, SummaryPayload, mergeActions, toText, type SlimAction } from '../src/index.js'
+import * as helpers from './helpers/payloads.js'
 
 const action = (index: number, extra: Partial<SlimAction> = {}): SlimAction => ({
   index, type: 'click', title: `t${index}`, description: `clicked ${index}`, canonical_url: `https://x.test/p/:id`,
@@ -12,6 +13,11 @@ const batch = (actions: SlimAction[], extra: Partial<ActionsPayload> = {}): Acti
 })
 
 describe('payloads', () => {
+  it('the specs\' shared builders (spec/helpers/payloads.ts) make valid payloads', () => {
+    expect(ActionsPayload.is(helpers.batch('s1', 1))).to.equal(true)
+    expect(SummaryPayload.is(helpers.summary('s1', 1))).to.equal(true)
+  })
+
   describe('toText', () => {
     it('renders an action without its title, with an em dash', () => {
       expect(toText(action(3))).to.equal('[3] click: clicked 3 \u2014 https://x.test/p/:id')

@@ -7,7 +7,7 @@
 import type { FastifyPluginCallback } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
-import { answerBody, bodyDeadlines, checkHead, deliver, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
+import { answerBody, bodyDeadlines, checkHead, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
 import { readBody } from './node.js'
 
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
@@ -69,7 +69,8 @@ export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify
     const refused = checkHead(receiver, { method, contentType: header('content-type'), contentLength: header('content-length') }, resolved)
     if (refused) return refused
     const signature = header(SIGNATURE_HEADER)
-    if (!(body instanceof RawBody)) return deliver(receiver, new Uint8Array(0), signature, resolved)
+    // No body at all (no parser ran) is an empty body: the same path as any other.
+    if (!(body instanceof RawBody)) return answerBody(receiver, { _tag: 'Body', bytes: new Uint8Array(0) }, signature, resolved)
     return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs, deadlines), signature, resolved)
   }
   done()
