@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { sign } from '../dist/esm/index.js'
 import { fmt, quantiles } from './stats.js'
 
-const fixtures = new URL('../../shared/fixtures/', import.meta.url)
+const fixtures = new URL('../spec/fixtures/', import.meta.url)
 const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
 const body = readFileSync(new URL('actions-medium.json', fixtures))
 const signature = sign(body, secret)

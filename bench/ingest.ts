@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { WebhookReceiver, sign, silentLogger } from '../dist/esm/index.js'
 import { fmt, pairedRounds, quantiles, ratios } from './stats.js'
 
-const fixtures = new URL('../../shared/fixtures/', import.meta.url)
+const fixtures = new URL('../spec/fixtures/', import.meta.url)
 const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
 const names = ['actions-small', 'actions-medium', 'actions-large', 'summary'] as const
 const targets: Record<string, number> = { 'actions-small': 1.3, 'actions-medium': 1.15, 'actions-large': 1.15, summary: 1.3 }

@@ -12,7 +12,7 @@ import { silentLogger } from '../dist/esm/logger.js'
 import { connectorStream } from '../dist/esm/sse/connectorStream.js'
 import { fmt, quantiles, ratios } from './stats.js'
 
-const fixtures = new URL('../../shared/fixtures/', import.meta.url)
+const fixtures = new URL('../spec/fixtures/', import.meta.url)
 const TOKEN = 'bench-token'
 /** Frames per run, sized so that one run takes tens of milliseconds. */
 const cases = [

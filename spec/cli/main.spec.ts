@@ -6,7 +6,7 @@ import { fixture, SECRET } from '../helpers/fixtures.js'
 import { listen } from '../helpers/http.js'
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url))
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url))
 
 interface Run { code: number | null; stdout: string; stderr: string }
 

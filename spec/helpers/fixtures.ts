@@ -1,9 +1,9 @@
-/** Fixture bodies and the test secret from ../shared/fixtures, signed here (never a hand-written digest). */
+/** Fixture bodies and the test secret from spec/fixtures (copies of the connector's sample bodies), signed here (never a hand-written digest). */
 import { readFileSync } from 'node:fs'
 import { sign } from '../../src/index.js'
 import type { Logger } from '../../src/index.js'
 
-const dir = new URL('../../../shared/fixtures/', import.meta.url)
+const dir = new URL('../fixtures/', import.meta.url)
 
 export const SECRET = readFileSync(new URL('SECRET.txt', dir), 'utf8').trim()
 

@@ -18,7 +18,7 @@ import type { ConnectionEvent, FrameRejection } from '../../src/sse/lifecycle.js
 import { sleep } from '../helpers/http.js'
 
 const TOKEN = 'tok_test_123'
-const fixtures = new URL('../../../shared/fixtures/', import.meta.url)
+const fixtures = new URL('../fixtures/', import.meta.url)
 const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8').trim()
 const utf8 = new TextEncoder()
 
