@@ -5,14 +5,21 @@
  */
 import { expect } from 'chai'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const requireHere = createRequire(import.meta.url)
+/** Every file under a folder, as '/'-separated paths relative to it. */
+function listFiles(top: string, prefix = ''): string[] {
+  return readdirSync(join(top, prefix)).flatMap((name) => {
+    const rel = prefix ? `${prefix}/${name}` : name
+    return statSync(join(top, rel)).isDirectory() ? listFiles(top, rel) : [rel]
+  })
+}
 const versionOf = (name: string) => (requireHere(`${name}/package.json`) as { version: string }).version
 
 describe('the packed package', function () {
@@ -88,6 +95,27 @@ export { status }
     }))
     try { sh(tsc, ['-p', 'tsconfig.wrong.json']) } catch (e) { failed = String((e as { stdout: string }).stdout) }
     expect(failed).to.include("Type 'number' is not assignable")
+  })
+
+  it('ships what a user needs, and nothing that reaches outside the package', () => {
+    const installed = join(dir, 'node_modules', 'autoplay-rx')
+    const files = listFiles(installed)
+    for (const needed of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/index.d.ts', 'docs/protocol.md']) {
+      expect(files, needed).to.include(needed)
+    }
+    expect(files.filter((f) => /^(spec|bench|\.ci|node_modules)\//.test(f))).to.deep.equal([])
+    // Every relative link in a shipped Markdown file lands on a shipped file; nothing names ../shared.
+    const broken: string[] = []
+    for (const md of files.filter((f) => f.endsWith('.md'))) {
+      const text = readFileSync(join(installed, md), 'utf8')
+      if (text.includes('../shared')) broken.push(`${md}: ../shared`)
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/i.test(target!)) continue
+        const resolved = posix.normalize(posix.join(posix.dirname(md), target!)).replace(/\/$/, '')
+        if (!files.some((f) => f === resolved || f.startsWith(`${resolved}/`))) broken.push(`${md} → ${target}`)
+      }
+    }
+    expect(broken).to.deep.equal([])
   })
 
   it('installs the autoplay-rx bin', () => {
