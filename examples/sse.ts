@@ -1,0 +1,49 @@
+/**
+ * Pull and push at once: the connector's SSE stream and its signed webhooks
+ * merged into one stream of payloads, each line saying which way it came.
+ *
+ *   AUTOPLAY_SECRET=… CONNECTOR_URL=https://connector.example.com/stream/prod_abc \
+ *   CONNECTOR_TOKEN=… PORT=8787 node --import tsx examples/sse.ts
+ */
+import { createServer } from 'node:http'
+import { map, merge } from 'rxjs'
+import { connectorStream, WebhookReceiver } from 'autoplay-rx'
+import { createNodeMiddleware } from 'autoplay-rx/node'
+import { describe, describeRefusal, listening, required, settings, stopOn } from './common.js'
+
+const { port, host, secret } = settings()
+
+const receiver = new WebhookReceiver({ secret })
+const server = createServer(createNodeMiddleware(receiver, { path: '/events' }))
+server.listen(port, host, () => listening(server.address(), '/events'))
+
+// Cold: the connection opens when the merge below subscribes, and reconnects with backoff when it drops.
+const pulled$ = connectorStream({
+  url: required('CONNECTOR_URL'),
+  token: required('CONNECTOR_TOKEN'),
+  lifecycle: (event) => {
+    if (event._tag === 'Connected') console.log('sse connected')
+    if (event._tag === 'Disconnected') console.log(`sse dropped: ${event.reason.message}`)
+  },
+  rejected: (frame) => console.log(`sse ${describeRefusal(frame.error)}`),
+})
+
+const subscription = merge(
+  receiver.payloads$.pipe(map((payload) => `push ${describe(payload)}`)),
+  pulled$.pipe(map((payload) => `sse ${describe(payload)}`)),
+).subscribe({
+  next: (line) => console.log(line),
+  // Only a fatal answer (401, 403, 404) or `maxRetries` spent end the SSE stream.
+  error: (error: Error) => {
+    console.log(`sse stopped: ${error.message}`)
+    process.exitCode = 1
+    server.close()
+  },
+})
+receiver.rejected$.subscribe((error) => console.log(`push ${describeRefusal(error)}`))
+
+stopOn(async () => {
+  subscription.unsubscribe() // aborts the SSE request at once
+  await new Promise((resolve) => server.close(resolve))
+  receiver.complete()
+})
