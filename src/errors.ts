@@ -128,9 +128,13 @@ export const notRawBody = (value: unknown): NotRawBody => {
   const received = describe(value)
   return {
     _tag: 'NotRawBody', received,
+    // Once a parser has consumed the stream nothing mounted later can get the bytes back:
+    // name only what helps then.
     message: `Expected the raw request body (Uint8Array, Buffer, ArrayBuffer or string), got ${received}. ` +
-      'A JSON body parser ran before the receiver: the signature is over the exact bytes, so mount the ' +
-      'receiver before any body parser (e.g. express.raw({ type: "application/json" }) or the autoplay-rx adapters).',
+      'A JSON body parser (e.g. express.json()) consumed the request before the receiver, and the signature ' +
+      'is over the exact bytes. Fix: mount the receiver before any body parser (its route before express.json()), or exclude its path ' +
+      'from the parser, or keep the raw bytes with express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }) ' +
+      '(the adapters use req.rawBody).',
   }
 }
 

@@ -8,9 +8,9 @@ import { connect } from 'node:net'
 import { Agent } from 'node:http'
 import { firstValueFrom, take, toArray } from 'rxjs'
 import { WebhookReceiver, sign, silentLogger, type IngestError, type Payload } from '../../src/index.js'
-import type { AdapterOptions } from '../../src/adapters/core.js'
+import { InFlightBudget, type AdapterOptions } from '../../src/adapters/core.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
-import { send, sleep } from '../helpers/http.js'
+import { postHead, rawRequest, send, sleep, waitFor } from '../helpers/http.js'
 
 /** Starts a server for `receiver` and returns the delivery URL and a way to stop it. */
 export type StartServer = (receiver: WebhookReceiver, options: AdapterOptions) => Promise<{ url: string; close: () => Promise<void> }>
@@ -193,6 +193,90 @@ export function adapterContract(name: string, start: StartServer): void {
       expect(head).to.match(/^HTTP\/1\.1 503 /)
       expect(head).to.include('"code":"body_timeout"')
     })
+
+    it('a body that does not fit the budget: 503 overloaded at once, connection closed; the accounting stays within it and returns to zero after end, abort and timeout', async () => {
+      const budget = new InFlightBudget({ maxBytes: 3000, maxRequests: 4 })
+      await boot({ budget, bodyTimeoutMs: 800 })
+      const peak = { bytes: 0, requests: 0 }
+      const sampler = setInterval(() => {
+        peak.bytes = Math.max(peak.bytes, budget.bytes)
+        peak.requests = Math.max(peak.requests, budget.requests)
+      }, 1)
+      try {
+        // Three bodies declaring 1,000 bytes that stall after a few: they hold their whole length.
+        const stalled = [0, 1, 2].map(() => rawRequest(server.url, `${postHead(server.url, 1000)}{"type"`))
+        await waitFor(() => budget.bytes === 3000 && budget.requests === 3, 'three stalled reads')
+        const refused = await rawRequest(server.url, `${postHead(server.url, 1000)}{"type"`).done
+        expect(refused.text).to.match(/^HTTP\/1\.1 503 /)
+        expect(refused.text).to.include('"code":"overloaded"')
+        expect(refused.closedByServer).to.equal(true)
+        const { body, signature } = signed(fixture('summary'))
+        const full = await post(body, signature)
+        expect([full.status, full.json.code]).to.deep.equal([503, 'overloaded'])
+        // An abort gives its bytes back; then a delivery fits and is served.
+        stalled[0]!.destroy()
+        await waitFor(() => budget.bytes === 2000 && budget.requests === 2, 'the aborted read to be released')
+        expect((await post(body, signature)).status).to.equal(200)
+        expect([budget.bytes, budget.requests]).to.deep.equal([2000, 2])
+        // A chunked body is counted as it arrives: one that outgrows the 1,000 bytes left is cut with 503.
+        const chunked = rawRequest(server.url, postHead(server.url, 'chunked'))
+        await waitFor(() => budget.requests === 3, 'the chunked read to start')
+        chunked.write(`258\r\n${' '.repeat(600)}\r\n`)
+        await waitFor(() => budget.bytes === 2600, 'the first chunk to be held')
+        chunked.write(`258\r\n${' '.repeat(600)}\r\n`)
+        const cut = await chunked.done
+        expect(cut.text).to.match(/^HTTP\/1\.1 503 /)
+        expect(cut.text).to.include('"code":"overloaded"')
+        // The other two time out, and everything comes back.
+        for (const timedOut of await Promise.all(stalled.slice(1).map((s) => s.done))) {
+          expect(timedOut.text).to.include('"code":"body_timeout"')
+        }
+        await waitFor(() => budget.bytes === 0 && budget.requests === 0, 'every read to be released')
+        expect(peak.bytes).to.be.at.most(3000)
+        expect(peak.requests).to.be.at.most(4)
+        expect(payloads).to.have.length(1)
+      } finally {
+        clearInterval(sampler)
+      }
+    })
+
+    it('the read slots of the budget: past maxRequests, 503 overloaded even for an empty declared length', async () => {
+      const budget = new InFlightBudget({ maxRequests: 2 })
+      await boot({ budget, bodyTimeoutMs: 2000 })
+      const stalled = [0, 1].map(() => rawRequest(server.url, postHead(server.url, 'chunked')))
+      await waitFor(() => budget.requests === 2, 'two reads')
+      const refused = await rawRequest(server.url, postHead(server.url, 10)).done
+      expect(refused.text).to.include('"code":"overloaded"')
+      for (const s of stalled) s.destroy()
+      await waitFor(() => budget.requests === 0, 'the aborted reads to be released')
+      const { body, signature } = signed(fixture('summary'))
+      expect((await post(body, signature)).status).to.equal(200)
+    })
+
+    for (const ack of ['after-callbacks', 'on-accept'] as const) {
+      it(`ack '${ack}': past maxPendingCallbacks a delivery is 503 overloaded and not emitted; every 2xx has its callbacks run`, async () => {
+        const budget = new InFlightBudget({ maxPendingCallbacks: 3 })
+        await boot({ budget, ack, ackTimeoutMs: 50 })
+        let release!: () => void
+        const gate = new Promise<void>((r) => { release = r })
+        const ran: string[] = []
+        receiver.onSummary(async (p) => { ran.push(p.session_id ?? ''); await gate })
+        const deliveries = ['s0', 's1', 's2', 's3', 's4'].map((id) => signed(JSON.stringify({ type: 'summary', session_id: id, summary: id })))
+        const replies = []
+        for (const d of deliveries) replies.push(await post(d.body, d.signature))
+        const answered = ack === 'on-accept' ? 200 : 202
+        expect(replies.map((r) => r.status)).to.deep.equal([answered, answered, answered, 503, 503])
+        expect(replies[3]!.json.code).to.equal('overloaded')
+        expect(payloads.map((p) => p.session_id)).to.deep.equal(['s0', 's1', 's2'])
+        expect(budget.pendingCallbacks).to.equal(3)
+        release()
+        await waitFor(() => budget.pendingCallbacks === 0, 'the callbacks to settle')
+        const retried = await post(deliveries[3]!.body, deliveries[3]!.signature)
+        expect(retried.status).to.equal(200)
+        expect(ran).to.deep.equal(['s0', 's1', 's2', 's3'])
+        expect(budget.pendingCallbacks).to.equal(0)
+      })
+    }
 
     it('2,000 signed POSTs in parallel: each delivered exactly once, none lost', async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 200 })

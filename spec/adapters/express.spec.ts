@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { WebhookReceiver, silentLogger, type IngestError } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fixture, recordingLogger, SECRET, signed } from '../helpers/fixtures.js'
-import { send } from '../helpers/http.js'
+import { send, waitFor } from '../helpers/http.js'
+import { sendDeliveries } from '../../src/cli/send.js'
 import { adapterContract } from './contract.js'
 import { expressStarter } from '../helpers/servers.js'
 
@@ -41,7 +42,7 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4 a
       }
     })
 
-    it('express.json() mounted first: fails fast with 400 and says how to mount, never verifying a re-serialised body', async () => {
+    it('express.json() mounted first: fails fast with 500 (the server\'s fault, retried), names what helps, never verifies a re-serialised body', async () => {
       const logger = recordingLogger()
       const receiver = new WebhookReceiver({ secret: SECRET, logger })
       const rejected: IngestError[] = []
@@ -54,10 +55,44 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4 a
         const started = Date.now()
         const reply = await send(`${url}/events`, body, { headers: { 'x-connector-signature': signature } })
         expect(Date.now() - started).to.be.lessThan(1000)
-        expect([reply.status, reply.json.code]).to.deep.equal([400, 'body_not_raw'])
-        expect(reply.json.message).to.include('mount the receiver before any body parser')
+        expect([reply.status, reply.json.code]).to.deep.equal([500, 'body_not_raw'])
+        const hint = String(reply.json.message)
+        // What helps once express.json() has consumed the stream; express.raw() mounted later cannot.
+        for (const fix of ['mount the receiver before any body parser', 'before express.json()', 'exclude its path',
+          'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } })']) expect(hint).to.include(fix)
+        expect(hint).to.not.include('express.raw')
         expect(rejected.map((e) => e._tag === 'NotRawBody' && e.received)).to.deep.equal(['object'])
-        expect(logger.lines.some((l) => l.level === 'error' && l.message.includes('A JSON body parser ran before the receiver'))).to.equal(true)
+        expect(logger.lines.some((l) => l.level === 'error' && l.message === hint)).to.equal(true)
+      } finally {
+        await close()
+      }
+    })
+
+    it('a deploy with express.json() first loses nothing: the connector retries the 500s, and once fixed every delivery arrives once', async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+      const seen: string[] = []
+      receiver.payloads$.subscribe((p) => seen.push(p.session_id ?? ''))
+      let misconfigured = true
+      let refusedWhileMisconfigured = 0
+      const json = express.json()
+      const app = express()
+      app.use((req, res, next) => {
+        if (!misconfigured) return next()
+        res.on('finish', () => { if (res.statusCode === 500) refusedWhileMisconfigured++ })
+        json(req, res, next)
+      })
+      app.post('/events', createNodeMiddleware(receiver))
+      const { url, close } = await serve(app)
+      try {
+        const sessions = ['fix_0', 'fix_1', 'fix_2', 'fix_3', 'fix_4']
+        const deliveries = sessions.map((id) => ({ body: Buffer.from(JSON.stringify({ type: 'summary', session_id: id, summary: id })) }))
+        const sending = sendDeliveries({ url: `${url}/events`, secret: SECRET, deliveries, concurrency: 5, retries: 20, backoffMs: 10, maxBackoffMs: 50 })
+        await waitFor(() => refusedWhileMisconfigured >= 5, 'each delivery to be refused once')
+        expect(seen).to.deep.equal([])
+        misconfigured = false // the deploy is fixed
+        const report = await sending
+        expect([report.accepted, report.failed, report.rejectedByStatus]).to.deep.equal([5, 0, {}])
+        expect([...seen].sort()).to.deep.equal(sessions)
       } finally {
         await close()
       }

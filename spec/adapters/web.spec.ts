@@ -56,10 +56,12 @@ describe('Fetch handler with Request objects', () => {
     expect((await post('{}', {}, 'http://x.test/elsewhere')).status).to.equal(404)
   })
 
-  it('400 when the body was already read', async () => {
+  it('500 (the server\'s fault, so the connector retries) when the body was already read, naming what helps', async () => {
     const request = new Request('http://x.test/events', { method: 'POST', body: '{"type":"summary"}', headers: { 'content-type': 'application/json' } })
     await request.text()
     const response = await handler(request)
-    expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([400, 'body_not_raw'])
+    const answer = (await response.json()) as { code: string; message: string }
+    expect([response.status, answer.code]).to.deep.equal([500, 'body_not_raw'])
+    expect(answer.message).to.include('pass the Request untouched, or request.clone()')
   })
 })

@@ -1,6 +1,6 @@
 /** A small HTTP client for the adapter specs: exact bytes out, status, headers and body back. */
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 
 export interface Reply {
   readonly status: number
@@ -56,3 +56,55 @@ export const listen = (handler: Parameters<typeof createServer>[1]) => new Promi
   const server = createServer(handler)
   server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, server, close: () => closeServer(server) }))
 })
+
+/** Resolves once `check()` is true (polled every 5 ms); rejects with `what` after `ms`. */
+export async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+/** What a raw client saw: the bytes the server sent, and whether the server closed the connection. */
+export interface RawAnswer {
+  readonly text: string
+  readonly closedByServer: boolean
+  readonly ms: number
+}
+
+/** A raw HTTP request on its own socket, for bodies that stall or trickle. */
+export interface RawRequest {
+  /** Settles when the connection closes (or `limitMs` passes: then `closedByServer` is false). */
+  readonly done: Promise<RawAnswer>
+  /** Writes more bytes, if the socket is still open. */
+  write(bytes: string | Uint8Array): void
+  /** Drops the connection from the client side (an abort). */
+  destroy(): void
+}
+
+/** A POST head for a raw request to `url`. */
+export function postHead(url: string, framing: number | 'chunked', signature = `sha256=${'0'.repeat(64)}`): string {
+  const length = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${framing}`
+  return `POST ${new URL(url).pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${length}\r\nX-Connector-Signature: ${signature}\r\n\r\n`
+}
+
+/** Opens a socket to `url`, writes `first`, and collects the answer until the connection closes. */
+export function rawRequest(url: string, first: string | Uint8Array, limitMs = 8000): RawRequest {
+  const { port, hostname } = new URL(url)
+  const started = Date.now()
+  const socket = connect(Number(port), hostname, () => socket.write(first))
+  let text = ''
+  let destroyedHere = false
+  const done = new Promise<RawAnswer>((resolve) => {
+    const limit = setTimeout(() => { destroyedHere = true; socket.destroy() }, limitMs)
+    socket.on('data', (d) => { text += d.toString('latin1') })
+    socket.on('close', () => { clearTimeout(limit); resolve({ text, closedByServer: !destroyedHere, ms: Date.now() - started }) })
+    socket.on('error', () => undefined)
+  })
+  return {
+    done,
+    write: (bytes) => { if (socket.writable) socket.write(bytes) },
+    destroy: () => { destroyedHere = true; socket.destroy() },
+  }
+}

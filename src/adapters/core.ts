@@ -9,6 +9,9 @@ import { bodyTooLarge, matchIngestError, type IngestError } from '../errors.js'
 import { log, type Logger } from '../logger.js'
 import type { Payload } from '../codecs.js'
 import type { CallbackFailure, WebhookReceiver } from '../receiver.js'
+import { InFlightBudget, isBudget } from './budget.js'
+
+export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
 /** Options shared by every adapter. */
 export interface AdapterOptions {
@@ -48,6 +51,14 @@ export interface AdapterOptions {
   readonly persist?: (payload: Payload) => PromiseLike<unknown>
   /** Longest wait for `persist`; default 2000 ms. */
   readonly persistTimeoutMs?: number
+  /**
+   * What this adapter may hold at once: body bytes and bodies being read,
+   * and deliveries whose async callbacks are still running. Past it the
+   * answer is 503 `overloaded` (the connector retries). Default: a budget of
+   * its own with {@link InFlightBudget}'s defaults; pass one object to several
+   * adapters to share it.
+   */
+  readonly budget?: InFlightBudget
 }
 
 /** The options with defaults applied. */
@@ -60,6 +71,7 @@ export interface ResolvedOptions {
   readonly bodyTimeoutMs: number
   readonly persist: ((payload: Payload) => PromiseLike<unknown>) | undefined
   readonly persistTimeoutMs: number
+  readonly budget: InFlightBudget
 }
 
 /** Applies defaults, and refuses options that cannot work. */
@@ -73,6 +85,7 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     persist: options.persist,
     persistTimeoutMs: options.persistTimeoutMs ?? 2000,
+    budget: options.budget ?? new InFlightBudget(),
   }
   for (const key of ['maxBodyBytes', 'ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) {
     if (!(Number.isFinite(resolved[key]) && resolved[key] > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive number`)
@@ -81,6 +94,7 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
     // The receiver would refuse what the adapter read: one limit must hold, so say where to raise it.
     throw new TypeError(`autoplay-rx: maxBodyBytes (${resolved.maxBodyBytes}) exceeds the receiver's (${receiver.maxBodyBytes}); raise it on the WebhookReceiver`)
   }
+  if (!isBudget(resolved.budget)) throw new TypeError('autoplay-rx: budget must be an InFlightBudget')
   if (resolved.persist !== undefined && typeof resolved.persist !== 'function') throw new TypeError('autoplay-rx: persist must be a function')
   if (resolved.ack !== 'after-callbacks' && resolved.ack !== 'on-accept') {
     throw new TypeError(`autoplay-rx: ack must be 'after-callbacks' or 'on-accept'`)
@@ -93,7 +107,7 @@ export type ResponseCode =
   | 'ok' | 'ignored' | 'processing'
   | 'invalid_signature' | 'malformed_json' | 'invalid_payload' | 'body_not_raw'
   | 'body_too_large' | 'unsupported_media_type' | 'method_not_allowed'
-  | 'callback_failed' | 'body_timeout' | 'unavailable' | 'not_found'
+  | 'callback_failed' | 'body_timeout' | 'unavailable' | 'overloaded' | 'not_found'
 
 /** What an adapter writes back. The body never holds the secret nor an expected signature. */
 export interface AdapterResponse {
@@ -104,12 +118,15 @@ export interface AdapterResponse {
 
 const STATUS: Record<ResponseCode, number> = {
   ok: 200, ignored: 200, processing: 202,
-  invalid_signature: 401, malformed_json: 400, invalid_payload: 400, body_not_raw: 400,
+  invalid_signature: 401, malformed_json: 400, invalid_payload: 400,
   body_too_large: 413, unsupported_media_type: 415, method_not_allowed: 405, not_found: 404,
+  // A body parser mounted before the adapter is the server's own fault: the connector drops a 4xx
+  // for good, so every delivery would be lost until the deploy is fixed; a 5xx is retried after it.
+  body_not_raw: 500,
   callback_failed: 500,
-  // A body that does not arrive in time, or a store that is down, may work on a retry: 503 makes
-  // the connector send again (a 4xx would make it drop the batch).
-  body_timeout: 503, unavailable: 503,
+  // A body that does not arrive in time, a store that is down, or a server over its budget may
+  // work on a retry: 503 makes the connector send again (a 4xx would make it drop the batch).
+  body_timeout: 503, unavailable: 503, overloaded: 503,
 }
 
 /** The response for a code; `message` is short and safe to show. */
@@ -183,7 +200,11 @@ export function deliver(
   signature: string | null | undefined,
   options: ResolvedOptions,
 ): AdapterResponse | Promise<AdapterResponse> {
+  const budget = options.budget
+  // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
+  if (budget.callbacksFull) return overloaded(`${budget.pendingCallbacks} deliveries still have callbacks running; retry later`)
   const { result, settled, callbacks } = receiver.dispatch(body as Uint8Array, signature)
+  if (settled === null) budget.trackCallbacks(callbacks)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)
     return response(code, code === 'ignored' ? undefined : result.left.message)
@@ -237,6 +258,8 @@ export type BodyOutcome =
   | { readonly _tag: 'TooLarge'; readonly size: number }
   | { readonly _tag: 'Timeout' }
   | { readonly _tag: 'Aborted' }
+  /** The body would not fit in the adapter's {@link InFlightBudget}. */
+  | { readonly _tag: 'OverBudget' }
 
 /**
  * The response to a body read under the limits: delivered, 413, 503 after
@@ -253,7 +276,22 @@ export function answerBody(
     case 'TooLarge': return tooLarge(receiver, options.maxBodyBytes, outcome.size)
     case 'Timeout': return response('body_timeout', `The body did not arrive within ${options.bodyTimeoutMs} ms`, { connection: 'close' })
     case 'Aborted': return null
+    case 'OverBudget': {
+      const { maxBytes, maxRequests } = options.budget
+      return overloaded(`Too many bodies in flight (budget: ${maxBytes} bytes, ${maxRequests} requests); retry later`, { connection: 'close' })
+    }
   }
+}
+
+/** 503 `overloaded`: the connector retries later (with backoff), so nothing is lost. */
+function overloaded(message: string, headers?: Record<string, string>): AdapterResponse {
+  return response('overloaded', message, { 'retry-after': '1', ...headers })
+}
+
+/** The declared body length to hold in the budget at the start of a read: 0 when absent or not a length. */
+export function declaredLength(contentLength: string | null | undefined): number {
+  const declared = contentLength == null ? NaN : Number(contentLength)
+  return Number.isSafeInteger(declared) && declared > 0 ? declared : 0
 }
 
 /** A deadline registered with {@link Deadlines}. */

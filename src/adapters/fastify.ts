@@ -7,10 +7,11 @@
 import type { FastifyPluginCallback } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
-import { answerBody, bodyDeadlines, checkHead, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
+import { answerBody, bodyDeadlines, checkHead, declaredLength, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
 import { readBody } from './node.js'
 
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
 /** Options of the {@link autoplayRx} plugin. */
 export interface FastifyAdapterOptions extends AdapterOptions {
@@ -71,7 +72,8 @@ export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify
     const signature = header(SIGNATURE_HEADER)
     // No body at all (no parser ran) is an empty body: the same path as any other.
     if (!(body instanceof RawBody)) return answerBody(receiver, { _tag: 'Body', bytes: new Uint8Array(0) }, signature, resolved)
-    return answerBody(receiver, await readBody(body.stream, resolved.maxBodyBytes, resolved.bodyTimeoutMs, deadlines), signature, resolved)
+    const outcome = await readBody(body.stream, declaredLength(header('content-length')), resolved, deadlines)
+    return answerBody(receiver, outcome, signature, resolved)
   }
   done()
 }

@@ -9,11 +9,13 @@ import { log } from '../logger.js'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import {
-  answerBody, bodyDeadlines, checkHead, deliver, headerValue, resolveOptions, response, type Deadlines,
+  answerBody, bodyDeadlines, checkHead, declaredLength, deliver, headerValue, resolveOptions, response, type Deadlines,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
 
 export type { AdapterOptions, AdapterResponse, BodyOutcome, ResponseCode } from './core.js'
+export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
+export { createHardenedServer, hardenServer, type HardenOptions } from './harden.js'
 
 /** A request as Express and friends hand it over: maybe with a body a parser already read. */
 export type NodeRequest = IncomingMessage & { body?: unknown; rawBody?: unknown; _body?: unknown }
@@ -21,29 +23,44 @@ export type NodeRequest = IncomingMessage & { body?: unknown; rawBody?: unknown;
 /** A handler for `http.createServer` that is also Express middleware. It never rejects. */
 export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>
 
+/** The limits a body read works under (a subset of the resolved adapter options). */
+export type BodyLimits = Pick<ResolvedOptions, 'maxBodyBytes' | 'bodyTimeoutMs' | 'budget'>
+
 /**
- * Reads a request stream into one Buffer, stopping as soon as it exceeds
- * `limit` (the rest is never buffered), at its deadline, or when the
- * client goes away. The deadline is removed when it ends, and so are the
- * listeners of a read that ends early.
+ * Reads a request stream into one Buffer under `limits`: refused at once
+ * (`OverBudget`) when the declared length or a read slot does not fit the
+ * budget, stopped as soon as it exceeds `maxBodyBytes` or a chunked body
+ * outgrows the budget (the rest is never buffered), at its deadline, or
+ * when the client goes away. Whatever the outcome, the budget gets back
+ * what the read held, the deadline is removed, and so are the listeners of
+ * a read that ends early.
+ *
+ * @param stream - the request body
+ * @param declared - the declared Content-Length (see `declaredLength`), held in the budget from the start
+ * @param limits - size, time and budget
+ * @param deadlines - the adapter's deadline sweep
+ * @returns how the read ended; never rejects
  */
 export function readBody(
   stream: NodeJS.ReadableStream & { destroyed?: boolean },
-  limit: number,
-  timeoutMs: number,
+  declared: number,
+  limits: BodyLimits,
   deadlines: Deadlines,
 ): Promise<BodyOutcome> {
-  return new Promise((resolve) => readBodyInto(stream, limit, timeoutMs, deadlines, resolve))
+  return new Promise((resolve) => readBodyInto(stream, declared, limits, deadlines, resolve))
 }
 
 /** {@link readBody} with a callback: the middleware's hot path has no promise to wait for. */
 function readBodyInto(
   stream: NodeJS.ReadableStream & { destroyed?: boolean },
-  limit: number,
-  timeoutMs: number,
+  declared: number,
+  { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget }: BodyLimits,
   deadlines: Deadlines,
   resolve: (outcome: BodyOutcome) => void,
 ): void {
+  // Refused before a listener is attached: the stream stays paused and the connection is closed after the 503.
+  if (!budget.startRead(declared)) return resolve({ _tag: 'OverBudget' })
+  let held = declared
   // node:http's request emits 'error' only to a listener and is marked destroyed when its client
   // goes away; the deadline sweep notices that. Listening to 'error' and 'close' on every request
   // costs more than decoding a small delivery, so only other streams (a Fastify preParsing
@@ -56,6 +73,7 @@ function readBodyInto(
   const onEnd = () => {
     if (settled) return
     settled = true
+    budget.endRead(held)
     deadlines.remove(deadline)
     if (watch) unwatch()
     resolve({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
@@ -63,6 +81,7 @@ function readBodyInto(
   const stop = (outcome: BodyOutcome) => {
     if (settled) return
     settled = true
+    budget.endRead(held)
     deadlines.remove(deadline)
     stream.removeListener('data', onData)
     stream.removeListener('end', onEnd)
@@ -73,8 +92,12 @@ function readBodyInto(
   const onData = (chunk: Buffer | string) => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     size += bytes.length
-    if (size > limit) stop({ _tag: 'TooLarge', size })
-    else chunks.push(bytes)
+    if (size > limit) return stop({ _tag: 'TooLarge', size })
+    if (size > held) {
+      if (!budget.hold(size - held)) return stop({ _tag: 'OverBudget' })
+      held = size
+    }
+    chunks.push(bytes)
   }
   const onAbort = () => stop({ _tag: 'Aborted' })
   const unwatch = () => {
@@ -174,7 +197,7 @@ function handle(
     log(receiver.logger, 'error', notRawBody(req.body).message)
     return respond(deliver(receiver, req.body ?? null, signature, options))
   }
-  readBodyInto(req, options.maxBodyBytes, options.bodyTimeoutMs, deadlines, (outcome) => {
+  readBodyInto(req, declaredLength(req.headers['content-length']), options, deadlines, (outcome) => {
     try {
       respond(answerBody(receiver, outcome, signature, options))
     } catch (error) {

@@ -6,11 +6,12 @@
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import {
-  answerBody, bodyDeadlines, checkHead, Deadlines, resolveOptions, response,
+  answerBody, bodyDeadlines, checkHead, declaredLength, Deadlines, resolveOptions, response,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
 
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
 /** A Fetch API handler. It never rejects. */
 export type FetchHandler = (request: Request) => Promise<Response>
@@ -44,15 +45,25 @@ async function handle(receiver: WebhookReceiver, request: Request, options: Reso
     method: request.method, contentType: request.headers.get('content-type'), contentLength: request.headers.get('content-length'),
   }, options)
   if (refused) return refused
-  if (request.bodyUsed) return response('body_not_raw', 'The request body was already read before the handler ran')
+  if (request.bodyUsed) {
+    return response('body_not_raw', 'The request body was already read before the handler ran (request.json() or ' +
+      'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before reading it.')
+  }
   const signature = request.headers.get(SIGNATURE_HEADER)
-  const answer = await answerBody(receiver, await readBody(request.body, options.maxBodyBytes, options.bodyTimeoutMs, deadlines), signature, options)
+  const outcome = await readBody(request.body, declaredLength(request.headers.get('content-length')), options, deadlines)
+  const answer = await answerBody(receiver, outcome, signature, options)
   // A Response must be returned even when the body stream broke: nobody may be listening.
   return answer ?? response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
 }
 
-async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number, timeoutMs: number, deadlines: Deadlines): Promise<BodyOutcome> {
+async function readBody(stream: ReadableStream<Uint8Array> | null, declared: number, options: ResolvedOptions, deadlines: Deadlines): Promise<BodyOutcome> {
   if (stream === null) return { _tag: 'Body', bytes: new Uint8Array(0) }
+  const { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget } = options
+  if (!budget.startRead(declared)) {
+    stream.cancel().catch(() => undefined)
+    return { _tag: 'OverBudget' }
+  }
+  let held = declared
   const reader = stream.getReader()
   let expire!: () => void
   const timeout = new Promise<'timeout'>((resolve) => { expire = () => resolve('timeout') })
@@ -66,11 +77,16 @@ async function readBody(stream: ReadableStream<Uint8Array> | null, limit: number
       if (next.done) break
       size += next.value.byteLength
       if (size > limit) return { _tag: 'TooLarge', size }
+      if (size > held) {
+        if (!budget.hold(size - held)) return { _tag: 'OverBudget' }
+        held = size
+      }
       chunks.push(next.value)
     }
   } catch {
     return { _tag: 'Aborted' }
   } finally {
+    budget.endRead(held)
     deadlines.remove(deadline)
     // Stop the source when we leave early; harmless once it is done.
     reader.cancel().catch(() => undefined)
