@@ -1,12 +1,7 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
 import { firstValueFrom, merge, Subject, take, timeout, toArray } from 'rxjs'
-import type { Payload, SummaryPayload } from '../../src/codecs.js'
+import type { SummaryPayload } from '../../src/codecs.js'
 import { WebhookReceiver } from '../../src/receiver.js'
 import { sign } from '../../src/signature.js'
 import { silentLogger } from '../../src/logger.js'
@@ -14,88 +9,15 @@ import {
   connectorStream, type ConnectorStreamOptions, type FetchFunction,
 } from '../../src/sse/connectorStream.js'
 import { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from '../../src/sse/errors.js'
-import type { ConnectionEvent, FrameRejection } from '../../src/sse/lifecycle.js'
+import type { ConnectionEvent } from '../../src/sse/lifecycle.js'
 import { sleep } from '../helpers/http.js'
+import {
+  closeServers, failure, frame, openSse, run, runChild, show, sourceModule, startServer, summary, TOKEN, write,
+} from './helpers.js'
 
-const TOKEN = 'tok_test_123'
 const fixtures = new URL('../fixtures/', import.meta.url)
 const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8').trim()
 const utf8 = new TextEncoder()
-
-// ---------------------------------------------------------------------------
-// A real SSE server on 127.0.0.1, one per test, closed after each.
-
-interface Served {
-  readonly at: number
-  readonly headers: IncomingHttpHeaders
-  /** Resolves when the server sees this request's socket close. */
-  readonly closed: Promise<void>
-}
-
-interface TestServer {
-  readonly url: string
-  readonly requests: Served[]
-  close(): Promise<void>
-}
-
-type Handler = (req: IncomingMessage, res: ServerResponse, index: number) => void | Promise<void>
-
-const servers: TestServer[] = []
-
-async function startServer(handler: Handler): Promise<TestServer> {
-  const requests: Served[] = []
-  const server = http.createServer((req, res) => {
-    const closed = new Promise<void>((resolve) => req.socket.once('close', () => resolve()))
-    requests.push({ at: performance.now(), headers: req.headers, closed })
-    req.socket.setNoDelay(true)
-    void handler(req, res, requests.length - 1)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  const started: TestServer = {
-    url: `http://127.0.0.1:${port}/stream/prod_abc`,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
-  }
-  servers.push(started)
-  return started
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()))
-})
-
-/** Sends the SSE response headers at once, as the connector does. */
-function openSse(res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
-  res.flushHeaders()
-}
-
-/** Writes and waits until the bytes are handed to the socket. */
-function write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => res.write(chunk, (error) => (error ? reject(error) : resolve())))
-}
-
-/** Runs an ES module with tsx in a child node; rejects if it fails or outlives `deadlineMs`. */
-function runChild(deadlineMs: number, source: string): Promise<{ stdout: string; elapsed: number }> {
-  const started = performance.now()
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source],
-      { cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: deadlineMs, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => (error ? reject(new Error(`child failed: ${error.message}\n${stderr}`)) : resolve({ stdout, elapsed: performance.now() - started })))
-  })
-}
-
-// ---------------------------------------------------------------------------
-// Payloads and frames.
-
-const summaryJson = (text: string) => JSON.stringify({ type: 'summary', product_id: 'prod_abc', session_id: 'ps_1', summary: text })
-const summary = (text: string): SummaryPayload =>
-  ({ type: 'summary', product_id: 'prod_abc', session_id: 'ps_1', summary: text, replaces: 0, forwarded_at: 0 })
-const frame = (text: string, id?: string) => `${id === undefined ? '' : `id: ${id}\n`}data: ${summaryJson(text)}\n\n`
 
 /** A comment, a heartbeat that carries data, and one payload spread over two data lines with 2-, 3- and 4-byte UTF-8. */
 function richFrame(eol: string): string {
@@ -110,45 +32,6 @@ function richFrame(eol: string): string {
 }
 const richPayload: SummaryPayload =
   { type: 'summary', product_id: 'prod_ü', session_id: 'ps_☃', summary: 'Exporté CSV — 😀 done', replaces: 0, forwarded_at: 0 }
-
-// ---------------------------------------------------------------------------
-// Running a stream and recording everything it says.
-
-interface Run {
-  readonly result: Promise<Payload[]>
-  readonly events: ConnectionEvent[]
-  readonly rejections: FrameRejection[]
-}
-
-function run(options: Partial<ConnectorStreamOptions> & { url: string }, count: number, limitMs = 4000): Run {
-  const events: ConnectionEvent[] = []
-  const rejections: FrameRejection[] = []
-  const result = firstValueFrom(connectorStream({
-    token: TOKEN, initialBackoffMs: 10, random: () => 0, logger: silentLogger,
-    lifecycle: (event) => events.push(event),
-    rejected: (rejection) => rejections.push(rejection),
-    ...options,
-  }).pipe(take(count), toArray(), timeout(limitMs)))
-  return { result, events, rejections }
-}
-
-const failure = (promise: Promise<unknown>): Promise<unknown> => promise.then(
-  (value) => { throw new Error(`expected an error, got ${JSON.stringify(value)}`) },
-  (error: unknown) => error,
-)
-
-/** One line per lifecycle event, for exact comparisons. */
-function show(event: ConnectionEvent): string {
-  switch (event._tag) {
-    case 'Connecting': return `Connecting retry=${event.retry} lastEventId=${event.lastEventId}`
-    case 'Connected': return `Connected retry=${event.retry} ${event.status}`
-    case 'Retrying': return `Retrying retry=${event.retry} in ${event.delayMs}`
-    case 'Disconnected': {
-      const reason = event.reason
-      return `Disconnected ${reason._tag}${reason._tag === 'HttpStatus' ? ` ${reason.status}` : ''}`
-    }
-  }
-}
 
 /** A `fetch` that serves one response whose body arrives in exactly these chunks. */
 function chunkedFetch(chunks: Uint8Array[]): FetchFunction {
@@ -167,6 +50,8 @@ function splitAtEveryByte(bytes: Uint8Array): Uint8Array[] {
 }
 
 describe('sse/connectorStream', () => {
+  afterEach(closeServers)
+
   describe('framing', () => {
     for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const) {
       it(`decodes a frame cut at every byte boundary, inside multi-byte UTF-8 too (${name}, exact chunks)`, async () => {
@@ -556,7 +441,7 @@ describe('sse/connectorStream', () => {
       // keep timers of their own), with the default 10 s connect and 90 s stall timeouts and a
       // 60 s retry delay: any one of them left behind would hold the child past the deadline.
       const { stdout, elapsed } = await runChild(5000, `
-        import { connectorStream } from ${JSON.stringify(new URL('../../src/sse/connectorStream.ts', import.meta.url).href)}
+        import { connectorStream } from ${JSON.stringify(sourceModule('sse/connectorStream.ts'))}
         const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
         const report = []
         for (const phase of ['response', 'stream', 'retry']) {

@@ -4,7 +4,7 @@
  * one connection per subscription, reconnects with backoff and
  * `Last-Event-ID`, and decodes each frame with the push-mode codecs.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser'
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable, Subject, Subscription, type Observer, type Subscriber } from 'rxjs'
 import type { Payload } from '../codecs.js'
@@ -15,11 +15,22 @@ import { FatalStatusError, RetriesExhaustedError } from './errors.js'
 import {
   disconnectReason, type ConnectionEvent, type DisconnectReason, type FrameError, type FrameRejection,
 } from './lifecycle.js'
+import { logLifecycle } from './logLifecycle.js'
 
 /** Default `initialBackoffMs`: the reference waits 1 s before the first reconnection. */
 export const DEFAULT_INITIAL_BACKOFF_MS = 1_000
 /** Default `maxBackoffMs`: the reference doubles up to 30 s. */
 export const DEFAULT_MAX_BACKOFF_MS = 30_000
+/** Default `minBackoffMs`: the floor under every delay, a server's `retry:` included. */
+export const DEFAULT_MIN_BACKOFF_MS = 250
+/** Default `resetBackoffAfterMs`: how long a connection must stay up, without a payload, to count as stable. */
+export const DEFAULT_RESET_BACKOFF_AFTER_MS = 5_000
+/**
+ * Default `maxFrameChars`: 4 Mi characters, four times the push receiver's
+ * 1 MiB body limit (a UTF-8 body never has more characters than bytes), so
+ * no frame the connector would also push comes near it.
+ */
+export const DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 /** Default `connectTimeoutMs`. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Default `stallTimeoutMs`: three missed heartbeats (the connector sends one about every 30 s). */
@@ -100,18 +111,43 @@ export interface ConnectorStreamOptions {
   readonly token: string
   /** Delay before the first reconnection, in ms; default 1000. The server's `retry:` field replaces it. */
   readonly initialBackoffMs?: number
+  /**
+   * Floor under every reconnection delay, in ms, `initialBackoffMs` and the
+   * server's `retry:` included; default 250. Positive: a server sending
+   * `retry: 0` must not turn reconnection into a hot loop.
+   */
+  readonly minBackoffMs?: number
   /** Cap of the doubling delay, in ms (jitter of 0–10 % comes on top); default 30000. */
   readonly maxBackoffMs?: number
   /**
-   * Reconnections allowed in a row without a successful connect before the
-   * Observable errors with {@link RetriesExhaustedError}; default unlimited.
-   * 0 means never reconnect.
+   * How long a connection must stay up to count as stable, in ms, if it
+   * delivers no payload before; default 5000. A stable connection resets the
+   * backoff and the `maxRetries` count; a server that accepts and drops at
+   * once is backed off like one that refuses. `Infinity`: only a payload resets.
+   */
+  readonly resetBackoffAfterMs?: number
+  /**
+   * Reconnections allowed in a row without a stable connection (see
+   * `resetBackoffAfterMs`) before the Observable errors with
+   * {@link RetriesExhaustedError}; default unlimited. 0 means never reconnect.
+   * Set it to give up on a URL that stays dead.
    */
   readonly maxRetries?: number
   /** Time allowed for the response headers, in ms; default 10000. `Infinity` waits for ever. */
   readonly connectTimeoutMs?: number
-  /** Time without a single byte (heartbeats included) after which the connection is dropped and reopened, in ms; default 90000. */
+  /**
+   * Time without a complete frame or comment (heartbeats included) after
+   * which the connection is dropped and reopened, in ms; default 90000. The
+   * bytes of a line that never ends do not count.
+   */
   readonly stallTimeoutMs?: number
+  /**
+   * Longest frame, or line, the stream buffers while waiting for its end, in
+   * characters (UTF-16 code units: a frame of N UTF-8 bytes never has more);
+   * default 4 Mi ({@link DEFAULT_MAX_FRAME_CHARS}). Past it the connection is
+   * dropped with a `FrameTooLarge` reason and retried with backoff.
+   */
+  readonly maxFrameChars?: number
   /** Extra request headers. `Accept`, `Authorization` and `Last-Event-ID` are the stream's own and win. */
   readonly headers?: Readonly<Record<string, string>>
   /** The `fetch` to use; default the global one (Node ≥ 18). Useful for proxies (undici's `fetch` with a dispatcher) and tests. */
@@ -124,7 +160,12 @@ export interface ConnectorStreamOptions {
   readonly lifecycle?: SideObserver<ConnectionEvent>
   /** Told of each {@link FrameRejection}; only `next` is called. The stream goes on. */
   readonly rejected?: SideObserver<FrameRejection>
-  /** Where a declared `count` that does not match the actions is reported (warn), as in push mode; default {@link consoleLogger}. */
+  /**
+   * Where a declared `count` that does not match the actions is reported
+   * (warn), as in push mode, and, when no `lifecycle` observer is given,
+   * connection failures (warn: the first at once, then at most one line per
+   * 30 s) and the reconnect after them (info); default {@link consoleLogger}.
+   */
   readonly logger?: Logger
   /** The jitter source, a number in [0, 1); default `Math.random`. For tests. */
   readonly random?: () => number
@@ -134,10 +175,13 @@ interface Config {
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly initialBackoffMs: number
+  readonly minBackoffMs: number
   readonly maxBackoffMs: number
+  readonly resetBackoffAfterMs: number
   readonly maxRetries: number
   readonly connectTimeoutMs: number
   readonly stallTimeoutMs: number
+  readonly maxFrameChars: number
   readonly fetch: FetchFunction
   readonly lifecycle: SideObserver<ConnectionEvent> | undefined
   readonly rejected: SideObserver<FrameRejection> | undefined
@@ -152,13 +196,16 @@ const FATAL_STATUSES: ReadonlySet<number> = new Set([401, 403, 404])
  * The connector's SSE stream as a cold Observable of typed payloads.
  *
  * Each subscription opens one connection and keeps it open: when it drops,
- * fails or stalls, it reconnects after `initialBackoffMs`, doubling up to
+ * fails, stalls or sends a frame over `maxFrameChars`, it reconnects after
+ * `initialBackoffMs` (never less than `minBackoffMs`), doubling up to
  * `maxBackoffMs`, plus 0–10 % jitter, and sends `Last-Event-ID` when the
- * server gave ids. A successful connect resets the backoff. Frames are
+ * server gave ids. A stable connection (one that delivered a payload or
+ * stayed up `resetBackoffAfterMs`) resets the backoff. Frames are
  * delivered only once complete, so a drop never cuts one in half.
  * `heartbeat` events are ignored; a frame that does not decode goes to
- * `rejected` and the stream goes on. Unsubscribing aborts the request at
- * once and clears every timer.
+ * `rejected` and the stream goes on. Without a `lifecycle` observer,
+ * failures are logged through `logger`, rate-limited. Unsubscribing aborts
+ * the request at once and clears every timer.
  *
  * The Observable never completes on its own. It errors with a
  * {@link FatalStatusError} on HTTP 401, 403 or 404, and with a
@@ -196,7 +243,8 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
   // Subscribing the user's observers to Subjects gives RxJS' own guarantees:
   // an observer that throws is reported as unhandled, never breaks the loop.
   const sideObservers = new Subscription()
-  if (config.lifecycle) sideObservers.add(lifecycle.subscribe(config.lifecycle))
+  // Unobserved, a dead URL would be retried for ever without a word.
+  sideObservers.add(lifecycle.subscribe(config.lifecycle ?? logLifecycle(config.logger, config.url)))
   if (config.rejected) sideObservers.add(rejected.subscribe(config.rejected))
 
   let closed = false
@@ -206,13 +254,37 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
   let wakeSleeper: (() => void) | undefined
   let lastEventId: string | null = null
   let serverRetryMs: number | null = null
+  /** Reconnections since the last stable connection. */
+  let retry = 0
+  /** When the open connection was established, while it is not yet stable. */
+  let unstableSince: number | null = null
+  /** A complete frame or comment arrived since the stall watchdog was last pushed back. */
+  let alive = false
+  let overflowed = false
 
   const parser = createParser({
     onEvent: (message) => {
+      alive = true
       if (!closed) deliver(message)
     },
+    onComment: () => { alive = true },
     onRetry: (ms) => { serverRetryMs = ms },
+    onError: (error: ParseError) => {
+      // Other parse errors (an unknown field, a bad retry:) are ignored, as EventSource does.
+      if (error.type === 'max-buffer-size-exceeded') overflowed = true
+    },
+    maxBufferSize: config.maxFrameChars,
   })
+
+  /** Resets the backoff: this connection proved it works. */
+  function stable(): void {
+    unstableSince = null
+    retry = 0
+  }
+
+  function stableByNow(): void {
+    if (unstableSince !== null && performance.now() - unstableSince >= config.resetBackoffAfterMs) stable()
+  }
 
   function deliver(message: EventSourceMessage): void {
     // Per the SSE standard the id is remembered across frames; an empty one clears it.
@@ -223,6 +295,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
     const payload = decodeJsonText(data, () => encoder.encode(data), config.logger)
     if (E.isLeft(payload)) return reject(message, payload.left)
     const value = payload.right
+    if (unstableSince !== null) stable()
     subscriber.next(value)
   }
 
@@ -252,7 +325,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
   }
 
   /** One request and, if it succeeds, reading it to the end. Never throws. */
-  async function connectOnce(retry: number): Promise<{ connected: boolean; reason: DisconnectReason }> {
+  async function connectOnce(): Promise<DisconnectReason> {
     const attempt = new AbortController()
     controller = attempt
     let timedOut: 'connect' | 'stall' | null = null
@@ -266,34 +339,45 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
       response = await config.fetch(config.url, { method: 'GET', headers, signal: attempt.signal })
     } catch (error) {
       stopTimer()
-      return { connected: false, reason: timedOut === 'connect' ? disconnectReason.connectTimeout(config.connectTimeoutMs) : disconnectReason.networkError(error) }
+      return timedOut === 'connect' ? disconnectReason.connectTimeout(config.connectTimeoutMs) : disconnectReason.networkError(error)
     }
     stopTimer()
 
     try {
       if (response.status < 200 || response.status > 299) {
-        return { connected: false, reason: disconnectReason.httpStatus(response.status, FATAL_STATUSES.has(response.status)) }
+        return disconnectReason.httpStatus(response.status, FATAL_STATUSES.has(response.status))
       }
       const contentType = response.headers.get('content-type')
       if (response.body === null || contentType === null || !/^\s*text\/event-stream\s*(;|$)/i.test(contentType)) {
-        return { connected: false, reason: disconnectReason.unexpectedContentType(contentType) }
+        return disconnectReason.unexpectedContentType(contentType)
       }
       emit({ _tag: 'Connected', retry, status: response.status })
+      unstableSince = performance.now()
       // A fresh decoder per connection: half a UTF-8 sequence must not leak into the next one.
       const decoder = new TextDecoder()
       startTimer(config.stallTimeoutMs, () => { timedOut = 'stall'; attempt.abort() })
       try {
         for await (const chunk of response.body) {
-          timer?.refresh()
           const text = decoder.decode(chunk, { stream: true })
           if (text !== '') parser.feed(text)
           if (closed) break
+          if (overflowed) return disconnectReason.frameTooLarge(config.maxFrameChars)
+          // Only whole frames and comments are life: a line that never ends must stall.
+          if (alive) {
+            alive = false
+            timer?.refresh()
+          }
+          stableByNow()
         }
-        return { connected: true, reason: disconnectReason.streamEnded() }
+        return disconnectReason.streamEnded()
       } catch (error) {
-        return { connected: true, reason: timedOut === 'stall' ? disconnectReason.stalled(config.stallTimeoutMs) : disconnectReason.networkError(error) }
+        return timedOut === 'stall' ? disconnectReason.stalled(config.stallTimeoutMs) : disconnectReason.networkError(error)
       } finally {
         stopTimer()
+        stableByNow()
+        unstableSince = null
+        alive = false
+        overflowed = false
         // A frame still incomplete is dropped, never delivered cut in half; with ids the server resends it.
         parser.reset()
       }
@@ -311,11 +395,9 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
   }
 
   async function run(): Promise<void> {
-    let retry = 0
     while (!closed) {
-      const { connected, reason } = await connectOnce(retry)
+      const reason = await connectOnce()
       if (closed) return
-      if (connected) retry = 0 // reset after a successful connect
       emit({ _tag: 'Disconnected', reason })
       if (reason._tag === 'HttpStatus' && reason.fatal) {
         return subscriber.error(new FatalStatusError(reason.status, retry, config.url))
@@ -324,7 +406,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
         return subscriber.error(new RetriesExhaustedError(retry, reason, config.url))
       }
       retry++
-      const delayMs = backoffDelay(retry, serverRetryMs ?? config.initialBackoffMs, config.maxBackoffMs, config.random)
+      const delayMs = backoffDelay(retry, serverRetryMs ?? config.initialBackoffMs, config.minBackoffMs, config.maxBackoffMs, config.random)
       emit({ _tag: 'Retrying', retry, delayMs })
       await sleep(delayMs)
     }
@@ -367,14 +449,18 @@ function resolve(options: ConnectorStreamOptions): Config {
     }
     return value as number
   }
-  const positive = (name: keyof ConnectorStreamOptions, fallback: number): number => {
-    const value = delay(name, fallback, true)
+  const positive = (name: keyof ConnectorStreamOptions, fallback: number, allowInfinity = true): number => {
+    const value = delay(name, fallback, allowInfinity)
     if (value === 0) fail(`${name} must be positive`)
     return value
   }
   const maxRetries = options.maxRetries ?? Infinity
   if (!(maxRetries === Infinity || (Number.isSafeInteger(maxRetries) && maxRetries >= 0))) {
     fail(`maxRetries must be a non-negative integer or Infinity, got ${String(maxRetries)}`)
+  }
+  const maxFrameChars = options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS
+  if (!(Number.isSafeInteger(maxFrameChars) && maxFrameChars > 0)) {
+    fail(`maxFrameChars must be a positive integer, got ${String(maxFrameChars)}`)
   }
 
   const headers: Record<string, string> = {}
@@ -392,10 +478,13 @@ function resolve(options: ConnectorStreamOptions): Config {
     url: url.href,
     headers,
     initialBackoffMs: delay('initialBackoffMs', DEFAULT_INITIAL_BACKOFF_MS, false),
+    minBackoffMs: positive('minBackoffMs', DEFAULT_MIN_BACKOFF_MS, false),
     maxBackoffMs: delay('maxBackoffMs', DEFAULT_MAX_BACKOFF_MS, false),
+    resetBackoffAfterMs: delay('resetBackoffAfterMs', DEFAULT_RESET_BACKOFF_AFTER_MS, true),
     maxRetries,
     connectTimeoutMs: positive('connectTimeoutMs', DEFAULT_CONNECT_TIMEOUT_MS),
     stallTimeoutMs: positive('stallTimeoutMs', DEFAULT_STALL_TIMEOUT_MS),
+    maxFrameChars,
     fetch: fetchFunction!,
     lifecycle: options.lifecycle,
     rejected: options.rejected,

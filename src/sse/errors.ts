@@ -56,7 +56,7 @@ export class FatalStatusError extends ConnectorStreamError {
 }
 
 /**
- * `maxRetries` reconnections in a row failed.
+ * `maxRetries` reconnections in a row failed: none gave a stable connection (one that delivered a payload or stayed up `resetBackoffAfterMs`).
  *
  * @example
  * ```ts
@@ -69,7 +69,7 @@ export class RetriesExhaustedError extends ConnectorStreamError {
   override readonly name = 'RetriesExhaustedError'
   readonly _tag = 'RetriesExhausted' as const
   /**
-   * @param retries - the reconnections made since the last successful connect (`maxRetries`)
+   * @param retries - the reconnections made since the last stable connection (`maxRetries`)
    * @param lastReason - why the last attempt ended
    */
   constructor(readonly retries: number, readonly lastReason: DisconnectReason, url: string) {

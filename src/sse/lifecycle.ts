@@ -9,7 +9,8 @@ import type { InvalidPayload, MalformedJson, UnknownEventType } from '../errors.
  * A connection attempt starts.
  *
  * `retry` is 0 for the subscription's first connection and counts the
- * reconnections since the last successful connect otherwise.
+ * reconnections since the last stable connection otherwise (one that
+ * delivered a payload or stayed up `resetBackoffAfterMs`).
  */
 export interface Connecting {
   readonly _tag: 'Connecting'
@@ -18,7 +19,12 @@ export interface Connecting {
   readonly lastEventId: string | null
 }
 
-/** The server answered 2xx with `text/event-stream`: frames may flow. Backoff is reset. */
+/**
+ * The server answered 2xx with `text/event-stream`: frames may flow. The
+ * backoff is reset only once this connection delivers a payload or stays up
+ * `resetBackoffAfterMs`, so a server that accepts and drops at once is
+ * still backed off.
+ */
 export interface Connected {
   readonly _tag: 'Connected'
   /** The retry that succeeded (0 for a first connection). */
@@ -32,7 +38,7 @@ export interface Disconnected {
   readonly reason: DisconnectReason
 }
 
-/** Retry number `retry` (1-based, since the last successful connect) starts in `delayMs`. */
+/** Retry number `retry` (1-based, since the last stable connection) starts in `delayMs`. */
 export interface Retrying {
   readonly _tag: 'Retrying'
   readonly retry: number
@@ -90,10 +96,25 @@ export interface ConnectTimeout {
   readonly message: string
 }
 
-/** No byte at all, not even a heartbeat, for `stallTimeoutMs`. Retried. */
+/**
+ * No complete frame or comment, heartbeats included, for `stallTimeoutMs`:
+ * bytes of a line that never ends do not count. Retried.
+ */
 export interface Stalled {
   readonly _tag: 'Stalled'
   readonly timeoutMs: number
+  readonly message: string
+}
+
+/**
+ * The server sent a frame, or a line, longer than `maxFrameChars` without
+ * ending it (an endless line, `data:` lines with no blank line). The frame is
+ * dropped with the connection, which is retried.
+ */
+export interface FrameTooLarge {
+  readonly _tag: 'FrameTooLarge'
+  /** `maxFrameChars`. */
+  readonly limit: number
   readonly message: string
 }
 
@@ -111,7 +132,7 @@ export interface StreamEnded {
  * const transient = (reason: DisconnectReason) => reason._tag !== 'HttpStatus' || reason.status >= 500
  * ```
  */
-export type DisconnectReason = HttpStatus | UnexpectedContentType | NetworkError | ConnectTimeout | Stalled | StreamEnded
+export type DisconnectReason = HttpStatus | UnexpectedContentType | NetworkError | ConnectTimeout | Stalled | FrameTooLarge | StreamEnded
 
 /**
  * Why a frame was refused: the same values push mode gives for a body.
@@ -169,7 +190,11 @@ export const disconnectReason = {
   }),
   stalled: (timeoutMs: number): Stalled => ({
     _tag: 'Stalled', timeoutMs,
-    message: `No data, not even a heartbeat, for ${timeoutMs} ms`,
+    message: `No complete frame, not even a heartbeat, for ${timeoutMs} ms`,
+  }),
+  frameTooLarge: (limit: number): FrameTooLarge => ({
+    _tag: 'FrameTooLarge', limit,
+    message: `The server sent a frame longer than maxFrameChars (${limit} characters) without ending it`,
   }),
   streamEnded: (): StreamEnded => ({ _tag: 'StreamEnded', message: 'The server closed the stream' }),
 }
