@@ -409,7 +409,7 @@ describe('reliability: faults', function () {
       const events: ConnectionEvent[] = []
       try {
         const received = await firstValueFrom(connectorStream({
-          url: `http://127.0.0.1:${port}/stream/prod_f`, token: 'tok', initialBackoffMs: 5, random: () => 0, logger: silentLogger,
+          url: `http://127.0.0.1:${port}/stream/prod_f`, token: 'tok', initialBackoffMs: 5, minBackoffMs: 5, random: () => 0, logger: silentLogger,
           lifecycle: (e) => events.push(e),
         }).pipe(take(total), toArray(), timeout(8000)))
         expect(received.map((p) => (p as SummaryPayload).session_id)).to.deep.equal(Array.from({ length: total }, (_, i) => `sse_${i + 1}`))
