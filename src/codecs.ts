@@ -1,8 +1,11 @@
 /**
  * io-ts codecs for the connector's wire format (payload schema v1).
  *
- * The codecs are the single source of truth for the static types, the
- * defaults and leniency of the reference SDK, and the error reports. Every
+ * The codecs are the single source of truth for the defaults and leniency
+ * of the reference SDK and for the error reports. The static types are
+ * written out as interfaces, so that editors and the API reference show
+ * their fields by name, and each is checked at compile time to be exactly
+ * what its codec decodes (`Exactly` below). Every
  * combinator here is a real `t.Type` (usable with `decode`, `t.TypeOf`, and
  * other io-ts combinators) that also carries `fast`: the same validation
  * without error bookkeeping, which `ingest` runs first. Only when `fast`
@@ -17,10 +20,38 @@
  */
 import * as t from 'io-ts'
 
-/** Returned by a codec's `fast` path when the value does not decode. */
+/**
+ * Returned by a codec's `fast` path when the value does not decode.
+ *
+ * Internal: exported because the codecs' public types mention it; a later
+ * release will hide it. Use `decode` (or {@link decodeEvent}) instead.
+ *
+ * @example
+ * ```ts
+ * import { SlimAction, INVALID } from 'autoplay-rx'
+ *
+ * SlimAction.fast({ index: 'x' }) === INVALID // true
+ * ```
+ */
 export const INVALID: unique symbol = Symbol('autoplay-rx/invalid')
 
-/** What every codec of this module adds to `t.Type`: a validation without error bookkeeping. */
+/**
+ * What every codec of this module adds to `t.Type`: a validation without
+ * error bookkeeping, tried before io-ts' `validate`.
+ *
+ * Internal: exported because the codecs' public types mention it; a later
+ * release will hide it. Use the codecs as plain io-ts `t.Type`s.
+ *
+ * @typeParam A - the decoded type
+ * @typeParam O - the encoded type
+ * @example
+ * ```ts
+ * import { SummaryPayload, INVALID } from 'autoplay-rx'
+ *
+ * const value = SummaryPayload.fast(JSON.parse(text)) // SummaryPayload | typeof INVALID, never throws
+ * if (value !== INVALID) console.log(value.summary)
+ * ```
+ */
 export interface FastCodec<A, O = A> extends t.Type<A, O, unknown> {
   /** Decodes `u` like `decode`, returning the value or {@link INVALID}. Never throws. Compiled where possible. */
   readonly fast: (u: unknown) => A | typeof INVALID
@@ -34,8 +65,25 @@ export interface FastCodec<A, O = A> extends t.Type<A, O, unknown> {
   inline(v: string, gen: Gen): string
 }
 
-/** Code generation context: closure values referenced by generated code. */
+/**
+ * Code generation context of {@link FastCodec.inline}: closure values
+ * referenced by generated code.
+ *
+ * Internal: exported because {@link FastCodec} mentions it; a later release
+ * will hide it.
+ *
+ * @example
+ * ```ts
+ * const source = SlimAction.inline('v', { ref: (value) => 'r0' }) // a JavaScript expression over `v`
+ * ```
+ */
 export interface Gen {
+  /**
+   * Makes `value` available to the generated code.
+   *
+   * @param value - any value the generated code needs (a function, a fallback object)
+   * @returns the name under which the generated code reads it
+   */
   ref(value: unknown): string
 }
 
@@ -203,6 +251,8 @@ class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
 
 type Props = Record<string, FastCodec<any>>
 type OutputOf<P extends Props> = { [K in keyof P]: P[K] extends FastCodec<infer A> ? A : never }
+/** `true` only when `A` and `B` are the same type: ties each written-out interface to its codec. */
+type Exactly<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 /**
  * A JSON object read through `props` only: every declared key is decoded
@@ -210,12 +260,15 @@ type OutputOf<P extends Props> = { [K in keyof P]: P[K] extends FastCodec<infer 
  * unknown keys are dropped, and the result is a fresh plain object. So keys
  * such as `__proto__` or `constructor` in a payload never reach the output
  * nor any prototype. `finish` may derive fields from the decoded ones.
+ * Only the decoded type is a type parameter, so that the public type of a
+ * codec reads `ObjectCodec<SlimAction>`; {@link objectCodec} keeps `props`
+ * and `finish` checked against each other.
  */
-class ObjectCodec<P extends Props, A = OutputOf<P>> extends t.Type<A> implements FastCodec<A> {
+class ObjectCodec<A> extends t.Type<A> implements FastCodec<A> {
   readonly _tag = 'ObjectCodec' as const
   private readonly keys: string[]
   private readonly codecs: FastCodec<any>[]
-  constructor(name: string, readonly props: P, readonly finish: (a: OutputOf<P>) => A = (a) => a as unknown as A) {
+  constructor(name: string, readonly props: Props, readonly finish: (a: any) => A) {
     const keys = Object.keys(props)
     const codecs = keys.map((k) => props[k]!)
     super(name,
@@ -231,7 +284,7 @@ class ObjectCodec<P extends Props, A = OutputOf<P>> extends t.Type<A> implements
           if (r._tag === 'Left') errors.push(...r.left)
           else out[k] = r.right
         }
-        return errors.length > 0 ? t.failures(errors) : t.success(finish(out as OutputOf<P>))
+        return errors.length > 0 ? t.failures(errors) : t.success(finish(out))
       }, t.identity)
     this.keys = keys
     this.codecs = codecs
@@ -270,12 +323,16 @@ class ObjectCodec<P extends Props, A = OutputOf<P>> extends t.Type<A> implements
       if (d === INVALID) return INVALID
       out[k] = d
     }
-    return this.finish(out as OutputOf<P>)
+    return this.finish(out)
   }
   readonly fast: (u: unknown) => A | typeof INVALID
   inline(v: string, gen: Gen): string {
     return `${gen.ref(this.fast)}(${v})`
   }
+}
+
+function objectCodec<P extends Props, A>(name: string, props: P, finish: (a: OutputOf<P>) => A): ObjectCodec<A> {
+  return new ObjectCodec(name, props, finish)
 }
 
 function isPlainRecord(u: unknown): u is Record<string, unknown> {
@@ -293,8 +350,7 @@ const identity = new NullableStringCodec(false)
 /** Identity of a batch or summary: an empty string becomes `null`. */
 const batchIdentity = new NullableStringCodec(true)
 
-/** One UI action inside an `actions` batch. */
-export const SlimAction = new ObjectCodec('SlimAction', {
+const slimActionProps = {
   index: integerOr0,
   type: stringOr(''),
   title: stringOr(''),
@@ -307,9 +363,56 @@ export const SlimAction = new ObjectCodec('SlimAction', {
   user_id: identity,
   email: identity,
   conversation_id: identity,
-})
-/** One UI action inside an `actions` batch (static type). */
-export type SlimAction = t.TypeOf<typeof SlimAction>
+}
+
+/**
+ * The codec of one UI action inside an `actions` batch: an io-ts
+ * `t.Type<SlimAction>` (also a {@link FastCodec}). Missing or `null` fields
+ * take their defaults, unknown fields are dropped, a wrong JSON type is
+ * refused. Usually reached through {@link ActionsPayload}.
+ *
+ * @example
+ * ```ts
+ * import { SlimAction } from 'autoplay-rx'
+ * import * as E from 'fp-ts/lib/Either.js'
+ *
+ * const action = SlimAction.decode({ type: 'click', description: 'Clicked Export', session_id: 'ps_1' })
+ * if (E.isRight(action)) action.right.title // '' (the default)
+ * ```
+ */
+export const SlimAction: ObjectCodec<SlimAction> = objectCodec('SlimAction', slimActionProps, (a): SlimAction => a)
+
+/**
+ * One UI action inside an `actions` batch (the static type of the
+ * {@link SlimAction} codec). Times are Unix seconds and may carry a fraction.
+ * The identity fields of an action keep `""` as `""` (unlike a batch's).
+ */
+export interface SlimAction {
+  /** Position of the action in its session, from 0 (`mergeActions` renumbers it within the merged batch); default `0`. */
+  index: number
+  /** What kind of action, in lower case (`pageview`, `click`, `submit`, `type`, `focus`, `blur`, …: free text); default `""`. */
+  type: string
+  /** A short label; default `""`. */
+  title: string
+  /** The action in plain words ("Clicked Export CSV"); default `""`. */
+  description: string
+  /** The page's URL with its variable parts replaced by `:id`; default `""`. */
+  canonical_url: string
+  /** The page's URL as it was; default `""`. */
+  raw_url: string
+  /** When the action began (Unix seconds); default `0`. */
+  timestamp_start: number
+  /** When it ended (Unix seconds); default `0`. */
+  timestamp_end: number
+  /** The session this action belongs to; default `null`. */
+  session_id: string | null
+  /** The user who did it; default `null`. */
+  user_id: string | null
+  /** That user's e-mail address; default `null`. */
+  email: string | null
+  /** A linked chat thread; default `null`. */
+  conversation_id: string | null
+}
 
 const actionsProps = {
   type: new LiteralCodec('actions'),
@@ -324,42 +427,137 @@ const actionsProps = {
 }
 
 /**
- * A batch of UI actions of one session. `count` is always reconciled to
- * `actions.length` (the receiver logs a mismatch as a warning).
+ * The codec of a batch of UI actions of one session: an io-ts
+ * `t.Type<ActionsPayload>` (also a {@link FastCodec}). `count` is always
+ * reconciled to `actions.length` (the receiver logs a mismatch as a warning).
+ *
+ * @example
+ * ```ts
+ * import { ActionsPayload } from 'autoplay-rx'
+ * import * as E from 'fp-ts/lib/Either.js'
+ *
+ * const batch = ActionsPayload.decode({ type: 'actions', session_id: '', count: 5, actions: [{ type: 'click' }] })
+ * if (E.isRight(batch)) batch.right.count // 1; session_id is null
+ * ```
  */
-export const ActionsPayload = new ObjectCodec('ActionsPayload', actionsProps,
-  (a: OutputOf<typeof actionsProps>) => {
+export const ActionsPayload: ObjectCodec<ActionsPayload> = objectCodec('ActionsPayload', actionsProps,
+  (a): ActionsPayload => {
     a.count = a.actions.length
     return a
   })
-/** A batch of UI actions of one session (static type). */
-export type ActionsPayload = t.TypeOf<typeof ActionsPayload>
 
-/** An LLM prose summary of a session. */
-export const SummaryPayload = new ObjectCodec('SummaryPayload', {
+/**
+ * A batch of UI actions of one session (the static type of the
+ * {@link ActionsPayload} codec). The batch's identity fields turn `""` into `null`.
+ */
+export interface ActionsPayload {
+  /** Selects this kind of event. */
+  type: 'actions'
+  /** The connector's id of the product; default `""`. */
+  product_id: string
+  /** The user's session; `null` when absent or `""`. */
+  session_id: string | null
+  /** The product's own id for the user; `null` when absent or `""`. */
+  user_id: string | null
+  /** The user's e-mail address; `null` when absent or `""`. */
+  email: string | null
+  /** A chat thread linked to the session; `null` when absent or `""`. */
+  conversation_id: string | null
+  /** How many actions the batch holds: always `actions.length`, whatever was sent. */
+  count: number
+  /** When the connector sent the batch (Unix seconds); default `0`. */
+  forwarded_at: number
+  /** The actions, in the order they happened; default `[]`. */
+  actions: SlimAction[]
+}
+
+const summaryProps = {
   type: new LiteralCodec('summary'),
   product_id: stringOr(''),
   session_id: batchIdentity,
   summary: stringOr(''),
   replaces: integerOr0,
   forwarded_at: numberOr0,
-})
-/** An LLM prose summary of a session (static type). */
-export type SummaryPayload = t.TypeOf<typeof SummaryPayload>
+}
+
+/**
+ * The codec of an LLM prose summary of a session: an io-ts
+ * `t.Type<SummaryPayload>` (also a {@link FastCodec}).
+ *
+ * @example
+ * ```ts
+ * import { SummaryPayload } from 'autoplay-rx'
+ * import * as E from 'fp-ts/lib/Either.js'
+ *
+ * const summary = SummaryPayload.decode({ type: 'summary', session_id: 'ps_1', summary: 'Exported a CSV.' })
+ * if (E.isRight(summary)) summary.right.replaces // 0 (the default)
+ * ```
+ */
+export const SummaryPayload: ObjectCodec<SummaryPayload> = objectCodec('SummaryPayload', summaryProps, (a): SummaryPayload => a)
+
+/** An LLM prose summary of a session (the static type of the {@link SummaryPayload} codec). */
+export interface SummaryPayload {
+  /** Selects this kind of event. */
+  type: 'summary'
+  /** The connector's id of the product; default `""`. */
+  product_id: string
+  /** The session summarised; `null` when absent or `""`. */
+  session_id: string | null
+  /** The summary, as prose; default `""`. */
+  summary: string
+  /** How many actions the summary stands for; default `0`. */
+  replaces: number
+  /** When the connector sent it (Unix seconds); default `0`. */
+  forwarded_at: number
+}
+
+// Each interface is exactly what its codec decodes, field for field: a field added to one and not
+// the other fails the build here.
+const _sameShapes: [
+  Exactly<SlimAction, OutputOf<typeof slimActionProps>>,
+  Exactly<ActionsPayload, OutputOf<typeof actionsProps>>,
+  Exactly<SummaryPayload, OutputOf<typeof summaryProps>>,
+] = [true, true, true]
+void _sameShapes
 
 /** The event types this version models, each with its codec. */
-export const payloadCodecs = { actions: ActionsPayload, summary: SummaryPayload } as const
+export const payloadCodecs = { actions: ActionsPayload, summary: SummaryPayload } as const satisfies
+  { readonly [K in PayloadType]: FastCodec<Extract<Payload, { type: K }>> }
 
-/** Any modelled event: `actions` or `summary`, told apart by `type`. */
+/**
+ * The codec of any modelled event: `actions` or `summary`, told apart by
+ * `type`. An io-ts union: {@link decodeEvent} is faster and tells an unknown
+ * event type apart from an invalid payload.
+ *
+ * @example
+ * ```ts
+ * import { Payload } from 'autoplay-rx'
+ *
+ * Payload.is(value) // value is Payload
+ * ```
+ */
 export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
   t.union([ActionsPayload, SummaryPayload], 'Payload')
-/** Any modelled event (static type). */
+/** Any modelled event: an {@link ActionsPayload} or a {@link SummaryPayload}, told apart by `type`. */
 export type Payload = ActionsPayload | SummaryPayload
 
-/** The `type` values that have a codec. */
-export type PayloadType = keyof typeof payloadCodecs
+/** The `type` values that have a codec: `'actions' | 'summary'`. */
+export type PayloadType = Payload['type']
 
-/** Whether `type` names a modelled event. */
+/**
+ * Whether `type` names a modelled event (an own key of the codec table, so
+ * `'constructor'` or `'__proto__'` are not).
+ *
+ * @param type - any value, typically the `type` field of parsed JSON
+ * @returns `true` for `'actions'` and `'summary'`
+ * @example
+ * ```ts
+ * import { isPayloadType } from 'autoplay-rx'
+ *
+ * isPayloadType('summary')          // true
+ * isPayloadType('usertour_trigger') // false: an unknown event type
+ * ```
+ */
 export function isPayloadType(type: unknown): type is PayloadType {
   return typeof type === 'string' && Object.prototype.hasOwnProperty.call(payloadCodecs, type)
 }
