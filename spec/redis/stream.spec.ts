@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { firstValueFrom, mergeMap, Subject, take, toArray, type Subscription } from 'rxjs'
+import { firstValueFrom, mergeMap, Subject, take, toArray } from 'rxjs'
 import { WebhookReceiver, dedupeDeliveries, deliveryKey, silentLogger, type Payload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fromRedisStream, redisAppender, redisDedupeStore, toRedisStream, type RedisDelivery } from '../../src/redis/index.js'
@@ -7,28 +7,12 @@ import { generateEvents } from '../../src/cli/generate.js'
 import { sendDeliveries } from '../../src/cli/send.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { listen, sleep } from '../helpers/http.js'
-import { connect, startRedis, type RedisServer } from '../helpers/redis.js'
-
-type Client = Awaited<ReturnType<typeof connect>>
+import { connect, payloads, redisSuite } from '../helpers/redis.js'
 
 describe('Redis bridge (real redis-server)', function () {
   this.timeout(30_000)
-  let redis: RedisServer
-  const clients: Client[] = []
-  const subscriptions: Subscription[] = []
-  let n = 0
-  const name = (what: string) => `${what}-${++n}`
-  const client = async () => { const c = await connect(redis.url); clients.push(c); return c }
-
-  before(async () => { redis = await startRedis() })
-  after(async () => { await redis.stop() })
-  afterEach(async () => {
-    for (const s of subscriptions.splice(0)) s.unsubscribe()
-    for (const c of clients.splice(0)) await c.destroy()
-  })
-
-  const payloads = (count: number, sessions = 5, seed = 1): Payload[] => generateEvents({ type: 'actions', count, sessions, seed, startAt: 1_700_000_000 })
-    .map((text) => new WebhookReceiver({ secret: '', logger: silentLogger }).parse(text)!)
+  const suite = redisSuite()
+  const { name, client, keep } = suite
 
   it('payloads round-trip unchanged, and toRedisStream emits each entry id', async () => {
     const writer = await client()
@@ -71,7 +55,7 @@ describe('Redis bridge (real redis-server)', function () {
     const processed: Array<{ worker: string; key: string }> = []
     for (const worker of ['w1', 'w2']) {
       const reader = await client()
-      subscriptions.push(fromRedisStream(reader, { stream, group: 'workers', consumer: worker, startAt: '0', blockMs: 100, batchSize: 20 }).pipe(
+      keep(fromRedisStream(reader, { stream, group: 'workers', consumer: worker, startAt: '0', blockMs: 100, batchSize: 20 }).pipe(
         mergeMap(async (d: RedisDelivery) => { await d.ack(); return d.payload }),
         dedupeDeliveries({ store }),
       ).subscribe((p) => processed.push({ worker, key: deliveryKey(p) })))
@@ -103,7 +87,7 @@ describe('Redis bridge (real redis-server)', function () {
     const sent = payloads(40, 4, 9)
     for (const p of sent) await append(p)
     // Worker A takes a batch, acknowledges half, then its process dies (connection gone, nothing acked).
-    const victim = await connect(redis.url)
+    const victim = await connect(suite.redis.url)
     const taken = await firstValueFrom(fromRedisStream(victim, { stream, group: 'g', consumer: 'A', startAt: '0', batchSize: 40, blockMs: 100 }).pipe(take(40), toArray()))
     for (const d of taken.slice(0, 20)) await d.ack()
     await victim.destroy()
@@ -134,7 +118,7 @@ describe('Redis bridge (real redis-server)', function () {
     // A first life reads all twelve and dies without acknowledging any.
     await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', startAt: '0', blockMs: 50 }).pipe(take(12), toArray()))
     const ids: string[] = []
-    subscriptions.push(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', blockMs: 50, batchSize: 5 }).pipe(
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'A', blockMs: 50, batchSize: 5 }).pipe(
       mergeMap(async (d) => { ids.push(d.id); await sleep(300); await d.ack() }, 20),
     ).subscribe())
     await sleep(900)
@@ -147,7 +131,7 @@ describe('Redis bridge (real redis-server)', function () {
     const stream = name('inflight')
     for (const p of payloads(12, 2, 5)) await redisAppender(writer, { stream })(p)
     const seen: RedisDelivery[] = []
-    subscriptions.push(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', maxInFlight: 5, batchSize: 3, blockMs: 50 })
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', maxInFlight: 5, batchSize: 3, blockMs: 50 })
       .subscribe((d) => seen.push(d)))
     await sleep(300)
     expect(seen.length).to.equal(5)
@@ -180,15 +164,15 @@ describe('Redis bridge (real redis-server)', function () {
     const reader = await client()
     const received: Payload[] = []
     let failed: unknown
-    subscriptions.push(fromRedisStream(reader, { stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50, logger: silentLogger })
+    keep(fromRedisStream(reader, { stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50, logger: silentLogger })
       .subscribe({ next: (d) => { received.push(d.payload); void d.ack() }, error: (e) => { failed = e } }))
     const before = payloads(3, 1, 21)
     const writer = await client()
     for (const p of before) await redisAppender(writer, { stream })(p)
     for (let waited = 0; received.length < 3 && waited < 5000; waited += 25) await sleep(25)
-    await redis.stop()
+    await suite.redis.stop()
     await sleep(300)
-    await redis.start()
+    await suite.redis.start()
     for (let waited = 0; !(writer.isReady && reader.isReady) && waited < 5000; waited += 25) await sleep(25)
     const after = payloads(4, 1, 22)
     for (const p of after) await redisAppender(writer, { stream })(p)
@@ -198,9 +182,9 @@ describe('Redis bridge (real redis-server)', function () {
   })
 
   it('errors the Observable when its client is closed by its owner (no endless retries)', async () => {
-    const reader = await connect(redis.url)
+    const reader = await connect(suite.redis.url)
     const failure = new Promise<Error>((resolve) => {
-      subscriptions.push(fromRedisStream(reader, { stream: name('closed'), group: 'g', consumer: 'c', blockMs: 50, logger: silentLogger })
+      keep(fromRedisStream(reader, { stream: name('closed'), group: 'g', consumer: 'c', blockMs: 50, logger: silentLogger })
         .subscribe({ error: resolve }))
     })
     await sleep(100)
@@ -227,7 +211,7 @@ describe('Redis bridge (real redis-server)', function () {
     const server = await listen(createNodeMiddleware(receiver, { persist: redisAppender(writer, { stream }), persistTimeoutMs: 300 }))
     const bodies = generateEvents({ type: 'actions', count: 40, sessions: 8, seed: 11 }).map((t) => Buffer.from(t))
     try {
-      await redis.stop()
+      await suite.redis.stop()
       const statuses: number[] = []
       const outage = await sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, deliveries: bodies.slice(0, 5).map((body) => ({ body })), retries: 0 })
       statuses.push(...outage.statuses)
@@ -235,7 +219,7 @@ describe('Redis bridge (real redis-server)', function () {
       // The connector retries with backoff; Redis comes back meanwhile.
       const sending = sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, deliveries: bodies.map((body) => ({ body })), retries: 30, backoffMs: 100, maxBackoffMs: 400, concurrency: 8 })
       await sleep(700)
-      await redis.start()
+      await suite.redis.start()
       const report = await sending
       expect(report.accepted).to.equal(40)
       expect(report.retried).to.be.greaterThan(0)
@@ -246,7 +230,7 @@ describe('Redis bridge (real redis-server)', function () {
       expect(stored).to.deep.equal(sentAt)
     } finally {
       await server.close()
-      if (!writer.isReady) await redis.start().catch(() => undefined)
+      if (!writer.isReady) await suite.redis.start().catch(() => undefined)
     }
   })
 })

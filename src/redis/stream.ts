@@ -78,8 +78,21 @@ export interface RedisDelivery {
    * have been done (dedupe, or make it idempotent).
    */
   readonly claimed: boolean
-  /** XACKs the entry: call it once the work is done. Until then it stays pending, and is claimed by another consumer after `claimIdleMs`. */
-  ack(): Promise<void>
+  /**
+   * XACKs the entry: call it once the work is done. It never rejects.
+   *
+   * @returns `true` once Redis has answered the XACK (the entry is no longer
+   * pending); `false` when it could not (connection down, Redis restarting):
+   * the failure is logged, the entry stays pending and is handed out again
+   * (claimed after `claimIdleMs`), so the work is done at least once. Calling
+   * it again retries; after `true` it answers `true` at once.
+   *
+   * @example
+   * ```ts
+   * if (!(await delivery.ack())) metrics.increment('redis.ack.failed') // it will come back
+   * ```
+   */
+  ack(): Promise<boolean>
 }
 
 /** An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported. */
@@ -97,18 +110,38 @@ export interface FromRedisStreamOptions {
   readonly consumer: string
   /** Entries per read; default 100. */
   readonly batchSize?: number
-  /** How long one read blocks waiting for entries; default 2000 ms (an unsubscribe waits at most this for the read in flight). */
+  /** How long one read blocks waiting for entries; default 2000 ms. */
   readonly blockMs?: number
-  /** Entries pending in another consumer for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
   readonly claimIdleMs?: number
   /** Most entries handed out and not yet acknowledged; reading pauses beyond it. Default 2 × batchSize. */
   readonly maxInFlight?: number
-  /** Where a group created by this call starts: `'$'` (new entries only, default) or `'0'` (the whole stream). */
-  readonly startAt?: '$' | '0'
-  /** Entries that do not decode. */
+  /**
+   * Where the group starts when this call creates it, or creates it again
+   * after Redis forgot it (a restart without persistence): `'0'` (default)
+   * every entry in the stream, so nothing stored before the first worker
+   * started or during the restart is skipped; `'$'` live only: entries
+   * stored while no group existed are never processed.
+   */
+  readonly startAt?: '0' | '$'
+  /**
+   * The connection the reads block on. Default: a duplicate of `client`
+   * (`client.duplicate()`, node-redis) that each subscription opens and
+   * closes itself. Required when `client` cannot be duplicated (a wrapper).
+   */
+  readonly readClient?: RedisCommandClient
+  /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
   readonly rejected?: (rejection: RedisEntryRejection) => void
-  /** Where Redis errors (retried with backoff) are reported; default {@link consoleLogger}. */
+  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default {@link consoleLogger}. */
   readonly logger?: Logger
+}
+
+/** The part of a node-redis client that a read connection of our own needs. */
+interface OwnConnection extends RedisCommandClient {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  destroy(): void
+  on(event: 'error' | 'ready', listener: (error?: unknown) => void): unknown
 }
 
 /**
@@ -116,21 +149,30 @@ export interface FromRedisStreamOptions {
  * the workers of the group. Each item carries `ack()`; call it after the
  * work, e.g. `mergeMap(async (d) => { await work(d.payload); await d.ack() }, 8)`.
  * Unacknowledged items are redelivered: to this consumer when it comes
- * back under the same name, or to another after `claimIdleMs`.
+ * back under the same name, or to any consumer after `claimIdleMs`.
  *
- * Reads block the connection: give this a client of its own
- * (`redis.duplicate()`), not the one the receivers write with.
+ * Two connections: acknowledgements go through `client` (it may be the
+ * one the receivers write with: nothing sent on it blocks), reads block on
+ * `readClient`, by default a duplicate of `client` opened per subscription.
+ * So an ack never waits behind a blocking read.
  *
  * Cold: each subscription runs its own read loop; unsubscribing stops it
- * (a read in flight finishes within `blockMs`; what it read stays pending,
- * nothing is lost). Redis errors are retried with backoff (an outage, a
- * restart); only a client closed by its owner errors the Observable.
+ * (what a read in flight took stays pending, nothing is lost). Redis errors
+ * are retried with backoff (an outage, a restart; a group Redis forgot is
+ * created again at `startAt`); only a client closed by its owner errors the
+ * Observable.
+ *
+ * @param client - a connected node-redis client (or any {@link RedisCommandClient}, then with `readClient`).
+ * @param options - stream, group and consumer names, and tuning; see {@link FromRedisStreamOptions}.
+ * @returns a cold Observable of deliveries; it errors only when `client` or `readClient` is closed by its owner.
+ * @throws TypeError on an invalid option, or when `client` has no `duplicate()` and no `readClient` is given.
  *
  * @example
  * ```ts
- * const reader = redis.duplicate()
- * await reader.connect()
- * fromRedisStream(reader, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
+ * const redis = createClient({ url, disableOfflineQueue: true })
+ * redis.on('error', (error) => console.error('redis:', error.message))
+ * await redis.connect()
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
  *   .subscribe()
  * ```
@@ -140,6 +182,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
   const blockMs = options.blockMs ?? 2000
   const claimIdleMs = options.claimIdleMs ?? 30_000
   const maxInFlight = options.maxInFlight ?? batchSize * 2
+  const startAt = options.startAt ?? '0'
   const logger = options.logger ?? consoleLogger
   for (const [name, value] of [['batchSize', batchSize], ['blockMs', blockMs], ['claimIdleMs', claimIdleMs], ['maxInFlight', maxInFlight]] as const) {
     if (!(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`autoplay-rx: ${name} must be a positive whole number`)
@@ -147,11 +190,32 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
   for (const name of ['stream', 'group', 'consumer'] as const) {
     if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`autoplay-rx: ${name} must be a non-empty string`)
   }
-  const { stream, group, consumer } = options
+  if (startAt !== '0' && startAt !== '$') throw new TypeError(`autoplay-rx: startAt must be '0' or '$'`)
+  const { stream, group, consumer, readClient } = options
+  if (readClient === undefined && typeof (client as { duplicate?: unknown }).duplicate !== 'function') {
+    throw new TypeError('autoplay-rx: fromRedisStream needs a readClient (a connection of its own for the blocking reads) when client has no duplicate()')
+  }
+  // A user's connection closed by its owner: no retry can help, and a silent stop would hide it.
+  const closedByOwner = (error?: unknown) => isClosed(client) ||
+    (readClient !== undefined && (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
+
+  const acknowledge = async (id: string): Promise<boolean> => {
+    try {
+      await client.sendCommand(['XACK', stream, group, id])
+      return true
+    } catch (error) {
+      log(logger, 'warn', 'Redis XACK failed; the entry stays pending and will be handed out again', { stream, group, consumer, id, error })
+      return false
+    }
+  }
 
   return new Observable<RedisDelivery>((subscriber) => {
     let active = true
     let inFlight = 0
+    const own = readClient === undefined ? (client as unknown as { duplicate(): OwnConnection }).duplicate() : undefined
+    own?.on('error', () => undefined) // the read loop reports each failure, with its backoff
+    own?.on('ready', () => wake?.()) // reconnected: end a retry's pause at once
+    const reads: RedisCommandClient = readClient ?? own!
     // At most one wait at a time: for room under maxInFlight, or a retry's pause. Both end on teardown.
     let wake: (() => void) | undefined
     let waitingForRoom = false
@@ -175,18 +239,24 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
         ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
         : decodeJsonText(text, () => Buffer.from(text, 'utf8'))
       if (E.isLeft(decoded)) {
-        options.rejected?.({ id, text: text ?? '', error: decoded.left })
-        void client.sendCommand(['XACK', stream, group, id]).catch(() => undefined)
+        try {
+          options.rejected?.({ id, text: text ?? '', error: decoded.left })
+        } catch (error) {
+          log(logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same', { stream, group, consumer, id, error })
+        }
+        void acknowledge(id)
         return null
       }
       let acked = false
+      let counted = true
       inFlight++
       return {
         id, payload: decoded.right, claimed,
         ack: async () => {
-          if (acked) return
-          await client.sendCommand(['XACK', stream, group, id])
-          if (!acked) { acked = true; settle() }
+          acked ||= await acknowledge(id)
+          // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
+          if (counted) { counted = false; settle() }
+          return acked
         },
       }
     }
@@ -206,18 +276,23 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       let nextClaim = 0
       while (active) {
         try {
+          if (closedByOwner()) {
+            subscriber.error(new Error('autoplay-rx: fromRedisStream stopped: the client is closed (closed by its owner)'))
+            return
+          }
           if (inFlight >= maxInFlight) {
             waitingForRoom = true
             await wait()
             waitingForRoom = false
             continue
           }
+          if (own && !own.isOpen) await own.connect()
           // (Again after a NOGROUP: a Redis restarted without persistence forgot the group.)
-          if (ownPending === '0') await ensureGroup(client, stream, group, options.startAt ?? '$')
+          if (ownPending === '0') await ensureGroup(reads, stream, group, startAt)
           const room = Math.min(batchSize, maxInFlight - inFlight)
           if (ownPending !== null) {
             // Entries this consumer read before a restart and never acknowledged come first, each once.
-            const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, ownPending])
+            const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, ownPending])
             const entries = streamEntries(reply, stream)
             ownPending = entries.length < room ? null : entries[entries.length - 1]!.id
             emit(entries, true)
@@ -225,7 +300,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
             continue
           }
           if (Date.now() >= nextClaim) {
-            const reply = await client.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(claimIdleMs), '0-0', 'COUNT', String(room)])
+            const reply = await reads.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(claimIdleMs), '0-0', 'COUNT', String(room)])
             const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
             emit(entries, true)
             // Claim again soon while there is a backlog; otherwise every half idle period.
@@ -234,13 +309,12 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
             if (entries.length > 0) continue
           }
           const block = Math.min(blockMs, Math.max(1, nextClaim - Date.now()))
-          const reply = await client.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
+          const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
           emit(streamEntries(reply, stream), false)
           failures = 0
         } catch (error) {
           if (!active) return
-          if (isClosedClient(client, error)) {
-            // Closed by its owner: no retry can help, and a silent stop would hide it.
+          if (closedByOwner(error)) {
             subscriber.error(error)
             return
           }
@@ -256,11 +330,13 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
     return () => {
       active = false
       wake?.()
+      // Ours alone: closing it ends a blocking read at once (what it took stays pending).
+      try { own?.destroy() } catch { /* already closed */ }
     }
   })
 }
 
-async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: '$' | '0'): Promise<void> {
+async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: '0' | '$'): Promise<void> {
   try {
     await client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM'])
   } catch (error) {
@@ -269,8 +345,8 @@ async function ensureGroup(client: RedisCommandClient, stream: string, group: st
 }
 
 /** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */
-function isClosedClient(client: RedisCommandClient, error: unknown): boolean {
-  return (client as { isOpen?: unknown }).isOpen === false || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'
+function isClosed(client: RedisCommandClient): boolean {
+  return (client as { isOpen?: unknown }).isOpen === false
 }
 
 function isNoGroup(error: unknown): boolean {
