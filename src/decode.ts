@@ -19,6 +19,17 @@ const encoder = new TextEncoder()
  * The body as bytes: a `Uint8Array` (Buffer included) as is, an
  * `ArrayBuffer` viewed, a string as its UTF-8 bytes. Anything else (an
  * object a body parser produced, `null`, a number) is a {@link NotRawBody}.
+ * Never throws.
+ *
+ * @param body - what a framework handed over as the request body
+ * @returns the bytes (not copied, except a string's encoding), or why there are none
+ * @example
+ * ```ts
+ * import { toBytes } from 'autoplay-rx'
+ *
+ * toBytes('{"type":"summary"}') // Right(Uint8Array)
+ * toBytes({ type: 'summary' })  // Left(NotRawBody): a JSON body parser ran first
+ * ```
  */
 export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
   if (typeof body === 'string') return E.right(encoder.encode(body))
@@ -31,7 +42,21 @@ export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
   return E.left(notRawBody(body))
 }
 
-/** Parses JSON text; `body` is what an error carries. */
+/**
+ * Parses JSON text, never throwing: a syntax error (or input nested too
+ * deep for the engine) is a {@link MalformedJson} value.
+ *
+ * @param text - the JSON text
+ * @param body - the bytes the error carries (usually those `text` was decoded from)
+ * @returns the parsed value, or why it could not be parsed
+ * @example
+ * ```ts
+ * import { parseJsonText } from 'autoplay-rx'
+ *
+ * parseJsonText('{"a":1}', bytes) // Right({ a: 1 })
+ * parseJsonText('{"a":', bytes)   // Left({ _tag: 'MalformedJson', reason: 'syntax', … })
+ * ```
+ */
 export function parseJsonText(text: string, body: Uint8Array): E.Either<MalformedJson, unknown> {
   try {
     return E.right(JSON.parse(text))
@@ -42,8 +67,26 @@ export function parseJsonText(text: string, body: Uint8Array): E.Either<Malforme
 }
 
 /**
- * Decodes a parsed JSON value into a modelled payload. The fast path of the
- * codecs runs first; only a refusal runs io-ts' full `validate`, for the report.
+ * Decodes a parsed JSON value into a modelled payload, never throwing. The
+ * fast path of the codecs runs first; only a refusal runs io-ts' full
+ * `validate`, for the report.
+ *
+ * A value that is not an object, or whose `type` is missing or not a
+ * string, is an {@link InvalidPayload}; a string `type` other than
+ * `actions` and `summary` is an {@link UnknownEventType} (not a fault: the
+ * connector sends event types this version does not model).
+ *
+ * @param value - parsed JSON
+ * @param body - the bytes the errors carry (the body `value` was parsed from)
+ * @returns the payload, or why `value` is not one
+ * @example
+ * ```ts
+ * import { decodeEvent } from 'autoplay-rx'
+ *
+ * decodeEvent({ type: 'summary', summary: 'hi' }, bytes)   // Right(SummaryPayload)
+ * decodeEvent({ type: 'usertour_trigger' }, bytes)        // Left(UnknownEventType)
+ * decodeEvent({ type: 'actions', actions: {} }, bytes)    // Left(InvalidPayload): actions: expected Array<SlimAction>, got object
+ * ```
  */
 export function decodeEvent(
   value: unknown,
@@ -67,16 +110,35 @@ export function decodeEvent(
     body))
 }
 
-/** Everything that can go wrong between a body's bytes and a payload. */
+/**
+ * Everything that can go wrong between a body's bytes and a payload (what
+ * {@link decodeBytes} and {@link decodeJsonText} may return on the left).
+ *
+ * @example
+ * ```ts
+ * const why = (e: DecodeError) => (e._tag === 'UnknownEventType' ? 'ignored' : e.message)
+ * ```
+ */
 export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
 
 /**
  * JSON text → payload: parse, decode, and (with a logger) warn when an
  * actions batch declared a `count` other than its number of actions.
  * The one path shared by the receiver, the SSE source and the Redis bridge.
+ * Never throws.
  *
+ * @param text - the JSON text of one event
  * @param body - the bytes an error carries; a function when they are made
  *   only for a refusal (text that arrived as text: an SSE frame, a stream entry)
+ * @param logger - where the `count` warning goes; without one, nothing is logged
+ * @returns the payload, or why `text` is not one
+ * @example
+ * ```ts
+ * import { decodeJsonText } from 'autoplay-rx'
+ *
+ * const text = '{"type":"summary","session_id":"ps_1","summary":"Exported a CSV."}'
+ * const result = decodeJsonText(text, () => Buffer.from(text))
+ * ```
  */
 export function decodeJsonText(text: string, body: Uint8Array | (() => Uint8Array), logger?: Logger): E.Either<DecodeError, Payload> {
   const bytes = typeof body === 'function' ? NO_BYTES : body
@@ -90,7 +152,24 @@ export function decodeJsonText(text: string, body: Uint8Array | (() => Uint8Arra
 
 const NO_BYTES = new Uint8Array(0)
 
-/** UTF-8 JSON bytes → payload, as {@link decodeJsonText}; invalid UTF-8 is refused. */
+/**
+ * UTF-8 JSON bytes → payload, as {@link decodeJsonText}; invalid UTF-8 is
+ * refused as a {@link MalformedJson} (`reason: 'invalid-utf8'`). No
+ * signature check and no size limit: for bytes already trusted (a queue, a
+ * file). Never throws.
+ *
+ * @param bytes - the body of one event
+ * @param logger - where the `count` warning goes; without one, nothing is logged
+ * @returns the payload, or why `bytes` are not one
+ * @example
+ * ```ts
+ * import { decodeBytes } from 'autoplay-rx'
+ * import * as E from 'fp-ts/lib/Either.js'
+ *
+ * const result = decodeBytes(readFileSync('event.json'))
+ * if (E.isRight(result)) console.log(result.right.type)
+ * ```
+ */
 export function decodeBytes(bytes: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {
   if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
   const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')

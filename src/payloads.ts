@@ -13,6 +13,8 @@ import type { ActionsPayload, Payload, SlimAction } from './codecs.js'
  * - batch: `Session {session_id or "unknown"} — {n} actions`, then one action line each
  * - summary: the summary itself
  *
+ * @param item - a payload of either kind, or one action of a batch
+ * @returns the text; never throws
  * @example
  * ```ts
  * toText(summary)        // 'The user exported a CSV…'
@@ -33,7 +35,14 @@ function actionLine(a: SlimAction): string {
   return `[${a.index}] ${a.type}: ${a.description} \u2014 ${a.canonical_url}`
 }
 
-/** A non-empty list: a first element and the rest. */
+/**
+ * A non-empty list: a first element and the rest (what {@link mergeActions} takes).
+ *
+ * @example
+ * ```ts
+ * const batches: NonEmptyArray<ActionsPayload> = [first, second]
+ * ```
+ */
 export type NonEmptyArray<A> = readonly [A, ...A[]]
 
 /**
@@ -42,6 +51,8 @@ export type NonEmptyArray<A> = readonly [A, ...A[]]
  * `user_id`, `email`, `conversation_id` from the first non-null; the latest
  * `forwarded_at`; `count` the new length.
  *
+ * @param batches - one or more actions batches, meant to be of one session (not checked)
+ * @returns a fresh batch; the arguments are not changed
  * @throws RangeError when `batches` is empty (the reference raises too;
  *   the type already forbids it for TypeScript callers)
  * @example

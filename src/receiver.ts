@@ -9,17 +9,37 @@ import { Observable, Subject, Subscription } from 'rxjs'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
 import { decodeBytes, toBytes } from './decode.js'
 import {
-  bodyTooLarge, invalidSignature, InvalidSignatureError,
+  bodyTooLarge, describe, invalidSignature, InvalidSignatureError,
   type IngestError,
 } from './errors.js'
 import { consoleLogger, log, type LogContext, type Logger } from './logger.js'
 import { signatureCheck, type SignatureCheck } from './signature.js'
 import { isThenable } from './thenable.js'
 
-/** A callback for one kind of payload; it may be async. */
+/**
+ * A callback for one kind of payload; it may be async. A throw or a
+ * rejection is logged and never stops the streams or other callbacks.
+ *
+ * @typeParam P - the payload it handles
+ * @example
+ * ```ts
+ * const onActions: PayloadCallback<ActionsPayload> = async (batch) => { await index(batch) }
+ * ```
+ */
 export type PayloadCallback<P> = (payload: P) => void | PromiseLike<unknown>
 
-/** Options of a {@link WebhookReceiver}. */
+/**
+ * Options of a {@link WebhookReceiver}.
+ *
+ * @example
+ * ```ts
+ * const options: WebhookReceiverOptions = {
+ *   secret: [process.env.NEXT_SECRET!, process.env.CURRENT_SECRET!],
+ *   onSummary: (summary) => console.log(summary.summary),
+ *   maxBodyBytes: 256 * 1024,
+ * }
+ * ```
+ */
 export interface WebhookReceiverOptions {
   /**
    * The shared secret, or several (rotation: any one verifies). An empty
@@ -37,15 +57,37 @@ export interface WebhookReceiverOptions {
   readonly maxBodyBytes?: number
 }
 
-/** A callback that threw or rejected while handling one delivery. */
+/**
+ * A callback that threw or rejected while handling one delivery (see
+ * {@link Dispatch}).
+ *
+ * @example
+ * ```ts
+ * const failures = await receiver.dispatch(body, signature).callbacks
+ * for (const { callback, error } of failures) console.error(callback, error)
+ * ```
+ */
 export interface CallbackFailure {
   /** `onActions` or `onSummary`. */
   readonly callback: string
+  /** What it threw, or why its promise rejected (also logged). */
   readonly error: unknown
 }
 
-/** The outcome of one delivery: the decoded result now, its callbacks when they settle. */
+/**
+ * The outcome of one delivery: the decoded result now, its callbacks when
+ * they settle. Returned by {@link WebhookReceiver.dispatch}.
+ *
+ * @example
+ * ```ts
+ * const { result, callbacks } = receiver.dispatch(body, signature)
+ * if (E.isRight(result)) {
+ *   const failures = await callbacks // [] when every callback succeeded
+ * }
+ * ```
+ */
 export interface Dispatch {
+  /** What `ingest` returned: the payload, or why it was refused. */
   readonly result: E.Either<IngestError, Payload>
   /**
    * The callbacks that failed, when every callback of this delivery already
@@ -59,7 +101,15 @@ export interface Dispatch {
 const NO_FAILURES: ReadonlyArray<CallbackFailure> = Object.freeze([])
 const SETTLED: Promise<ReadonlyArray<CallbackFailure>> = Promise.resolve(NO_FAILURES)
 
-/** The default body limit: 1 MiB. */
+/**
+ * The default body limit: 1 MiB (1,048,576 bytes), the receiver's
+ * `maxBodyBytes` when none is given.
+ *
+ * @example
+ * ```ts
+ * new WebhookReceiver({ secret, maxBodyBytes: 4 * DEFAULT_MAX_BODY_BYTES })
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 interface Tracker {
@@ -69,7 +119,12 @@ interface Tracker {
 }
 
 /**
- * Receives the connector's push deliveries.
+ * Receives the connector's push deliveries: raw body and signature in,
+ * `Either<IngestError, Payload>` out, and every outcome pushed into hot
+ * streams (`payloads$`, `actions$`, `summary$`, `rejected$`) that never
+ * error. The reference SDK's `verify`, `parse`, `handle`, `handle_sync`,
+ * `on_actions` and `on_summary` are here too. The HTTP adapters
+ * (`autoplay-rx/node`, `/web`, `/fastify`) are built on it.
  *
  * @example
  * ```ts
@@ -107,6 +162,10 @@ export class WebhookReceiver {
   readonly rejected$: Observable<IngestError> = this.rejectedSubject.asObservable()
 
   /**
+   * Creates a receiver; nothing is listened to until an adapter or your
+   * handler calls {@link WebhookReceiver.ingest}.
+   *
+   * @param options - the secret (required), callbacks, logger and body limit
    * @throws TypeError on a configuration that cannot be right: an empty
    *   list of secrets, a list mixing an empty secret with real ones, a
    *   secret that is not a string, or a non-positive body limit.
@@ -121,7 +180,8 @@ export class WebhookReceiver {
     }
     if (this.secrets.length === 0) {
       log(this.logger, 'warn',
-        'The secret is empty: every delivery is accepted without a signature check. Use this in development only.')
+        'The secret is empty: every delivery is accepted without a signature check. ' +
+        'Use this in development only; in production, give the receiver the secret the connector signs with.')
     }
     if (options.onActions) this.onActions(options.onActions)
     if (options.onSummary) this.onSummary(options.onSummary)
@@ -136,6 +196,11 @@ export class WebhookReceiver {
    * @param body - the raw request body: bytes or text exactly as received
    * @param signature - the `X-Connector-Signature` header value
    * @returns the payload, or why it was refused
+   * @example
+   * ```ts
+   * const result = receiver.ingest(rawBody, req.headers['x-connector-signature'] as string | undefined)
+   * res.writeHead(E.isRight(result) ? 200 : 400).end()
+   * ```
    */
   ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
     const result = this.decode(body, signature)
@@ -148,6 +213,16 @@ export class WebhookReceiver {
    * Like `ingest`, and also reports when this delivery's callbacks have
    * settled (sync and async). The adapters use it to answer the connector
    * after the work is done; it never throws and its promise never rejects.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns the result now, and the callbacks' failures when they settle
+   * @example
+   * ```ts
+   * const { result, callbacks } = receiver.dispatch(rawBody, signature)
+   * const failures = await callbacks
+   * res.writeHead(E.isLeft(result) ? 400 : failures.length > 0 ? 500 : 200).end()
+   * ```
    */
   dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
     const tracker: Tracker = { mode: 'async', pending: [], failures: [] }
@@ -160,7 +235,18 @@ export class WebhookReceiver {
     return { result, settled: null, callbacks: Promise.all(tracker.pending).then(() => tracker.failures) }
   }
 
-  /** Checks the signature only (the reference's `verify`). An empty secret accepts everything. */
+  /**
+   * Checks the signature only (the reference's `verify`). An empty secret
+   * accepts everything. Never throws.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns whether the signature is valid for one of the secrets (false for a body that is not raw bytes or text)
+   * @example
+   * ```ts
+   * if (!receiver.verify(rawBody, signature)) return res.writeHead(401).end()
+   * ```
+   */
   verify(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): boolean {
     const bytes = toBytes(body)
     return E.isRight(bytes) && (this.secrets.length === 0 || this.checkSignature(bytes.right, signature) === null)
@@ -168,9 +254,15 @@ export class WebhookReceiver {
 
   /**
    * Parses and decodes a body without checking the signature and without
-   * emitting anything (the reference's `parse`).
+   * emitting anything (the reference's `parse`). Never throws.
    *
+   * @param body - the request body: bytes or text
    * @returns the payload, or null for a body that is not a modelled event
+   * @example
+   * ```ts
+   * receiver.parse('{"type":"summary","summary":"hi"}')?.type // 'summary'
+   * receiver.parse('not json')                               // null
+   * ```
    */
   parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
     const result = this.decode(body, undefined, false)
@@ -182,8 +274,19 @@ export class WebhookReceiver {
    * delivery's callbacks (sync or async). A failing callback is logged and
    * does not change the result.
    *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
    * @returns the payload, or null for bad JSON, an invalid payload or an unknown type
    * @throws InvalidSignatureError (as a rejection) on a bad signature
+   * @example
+   * ```ts
+   * try {
+   *   const payload = await receiver.handle(rawBody, signature)
+   *   res.writeHead(200).end()
+   * } catch (error) {
+   *   res.writeHead(error instanceof InvalidSignatureError ? 401 : 500).end()
+   * }
+   * ```
    */
   async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
     const { result, callbacks } = this.dispatch(body, signature)
@@ -196,26 +299,61 @@ export class WebhookReceiver {
    * callback that returns a promise is reported as unsupported through the
    * logger (use `handle`); its rejection is still caught.
    *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns the payload, or null for bad JSON, an invalid payload or an unknown type
    * @throws InvalidSignatureError on a bad signature
+   * @example
+   * ```ts
+   * const payload = receiver.handleSync(rawBody, signature) // throws InvalidSignatureError on a bad signature
+   * ```
    */
   handleSync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Payload | null {
     const tracker: Tracker = { mode: 'sync', pending: [], failures: [] }
     return this.settle(this.tracked(tracker, () => this.ingest(body, signature)))
   }
 
-  /** Registers a callback for actions batches, as a subscription to `actions$`; returns the receiver for chaining. */
+  /**
+   * Registers a callback for actions batches, as a subscription to
+   * `actions$`. A throw or a rejection is logged and changes nothing else.
+   *
+   * @param fn - called with each accepted batch; may be async
+   * @returns the receiver, for chaining
+   * @example
+   * ```ts
+   * receiver.onActions(async (batch) => { await index(batch) }).onSummary((s) => remember(s))
+   * ```
+   */
   onActions(fn: PayloadCallback<ActionsPayload>): this {
     this.callbackSubscriptions.add(this.actions$.subscribe((p) => this.runCallback('onActions', fn, p)))
     return this
   }
 
-  /** Registers a callback for summaries, as a subscription to `summary$`; returns the receiver for chaining. */
+  /**
+   * Registers a callback for summaries, as a subscription to `summary$`. A
+   * throw or a rejection is logged and changes nothing else.
+   *
+   * @param fn - called with each accepted summary; may be async
+   * @returns the receiver, for chaining
+   * @example
+   * ```ts
+   * receiver.onSummary((summary) => console.log(summary.session_id, summary.summary))
+   * ```
+   */
   onSummary(fn: PayloadCallback<SummaryPayload>): this {
     this.callbackSubscriptions.add(this.summary$.subscribe((p) => this.runCallback('onSummary', fn, p)))
     return this
   }
 
-  /** Completes every stream (graceful shutdown). Later deliveries are still answered, but emit nothing. */
+  /**
+   * Completes every stream (graceful shutdown) and drops the callbacks.
+   * Later deliveries are still answered, but emit nothing.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close(() => receiver.complete()))
+   * ```
+   */
   complete(): void {
     this.payloadSubject.complete()
     this.actionsSubject.complete()
@@ -227,6 +365,12 @@ export class WebhookReceiver {
   /**
    * Records a refusal that happened before `ingest` could run (an adapter's
    * size limit, say), so that `rejected$` sees every refused delivery.
+   *
+   * @param error - the refusal, made with one of the error constructors
+   * @example
+   * ```ts
+   * receiver.reject(bodyTooLarge(receiver.maxBodyBytes, bytesSeen))
+   * ```
    */
   reject(error: IngestError): void {
     log(this.logger, 'debug', `Delivery refused: ${error.message}`, { tag: error._tag })
@@ -282,8 +426,9 @@ export class WebhookReceiver {
     }
     if (!isThenable(returned)) return
     if (tracker?.mode === 'sync') {
-      const error = new TypeError(`${name} returned a promise, which handleSync cannot await; use handle() for async callbacks`)
-      fail(error)
+      // Not a failure (the work goes on) and not our bug: a warning that names the fix, without a stack.
+      log(this.logger, 'warn', `${name} returned a promise, which handleSync does not wait for: ` +
+        'use `await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)', contextOf(payload))
       Promise.resolve(returned).then(undefined, (e: unknown) =>
         log(this.logger, 'error', `${name} callback failed`, { ...contextOf(payload), error: e }))
       return
@@ -300,7 +445,8 @@ function contextOf(payload: Payload): LogContext {
 function normaliseSecrets(secret: unknown): ReadonlyArray<string> {
   const list = typeof secret === 'string' ? [secret] : secret
   if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
-    throw new TypeError('autoplay-rx: secret must be a string or a non-empty list of strings')
+    throw new TypeError(`autoplay-rx: secret must be a string or a non-empty list of strings, got ${Array.isArray(list) ? 'a list holding a non-string' : describe(list)}: ` +
+      'pass the secret the connector signs with (is the environment variable that holds it set?)')
   }
   if (list.length === 0) throw new TypeError('autoplay-rx: secret list is empty; pass at least one secret (or "" for development)')
   if (list.length === 1 && list[0] === '') return []

@@ -6,7 +6,18 @@
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto'
 import type { SignatureFailure } from './errors.js'
 
-/** The header the connector signs with. */
+/**
+ * The name of the header that carries the connector's signature, in lower
+ * case as Node's `req.headers` and the Fetch API's `Headers` read it.
+ *
+ * @example
+ * ```ts
+ * import { SIGNATURE_HEADER } from 'autoplay-rx'
+ *
+ * receiver.ingest(rawBody, req.headers[SIGNATURE_HEADER] as string | undefined)  // node:http
+ * receiver.ingest(await request.text(), request.headers.get(SIGNATURE_HEADER))   // Fetch API
+ * ```
+ */
 export const SIGNATURE_HEADER = 'x-connector-signature'
 
 const PREFIX = 'sha256='
@@ -18,6 +29,7 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/
  * @param body - the exact bytes that will be sent (a string is signed as its UTF-8 bytes)
  * @param secret - the shared secret
  * @returns the `X-Connector-Signature` header value, `sha256=<lower-case hex>`
+ * @throws TypeError when `secret` is not a string or `body` neither bytes nor a string
  * @example
  * ```ts
  * const header = sign('{"type":"summary"}', 'whsec_test')
@@ -28,7 +40,16 @@ export function sign(body: Uint8Array | string, secret: string): string {
   return PREFIX + createHmac('sha256', secret).update(body).digest('hex')
 }
 
-/** Checks a signature header against a body: `null` when valid, otherwise why not. */
+/**
+ * Checks a signature header against a body: `null` when valid, otherwise
+ * why not. Made by {@link signatureCheck}; never throws.
+ *
+ * @example
+ * ```ts
+ * const check: SignatureCheck = signatureCheck([secret])
+ * check(body, header) // null | 'missing' | 'malformed' | 'mismatch'
+ * ```
+ */
 export type SignatureCheck = (body: Uint8Array, signature: string | null | undefined) => SignatureFailure | null
 
 /**
@@ -38,6 +59,20 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  * Every secret is tried (no early exit) and each comparison is constant
  * time over the full digest; the only things a caller can time are the
  * header's own length and shape, which are the caller's own input.
+ *
+ * Like {@link checkSignature}, a pure HMAC check: `''` is a key like any
+ * other, and an empty list matches nothing.
+ *
+ * @param secrets - the shared secrets; a signature made with any one of them is valid
+ * @returns the check, to call once per delivery
+ * @throws TypeError when a secret is not a string
+ * @example
+ * ```ts
+ * import { signatureCheck } from 'autoplay-rx'
+ *
+ * const check = signatureCheck([nextSecret, currentSecret]) // rotation: either one verifies
+ * if (check(rawBody, req.headers['x-connector-signature'] as string | undefined) !== null) res.writeHead(401).end()
+ * ```
  */
 export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
   const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
@@ -67,7 +102,14 @@ export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
  * not this function's (here `''` is an HMAC key like any other, and no
  * secret at all matches nothing).
  *
+ * Prepares the keys on every call: for many deliveries prefer
+ * {@link signatureCheck}, or a {@link WebhookReceiver}.
+ *
+ * @param body - the raw body bytes exactly as received
+ * @param signature - the `X-Connector-Signature` header value (missing: `null` or `undefined`)
+ * @param secrets - the shared secrets; a signature made with any one of them is valid
  * @returns `null` when valid, otherwise why not
+ * @throws TypeError when a secret is not a string
  * @example
  * ```ts
  * checkSignature(body, req.headers['x-connector-signature'], [secret]) // null | 'missing' | 'malformed' | 'mismatch'

@@ -7,7 +7,15 @@ import type { Observable, Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 
-/** Options of an {@link EventBuffer}. */
+/**
+ * Options of an {@link EventBuffer}.
+ *
+ * @typeParam T - the events buffered
+ * @example
+ * ```ts
+ * const options: EventBufferOptions<Payload> = { maxSize: 10_000, onDrop: (event) => metrics.increment('dropped') }
+ * ```
+ */
 export interface EventBufferOptions<T> {
   /** Most events held; a positive integer. When full, the oldest is dropped to make room. */
   readonly maxSize: number
@@ -39,7 +47,7 @@ const COMPACT_AFTER = 1024
  * @typeParam T - the events; anything with a string `type` (default: {@link Payload})
  * @throws TypeError when `maxSize` is not a positive integer
  *
- * ## Example
+ * @example
  * ```ts
  * import { WebhookReceiver, EventBuffer } from 'autoplay-rx'
  *
@@ -55,7 +63,10 @@ const COMPACT_AFTER = 1024
  * // later: subscription.unsubscribe()
  * ```
  */
-export class EventBuffer<T extends { readonly type: string } = Payload> {
+export class EventBuffer<T extends {
+  /** The event's kind, which {@link EventBuffer.drainByType} selects by. */
+  readonly type: string
+} = Payload> {
   /** Most events held. */
   readonly maxSize: number
   private readonly onDrop: ((dropped: T) => void) | undefined
@@ -65,6 +76,12 @@ export class EventBuffer<T extends { readonly type: string } = Payload> {
   private items: T[] = []
   private head = 0
 
+  /**
+   * Creates an empty buffer.
+   *
+   * @param options - `maxSize` (required), `onDrop`, `onError` and logger
+   * @throws TypeError when `maxSize` is not a positive integer
+   */
   constructor(options: EventBufferOptions<T>) {
     if (!(Number.isSafeInteger(options.maxSize) && options.maxSize > 0)) {
       throw new TypeError('autoplay-rx: EventBuffer needs maxSize, a positive integer')
@@ -104,7 +121,12 @@ export class EventBuffer<T extends { readonly type: string } = Payload> {
     })
   }
 
-  /** Adds one event; when that makes one too many, drops the oldest. */
+  /**
+   * Adds one event; when that makes one too many, drops the oldest (and
+   * passes it to `onDrop`).
+   *
+   * @param event - the event to keep
+   */
   push(event: T): void {
     // Add, then drop: an onDrop that pushes again still leaves maxSize events.
     this.items.push(event)
@@ -132,7 +154,10 @@ export class EventBuffer<T extends { readonly type: string } = Payload> {
    * @param type - an event type, e.g. `'summary'`
    * @returns the matching events, narrowed to their type
    */
-  drainByType<K extends T['type']>(type: K): Array<Extract<T, { readonly type: K }>> {
+  drainByType<K extends T['type']>(type: K): Array<Extract<T, {
+    /** The type asked for. */
+    readonly type: K
+  }>> {
     const taken: Array<Extract<T, { readonly type: K }>> = []
     const kept: T[] = []
     for (let i = this.head; i < this.items.length; i++) {

@@ -14,7 +14,7 @@ import {
  * the ESM and CommonJS builds of this package agree on it when both load.
  * Turn it into text explicitly: a symbol in a template string throws.
  *
- * ## Example
+ * @example
  * ```ts
  * import { NO_SESSION, type SessionKey } from 'autoplay-rx'
  *
@@ -24,11 +24,26 @@ import {
  */
 export const NO_SESSION: unique symbol = Symbol.for('autoplay-rx/no-session')
 
-/** The key of a session group: the session id, or {@link NO_SESSION}. */
+/**
+ * The key of a session group: the session id, or {@link NO_SESSION}.
+ *
+ * @example
+ * ```ts
+ * const keys = new Set<SessionKey>([sessionKey(batch)])
+ * ```
+ */
 export type SessionKey = string | typeof NO_SESSION
 
-/** Anything that belongs to a session: both payload types qualify. */
+/**
+ * Anything that belongs to a session: both payload types qualify.
+ *
+ * @example
+ * ```ts
+ * const item: HasSession = { session_id: 'ps_1' }
+ * ```
+ */
 export interface HasSession {
+  /** The session id; `null` when the payload has none. */
   readonly session_id: string | null
 }
 
@@ -36,7 +51,10 @@ export interface HasSession {
  * The session key of a payload: its `session_id`, or {@link NO_SESSION} when
  * null. The key {@link bySession} and {@link mergeSessionBatches} group by.
  *
- * ## Example
+ * @param payload - anything with a `session_id`
+ * @returns the session id, or {@link NO_SESSION}
+ *
+ * @example
  * ```ts
  * import { sessionKey, NO_SESSION } from 'autoplay-rx'
  *
@@ -48,7 +66,14 @@ export function sessionKey(payload: HasSession): SessionKey {
   return payload.session_id ?? NO_SESSION
 }
 
-/** Options of {@link bySession}. */
+/**
+ * Options of {@link bySession}.
+ *
+ * @example
+ * ```ts
+ * const options: BySessionOptions = { idleMs: 60_000 }
+ * ```
+ */
 export interface BySessionOptions {
   /** A session's group completes once this many milliseconds pass without a payload of it. */
   readonly idleMs: number
@@ -74,7 +99,7 @@ export interface BySessionOptions {
  * @returns an operator emitting one group per active session
  * @throws TypeError when `idleMs` is not a finite number ≥ 0
  *
- * ## Example
+ * @example
  * ```ts
  * import { mergeMap, toArray, map } from 'rxjs'
  * import { WebhookReceiver, bySession, NO_SESSION } from 'autoplay-rx'

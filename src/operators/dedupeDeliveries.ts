@@ -17,7 +17,15 @@ interface KeyOption<T> {
   readonly key?: (value: T) => string
 }
 
-/** {@link dedupeDeliveries} with the default in-memory store. */
+/**
+ * {@link dedupeDeliveries} with the default in-memory store.
+ *
+ * @typeParam T - the values deduplicated
+ * @example
+ * ```ts
+ * dedupeDeliveries({ maxKeys: 50_000, ttlMs: 30 * 60_000 })
+ * ```
+ */
 export interface DedupeInMemoryOptions<T> extends KeyOption<T> {
   /** Most keys remembered (least recently seen forgotten first). Default 10,000. */
   readonly maxKeys?: number
@@ -25,19 +33,40 @@ export interface DedupeInMemoryOptions<T> extends KeyOption<T> {
   readonly ttlMs?: number
   /** The clock of the store (`scheduler.now()`); defaults to `asyncScheduler`. */
   readonly scheduler?: SchedulerLike
+  /** Not with these options: give either a store or its bounds. */
   readonly store?: undefined
 }
 
-/** {@link dedupeDeliveries} with a store of one's own (shared across processes, say). */
+/**
+ * {@link dedupeDeliveries} with a store of one's own (shared across processes, say).
+ *
+ * @typeParam T - the values deduplicated
+ * @example
+ * ```ts
+ * dedupeDeliveries({ store: redisDedupeStore(redis) }) // redisDedupeStore from 'autoplay-rx/redis'
+ * ```
+ */
 export interface DedupeWithStoreOptions<T> extends KeyOption<T> {
   /** Where keys are remembered; its own bounds apply. */
   readonly store: DedupeStore
+  /** Not with a store: the store's own bounds apply. */
   readonly maxKeys?: undefined
+  /** Not with a store: the store's own bounds apply. */
   readonly ttlMs?: undefined
+  /** Not with a store: the store keeps its own clock. */
   readonly scheduler?: undefined
 }
 
-/** Options of {@link dedupeDeliveries}: an in-memory store's bounds, or a store. */
+/**
+ * Options of {@link dedupeDeliveries}: an in-memory store's bounds, or a
+ * store (never both: the type and a `TypeError` both refuse it).
+ *
+ * @typeParam T - the values deduplicated
+ * @example
+ * ```ts
+ * const options: DedupeDeliveriesOptions<ActionsPayload> = { ttlMs: 10 * 60_000 }
+ * ```
+ */
 export type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOptions<T>
 
 /**
@@ -46,9 +75,10 @@ export type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithSt
  * (as ranges, so that a batch of 500 actions makes a short key). A retried
  * delivery repeats all of these; two different batches of one session do not.
  *
+ * @param payload - a decoded payload of either kind
  * @returns a JSON array as text, e.g. `["actions","prod","ps_1",1700000000.5,"0-2,7"]`
  *
- * ## Example
+ * @example
  * ```ts
  * import { deliveryKey } from 'autoplay-rx'
  *
@@ -103,7 +133,7 @@ function indexRanges(actions: ReadonlyArray<{ readonly index: number }>): string
  * @throws TypeError when `store` is combined with `maxKeys`, `ttlMs` or
  *   `scheduler`, or when a bound is invalid (see {@link memoryDedupeStore})
  *
- * ## Example
+ * @example
  * ```ts
  * import { concatMap } from 'rxjs'
  * import { WebhookReceiver, dedupeDeliveries, type ActionsPayload } from 'autoplay-rx'

@@ -19,7 +19,7 @@ import { asyncScheduler } from 'rxjs'
  *   new again, so a store's bounds are the dedupe's horizon;
  * - a throw or a rejection is an error of the stream being deduplicated.
  *
- * ## Example
+ * @example
  * ```ts
  * // A store shared by every instance of a service: `redisDedupeStore` is exactly this.
  * import { createClient } from 'redis'
@@ -34,11 +34,23 @@ import { asyncScheduler } from 'rxjs'
  * ```
  */
 export interface DedupeStore {
-  /** Whether `key` was already seen; records it when it was not. Atomic. */
+  /**
+   * Whether `key` was already seen; records it when it was not. Atomic.
+   *
+   * @param key - the identity of a delivery ({@link deliveryKey} by default)
+   * @returns `true` for a repeat, `false` for a new key (now recorded); or a promise of it
+   */
   seen(key: string): boolean | PromiseLike<boolean>
 }
 
-/** Options of {@link memoryDedupeStore}. */
+/**
+ * Options of {@link memoryDedupeStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryDedupeStoreOptions = { maxKeys: 100_000, ttlMs: 15 * 60_000 }
+ * ```
+ */
 export interface MemoryDedupeStoreOptions {
   /** Most keys remembered; beyond it the least recently seen is forgotten. Default 10,000. */
   readonly maxKeys?: number
@@ -51,8 +63,23 @@ export interface MemoryDedupeStoreOptions {
   readonly now?: () => number
 }
 
-/** The in-memory {@link DedupeStore}, with its occupancy for monitoring and tests. */
+/**
+ * The in-memory {@link DedupeStore}, with its occupancy for monitoring and
+ * tests. Made by {@link memoryDedupeStore}.
+ *
+ * @example
+ * ```ts
+ * const store: MemoryDedupeStore = memoryDedupeStore()
+ * setInterval(() => metrics.gauge('dedupe.keys', store.size), 10_000)
+ * ```
+ */
 export interface MemoryDedupeStore extends DedupeStore {
+  /**
+   * Whether `key` was already seen; records it when it was not. Synchronous.
+   *
+   * @param key - the identity of a delivery
+   * @returns `true` for a repeat
+   */
   seen(key: string): boolean
   /** The number of keys held: at most `maxKeys`; expired keys count until reclaimed. */
   readonly size: number
@@ -75,9 +102,11 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
  * oldest end as calls come in, so a quiet store may hold expired keys
  * (never more than `maxKeys`) until the next call.
  *
+ * @param options - the bounds and the clock
+ * @returns a new, empty store
  * @throws TypeError when `maxKeys` is not a positive integer or `ttlMs` not a number > 0
  *
- * ## Example
+ * @example
  * ```ts
  * import { memoryDedupeStore } from 'autoplay-rx'
  *

@@ -8,7 +8,14 @@ import type { ActionsPayload, Payload } from '../codecs.js'
 import { mergeActions } from '../payloads.js'
 import { sessionKey, type SessionKey } from './bySession.js'
 
-/** Options of {@link mergeSessionBatches}. */
+/**
+ * Options of {@link mergeSessionBatches}.
+ *
+ * @example
+ * ```ts
+ * mergeSessionBatches(5_000, { maxActions: 200 } satisfies MergeSessionBatchesOptions)
+ * ```
+ */
 export interface MergeSessionBatchesOptions {
   /**
    * Most actions in one merged payload: a window is flushed as soon as it
@@ -58,7 +65,7 @@ interface Window {
  * @throws TypeError when `windowMs` is not a finite number ≥ 0 or
  *   `maxActions` not a positive integer
  *
- * ## Example
+ * @example
  * ```ts
  * import { WebhookReceiver, mergeSessionBatches, toText } from 'autoplay-rx'
  *
