@@ -246,7 +246,8 @@ describe('WebhookReceiver', () => {
       expect(E.isRight(receiver.ingest(fixture('summary'), 'sha256=nonsense'))).to.equal(true)
       expect(receiver.verify(fixture('summary'), undefined)).to.equal(true)
       expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
-        'The secret is empty: every delivery is accepted without a signature check. Use this in development only.',
+        'The secret is empty: every delivery is accepted without a signature check. ' +
+        'Use this in development only; in production, give the receiver the secret the connector signs with.',
       ])
     })
 
@@ -254,6 +255,9 @@ describe('WebhookReceiver', () => {
       expect(() => new WebhookReceiver({ secret: [] })).to.throw(TypeError, 'secret list is empty')
       expect(() => new WebhookReceiver({ secret: ['', 'real'] })).to.throw(TypeError, 'empty secret among real ones')
       expect(() => new WebhookReceiver({ secret: 42 as unknown as string })).to.throw(TypeError, 'must be a string')
+      // The usual cause, an unset environment variable, is named with its fix.
+      expect(() => new WebhookReceiver({ secret: process.env.AUTOPLAY_RX_UNSET_VARIABLE! })).to.throw(TypeError,
+        'got undefined: pass the secret the connector signs with (is the environment variable that holds it set?)')
     })
   })
 
@@ -460,10 +464,10 @@ describe('WebhookReceiver', () => {
         expect(receiver.handleSync(s.body, s.signature)).to.deep.include({ type: 'summary' })
       })
       expect(faults).to.deep.equal([])
-      const messages = logger.lines.filter((l) => l.level === 'error').map((l) => (l.context?.error as Error).message)
-      expect(messages).to.deep.equal([
-        'onSummary returned a promise, which handleSync cannot await; use handle() for async callbacks',
-        'rejected later',
+      expect(logger.lines.map((l) => [l.level, l.message, (l.context?.error as Error | undefined)?.message])).to.deep.equal([
+        ['warn', 'onSummary returned a promise, which handleSync does not wait for: ' +
+          'use `await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)', undefined],
+        ['error', 'onSummary callback failed', 'rejected later'],
       ])
     })
   })
