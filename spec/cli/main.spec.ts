@@ -1,69 +1,32 @@
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { sign } from '../../src/index.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { listen } from '../helpers/http.js'
-
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
-const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url))
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs the CLI as a user would, with a deadline. */
-function run(args: string[], options: { until?: (stdout: string, stderr: string) => boolean; signal?: NodeJS.Signals; input?: Buffer } = {}): Promise<Run> & { kill: () => void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  const done = new Promise<Run>((resolve) => {
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('close', (code) => { clearTimeout(deadline); resolve({ code, stdout, stderr }) })
-  })
-  child.stdin.end(options.input ?? undefined)
-  return Object.assign(done, { kill: () => child.kill('SIGINT') })
-}
+import { cli, fixtures, run, runEach, waitFor } from './run.js'
 
 describe('cli', function () {
-  this.timeout(30_000)
+  this.timeout(90_000)
 
-  it('--help for the tool and each command; unknown commands and bad flags exit 2 with a hint', async () => {
+  it('--help for the tool and each command; bad flags exit 2 with a hint (more in frictions.spec.ts)', async () => {
     const main = await run(['--help'])
     expect([main.code, main.stdout]).to.satisfy(([code, out]: [number, string]) => code === 0 && out.includes('autoplay-rx send --url URL'))
-    for (const command of ['listen', 'send', 'sign']) {
-      const r = await run([command, '--help'])
-      expect(r.code).to.equal(0)
-      expect(r.stdout).to.include(`autoplay-rx ${command}`)
-    }
-    const unknown = await run(['serve'])
-    expect([unknown.code, unknown.stderr]).to.deep.equal([2, 'autoplay-rx: unknown command "serve"\nRun "autoplay-rx --help".\n'])
-    const badFlag = await run(['send', '--url', 'http://127.0.0.1:1/x', '--secret', 's', '--count', 'many'])
-    expect([badFlag.code, badFlag.stderr]).to.deep.equal([2, 'autoplay-rx: --count must be a whole number ≥ 1, got "many"\nRun "autoplay-rx send --help".\n'])
-    const missing = await run(['send', '--secret', 's'])
-    expect([missing.code, missing.stderr.split('\n')[0]]).to.deep.equal([2, 'autoplay-rx: --url is required'])
-    const badUrl = await run(['send', '--url', 'ftp://x', '--secret', 's'])
-    expect(badUrl.code).to.equal(2)
+    const commands = ['listen', 'send', 'sign', 'work']
+    const [badFlag, ...helps] = await runEach([['send', '--url', 'http://127.0.0.1:1/x', '--secret', 's', '--count', 'many'], ...commands.map((c) => [c, '--help'])])
+    expect(helps.map((r, i) => r.code === 0 && r.stdout.startsWith(`autoplay-rx ${commands[i]} — `))).to.deep.equal([true, true, true, true])
+    expect([badFlag!.code, badFlag!.stderr]).to.deep.equal([2, 'autoplay-rx: --count must be a whole number ≥ 1, got "many"\nRun "autoplay-rx send --help".\n'])
   })
 
   it('sign prints the header value of a file or of standard input', async () => {
     const expected = sign(fixture('summary'), SECRET)
     const fromFile = await run(['sign', '--secret', SECRET, `${fixtures}summary.json`])
-    const fromStdin = await run(['sign', '--secret', SECRET, '-'], { input: fixture('summary') })
+    const fromStdin = await run(['sign', '--secret', SECRET, '-'], fixture('summary'))
     expect([fromFile.code, fromFile.stdout, fromStdin.stdout]).to.deep.equal([0, `${expected}\n`, `${expected}\n`])
-    const absent = await run(['sign', '--secret', SECRET, '/nonexistent.json'])
-    expect([absent.code, absent.stderr.split('\n')[0]]).to.deep.equal([2, 'autoplay-rx: cannot read /nonexistent.json: ENOENT'])
   })
 
   it('send against listen: generated events and fixture files, printed readably, then Ctrl-C stops listen', async () => {
-    const listener = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', '--port', '0', '--secret', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    listener.stdout.on('data', (d) => { out += d })
-    listener.stderr.on('data', (d) => { err += d })
-    const closed = new Promise<number | null>((resolve) => listener.on('close', resolve))
+    const listener = cli(['listen', '--port', '0', '--secret', SECRET])
     try {
-      const url = await waitFor(() => /listening on (\S+)/.exec(err)?.[1])
+      const url = await waitFor(() => /listening on (\S+)/.exec(listener.err())?.[1])
       const generated = await run(['send', '--url', url, '--secret', SECRET, '--count', '6', '--sessions', '2', '--quiet'])
       expect(generated.code).to.equal(0)
       expect(generated.stdout).to.match(/^sent 6, accepted 6, rejected none, retried 0, failed 0\nlatency p50 [\d.]+ ms, p99 [\d.]+ ms, in [\d.]+ s\n$/)
@@ -71,36 +34,32 @@ describe('cli', function () {
       expect(files.stdout.split('\n')[0]).to.equal('sent 2, accepted 2, rejected none, retried 0, failed 0')
       const forged = await run(['send', '--url', url, '--secret', 'not-the-secret', '--count', '1', '--quiet'])
       expect([forged.code, forged.stdout.split('\n')[0]]).to.deep.equal([1, 'sent 1, accepted 0, rejected 401×1, retried 0, failed 0'])
-      await waitFor(() => (out.match(/^rejected InvalidSignature/m) ? true : undefined))
+      await waitFor(() => /^rejected InvalidSignature/m.test(listener.out()))
+      const out = listener.out()
       expect(out.match(/^actions {2}Session ps_\w+ — 3 actions$/gm)).to.have.length(6)
       expect(out).to.include('summary  session ps_abc123 (replaces 12)\n  The user navigated to the Dashboard')
       expect(out).to.include('rejected UnknownEventType: Event type "usertour_trigger" is not modelled by this version; ignored')
     } finally {
-      listener.kill('SIGINT')
+      listener.child.kill('SIGINT')
     }
-    expect(await closed).to.equal(0)
-    expect(err).to.include('stopped')
+    expect(await listener.closed).to.equal(0)
+    expect(listener.err()).to.include('stopped')
   })
 
   it('listen --json prints NDJSON', async () => {
-    const listener = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', '--port', '0', '--secret', SECRET, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    listener.stdout.on('data', (d) => { out += d })
-    listener.stderr.on('data', (d) => { err += d })
-    const closed = new Promise((resolve) => listener.on('close', resolve))
+    const listener = cli(['listen', '--port', '0', '--secret', SECRET, '--json'])
     try {
-      const url = await waitFor(() => /listening on (\S+)/.exec(err)?.[1])
+      const url = await waitFor(() => /listening on (\S+)/.exec(listener.err())?.[1])
       await run(['send', '--url', url, '--secret', SECRET, '--quiet', `${fixtures}summary.json`, `${fixtures}usertour-trigger.json`])
-      await waitFor(() => (out.trim().split('\n').length >= 2 ? true : undefined))
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l))
+      await waitFor(() => listener.out().trim().split('\n').length >= 2)
+      const lines = listener.out().trim().split('\n').map((l) => JSON.parse(l))
       expect(lines.map((l) => l.event).sort()).to.deep.equal(['payload', 'rejected'])
       expect(lines.find((l) => l.event === 'payload').payload).to.deep.include({ type: 'summary', replaces: 12 })
       expect(lines.find((l) => l.event === 'rejected')).to.deep.include({ tag: 'UnknownEventType', eventType: 'usertour_trigger' })
     } finally {
-      listener.kill('SIGINT')
+      listener.child.kill('SIGINT')
     }
-    await closed
+    await listener.closed
   })
 
   it('send retries 5xx with backoff until 200, and never retries a 400', async () => {
@@ -153,13 +112,3 @@ describe('cli', function () {
     }
   })
 })
-
-async function waitFor<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const started = Date.now()
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() - started > ms) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

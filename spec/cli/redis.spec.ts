@@ -1,35 +1,11 @@
 import { expect } from 'chai'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { sendDeliveries } from '../../src/cli/send.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
-
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
-
-/** A CLI process whose output is collected as it comes. */
-function cli(args: string[]): { child: ChildProcess; out: () => string; err: () => string; closed: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { err += d })
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
-  return { child, out: () => out, err: () => err, closed }
-}
-
-async function waitFor<T>(probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  const started = Date.now()
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (Date.now() - started > ms) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
+import { cli, waitFor } from './run.js'
 
 describe('cli with Redis: listen --redis → work', function () {
-  this.timeout(40_000)
+  this.timeout(90_000)
   let redis: RedisServer
   before(async () => { redis = await startRedis() })
   after(async () => { await redis.stop() })

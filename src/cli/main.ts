@@ -1,14 +1,18 @@
 /**
  * The `autoplay-rx` command: `listen` (a local receiver), `send` (plays the
- * connector), `sign` (prints a signature header). Exit codes: 0 success,
- * 1 deliveries refused or failed, 2 bad usage.
+ * connector), `sign` (prints a signature header), `work` (a Redis Stream
+ * consumer), `version`. Exit codes: 0 success, 1 deliveries refused or
+ * failed or the port taken, 2 bad usage.
+ *
+ * Every message about setup says what to do about it, in one line, without
+ * a stack: a stack is kept for what is a bug of ours.
  */
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { sign } from '../signature.js'
 import { generateEvents } from './generate.js'
-import { startListener } from './listen.js'
-import { percentile, sendDeliveries, type Delivery, type SendReport } from './send.js'
+import { percentile, sendDeliveries, type Delivery, type Problem, type SendReport } from './send.js'
 
 const HELP: Record<string, string> = {
   main: `autoplay-rx — receive and play Autoplay connector events
@@ -18,6 +22,7 @@ Usage:
   autoplay-rx send --url URL --secret S [FILE…] [--type actions|summary] [--count N] [--sessions K]
   autoplay-rx sign --secret S FILE
   autoplay-rx work --redis URL --stream NAME --group G [--consumer C]
+  autoplay-rx --version
 
 Run "autoplay-rx <command> --help" for a command's options.`,
   listen: `autoplay-rx listen — a local receiver that prints each delivery
@@ -73,27 +78,53 @@ Exits 1 when any delivery ends refused or failed.`,
 Usage: autoplay-rx sign --secret S FILE   (FILE "-" reads standard input)`,
 }
 
-class UsageError extends Error {}
+/** A failure the user can fix: printed as one line. Exit 2 (bad usage) adds a pointer to the help. */
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 2) {
+    super(message)
+  }
+}
+
+const REDIS_EXAMPLE = 'redis://127.0.0.1:6379'
+const URL_EXAMPLE = 'http://127.0.0.1:8787/events'
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    throw new CliError((error as Error).message)
   }
 }
 
-function int(value: string | undefined, name: string, fallback: number, min = 0): number {
+function int(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got "${value}"`)
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new CliError(`--${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, got "${value}"`)
+  }
   return n
 }
 
-function required(value: string | undefined, name: string): string {
-  if (value === undefined) throw new UsageError(`--${name} is required`)
+/** A flag that must be given; `what` says what to pass, the fix of the error. */
+function required(value: string | undefined, name: string, what: string): string {
+  if (value === undefined) throw new CliError(`--${name} is required: ${what}`)
   return value
 }
+
+/** A flag that must be a URL whose protocol `protocol` matches; `kind` describes it, with an example. */
+function urlFlag(value: string, name: string, protocol: RegExp, kind: string): string {
+  let ok = false
+  try {
+    ok = protocol.test(new URL(value).protocol)
+  } catch {
+    // Not a URL at all: the same message as a URL of another protocol.
+  }
+  if (!ok) throw new CliError(`--${name} must be ${kind}, got "${value}"`)
+  return value
+}
+
+const HTTP_URL = [/^https?:$/, `an http:// or https:// URL such as ${URL_EXAMPLE}`] as const
+const REDIS_URL = [/^rediss?:$/, `a redis:// or rediss:// URL such as ${REDIS_EXAMPLE}`] as const
 
 async function listen(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -102,20 +133,27 @@ async function listen(args: string[]): Promise<number> {
     redis: { type: 'string' }, stream: { type: 'string' },
   })
   if (values.help) return help('listen')
-  if (values.stream !== undefined && values.redis === undefined) throw new UsageError('--stream needs --redis')
+  if (values.stream !== undefined && values.redis === undefined) {
+    throw new CliError(`--stream needs --redis, the Redis server that holds the stream (such as --redis ${REDIS_EXAMPLE})`)
+  }
   const secrets = values.secret ?? []
-  if (secrets.length === 0) throw new UsageError('--secret is required (use --secret "" to accept unsigned deliveries in development)')
+  if (secrets.length === 0) {
+    throw new CliError('--secret is required: pass the secret the connector signs with (or --secret "" to accept unsigned deliveries in development)')
+  }
   const path = values.path ?? '/events'
-  if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`)
-  const redis = values.redis === undefined ? undefined : await connectRedis(values.redis)
+  if (!path.startsWith('/')) throw new CliError(`--path must start with "/": use --path /${path}`)
+  const port = int(values.port, 'port', 8787, 0, 65535)
+  const host = values.host ?? '127.0.0.1'
+  const maxBodyBytes = int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1)
+  const redis = values.redis === undefined ? undefined : await connectRedis(urlFlag(values.redis, 'redis', ...REDIS_URL))
   const stream = values.stream ?? 'autoplay:events'
+  // Loaded here, not at the top: the receiver and rxjs are most of a start, and send, sign, version and help need neither.
+  const { startListener } = await import('./listen.js')
   try {
     const listener = await startListener({
-      port: int(values.port, 'port', 8787), host: values.host ?? '127.0.0.1',
-      secret: secrets.length === 1 ? secrets[0]! : secrets, path, json: values.json ?? false,
-      maxBodyBytes: int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1),
+      port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json: values.json ?? false, maxBodyBytes,
       ...(redis ? { persist: (await import('../redis/stream.js')).redisAppender(redis, { stream }) } : {}),
-    })
+    }).catch((error: unknown) => { throw cannotListen(error, host, port) })
     process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
     await untilInterrupted()
     await listener.close()
@@ -126,13 +164,24 @@ async function listen(args: string[]): Promise<number> {
   return 0
 }
 
+/** Why the server could not listen, with what to do, when it is the user's to fix; else the error as it is. */
+function cannotListen(error: unknown, host: string, port: number): unknown {
+  switch ((error as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE': return new CliError(`port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`, 1)
+    case 'EACCES': return new CliError(`no permission to listen on port ${port}: choose a port above 1023 with --port`, 1)
+    case 'EADDRNOTAVAIL': return new CliError(`cannot listen on ${host}: it is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
+    case 'ENOTFOUND': case 'EAI_AGAIN': return new CliError(`cannot listen on ${host}: no such host; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
+    default: return error
+  }
+}
+
 async function work(args: string[]): Promise<number> {
   const { values } = parse(args, {
     redis: { type: 'string' }, stream: { type: 'string' }, group: { type: 'string' }, consumer: { type: 'string' },
     'claim-idle': { type: 'string' }, json: { type: 'boolean' },
   })
   if (values.help) return help('work')
-  const url = required(values.redis, 'redis')
+  const url = urlFlag(required(values.redis, 'redis', `the Redis server that holds the stream, such as --redis ${REDIS_EXAMPLE}`), 'redis', ...REDIS_URL)
   const claimIdleMs = int(values['claim-idle'], 'claim-idle', 30_000, 1)
   const stream = values.stream ?? 'autoplay:events'
   const group = values.group ?? 'autoplay-rx'
@@ -162,7 +211,7 @@ async function connectRedis(url: string) {
   try {
     redis = await import('redis')
   } catch {
-    throw new UsageError('--redis needs the "redis" package: npm install redis')
+    throw new CliError('--redis needs the "redis" package: npm install redis')
   }
   let connected = false
   // Give up on a server that is not there at start; once connected, reconnect for ever (outages are
@@ -180,7 +229,7 @@ async function connectRedis(url: string) {
     await client.connect()
     connected = true
   } catch {
-    throw new UsageError(`cannot connect to ${url}: ${lastError || 'no answer'}`)
+    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): is redis-server running there? Start it, or correct --redis`)
   }
   return client
 }
@@ -200,15 +249,10 @@ async function send(args: string[]): Promise<number> {
     backoff: { type: 'string' }, timeout: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' },
   })
   if (values.help) return help('send')
-  const url = required(values.url, 'url')
-  try {
-    if (!/^https?:$/.test(new URL(url).protocol)) throw new Error()
-  } catch {
-    throw new UsageError(`--url must be an http(s) URL, got "${url}"`)
-  }
-  const secret = required(values.secret, 'secret')
+  const url = urlFlag(required(values.url, 'url', `the receiver's endpoint, such as --url ${URL_EXAMPLE}`), 'url', ...HTTP_URL)
+  const secret = required(values.secret, 'secret', 'pass the secret the receiver checks signatures with')
   const type = values.type ?? 'actions'
-  if (type !== 'actions' && type !== 'summary') throw new UsageError(`--type must be actions or summary, got "${type}"`)
+  if (type !== 'actions' && type !== 'summary') throw new CliError(`--type must be actions or summary, got "${type}"`)
   let deliveries: Delivery[]
   if (positionals.length > 0) {
     const times = int(values.count, 'count', 1, 1)
@@ -236,25 +280,57 @@ async function send(args: string[]): Promise<number> {
     },
   })
   if (!quiet && tty) process.stderr.write('\n')
-  process.stdout.write(summaryOf(report) + '\n')
+  process.stdout.write(summaryOf(report, (problem) => fixOf(problem, url)) + '\n')
   return report.accepted === deliveries.length ? 0 : 1
 }
 
-/** The final summary of a send. */
-export function summaryOf(report: SendReport): string {
+/**
+ * The final summary of a send: the totals, the latency, then each distinct
+ * refusal or failure once, with its count, and what to check when `fix`
+ * knows.
+ *
+ * @param report - what {@link sendDeliveries} resolved with
+ * @param fix - what to check for a problem, if anything
+ * @returns lines of text, without a final newline
+ * @example
+ * ```ts
+ * summaryOf(report)
+ * // sent 3, accepted 0, rejected 401×3, retried 0, failed 0
+ * // latency p50 1.1 ms, p99 2.0 ms, in 0.01 s
+ * // 401×3 invalid_signature: Invalid X-Connector-Signature: the signature does not match the body
+ * ```
+ */
+export function summaryOf(report: SendReport, fix: (problem: Problem) => string | undefined = () => undefined): string {
   const rejected = Object.entries(report.rejectedByStatus).map(([status, n]) => `${status}×${n}`).join(' ') || 'none'
   const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} ms`)
   return [
     `sent ${report.sent}, accepted ${report.accepted}, rejected ${rejected}, retried ${report.retried}, failed ${report.failed}`,
     `latency p50 ${ms(percentile(report.latencies, 50))}, p99 ${ms(percentile(report.latencies, 99))}, in ${(report.durationMs / 1000).toFixed(2)} s`,
+    ...report.problems.map((problem) => {
+      const { status, code, message, count } = problem
+      const reason = [code, message].filter((part) => part !== null).join(': ')
+      const hint = fix(problem)
+      return `${status === 0 ? 'failed' : status}×${count}${reason ? ` ${reason}` : ''}${hint ? ` — ${hint}` : ''}`
+    }),
   ].join('\n')
+}
+
+/** What a user of `send` should check, for the problems that have a usual cause. */
+function fixOf({ status, code }: Problem, url: string): string | undefined {
+  if (code === 'invalid_signature' || (status === 401 && code === null)) return 'does --secret match the receiver\'s secret?'
+  if (status === 404) return 'is the path in --url the receiver\'s route?'
+  if (code === 'body_too_large') return 'the receiver\'s body limit is lower (listen --max-body-bytes raises it)'
+  if (code === 'ECONNREFUSED') return `is the receiver running at ${url}?`
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'is the host name in --url right?'
+  if (code === 'ETIMEDOUT') return 'is the receiver stuck, or should --timeout be longer?'
+  return undefined
 }
 
 function signCommand(args: string[]): number {
   const { values, positionals } = parse(args, { secret: { type: 'string' } })
   if (values.help) return help('sign')
-  const secret = required(values.secret, 'secret')
-  if (positionals.length !== 1) throw new UsageError('sign takes exactly one FILE ("-" for standard input)')
+  const secret = required(values.secret, 'secret', 'pass the secret to sign with')
+  if (positionals.length !== 1) throw new CliError('sign takes exactly one FILE ("-" for standard input)')
   process.stdout.write(sign(readInput(positionals[0]!), secret) + '\n')
   return 0
 }
@@ -263,12 +339,23 @@ function readInput(file: string): Buffer {
   try {
     return readFileSync(file === '-' ? 0 : file)
   } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    throw new CliError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path`)
   }
 }
 
 function help(topic: string): number {
   process.stdout.write(HELP[topic] + '\n')
+  return 0
+}
+
+/**
+ * The installed package's version, from its own package.json: found by
+ * self-reference (package.json is in "exports"), so the same code works
+ * from src/ through tsx and from dist/ in the installed package.
+ */
+function version(): number {
+  const file = fileURLToPath(import.meta.resolve('autoplay-rx/package.json'))
+  process.stdout.write((JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version + '\n')
   return 0
 }
 
@@ -281,12 +368,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'send': return await send(rest)
       case 'sign': return signCommand(rest)
       case 'work': return await work(rest)
+      case 'version': case '-v': case '--version': return version()
       case undefined: case '-h': case '--help': case 'help': return help('main')
-      default: throw new UsageError(`unknown command "${command}"`)
+      default: throw new CliError(`unknown command "${command}": the commands are listen, send, sign, work and version`)
     }
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`autoplay-rx: ${error.message}\n${command && HELP[command] ? `Run "autoplay-rx ${command} --help".` : 'Run "autoplay-rx --help".'}\n`)
-    return 2
+    if (!(error instanceof CliError)) throw error
+    const pointer = error.exitCode === 1 ? '' : `${command && HELP[command] ? `Run "autoplay-rx ${command} --help".` : 'Run "autoplay-rx --help".'}\n`
+    process.stderr.write(`autoplay-rx: ${error.message}\n${pointer}`)
+    return error.exitCode
   }
 }

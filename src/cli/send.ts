@@ -33,6 +33,21 @@ export interface SendOptions {
   readonly onProgress?: (report: SendReport) => void
 }
 
+/**
+ * Why a delivery ended without a 2xx: the final status (0 when no answer
+ * came), with the `code` and `message` of the receiver's JSON error body,
+ * or the start of a body that is not JSON, or the network error.
+ */
+export interface Problem {
+  readonly status: number
+  /** The error body's `code`, or a network error's code (`ECONNREFUSED`, `ETIMEDOUT`, …). */
+  readonly code: string | null
+  /** The error body's `message` (or its first line), or the network error's message. */
+  readonly message: string | null
+  /** Deliveries that ended this way. */
+  count: number
+}
+
 /** What happened to each delivery, and the totals. */
 export interface SendReport {
   /** Deliveries settled so far. */
@@ -45,6 +60,8 @@ export interface SendReport {
   retried: number
   /** Deliveries given up after the last retry on a timeout or network error. */
   failed: number
+  /** Each distinct refusal or failure once, in the order first met, with how many deliveries ended so. */
+  readonly problems: Problem[]
   /** Final status of each delivery, in input order (0 for a network failure). */
   readonly statuses: number[]
   /** Milliseconds of every attempt that got an answer. */
@@ -79,29 +96,45 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   const maxBackoffMs = options.maxBackoffMs ?? 60_000
   const timeoutMs = options.timeoutMs ?? 10_000
   const report: SendReport = {
-    sent: 0, accepted: 0, rejectedByStatus: {}, retried: 0, failed: 0,
+    sent: 0, accepted: 0, rejectedByStatus: {}, retried: 0, failed: 0, problems: [],
     statuses: new Array(options.deliveries.length).fill(0), latencies: [], durationMs: 0,
   }
   const started = performance.now()
   let next = 0
+  const problems = new Map<string, Problem>()
+  const noteProblem = ({ status, code, message }: Attempt) => {
+    const key = JSON.stringify([status, code, message])
+    const known = problems.get(key)
+    if (known) {
+      known.count++
+      return
+    }
+    const problem: Problem = { status, code, message, count: 1 }
+    problems.set(key, problem)
+    report.problems.push(problem)
+  }
 
   const one = async (index: number) => {
     const delivery = options.deliveries[index]!
     const signature = delivery.signature ?? sign(delivery.body, options.secret)
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) {
+    for (let tries = 0; ; tries++) {
+      if (tries > 0) {
         report.retried++
-        await new Promise((r) => setTimeout(r, Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1))))
+        await new Promise((r) => setTimeout(r, Math.min(maxBackoffMs, backoffMs * 2 ** (tries - 1))))
       }
       const t0 = performance.now()
-      const status = await postDelivery(url, agent, delivery.body, signature, options.secret, timeoutMs)
+      const attempt = await attemptDelivery(url, agent, delivery.body, signature, options.secret, timeoutMs)
+      const { status } = attempt
       if (status > 0) report.latencies.push(performance.now() - t0)
       const retryable = status === 0 || status >= 500
-      if (retryable && attempt < retries) continue
+      if (retryable && tries < retries) continue
       report.statuses[index] = status
       if (status >= 200 && status < 300) report.accepted++
-      else if (status === 0) report.failed++
-      else report.rejectedByStatus[status] = (report.rejectedByStatus[status] ?? 0) + 1
+      else {
+        if (status === 0) report.failed++
+        else report.rejectedByStatus[status] = (report.rejectedByStatus[status] ?? 0) + 1
+        noteProblem(attempt)
+      }
       report.sent++
       report.durationMs = performance.now() - started
       options.onProgress?.(report)
@@ -117,11 +150,40 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   return report
 }
 
+/** What one POST came to: a {@link Problem} without its count (`code` and `message` are null on a 2xx). */
+export type Attempt = Omit<Problem, 'count'>
+
+/** Enough of an error body to show its reason; the rest is not read. */
+const REASON_BYTES = 4096
+
 /**
  * One delivery POSTed as the connector sends it (its headers, the exact
  * bytes): resolves with the status, or 0 on a timeout or network error.
+ * See {@link attemptDelivery} for why it was not accepted.
  */
 export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number): Promise<number> {
+  return attemptDelivery(url, agent, body, signature, secret, timeoutMs).then((attempt) => attempt.status)
+}
+
+/**
+ * Like {@link postDelivery}, and says why a delivery was not accepted: the
+ * `code` and `message` of the receiver's JSON error body (the first line of
+ * any other body), or the network error. Never rejects.
+ *
+ * @param url - the receiver's endpoint
+ * @param agent - the keep-alive agent that holds the connections
+ * @param body - the exact bytes to send
+ * @param signature - the `X-Connector-Signature` value
+ * @param secret - sent as `Authorization: Bearer`, as the connector does
+ * @param timeoutMs - how long to wait for the answer
+ * @returns the status (0 when no answer came) and, when it is not a 2xx, the reason
+ * @example
+ * ```ts
+ * const { status, code, message } = await attemptDelivery(new URL(url), new Agent(), body, sign(body, secret), secret, 10_000)
+ * // 401 'invalid_signature' 'Invalid X-Connector-Signature: the signature does not match the body'
+ * ```
+ */
+export function attemptDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number): Promise<Attempt> {
   return new Promise((resolve) => {
     const req = (url.protocol === 'https:' ? httpsRequest : request)(url, {
       method: 'POST', agent,
@@ -133,12 +195,47 @@ export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature
         'user-agent': 'autoplay-rx-cli',
       },
     }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-      res.on('error', () => resolve(0))
+      const status = res.statusCode ?? 0
+      const accepted = status >= 200 && status < 300
+      const chunks: Buffer[] = []
+      let size = 0
+      // An accepted delivery's body says nothing we need: only a refusal's is kept, and only its start.
+      res.on('data', (chunk: Buffer) => {
+        if (accepted || size >= REASON_BYTES) return
+        chunks.push(chunk)
+        size += chunk.length
+      })
+      res.on('end', () => resolve(accepted ? { status, code: null, message: null } : refusal(status, Buffer.concat(chunks).subarray(0, REASON_BYTES))))
+      res.on('error', (error) => resolve(failure(error)))
     })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')))
-    req.on('error', () => resolve(0))
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })))
+    req.on('error', (error) => resolve(failure(error)))
     req.end(body)
   })
+}
+
+/** A refusal's reason: `code` and `message` of a JSON error body, else its first line. */
+function refusal(status: number, body: Buffer): Attempt {
+  const text = body.toString('utf8')
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (typeof parsed === 'object' && parsed !== null) {
+      const { code, message } = parsed as Record<string, unknown>
+      if (typeof code === 'string') return { status, code, message: typeof message === 'string' && message !== code ? oneLine(message) : null }
+    }
+  } catch {
+    // Not JSON: a proxy's or a framework's own page; its first line is the best reason there is.
+  }
+  return { status, code: null, message: oneLine(text) || null }
+}
+
+/** A network error's reason. Node's AggregateError (every address of a host refused) has an empty message. */
+function failure(error: Error & { code?: string; errors?: Error[] }): Attempt {
+  const message = error.message || (error.errors ?? []).map((e) => e.message).join('; ')
+  return { status: 0, code: error.code ?? null, message: oneLine(message) || null }
+}
+
+function oneLine(text: string): string {
+  const line = text.trim().split('\n', 1)[0]!.trim()
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line
 }
