@@ -6,36 +6,86 @@
  */
 import type * as t from 'io-ts'
 
-/** Why a signature was refused. */
+/**
+ * Why a signature was refused: no header, a header that is not
+ * `sha256=` + 64 lower-case hex digits, or a digest made with another secret
+ * (or over other bytes).
+ *
+ * @example
+ * ```ts
+ * const failure: SignatureFailure | null = checkSignature(body, header, [secret])
+ * ```
+ */
 export type SignatureFailure = 'missing' | 'malformed' | 'mismatch'
 
-/** The `X-Connector-Signature` header was missing, malformed, or made with another secret. */
+/**
+ * The `X-Connector-Signature` header was missing, malformed, or made with
+ * another secret. Adapters answer 401.
+ *
+ * @example
+ * ```ts
+ * receiver.rejected$.subscribe((e) => { if (e._tag === 'InvalidSignature') console.warn(e.reason) })
+ * ```
+ */
 export interface InvalidSignature {
+  /** Tells this error apart: `'InvalidSignature'`. */
   readonly _tag: 'InvalidSignature'
+  /** Which check failed. */
   readonly reason: SignatureFailure
+  /** What went wrong, readable; never holds the secret. */
   readonly message: string
   /** The raw body as received. */
   readonly body: Uint8Array
 }
 
-/** The body is not UTF-8 JSON. */
+/**
+ * The body is not UTF-8 JSON. Adapters answer 400.
+ *
+ * @example
+ * ```ts
+ * if (error._tag === 'MalformedJson' && error.reason === 'invalid-utf8') console.warn('not UTF-8')
+ * ```
+ */
 export interface MalformedJson {
+  /** Tells this error apart: `'MalformedJson'`. */
   readonly _tag: 'MalformedJson'
+  /** Bytes that are not UTF-8, or text that is not JSON (including JSON nested too deep to parse). */
   readonly reason: 'invalid-utf8' | 'syntax'
+  /** What went wrong, readable; never holds the secret. */
   readonly message: string
+  /** The raw body as received. */
   readonly body: Uint8Array
 }
 
-/** One readable problem of an {@link InvalidPayload}: `actions.2.title: expected string, got number`. */
+/**
+ * One readable problem of an {@link InvalidPayload}: `actions.2.title:
+ * expected string, got number` ({@link formatIssue} writes it so).
+ *
+ * @example
+ * ```ts
+ * const issue: PayloadIssue = { path: 'actions.2.title', expected: 'string', got: 'number' }
+ * ```
+ */
 export interface PayloadIssue {
   /** Dotted path from the event's root, `""` for the root itself. */
   readonly path: string
+  /** The codec's name for what the field takes: `string`, `integer`, `Array<SlimAction>`, … */
   readonly expected: string
+  /** The JSON type found instead: `number`, `object`, `array`, `null`, … */
   readonly got: string
 }
 
-/** Valid JSON, but not a valid event of a modelled type. */
+/**
+ * Valid JSON, but not a valid event of a modelled type (a field of the
+ * wrong JSON type, or a value that is not an event object). Adapters answer 400.
+ *
+ * @example
+ * ```ts
+ * if (error._tag === 'InvalidPayload') console.warn(error.issues.map(formatIssue).join('; '))
+ * ```
+ */
 export interface InvalidPayload {
+  /** Tells this error apart: `'InvalidPayload'`. */
   readonly _tag: 'InvalidPayload'
   /** The event type, when the body had a string `type`. */
   readonly eventType: string | null
@@ -43,38 +93,81 @@ export interface InvalidPayload {
   readonly errors: t.Errors
   /** The same errors, readable. */
   readonly issues: ReadonlyArray<PayloadIssue>
+  /** What went wrong, readable: the first five issues. */
   readonly message: string
+  /** The raw body as received. */
   readonly body: Uint8Array
 }
 
-/** A well-formed event of a type this version does not model (e.g. `usertour_trigger`): not a fault. */
+/**
+ * A well-formed event of a type this version does not model (e.g.
+ * `usertour_trigger`): not a fault. Adapters answer 200 with `ignored`.
+ *
+ * @example
+ * ```ts
+ * if (error._tag === 'UnknownEventType' && error.eventType === 'usertour_trigger') handleTrigger(error.event)
+ * ```
+ */
 export interface UnknownEventType {
+  /** Tells this error apart: `'UnknownEventType'`. */
   readonly _tag: 'UnknownEventType'
+  /** The event's `type`. */
   readonly eventType: string
   /** The parsed JSON of the event, for users who want it. */
   readonly event: Readonly<Record<string, unknown>>
+  /** What went wrong, readable; never holds the secret. */
   readonly message: string
+  /** The raw body as received. */
   readonly body: Uint8Array
 }
 
-/** The body handed to `ingest` was not raw bytes or text (e.g. an object from a JSON body parser). */
+/**
+ * The body handed to `ingest` was not raw bytes or text (e.g. an object
+ * from a JSON body parser). Adapters answer 400 `body_not_raw`.
+ *
+ * @example
+ * ```ts
+ * if (error._tag === 'NotRawBody') console.error(error.message) // says how to mount the receiver
+ * ```
+ */
 export interface NotRawBody {
+  /** Tells this error apart: `'NotRawBody'`. */
   readonly _tag: 'NotRawBody'
   /** What was received instead: `object`, `null`, `number`, … */
   readonly received: string
+  /** What went wrong and how to mount the receiver so that it gets the raw bytes. */
   readonly message: string
 }
 
-/** The body exceeds the configured size limit. */
+/**
+ * The body exceeds the configured size limit. Adapters answer 413 and stop
+ * reading.
+ *
+ * @example
+ * ```ts
+ * if (error._tag === 'BodyTooLarge') console.warn(`${error.size} > ${error.limit} bytes`)
+ * ```
+ */
 export interface BodyTooLarge {
+  /** Tells this error apart: `'BodyTooLarge'`. */
   readonly _tag: 'BodyTooLarge'
+  /** The limit in force, in bytes. */
   readonly limit: number
   /** Bytes seen when the limit was crossed (at least `limit + 1`). */
   readonly size: number
+  /** What went wrong, readable; never holds the secret. */
   readonly message: string
 }
 
-/** Everything `ingest` can refuse, as data. */
+/**
+ * Everything `ingest` can refuse, as data: a union told apart by `_tag`
+ * (fold it with {@link matchIngestError}).
+ *
+ * @example
+ * ```ts
+ * receiver.rejected$.subscribe((error: IngestError) => metrics.increment(`refused.${error._tag}`))
+ * ```
+ */
 export type IngestError =
   | InvalidSignature
   | MalformedJson
@@ -83,7 +176,14 @@ export type IngestError =
   | NotRawBody
   | BodyTooLarge
 
-/** The tags of {@link IngestError}. */
+/**
+ * The tags of {@link IngestError}.
+ *
+ * @example
+ * ```ts
+ * const counts: Partial<Record<IngestErrorTag, number>> = {}
+ * ```
+ */
 export type IngestErrorTag = IngestError['_tag']
 
 const signatureMessages: Record<SignatureFailure, string> = {
@@ -92,19 +192,52 @@ const signatureMessages: Record<SignatureFailure, string> = {
   mismatch: 'Invalid X-Connector-Signature: the signature does not match the body',
 }
 
-/** Constructs an {@link InvalidSignature}. */
+/**
+ * Constructs an {@link InvalidSignature}.
+ *
+ * @param reason - which check failed
+ * @param body - the raw body as received
+ * @returns the error value, with its message
+ * @example
+ * ```ts
+ * invalidSignature('mismatch', body).message // 'Invalid X-Connector-Signature: the signature does not match the body'
+ * ```
+ */
 export const invalidSignature = (reason: SignatureFailure, body: Uint8Array): InvalidSignature => ({
   _tag: 'InvalidSignature', reason, message: signatureMessages[reason], body,
 })
 
-/** Constructs a {@link MalformedJson}. */
+/**
+ * Constructs a {@link MalformedJson}.
+ *
+ * @param reason - invalid UTF-8, or a JSON syntax error
+ * @param detail - the parser's message (for `syntax`)
+ * @param body - the raw body as received
+ * @returns the error value, with its message
+ * @example
+ * ```ts
+ * malformedJson('syntax', 'Unexpected end of JSON input', body).message // 'Body is not valid JSON: Unexpected end of JSON input'
+ * ```
+ */
 export const malformedJson = (reason: MalformedJson['reason'], detail: string, body: Uint8Array): MalformedJson => ({
   _tag: 'MalformedJson', reason,
   message: reason === 'invalid-utf8' ? 'Body is not valid UTF-8' : `Body is not valid JSON: ${detail}`,
   body,
 })
 
-/** Constructs an {@link InvalidPayload} from io-ts errors. */
+/**
+ * Constructs an {@link InvalidPayload} from io-ts errors.
+ *
+ * @param eventType - the event's `type`, when it was a string
+ * @param errors - what io-ts' `validate` reported
+ * @param body - the raw body as received
+ * @returns the error value, with its issues and a message naming the first five
+ * @example
+ * ```ts
+ * const report = ActionsPayload.decode(value)
+ * if (E.isLeft(report)) return invalidPayload('actions', report.left, body)
+ * ```
+ */
 export const invalidPayload = (eventType: string | null, errors: t.Errors, body: Uint8Array): InvalidPayload => {
   const issues = errors.map(toIssue)
   const shown = issues.slice(0, 5).map(formatIssue).join('; ')
@@ -116,14 +249,34 @@ export const invalidPayload = (eventType: string | null, errors: t.Errors, body:
   }
 }
 
-/** Constructs an {@link UnknownEventType}. */
+/**
+ * Constructs an {@link UnknownEventType}.
+ *
+ * @param eventType - the event's `type`
+ * @param event - the parsed event
+ * @param body - the raw body as received
+ * @returns the error value, with its message
+ * @example
+ * ```ts
+ * unknownEventType('usertour_trigger', event, body).message // 'Event type "usertour_trigger" is not modelled by this version; ignored'
+ * ```
+ */
 export const unknownEventType = (eventType: string, event: Record<string, unknown>, body: Uint8Array): UnknownEventType => ({
   _tag: 'UnknownEventType', eventType, event,
   message: `Event type "${eventType.slice(0, 100)}" is not modelled by this version; ignored`,
   body,
 })
 
-/** Constructs a {@link NotRawBody}. */
+/**
+ * Constructs a {@link NotRawBody}.
+ *
+ * @param value - what was received instead of raw bytes or text
+ * @returns the error value, with a message that says how to mount the receiver
+ * @example
+ * ```ts
+ * notRawBody({ type: 'summary' }).received // 'object'
+ * ```
+ */
 export const notRawBody = (value: unknown): NotRawBody => {
   const received = describe(value)
   return {
@@ -138,18 +291,44 @@ export const notRawBody = (value: unknown): NotRawBody => {
   }
 }
 
-/** Constructs a {@link BodyTooLarge}. */
+/**
+ * Constructs a {@link BodyTooLarge}.
+ *
+ * @param limit - the limit in force, in bytes
+ * @param size - bytes seen when the limit was crossed
+ * @returns the error value, with its message
+ * @example
+ * ```ts
+ * receiver.reject(bodyTooLarge(receiver.maxBodyBytes, bytesSeen))
+ * ```
+ */
 export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
   _tag: 'BodyTooLarge', limit, size,
   message: `Body exceeds the limit of ${limit} bytes`,
 })
 
-/** A handler per tag; `matchIngestError(handlers)(error)` calls the one for `error._tag`. */
+/**
+ * A handler per tag; `matchIngestError(handlers)(error)` calls the one for
+ * `error._tag`. Every tag must be handled, so a new one is a compile error
+ * where it is not.
+ *
+ * @typeParam R - what every handler returns
+ * @example
+ * ```ts
+ * const toStatus: IngestErrorHandlers<number> = {
+ *   InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
+ *   UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413,
+ * }
+ * ```
+ */
 export type IngestErrorHandlers<R> = { readonly [K in IngestErrorTag]: (error: Extract<IngestError, { _tag: K }>) => R }
 
 /**
  * Folds an {@link IngestError} with one handler per tag (data-last, for `pipe`).
  *
+ * @param handlers - one function per tag
+ * @returns a function of an error that calls the handler of its tag (and
+ *   throws whatever that handler throws)
  * @example
  * ```ts
  * const status = matchIngestError({
@@ -166,11 +345,28 @@ export const matchIngestError = <R>(handlers: IngestErrorHandlers<R>) =>
  * Thrown by `handle` and `handleSync` on a bad signature, as the reference
  * raises `ValueError("Invalid X-Connector-Signature")`. `ingest` never throws:
  * it returns the same failure as a value.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await receiver.handle(body, signature)
+ * } catch (error) {
+ *   if (error instanceof InvalidSignatureError) console.warn(error.reason) // 'missing' | 'malformed' | 'mismatch'
+ * }
+ * ```
  */
 export class InvalidSignatureError extends Error {
+  /** `'InvalidSignatureError'`. */
   override readonly name = 'InvalidSignatureError'
+  /** Which check failed (the same as `error.reason`). */
   readonly reason: SignatureFailure
-  constructor(readonly error: InvalidSignature) {
+  /**
+   * @param error - the refusal, as `ingest` would return it
+   */
+  constructor(
+    /** The refusal as a value, body included. */
+    readonly error: InvalidSignature,
+  ) {
     super(error.message)
     this.reason = error.reason
   }
@@ -198,7 +394,16 @@ function toIssue(error: t.ValidationError): PayloadIssue {
   return { path, expected, got: describe(error.value) }
 }
 
-/** `actions.2.title: expected string, got number` */
+/**
+ * Writes a {@link PayloadIssue} as one line.
+ *
+ * @param issue - one problem of an {@link InvalidPayload}
+ * @returns e.g. `actions.2.title: expected string, got number` (`(root)` for the root)
+ * @example
+ * ```ts
+ * formatIssue({ path: 'actions.2.title', expected: 'string', got: 'number' }) // 'actions.2.title: expected string, got number'
+ * ```
+ */
 export function formatIssue(issue: PayloadIssue): string {
   return `${issue.path === '' ? '(root)' : issue.path}: expected ${issue.expected}, got ${issue.got}`
 }
