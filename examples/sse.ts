@@ -33,11 +33,11 @@ const subscription = merge(
   pulled$.pipe(map((payload) => `sse ${describe(payload)}`)),
 ).subscribe({
   next: (line) => console.log(line),
-  // Only a fatal answer (401, 403, 404) or `maxRetries` spent end the SSE stream.
+  // Only a fatal answer (401, 403, 404) or `maxRetries` spent end the SSE stream: a wrong token or
+  // product id, which no retry fixes. Stop, so that it is seen, rather than serve push alone.
   error: (error: Error) => {
     console.log(`sse stopped: ${error.message}`)
-    process.exitCode = 1
-    server.close()
+    server.close(() => process.exit(1))
   },
 })
 receiver.rejected$.subscribe((error) => console.log(`push ${describeRefusal(error)}`))

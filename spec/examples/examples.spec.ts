@@ -1,0 +1,274 @@
+/**
+ * Every app in examples/ as a user runs it: the package built, the examples
+ * type-checked against it (strict), each app started as its own process
+ * (`node --import tsx`, 'autoplay-rx' resolving to dist/ through
+ * package.json "exports"), sent signed deliveries the way the connector
+ * sends them, and its output checked line by line, down to a clean exit on
+ * SIGTERM.
+ */
+import { expect } from 'chai'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { sendDeliveries, type Delivery } from '../../src/cli/send.js'
+import { fixture, SECRET } from '../helpers/fixtures.js'
+import { listen, send, sleep } from '../helpers/http.js'
+import { connect, startRedis, type RedisServer } from '../helpers/redis.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const run = promisify(execFile)
+/** The longest any one wait may take: generous, since the machine may be busy; a healthy run needs well under a second. */
+const PATIENCE_MS = 30_000
+
+/** `promise`, or an error naming `what` after PATIENCE_MS (the timer is cleared either way). */
+async function within<T>(promise: Promise<T>, what: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`not within ${PATIENCE_MS} ms: ${what()}`)), PATIENCE_MS) })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Polls `probe` every 20 ms until it holds, for at most PATIENCE_MS. */
+async function eventually(probe: () => boolean | Promise<boolean>, what: () => string): Promise<void> {
+  const deadline = Date.now() + PATIENCE_MS
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not within ${PATIENCE_MS} ms: ${what()}`)
+    await sleep(20)
+  }
+}
+
+/** The newest modification time of a file under `path`. */
+function newest(path: string): number {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))))
+}
+
+/** Builds the package unless dist/ is newer than every source (the build writes dist/cjs/package.json last). */
+async function buildIfStale(): Promise<void> {
+  const marker = join(root, 'dist/cjs/package.json')
+  const built = existsSync(marker) ? statSync(marker).mtimeMs : 0
+  const sources = Math.max(newest(join(root, 'src')), ...['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json'].map((f) => newest(join(root, f))))
+  if (built < sources) await run('npm', ['run', 'build'], { cwd: root })
+}
+
+/** A running example: its output so far, and how to wait for a line and to stop it. */
+interface App {
+  readonly lines: string[]
+  /** The URL it printed in its `listening on …` line. */
+  readonly url: string
+  /** Waits (at most PATIENCE_MS) until the output satisfies `done`. */
+  until(done: (lines: string[]) => boolean, what: string): Promise<void>
+  /** Resolves with the exit code once it has exited by itself. */
+  readonly exited: Promise<number | null>
+  /** SIGTERM, then its exit code (it must exit within PATIENCE_MS). */
+  stop(): Promise<number | null>
+}
+
+const children = new Set<ChildProcess>()
+
+async function start(file: string, env: Record<string, string> = {}, ready = /^listening on (\S+)$/): Promise<App> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', file)], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTOPLAY_SECRET: SECRET, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  const lines: string[] = []
+  let partial = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n')
+    partial = parts.pop()!
+    lines.push(...parts)
+  })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { children.delete(child); resolve(code) }))
+  let gone = false
+  void exited.then(() => { gone = true })
+
+  const output = () => `\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`
+  const until = (done: (lines: string[]) => boolean, what: string) => eventually(() => {
+    if (gone && !done(lines)) throw new Error(`${file} exited before ${what}${output()}`)
+    return done(lines)
+  }, () => `${file}: ${what}${output()}`)
+  await until((l) => l.some((line) => ready.test(line)), String(ready))
+  const url = lines.map((line) => ready.exec(line)?.[1]).find(Boolean) ?? ''
+  return {
+    lines, url, until, exited,
+    stop: () => {
+      child.kill('SIGTERM')
+      return within(exited, () => `${file} exiting after SIGTERM${output()}`)
+    },
+  }
+}
+
+const signedDeliveries = (...names: Parameters<typeof fixture>[0][]): Delivery[] => names.map((name) => ({ body: fixture(name) }))
+/** A summary signed with the wrong secret. */
+const forged: Delivery = { body: fixture('summary'), signature: 'sha256=' + '0'.repeat(64) }
+/** Sends one at a time, so that the example prints in the order sent. */
+const deliver = async (url: string, deliveries: Delivery[]) =>
+  (await sendDeliveries({ url, secret: SECRET, deliveries, concurrency: 1, retries: 0 })).statuses
+
+const ACTIONS_SMALL = 'actions ps_abc123: 3 (Submit on team/members, Click on settings/billing, Blur on projects/:id)'
+const SUMMARY = 'summary ps_abc123: The user navigated to the Dashboard, exported a CSV report, then opened account settings to update their billing plan.'
+const IGNORED = 'ignored usertour_trigger'
+const FORGED = 'refused InvalidSignature: Invalid X-Connector-Signature: the signature does not match the body'
+
+describe('examples/', function () {
+  this.timeout(4 * PATIENCE_MS)
+
+  before(async function () {
+    this.timeout(120_000)
+    await buildIfStale()
+  })
+  after(() => { for (const child of children) child.kill('SIGKILL') })
+
+  it('type-check against the built package (tsc -p examples, strict)', async () => {
+    const tsc = join(root, 'node_modules/.bin/tsc')
+    const result = await run(tsc, ['-p', 'examples'], { cwd: root }).then(() => 'ok', (error: { stdout: string }) => error.stdout)
+    expect(result).to.equal('ok')
+  })
+
+  it('node-http.ts prints each delivery sent by `autoplay-rx send`, each refusal, and stops cleanly', async () => {
+    const app = await start('node-http.ts')
+    const bin = join(root, 'dist/esm/cli/bin.js')
+    const files = ['actions-small', 'summary', 'usertour-trigger'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
+    const sent = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', SECRET, '--concurrency', '1', '--retries', '0', ...files])
+    expect(sent.stdout).to.include('sent 3, accepted 3, rejected none')
+    const refused = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', 'not-the-secret', '--retries', '0', files[1]!])
+      .then(() => 'exit 0', (error: { code: number; stdout: string }) => `exit ${error.code}: ${error.stdout.split('\n')[0]}`)
+    expect(refused).to.equal('exit 1: sent 1, accepted 0, rejected 401×1, retried 0, failed 0')
+    await app.until((l) => l.length >= 5, 'five lines')
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
+  })
+
+  const servers: ReadonlyArray<readonly [file: string, path: string, extra?: (app: App) => Promise<void>]> = [
+    ['express.ts', '/events', async (app) => {
+      // The JSON parser mounted after the webhook route still serves the app's other routes.
+      const health = await send(new URL('/health', app.url).href, null, { method: 'GET' })
+      expect([health.status, health.json]).to.deep.equal([200, { ok: true }])
+    }],
+    ['fastify.ts', '/events'],
+    ['hono.ts', '/events'],
+    ['nextjs/serve.ts', '/api/events', async (app) => {
+      const get = await send(app.url, null, { method: 'GET' })
+      expect([get.status, get.headers.allow]).to.deep.equal([405, 'POST'])
+    }],
+  ]
+  for (const [file, path, extra] of servers) {
+    it(`${file} prints each signed delivery and each refusal, and stops cleanly`, async () => {
+      const app = await start(file)
+      expect(new URL(app.url).pathname).to.equal(path)
+      expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+      await extra?.(app)
+      await app.until((l) => l.length >= 5, 'five lines')
+      expect(await app.stop()).to.equal(0)
+      expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
+    })
+  }
+
+  describe('sse.ts against a local connector', () => {
+    const TOKEN = 'connector-token-1'
+    let connector: Awaited<ReturnType<typeof listen>>
+    const open = new Set<ServerResponse>()
+    before(async () => {
+      // Plays the connector's GET /stream/{product_id}: frames at once, then the stream stays open.
+      connector = await listen((req, res) => {
+        if (req.url !== '/stream/prod_abc') return void res.writeHead(404).end()
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end()
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        open.add(res)
+        res.on('close', () => open.delete(res))
+        res.write(': heartbeat\n\n')
+        for (const [id, name] of [[1, 'actions-small'], [2, 'summary'], [3, 'usertour-trigger']] as const) {
+          res.write(`id: ${id}\ndata: ${fixture(name).toString('utf8')}\n\n`)
+        }
+      })
+    })
+    after(() => connector.close())
+
+    it('prints what comes pulled and what comes pushed, each with its way, and closes the SSE connection on SIGTERM', async () => {
+      const app = await start('sse.ts', { CONNECTOR_URL: `http://127.0.0.1:${connector.port}/stream/prod_abc`, CONNECTOR_TOKEN: TOKEN })
+      await app.until((l) => l.includes('sse ignored usertour_trigger'), 'the SSE frames')
+      expect(await deliver(app.url, [...signedDeliveries('summary', 'actions-small'), forged])).to.deep.equal([200, 200, 401])
+      await app.until((l) => l.length >= 8, 'the pushed deliveries')
+      expect(open.size).to.equal(1)
+      expect(await app.stop()).to.equal(0)
+      // The HTTP server and the SSE connection open concurrently: their two lines come in either order.
+      expect([...app.lines.slice(0, 2)].sort()).to.deep.equal([`listening on ${app.url}`, 'sse connected'])
+      expect(app.lines.slice(2)).to.deep.equal([
+        `sse ${ACTIONS_SMALL}`, `sse ${SUMMARY}`, `sse ${IGNORED}`,
+        `push ${SUMMARY}`, `push ${ACTIONS_SMALL}`, `push ${FORGED}`, 'stopped',
+      ])
+      await eventually(() => open.size === 0, () => `the SSE connection closed (${open.size} open)`)
+    })
+
+    it('exits 1 with the reason when the connector refuses the token (a fatal 401)', async () => {
+      const url = `http://127.0.0.1:${connector.port}/stream/prod_abc`
+      const app = await start('sse.ts', { CONNECTOR_URL: url, CONNECTOR_TOKEN: 'wrong' })
+      expect(await within(app.exited, () => 'sse.ts exiting by itself')).to.equal(1)
+      expect(app.lines.filter((line) => line.startsWith('sse '))).to.deep.equal([
+        'sse dropped: The server answered HTTP 401 (fatal: not retried)',
+        `sse stopped: SSE stream ${url} refused with HTTP 401; not retried`,
+      ])
+    })
+  })
+
+  describe('redis/receiver.ts and redis/worker.ts against a real redis-server', () => {
+    let redis: RedisServer
+    before(async () => { redis = await startRedis() })
+    after(() => redis?.stop())
+
+    it('the receiver stores each delivery before answering; the worker prints each and acknowledges it', async () => {
+      const env = { REDIS_URL: redis.url, STREAM: 'examples:events', GROUP: 'printers', CONSUMER: 'w1' }
+      const [receiver, worker] = await Promise.all([start('redis/receiver.ts', env), start('redis/worker.ts', env, /^(working on .*)$/)])
+      expect(worker.url).to.equal('working on examples:events as printers/w1')
+      expect(await deliver(receiver.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+      await worker.until((l) => l.length >= 3, 'both payloads')
+      const client = await connect(redis.url)
+      try {
+        // The worker acknowledges after printing: nothing may stay pending.
+        let pending: unknown
+        await eventually(async () => {
+          pending = ((await client.sendCommand(['XPENDING', 'examples:events', 'printers'])) as unknown[])[0]
+          return pending === 0
+        }, () => `every entry acknowledged (${String(pending)} pending)`)
+        expect(await client.sendCommand(['XLEN', 'examples:events'])).to.equal(2)
+      } finally {
+        await client.close()
+      }
+      expect(await Promise.all([receiver.stop(), worker.stop()])).to.deep.equal([0, 0])
+      const id = String.raw`\d+-\d+`
+      expect(receiver.lines.slice(1, -1).map((line) => line.replace(new RegExp(`^stored ${id}: `), 'stored ID: '))).to.deep.equal([
+        `stored ID: ${ACTIONS_SMALL}`, `stored ID: ${SUMMARY}`, IGNORED, FORGED,
+      ])
+      expect(worker.lines.slice(1)).to.deep.equal([ACTIONS_SMALL, SUMMARY, 'stopped'])
+      expect(receiver.lines.at(-1)).to.equal('stopped')
+    })
+  })
+
+  it('embedding-pipeline.ts embeds the actions of each session in merged batches, upserts them by session, and flushes what it holds on SIGTERM', async () => {
+    const app = await start('embedding-pipeline.ts')
+    // 3 then 50 actions of one session: the 50 would take the window past maxActions (50), so the 3 go first, then the 50 at once.
+    expect(await deliver(app.url, signedDeliveries('actions-small', 'actions-medium', 'summary'))).to.deep.equal([200, 200, 200])
+    await app.until((l) => l.length >= 3, 'two upserts')
+    // These 3 wait in their session's 5 s window; stopping flushes them (or the window closed first: the same line).
+    expect(await deliver(app.url, signedDeliveries('actions-small'))).to.deep.equal([200])
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines).to.deep.equal([
+      `listening on ${app.url}`,
+      'ps_abc123: upserted 3 vectors of 8 dimensions, 3 in store',
+      'ps_abc123: upserted 50 vectors of 8 dimensions, 53 in store',
+      'ps_abc123: upserted 3 vectors of 8 dimensions, 56 in store',
+      'stopped',
+    ])
+  })
+})
