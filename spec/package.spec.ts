@@ -118,7 +118,9 @@ export { status }
     expect(broken).to.deep.equal([])
   })
 
-  it('installs the autoplay-rx bin', () => {
+  it('installs the autoplay-rx bin, which knows its version', () => {
     expect(sh(join(dir, 'node_modules', '.bin', 'autoplay-rx'), ['--help'])).to.include('autoplay-rx listen --port 8787')
+    // Read at run time from the installed package.json: from dist/, not from src/ as in spec/cli.
+    expect(sh(join(dir, 'node_modules', '.bin', 'autoplay-rx'), ['--version'])).to.equal(`${versionOf('autoplay-rx')}\n`)
   })
 })
