@@ -95,8 +95,9 @@ export type SideObserver<T> = Partial<Observer<T>> | ((value: T) => void)
  * const options: ConnectorStreamOptions = {
  *   url: `https://connector.example.com/stream/${productId}`,
  *   token: process.env.CONNECTOR_TOKEN!,
- *   maxRetries: 20,                 // give up after 20 failed reconnections in a row
+ *   maxRetries: 20,                 // give up after 20 reconnections in a row without a stable connection
  *   stallTimeoutMs: 60_000,         // two missed heartbeats
+ *   maxFrameChars: 8 * 1024 * 1024, // frames up to 8 Mi characters
  *   headers: { 'user-agent': 'my-app/1.0' },
  * }
  * ```
@@ -295,7 +296,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
     const payload = decodeJsonText(data, () => encoder.encode(data), config.logger)
     if (E.isLeft(payload)) return reject(message, payload.left)
     const value = payload.right
-    if (unstableSince !== null) stable()
+    stable()
     subscriber.next(value)
   }
 
