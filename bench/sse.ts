@@ -2,11 +2,18 @@
  * connectorStream vs the floor: the same SSE frames, from the same local
  * node:http server over the same `fetch`, read, split on blank lines and
  * JSON.parse'd — nothing else. Paired rounds in one run, per fixture.
+ *
+ * `--attacks [--module=FILE] [--seconds=5]`: instead, re-runs the attacks of issue 10
+ * (endless line, endless frame, `retry: 0` storm, dead URL) against the
+ * source (or another version's `connectorStream` module) and prints what
+ * each did to the client.
  */
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { lastValueFrom, take, count } from 'rxjs'
 import { silentLogger } from '../dist/esm/logger.js'
 import { connectorStream } from '../dist/esm/sse/connectorStream.js'
@@ -128,6 +135,134 @@ export async function benchSse(quick: boolean): Promise<string> {
   return lines.join('\n')
 }
 
+// ---------------------------------------------------------------------------
+// The attacks of issue 10 on the SSE source, re-run for their figures.
+
+/** One hostile server: what it does with each request. */
+interface Attack {
+  readonly name: string
+  /** null: no server at all, the port is closed (a dead URL). */
+  readonly serve: ((res: http.ServerResponse) => Promise<void> | void) | null
+  /** Whether the client passes a lifecycle observer (else it relies on its logger). */
+  readonly lifecycle: boolean
+}
+
+/** Writes `chunk` again and again, as fast as the client reads, until the connection closes. */
+async function flood(res: http.ServerResponse, chunk: Buffer): Promise<void> {
+  while (!res.destroyed) {
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => { res.off('drain', done); res.off('close', done); resolve() }
+        res.on('drain', done)
+        res.on('close', done)
+      })
+    }
+  }
+}
+
+const sseHead = (res: http.ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' })
+
+const attacks: Attack[] = [
+  {
+    name: 'one endless line (`data: aaaa…`, never a newline)', lifecycle: true,
+    serve: async (res) => { sseHead(res); res.write('data: '); await flood(res, Buffer.alloc(64 * 1024, 'a')) },
+  },
+  {
+    name: '`data:` lines for ever, never a blank line', lifecycle: true,
+    serve: async (res) => { sseHead(res); await flood(res, Buffer.from(`data: ${'x'.repeat(1017)}\n`.repeat(64))) },
+  },
+  { name: '200, `retry: 0`, closed at once', lifecycle: true, serve: (res) => { sseHead(res); res.end('retry: 0\n\n') } },
+  { name: 'a dead URL (port closed), no lifecycle observer', lifecycle: false, serve: null },
+]
+
+interface AttackResult {
+  readonly requests: number
+  readonly peakRssMiB: number
+  /** How the client process ended: 'alive' (stopped by us) or its exit code/signal and when. */
+  readonly outcome: string
+  readonly reasons: Record<string, number>
+  readonly logLines: number
+}
+
+/**
+ * Runs one attack for `durationMs`: a hostile server here, the client
+ * (`connectorStream` from `module`, default options) in a child node
+ * sampling its RSS every 50 ms.
+ */
+async function runAttack(attack: Attack, module: string, durationMs: number): Promise<AttackResult> {
+  let requests = 0
+  const server = http.createServer((_req, res) => {
+    requests++
+    void attack.serve?.(res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  if (attack.serve === null) await new Promise<void>((resolve) => server.close(() => resolve()))
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    import { connectorStream } from ${JSON.stringify(pathToFileURL(module).href)}
+    let peak = 0
+    const sample = () => { peak = Math.max(peak, process.memoryUsage().rss); console.log('rss ' + peak) }
+    const sampler = setInterval(sample, 50)
+    const reasons = {}
+    const subscription = connectorStream({
+      url: 'http://127.0.0.1:${port}/stream/prod_attack', token: 't',
+      lifecycle: ${attack.lifecycle} ? (e) => { if (e._tag === 'Disconnected') reasons[e.reason._tag] = (reasons[e.reason._tag] ?? 0) + 1 } : undefined,
+    }).subscribe({ error: (e) => console.log('error ' + e._tag) })
+    setTimeout(() => { subscription.unsubscribe(); clearInterval(sampler); sample(); console.log('reasons ' + JSON.stringify(reasons)) }, ${durationMs})
+  `], { cwd: fileURLToPath(new URL('../', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] })
+  const started = performance.now()
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])))
+  const elapsed = (performance.now() - started) / 1000
+  server.closeAllConnections()
+  server.close()
+  const lines = stdout.split('\n')
+  const peak = Math.max(0, ...lines.filter((l) => l.startsWith('rss ')).map((l) => Number(l.slice(4))))
+  const reasons = lines.find((l) => l.startsWith('reasons '))
+  return {
+    requests,
+    peakRssMiB: Math.round(peak / 2 ** 20),
+    outcome: code === 0 && reasons !== undefined ? 'alive' : `died after ${elapsed.toFixed(1)} s (${signal ?? `exit ${code}`}${/heap out of memory/.test(stderr) ? ', heap out of memory' : ''})`,
+    reasons: reasons === undefined ? {} : JSON.parse(reasons.slice('reasons '.length)) as Record<string, number>,
+    logLines: stderr.split('\n').filter((l) => l.startsWith('[autoplay-rx]')).length,
+  }
+}
+
+/**
+ * The issue 10 attacks on the SSE source, each for `durationMs`, as a
+ * markdown table: requests the server got, the client's peak RSS, whether
+ * it survived, why its connections ended, and what it logged.
+ *
+ * @param module - the file exporting `connectorStream` (default this repository's source; 0.1's to compare)
+ * @param durationMs - how long each attack runs
+ * @returns the markdown table
+ *
+ * @example
+ * ```ts
+ * console.log(await sseAttacks('src/sse/connectorStream.ts', 5_000))
+ * ```
+ */
+export async function sseAttacks(module: string, durationMs: number): Promise<string> {
+  const lines = [
+    `| attack (${durationMs / 1000} s each, default options) | requests | client peak RSS | client | disconnections | log lines |`,
+    '|---|---:|---:|---|---|---:|',
+  ]
+  for (const attack of attacks) {
+    const r = await runAttack(attack, module, durationMs)
+    const reasons = Object.entries(r.reasons).map(([tag, n]) => `${n} ${tag}`).join(', ') || '—'
+    lines.push(`| ${attack.name} | ${attack.serve === null ? '—' : r.requests} | ${r.peakRssMiB} MiB | ${r.outcome} | ${attack.lifecycle ? reasons : '(not observed)'} | ${r.logLines} |`)
+  }
+  return lines.join('\n')
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await benchSse(process.argv.includes('--quick')))
+  if (process.argv.includes('--attacks')) {
+    const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+    console.log(await sseAttacks(flag('module') ?? 'src/sse/connectorStream.ts', Number(flag('seconds') ?? 5) * 1000))
+  } else {
+    console.log(await benchSse(process.argv.includes('--quick')))
+  }
 }
