@@ -37,6 +37,12 @@ export interface SendOptions {
  * Why a delivery ended without a 2xx: the final status (0 when no answer
  * came), with the `code` and `message` of the receiver's JSON error body,
  * or the start of a body that is not JSON, or the network error.
+ *
+ * @example
+ * ```ts
+ * { status: 401, code: 'invalid_signature', message: 'Invalid X-Connector-Signature: the signature does not match the body', count: 3 }
+ * { status: 0, code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:8787', count: 1 }
+ * ```
  */
 export interface Problem {
   readonly status: number
@@ -150,7 +156,15 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   return report
 }
 
-/** What one POST came to: a {@link Problem} without its count (`code` and `message` are null on a 2xx). */
+/**
+ * What one POST came to: a {@link Problem} without its count (`code` and
+ * `message` are null on a 2xx).
+ *
+ * @example
+ * ```ts
+ * { status: 200, code: null, message: null }
+ * ```
+ */
 export type Attempt = Omit<Problem, 'count'>
 
 /** Enough of an error body to show its reason; the rest is not read. */
@@ -159,7 +173,13 @@ const REASON_BYTES = 4096
 /**
  * One delivery POSTed as the connector sends it (its headers, the exact
  * bytes): resolves with the status, or 0 on a timeout or network error.
- * See {@link attemptDelivery} for why it was not accepted.
+ * See {@link attemptDelivery} for why it was not accepted. Never rejects.
+ *
+ * @returns the final HTTP status, or 0
+ * @example
+ * ```ts
+ * await postDelivery(new URL('http://127.0.0.1:8787/events'), new Agent({ keepAlive: true }), body, sign(body, secret), secret, 10_000) // 200
+ * ```
  */
 export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number): Promise<number> {
   return attemptDelivery(url, agent, body, signature, secret, timeoutMs).then((attempt) => attempt.status)
