@@ -2,6 +2,22 @@
  * autoplay-rx: the Autoplay event connector's events as typed, validated
  * RxJS streams. Adapters live in subpaths (`autoplay-rx/node`, …) and load
  * only when imported.
+ *
+ * This entry holds the codecs and payload types, the {@link WebhookReceiver},
+ * signatures, errors as values, decoding without a receiver, the operators
+ * and the SSE source {@link connectorStream}.
+ *
+ * @example
+ * ```ts
+ * import { WebhookReceiver, sign } from 'autoplay-rx'
+ *
+ * const receiver = new WebhookReceiver({ secret: 'whsec_test' })
+ * receiver.actions$.subscribe((batch) => console.log(batch.session_id, batch.count))
+ * const body = '{"type":"actions","session_id":"ps_1","actions":[{"type":"click"}]}'
+ * receiver.ingest(body, sign(body, 'whsec_test')) // prints: ps_1 1
+ * ```
+ *
+ * @module autoplay-rx
  */
 
 // Wire format: codecs and static types
