@@ -166,7 +166,8 @@ describe('sse/connectorStream under attack (issue 10)', () => {
       const server = await startServer(async (_req, res, index) => {
         openSse(res)
         if (index === 0) {
-          await sleep(250)
+          // Wide margins both ways: the client counts from when it sees the headers, later than this.
+          await sleep(600)
           res.end()
         } else if (index === 1) {
           res.end()
@@ -174,7 +175,7 @@ describe('sse/connectorStream under attack (issue 10)', () => {
           res.write(frame('after'))
         }
       })
-      const { result, events } = run({ url: server.url, resetBackoffAfterMs: 150 }, 1)
+      const { result, events } = run({ url: server.url, resetBackoffAfterMs: 250 }, 1)
       expect(await result).to.deep.equal([summary('after')])
       expect(events.filter((e) => e._tag === 'Retrying').map(show)).to.deep.equal(['Retrying retry=1 in 10', 'Retrying retry=2 in 20'])
     })
