@@ -386,6 +386,11 @@ export const SlimAction: ObjectCodec<SlimAction> = objectCodec('SlimAction', sli
  * One UI action inside an `actions` batch (the static type of the
  * {@link SlimAction} codec). Times are Unix seconds and may carry a fraction.
  * The identity fields of an action keep `""` as `""` (unlike a batch's).
+ *
+ * @example
+ * ```ts
+ * const lines = batch.actions.map((action: SlimAction) => `${action.index}: ${action.description} on ${action.canonical_url}`)
+ * ```
  */
 export interface SlimAction {
   /** Position of the action in its session, from 0 (`mergeActions` renumbers it within the merged batch); default `0`. */
@@ -449,6 +454,11 @@ export const ActionsPayload: ObjectCodec<ActionsPayload> = objectCodec('ActionsP
 /**
  * A batch of UI actions of one session (the static type of the
  * {@link ActionsPayload} codec). The batch's identity fields turn `""` into `null`.
+ *
+ * @example
+ * ```ts
+ * receiver.actions$.subscribe((batch: ActionsPayload) => console.log(batch.session_id ?? 'anonymous', batch.count))
+ * ```
  */
 export interface ActionsPayload {
   /** Selects this kind of event. */
@@ -495,7 +505,14 @@ const summaryProps = {
  */
 export const SummaryPayload: ObjectCodec<SummaryPayload> = objectCodec('SummaryPayload', summaryProps, (a): SummaryPayload => a)
 
-/** An LLM prose summary of a session (the static type of the {@link SummaryPayload} codec). */
+/**
+ * An LLM prose summary of a session (the static type of the {@link SummaryPayload} codec).
+ *
+ * @example
+ * ```ts
+ * receiver.summary$.subscribe((summary: SummaryPayload) => remember(summary.session_id, summary.summary))
+ * ```
+ */
 export interface SummaryPayload {
   /** Selects this kind of event. */
   type: 'summary'
@@ -538,10 +555,24 @@ export const payloadCodecs = { actions: ActionsPayload, summary: SummaryPayload 
  */
 export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
   t.union([ActionsPayload, SummaryPayload], 'Payload')
-/** Any modelled event: an {@link ActionsPayload} or a {@link SummaryPayload}, told apart by `type`. */
+/**
+ * Any modelled event: an {@link ActionsPayload} or a {@link SummaryPayload}, told apart by `type`.
+ *
+ * @example
+ * ```ts
+ * const size = (p: Payload) => (p.type === 'actions' ? p.actions.length : p.summary.length)
+ * ```
+ */
 export type Payload = ActionsPayload | SummaryPayload
 
-/** The `type` values that have a codec: `'actions' | 'summary'`. */
+/**
+ * The `type` values that have a codec: `'actions' | 'summary'`.
+ *
+ * @example
+ * ```ts
+ * const seen: Record<PayloadType, number> = { actions: 0, summary: 0 }
+ * ```
+ */
 export type PayloadType = Payload['type']
 
 /**
