@@ -7,7 +7,9 @@
 /**
  * A Redis connection as the bridge uses it. A node-redis client
  * (`createClient(…).connect()`) is one; for ioredis pass
- * `{ sendCommand: (args) => redis.call(args[0], ...args.slice(1)) }`.
+ * `{ sendCommand: (args) => redis.call(args[0], ...args.slice(1)) }`, and give
+ * `fromRedisStream` a second such wrapper, over `redis.duplicate()`, as its
+ * `readClient` (a wrapper cannot be duplicated for the blocking reads).
  */
 export interface RedisCommandClient {
   sendCommand(args: string[]): Promise<unknown>

@@ -23,7 +23,9 @@ export interface RedisDedupeStoreOptions {
  * import { dedupeDeliveries } from 'autoplay-rx'
  * import { redisDedupeStore } from 'autoplay-rx/redis'
  *
- * const redis = await createClient({ url: process.env.REDIS_URL }).connect()
+ * const redis = createClient({ url: process.env.REDIS_URL })
+ * redis.on('error', (error) => console.error('redis:', error.message)) // else a dropped connection ends the process
+ * await redis.connect()
  * receiver.actions$.pipe(dedupeDeliveries({ store: redisDedupeStore(redis) })).subscribe(index)
  * ```
  */
