@@ -18,7 +18,8 @@ export interface RedisServer {
   start(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now (loopback). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const probe = createServer()
     probe.listen(0, '127.0.0.1', () => {
