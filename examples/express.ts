@@ -21,7 +21,10 @@ app.post('/events', createNodeMiddleware(receiver))
 app.use(express.json())
 app.get('/health', (_req, res) => { res.json({ ok: true }) })
 
-const server = app.listen(port, host, () => listening(server.address(), '/events'))
+const server = app.listen(port, host, (error) => {
+  if (error) throw error // Express 5 hands over a listen failure (port taken) here
+  listening(server.address(), '/events')
+})
 
 stopOn(async () => {
   await new Promise((resolve) => server.close(resolve))

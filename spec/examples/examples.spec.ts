@@ -124,20 +124,32 @@ const FORGED = 'refused InvalidSignature: Invalid X-Connector-Signature: the sig
 describe('examples/', function () {
   this.timeout(4 * PATIENCE_MS)
 
+  // Most of the time here is processes starting. Once the package is built, the type-check runs
+  // while the apps that need nothing but a port start one after the other (all at once, they
+  // starve each other on a busy machine), and each test takes its app when it runs.
+  let typeCheck: Promise<string>
+  const early = new Map<string, Promise<App>>()
+  const appOf = (file: string) => early.get(file) ?? start(file)
   before(async function () {
     this.timeout(120_000)
     await buildIfStale()
+    typeCheck = run(join(root, 'node_modules/.bin/tsc'), ['-p', 'examples'], { cwd: root })
+      .then(() => 'ok', (error: { stdout: string }) => error.stdout)
+    let previous: Promise<unknown> = Promise.resolve()
+    for (const file of ['node-http.ts', 'express.ts', 'fastify.ts', 'hono.ts', 'nextjs/serve.ts', 'embedding-pipeline.ts']) {
+      const starting = previous.then(() => start(file))
+      previous = starting.catch(() => undefined) // a failure is reported by the test that awaits it
+      early.set(file, starting)
+    }
   })
   after(() => { for (const child of children) child.kill('SIGKILL') })
 
   it('type-check against the built package (tsc -p examples, strict)', async () => {
-    const tsc = join(root, 'node_modules/.bin/tsc')
-    const result = await run(tsc, ['-p', 'examples'], { cwd: root }).then(() => 'ok', (error: { stdout: string }) => error.stdout)
-    expect(result).to.equal('ok')
+    expect(await typeCheck).to.equal('ok')
   })
 
   it('node-http.ts prints each delivery sent by `autoplay-rx send`, each refusal, and stops cleanly', async () => {
-    const app = await start('node-http.ts')
+    const app = await appOf('node-http.ts')
     const bin = join(root, 'dist/esm/cli/bin.js')
     const files = ['actions-small', 'summary', 'usertour-trigger'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
     const sent = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', SECRET, '--concurrency', '1', '--retries', '0', ...files])
@@ -165,7 +177,7 @@ describe('examples/', function () {
   ]
   for (const [file, path, extra] of servers) {
     it(`${file} prints each signed delivery and each refusal, and stops cleanly`, async () => {
-      const app = await start(file)
+      const app = await appOf(file)
       expect(new URL(app.url).pathname).to.equal(path)
       expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
       await extra?.(app)
@@ -256,7 +268,7 @@ describe('examples/', function () {
   })
 
   it('embedding-pipeline.ts embeds the actions of each session in merged batches, upserts them by session, and flushes what it holds on SIGTERM', async () => {
-    const app = await start('embedding-pipeline.ts')
+    const app = await appOf('embedding-pipeline.ts')
     // 3 then 50 actions of one session: the 50 would take the window past maxActions (50), so the 3 go first, then the 50 at once.
     expect(await deliver(app.url, signedDeliveries('actions-small', 'actions-medium', 'summary'))).to.deep.equal([200, 200, 200])
     await app.until((l) => l.length >= 3, 'two upserts')
