@@ -7,7 +7,7 @@
 import { mergeMap } from 'rxjs'
 import { WebhookReceiver, silentLogger, sign } from '../dist/esm/index.js'
 import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
-import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
+import { fromRedisStream, redisAppender, type RedisDelivery } from '../dist/esm/redis/index.js'
 import { generateEvents } from '../dist/esm/cli/generate.js'
 import { sendDeliveries } from '../dist/esm/cli/send.js'
 import { listen } from '../spec/helpers/http.js'
@@ -48,6 +48,7 @@ export async function benchRedis(quick: boolean): Promise<string> {
 
   // 3. HTTP → receiver → XADD (acknowledged once stored) → consumer group → worker (XACK).
   const redis = await startRedis()
+  let ackMs = { median: 0, max: 0, count: 0 }
   try {
     const writer = await connect(redis.url)
     const reader = await connect(redis.url)
@@ -72,6 +73,7 @@ export async function benchRedis(quick: boolean): Promise<string> {
     await reader.destroy()
     if (report.accepted !== total) throw new Error('deliveries refused')
     rows.push(`| HTTP → receiver → Redis (XADD) → worker (XREADGROUP, XACK) | ${total} | ${Math.round(total / s)} |`)
+    ackMs = await ackLatency(redis.url)
   } finally {
     await redis.stop()
   }
@@ -81,7 +83,37 @@ export async function benchRedis(quick: boolean): Promise<string> {
     '| path | deliveries | events/s |',
     '|---|---:|---:|',
     ...rows,
+    '',
+    `\`ack()\` on an idle stream, while the worker's read blocks (default \`blockMs\`, 2 s): median ${fmt(ackMs.median, 1)} ms, max ${fmt(ackMs.max, 1)} ms over ${ackMs.count} acks.`,
   ].join('\n')
+}
+
+/** How long `ack()` takes while the read loop sits in a blocking XREADGROUP on an idle stream (0.1: about blockMs). */
+async function ackLatency(url: string): Promise<{ median: number; max: number; count: number }> {
+  const count = 20
+  const writer = await connect(url)
+  const reader = await connect(url)
+  const deliveries: RedisDelivery[] = []
+  const subscription = fromRedisStream(reader, { stream: 'bench:idle', group: 'bench', consumer: 'w1', logger: silentLogger }).subscribe((d) => deliveries.push(d))
+  const append = redisAppender(writer, { stream: 'bench:idle' })
+  const payload = new WebhookReceiver({ secret: '', logger: silentLogger }).parse(generateEvents({ type: 'actions', count: 1, sessions: 1, seed: 6 })[0]!)!
+  const times: number[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      await append(payload)
+      while (deliveries.length <= i) await new Promise((resolve) => setTimeout(resolve, 1))
+      await new Promise((resolve) => setTimeout(resolve, 20)) // the loop is back in its blocking read
+      const t0 = performance.now()
+      if (!(await deliveries[i]!.ack())) throw new Error('ack failed')
+      times.push(performance.now() - t0)
+    }
+  } finally {
+    subscription.unsubscribe()
+    await writer.destroy()
+    await reader.destroy()
+  }
+  times.sort((a, b) => a - b)
+  return { median: times[count >> 1]!, max: times[count - 1]!, count }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
