@@ -1,0 +1,126 @@
+/**
+ * The slow-body attack on an HTTP adapter, at full size, in two processes:
+ * a server child (one adapter, default options except a long body timeout so
+ * that nothing is released during the attack) and this process as the
+ * attacker, with no secret: N loopback connections each declare a body of
+ * 1 MiB − 1 bytes, send all of it but the last byte, and stall. It prints the
+ * server's RSS before, at the end of the attack, and its peak, and how the
+ * connections were answered. Bounded: the attack stops itself after
+ * `--seconds` at the latest and drops every socket.
+ *
+ *   node --import tsx bench/http-attack.ts [--adapter node|fastify|fetch] [--connections 4000] [--seconds 60] [--lib src]
+ *
+ * `--lib` points at another copy of the library's src/ (e.g. an extract of
+ * 0.1) to measure it the same way.
+ */
+import { fork } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { connect, type Socket } from 'node:net'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : process.argv[i + 1]!
+}
+const MiB = 1024 * 1024
+const adapter = arg('adapter', 'node')
+const lib = resolve(arg('lib', fileURLToPath(new URL('../src', import.meta.url))))
+
+if (process.argv[2] === 'server') {
+  const load = (path: string) => import(pathToFileURL(`${lib}/${path}`).href)
+  const { WebhookReceiver, silentLogger } = await load('index.ts')
+  const receiver = new WebhookReceiver({ secret: 'whsec_attack_target', logger: silentLogger })
+  const options = { bodyTimeoutMs: 600_000 }
+  let port: number
+  if (adapter === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const { autoplayRx } = await load('adapters/fastify.ts')
+    const app = Fastify()
+    await app.register(autoplayRx, { receiver, path: '/', ...options })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = (app.server.address() as AddressInfo).port
+  } else {
+    let handler
+    if (adapter === 'fetch') {
+      const { createFetchHandler } = await load('adapters/web.ts')
+      const { Readable } = await import('node:stream')
+      const fetchHandler = createFetchHandler(receiver, options)
+      handler = async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+        const headers = new Headers()
+        for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
+        const response: Response = await fetchHandler(new Request(`http://127.0.0.1${req.url}`, {
+          method: req.method, headers, body: Readable.toWeb(req) as ReadableStream, duplex: 'half',
+        } as RequestInit))
+        res.writeHead(response.status, Object.fromEntries(response.headers))
+        res.end(Buffer.from(await response.arrayBuffer()))
+        if (response.headers.get('connection') === 'close') res.once('finish', () => req.destroy())
+      }
+    } else {
+      const { createNodeMiddleware } = await load('adapters/node.ts')
+      handler = createNodeMiddleware(receiver, options)
+    }
+    const server = createServer(handler)
+    server.maxConnections = Infinity
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    port = (server.address() as AddressInfo).port
+  }
+  process.on('message', () => process.send!({ rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 }))
+  process.send!({ port })
+} else {
+  const connections = Number(arg('connections', '4000'))
+  const seconds = Number(arg('seconds', '60'))
+  const child = fork(fileURLToPath(import.meta.url), ['server', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] })
+  const ask = () => new Promise<{ rss: number; peak: number }>((r) => { child.once('message', (m) => r(m as never)); child.send('rss') })
+  const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as never)))
+  const before = await ask()
+  const started = Date.now()
+  const chunk = Buffer.alloc(64 * 1024, 0x20)
+  const counts = { overloaded: 0, otherAnswer: 0, closed: 0 }
+  const sockets: Array<{ socket: Socket; sent: () => boolean }> = []
+  /** Sends the head and then all of the body but its last byte, respecting backpressure; resolves once connected. */
+  const attack = () => new Promise<void>((connected) => {
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    let left = MiB - 2
+    sockets.push({ socket, sent: () => left === 0 && socket.writableLength === 0 && !socket.destroyed })
+    const pump = () => {
+      while (left > 0 && !socket.destroyed) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left)
+        left -= piece.length
+        if (!socket.write(piece)) return void socket.once('drain', pump)
+      }
+    }
+    socket.on('connect', () => {
+      socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MiB - 1}\r\nX-Connector-Signature: sha256=${'0'.repeat(64)}\r\n\r\n`)
+      pump()
+      connected()
+    })
+    socket.on('data', (d) => { text += d.toString('latin1') })
+    socket.on('error', () => connected())
+    socket.on('close', () => {
+      if (text.includes('"code":"overloaded"')) counts.overloaded++
+      else if (text !== '') counts.otherAnswer++
+      else counts.closed++
+    })
+  })
+  // Connections open 200 at a time, as fast as the server accepts them; then wait until every one is
+  // either closed by the server or has sent all it will send (or the time is up).
+  const until = started + seconds * 1000
+  for (let i = 0; i < connections && Date.now() < until; i += 200) {
+    await Promise.all(Array.from({ length: Math.min(200, connections - i) }, attack))
+  }
+  const settled = () => sockets.every((s) => s.socket.destroyed || s.sent())
+  while (!settled() && Date.now() < until) await new Promise((r) => setTimeout(r, 250))
+  await new Promise((r) => setTimeout(r, 1000)) // let the server settle
+  const held = sockets.filter((s) => s.sent()).length
+  const during = await ask()
+  const elapsed = (Date.now() - started) / 1000
+  for (const s of sockets) s.socket.destroy()
+  child.kill('SIGKILL')
+  const mib = (n: number) => `${(n / MiB).toFixed(0)} MiB`
+  console.log(`lib ${lib}, adapter ${adapter}, ${connections} connections declaring ${MiB - 1} bytes, ${elapsed.toFixed(1)} s`)
+  console.log(`server RSS before ${mib(before.rss)}, after the attack ${mib(during.rss)}, peak ${mib(during.peak)}; growth ${mib(during.rss - before.rss)} (peak ${mib(during.peak - before.rss)})`)
+  console.log(`connections: ${held} held by the server with all but the last byte sent, ${counts.overloaded} answered 503 overloaded and closed, ${counts.otherAnswer} other answers, ${counts.closed} closed without an answer`)
+}
