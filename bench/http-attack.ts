@@ -10,6 +10,12 @@
  *
  *   node --import tsx bench/http-attack.ts [--adapter node|fastify|fetch] [--connections 4000] [--seconds 60] [--lib src]
  *
+ * `--attack slow-callback [--ack after-callbacks|on-accept]`: the second
+ * attack, signed this time: 64 connections post deliveries for `--seconds`
+ * to a node adapter whose callback takes 50 ms behind a 4-slot pool; it
+ * prints the answers and the most callbacks ever queued (waiting or running)
+ * and the heap at the end.
+ *
  * `--lib` points at another copy of the library's src/ (e.g. an extract of
  * 0.1) to measure it the same way.
  */
@@ -28,11 +34,30 @@ const MiB = 1024 * 1024
 const adapter = arg('adapter', 'node')
 const lib = resolve(arg('lib', fileURLToPath(new URL('../src', import.meta.url))))
 
+const attackKind = arg('attack', 'slow-body')
+const SECRET = 'whsec_attack_target'
+
 if (process.argv[2] === 'server') {
   const load = (path: string) => import(pathToFileURL(`${lib}/${path}`).href)
   const { WebhookReceiver, silentLogger } = await load('index.ts')
-  const receiver = new WebhookReceiver({ secret: 'whsec_attack_target', logger: silentLogger })
-  const options = { bodyTimeoutMs: 600_000 }
+  const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+  const options: Record<string, unknown> = { bodyTimeoutMs: 600_000 }
+  let queued = 0
+  let peakQueued = 0
+  if (attackKind === 'slow-callback') {
+    options.ack = arg('ack', 'after-callbacks')
+    let running = 0
+    const waiting: Array<() => void> = []
+    receiver.onSummary(async () => {
+      peakQueued = Math.max(peakQueued, ++queued)
+      if (running >= 4) await new Promise<void>((r) => waiting.push(r))
+      running++
+      await new Promise((r) => setTimeout(r, 50))
+      running--
+      queued--
+      waiting.shift()?.()
+    })
+  }
   let port: number
   if (adapter === 'fastify') {
     const { default: Fastify } = await import('fastify')
@@ -66,8 +91,36 @@ if (process.argv[2] === 'server') {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     port = (server.address() as AddressInfo).port
   }
-  process.on('message', () => process.send!({ rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 }))
+  process.on('message', () => process.send!({
+    rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed, queued, peakQueued,
+  }))
   process.send!({ port })
+} else if (attackKind === 'slow-callback') {
+  const { request, Agent } = await import('node:http')
+  const { sign } = await import(pathToFileURL(`${lib}/index.ts`).href)
+  const seconds = Number(arg('seconds', '20'))
+  const child = fork(fileURLToPath(import.meta.url), ['server', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] })
+  const ask = () => new Promise<{ heap: number; queued: number; peakQueued: number }>((r) => { child.once('message', (m) => r(m as never)); child.send('rss') })
+  const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as never)))
+  const body = Buffer.from(JSON.stringify({ type: 'summary', product_id: 'p', session_id: 's', summary: 'slow' }))
+  const headers = { 'content-type': 'application/json', 'content-length': body.length, 'x-connector-signature': sign(body, SECRET) }
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const statuses: Record<number, number> = {}
+  const until = Date.now() + seconds * 1000
+  const post = () => new Promise<void>((done) => {
+    const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/', agent, headers }, (res) => {
+      res.resume()
+      res.on('end', () => { statuses[res.statusCode!] = (statuses[res.statusCode!] ?? 0) + 1; done() })
+    })
+    req.on('error', () => done())
+    req.end(body)
+  })
+  await Promise.all(Array.from({ length: 64 }, async () => { while (Date.now() < until) await post() }))
+  const end = await ask()
+  agent.destroy()
+  child.kill('SIGKILL')
+  console.log(`lib ${lib}, slow callback (50 ms, 4-slot pool), ack ${arg('ack', 'after-callbacks')}, 64 connections for ${seconds} s`)
+  console.log(`answers: ${JSON.stringify(statuses)}; callbacks queued at the end ${end.queued}, at most ${end.peakQueued}; heap used ${(end.heap / MiB).toFixed(0)} MiB`)
 } else {
   const connections = Number(arg('connections', '4000'))
   const seconds = Number(arg('seconds', '60'))
