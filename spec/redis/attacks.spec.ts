@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai'
 import { rmSync } from 'node:fs'
+import type { Subscription } from 'rxjs'
 import type { Payload } from '../../src/index.js'
 import { fromRedisStream, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
 import { recordingLogger } from '../helpers/fixtures.js'
@@ -89,11 +90,12 @@ describe('Redis bridge: the attacks on 0.1 (issue 10)', function () {
     const dir = scratchDir('aof-')
     const durable = await startRedis({ dir })
     const [reader, writer] = [await connect(durable.url), await connect(durable.url)]
+    let subscription: Subscription | undefined
     try {
       const stream = name('ack-false')
       const logger = recordingLogger()
       const deliveries: RedisDelivery[] = []
-      keep(fromRedisStream(reader, { stream, group: 'g', consumer: 'c', claimIdleMs: 300, blockMs: 100, logger }).subscribe((d) => deliveries.push(d)))
+      subscription = fromRedisStream(reader, { stream, group: 'g', consumer: 'c', claimIdleMs: 300, blockMs: 100, logger }).subscribe((d) => deliveries.push(d))
       const [sent] = payloads(1, 3, 4)
       await redisAppender(writer, { stream })(sent!)
       await until(() => deliveries.length === 1, 'the delivery')
@@ -109,6 +111,7 @@ describe('Redis bridge: the attacks on 0.1 (issue 10)', function () {
       expect(await deliveries[1]!.ack()).to.equal(true)
       expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
     } finally {
+      subscription?.unsubscribe()
       for (const c of [reader, writer]) c.destroy()
       await durable.stop()
       rmSync(dir, { recursive: true, force: true })

@@ -277,7 +277,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       while (active) {
         try {
           if (closedByOwner()) {
-            subscriber.error(new Error('autoplay-rx: fromRedisStream stopped: the client is closed (closed by its owner)'))
+            subscriber.error(closedError())
             return
           }
           if (inFlight >= maxInFlight) {
@@ -315,7 +315,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
         } catch (error) {
           if (!active) return
           if (closedByOwner(error)) {
-            subscriber.error(error)
+            subscriber.error(closedError(error))
             return
           }
           failures++
@@ -342,6 +342,11 @@ async function ensureGroup(client: RedisCommandClient, stream: string, group: st
   } catch (error) {
     if (!/BUSYGROUP/.test(String((error as Error)?.message ?? error))) throw error
   }
+}
+
+/** Why the Observable ends: the failed command (if any) is its cause, which alone could read like an outage. */
+function closedError(cause?: unknown): Error {
+  return new Error('autoplay-rx: fromRedisStream stopped: its Redis client is closed (closed by its owner)', { cause })
 }
 
 /** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */
