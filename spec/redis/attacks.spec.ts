@@ -156,7 +156,7 @@ describe('Redis bridge: the attacks on 0.1 (issue 10)', function () {
     for (const p of first) await redisAppender(writer, { stream })(p)
     await until(() => received.length === 3, 'the first entries')
     await suite.redis.stop()
-    await sleep(500) // the reader backs off meanwhile
+    await sleep(300) // the reader backs off meanwhile
     await suite.redis.start()
     // Stored at once by a fresh connection, well before the worker's next read recreates the group.
     const gap = await connect(suite.redis.url)
