@@ -11,7 +11,7 @@
  *   node --import tsx bench/http-attack.ts [--adapter node|fastify|fetch] [--connections 4000] [--seconds 60] [--lib src]
  *
  * `--attack slow-callback [--ack after-callbacks|on-accept]`: the second
- * attack, signed this time: 64 connections post deliveries for `--seconds`
+ * attack, signed this time: `--connections` (default 64) post deliveries for `--seconds`
  * to a node adapter whose callback takes 50 ms behind a 4-slot pool; it
  * prints the answers and the most callbacks ever queued (waiting or running)
  * and the heap at the end.
@@ -104,7 +104,8 @@ if (process.argv[2] === 'server') {
   const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as never)))
   const body = Buffer.from(JSON.stringify({ type: 'summary', product_id: 'p', session_id: 's', summary: 'slow' }))
   const headers = { 'content-type': 'application/json', 'content-length': body.length, 'x-connector-signature': sign(body, SECRET) }
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const concurrency = Number(arg('connections', '64'))
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const statuses: Record<number, number> = {}
   const until = Date.now() + seconds * 1000
   const post = () => new Promise<void>((done) => {
@@ -115,11 +116,11 @@ if (process.argv[2] === 'server') {
     req.on('error', () => done())
     req.end(body)
   })
-  await Promise.all(Array.from({ length: 64 }, async () => { while (Date.now() < until) await post() }))
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < until) await post() }))
   const end = await ask()
   agent.destroy()
   child.kill('SIGKILL')
-  console.log(`lib ${lib}, slow callback (50 ms, 4-slot pool), ack ${arg('ack', 'after-callbacks')}, 64 connections for ${seconds} s`)
+  console.log(`lib ${lib}, slow callback (50 ms, 4-slot pool), ack ${arg('ack', 'after-callbacks')}, ${concurrency} connections for ${seconds} s`)
   console.log(`answers: ${JSON.stringify(statuses)}; callbacks queued at the end ${end.queued}, at most ${end.peakQueued}; heap used ${(end.heap / MiB).toFixed(0)} MiB`)
 } else {
   const connections = Number(arg('connections', '4000'))
