@@ -72,3 +72,7 @@ export type { ConnectorStreamOptions, FetchFunction, FetchResponse, SideObserver
 export { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from './sse/errors.js'
 export type { ConnectorStreamFailure } from './sse/errors.js'
 export type { ConnectionEvent, DisconnectReason, FrameRejection, FrameError } from './sse/lifecycle.js'
+export type { Connecting, Connected, Disconnected, Retrying } from './sse/lifecycle.js'
+export type {
+  HttpStatus, UnexpectedContentType, NetworkError, ConnectTimeout, Stalled, FrameTooLarge, StreamEnded,
+} from './sse/lifecycle.js'

@@ -50,8 +50,13 @@ export const DEFAULT_STALL_TIMEOUT_MS = 90_000
  * ```
  */
 export interface FetchResponse {
+  /** The HTTP status: 2xx opens the stream, 401/403/404 end it, any other is retried. */
   readonly status: number
-  readonly headers: { get(name: string): string | null }
+  /** The response headers; only `Content-Type` is read. */
+  readonly headers: {
+    /** A header's value by case-insensitive name, `null` when absent (as `Headers.get`). */
+    get(name: string): string | null
+  }
   /** The body; a WHATWG `ReadableStream` and a Node `Readable` are both async iterables of bytes. */
   readonly body: AsyncIterable<Uint8Array> | null
 }
@@ -145,7 +150,7 @@ export interface ConnectorStreamOptions {
   /**
    * Longest frame, or line, the stream buffers while waiting for its end, in
    * characters (UTF-16 code units: a frame of N UTF-8 bytes never has more);
-   * default 4 Mi ({@link DEFAULT_MAX_FRAME_CHARS}). Past it the connection is
+   * default 4 Mi (4,194,304). Past it the connection is
    * dropped with a `FrameTooLarge` reason and retried with backoff.
    */
   readonly maxFrameChars?: number

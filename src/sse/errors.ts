@@ -23,6 +23,7 @@ import type { DisconnectReason } from './lifecycle.js'
  * ```
  */
 export abstract class ConnectorStreamError extends Error {
+  /** Which subclass this is, to switch on (see {@link ConnectorStreamFailure}). */
   abstract readonly _tag: 'FatalStatus' | 'RetriesExhausted'
   /** The stream URL (the token is never part of it). */
   readonly url: string
@@ -44,7 +45,9 @@ export abstract class ConnectorStreamError extends Error {
  * ```
  */
 export class FatalStatusError extends ConnectorStreamError {
+  /** `'FatalStatusError'`, as in stack traces and logs. */
   override readonly name = 'FatalStatusError'
+  /** `'FatalStatus'`, to switch on. */
   readonly _tag = 'FatalStatus' as const
   /**
    * @param status - the HTTP status
@@ -66,7 +69,9 @@ export class FatalStatusError extends ConnectorStreamError {
  * ```
  */
 export class RetriesExhaustedError extends ConnectorStreamError {
+  /** `'RetriesExhaustedError'`, as in stack traces and logs. */
   override readonly name = 'RetriesExhaustedError'
+  /** `'RetriesExhausted'`, to switch on. */
   readonly _tag = 'RetriesExhausted' as const
   /**
    * @param retries - the reconnections made since the last stable connection (`maxRetries`)

@@ -8,12 +8,21 @@ import type { InvalidPayload, MalformedJson, UnknownEventType } from '../errors.
 /**
  * A connection attempt starts.
  *
- * `retry` is 0 for the subscription's first connection and counts the
- * reconnections since the last stable connection otherwise (one that
- * delivered a payload or stayed up `resetBackoffAfterMs`).
+ * @example
+ * ```ts
+ * connectorStream({ url, token, lifecycle: (event) => {
+ *   if (event._tag === 'Connecting' && event.lastEventId !== null) console.info(`resuming after ${event.lastEventId}`)
+ * } }).subscribe(handle)
+ * ```
  */
 export interface Connecting {
+  /** Which {@link ConnectionEvent} this is. */
   readonly _tag: 'Connecting'
+  /**
+   * 0 for the subscription's first connection; otherwise the reconnections
+   * since the last stable connection (one that delivered a payload or
+   * stayed up `resetBackoffAfterMs`).
+   */
   readonly retry: number
   /** The `Last-Event-ID` header sent with this request, if any. */
   readonly lastEventId: string | null
@@ -24,23 +33,52 @@ export interface Connecting {
  * backoff is reset only once this connection delivers a payload or stays up
  * `resetBackoffAfterMs`, so a server that accepts and drops at once is
  * still backed off.
+ *
+ * @example
+ * ```ts
+ * const up = (event: ConnectionEvent) => event._tag === 'Connected' // a health check's "connected" flag
+ * ```
  */
 export interface Connected {
+  /** Which {@link ConnectionEvent} this is. */
   readonly _tag: 'Connected'
   /** The retry that succeeded (0 for a first connection). */
   readonly retry: number
+  /** The response's HTTP status (2xx). */
   readonly status: number
 }
 
-/** A connection attempt or an open connection ended, and why. */
+/**
+ * A connection attempt or an open connection ended, and why.
+ *
+ * @example
+ * ```ts
+ * const dropped = (event: ConnectionEvent) => {
+ *   if (event._tag === 'Disconnected') metrics.increment(`sse.disconnect.${event.reason._tag}`)
+ * }
+ * ```
+ */
 export interface Disconnected {
+  /** Which {@link ConnectionEvent} this is. */
   readonly _tag: 'Disconnected'
+  /** Why it ended; its `message` is readable as it is. */
   readonly reason: DisconnectReason
 }
 
-/** Retry number `retry` (1-based, since the last stable connection) starts in `delayMs`. */
+/**
+ * Retry number `retry` (1-based, since the last stable connection) starts in `delayMs`.
+ *
+ * @example
+ * ```ts
+ * const retrying = (event: ConnectionEvent) => {
+ *   if (event._tag === 'Retrying') console.info(`SSE retry ${event.retry} in ${Math.round(event.delayMs)} ms`)
+ * }
+ * ```
+ */
 export interface Retrying {
+  /** Which {@link ConnectionEvent} this is. */
   readonly _tag: 'Retrying'
+  /** The retry about to start: 1 for the first since the last stable connection. */
   readonly retry: number
   /** The delay, jitter included. */
   readonly delayMs: number
@@ -65,44 +103,97 @@ export interface Retrying {
  */
 export type ConnectionEvent = Connecting | Connected | Disconnected | Retrying
 
-/** The server answered a status other than 2xx. 401, 403 and 404 are fatal, the others are retried. */
+/**
+ * The server answered a status other than 2xx. 401, 403 and 404 are fatal, the others are retried.
+ *
+ * @example
+ * ```ts
+ * const rateLimited = (reason: DisconnectReason) => reason._tag === 'HttpStatus' && reason.status === 429
+ * ```
+ */
 export interface HttpStatus {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'HttpStatus'
+  /** The response's HTTP status. */
   readonly status: number
   /** 401, 403 or 404: the stream errors instead of reconnecting. */
   readonly fatal: boolean
+  /** E.g. `The server answered HTTP 503`. */
   readonly message: string
 }
 
-/** The server answered 2xx but not with `text/event-stream` (a proxy's error page, a wrong URL). Retried. */
+/**
+ * The server answered 2xx but not with `text/event-stream` (a proxy's error page, a wrong URL). Retried.
+ *
+ * @example
+ * ```ts
+ * // An HTML page where the stream should be: most likely a login page or a wrong URL.
+ * const wrongUrl = (reason: DisconnectReason) =>
+ *   reason._tag === 'UnexpectedContentType' && (reason.contentType ?? '').startsWith('text/html')
+ * ```
+ */
 export interface UnexpectedContentType {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'UnexpectedContentType'
+  /** The response's `Content-Type`, `null` when it had none. */
   readonly contentType: string | null
+  /** E.g. `Expected text/event-stream, got "text/html"`. */
   readonly message: string
 }
 
-/** `fetch` failed or the body broke off (refused, reset, DNS, TLS, …). Retried. */
+/**
+ * `fetch` failed or the body broke off (refused, reset, DNS, TLS, …). Retried.
+ *
+ * @example
+ * ```ts
+ * const cause = (reason: DisconnectReason) =>
+ *   reason._tag === 'NetworkError' && reason.error instanceof Error ? reason.error.cause : undefined // undici's socket error
+ * ```
+ */
 export interface NetworkError {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'NetworkError'
   /** What `fetch` or the body stream threw. */
   readonly error: unknown
+  /** E.g. `Network error: fetch failed (connect ECONNREFUSED 127.0.0.1:8080)`. */
   readonly message: string
 }
 
-/** No response headers within `connectTimeoutMs`. Retried. */
+/**
+ * No response headers within `connectTimeoutMs`. Retried.
+ *
+ * @example
+ * ```ts
+ * const slowServer = (reason: DisconnectReason) => reason._tag === 'ConnectTimeout'
+ * ```
+ */
 export interface ConnectTimeout {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'ConnectTimeout'
+  /** `connectTimeoutMs`. */
   readonly timeoutMs: number
+  /** E.g. `No response within 10000 ms`. */
   readonly message: string
 }
 
 /**
  * No complete frame or comment, heartbeats included, for `stallTimeoutMs`:
  * bytes of a line that never ends do not count. Retried.
+ *
+ * @example
+ * ```ts
+ * const stalled = (reason: DisconnectReason) => {
+ *   // Often a proxy that buffers the stream: worth a warning of its own.
+ *   if (reason._tag === 'Stalled') console.warn(`${reason.message}: does a proxy buffer the stream?`)
+ * }
+ * ```
  */
 export interface Stalled {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'Stalled'
+  /** `stallTimeoutMs`. */
   readonly timeoutMs: number
+  /** E.g. `No complete frame, not even a heartbeat, for 90000 ms`. */
   readonly message: string
 }
 
@@ -110,17 +201,35 @@ export interface Stalled {
  * The server sent a frame, or a line, longer than `maxFrameChars` without
  * ending it (an endless line, `data:` lines with no blank line). The frame is
  * dropped with the connection, which is retried.
+ *
+ * @example
+ * ```ts
+ * const oversized = (reason: DisconnectReason) => {
+ *   if (reason._tag === 'FrameTooLarge') console.error(`a frame over ${reason.limit} characters: raise maxFrameChars?`)
+ * }
+ * ```
  */
 export interface FrameTooLarge {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'FrameTooLarge'
   /** `maxFrameChars`. */
   readonly limit: number
+  /** E.g. `The server sent a frame longer than maxFrameChars (4194304 characters) without ending it`. */
   readonly message: string
 }
 
-/** The server closed the stream. Retried, as EventSource does. */
+/**
+ * The server closed the stream. Retried, as EventSource does.
+ *
+ * @example
+ * ```ts
+ * const deploys = (reason: DisconnectReason) => reason._tag === 'StreamEnded' // a server restart closes streams cleanly
+ * ```
+ */
 export interface StreamEnded {
+  /** Which {@link DisconnectReason} this is. */
   readonly _tag: 'StreamEnded'
+  /** `The server closed the stream`. */
   readonly message: string
 }
 
