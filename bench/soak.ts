@@ -67,7 +67,7 @@ export async function runSoak(total: number): Promise<SoakReport> {
     openGroups++
     return group.pipe(count())
   })).subscribe((n) => { openGroups--; groupsClosed++; payloadsInClosedGroups += n })
-  accepted$.pipe(mergeSessionBatches(10)).subscribe((batch) => {
+  accepted$.pipe(mergeSessionBatches({ windowMs: 10 })).subscribe((batch) => {
     mergedBatches++
     if (batch.type === 'actions') actionsInMergedBatches += batch.actions.length
   })

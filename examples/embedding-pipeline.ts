@@ -41,7 +41,7 @@ const receiver = new WebhookReceiver({ secret })
 
 const pipeline = receiver.actions$.pipe(
   // A session's batches within 5 s become one payload (≤ 50 actions): fewer, larger embedding requests.
-  mergeSessionBatches(5_000, { maxActions: 50 }),
+  mergeSessionBatches({ windowMs: 5_000, maxActions: 50 }),
   // One request at a time, in order. A failure is caught (dead-letter the batch there): one bad batch must not stop the pipeline.
   concatMap(async (batch) => {
     const session = batch.session_id ?? 'anonymous'

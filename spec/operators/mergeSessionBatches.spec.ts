@@ -25,7 +25,7 @@ describe('mergeSessionBatches', () => {
         c: batch('s1', 30, [12], { user_id: 'u_1', email: 'a@b.c' }),
       }
       // s1's window opens at 0 and closes at 5; s2's opens at 2 and closes at 7.
-      expectObservable(cold('a-b-c------|', values).pipe(mergeSessionBatches(5))).toBe('-----x-y---|', {
+      expectObservable(cold('a-b-c------|', values).pipe(mergeSessionBatches({ windowMs: 5 }))).toBe('-----x-y---|', {
         x: merged('s1', 30, [10, 11, 12], { user_id: 'u_1', email: 'a@b.c' }),
         y: merged('s2', 20, [0]),
       })
@@ -35,7 +35,7 @@ describe('mergeSessionBatches', () => {
   it('re-indexes a lone batch too, and opens a new window after one closed', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [7, 8]), b: batch('s1', 2, [9]) }
-      expectObservable(cold('a---b----|', values).pipe(mergeSessionBatches(3))).toBe('---x---y-|', {
+      expectObservable(cold('a---b----|', values).pipe(mergeSessionBatches({ windowMs: 3 }))).toBe('---x---y-|', {
         x: merged('s1', 1, [7, 8]),
         y: merged('s1', 2, [9]),
       })
@@ -45,7 +45,7 @@ describe('mergeSessionBatches', () => {
   it('merges batches without a session together', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch(null, 1, [0]), b: batch('s1', 2, [0]), c: batch(null, 3, [1]) }
-      expectObservable(cold('abc----|', values).pipe(mergeSessionBatches(4))).toBe('----xy-|', {
+      expectObservable(cold('abc----|', values).pipe(mergeSessionBatches({ windowMs: 4 }))).toBe('----xy-|', {
         x: merged(null, 3, [0, 1]),
         y: merged('s1', 2, [0]),
       })
@@ -55,7 +55,7 @@ describe('mergeSessionBatches', () => {
   it('passes summaries through at once, ahead of batches still held', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [0]), s: summary('s1', 2) }
-      expectObservable(cold('a-s-----|', values).pipe(mergeSessionBatches(5))).toBe('--s--x--|', {
+      expectObservable(cold('a-s-----|', values).pipe(mergeSessionBatches({ windowMs: 5 }))).toBe('--s--x--|', {
         s: values.s,
         x: merged('s1', 1, [0]),
       })
@@ -66,7 +66,7 @@ describe('mergeSessionBatches', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [0, 1]), b: batch('s1', 2, [2]), c: batch('s1', 3, [3]) }
       // a + b reach 3 at frame 1; c opens a new window, closed at 7.
-      expectObservable(cold('abc-----|', values).pipe(mergeSessionBatches(5, { maxActions: 3 }))).toBe('-x-----y|', {
+      expectObservable(cold('abc-----|', values).pipe(mergeSessionBatches({ windowMs: 5, maxActions: 3 }))).toBe('-x-----y|', {
         x: merged('s1', 2, [0, 1, 2]),
         y: merged('s1', 3, [3]),
       })
@@ -76,7 +76,7 @@ describe('mergeSessionBatches', () => {
   it('flushes a window before a batch that would take it past maxActions', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [0, 1]), b: batch('s1', 2, [2, 3]) }
-      expectObservable(cold('ab------|', values).pipe(mergeSessionBatches(5, { maxActions: 3 }))).toBe('-x----y-|', {
+      expectObservable(cold('ab------|', values).pipe(mergeSessionBatches({ windowMs: 5, maxActions: 3 }))).toBe('-x----y-|', {
         x: merged('s1', 1, [0, 1]),
         y: merged('s1', 2, [2, 3]),
       })
@@ -86,7 +86,7 @@ describe('mergeSessionBatches', () => {
   it('emits a batch larger than maxActions on its own at once, unsplit', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [0]), b: batch('s1', 2, [1, 2, 3, 4]) }
-      expectObservable(cold('-ab----|', values).pipe(mergeSessionBatches(10, { maxActions: 3 }))).toBe('--(xy)-|', {
+      expectObservable(cold('-ab----|', values).pipe(mergeSessionBatches({ windowMs: 10, maxActions: 3 }))).toBe('--(xy)-|', {
         x: merged('s1', 1, [0]),
         y: merged('s1', 2, [1, 2, 3, 4]),
       })
@@ -96,7 +96,7 @@ describe('mergeSessionBatches', () => {
   it('flushes open windows, in opening order, when the source completes', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s2', 1, [0]), b: batch('s1', 2, [0]), c: batch('s2', 3, [1]) }
-      expectObservable(cold('abc|', values).pipe(mergeSessionBatches(50))).toBe('---(xy|)', {
+      expectObservable(cold('abc|', values).pipe(mergeSessionBatches({ windowMs: 50 }))).toBe('---(xy|)', {
         x: merged('s2', 3, [0, 1]),
         y: merged('s1', 2, [0]),
       })
@@ -107,7 +107,7 @@ describe('mergeSessionBatches', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const values = { a: batch('s1', 1, [0]), b: batch('s2', 2, [0]) }
       const failure = new Error('connection lost')
-      expectObservable(cold('a-b-#', values, failure).pipe(mergeSessionBatches(50))).toBe('----(xy#)', {
+      expectObservable(cold('a-b-#', values, failure).pipe(mergeSessionBatches({ windowMs: 50 }))).toBe('----(xy#)', {
         x: merged('s1', 1, [0]),
         y: merged('s2', 2, [0]),
       }, failure)
@@ -116,8 +116,8 @@ describe('mergeSessionBatches', () => {
 
   it('completes with an empty source and stays silent with a never source', () => {
     testScheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold<Payload>('|').pipe(mergeSessionBatches(5))).toBe('|')
-      expectObservable(cold<Payload>('-').pipe(mergeSessionBatches(5))).toBe('-')
+      expectObservable(cold<Payload>('|').pipe(mergeSessionBatches({ windowMs: 5 }))).toBe('|')
+      expectObservable(cold<Payload>('-').pipe(mergeSessionBatches({ windowMs: 5 }))).toBe('-')
     })
   })
 
@@ -127,7 +127,7 @@ describe('mergeSessionBatches', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const values = { a: batch('s1', 1, [0]), b: batch('s2', 2, [0]) }
       const source = cold('a-b------', values)
-      expectObservable(source.pipe(mergeSessionBatches(20)), '^---!').toBe('----')
+      expectObservable(source.pipe(mergeSessionBatches({ windowMs: 20 })), '^---!').toBe('----')
       expectSubscriptions(source.subscriptions).toBe('^---!')
       // The windows would close at 20 and 22.
       scheduler.schedule(() => { pendingAfterUnsubscribe = scheduler.actions.length }, 5)
@@ -140,7 +140,7 @@ describe('mergeSessionBatches', () => {
     const out: ActionsPayload[] = []
     scheduler.run(() => {
       const source = new Subject<ActionsPayload>()
-      source.pipe(mergeSessionBatches(5)).subscribe((payload) => {
+      source.pipe(mergeSessionBatches({ windowMs: 5 })).subscribe((payload) => {
         out.push(payload)
         if (out.length === 1) source.next(batch('s1', 2, [1]))
       })
@@ -153,16 +153,21 @@ describe('mergeSessionBatches', () => {
     const actions$ = new Subject<ActionsPayload>()
     const out: ActionsPayload[] = []
     // No cast: the result of an ActionsPayload stream is an ActionsPayload stream.
-    actions$.pipe(mergeSessionBatches(5)).subscribe((payload) => out.push(payload))
+    actions$.pipe(mergeSessionBatches({ windowMs: 5 })).subscribe((payload) => out.push(payload))
     actions$.next(batch('s1', 1, [4]))
     actions$.complete()
     expect(out).to.deep.equal([merged('s1', 1, [4])])
   })
 
   it('refuses a window or cap that cannot be right', () => {
-    expect(() => mergeSessionBatches(-1)).to.throw(TypeError, 'windowMs')
-    expect(() => mergeSessionBatches(Number.NaN)).to.throw(TypeError, 'windowMs')
-    expect(() => mergeSessionBatches(5, { maxActions: 0 })).to.throw(TypeError, 'maxActions')
-    expect(() => mergeSessionBatches(5, { maxActions: 2.5 })).to.throw(TypeError, 'maxActions')
+    expect(() => mergeSessionBatches({ windowMs: -1 })).to.throw(TypeError, 'windowMs')
+    expect(() => mergeSessionBatches({ windowMs: Number.NaN })).to.throw(TypeError, 'windowMs')
+    expect(() => mergeSessionBatches({ windowMs: 5, maxActions: 0 })).to.throw(TypeError, 'maxActions')
+    expect(() => mergeSessionBatches({ windowMs: 5, maxActions: 2.5 })).to.throw(TypeError, 'maxActions')
+  })
+
+  it('names the options object when called the 0.1 way, with a bare window', () => {
+    const positional = mergeSessionBatches as unknown as (windowMs: number) => unknown
+    expect(() => positional(5_000)).to.throw(TypeError, 'mergeSessionBatches needs { windowMs }')
   })
 })

@@ -13,10 +13,12 @@ import { sessionKey, type SessionKey } from './bySession.js'
  *
  * @example
  * ```ts
- * mergeSessionBatches(5_000, { maxActions: 200 } satisfies MergeSessionBatchesOptions)
+ * mergeSessionBatches({ windowMs: 5_000, maxActions: 200 } satisfies MergeSessionBatchesOptions)
  * ```
  */
 export interface MergeSessionBatchesOptions {
+  /** How long a session's window stays open, in milliseconds from its first batch; a finite number ≥ 0. */
+  readonly windowMs: number
   /**
    * Most actions in one merged payload: a window is flushed as soon as it
    * holds this many, and before a batch that would take it past this many.
@@ -36,7 +38,7 @@ interface Window {
 }
 
 /**
- * Merges, per session, the actions batches that arrive within `windowMs` of
+ * Merges, per session, the actions batches that arrive within `options.windowMs` of
  * the first one into a single payload with {@link mergeActions} (actions
  * concatenated and re-indexed from 0, identities from the first non-null,
  * the latest `forwarded_at`), emitted when the window closes. A window opens
@@ -59,8 +61,8 @@ interface Window {
  * Memory: one open window per session that sent a batch within the last
  * `windowMs`, each holding at most its batches (bounded by `maxActions`).
  *
- * @param windowMs - how long a window stays open, a finite number ≥ 0
- * @param options - `maxActions` cap and scheduler
+ * @param options - `windowMs` (how long a window stays open, a finite number
+ *   ≥ 0), an optional `maxActions` cap and scheduler
  * @returns an operator emitting merged batches and everything else unchanged
  * @throws TypeError when `windowMs` is not a finite number ≥ 0 or
  *   `maxActions` not a positive integer
@@ -72,15 +74,15 @@ interface Window {
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * // At most one payload per session every 5 s, with at most 200 actions each.
  * receiver.actions$.pipe(
- *   mergeSessionBatches(5_000, { maxActions: 200 }),
+ *   mergeSessionBatches({ windowMs: 5_000, maxActions: 200 }),
  * ).subscribe((batch) => console.log(toText(batch)))
  * ```
  */
-export function mergeSessionBatches(windowMs: number, options: MergeSessionBatchesOptions = {}):
+export function mergeSessionBatches(options: MergeSessionBatchesOptions):
   <P extends Payload>(source: Observable<P>) => Observable<P | ActionsPayload> {
-  const { maxActions = Infinity, scheduler = asyncScheduler } = options
+  const { windowMs, maxActions = Infinity, scheduler = asyncScheduler } = options
   if (!(typeof windowMs === 'number' && Number.isFinite(windowMs) && windowMs >= 0)) {
-    throw new TypeError('autoplay-rx: mergeSessionBatches needs windowMs, a finite number >= 0')
+    throw new TypeError('autoplay-rx: mergeSessionBatches needs { windowMs }, a finite number >= 0')
   }
   if (!(maxActions === Infinity || (Number.isSafeInteger(maxActions) && maxActions > 0))) {
     throw new TypeError('autoplay-rx: maxActions must be a positive integer')
