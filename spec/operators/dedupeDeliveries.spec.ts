@@ -2,7 +2,8 @@ import { expect } from 'chai'
 import { firstValueFrom, Observable, of, range, map, Subject, toArray } from 'rxjs'
 import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { dedupeDeliveries, deliveryKey } from '../../src/operators/dedupeDeliveries.js'
-import { memoryDedupeStore, type DedupeStore } from '../../src/operators/memoryDedupeStore.js'
+import type { DedupeStore } from '../../src/operators/dedupeStore.js'
+import { memoryDedupeStore } from '../../src/operators/memoryDedupeStore.js'
 import { batch as buildBatch, summary, testScheduler } from '../helpers/payloads.js'
 
 /** Batches here carry a user id, as real deliveries do: the delivery key must not depend on it. */

@@ -6,7 +6,8 @@
 import { asyncScheduler, concatMap, defer, EMPTY, from, of, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { isThenable } from '../thenable.js'
-import { memoryDedupeStore, type DedupeStore } from './memoryDedupeStore.js'
+import type { DedupeStore } from './dedupeStore.js'
+import { memoryDedupeStore } from './memoryDedupeStore.js'
 
 /** Options shared by every form of {@link dedupeDeliveries}. */
 interface KeyOption<T> {

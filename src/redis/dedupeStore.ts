@@ -3,7 +3,7 @@
  * memory of the deliveries it has seen: `SET key 1 NX PX ttl` is the atomic
  * check-and-set the store contract asks for.
  */
-import type { DedupeStore } from '../operators/memoryDedupeStore.js'
+import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
 
 /** Options of {@link redisDedupeStore}. */
