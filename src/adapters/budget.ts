@@ -7,7 +7,16 @@
  * bounds both; past it the adapters answer 503 so the connector retries.
  */
 
-/** Limits of an {@link InFlightBudget}; every field is optional. */
+/**
+ * Limits of an {@link InFlightBudget}; every field is optional.
+ *
+ * @example
+ * ```ts
+ * // A 512 MiB container: at most 64 MiB of bodies in flight, and few slow callbacks queued.
+ * const options: InFlightBudgetOptions = { maxBytes: 64 * 1024 * 1024, maxPendingCallbacks: 128 }
+ * createNodeMiddleware(receiver, { budget: new InFlightBudget(options) })
+ * ```
+ */
 export interface InFlightBudgetOptions {
   /**
    * Body bytes held by reads in progress, counted from the declared
@@ -135,7 +144,16 @@ export class InFlightBudget {
   }
 }
 
-/** Whether `value` is a budget, by shape: a copy from the other module format (ESM/CommonJS) is one too. */
+/**
+ * Whether `value` is a budget, by shape: a copy from the other module
+ * format (ESM/CommonJS) is one too, where `instanceof` would say no.
+ *
+ * @example
+ * ```ts
+ * isBudget(new InFlightBudget()) // true
+ * isBudget({ maxBytes: 1024 }) // false: options, not a budget
+ * ```
+ */
 export function isBudget(value: unknown): value is InFlightBudget {
   const budget = value as InFlightBudget | null
   return typeof budget === 'object' && budget !== null && typeof budget.startRead === 'function' &&

@@ -13,7 +13,20 @@ import { InFlightBudget, isBudget } from './budget.js'
 
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
-/** Options shared by every adapter. */
+/**
+ * Options shared by every adapter. All are optional.
+ *
+ * @example
+ * ```ts
+ * const options: AdapterOptions = {
+ *   path: '/events',          // a plain http.createServer handler: other paths get 404
+ *   ack: 'on-accept',         // answer once verified and decoded, without waiting for callbacks
+ *   maxBodyBytes: 256 * 1024, // at most the receiver's maxBodyBytes
+ *   persist: redisAppender(redis, { stream: 'autoplay:events' }), // answer 200 only once stored
+ * }
+ * createServer(createNodeMiddleware(receiver, options)).listen(8787)
+ * ```
+ */
 export interface AdapterOptions {
   /**
    * The route's path, for a plain `http.createServer` handler or
@@ -102,17 +115,48 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
   return resolved
 }
 
-/** Stable, machine-readable codes of every response. */
+/**
+ * Stable, machine-readable codes of every response, in the JSON body's
+ * `code` (and `status: 'error'` from 400 on). The statuses are in
+ * `docs/protocol.md`: 200 `ok`/`ignored`, 202 `processing`, 400, 401, 404,
+ * 405, 413, 415, 500 (`body_not_raw`, `callback_failed`: the connector
+ * retries) and 503 (`body_timeout`, `unavailable`, `overloaded`: likewise).
+ *
+ * @example
+ * ```ts
+ * const handler = createFetchHandler(receiver)
+ * const res = await handler(new Request('http://localhost/events', {
+ *   method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', // no signature header
+ * }))
+ * const { code } = (await res.json()) as { code?: ResponseCode }
+ * console.log(res.status, code) // 401 invalid_signature
+ * ```
+ */
 export type ResponseCode =
   | 'ok' | 'ignored' | 'processing'
   | 'invalid_signature' | 'malformed_json' | 'invalid_payload' | 'body_not_raw'
   | 'body_too_large' | 'unsupported_media_type' | 'method_not_allowed'
   | 'callback_failed' | 'body_timeout' | 'unavailable' | 'overloaded' | 'not_found'
 
-/** What an adapter writes back. The body never holds the secret nor an expected signature. */
+/**
+ * What an adapter writes back. The body never holds the secret nor an expected signature.
+ *
+ * @example
+ * ```ts
+ * // The answer to a correctly signed body that is not JSON:
+ * const answer: AdapterResponse = {
+ *   status: 400,
+ *   headers: { 'content-type': 'application/json; charset=utf-8' },
+ *   body: '{"status":"error","code":"malformed_json","message":"Body is not valid JSON: Unexpected token …"}',
+ * }
+ * ```
+ */
 export interface AdapterResponse {
+  /** The HTTP status (see {@link ResponseCode}). */
   readonly status: number
+  /** Lower-case header names: always `content-type`, plus `allow`, `retry-after` or `connection: close` where they apply. */
   readonly headers: Readonly<Record<string, string>>
+  /** JSON: `{"status":"ok"}`, or `status`, `code` (a {@link ResponseCode}) and, for errors, a short `message`. */
   readonly body: string
 }
 
@@ -252,14 +296,46 @@ async function persisted(persist: (payload: Payload) => PromiseLike<unknown>, pa
   return ok === true
 }
 
-/** How reading a request body ended (every runtime's reader says it this way). */
+/**
+ * How reading a request body ended (every runtime's reader says it this way).
+ *
+ * @example
+ * ```ts
+ * const outcome = await readBody(req, declaredLength(req.headers['content-length']), limits, deadlines)
+ * switch (outcome._tag) {
+ *   case 'Body': return receiver.ingest(outcome.bytes, signature)
+ *   case 'TooLarge': return reply(413, `over the limit after ${outcome.size} bytes`)
+ *   case 'Timeout': return reply(503, 'the body did not arrive in time')
+ *   case 'OverBudget': return reply(503, 'too many bodies in flight')
+ *   case 'Aborted': return // the client went away: nobody to answer
+ * }
+ * ```
+ */
 export type BodyOutcome =
-  | { readonly _tag: 'Body'; readonly bytes: Uint8Array }
-  | { readonly _tag: 'TooLarge'; readonly size: number }
-  | { readonly _tag: 'Timeout' }
-  | { readonly _tag: 'Aborted' }
-  /** The body would not fit in the adapter's {@link InFlightBudget}. */
-  | { readonly _tag: 'OverBudget' }
+  | {
+    /** The whole body arrived within the limits. */
+    readonly _tag: 'Body'
+    /** The body's exact bytes. */
+    readonly bytes: Uint8Array
+  }
+  | {
+    /** The body outgrew `maxBodyBytes`; the rest was not read. */
+    readonly _tag: 'TooLarge'
+    /** The bytes received when the read stopped (over the limit). */
+    readonly size: number
+  }
+  | {
+    /** The body did not end within `bodyTimeoutMs`. */
+    readonly _tag: 'Timeout'
+  }
+  | {
+    /** The client went away (or the stream failed) before the body ended. */
+    readonly _tag: 'Aborted'
+  }
+  | {
+    /** The body would not fit in the adapter's {@link InFlightBudget}. */
+    readonly _tag: 'OverBudget'
+  }
 
 /**
  * The response to a body read under the limits: delivered, 413, 503 after
@@ -288,7 +364,18 @@ function overloaded(message: string, headers?: Record<string, string>): AdapterR
   return response('overloaded', message, { 'retry-after': '1', ...headers })
 }
 
-/** The declared body length to hold in the budget at the start of a read: 0 when absent or not a length. */
+/**
+ * The declared body length to hold in the budget at the start of a read.
+ *
+ * @param contentLength - the `Content-Length` header, if any
+ * @returns the length, or 0 when absent or not a positive whole number
+ * @example
+ * ```ts
+ * declaredLength('1024') // 1024
+ * declaredLength(undefined) // 0: a chunked body is held as it arrives
+ * declaredLength('-5') // 0
+ * ```
+ */
 export function declaredLength(contentLength: string | null | undefined): number {
   const declared = contentLength == null ? NaN : Number(contentLength)
   return Number.isSafeInteger(declared) && declared > 0 ? declared : 0
@@ -310,10 +397,19 @@ export class Deadline {
  * request; a timer each costs more per request than the whole decode of a
  * small delivery, so one interval, running only while deadlines are
  * pending, sweeps them instead. A deadline fires up to `resolutionMs` late.
+ * The timer never keeps a process alive.
+ *
+ * @example
+ * ```ts
+ * const deadlines = new Deadlines(100) // share one per server: one timer for all its reads
+ * const deadline = deadlines.add(5000, (abandoned) => console.log(abandoned ? 'client gone' : 'too slow'))
+ * deadlines.remove(deadline) // done in time: expire is never called
+ * ```
  */
 export class Deadlines {
   private readonly pending = new Set<Deadline>()
   private timer: ReturnType<typeof setInterval> | undefined
+  /** @param resolutionMs - how often pending deadlines are checked, in ms: how late one may fire at most */
   constructor(private readonly resolutionMs: number) {}
 
   /** Deadlines pending. */
@@ -326,7 +422,14 @@ export class Deadlines {
     return this.timer !== undefined
   }
 
-  /** Calls `expire` once `ms` have passed (or `abandoned()` turns true), unless {@link remove}d first. */
+  /**
+   * Calls `expire` once `ms` have passed (or `abandoned()` turns true), unless {@link remove}d first.
+   *
+   * @param ms - from now
+   * @param expire - called once, with `true` when `abandoned` said so, `false` when the time ran out
+   * @param abandoned - checked at each sweep: `true` expires the deadline early
+   * @returns the handle to pass to {@link remove}
+   */
   add(ms: number, expire: (abandoned: boolean) => void, abandoned?: () => boolean): Deadline {
     const deadline = new Deadline(Date.now() + ms, expire, abandoned)
     this.pending.add(deadline)
@@ -338,6 +441,7 @@ export class Deadlines {
     return deadline
   }
 
+  /** Drops a deadline before it fires (harmless once it has); the timer stops when none is left. */
   remove(deadline: Deadline): void {
     this.pending.delete(deadline)
     if (this.pending.size === 0) this.stop()

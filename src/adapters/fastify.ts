@@ -1,8 +1,22 @@
 /**
- * Fastify 5 plugin: registers the delivery route in its own encapsulated
- * context, with a parser that hands over the raw body stream, so that the
- * signature is checked over the exact bytes while every other route keeps
- * Fastify's JSON parser.
+ * `autoplay-rx/fastify`: the Fastify 5 plugin. It registers the delivery
+ * route in its own encapsulated context, with a parser that hands over the
+ * raw body stream, so that the signature is checked over the exact bytes
+ * while every other route keeps Fastify's JSON parser.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { autoplayRx } from 'autoplay-rx/fastify'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * const app = Fastify()
+ * await app.register(autoplayRx, { receiver }) // POST /events
+ * await app.listen({ port: 8787 })
+ * ```
+ *
+ * @module autoplay-rx/fastify
  */
 import type { FastifyPluginCallback } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
@@ -13,7 +27,16 @@ import { readBody } from './node.js'
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
-/** Options of the {@link autoplayRx} plugin. */
+/**
+ * Options of the {@link autoplayRx} plugin: the receiver, the route, and
+ * every {@link AdapterOptions} setting.
+ *
+ * @example
+ * ```ts
+ * const options: FastifyAdapterOptions = { receiver, path: '/hooks/autoplay', ack: 'on-accept' }
+ * await app.register(autoplayRx, { ...options, prefix: '/v1' }) // POST /v1/hooks/autoplay
+ * ```
+ */
 export interface FastifyAdapterOptions extends AdapterOptions {
   /** The receiver that verifies, decodes and emits. */
   readonly receiver: WebhookReceiver

@@ -7,7 +7,17 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 
-/** The settings {@link hardenServer} applies; each has a default. */
+/**
+ * The settings {@link hardenServer} and {@link createHardenedServer} apply;
+ * each has a default.
+ *
+ * @example
+ * ```ts
+ * // Callbacks that may take 20 s before the answer: keep silent connections open longer.
+ * const options: HardenOptions = { idleTimeoutMs: 30_000, maxConnections: 4096 }
+ * createHardenedServer(createNodeMiddleware(receiver, { ackTimeoutMs: 20_000 }), options).listen(8787)
+ * ```
+ */
 export interface HardenOptions {
   /** Longest wait for a request's headers (`server.headersTimeout`); default 10,000 ms. Node answers 408 and closes. */
   readonly headersTimeoutMs?: number

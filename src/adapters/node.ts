@@ -1,7 +1,21 @@
 /**
- * node:http (and Express 4/5) adapter: reads the raw body from the request
- * stream under a size and time limit, or takes raw bytes a framework
- * already holds, and writes the response the core decided.
+ * `autoplay-rx/node`: the node:http (and Express 4/5) adapter. It reads the
+ * raw body from the request stream under a size, time and memory limit, or
+ * takes raw bytes a framework already holds, and writes the response the
+ * core decided. Also: server settings that close silent connections
+ * ({@link hardenServer}) and the body reader itself ({@link readBody}).
+ *
+ * @example
+ * ```ts
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { createHardenedServer, createNodeMiddleware } from 'autoplay-rx/node'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * receiver.actions$.subscribe((batch) => console.log(batch.session_id, batch.count))
+ * createHardenedServer(createNodeMiddleware(receiver, { path: '/events' })).listen(8787)
+ * ```
+ *
+ * @module autoplay-rx/node
  */
 import { IncomingMessage, type ServerResponse } from 'node:http'
 import { notRawBody } from '../errors.js'
@@ -12,19 +26,66 @@ import {
   answerBody, bodyDeadlines, checkHead, declaredLength, deliver, headerValue, resolveOptions, response, type Deadlines,
   type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
 } from './core.js'
+import type { InFlightBudget } from './budget.js'
 
 export type { AdapterOptions, AdapterResponse, BodyOutcome, ResponseCode } from './core.js'
+// What a caller of readBody needs besides the stream.
+export { declaredLength, Deadlines } from './core.js'
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 export { createHardenedServer, hardenServer, type HardenOptions } from './harden.js'
 
-/** A request as Express and friends hand it over: maybe with a body a parser already read. */
-export type NodeRequest = IncomingMessage & { body?: unknown; rawBody?: unknown; _body?: unknown }
+/**
+ * A request as Express and friends hand it over: maybe with a body a
+ * parser already read. The middleware takes raw bytes from `rawBody` or a
+ * Buffer/string `body`; a parsed `body` (an object) gets 500 `body_not_raw`,
+ * since the bytes the signature covers are gone.
+ *
+ * @example
+ * ```ts
+ * // A parser that keeps the raw bytes, as some frameworks do, is fine:
+ * app.use(express.json({ verify: (req, _res, buf) => { (req as NodeRequest).rawBody = buf } }))
+ * app.post('/events', createNodeMiddleware(receiver))
+ * ```
+ */
+export type NodeRequest = IncomingMessage & {
+  /** What a body parser left: a Buffer or string is used as the raw body, anything else means it was parsed. */
+  body?: unknown
+  /** Raw bytes a framework kept (a Buffer or string): used as they are. */
+  rawBody?: unknown
+  /** Set to `true` by Express 4's body-parser once it consumed the stream. */
+  _body?: unknown
+}
 
-/** A handler for `http.createServer` that is also Express middleware. It never rejects. */
+/**
+ * A handler for `http.createServer` that is also Express middleware. It
+ * never rejects: every failure is answered (or, once the client is gone,
+ * dropped) and logged.
+ *
+ * @example
+ * ```ts
+ * const middleware: NodeMiddleware = createNodeMiddleware(receiver, { path: '/events' })
+ * createServer((req, res) => void middleware(req, res, () => { res.statusCode = 404; res.end() })).listen(8787)
+ * ```
+ */
 export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>
 
-/** The limits a body read works under (a subset of the resolved adapter options). */
-export type BodyLimits = Pick<ResolvedOptions, 'maxBodyBytes' | 'bodyTimeoutMs' | 'budget'>
+/**
+ * The limits a body read works under (the adapters pass their resolved
+ * options, which have these three).
+ *
+ * @example
+ * ```ts
+ * const limits: BodyLimits = { maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000, budget: new InFlightBudget() }
+ * ```
+ */
+export interface BodyLimits {
+  /** Largest body, in bytes: past it the read stops with `TooLarge`. */
+  readonly maxBodyBytes: number
+  /** Longest time for the whole body, in ms: then the read stops with `Timeout`. */
+  readonly bodyTimeoutMs: number
+  /** Holds a read slot and the body's bytes while it is read: `OverBudget` when they do not fit. */
+  readonly budget: InFlightBudget
+}
 
 /**
  * Reads a request stream into one Buffer under `limits`: refused at once
@@ -36,10 +97,24 @@ export type BodyLimits = Pick<ResolvedOptions, 'maxBodyBytes' | 'bodyTimeoutMs' 
  * a read that ends early.
  *
  * @param stream - the request body
- * @param declared - the declared Content-Length (see `declaredLength`), held in the budget from the start
+ * @param declared - the declared Content-Length (see {@link declaredLength}), held in the budget from the start
  * @param limits - size, time and budget
- * @param deadlines - the adapter's deadline sweep
+ * @param deadlines - the deadline sweep, one shared by every read of a server
  * @returns how the read ended; never rejects
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { Deadlines, InFlightBudget, declaredLength, readBody } from 'autoplay-rx/node'
+ *
+ * const limits = { maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000, budget: new InFlightBudget() }
+ * const deadlines = new Deadlines(100)
+ * createServer(async (req, res) => {
+ *   const outcome = await readBody(req, declaredLength(req.headers['content-length']), limits, deadlines)
+ *   if (outcome._tag === 'Aborted') return
+ *   res.statusCode = outcome._tag === 'Body' ? 200 : outcome._tag === 'TooLarge' ? 413 : 503
+ *   res.end(outcome._tag === 'Body' ? `${outcome.bytes.length} bytes` : outcome._tag) // curl -d hello: "5 bytes"
+ * }).listen(8787)
+ * ```
  */
 export function readBody(
   stream: NodeJS.ReadableStream & { destroyed?: boolean },

@@ -1,7 +1,22 @@
 /**
- * Web-standard adapter: `(request: Request) => Promise<Response>` for Hono,
- * Next.js route handlers, Bun, Deno and anything else built on the Fetch
- * API. Reads the body stream under the same limits as the Node adapter.
+ * `autoplay-rx/web`: the Web-standard adapter, `(request: Request) =>
+ * Promise<Response>`, for Hono, Next.js route handlers, Bun, Deno and
+ * anything else built on the Fetch API. It reads the body stream under the
+ * same limits as the Node adapter.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { WebhookReceiver } from 'autoplay-rx'
+ * import { createFetchHandler } from 'autoplay-rx/web'
+ *
+ * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
+ * const handler = createFetchHandler(receiver)
+ * const app = new Hono()
+ * app.post('/events', (c) => handler(c.req.raw)) // the untouched Request: never c.req.json() first
+ * ```
+ *
+ * @module autoplay-rx/web
  */
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
@@ -13,7 +28,15 @@ import {
 export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
-/** A Fetch API handler. It never rejects. */
+/**
+ * A Fetch API handler. It never rejects: every failure is a `Response`.
+ *
+ * @example
+ * ```ts
+ * const handler: FetchHandler = createFetchHandler(receiver, { path: '/events' })
+ * Bun.serve({ port: 8787, fetch: handler }) // Deno: Deno.serve({ port: 8787 }, handler)
+ * ```
+ */
 export type FetchHandler = (request: Request) => Promise<Response>
 
 /**
