@@ -48,7 +48,8 @@ export type { DecodeError } from './decode.js'
 
 // The receiver
 export { WebhookReceiver, DEFAULT_MAX_BODY_BYTES } from './receiver.js'
-export type { WebhookReceiverOptions, PayloadCallback, CallbackFailure, Dispatch } from './receiver.js'
+export type { WebhookReceiverOptions, Dispatch } from './receiver.js'
+export type { PayloadCallback, CallbackFailure, CallbackOutcome } from './callbacks.js'
 
 // Logging
 export { consoleLogger, silentLogger } from './logger.js'

@@ -1,32 +1,20 @@
 /**
  * WebhookReceiver: raw body + signature → `Either<IngestError, Payload>`,
  * with every outcome pushed into hot streams. The reference SDK's methods
- * (verify, parse, handle, handleSync, onActions, onSummary) are thin layers
- * over `ingest` and the streams.
+ * (verify, parse, handle, handleSync) are thin layers over the same step;
+ * onActions and onSummary register into the handler list of callbacks.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Observable, Subject, Subscription } from 'rxjs'
+import { Observable, Subject } from 'rxjs'
+import { callbackList, SETTLED, type CallbackList, type CallbackMode, type CallbackOutcome, type PayloadCallback } from './callbacks.js'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
 import { decodeBytes, toBytes } from './decode.js'
 import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError,
   type IngestError,
 } from './errors.js'
-import { consoleLogger, log, type LogContext, type Logger } from './logger.js'
+import { consoleLogger, log, type Logger } from './logger.js'
 import { signatureCheck, type SignatureCheck } from './signature.js'
-import { isThenable } from './thenable.js'
-
-/**
- * A callback for one kind of payload; it may be async. A throw or a
- * rejection is logged and never stops the streams or other callbacks.
- *
- * @typeParam P - the payload it handles
- * @example
- * ```ts
- * const onActions: PayloadCallback<ActionsPayload> = async (batch) => { await index(batch) }
- * ```
- */
-export type PayloadCallback<P> = (payload: P) => void | PromiseLike<unknown>
 
 /**
  * Options of a {@link WebhookReceiver}.
@@ -58,48 +46,24 @@ export interface WebhookReceiverOptions {
 }
 
 /**
- * A callback that threw or rejected while handling one delivery (see
- * {@link Dispatch}).
- *
- * @example
- * ```ts
- * const failures = await receiver.dispatch(body, signature).callbacks
- * for (const { callback, error } of failures) console.error(callback, error)
- * ```
- */
-export interface CallbackFailure {
-  /** `onActions` or `onSummary`. */
-  readonly callback: string
-  /** What it threw, or why its promise rejected (also logged). */
-  readonly error: unknown
-}
-
-/**
- * The outcome of one delivery: the decoded result now, its callbacks when
- * they settle. Returned by {@link WebhookReceiver.dispatch}.
+ * The outcome of one delivery: the decoded result, and how its callbacks
+ * ended (at once, or as a promise that never rejects). Returned by
+ * {@link WebhookReceiver.dispatch}.
  *
  * @example
  * ```ts
  * const { result, callbacks } = receiver.dispatch(body, signature)
  * if (E.isRight(result)) {
- *   const failures = await callbacks // [] when every callback succeeded
+ *   const failures = callbacks._tag === 'Settled' ? callbacks.failures : await callbacks.done
  * }
  * ```
  */
 export interface Dispatch {
   /** What `ingest` returned: the payload, or why it was refused. */
   readonly result: E.Either<IngestError, Payload>
-  /**
-   * The callbacks that failed, when every callback of this delivery already
-   * settled synchronously; `null` while async callbacks are still running.
-   */
-  readonly settled: ReadonlyArray<CallbackFailure> | null
-  /** Resolves (never rejects) once every callback of this delivery has settled, with those that failed. */
-  readonly callbacks: Promise<ReadonlyArray<CallbackFailure>>
+  /** How this delivery's callbacks ended; `Settled` with no failures for a refusal. */
+  readonly callbacks: CallbackOutcome
 }
-
-const NO_FAILURES: ReadonlyArray<CallbackFailure> = Object.freeze([])
-const SETTLED: Promise<ReadonlyArray<CallbackFailure>> = Promise.resolve(NO_FAILURES)
 
 /**
  * The default body limit: 1 MiB (1,048,576 bytes), the receiver's
@@ -111,12 +75,6 @@ const SETTLED: Promise<ReadonlyArray<CallbackFailure>> = Promise.resolve(NO_FAIL
  * ```
  */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-interface Tracker {
-  readonly mode: 'async' | 'sync'
-  readonly pending: Promise<void>[]
-  readonly failures: CallbackFailure[]
-}
 
 /**
  * Receives the connector's push deliveries: raw body and signature in,
@@ -149,8 +107,7 @@ export class WebhookReceiver {
   private readonly actionsSubject = new Subject<ActionsPayload>()
   private readonly summarySubject = new Subject<SummaryPayload>()
   private readonly rejectedSubject = new Subject<IngestError>()
-  private readonly callbackSubscriptions = new Subscription()
-  private tracker: Tracker | undefined
+  private readonly callbacks: CallbackList
 
   /** Every accepted payload, both kinds, in arrival order. Hot; never errors. */
   readonly payloads$: Observable<Payload> = this.payloadSubject.asObservable()
@@ -172,6 +129,7 @@ export class WebhookReceiver {
    */
   constructor(options: WebhookReceiverOptions) {
     this.logger = options.logger ?? consoleLogger
+    this.callbacks = callbackList(this.logger)
     this.secrets = normaliseSecrets(options.secret)
     this.checkSignature = signatureCheck(this.secrets)
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
@@ -203,10 +161,7 @@ export class WebhookReceiver {
    * ```
    */
   ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
-    const result = this.decode(body, signature)
-    if (E.isRight(result)) this.emit(result.right)
-    else this.reject(result.left)
-    return result
+    return this.deliver(body, signature, 'async').result
   }
 
   /**
@@ -216,23 +171,16 @@ export class WebhookReceiver {
    *
    * @param body - the raw request body: bytes or text exactly as received
    * @param signature - the `X-Connector-Signature` header value
-   * @returns the result now, and the callbacks' failures when they settle
+   * @returns the result, and how this delivery's callbacks ended (`Settled`) or will (`Pending`)
    * @example
    * ```ts
    * const { result, callbacks } = receiver.dispatch(rawBody, signature)
-   * const failures = await callbacks
+   * const failures = callbacks._tag === 'Settled' ? callbacks.failures : await callbacks.done
    * res.writeHead(E.isLeft(result) ? 400 : failures.length > 0 ? 500 : 200).end()
    * ```
    */
   dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
-    const tracker: Tracker = { mode: 'async', pending: [], failures: [] }
-    const result = this.tracked(tracker, () => this.ingest(body, signature))
-    if (tracker.pending.length === 0) {
-      // The common case, nothing failed and nothing to wait for, allocates no promise.
-      const settled = tracker.failures.length === 0 ? NO_FAILURES : tracker.failures
-      return { result, settled, callbacks: settled === NO_FAILURES ? SETTLED : Promise.resolve(settled) }
-    }
-    return { result, settled: null, callbacks: Promise.all(tracker.pending).then(() => tracker.failures) }
+    return this.deliver(body, signature, 'async')
   }
 
   /**
@@ -290,7 +238,7 @@ export class WebhookReceiver {
    */
   async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
     const { result, callbacks } = this.dispatch(body, signature)
-    await callbacks
+    if (callbacks._tag === 'Pending') await callbacks.done
     return this.settle(result)
   }
 
@@ -309,13 +257,13 @@ export class WebhookReceiver {
    * ```
    */
   handleSync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Payload | null {
-    const tracker: Tracker = { mode: 'sync', pending: [], failures: [] }
-    return this.settle(this.tracked(tracker, () => this.ingest(body, signature)))
+    return this.settle(this.deliver(body, signature, 'sync').result)
   }
 
   /**
-   * Registers a callback for actions batches, as a subscription to
-   * `actions$`. A throw or a rejection is logged and changes nothing else.
+   * Registers a callback for actions batches; it runs after `actions$` has
+   * emitted the batch. A throw or a rejection is logged, reported by
+   * `dispatch`, and changes nothing else.
    *
    * @param fn - called with each accepted batch; may be async
    * @returns the receiver, for chaining
@@ -325,13 +273,14 @@ export class WebhookReceiver {
    * ```
    */
   onActions(fn: PayloadCallback<ActionsPayload>): this {
-    this.callbackSubscriptions.add(this.actions$.subscribe((p) => this.runCallback('onActions', fn, p)))
+    this.callbacks.onActions(fn)
     return this
   }
 
   /**
-   * Registers a callback for summaries, as a subscription to `summary$`. A
-   * throw or a rejection is logged and changes nothing else.
+   * Registers a callback for summaries; it runs after `summary$` has emitted
+   * the summary. A throw or a rejection is logged, reported by `dispatch`,
+   * and changes nothing else.
    *
    * @param fn - called with each accepted summary; may be async
    * @returns the receiver, for chaining
@@ -341,7 +290,7 @@ export class WebhookReceiver {
    * ```
    */
   onSummary(fn: PayloadCallback<SummaryPayload>): this {
-    this.callbackSubscriptions.add(this.summary$.subscribe((p) => this.runCallback('onSummary', fn, p)))
+    this.callbacks.onSummary(fn)
     return this
   }
 
@@ -359,7 +308,7 @@ export class WebhookReceiver {
     this.actionsSubject.complete()
     this.summarySubject.complete()
     this.rejectedSubject.complete()
-    this.callbackSubscriptions.unsubscribe()
+    this.callbacks.clear()
   }
 
   /**
@@ -389,20 +338,21 @@ export class WebhookReceiver {
     return decodeBytes(raw, checkSignatures ? this.logger : undefined)
   }
 
+  // The streams see the payload first, then the callbacks run: they are not subscribers.
+  private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode): Dispatch {
+    const result = this.decode(body, signature)
+    if (E.isLeft(result)) {
+      this.reject(result.left)
+      return { result, callbacks: SETTLED }
+    }
+    this.emit(result.right)
+    return { result, callbacks: this.callbacks.run(result.right, mode) }
+  }
+
   private emit(payload: Payload): void {
     this.payloadSubject.next(payload)
     if (payload.type === 'actions') this.actionsSubject.next(payload)
     else this.summarySubject.next(payload)
-  }
-
-  private tracked<A>(tracker: Tracker, run: () => A): A {
-    const previous = this.tracker
-    this.tracker = tracker
-    try {
-      return run()
-    } finally {
-      this.tracker = previous
-    }
   }
 
   private settle(result: E.Either<IngestError, Payload>): Payload | null {
@@ -410,36 +360,6 @@ export class WebhookReceiver {
     if (result.left._tag === 'InvalidSignature') throw new InvalidSignatureError(result.left)
     return null
   }
-
-  private runCallback<P extends Payload>(name: string, fn: PayloadCallback<P>, payload: P): void {
-    const tracker = this.tracker
-    const fail = (error: unknown) => {
-      tracker?.failures.push({ callback: name, error })
-      log(this.logger, 'error', `${name} callback failed`, { ...contextOf(payload), error })
-    }
-    let returned: unknown
-    try {
-      returned = fn(payload)
-    } catch (error) {
-      fail(error)
-      return
-    }
-    if (!isThenable(returned)) return
-    if (tracker?.mode === 'sync') {
-      // Not a failure (the work goes on) and not our bug: a warning that names the fix, without a stack.
-      log(this.logger, 'warn', `${name} returned a promise, which handleSync does not wait for: ` +
-        'use `await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)', contextOf(payload))
-      Promise.resolve(returned).then(undefined, (e: unknown) =>
-        log(this.logger, 'error', `${name} callback failed`, { ...contextOf(payload), error: e }))
-      return
-    }
-    const settled = Promise.resolve(returned).then(() => undefined, fail)
-    tracker?.pending.push(settled)
-  }
-}
-
-function contextOf(payload: Payload): LogContext {
-  return { session_id: payload.session_id, product_id: payload.product_id, type: payload.type }
 }
 
 function normaliseSecrets(secret: unknown): ReadonlyArray<string> {

@@ -8,7 +8,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, matchIngestError, type IngestError } from '../errors.js'
 import { log, type Logger } from '../logger.js'
 import type { Payload } from '../codecs.js'
-import type { CallbackFailure, WebhookReceiver } from '../receiver.js'
+import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
+import type { WebhookReceiver } from '../receiver.js'
 import { InFlightBudget, isBudget } from './budget.js'
 
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
@@ -247,21 +248,20 @@ export function deliver(
   const budget = options.budget
   // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
   if (budget.callbacksFull) return overloaded(`${budget.pendingCallbacks} deliveries still have callbacks running; retry later`)
-  const { result, settled, callbacks } = receiver.dispatch(body as Uint8Array, signature)
-  if (settled === null) budget.trackCallbacks(callbacks)
+  const { result, callbacks } = receiver.dispatch(body as Uint8Array, signature)
+  if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)
     return response(code, code === 'ignored' ? undefined : result.left.message)
   }
   // The common case (no durable write, callbacks done) answers at once: no promise, no timer.
-  if (options.persist || settled === null) return acknowledge(result.right, settled, callbacks, options, receiver.logger)
-  return afterCallbacks(settled, options)
+  if (options.persist || callbacks._tag === 'Pending') return acknowledge(result.right, callbacks, options, receiver.logger)
+  return afterCallbacks(callbacks.failures, options)
 }
 
 async function acknowledge(
   payload: Payload,
-  settled: ReadonlyArray<CallbackFailure> | null,
-  callbacks: Promise<ReadonlyArray<CallbackFailure>>,
+  callbacks: CallbackOutcome,
   options: ResolvedOptions,
   logger: Logger | undefined,
 ): Promise<AdapterResponse> {
@@ -269,7 +269,7 @@ async function acknowledge(
     return response('unavailable', 'The delivery could not be stored; retry later')
   }
   if (options.ack === 'on-accept') return OK
-  const failures = settled ?? await within(callbacks, options.ackTimeoutMs, 'timeout' as const)
+  const failures = callbacks._tag === 'Settled' ? callbacks.failures : await within(callbacks.done, options.ackTimeoutMs, 'timeout' as const)
   if (failures === 'timeout') {
     if (logger) log(logger, 'warn', `Callbacks still running after ${options.ackTimeoutMs} ms; answered 202`)
     return response('processing')
