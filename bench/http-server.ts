@@ -1,17 +1,37 @@
 /**
  * One server of the HTTP benchmark, in its own process so the load
  * generator never shares its event loop: `node --import tsx bench/http-server.ts KIND`.
- * Prints the port once listening; every kind counts what it delivered.
+ * Prints the port once listening; every kind counts what it delivered and
+ * reports its CPU time (the redis kind adds redis-server's, which it started
+ * and which therefore runs on the same pinned core).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { getRequestListener } from '@hono/node-server'
 import { Webhooks, createNodeMiddleware as octokitMiddleware } from '@octokit/webhooks'
+import Fastify from 'fastify'
+import { mergeMap } from 'rxjs'
 import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
+import { autoplayRx } from '../dist/esm/adapters/fastify.js'
+import { createFetchHandler } from '../dist/esm/adapters/web.js'
+import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
+import { connect, startRedis } from '../spec/helpers/redis.js'
 
 const secret = process.env.BENCH_SECRET ?? 'whsec_test_5f1c0ffee'
 let delivered = 0
+/** CPU time outside this process that serving costs, in µs (redis-server's). */
+let otherCpu: () => Promise<number> = async () => 0
+/** Deliveries a worker took out of Redis and acknowledged (redis kind). */
+let worked = 0
+const cleanups: Array<() => Promise<unknown>> = []
+
+function counted(): WebhookReceiver {
+  const receiver = new WebhookReceiver({ secret, logger: silentLogger })
+  receiver.payloads$.subscribe(() => { delivered++ })
+  return receiver
+}
 
 function readAll(req: IncomingMessage, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = []
@@ -24,7 +44,7 @@ const ok = (res: ServerResponse, status = 200, body = '{"status":"ok"}') => {
   res.end(body)
 }
 
-const handlers: Record<string, () => RequestListener> = {
+const handlers: Record<string, () => RequestListener | Promise<RequestListener>> = {
   /** Reads the body and answers 200: the ceiling of node:http itself. */
   bare: () => (req, res) => readAll(req, () => { delivered++; ok(res) }),
   /** The floor of a correct receiver: HMAC over the raw bytes, constant-time compare, JSON.parse. */
@@ -36,16 +56,45 @@ const handlers: Record<string, () => RequestListener> = {
     delivered++
     ok(res)
   }),
-  /** autoplay-rx: verify, decode with the codecs, emit to a subscriber. */
-  'autoplay-rx': () => {
-    const receiver = new WebhookReceiver({ secret, logger: silentLogger })
-    receiver.payloads$.subscribe(() => { delivered++ })
-    return createNodeMiddleware(receiver) as unknown as RequestListener
+  /** The node adapter: verify, decode with the codecs, emit to a subscriber. */
+  'node-adapter': () => createNodeMiddleware(counted()) as unknown as RequestListener,
+  /** The Fastify plugin, on Fastify's own request handling (its server factory hands us the listener). */
+  'fastify-adapter': async () => {
+    let listener: RequestListener | undefined
+    const app = Fastify({ serverFactory: (handler) => { listener = handler; return createServer() } })
+    await app.register(autoplayRx, { receiver: counted(), path: '/' })
+    await app.ready()
+    cleanups.push(() => app.close())
+    return listener!
   },
-  /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to autoplay-rx. */
-  'ingest-in-handler': () => {
+  /** The fetch handler under Node, as @hono/node-server runs any fetch handler. */
+  'fetch-adapter': () => getRequestListener(createFetchHandler(counted())),
+  /**
+   * The node adapter answering once Redis stored the delivery (XADD), and a
+   * worker in the same process reading it back through a consumer group and
+   * acknowledging it: the durable path end to end.
+   */
+  'redis-path': async () => {
+    const redis = await startRedis()
+    cleanups.push(() => redis.stop())
+    const writer = await connect(redis.url)
+    const reader = await connect(redis.url)
+    // Trimmed so that minutes of 17.8 KB deliveries stay a few hundred MB at most.
+    const append = redisAppender(writer, { stream: 'bench:events', maxLen: 10_000 })
     const receiver = new WebhookReceiver({ secret, logger: silentLogger })
-    receiver.payloads$.subscribe(() => { delivered++ })
+    fromRedisStream(reader, { stream: 'bench:events', group: 'bench', consumer: 'w1', batchSize: 200, blockMs: 100, maxInFlight: 1000, logger: silentLogger })
+      .pipe(mergeMap(async (d) => { await d.ack(); worked++ }, 64))
+      .subscribe()
+    otherCpu = async () => {
+      const info = String(await writer.info('cpu'))
+      const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+      return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+    }
+    return createNodeMiddleware(receiver, { persist: async (payload) => { await append(payload); delivered++ } }) as unknown as RequestListener
+  },
+  /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to node-adapter. */
+  'ingest-in-handler': () => {
+    const receiver = counted()
     return (req, res) => readAll(req, (body) => {
       const result = receiver.ingest(body, req.headers['x-connector-signature'] as string | undefined)
       if (result._tag === 'Left') return ok(res, 400, '{"status":"error"}')
@@ -67,12 +116,17 @@ if (!make) {
   console.error(`usage: http-server.ts ${Object.keys(handlers).join('|')}`)
   process.exit(2)
 }
-const server = createServer(make())
+const server = createServer(await make())
 server.keepAliveTimeout = 30_000
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as AddressInfo).port}\n`)
 })
 process.on('message', (message) => {
-  if (message === 'count') process.send?.({ delivered, cpu: process.cpuUsage() })
+  if (message !== 'count') return
+  const own = process.cpuUsage()
+  void otherCpu().then((other) => process.send?.({ delivered, worked, cpuUs: own.user + own.system + other }))
 })
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+// The parent gone (killed, crashed) must not leave a redis-server behind.
+const stop = () => { server.closeAllConnections(); server.close(() => void Promise.allSettled(cleanups.map((c) => c())).then(() => process.exit(0))) }
+process.on('SIGTERM', stop)
+process.on('disconnect', stop)

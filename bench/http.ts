@@ -1,34 +1,50 @@
 /**
- * HTTP throughput, one run, side by side: bare node:http, the floor (HMAC +
- * compare + JSON.parse by hand), createNodeMiddleware, and @octokit/webhooks'
- * node middleware. Same body (medium fixture), same load generator, each
- * server in its own process on loopback; rounds alternate the servers and
- * ratios are taken within each round. The generator is wrk when installed
- * (Debian's `wrk`: C, so on two cores it leaves the server a whole core and
- * the server is the bottleneck, which is what we measure), else autocannon.
+ * HTTP throughput, side by side, by one method for every row (issue 16):
+ * bare node:http, the floor (HMAC + compare + JSON.parse by hand), ingest in
+ * a hand-written handler, the node adapter, the Fastify plugin, the fetch
+ * handler under Node, the node adapter persisting to Redis with a worker
+ * reading back, and @octokit/webhooks' node middleware.
+ *
+ * - Each server runs in its own process, pinned to core 0, and the load
+ *   generator to core 1, where `taskset` exists (see pin.ts).
+ * - The generator is wrk (one thread) when installed (Debian's `wrk`, C),
+ *   else autocannon's CLI; the output says which.
+ * - Every round runs every server once, in an order that reverses each round;
+ *   each server's requests/s is divided by the floor's of the same round.
+ * - Rounds go on until the IQR of every per-round ratio is within ±5 % of its
+ *   median, 12 rounds at most; the IQR is printed either way.
+ * - Each server reports its CPU time, so the table has server CPU per
+ *   delivery next to requests/s.
+ *
+ * `node --import tsx bench/http.ts [--quick] [--seconds=8] [--connections=50]`;
+ * `BENCH_KINDS=floor,node-adapter` to pick servers (the floor is required).
  */
-import autocannon from 'autocannon'
-import { execFile, execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sign } from '../dist/esm/index.js'
-import { fmt, quantiles } from './stats.js'
+import { installed, pinning, prefixed, type Pinning } from './pin.js'
+import { STEADY, fmt, fmtRatio, isSteady, quantiles, type SteadyRule } from './stats.js'
 
 const fixtures = new URL('../spec/fixtures/', import.meta.url)
 const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
 const body = readFileSync(new URL('actions-medium.json', fixtures))
 const signature = sign(body, secret)
-const KINDS = (process.env.BENCH_KINDS?.split(',') ?? ['bare', 'floor', 'ingest-in-handler', 'autoplay-rx', 'octokit']) as Kind[]
-type Kind = 'bare' | 'floor' | 'ingest-in-handler' | 'autoplay-rx' | 'octokit'
+const ALL = ['bare', 'floor', 'ingest-in-handler', 'node-adapter', 'fastify-adapter', 'fetch-adapter', 'redis-path', 'octokit'] as const
+type Kind = (typeof ALL)[number]
+/** The library's adapters: the rows that carry the ≥ 0.9× floor target. */
+const ADAPTERS: readonly Kind[] = ['node-adapter', 'fastify-adapter', 'fetch-adapter']
+const TARGET = 0.9
 
 interface Server { kind: Kind; port: number; child: ChildProcess }
+interface Counters { delivered: number; worked: number; cpuUs: number }
 
-async function startServer(kind: Kind): Promise<Server> {
-  const child = fork(fileURLToPath(new URL('./http-server.ts', import.meta.url)), [kind], {
-    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, BENCH_SECRET: secret },
-  })
+async function startServer(kind: Kind, pin: Pinning): Promise<Server> {
+  const [command, args] = prefixed(pin.server, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./http-server.ts', import.meta.url)), kind])
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, BENCH_SECRET: secret } })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)))
@@ -36,13 +52,9 @@ async function startServer(kind: Kind): Promise<Server> {
   return { kind, port, child }
 }
 
-function delivered(server: Server): Promise<number> {
-  return stats(server).then((s) => s.delivered)
-}
-
-function stats(server: Server): Promise<{ delivered: number; cpu: { user: number; system: number } }> {
+function counters(server: Server): Promise<Counters> {
   return new Promise((resolve) => {
-    server.child.once('message', (m) => resolve(m as never))
+    server.child.once('message', (m) => resolve(m as Counters))
     server.child.send('count')
   })
 }
@@ -53,22 +65,26 @@ const headers: Record<string, string> = {
   'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': 'bench',
 }
 
-interface LoadResult { rps: number; p50: number; p99: number; non2xx: number; cpuUs?: number }
+interface LoadResult { rps: number; p50: number; p99: number; non2xx: number }
+interface Round extends LoadResult { cpuUs: number }
 
-function hasWrk(): boolean {
-  try { execFileSync('wrk', ['--version'], { stdio: 'ignore' }) } catch (e) { return (e as { status?: number }).status === 1 }
-  return true
+/** A load generator: a command line per run, its result parsed from stdout. */
+interface Generator {
+  readonly name: string
+  args(port: number, seconds: number, connections: number): [string, string[]]
+  parse(stdout: string): LoadResult | undefined
 }
 
-let wrkScript: string | undefined
-function wrk(port: number, seconds: number, connections: number): Promise<LoadResult> {
-  if (!wrkScript) {
-    const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-wrk-'))
-    writeFileSync(join(dir, 'body.json'), body)
-    wrkScript = join(dir, 'post.lua')
-    writeFileSync(wrkScript, [
+function generator(pin: Pinning): Generator {
+  const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-bench-'))
+  const bodyFile = join(dir, 'body.json')
+  writeFileSync(bodyFile, body)
+  const url = (port: number) => `http://127.0.0.1:${port}/`
+  if (installed('wrk')) {
+    const script = join(dir, 'post.lua')
+    writeFileSync(script, [
       'wrk.method = "POST"',
-      `local f = io.open("${join(dir, 'body.json')}", "rb"); wrk.body = f:read("*a"); f:close()`,
+      `local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()`,
       ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
       'local non2xx = 0',
       'function response(status) if status < 200 or status > 299 then non2xx = non2xx + 1 end end',
@@ -76,69 +92,112 @@ function wrk(port: number, seconds: number, connections: number): Promise<LoadRe
       '  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))',
       'end',
     ].join('\n'))
+    return {
+      name: 'wrk (1 thread)',
+      args: (port, seconds, connections) => prefixed(pin.load, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url(port)]),
+      parse(stdout) {
+        const m = /RESULT (\S+) (\S+) (\S+) (\d+)/.exec(stdout)
+        return m ? { rps: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), non2xx: Number(m[4]) } : undefined
+      },
+    }
   }
+  // Its CLI, not its API, so that it runs in a process of its own and can be pinned like wrk.
+  const cli = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js')
+  return {
+    name: 'autocannon (wrk is not installed)',
+    args: (port, seconds, connections) => prefixed(pin.load, process.execPath, [
+      cli, '--json', '-m', 'POST', '-i', bodyFile, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+      '-c', String(connections), '-d', String(seconds), url(port),
+    ]),
+    parse(stdout) {
+      try {
+        const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number }
+        return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx }
+      } catch { return undefined }
+    },
+  }
+}
+
+function load(gen: Generator, port: number, seconds: number, connections: number): Promise<LoadResult> {
+  const [command, args] = gen.args(port, seconds, connections)
   return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', wrkScript!, `http://127.0.0.1:${port}/`], (error, stdout) => {
-      const m = /RESULT (\S+) (\S+) (\S+) (\d+)/.exec(stdout)
-      if (error || !m) return reject(error ?? new Error(`wrk: ${stdout}`))
-      resolve({ rps: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), non2xx: Number(m[4]) })
+    execFile(command, args, { maxBuffer: 16 * 2 ** 20 }, (error, stdout) => {
+      const result = gen.parse(stdout)
+      if (error || !result) return reject(error ?? new Error(`${gen.name}: ${stdout}`))
+      resolve(result)
     })
   })
 }
 
-async function load(server: Server, seconds: number, connections: number, useWrk: boolean): Promise<LoadResult> {
-  if (useWrk) return wrk(server.port, seconds, connections)
-  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/`, method: 'POST', body, connections, duration: seconds, headers })
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx }
-}
-
+/**
+ * Runs the HTTP comparison and returns it as markdown.
+ *
+ * @param quick - 2 rounds of 2 s (a smoke run: its ratios are not steady)
+ * @returns the method, the table, and each adapter's status against the target
+ */
 export async function benchHttp(quick: boolean): Promise<string> {
-  const rounds = quick ? 2 : 5
-  const seconds = quick ? 2 : 4
-  const connections = 32
-  const useWrk = hasWrk()
+  const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
+  const seconds = arg('seconds', quick ? 2 : 8)
+  const connections = arg('connections', 50)
+  const rule: SteadyRule = quick ? { minRounds: 2, maxRounds: 2, tolerance: STEADY.tolerance } : STEADY
+  const asked = (process.env.BENCH_KINDS?.split(',') ?? ALL) as Kind[]
+  // A bare clone may have no redis-server: the other rows still run, and the output says what was left out.
+  const kinds = installed('redis-server') ? asked : asked.filter((k) => k !== 'redis-path')
+  if (!kinds.includes('floor')) throw new Error('the floor server is the reference: keep it in BENCH_KINDS')
+  const pin = pinning()
+  const gen = generator(pin)
   const servers: Server[] = []
-  for (const kind of KINDS) servers.push(await startServer(kind))
-  const results = new Map<Kind, LoadResult[]>(KINDS.map((k) => [k, []]))
+  const results = new Map<Kind, Round[]>(kinds.map((k) => [k, []]))
+  const ratiosOf = (kind: Kind) => results.get(kind)!.map((x, i) => x.rps / results.get('floor')![i]!.rps)
+  const others = kinds.filter((k) => k !== 'floor')
+  let finalCounters = new Map<Kind, Counters>()
+  const started = performance.now()
   try {
-    for (const s of servers) await load(s, 1, connections, useWrk) // warm-up
-    for (let r = 0; r < rounds; r++) {
+    for (const kind of kinds) servers.push(await startServer(kind, pin))
+    for (const s of servers) await load(gen, s.port, quick ? 1 : 2, connections) // warm-up
+    for (let r = 0; r < rule.maxRounds && !(r >= rule.minRounds && isSteady(others.map(ratiosOf), rule)); r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse()
       for (const s of order) {
-        // The server's own CPU time per delivery: steadier than requests/s when the load generator shares the machine.
-        const before = await stats(s)
-        const r = await load(s, seconds, connections, useWrk)
-        const after = await stats(s)
-        const cpuUs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / (after.delivered - before.delivered)
-        results.get(s.kind)!.push({ ...r, cpuUs })
+        const before = await counters(s)
+        const result = await load(gen, s.port, seconds, connections)
+        const after = await counters(s)
+        results.get(s.kind)!.push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / (after.delivered - before.delivered) })
       }
     }
-    for (const s of servers) {
-      const n = await delivered(s)
-      if (n === 0) throw new Error(`${s.kind} delivered nothing`)
-    }
+    finalCounters = new Map(await Promise.all(servers.map(async (s) => [s.kind, await counters(s)] as const)))
+    for (const [kind, c] of finalCounters) if (c.delivered === 0) throw new Error(`${kind} delivered nothing`)
   } finally {
     for (const s of servers) s.child.kill('SIGTERM')
   }
-  const floor = results.get('floor')
-  if (!floor) throw new Error('the floor server is the reference: keep it in BENCH_KINDS')
+  const rounds = results.get('floor')!.length
+  const floor = results.get('floor')!
   const octokit = results.get('octokit')
+  const steady = isSteady(others.map(ratiosOf), rule)
   const lines = [
-    `Body: actions-medium.json (${body.length} bytes); ${useWrk ? 'wrk (1 thread)' : 'autocannon'}, ${connections} connections, ${rounds} rounds × ${seconds} s per server, servers alternated each round.`,
+    `Body: actions-medium.json (${body.length} bytes); ${gen.name}, ${connections} connections; ${pin.note}.`,
+    `${rounds} rounds × ${seconds} s per server (${fmt((performance.now() - started) / 60_000, 1)} min), the order of the servers reversed each round; ` +
+      `ratios taken within each round. Rounds stop once every row's IQR is within ±${rule.tolerance * 100} % of its median, or after ${rule.maxRounds}: ` +
+      `${steady ? 'every row got there' : `not every row got there (${others.filter((k) => !isSteady([ratiosOf(k)], rule)).join(', ')})`}.`,
     '',
-    '| server | req/s (median) | p50 ms | p99 ms | non-2xx | server CPU µs/delivery | req/s ÷ floor | p99 ÷ floor p99 | req/s ÷ octokit |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | req/s (median) | p50 ms | p99 ms | non-2xx | server CPU µs/delivery | CPU ÷ floor CPU | req/s ÷ floor (median, IQR, ±half-width) | p99 ÷ floor p99 | req/s ÷ octokit |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
-  for (const kind of KINDS) {
+  for (const kind of kinds) {
     const rs = results.get(kind)!
-    const rps = quantiles(rs.map((x) => x.rps)).median
-    const ratio = quantiles(rs.map((x, i) => x.rps / floor[i]!.rps)).median
-    const p99ratio = quantiles(rs.map((x, i) => x.p99 / Math.max(1, floor[i]!.p99))).median
-    const vsOctokit = octokit ? quantiles(rs.map((x, i) => x.rps / octokit[i]!.rps)).median : Number.NaN
-    const non2xx = rs.reduce((a, x) => a + x.non2xx, 0)
-    const cpu = quantiles(rs.map((x) => x.cpuUs ?? Number.NaN)).median
-    lines.push(`| ${kind} | ${Math.round(rps)} | ${fmt(quantiles(rs.map((x) => x.p50)).median, 2)} | ${fmt(quantiles(rs.map((x) => x.p99)).median, 2)} | ${non2xx} | ${fmt(cpu, 1)} | ${fmt(ratio)} | ${fmt(p99ratio)} | ${fmt(vsOctokit)} |`)
+    const median = (f: (x: Round, i: number) => number) => quantiles(rs.map(f)).median
+    lines.push(`| ${kind} | ${Math.round(median((x) => x.rps))} | ${fmt(median((x) => x.p50))} | ${fmt(median((x) => x.p99))} | ` +
+      `${rs.reduce((a, x) => a + x.non2xx, 0)} | ${fmt(median((x) => x.cpuUs), 1)} | ${fmt(median((x, i) => x.cpuUs / floor[i]!.cpuUs))} | ` +
+      `${kind === 'floor' ? '1.00' : fmtRatio(ratiosOf(kind))} | ${fmt(median((x, i) => x.p99 / floor[i]!.p99))} | ` +
+      `${octokit ? fmt(median((x, i) => x.rps / octokit[i]!.rps)) : 'n/a'} |`)
   }
+  lines.push('')
+  for (const kind of ADAPTERS.filter((k) => kinds.includes(k))) {
+    const ratio = quantiles(ratiosOf(kind)).median
+    lines.push(`- ${kind}: ${fmt(ratio)}× the floor, target ≥ ${TARGET}×: ${ratio >= TARGET ? 'met' : 'not met'}.`)
+  }
+  const redis = finalCounters.get('redis-path')
+  if (asked.length > kinds.length) lines.push('- redis-path: left out, `redis-server` is not installed.')
+  if (redis) lines.push(`- redis-path: server CPU includes redis-server's (INFO cpu); its worker acknowledged ${redis.worked} of the ${redis.delivered} deliveries stored (the stream is trimmed at ~10,000 entries).`)
   return lines.join('\n')
 }
 

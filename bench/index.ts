@@ -7,10 +7,12 @@
  * `--only=ingest,heap,http,sse,redis` to pick.
  */
 import { arch, cpus, totalmem } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { benchHeap, benchIngest } from './ingest.js'
 import { benchHttp } from './http.js'
 import { benchSse } from './sse.js'
 import { benchRedis } from './redis.js'
+import { fmt, loadLine } from './stats.js'
 
 const quick = process.argv.includes('--quick')
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
@@ -20,15 +22,18 @@ const want = (name: string) => only === null || only.has(name)
 const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['ingest', '## ingest vs the floor (HMAC + constant-time compare + JSON.parse)', () => benchIngest(quick)],
   ['heap', `## Heap after GC across ${quick ? '100,000' : '1,000,000'} ingests (actions-small, subscriber attached)`, () => benchHeap(quick ? 100_000 : 1_000_000)],
-  ['http', '## HTTP: node:http, the floor, ingest in a handler, createNodeMiddleware, @octokit/webhooks', () => benchHttp(quick)],
+  ['http', '## HTTP: node:http, the floor, ingest in a handler, the node, Fastify and fetch adapters, the Redis path, @octokit/webhooks', () => benchHttp(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
-  ['redis', '## Through Redis: receiver → Redis Stream → worker, next to the in-process paths', () => benchRedis(quick)],
+  ['redis', '## Redis: ack() while the read blocks', () => benchRedis()],
 ]
 
 console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)
 for (const [name, title, run] of sections) {
   if (!want(name)) continue
   console.log(`${title}\n`)
+  // The machine may be shared: say how busy it was around each section.
+  const started = performance.now()
+  console.log(`${loadLine('at the start')}\n`)
   console.log(await run())
-  console.log()
+  console.log(`\n${loadLine('at the end')} Section time: ${fmt((performance.now() - started) / 1000, 0)} s.\n`)
 }
