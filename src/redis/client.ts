@@ -10,8 +10,25 @@
  * `{ sendCommand: (args) => redis.call(args[0], ...args.slice(1)) }`, and give
  * `fromRedisStream` a second such wrapper, over `redis.duplicate()`, as its
  * `readClient` (a wrapper cannot be duplicated for the blocking reads).
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ *
+ * const redis = new Redis(process.env.REDIS_URL!)
+ * const reader = redis.duplicate()
+ * const client: RedisCommandClient = { sendCommand: (args) => redis.call(args[0]!, ...args.slice(1)) }
+ * const readClient: RedisCommandClient = { sendCommand: (args) => reader.call(args[0]!, ...args.slice(1)) }
+ * fromRedisStream(client, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1', readClient })
+ * ```
  */
 export interface RedisCommandClient {
+  /**
+   * Sends one command and resolves with Redis's raw reply (RESP2 arrays or
+   * RESP3 maps both work); rejects on a Redis error or a broken connection.
+   *
+   * @param args - the command and its arguments, as strings: `['XACK', stream, group, id]`
+   */
   sendCommand(args: string[]): Promise<unknown>
 }
 

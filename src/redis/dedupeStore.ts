@@ -6,7 +6,15 @@
 import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
 
-/** Options of {@link redisDedupeStore}. */
+/**
+ * Options of {@link redisDedupeStore}.
+ *
+ * @example
+ * ```ts
+ * // One memory per environment, kept a day: replays within it are still caught.
+ * const store = redisDedupeStore(redis, { prefix: 'staging:autoplay:seen:', ttlMs: 24 * 3_600_000 })
+ * ```
+ */
 export interface RedisDedupeStoreOptions {
   /** Prefix of the keys; default `autoplay-rx:seen:`. */
   readonly prefix?: string

@@ -3,6 +3,26 @@
  * payloads to a Redis Stream, workers consume it through a consumer group
  * (at-least-once, dead workers' entries claimed), and a Redis-backed
  * dedupe store makes it effectively once. Needs a Redis client (node-redis).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * import { mergeMap } from 'rxjs'
+ * import { createNodeMiddleware } from 'autoplay-rx/node'
+ * import { fromRedisStream, redisAppender } from 'autoplay-rx/redis'
+ *
+ * const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true })
+ * redis.on('error', (error) => console.error('redis:', error.message))
+ * await redis.connect()
+ * // Receiver: answer the connector only once the delivery is in the stream.
+ * createServer(createNodeMiddleware(receiver, { persist: redisAppender(redis, { stream: 'autoplay:events' }) })).listen(8787)
+ * // Worker (any process): at least once, acknowledged after the work.
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
+ *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
+ *   .subscribe()
+ * ```
+ *
+ * @module autoplay-rx/redis
  */
 export { redisAppender, toRedisStream, fromRedisStream, PAYLOAD_FIELD } from './stream.js'
 export type { RedisAppendOptions, RedisStreamEntry, RedisDelivery, RedisEntryRejection, FromRedisStreamOptions } from './stream.js'

@@ -11,10 +11,27 @@ import { decodeJsonText, type DecodeError } from '../decode.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { streamEntries, parseEntries, type RedisCommandClient } from './client.js'
 
-/** The field of each stream entry that holds the payload's JSON. */
+/**
+ * The field of each stream entry that holds the payload's JSON.
+ *
+ * @example
+ * ```ts
+ * // Another producer (a replay script, say) writes entries fromRedisStream reads:
+ * await redis.sendCommand(['XADD', 'autoplay:events', '*', PAYLOAD_FIELD, JSON.stringify(payload)])
+ * ```
+ */
 export const PAYLOAD_FIELD = 'payload'
 
-/** Options of {@link redisAppender} and {@link toRedisStream}. */
+/**
+ * Options of {@link redisAppender} and {@link toRedisStream}.
+ *
+ * @example
+ * ```ts
+ * // About a day of events at 10/s; older entries are trimmed as new ones come.
+ * const options: RedisAppendOptions = { stream: 'autoplay:events', maxLen: 1_000_000 }
+ * const persist = redisAppender(redis, options)
+ * ```
+ */
 export interface RedisAppendOptions {
   /** The stream key. */
   readonly stream: string
@@ -44,9 +61,19 @@ export function redisAppender(client: RedisCommandClient, options: RedisAppendOp
   return async (payload) => String(await client.sendCommand([...head, JSON.stringify(payload)]))
 }
 
-/** A payload and the id of its stream entry. */
+/**
+ * A payload and the id of its stream entry, as {@link toRedisStream} emits them.
+ *
+ * @example
+ * ```ts
+ * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events' }))
+ *   .subscribe((entry: RedisStreamEntry) => console.log(entry.id, entry.payload.type)) // e.g. 1795772944706-0 actions
+ * ```
+ */
 export interface RedisStreamEntry {
+  /** The entry id Redis gave it (`<ms>-<seq>`). */
   readonly id: string
+  /** The payload stored. */
   readonly payload: Payload
 }
 
@@ -68,9 +95,23 @@ export function toRedisStream(client: RedisCommandClient, options: RedisAppendOp
   return (source) => source.pipe(mergeMap((payload) => from(append(payload)).pipe(map((id) => ({ id, payload })))))
 }
 
-/** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
+/**
+ * A payload read through a consumer group, with the acknowledgement that ends its delivery.
+ *
+ * @example
+ * ```ts
+ * const work = async (delivery: RedisDelivery) => {
+ *   if (delivery.claimed && (await alreadyIndexed(delivery.id))) return delivery.ack() // done before a crash
+ *   await index(delivery.payload)
+ *   await delivery.ack()
+ * }
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1' }).pipe(mergeMap(work, 8)).subscribe()
+ * ```
+ */
 export interface RedisDelivery {
+  /** The stream entry's id: stable across redeliveries, so a good idempotency key. */
   readonly id: string
+  /** The decoded payload, typed as push mode gives it. */
   readonly payload: Payload
   /**
    * Whether the entry was handed out before: to this consumer before it
@@ -95,16 +136,49 @@ export interface RedisDelivery {
   ack(): Promise<boolean>
 }
 
-/** An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported. */
+/**
+ * An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported.
+ *
+ * @example
+ * ```ts
+ * const rejected = (rejection: RedisEntryRejection) =>
+ *   void redis.sendCommand(['XADD', 'autoplay:dead', '*', 'id', rejection.id, 'text', rejection.text, 'why', rejection.error.message])
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1', rejected })
+ * ```
+ */
 export interface RedisEntryRejection {
+  /** The entry's id (already acknowledged). */
   readonly id: string
+  /** The entry's `payload` field as stored; empty when it had none. */
   readonly text: string
-  readonly error: DecodeError | { readonly _tag: 'MissingField'; readonly message: string }
+  /** Why it was refused: the decode error push mode would give, or `MissingField` for an entry without a `payload` field. */
+  readonly error: DecodeError | {
+    /** The entry has no {@link PAYLOAD_FIELD} field (written by something else). */
+    readonly _tag: 'MissingField'
+    /** `Entry has no "payload" field`. */
+    readonly message: string
+  }
 }
 
-/** Options of {@link fromRedisStream}. */
+/**
+ * Options of {@link fromRedisStream}. `stream`, `group` and `consumer` are required.
+ *
+ * @example
+ * ```ts
+ * const options: FromRedisStreamOptions = {
+ *   stream: 'autoplay:events',
+ *   group: 'indexers',
+ *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
+ *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
+ *   maxInFlight: 50,
+ * }
+ * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
+ * ```
+ */
 export interface FromRedisStreamOptions {
+  /** The stream key (created with the group when missing). */
   readonly stream: string
+  /** The consumer group: every group gets every entry once; the workers of one group share them. */
   readonly group: string
   /** This worker's name in the group; unique per worker, stable across its restarts. */
   readonly consumer: string
