@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
-import { ActionsPayload, INVALID, Payload, SlimAction, SummaryPayload } from '../src/index.js'
+import { ActionsPayload, Payload, SlimAction, SummaryPayload } from '../src/index.js'
 import { fixture } from './helpers/fixtures.js'
 
 const decodeRight = <A>(codec: { decode: (u: unknown) => E.Either<unknown, A> }, u: unknown): A => {
@@ -19,7 +19,7 @@ describe('codecs', () => {
       })
     })
     it('treats null like missing', () => {
-      const nulls = Object.fromEntries(Object.keys(SlimAction.props).map((k) => [k, null]))
+      const nulls = Object.fromEntries(Object.keys(decodeRight(SlimAction, {})).map((k) => [k, null]))
       expect(decodeRight(SlimAction, nulls)).to.deep.equal(decodeRight(SlimAction, {}))
     })
     it('keeps an empty identity string as "" inside an action', () => {
@@ -68,7 +68,6 @@ describe('codecs', () => {
     it('ignores values inherited from a prototype', () => {
       const input = Object.assign(Object.create({ product_id: 'inherited' }), { type: 'actions' })
       expect(decodeRight(ActionsPayload, input).product_id).to.equal('')
-      expect(ActionsPayload.fast(input)).to.deep.equal(decodeRight(ActionsPayload, input))
     })
   })
 
@@ -91,47 +90,5 @@ describe('codecs', () => {
       expect(decodeRight(Payload, { type: 'actions' }).type).to.equal('actions')
       expect(E.isLeft(Payload.decode({ type: 'usertour_trigger' }))).to.equal(true)
     })
-  })
-
-  describe('fast path, interpreter and io-ts validate agree', () => {
-    // Values drawn near the schema: mostly right for each field, sometimes any other JSON-ish value.
-    const scalar = fc.oneof(fc.string({ maxLength: 4 }), fc.constant(''), fc.integer(), fc.double(), fc.constant(null),
-      fc.constant(undefined), fc.boolean(), fc.constant(1.5), fc.constant(Number.POSITIVE_INFINITY), fc.constant({}))
-    const near = <A>(valid: fc.Arbitrary<A>) => fc.oneof({ arbitrary: valid, weight: 30 }, { arbitrary: scalar, weight: 1 })
-    const str = near(fc.oneof(fc.string({ maxLength: 4 }), fc.constant(''), fc.constant(null)))
-    const int = near(fc.oneof(fc.integer(), fc.constant(null)))
-    const num = near(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()))
-    const action = near(fc.record({ index: int, type: str, title: str, description: str, canonical_url: str, raw_url: str,
-      timestamp_start: num, timestamp_end: num, session_id: str, user_id: str, email: str, conversation_id: str,
-      other: scalar }, { requiredKeys: [] }))
-    const actions = fc.record({ type: near(fc.constant('actions')), product_id: str, session_id: str,
-      user_id: str, email: str, conversation_id: str, count: int, forwarded_at: num,
-      actions: near(fc.array(action, { maxLength: 4 })) }, { requiredKeys: ['type'] })
-    const summary = fc.record({ type: near(fc.constant('summary')), product_id: str, session_id: str,
-      summary: str, replaces: int, forwarded_at: num }, { requiredKeys: ['type'] })
-    // JSON.parse makes `__proto__` an own key; the codecs must read past it.
-    const withProto = (arb: fc.Arbitrary<Record<string, unknown>>) => fc.oneof(arb,
-      arb.map((o) => JSON.parse(JSON.stringify(o).replace(/^\{/, '{"__proto__":{"product_id":"x","title":"y"},').replace(/,}$/, '}'))))
-
-    for (const [name, codec, arb] of [['ActionsPayload', ActionsPayload, actions], ['SummaryPayload', SummaryPayload, summary]] as const) {
-      it(`${name}: same verdict and same value on 3,000 generated inputs`, () => {
-        let accepted = 0
-        fc.assert(fc.property(fc.oneof(withProto(arb as fc.Arbitrary<Record<string, unknown>>), scalar), (u) => {
-          const input = u
-          const slow = (codec as typeof ActionsPayload).decode(input)
-          const fast = (codec as typeof ActionsPayload).fast(input)
-          const interpreted = (codec as typeof ActionsPayload).interpret(input)
-          if (E.isRight(slow)) {
-            accepted++
-            expect(fast).to.deep.equal(slow.right)
-            expect(interpreted).to.deep.equal(slow.right)
-          } else {
-            expect(fast).to.equal(INVALID)
-            expect(interpreted).to.equal(INVALID)
-          }
-        }), { numRuns: 3000 })
-        expect(accepted).to.be.greaterThan(300)
-      })
-    }
   })
 })

@@ -6,7 +6,8 @@
 import { isUtf8 } from 'node:buffer'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { INVALID, isPayloadType, payloadCodecs, type Payload } from './codecs.js'
+import { isPayloadType, payloadCodecs, type Payload } from './codecs.js'
+import { INVALID } from './internal/compile.js'
 import {
   invalidPayload, malformedJson, notRawBody, unknownEventType,
   type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,

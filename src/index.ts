@@ -21,8 +21,8 @@
  */
 
 // Wire format: codecs and static types
-export { SlimAction, ActionsPayload, SummaryPayload, Payload, INVALID, isPayloadType } from './codecs.js'
-export type { FastCodec, Gen, PayloadType } from './codecs.js'
+export { SlimAction, ActionsPayload, SummaryPayload, Payload, isPayloadType } from './codecs.js'
+export type { PayloadType } from './codecs.js'
 
 // Pure functions over payloads
 export { toText, mergeActions } from './payloads.js'

@@ -1,0 +1,67 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import { payloadCodecs, type Payload } from '../../src/codecs.js'
+import { compileFunction, INVALID } from '../../src/internal/compile.js'
+import type { FastCodec } from '../../src/internal/fastCodec.js'
+
+describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', () => {
+  // Values drawn near the schema: mostly right for each field, sometimes any other JSON-ish value.
+  const scalar = fc.oneof(fc.string({ maxLength: 4 }), fc.constant(''), fc.integer(), fc.double(), fc.constant(null),
+    fc.constant(undefined), fc.boolean(), fc.constant(1.5), fc.constant(Number.POSITIVE_INFINITY), fc.constant({}))
+  const near = <A>(valid: fc.Arbitrary<A>) => fc.oneof({ arbitrary: valid, weight: 30 }, { arbitrary: scalar, weight: 1 })
+  const str = near(fc.oneof(fc.string({ maxLength: 4 }), fc.constant(''), fc.constant(null)))
+  const int = near(fc.oneof(fc.integer(), fc.constant(null)))
+  const num = near(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()))
+  const action = near(fc.record({ index: int, type: str, title: str, description: str, canonical_url: str, raw_url: str,
+    timestamp_start: num, timestamp_end: num, session_id: str, user_id: str, email: str, conversation_id: str,
+    other: scalar }, { requiredKeys: [] }))
+  const actions = fc.record({ type: near(fc.constant('actions')), product_id: str, session_id: str,
+    user_id: str, email: str, conversation_id: str, count: int, forwarded_at: num,
+    actions: near(fc.array(action, { maxLength: 4 })) }, { requiredKeys: ['type'] })
+  const summary = fc.record({ type: near(fc.constant('summary')), product_id: str, session_id: str,
+    summary: str, replaces: int, forwarded_at: num }, { requiredKeys: ['type'] })
+  // JSON.parse makes `__proto__` an own key; the codecs must read past it.
+  const withProto = (arb: fc.Arbitrary<Record<string, unknown>>) => fc.oneof(arb,
+    arb.map((o) => JSON.parse(JSON.stringify(o).replace(/^\{/, '{"__proto__":{"product_id":"x","title":"y"},').replace(/,}$/, '}'))))
+
+  for (const [name, codec, arb] of [['ActionsPayload', payloadCodecs.actions, actions], ['SummaryPayload', payloadCodecs.summary, summary]] as const) {
+    it(`${name}: same verdict and same value on 3,000 generated inputs`, () => {
+      let accepted = 0
+      fc.assert(fc.property(fc.oneof(withProto(arb as fc.Arbitrary<Record<string, unknown>>), scalar), (u) => {
+        const input = u
+        const slow = (codec as FastCodec<Payload>).decode(input)
+        const fast = (codec as FastCodec<Payload>).fast(input)
+        const interpreted = (codec as FastCodec<Payload>).interpret(input)
+        if (E.isRight(slow)) {
+          accepted++
+          expect(fast).to.deep.equal(slow.right)
+          expect(interpreted).to.deep.equal(slow.right)
+        } else {
+          expect(fast).to.equal(INVALID)
+          expect(interpreted).to.equal(INVALID)
+        }
+      }), { numRuns: 3000 })
+      expect(accepted).to.be.greaterThan(300)
+    })
+  }
+
+  it('ignores values inherited from a prototype on the fast path too', () => {
+    const input = Object.assign(Object.create({ product_id: 'inherited' }), { type: 'actions' })
+    const fast = payloadCodecs.actions.fast(input)
+    expect(fast !== INVALID && fast.product_id).to.equal('')
+  })
+})
+
+describe('internal/compile', () => {
+  it('compiles a function expression with the referenced values in scope', () => {
+    const double = (n: number) => n * 2
+    const f = compileFunction<(u: unknown) => unknown>((gen) => `function (u) { return typeof u === 'number' ? ${gen.ref(double)}(u) : INVALID }`)
+    expect(f?.(21)).to.equal(42)
+    expect(f?.('x')).to.equal(INVALID)
+  })
+
+  it('returns null for source that does not compile, so callers fall back to closures', () => {
+    expect(compileFunction(() => 'function (u) { return ( }')).to.equal(null)
+  })
+})

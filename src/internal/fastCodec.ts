@@ -1,0 +1,317 @@
+/**
+ * The codecs' combinator kit. Each combinator is a real io-ts `t.Type`
+ * (usable with `decode`, `t.TypeOf` and other io-ts combinators) that also
+ * carries the same validation twice without io-ts' error bookkeeping:
+ * `interpret`, as closures, and `fast`, compiled from `inline` (a
+ * JavaScript expression per check) into straight-line functions that build
+ * fixed-shape objects — several times faster than walking the codec tree.
+ * `fast` falls back to `interpret` where code generation is forbidden.
+ * spec/internal/fastCodec.spec.ts holds all three to agree.
+ */
+import * as t from 'io-ts'
+import { compileFunction, hasOwn, INVALID, type Gen, type Invalid } from './compile.js'
+
+/**
+ * What the object and array combinators need of a part: io-ts' decoder and
+ * both fast checks, but not `encode`, so that a part of any decoded type
+ * fits where a part of `unknown` is expected.
+ *
+ * @typeParam A - the decoded type
+ * @example
+ * ```ts
+ * const parts: Record<string, FastPart<unknown>> = { title: stringOr(''), index: integerOr0 }
+ * ```
+ */
+export interface FastPart<A> {
+  readonly name: string
+  readonly is: (u: unknown) => u is A
+  readonly validate: (u: unknown, c: t.Context) => t.Validation<A>
+  readonly decode: (u: unknown) => t.Validation<A>
+  /** Decodes `u` like `validate`, returning the value or {@link INVALID}. Never throws. Compiled where possible. */
+  readonly fast: (u: unknown) => A | Invalid
+  /** The same as `fast`, as closures (no code generation). */
+  readonly interpret: (u: unknown) => A | Invalid
+  /**
+   * A JavaScript expression that evaluates to the decoded value of the
+   * variable named `v`, or to `INVALID`.
+   */
+  inline(v: string, gen: Gen): string
+}
+
+/**
+ * An io-ts codec with the fast checks of {@link FastPart}.
+ *
+ * @typeParam A - the decoded type
+ * @example
+ * ```ts
+ * const value = payloadCodecs.summary.fast(JSON.parse(text)) // SummaryPayload | Invalid, never throws
+ * ```
+ */
+export interface FastCodec<A> extends t.Type<A, A, unknown>, FastPart<A> {
+  readonly is: (u: unknown) => u is A
+  readonly validate: (u: unknown, c: t.Context) => t.Validation<A>
+  readonly decode: (u: unknown) => t.Validation<A>
+}
+
+/** A string. */
+class StringCodec extends t.Type<string> implements FastCodec<string> {
+  readonly _tag = 'StringCodec' as const
+  constructor() {
+    super('string', (u): u is string => typeof u === 'string',
+      (u, c) => (typeof u === 'string' ? t.success(u) : t.failure(u, c)), t.identity)
+  }
+  readonly interpret = (u: unknown): string | Invalid => (typeof u === 'string' ? u : INVALID)
+  readonly fast = this.interpret
+  inline(v: string): string {
+    return `(typeof ${v} === 'string' ? ${v} : INVALID)`
+  }
+}
+
+/** A finite number (JSON's `1e999` parses to `Infinity`, which no field accepts). */
+class FiniteNumberCodec extends t.Type<number> implements FastCodec<number> {
+  readonly _tag = 'FiniteNumberCodec' as const
+  constructor() {
+    super('number', (u): u is number => typeof u === 'number' && Number.isFinite(u),
+      (u, c) => (this.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
+  }
+  readonly interpret = (u: unknown): number | Invalid =>
+    typeof u === 'number' && u - u === 0 ? u : INVALID
+  readonly fast = this.interpret
+  inline(v: string): string {
+    return `(typeof ${v} === 'number' && ${v} - ${v} === 0 ? ${v} : INVALID)`
+  }
+}
+
+/** A whole number (a JSON `3.0` is the integer 3). */
+class IntegerCodec extends t.Type<number> implements FastCodec<number> {
+  readonly _tag = 'IntegerCodec' as const
+  constructor() {
+    super('integer', (u): u is number => Number.isSafeInteger(u),
+      (u, c) => (this.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
+  }
+  readonly interpret = (u: unknown): number | Invalid => (Number.isSafeInteger(u) ? (u as number) : INVALID)
+  readonly fast = this.interpret
+  inline(v: string): string {
+    return `(Number.isSafeInteger(${v}) ? ${v} : INVALID)`
+  }
+}
+
+/** A string or null; optionally an empty string becomes null (batch-level identity fields). */
+class NullableStringCodec extends t.Type<string | null> implements FastCodec<string | null> {
+  readonly _tag = 'NullableStringCodec' as const
+  constructor(readonly emptyIsNull: boolean) {
+    super('string | null', (u): u is string | null => u === null || (typeof u === 'string' && !(emptyIsNull && u === '')),
+      (u, c) => {
+        const v = this.interpret(u)
+        return v === INVALID ? t.failure(u, c) : t.success(v)
+      }, t.identity)
+  }
+  readonly interpret = (u: unknown): string | null | Invalid => {
+    if (typeof u === 'string') return this.emptyIsNull && u === '' ? null : u
+    return u === null || u === undefined ? null : INVALID
+  }
+  readonly fast = this.interpret
+  inline(v: string): string {
+    const str = this.emptyIsNull ? `(${v} === '' ? null : ${v})` : v
+    return `(typeof ${v} === 'string' ? ${str} : ${v} == null ? null : INVALID)`
+  }
+}
+
+/** `inner`, with `fallback` when the value is missing or null. */
+class DefaultCodec<A> extends t.Type<A> implements FastCodec<A> {
+  readonly _tag = 'DefaultCodec' as const
+  constructor(readonly inner: FastPart<A>, readonly fallback: A) {
+    super(inner.name, inner.is,
+      (u, c) => (u === undefined || u === null ? t.success(fallback) : inner.validate(u, c)), t.identity)
+  }
+  readonly interpret = (u: unknown): A | Invalid =>
+    u === undefined || u === null ? this.fallback : this.inner.interpret(u)
+  readonly fast = this.interpret
+  inline(v: string, gen: Gen): string {
+    const fallback = this.fallback
+    // Primitive fallbacks are literals; anything else is referenced (never shared mutable state: see ArrayCodec).
+    const literal = typeof fallback === 'string' || typeof fallback === 'number' || typeof fallback === 'boolean' || fallback === null
+      ? JSON.stringify(fallback) : gen.ref(fallback)
+    return `(${v} == null ? ${literal} : ${this.inner.inline(v, gen)})`
+  }
+}
+
+/** One string literal (the event `type`). */
+class LiteralCodec<V extends string> extends t.Type<V> implements FastCodec<V> {
+  readonly _tag = 'LiteralCodec' as const
+  constructor(readonly value: V) {
+    super(JSON.stringify(value), (u): u is V => u === value,
+      (u, c) => (u === value ? t.success(value) : t.failure(u, c)), t.identity)
+  }
+  readonly interpret = (u: unknown): V | Invalid => (u === this.value ? this.value : INVALID)
+  readonly fast = this.interpret
+  inline(v: string): string {
+    return `(${v} === ${JSON.stringify(this.value)} ? ${v} : INVALID)`
+  }
+}
+
+/** An array whose elements all decode with `item`; missing or null is `[]`. Always a fresh array. */
+class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
+  readonly _tag = 'ArrayCodec' as const
+  constructor(readonly item: FastPart<A>) {
+    super(`Array<${item.name}>`, (u): u is A[] => Array.isArray(u) && u.every(item.is),
+      (u, c) => {
+        if (u === undefined || u === null) return t.success([])
+        if (!Array.isArray(u)) return t.failure(u, c)
+        const out: A[] = new Array(u.length)
+        const errors: t.Errors = []
+        for (let i = 0; i < u.length; i++) {
+          const r = item.validate(u[i], t.appendContext(c, String(i), item, u[i]))
+          if (r._tag === 'Left') errors.push(...r.left)
+          else out[i] = r.right
+        }
+        return errors.length > 0 ? t.failures(errors) : t.success(out)
+      }, t.identity)
+    this.fast = compileFunction<(u: unknown) => A[] | Invalid>((gen) => `function (u) {
+      if (u == null) return []
+      if (!Array.isArray(u)) return INVALID
+      const n = u.length
+      const out = new Array(n)
+      for (let i = 0; i < n; i++) {
+        const v = u[i]
+        const d = ${item.inline('v', gen)}
+        if (d === INVALID) return INVALID
+        out[i] = d
+      }
+      return out
+    }`) ?? this.interpret
+  }
+  readonly interpret = (u: unknown): A[] | Invalid => {
+    if (u === undefined || u === null) return []
+    if (!Array.isArray(u)) return INVALID
+    const n = u.length
+    const out: A[] = new Array(n)
+    const item = this.item.interpret
+    for (let i = 0; i < n; i++) {
+      const v = item(u[i])
+      if (v === INVALID) return INVALID
+      out[i] = v
+    }
+    return out
+  }
+  readonly fast: (u: unknown) => A[] | Invalid
+  inline(v: string, gen: Gen): string {
+    return `${gen.ref(this.fast)}(${v})`
+  }
+}
+
+/** The parts of an object codec, by key. */
+export type Props = Readonly<Record<string, FastPart<unknown>>>
+/** The object an object codec's parts decode, before `finish`. */
+export type OutputOf<P extends Props> = { [K in keyof P]: P[K] extends FastPart<infer A> ? A : never }
+
+/**
+ * A JSON object read through `props` only: every declared key is decoded
+ * from the object's own property of that name (missing reads as undefined),
+ * unknown keys are dropped, and the result is a fresh plain object. So keys
+ * such as `__proto__` or `constructor` in a payload never reach the output
+ * nor any prototype. `finish` may derive fields from the decoded ones.
+ * {@link objectCodec} keeps `props` and `finish` checked against each other.
+ */
+class ObjectCodec<A> extends t.Type<A> implements FastCodec<A> {
+  readonly _tag = 'ObjectCodec' as const
+  private readonly keys: string[]
+  private readonly codecs: FastPart<unknown>[]
+  constructor(name: string, readonly props: Props, readonly finish: (a: Record<string, unknown>) => A) {
+    const keys = Object.keys(props)
+    const codecs = keys.map((k) => props[k]!)
+    super(name,
+      (u): u is A => isPlainRecord(u) && keys.every((k, i) => codecs[i]!.is((u as Record<string, unknown>)[k])),
+      (u, c) => {
+        if (!isPlainRecord(u)) return t.failure(u, c)
+        const out: Record<string, unknown> = {}
+        const errors: t.Errors = []
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i]!
+          const v = hasOwn.call(u, k) ? (u as Record<string, unknown>)[k] : undefined
+          const r = codecs[i]!.validate(v, t.appendContext(c, k, codecs[i]!, v))
+          if (r._tag === 'Left') errors.push(...r.left)
+          else out[k] = r.right
+        }
+        return errors.length > 0 ? t.failures(errors) : t.success(finish(out))
+      }, t.identity)
+    this.keys = keys
+    this.codecs = codecs
+    this.fast = compileFunction<(u: unknown) => A | Invalid>((gen) => {
+      // Own properties only: an inherited value (a polluted prototype) reads as missing. A JSON
+      // object inherits from Object.prototype alone, so while that has none of our keys (it has
+      // not been polluted) no per-key own-property check is needed.
+      const objectProto = gen.ref(Object.prototype)
+      const mayInherit = [`Object.getPrototypeOf(u) !== ${objectProto}`,
+        ...keys.map((k) => `${objectProto}[${JSON.stringify(k)}] !== undefined`)].join(' || ')
+      const steps = keys.map((k, i) => {
+        const key = JSON.stringify(k)
+        return `v = u[${key}]; if (inherits && v !== undefined && !hasOwn.call(u, ${key})) v = undefined
+        const p${i} = ${codecs[i]!.inline('v', gen)}; if (p${i} === INVALID) return INVALID`
+      })
+      const literal = `{ ${keys.map((k, i) => `${JSON.stringify(k)}: p${i}`).join(', ')} }`
+      return `function (u) {
+        if (typeof u !== 'object' || u === null || Array.isArray(u)) return INVALID
+        const inherits = ${mayInherit}
+        let v
+        ${steps.join('\n')}
+        return ${gen.ref(finish)}(${literal})
+      }`
+    }) ?? this.interpret
+  }
+  readonly interpret = (u: unknown): A | Invalid => {
+    if (!isPlainRecord(u)) return INVALID
+    const keys = this.keys
+    const codecs = this.codecs
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      let v = (u as Record<string, unknown>)[k]
+      if (v !== undefined && !hasOwn.call(u, k)) v = undefined
+      const d = codecs[i]!.interpret(v)
+      if (d === INVALID) return INVALID
+      out[k] = d
+    }
+    return this.finish(out)
+  }
+  readonly fast: (u: unknown) => A | Invalid
+  inline(v: string, gen: Gen): string {
+    return `${gen.ref(this.fast)}(${v})`
+  }
+}
+
+/**
+ * A JSON object of the given parts (see ObjectCodec above).
+ *
+ * @param name - the name io-ts reports (`SlimAction`, …)
+ * @param props - the part decoding each key, in output order
+ * @param finish - derives fields from the decoded ones (or returns them as they are)
+ * @returns the codec
+ * @example
+ * ```ts
+ * const Point = objectCodec('Point', { x: numberOr0, y: numberOr0 }, (p) => p)
+ * ```
+ */
+export function objectCodec<P extends Props, A>(name: string, props: P, finish: (a: OutputOf<P>) => A): FastCodec<A> {
+  // Sound: the object finish receives is built key by key from `props`, so it is an OutputOf<P>.
+  return new ObjectCodec(name, props, finish as (a: Record<string, unknown>) => A)
+}
+
+function isPlainRecord(u: unknown): u is Record<string, unknown> {
+  return typeof u === 'object' && u !== null && !Array.isArray(u)
+}
+
+// The parts src/codecs.ts writes the schema with.
+const str = new StringCodec()
+/** A string; missing or null is `fallback`. */
+export const stringOr = (fallback: string): FastCodec<string> => new DefaultCodec(str, fallback)
+/** A finite number; missing or null is 0. */
+export const numberOr0: FastCodec<number> = new DefaultCodec(new FiniteNumberCodec(), 0)
+/** A safe integer; missing or null is 0. */
+export const integerOr0: FastCodec<number> = new DefaultCodec(new IntegerCodec(), 0)
+/** A string or null (missing is null); with `emptyIsNull`, `""` is null too. */
+export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => new NullableStringCodec(emptyIsNull)
+/** Exactly the string `value`. */
+export const literal = <V extends string>(value: V): FastCodec<V> => new LiteralCodec(value)
+/** An array of `item`s; missing or null is `[]`. */
+export const arrayOf = <A>(item: FastPart<A>): FastCodec<A[]> => new ArrayCodec(item)
