@@ -117,7 +117,7 @@ describe('cli frictions (issue 11 item 5)', function () {
       [['sign', '-'], '--secret is required: pass the secret to sign with\nRun "autoplay-rx sign --help".'],
       [['sign', '--secret', 's', '/nonexistent.json'], 'cannot read /nonexistent.json (ENOENT): check the path\nRun "autoplay-rx sign --help".'],
       [['work'], '--redis is required: the Redis server that holds the stream, such as --redis redis://127.0.0.1:6379\nRun "autoplay-rx work --help".'],
-      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work and version\nRun "autoplay-rx --help".'],
+      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work, demo and version\nRun "autoplay-rx --help".'],
     ]
     const runs = await runEach(cases.map(([args]) => args))
     expect(runs.map((r, i) => [cases[i]![0], r.code, r.stderr])).to.deep.equal(cases.map(([args, message]) => [args, 2, `autoplay-rx: ${message}\n`]))

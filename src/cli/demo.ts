@@ -1,49 +1,50 @@
 /**
- * `npm start`: the whole story in a few seconds. A listener on a free port,
- * connector-like traffic sent to it (several sessions, a summary, a forged
- * signature, a malformed body, a retried duplicate), and an RxJS pipeline
- * that dedupes retries and batches each session's actions with bufferTime.
+ * `autoplay-rx demo` (`npm start`): the whole story in a few seconds. A
+ * listener on a free port, connector-like traffic sent to it (several
+ * sessions, a summary, a forged signature, a malformed body, a retried
+ * duplicate), and the RxJS pipeline a user writes: dedupeDeliveries drops the
+ * retry, mergeSessionBatches merges each session's batches.
+ *
+ * It imports the modules it uses, never the package's entry nor the CLI's
+ * main, so that nothing loops back.
  */
-import { bufferTime, filter, groupBy, map, mergeMap, Subscription } from 'rxjs'
-import { mergeActions } from '../payloads.js'
-import type { ActionsPayload } from '../codecs.js'
-import type { IngestError } from '../errors.js'
+import { count, lastValueFrom, tap, toArray } from 'rxjs'
 import { silentLogger } from '../logger.js'
 import { dedupeDeliveries } from '../operators/dedupeDeliveries.js'
+import { mergeSessionBatches } from '../operators/mergeSessionBatches.js'
 import { generateEvents } from './generate.js'
 import { startListener } from './listen.js'
-import { summaryOf } from './main.js'
-import { sendDeliveries, type Delivery } from './send.js'
+import { sendDeliveries, summaryOf, type Delivery } from './send.js'
 
 const SECRET = 'whsec_demo_secret'
 const out = (prefix: string, text: string) => {
   for (const line of text.split('\n')) process.stdout.write(`${prefix} │ ${line}\n`)
 }
 
+/**
+ * Runs the demo to its end, printing each step, and closes everything it opened.
+ *
+ * @example
+ * ```ts
+ * await demo() // listening on http://127.0.0.1:…/events … done
+ * ```
+ */
 export async function demo(): Promise<void> {
   const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, write: (line) => out('listen  ', line) })
   out('demo    ', `listening on ${listener.url}`)
   const { receiver } = listener
-  const subscriptions = new Subscription()
 
-  // The pipeline a user writes: drop connector retries, then one merged batch per session per 500 ms window.
-  let accepted = 0
-  let unique = 0
-  const batches = receiver.actions$.pipe(
-    dedupeDeliveries(),
-    map((p) => { unique++; return p }),
-    groupBy((p) => p.session_id ?? 'unknown'),
-    mergeMap((session) => session.pipe(
-      bufferTime(500),
-      filter((list): list is [ActionsPayload, ...ActionsPayload[]] => list.length > 0),
-      map((list) => ({ session: session.key, deliveries: list.length, merged: mergeActions(list) })),
-    )),
-  )
-  subscriptions.add(batches.subscribe(({ session, deliveries, merged }) =>
-    out('pipeline', `session ${session}: ${deliveries} deliveries in this window → ${merged.count} actions, indexes 0–${merged.count - 1}`)))
-  subscriptions.add(receiver.actions$.subscribe(() => { accepted++ }))
-  const refused: IngestError[] = []
-  subscriptions.add(receiver.rejected$.subscribe((error) => refused.push(error)))
+  // The pipeline a user writes: drop connector retries, then at most one merged batch per session per 500 ms.
+  const unique$ = receiver.actions$.pipe(dedupeDeliveries())
+  const merged = lastValueFrom(unique$.pipe(
+    mergeSessionBatches({ windowMs: 500 }),
+    tap((batch) => out('pipeline', `session ${batch.session_id}: ${batch.count} actions, indexes 0–${batch.count - 1}`)),
+    count(),
+  ), { defaultValue: 0 })
+  // Each count resolves when the receiver completes, which is when the listener closes.
+  const accepted = lastValueFrom(receiver.actions$.pipe(count()))
+  const unique = lastValueFrom(unique$.pipe(count()))
+  const refused = lastValueFrom(receiver.rejected$.pipe(toArray()))
 
   const traffic: Delivery[] = [
     ...generateEvents({ type: 'actions', count: 9, sessions: 3, seed: 7 }).map((text) => ({ body: Buffer.from(text) })),
@@ -57,18 +58,13 @@ export async function demo(): Promise<void> {
   const report = await sendDeliveries({ url: listener.url, secret: SECRET, deliveries: traffic, concurrency: 1, backoffMs: 100 })
   out('send    ', summaryOf(report))
 
-  await new Promise((r) => setTimeout(r, 700)) // let the last bufferTime window close
-  const byTag = refused.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e._tag]: (acc[e._tag] ?? 0) + 1 }), {})
+  // Closing completes the receiver's streams: mergeSessionBatches flushes its open windows, nothing is lost.
+  await listener.close()
+  const byTag = (await refused).reduce<Record<string, number>>((acc, e) => ({ ...acc, [e._tag]: (acc[e._tag] ?? 0) + 1 }), {})
+  const [all, distinct, windows] = await Promise.all([accepted, unique, merged])
   out('demo    ', [
-    `accepted action batches: ${accepted}, after dedupeDeliveries: ${unique} (${accepted - unique} retried duplicate dropped)`,
+    `accepted action batches: ${all}, after dedupeDeliveries: ${distinct} (${all - distinct} retried duplicate dropped), merged into ${windows}`,
     `rejected: ${Object.entries(byTag).map(([tag, n]) => `${tag}×${n}`).join(', ')}`,
   ].join('\n'))
-  subscriptions.unsubscribe()
-  await listener.close()
   out('demo    ', 'done')
 }
-
-demo().then(() => { process.exitCode = 0 }, (error: unknown) => {
-  process.stderr.write(`demo failed: ${error instanceof Error ? error.stack : String(error)}\n`)
-  process.exitCode = 1
-})

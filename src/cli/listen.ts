@@ -1,7 +1,8 @@
 /**
- * A local receiver for testing an integration: serves the node adapter on a
- * port and prints each delivery readably (or as NDJSON for piping),
- * rejected ones with the reason.
+ * `autoplay-rx listen`: a local receiver for testing an integration. Serves
+ * the node adapter on a port and prints each delivery readably (or as NDJSON
+ * for piping), rejected ones with the reason; with Redis, also appends each
+ * accepted delivery to a stream before answering.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,6 +12,9 @@ import type { Logger } from '../logger.js'
 import { toText } from '../payloads.js'
 import { WebhookReceiver } from '../receiver.js'
 import { createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
+import { CliError } from './errors.js'
+import { untilInterrupted } from './io.js'
+import { connectRedis } from './redis.js'
 
 /** Options of {@link startListener}. */
 export interface ListenOptions extends AdapterOptions {
@@ -83,5 +87,66 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       receiver.complete()
       subscriptions.unsubscribe()
     }),
+  }
+}
+
+/**
+ * What `autoplay-rx listen` was asked for, its flags parsed and checked.
+ *
+ * @example
+ * ```ts
+ * const options: ListenCommand = { port: 8787, host: '127.0.0.1', secrets: ['whsec_…'], path: '/events', json: false, maxBodyBytes: 1 << 20, stream: 'autoplay:events' }
+ * ```
+ */
+export interface ListenCommand {
+  readonly port: number
+  readonly host: string
+  /** One or more (rotation); `''` accepts unsigned deliveries. */
+  readonly secrets: ReadonlyArray<string>
+  readonly path: string
+  readonly json: boolean
+  readonly maxBodyBytes: number
+  /** A redis:// URL: append each accepted delivery to `stream` there before answering. */
+  readonly redisUrl?: string
+  readonly stream: string
+}
+
+/**
+ * Runs `autoplay-rx listen` until Ctrl-C, then closes the server, the
+ * receiver and Redis.
+ *
+ * @returns the exit code, 0
+ * @throws CliError when the port cannot be taken or Redis cannot be reached
+ * @example
+ * ```ts
+ * await listenCommand({ port: 0, host: '127.0.0.1', secrets: [''], path: '/events', json: true, maxBodyBytes: 1 << 20, stream: 'autoplay:events' })
+ * ```
+ */
+export async function listenCommand(options: ListenCommand): Promise<number> {
+  const { port, host, secrets, path, json, maxBodyBytes, stream } = options
+  const redis = options.redisUrl === undefined ? undefined : await connectRedis(options.redisUrl)
+  try {
+    const listener = await startListener({
+      port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json, maxBodyBytes,
+      ...(redis ? { persist: (await import('../redis/stream.js')).redisAppender(redis, { stream }) } : {}),
+    }).catch((error: unknown) => { throw cannotListen(error, host, port) })
+    process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
+    await untilInterrupted()
+    await listener.close()
+  } finally {
+    await redis?.close()
+  }
+  process.stderr.write('stopped\n')
+  return 0
+}
+
+/** Why the server could not listen, with what to do, when it is the user's to fix; else the error as it is. */
+function cannotListen(error: unknown, host: string, port: number): unknown {
+  switch ((error as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE': return new CliError(`port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`, 1)
+    case 'EACCES': return new CliError(`no permission to listen on port ${port}: choose a port above 1023 with --port`, 1)
+    case 'EADDRNOTAVAIL': return new CliError(`cannot listen on ${host}: it is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
+    case 'ENOTFOUND': case 'EAI_AGAIN': return new CliError(`cannot listen on ${host}: no such host; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
+    default: return error
   }
 }

@@ -1,8 +1,8 @@
 /**
- * The `autoplay-rx` command: `listen` (a local receiver), `send` (plays the
- * connector), `sign` (prints a signature header), `work` (a Redis Stream
- * consumer), `version`. Exit codes: 0 success, 1 deliveries refused or
- * failed or the port taken, 2 bad usage.
+ * The `autoplay-rx` command's arguments: the help, the flags of each command
+ * parsed and checked, then the command run from its own file (listen.ts,
+ * send.ts, sign.ts, work.ts, demo.ts). Exit codes: 0 success, 1 deliveries
+ * refused or failed or the port taken, 2 bad usage.
  *
  * Every message about setup says what to do about it, in one line, without
  * a stack: a stack is kept for what is a bug of ours.
@@ -10,9 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { sign } from '../signature.js'
-import { generateEvents } from './generate.js'
-import { percentile, sendDeliveries, type Delivery, type Problem, type SendReport } from './send.js'
+import { CliError } from './errors.js'
 
 const HELP: Record<string, string> = {
   main: `autoplay-rx — receive and play Autoplay connector events
@@ -22,6 +20,7 @@ Usage:
   autoplay-rx send --url URL --secret S [FILE…] [--type actions|summary] [--count N] [--sessions K]
   autoplay-rx sign --secret S FILE
   autoplay-rx work --redis URL --stream NAME --group G [--consumer C]
+  autoplay-rx demo
   autoplay-rx --version
 
 Run "autoplay-rx <command> --help" for a command's options.`,
@@ -76,13 +75,11 @@ Exits 1 when any delivery ends refused or failed.`,
   sign: `autoplay-rx sign — print the X-Connector-Signature value of a body
 
 Usage: autoplay-rx sign --secret S FILE   (FILE "-" reads standard input)`,
-}
+  demo: `autoplay-rx demo — the whole story in a few seconds (npm start)
 
-/** A failure the user can fix: printed as one line. Exit 2 (bad usage) adds a pointer to the help. */
-class CliError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2 = 2) {
-    super(message)
-  }
+A listener on a free port, connector-like traffic sent to it (sessions, a summary,
+a forged signature, a malformed body, a retried duplicate), and an RxJS pipeline
+that drops the duplicate and merges each session's batches.`,
 }
 
 const REDIS_EXAMPLE = 'redis://127.0.0.1:6379'
@@ -145,34 +142,13 @@ async function listen(args: string[]): Promise<number> {
   const port = int(values.port, 'port', 8787, 0, 65535)
   const host = values.host ?? '127.0.0.1'
   const maxBodyBytes = int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1)
-  const redis = values.redis === undefined ? undefined : await connectRedis(urlFlag(values.redis, 'redis', ...REDIS_URL))
-  const stream = values.stream ?? 'autoplay:events'
+  const redisUrl = values.redis === undefined ? undefined : urlFlag(values.redis, 'redis', ...REDIS_URL)
   // Loaded here, not at the top: the receiver and rxjs are most of a start, and send, sign, version and help need neither.
-  const { startListener } = await import('./listen.js')
-  try {
-    const listener = await startListener({
-      port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json: values.json ?? false, maxBodyBytes,
-      ...(redis ? { persist: (await import('../redis/stream.js')).redisAppender(redis, { stream }) } : {}),
-    }).catch((error: unknown) => { throw cannotListen(error, host, port) })
-    process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
-    await untilInterrupted()
-    await listener.close()
-  } finally {
-    await redis?.close()
-  }
-  process.stderr.write('stopped\n')
-  return 0
-}
-
-/** Why the server could not listen, with what to do, when it is the user's to fix; else the error as it is. */
-function cannotListen(error: unknown, host: string, port: number): unknown {
-  switch ((error as NodeJS.ErrnoException | null)?.code) {
-    case 'EADDRINUSE': return new CliError(`port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`, 1)
-    case 'EACCES': return new CliError(`no permission to listen on port ${port}: choose a port above 1023 with --port`, 1)
-    case 'EADDRNOTAVAIL': return new CliError(`cannot listen on ${host}: it is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
-    case 'ENOTFOUND': case 'EAI_AGAIN': return new CliError(`cannot listen on ${host}: no such host; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
-    default: return error
-  }
+  const { listenCommand } = await import('./listen.js')
+  return listenCommand({
+    port, host, secrets, path, json: values.json ?? false, maxBodyBytes, stream: values.stream ?? 'autoplay:events',
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+  })
 }
 
 async function work(args: string[]): Promise<number> {
@@ -186,60 +162,8 @@ async function work(args: string[]): Promise<number> {
   const stream = values.stream ?? 'autoplay:events'
   const group = values.group ?? 'autoplay-rx'
   const consumer = values.consumer ?? `worker-${process.pid}`
-  const redis = await connectRedis(url)
-  const { fromRedisStream } = await import('../redis/stream.js')
-  const { formatPayload, formatRejection } = await import('./listen.js')
-  const write = (line: string) => process.stdout.write(line + '\n')
-  const subscription = fromRedisStream(redis, {
-    stream, group, consumer, claimIdleMs, blockMs: 1000,
-    rejected: (r) => write(values.json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error)}`),
-  }).subscribe((delivery) => {
-    write(values.json ? JSON.stringify({ event: 'payload', id: delivery.id, payload: delivery.payload }) : `${delivery.id} ${formatPayload(delivery.payload)}`)
-    delivery.ack().catch((error: unknown) => process.stderr.write(`ack of ${delivery.id} failed: ${String(error)}\n`))
-  })
-  process.stderr.write(`working on ${stream} as ${group}/${consumer} (Ctrl-C to stop)\n`)
-  await untilInterrupted()
-  subscription.unsubscribe()
-  await redis.close()
-  process.stderr.write('stopped\n')
-  return 0
-}
-
-/** A node-redis client, loaded only when a command asks for Redis (an optional peer dependency). */
-async function connectRedis(url: string) {
-  let redis: typeof import('redis')
-  try {
-    redis = await import('redis')
-  } catch {
-    throw new CliError('--redis needs the "redis" package: npm install redis')
-  }
-  let connected = false
-  // Give up on a server that is not there at start; once connected, reconnect for ever (outages are
-  // answered 503 meanwhile, and commands fail fast instead of queueing).
-  const client = redis.createClient({
-    url, disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : Math.min(100 * 2 ** retries, 2000)) },
-  })
-  let lastError = ''
-  client.on('error', (error: Error) => {
-    if (connected && error.message !== lastError) process.stderr.write(`redis: ${error.message}\n`)
-    lastError = error.message
-  })
-  try {
-    await client.connect()
-    connected = true
-  } catch {
-    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): is redis-server running there? Start it, or correct --redis`)
-  }
-  return client
-}
-
-function untilInterrupted(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve() }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
+  const { workCommand } = await import('./work.js')
+  return workCommand({ redisUrl: url, stream, group, consumer, claimIdleMs, json: values.json ?? false })
 }
 
 async function send(args: string[]): Promise<number> {
@@ -253,94 +177,33 @@ async function send(args: string[]): Promise<number> {
   const secret = required(values.secret, 'secret', 'pass the secret the receiver checks signatures with')
   const type = values.type ?? 'actions'
   if (type !== 'actions' && type !== 'summary') throw new CliError(`--type must be actions or summary, got "${type}"`)
-  let deliveries: Delivery[]
-  if (positionals.length > 0) {
-    const times = int(values.count, 'count', 1, 1)
-    const bodies = positionals.map((file) => readInput(file))
-    deliveries = Array.from({ length: times }, () => bodies.map((body) => ({ body }))).flat()
-  } else {
-    deliveries = generateEvents({
-      type, count: int(values.count, 'count', 10, 1), sessions: int(values.sessions, 'sessions', 3, 1), seed: int(values.seed, 'seed', 42),
-    }).map((text) => ({ body: Buffer.from(text) }))
-  }
-  const quiet = values.quiet ?? false
-  const tty = process.stderr.isTTY
-  let lastPrint = 0
-  const report = await sendDeliveries({
-    url, secret, deliveries,
+  const times = int(values.count, 'count', 1, 1)
+  const events = positionals.length > 0
+    ? { files: positionals, times }
+    : { type, count: int(values.count, 'count', 10, 1), sessions: int(values.sessions, 'sessions', 3, 1), seed: int(values.seed, 'seed', 42) } as const
+  const { sendCommand } = await import('./send.js')
+  return sendCommand({
+    url, secret, events, quiet: values.quiet ?? false,
     concurrency: int(values.concurrency, 'concurrency', 8, 1), retries: int(values.retries, 'retries', 5),
     backoffMs: int(values.backoff, 'backoff', 2000), timeoutMs: int(values.timeout, 'timeout', 10_000, 1),
-    onProgress: (r) => {
-      if (quiet) return
-      const now = Date.now()
-      if (r.sent < deliveries.length && now - lastPrint < 200) return
-      lastPrint = now
-      const line = `sent ${r.sent}/${deliveries.length}  accepted ${r.accepted}  retried ${r.retried}`
-      process.stderr.write(tty ? `\r${line}` : `${line}\n`)
-    },
   })
-  if (!quiet && tty) process.stderr.write('\n')
-  process.stdout.write(summaryOf(report, (problem) => fixOf(problem, url)) + '\n')
-  return report.accepted === deliveries.length ? 0 : 1
 }
 
-/**
- * The final summary of a send: the totals, the latency, then each distinct
- * refusal or failure once, with its count, and what to check when `fix`
- * knows.
- *
- * @param report - what {@link sendDeliveries} resolved with
- * @param fix - what to check for a problem, if anything
- * @returns lines of text, without a final newline
- * @example
- * ```ts
- * summaryOf(report)
- * // sent 3, accepted 0, rejected 401×3, retried 0, failed 0
- * // latency p50 1.1 ms, p99 2.0 ms, in 0.01 s
- * // 401×3 invalid_signature: Invalid X-Connector-Signature: the signature does not match the body
- * ```
- */
-export function summaryOf(report: SendReport, fix: (problem: Problem) => string | undefined = () => undefined): string {
-  const rejected = Object.entries(report.rejectedByStatus).map(([status, n]) => `${status}×${n}`).join(' ') || 'none'
-  const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} ms`)
-  return [
-    `sent ${report.sent}, accepted ${report.accepted}, rejected ${rejected}, retried ${report.retried}, failed ${report.failed}`,
-    `latency p50 ${ms(percentile(report.latencies, 50))}, p99 ${ms(percentile(report.latencies, 99))}, in ${(report.durationMs / 1000).toFixed(2)} s`,
-    ...report.problems.map((problem) => {
-      const { status, code, message, count } = problem
-      const reason = [code, message].filter((part) => part !== null).join(': ')
-      const hint = fix(problem)
-      return `${status === 0 ? 'failed' : status}×${count}${reason ? ` ${reason}` : ''}${hint ? ` — ${hint}` : ''}`
-    }),
-  ].join('\n')
-}
-
-/** What a user of `send` should check, for the problems that have a usual cause. */
-function fixOf({ status, code }: Problem, url: string): string | undefined {
-  if (code === 'invalid_signature' || (status === 401 && code === null)) return 'does --secret match the receiver\'s secret?'
-  if (status === 404) return 'is the path in --url the receiver\'s route?'
-  if (code === 'body_too_large') return 'the receiver\'s body limit is lower (listen --max-body-bytes raises it)'
-  if (code === 'ECONNREFUSED') return `is the receiver running at ${url}?`
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'is the host name in --url right?'
-  if (code === 'ETIMEDOUT') return 'is the receiver stuck, or should --timeout be longer?'
-  return undefined
-}
-
-function signCommand(args: string[]): number {
+async function sign(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { secret: { type: 'string' } })
   if (values.help) return help('sign')
   const secret = required(values.secret, 'secret', 'pass the secret to sign with')
   if (positionals.length !== 1) throw new CliError('sign takes exactly one FILE ("-" for standard input)')
-  process.stdout.write(sign(readInput(positionals[0]!), secret) + '\n')
-  return 0
+  const { signCommand } = await import('./sign.js')
+  return signCommand({ secret, file: positionals[0]! })
 }
 
-function readInput(file: string): Buffer {
-  try {
-    return readFileSync(file === '-' ? 0 : file)
-  } catch (error) {
-    throw new CliError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path`)
-  }
+async function demo(args: string[]): Promise<number> {
+  const { values } = parse(args, {})
+  if (values.help) return help('demo')
+  const { demo } = await import('./demo.js')
+  await demo()
+  return 0
 }
 
 function help(topic: string): number {
@@ -366,11 +229,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'listen': return await listen(rest)
       case 'send': return await send(rest)
-      case 'sign': return signCommand(rest)
+      case 'sign': return await sign(rest)
       case 'work': return await work(rest)
+      case 'demo': return await demo(rest)
       case 'version': case '-v': case '--version': return version()
       case undefined: case '-h': case '--help': case 'help': return help('main')
-      default: throw new CliError(`unknown command "${command}": the commands are listen, send, sign, work and version`)
+      default: throw new CliError(`unknown command "${command}": the commands are listen, send, sign, work, demo and version`)
     }
   } catch (error) {
     if (!(error instanceof CliError)) throw error

@@ -1,11 +1,14 @@
 /**
- * Plays the connector's sending side: signs bodies, POSTs them with the
- * connector's headers, and retries as it does (5xx and timeouts with
- * exponential backoff, 4xx never), keeping the figures a user wants to see.
+ * `autoplay-rx send`: plays the connector's sending side. Signs bodies, POSTs
+ * them with the connector's headers, and retries as it does (5xx and
+ * timeouts with exponential backoff, 4xx never), keeping the figures a user
+ * wants to see, then prints them with what to check for each problem.
  */
 import { Agent, request } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { sign } from '../signature.js'
+import { generateEvents, type GenerateOptions } from './generate.js'
+import { readInput, writeLine } from './io.js'
 
 /** One delivery to send. */
 export interface Delivery {
@@ -258,4 +261,101 @@ function failure(error: Error & { code?: string; errors?: Error[] }): Attempt {
 function oneLine(text: string): string {
   const line = text.trim().split('\n', 1)[0]!.trim()
   return line.length > 300 ? `${line.slice(0, 300)}…` : line
+}
+
+/**
+ * What `autoplay-rx send` was asked for, its flags parsed and checked: the
+ * files to send (each `times` times), or events to generate.
+ *
+ * @example
+ * ```ts
+ * const options: SendCommand = { url: 'http://127.0.0.1:8787/events', secret: 'whsec_…', events: { type: 'actions', count: 10, sessions: 3, seed: 42 }, concurrency: 8, retries: 5, backoffMs: 2000, timeoutMs: 10_000, quiet: false }
+ * ```
+ */
+export interface SendCommand extends Required<Pick<SendOptions, 'concurrency' | 'retries' | 'backoffMs' | 'timeoutMs'>> {
+  readonly url: string
+  readonly secret: string
+  readonly events: { readonly files: ReadonlyArray<string>; readonly times: number } | GenerateOptions
+  /** No progress line on stderr. */
+  readonly quiet: boolean
+}
+
+/**
+ * Runs `autoplay-rx send`: a progress line on stderr (rewritten in place on
+ * a terminal), then the summary of {@link summaryOf} on stdout.
+ *
+ * @returns the exit code: 0 when every delivery was accepted, else 1
+ * @throws CliError when a file cannot be read
+ * @example
+ * ```ts
+ * const code = await sendCommand({ url, secret, events: { files: ['event.json'], times: 1 }, concurrency: 8, retries: 5, backoffMs: 2000, timeoutMs: 10_000, quiet: true })
+ * ```
+ */
+export async function sendCommand(options: SendCommand): Promise<number> {
+  const { url, secret, events, quiet, concurrency, retries, backoffMs, timeoutMs } = options
+  let deliveries: Delivery[]
+  if ('files' in events) {
+    const bodies = events.files.map((file) => readInput(file))
+    deliveries = Array.from({ length: events.times }, () => bodies.map((body) => ({ body }))).flat()
+  } else {
+    deliveries = generateEvents(events).map((text) => ({ body: Buffer.from(text) }))
+  }
+  const tty = process.stderr.isTTY
+  let lastPrint = 0
+  const report = await sendDeliveries({
+    url, secret, deliveries, concurrency, retries, backoffMs, timeoutMs,
+    onProgress: (r) => {
+      if (quiet) return
+      const now = Date.now()
+      if (r.sent < deliveries.length && now - lastPrint < 200) return
+      lastPrint = now
+      const line = `sent ${r.sent}/${deliveries.length}  accepted ${r.accepted}  retried ${r.retried}`
+      process.stderr.write(tty ? `\r${line}` : `${line}\n`)
+    },
+  })
+  if (!quiet && tty) process.stderr.write('\n')
+  writeLine(summaryOf(report, (problem) => fixOf(problem, url)))
+  return report.accepted === deliveries.length ? 0 : 1
+}
+
+/**
+ * The final summary of a send: the totals, the latency, then each distinct
+ * refusal or failure once, with its count, and what to check when `fix`
+ * knows.
+ *
+ * @param report - what {@link sendDeliveries} resolved with
+ * @param fix - what to check for a problem, if anything
+ * @returns lines of text, without a final newline
+ * @example
+ * ```ts
+ * summaryOf(report)
+ * // sent 3, accepted 0, rejected 401×3, retried 0, failed 0
+ * // latency p50 1.1 ms, p99 2.0 ms, in 0.01 s
+ * // 401×3 invalid_signature: Invalid X-Connector-Signature: the signature does not match the body
+ * ```
+ */
+export function summaryOf(report: SendReport, fix: (problem: Problem) => string | undefined = () => undefined): string {
+  const rejected = Object.entries(report.rejectedByStatus).map(([status, n]) => `${status}×${n}`).join(' ') || 'none'
+  const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} ms`)
+  return [
+    `sent ${report.sent}, accepted ${report.accepted}, rejected ${rejected}, retried ${report.retried}, failed ${report.failed}`,
+    `latency p50 ${ms(percentile(report.latencies, 50))}, p99 ${ms(percentile(report.latencies, 99))}, in ${(report.durationMs / 1000).toFixed(2)} s`,
+    ...report.problems.map((problem) => {
+      const { status, code, message, count } = problem
+      const reason = [code, message].filter((part) => part !== null).join(': ')
+      const hint = fix(problem)
+      return `${status === 0 ? 'failed' : status}×${count}${reason ? ` ${reason}` : ''}${hint ? ` — ${hint}` : ''}`
+    }),
+  ].join('\n')
+}
+
+/** What a user of `send` should check, for the problems that have a usual cause. */
+function fixOf({ status, code }: Problem, url: string): string | undefined {
+  if (code === 'invalid_signature' || (status === 401 && code === null)) return 'does --secret match the receiver\'s secret?'
+  if (status === 404) return 'is the path in --url the receiver\'s route?'
+  if (code === 'body_too_large') return 'the receiver\'s body limit is lower (listen --max-body-bytes raises it)'
+  if (code === 'ECONNREFUSED') return `is the receiver running at ${url}?`
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'is the host name in --url right?'
+  if (code === 'ETIMEDOUT') return 'is the receiver stuck, or should --timeout be longer?'
+  return undefined
 }
