@@ -50,8 +50,18 @@ export interface CallbackFailure {
  * ```
  */
 export type CallbackOutcome =
-  | { readonly _tag: 'Settled'; readonly failures: ReadonlyArray<CallbackFailure> }
-  | { readonly _tag: 'Pending'; readonly done: Promise<ReadonlyArray<CallbackFailure>> }
+  | {
+    /** Every callback returned synchronously: the outcome is known at once. */
+    readonly _tag: 'Settled'
+    /** The callbacks that threw (empty when none did). */
+    readonly failures: ReadonlyArray<CallbackFailure>
+  }
+  | {
+    /** Some callback returned a promise that is still running. */
+    readonly _tag: 'Pending'
+    /** Resolves with the failures once every callback has settled; never rejects. */
+    readonly done: Promise<ReadonlyArray<CallbackFailure>>
+  }
 
 /**
  * Whether the caller waits for async callbacks (`dispatch`, `handle`) or
