@@ -6,7 +6,6 @@
  * go on until that range is narrow enough (or a cap is reached).
  */
 import { loadavg } from 'node:os'
-import { performance } from 'node:perf_hooks'
 
 /** One function to time: `run` is called `iterations` times per round. */
 export interface Candidate {
@@ -51,17 +50,40 @@ export function fmtRatio(values: number[]): string {
   return `${fmt(q.median)} (IQR ${fmt(q.p25)}–${fmt(q.p75)}, ±${fmt(halfSpread(q) * 100, 1)} %)`
 }
 
-/** Times `candidates` in alternation, until `steady` says so or `rule.maxRounds`; returns per-candidate ns/op per round. */
-export function pairedRounds(candidates: Candidate[], iterations: number, rule: SteadyRule, steady: (times: Map<string, number[]>) => boolean): Map<string, number[]> {
+/**
+ * This process's CPU time in ns. On a machine shared with other work, wall
+ * time counts the slices the scheduler gave to others, which swung the
+ * per-round ratio by ±20–40 % under a load average of 9; CPU time does not.
+ */
+function cpuNs(): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) * 1000
+}
+
+/**
+ * Times `candidates` in alternation, until `steady` says so or
+ * `rule.maxRounds`; returns per-candidate CPU ns/op per round. Each round
+ * runs each candidate for about `roundMs` of CPU time (the count calibrated
+ * on the first candidate), long enough that a GC or a cache flushed by a
+ * neighbour is a small part of it.
+ */
+export function pairedRounds(candidates: Candidate[], roundMs: number, rule: SteadyRule, steady: (times: Map<string, number[]>) => boolean): Map<string, number[]> {
   const times = new Map<string, number[]>(candidates.map((c) => [c.name, []]))
-  for (const c of candidates) for (let i = 0; i < iterations; i++) c.run() // warm-up
+  let iterations = 1
+  for (;;) {
+    const start = cpuNs()
+    for (let i = 0; i < iterations; i++) candidates[0]!.run()
+    if (cpuNs() - start >= roundMs * 1e6) break
+    iterations *= 2
+  }
+  for (const c of candidates.slice(1)) for (let i = 0; i < iterations; i++) c.run() // warm-up
   for (let r = 0; r < rule.maxRounds && !(r >= rule.minRounds && steady(times)); r++) {
     // Alternate the order so neither side always runs after the other.
     const order = r % 2 === 0 ? candidates : [...candidates].reverse()
     for (const c of order) {
-      const start = performance.now()
+      const start = cpuNs()
       for (let i = 0; i < iterations; i++) c.run()
-      times.get(c.name)!.push(((performance.now() - start) * 1e6) / iterations)
+      times.get(c.name)!.push((cpuNs() - start) / iterations)
     }
   }
   return times
