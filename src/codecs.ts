@@ -11,8 +11,8 @@
  */
 import * as t from 'io-ts'
 import {
-  arrayOf, integerOr0, literal, nullableString, numberOr0, objectCodec, stringOr,
-  type FastCodec, type OutputOf,
+  arrayOf, integerOr0, integerOrNull, literal, nullableString, numberOr0, objectCodec, stringOr,
+  type OutputOf,
 } from './internal/fastCodec.js'
 
 /** Identity inside an action: an empty string stays `""`. */
@@ -116,12 +116,13 @@ const actionsProps = {
  * if (E.isRight(batch)) batch.right.count // 1; session_id is null
  * ```
  */
-const actionsPayload = objectCodec('ActionsPayload', actionsProps,
+export const ActionsPayload: t.Type<ActionsPayload> = objectCodec('ActionsPayload', actionsProps,
   (a): ActionsPayload => {
     a.count = a.actions.length
     return a
   })
-export const ActionsPayload: t.Type<ActionsPayload> = actionsPayload
+/** The batch as sent: `count` as declared (null when absent), for decoding to report a mismatch. */
+const actionsAsSent = objectCodec('ActionsPayload', { ...actionsProps, count: integerOrNull }, (a) => a)
 
 /**
  * A batch of UI actions of one session (the static type of the
@@ -212,9 +213,12 @@ const _sameShapes: [
 ] = [true, true, true]
 void _sameShapes
 
-/** The event types this version models, each with its codec and fast path (internal: not in the barrel). */
-export const payloadCodecs: { readonly [K in PayloadType]: FastCodec<Extract<Payload, { type: K }>> } =
-  { actions: actionsPayload, summary: summaryPayload }
+/**
+ * The event types this version models, each with the codec decoding uses
+ * (internal: not in the barrel). An actions batch keeps its declared
+ * `count` here; decoding reconciles it and reports a mismatch.
+ */
+export const payloadCodecs = { actions: actionsAsSent, summary: summaryPayload } as const
 
 /**
  * The codec of any modelled event: `actions` or `summary`, told apart by

@@ -1,12 +1,19 @@
 /**
- * Bytes → JSON → typed payload, never throwing. Shared by the webhook
- * receiver and the SSE source so both apply the same codecs, defaults and
- * error values.
+ * Bytes → UTF-8 → JSON → codec → `Either`, pure: nothing is logged and
+ * nothing thrown. Shared by the receiver, the SSE source and the Redis
+ * bridge so all apply the same codecs, defaults and error values.
+ *
+ * Each step refuses with an error still missing its body; the bytes are
+ * attached once, at the boundary (`decodeUtf8` has them; `decodeText`
+ * encodes the text only for a refusal). A declared `count` that the codec
+ * reconciled is reported beside the payload, as data.
  */
 import { isUtf8 } from 'node:buffer'
 import * as E from 'fp-ts/lib/Either.js'
-import type * as t from 'io-ts'
-import { isPayloadType, payloadCodecs, type Payload } from './codecs.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as J from 'fp-ts/lib/Json.js'
+import * as t from 'io-ts'
+import { isPayloadType, payloadCodecs, type ActionsPayload, type Payload } from './codecs.js'
 import { INVALID } from './internal/compile.js'
 import {
   invalidPayload, malformedJson, notRawBody, unknownEventType,
@@ -44,6 +51,58 @@ export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
 }
 
 /**
+ * Everything that can go wrong between a body's bytes and a payload (what
+ * {@link decodeBytes} and {@link decodeJsonText} may return on the left).
+ *
+ * @example
+ * ```ts
+ * const why = (e: DecodeError) => (e._tag === 'UnknownEventType' ? 'ignored' : e.message)
+ * ```
+ */
+export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
+
+/** A refusal still missing the raw body, which the boundary attaches. */
+type Refusal<E> = (body: Uint8Array) => E
+
+/**
+ * A `count` the sender declared that is not the number of actions it sent;
+ * the payload's `count` was set to `actual`.
+ *
+ * @example
+ * ```ts
+ * const mismatch: CountMismatch = { declared: 5, actual: 2 }
+ * ```
+ */
+export interface CountMismatch {
+  /** What the batch's `count` said. */
+  readonly declared: number
+  /** How many actions it held (the payload's `count` now). */
+  readonly actual: number
+}
+
+/**
+ * A decoded payload, and what decoding had to reconcile in it.
+ *
+ * @example
+ * ```ts
+ * const result = decodeText(text)
+ * if (E.isRight(result) && result.right.countMismatch) console.warn(result.right.countMismatch)
+ * ```
+ */
+export interface Decoded {
+  /** The payload, with defaults applied and `count` reconciled. */
+  readonly payload: Payload
+  /** Set when an actions batch declared another `count`. */
+  readonly countMismatch: CountMismatch | null
+}
+
+const parseJson = (text: string): E.Either<Refusal<MalformedJson>, unknown> => pipe(
+  J.parse(text),
+  // SyntaxError, or RangeError on input too deep for the engine.
+  E.mapLeft((e) => (body: Uint8Array) => malformedJson('syntax', e instanceof Error ? e.message : String(e), body)),
+)
+
+/**
  * Parses JSON text, never throwing: a syntax error (or input nested too
  * deep for the engine) is a {@link MalformedJson} value.
  *
@@ -59,12 +118,40 @@ export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
  * ```
  */
 export function parseJsonText(text: string, body: Uint8Array): E.Either<MalformedJson, unknown> {
-  try {
-    return E.right(JSON.parse(text))
-  } catch (e) {
-    // SyntaxError, or RangeError on input too deep for the engine.
-    return E.left(malformedJson('syntax', e instanceof Error ? e.message : String(e), body))
+  return pipe(parseJson(text), E.mapLeft((refuse) => refuse(body)))
+}
+
+// The two checks made before a codec is chosen, as io-ts types so that their refusals read like the codecs'.
+const isEventObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u)
+const eventShape = new t.Type<Readonly<Record<string, unknown>>>('an event object', isEventObject,
+  (u, c) => (isEventObject(u) ? t.success(u) : t.failure(u, c)), t.identity)
+
+const decodeValue = (value: unknown): E.Either<Refusal<InvalidPayload | UnknownEventType>, Decoded> => {
+  if (!isEventObject(value)) {
+    const errors = [{ value, context: [{ key: '', type: eventShape, actual: value }] }]
+    return E.left((body) => invalidPayload(null, errors, body))
   }
+  const type = Object.prototype.hasOwnProperty.call(value, 'type') ? value.type : undefined
+  if (isPayloadType(type)) {
+    const codec = payloadCodecs[type]
+    const decoded = codec.fast(value)
+    if (decoded !== INVALID) return E.right(reconcile(decoded))
+    // Only a refusal pays for io-ts' report (the fast path and validate agree: spec/internal checks it).
+    return pipe(codec.decode(value), E.bimap((errors) => (body: Uint8Array) => invalidPayload(type, errors, body), reconcile))
+  }
+  if (typeof type === 'string') return E.left((body) => unknownEventType(type, value, body))
+  const errors = [{ value: type, context: [{ key: '', type: eventShape, actual: value }, { key: 'type', type: t.string, actual: type }] }]
+  return E.left((body) => invalidPayload(null, errors, body))
+}
+
+// The codec keeps the declared `count` (null when absent) so that the mismatch is known, not re-read.
+function reconcile(sent: Payload | (Omit<ActionsPayload, 'count'> & { count: number | null })): Decoded {
+  if (sent.type !== 'actions') return { payload: sent, countMismatch: null }
+  const declared = sent.count
+  const actual = sent.actions.length
+  const payload = Object.assign(sent, { count: actual })
+  return { payload, countMismatch: declared === null || declared === actual ? null : { declared, actual } }
 }
 
 /**
@@ -89,78 +176,70 @@ export function parseJsonText(text: string, body: Uint8Array): E.Either<Malforme
  * decodeEvent({ type: 'actions', actions: {} }, bytes)    // Left(InvalidPayload): actions: expected Array<SlimAction>, got object
  * ```
  */
-export function decodeEvent(
-  value: unknown,
-  body: Uint8Array,
-): E.Either<InvalidPayload | UnknownEventType, Payload> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return E.left(invalidPayload(null, [{ value, context: [{ key: '', type: eventShape, actual: value }] }], body))
-  }
-  const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined
-  if (isPayloadType(type)) {
-    const codec: PayloadDecoder = payloadCodecs[type]
-    const decoded = codec.fast(value)
-    if (decoded !== INVALID) return E.right(decoded)
-    const report = codec.decode(value)
-    // The fast path and validate agree (spec/codecs.spec.ts checks it); this is belt and braces.
-    return E.isRight(report) ? report : E.left(invalidPayload(type, report.left, body))
-  }
-  if (typeof type === 'string') return E.left(unknownEventType(type, value as Record<string, unknown>, body))
-  return E.left(invalidPayload(null,
-    [{ value: type, context: [{ key: '', type: eventShape, actual: value }, { key: 'type', type: eventType, actual: type }] }],
-    body))
+export function decodeEvent(value: unknown, body: Uint8Array): E.Either<InvalidPayload | UnknownEventType, Payload> {
+  return pipe(decodeValue(value), E.bimap((refuse) => refuse(body), payloadOf))
+}
+
+const payloadOf = (decoded: Decoded): Payload => decoded.payload
+
+/**
+ * JSON text → payload, with any `count` mismatch beside it; a refusal
+ * carries the text's UTF-8 bytes (encoded only then). Never throws, never logs.
+ *
+ * @param text - the JSON text of one event (an SSE frame, a stream entry)
+ * @returns the decoded payload, or why `text` is not one
+ * @example
+ * ```ts
+ * const result = decodeText('{"type":"actions","count":5,"actions":[{}]}')
+ * // Right({ payload: { …, count: 1 }, countMismatch: { declared: 5, actual: 1 } })
+ * ```
+ */
+export function decodeText(text: string): E.Either<DecodeError, Decoded> {
+  return pipe(parseJson(text), E.chainW(decodeValue), E.mapLeft((refuse) => refuse(encoder.encode(text))))
 }
 
 /**
- * Everything that can go wrong between a body's bytes and a payload (what
- * {@link decodeBytes} and {@link decodeJsonText} may return on the left).
+ * UTF-8 JSON bytes → payload, with any `count` mismatch beside it; a
+ * refusal carries `bytes`. Invalid UTF-8 is a {@link MalformedJson}
+ * (`reason: 'invalid-utf8'`). Never throws, never logs.
  *
+ * @param bytes - the body of one event
+ * @returns the decoded payload, or why `bytes` are not one
  * @example
  * ```ts
- * const why = (e: DecodeError) => (e._tag === 'UnknownEventType' ? 'ignored' : e.message)
+ * const result = decodeUtf8(rawBody)
+ * if (E.isRight(result)) console.log(result.right.payload.type)
  * ```
  */
-export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
+export function decodeUtf8(bytes: Uint8Array): E.Either<DecodeError, Decoded> {
+  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
+  return pipe(parseJson(text), E.chainW(decodeValue), E.mapLeft((refuse) => refuse(bytes)))
+}
 
 /**
- * JSON text → payload: parse, decode, and (with a logger) warn when an
- * actions batch declared a `count` other than its number of actions.
- * The one path shared by the receiver, the SSE source and the Redis bridge.
- * Never throws.
+ * JSON text → payload, as {@link decodeText} without the `count` note.
+ * For text that arrived as text; a refusal carries its UTF-8 bytes. Never throws.
  *
  * @param text - the JSON text of one event
- * @param body - the bytes an error carries; a function when they are made
- *   only for a refusal (text that arrived as text: an SSE frame, a stream entry)
- * @param logger - where the `count` warning goes; without one, nothing is logged
  * @returns the payload, or why `text` is not one
  * @example
  * ```ts
  * import { decodeJsonText } from 'autoplay-rx'
  *
- * const text = '{"type":"summary","session_id":"ps_1","summary":"Exported a CSV."}'
- * const result = decodeJsonText(text, () => Buffer.from(text))
+ * const result = decodeJsonText('{"type":"summary","session_id":"ps_1","summary":"Exported a CSV."}')
  * ```
  */
-export function decodeJsonText(text: string, body: Uint8Array | (() => Uint8Array), logger?: Logger): E.Either<DecodeError, Payload> {
-  const bytes = typeof body === 'function' ? NO_BYTES : body
-  const value = parseJsonText(text, bytes)
-  if (E.isLeft(value)) return bytes === body ? value : E.left({ ...value.left, body: (body as () => Uint8Array)() })
-  const payload = decodeEvent(value.right, bytes)
-  if (E.isLeft(payload)) return bytes === body ? payload : E.left({ ...payload.left, body: (body as () => Uint8Array)() })
-  if (logger) warnOnCountMismatch(value.right, payload.right, logger)
-  return payload
+export function decodeJsonText(text: string): E.Either<DecodeError, Payload> {
+  return pipe(decodeText(text), E.map(payloadOf))
 }
 
-const NO_BYTES = new Uint8Array(0)
-
 /**
- * UTF-8 JSON bytes → payload, as {@link decodeJsonText}; invalid UTF-8 is
- * refused as a {@link MalformedJson} (`reason: 'invalid-utf8'`). No
- * signature check and no size limit: for bytes already trusted (a queue, a
- * file). Never throws.
+ * UTF-8 JSON bytes → payload, as {@link decodeUtf8} without the `count`
+ * note. No signature check and no size limit: for bytes already trusted (a
+ * queue, a file). Never throws.
  *
  * @param bytes - the body of one event
- * @param logger - where the `count` warning goes; without one, nothing is logged
  * @returns the payload, or why `bytes` are not one
  * @example
  * ```ts
@@ -171,26 +250,24 @@ const NO_BYTES = new Uint8Array(0)
  * if (E.isRight(result)) console.log(result.right.type)
  * ```
  */
-export function decodeBytes(bytes: Uint8Array, logger?: Logger): E.Either<DecodeError, Payload> {
-  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
-  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
-  return decodeJsonText(text, bytes, logger)
+export function decodeBytes(bytes: Uint8Array): E.Either<DecodeError, Payload> {
+  return pipe(decodeUtf8(bytes), E.map(payloadOf))
 }
 
-function warnOnCountMismatch(value: unknown, payload: Payload, logger: Logger): void {
-  if (payload.type !== 'actions') return
-  const declared = (value as { count?: unknown }).count
-  if (typeof declared !== 'number' || declared === payload.actions.length) return
-  const actual = payload.actions.length
+/**
+ * Logs a decoded payload's `count` mismatch as a warning (the receiver and
+ * the SSE source do; decoding itself never logs).
+ *
+ * @param logger - where the warning goes
+ * @param decoded - what {@link decodeUtf8} or {@link decodeText} returned on the right
+ * @example
+ * ```ts
+ * if (E.isRight(result)) warnOnCountMismatch(logger, result.right)
+ * ```
+ */
+export function warnOnCountMismatch(logger: Logger, { payload, countMismatch }: Decoded): void {
+  if (countMismatch === null) return
+  const { declared, actual } = countMismatch
   log(logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
     { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
 }
-
-/** The decoding half of a payload codec. */
-interface PayloadDecoder extends t.Decoder<unknown, Payload> {
-  readonly fast: (u: unknown) => Payload | typeof INVALID
-}
-
-// Names for the two errors raised before a codec is chosen.
-const eventShape = { name: 'an event object', is: () => false } as never
-const eventType = { name: 'string', is: () => false } as never

@@ -43,8 +43,8 @@ export type {
 } from './errors.js'
 
 // Decoding without a receiver (bytes or text → payload)
-export { toBytes, decodeBytes, decodeJsonText, parseJsonText, decodeEvent } from './decode.js'
-export type { DecodeError } from './decode.js'
+export { toBytes, decodeBytes, decodeJsonText, decodeUtf8, decodeText, parseJsonText, decodeEvent, warnOnCountMismatch } from './decode.js'
+export type { DecodeError, Decoded, CountMismatch } from './decode.js'
 
 // The receiver
 export { WebhookReceiver, DEFAULT_MAX_BODY_BYTES } from './receiver.js'

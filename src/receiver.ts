@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { Observable, Subject } from 'rxjs'
 import { callbackList, SETTLED, type CallbackList, type CallbackMode, type CallbackOutcome, type PayloadCallback } from './callbacks.js'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
-import { decodeBytes, toBytes } from './decode.js'
+import { decodeUtf8, toBytes, warnOnCountMismatch, type Decoded } from './decode.js'
 import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError,
   type IngestError,
@@ -214,7 +214,7 @@ export class WebhookReceiver {
    */
   parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
     const result = this.decode(body, undefined, false)
-    return E.isRight(result) ? result.right : null
+    return E.isRight(result) ? result.right.payload : null
   }
 
   /**
@@ -326,7 +326,7 @@ export class WebhookReceiver {
     this.rejectedSubject.next(error)
   }
 
-  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true): E.Either<IngestError, Payload> {
+  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true): E.Either<IngestError, Decoded> {
     const bytes = toBytes(body)
     if (E.isLeft(bytes)) return bytes
     const raw = bytes.right
@@ -335,18 +335,20 @@ export class WebhookReceiver {
       const failure = this.checkSignature(raw, signature)
       if (failure !== null) return E.left(invalidSignature(failure, raw))
     }
-    return decodeBytes(raw, checkSignatures ? this.logger : undefined)
+    return decodeUtf8(raw)
   }
 
   // The streams see the payload first, then the callbacks run: they are not subscribers.
   private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode): Dispatch {
-    const result = this.decode(body, signature)
-    if (E.isLeft(result)) {
-      this.reject(result.left)
-      return { result, callbacks: SETTLED }
+    const decoded = this.decode(body, signature)
+    if (E.isLeft(decoded)) {
+      this.reject(decoded.left)
+      return { result: decoded, callbacks: SETTLED }
     }
-    this.emit(result.right)
-    return { result, callbacks: this.callbacks.run(result.right, mode) }
+    warnOnCountMismatch(this.logger, decoded.right)
+    const payload = decoded.right.payload
+    this.emit(payload)
+    return { result: E.right(payload), callbacks: this.callbacks.run(payload, mode) }
   }
 
   private emit(payload: Payload): void {

@@ -309,6 +309,8 @@ export const stringOr = (fallback: string): FastCodec<string> => new DefaultCode
 export const numberOr0: FastCodec<number> = new DefaultCodec(new FiniteNumberCodec(), 0)
 /** A safe integer; missing or null is 0. */
 export const integerOr0: FastCodec<number> = new DefaultCodec(new IntegerCodec(), 0)
+/** A safe integer; missing or null is null. */
+export const integerOrNull: FastCodec<number | null> = new DefaultCodec<number | null>(new IntegerCodec(), null)
 /** A string or null (missing is null); with `emptyIsNull`, `""` is null too. */
 export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => new NullableStringCodec(emptyIsNull)
 /** Exactly the string `value`. */

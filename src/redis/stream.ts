@@ -311,7 +311,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       const text = fields[PAYLOAD_FIELD]
       const decoded: E.Either<RedisEntryRejection['error'], Payload> = text === undefined
         ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
-        : decodeJsonText(text, () => Buffer.from(text, 'utf8'))
+        : decodeJsonText(text)
       if (E.isLeft(decoded)) {
         try {
           options.rejected?.({ id, text: text ?? '', error: decoded.left })

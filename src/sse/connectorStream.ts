@@ -8,7 +8,7 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable, Subject, Subscription, type Observer, type Subscriber } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import { decodeJsonText } from '../decode.js'
+import { decodeText, warnOnCountMismatch } from '../decode.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { backoffDelay } from './backoff.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
@@ -297,10 +297,10 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
     if (message.id !== undefined) lastEventId = message.id === '' ? null : message.id
     if (message.event === 'heartbeat') return
     const data = message.data
-    // The error values want the body's bytes; they are built only for a refused frame.
-    const payload = decodeJsonText(data, () => encoder.encode(data), config.logger)
-    if (E.isLeft(payload)) return reject(message, payload.left)
-    const value = payload.right
+    const decoded = decodeText(data)
+    if (E.isLeft(decoded)) return reject(message, decoded.left)
+    warnOnCountMismatch(config.logger, decoded.right)
+    const value = decoded.right.payload
     stable()
     subscriber.next(value)
   }
@@ -433,7 +433,6 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
-const encoder = new TextEncoder()
 
 function resolve(options: ConnectorStreamOptions): Config {
   const fail = (what: string): never => { throw new TypeError(`autoplay-rx connectorStream: ${what}`) }

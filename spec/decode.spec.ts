@@ -1,0 +1,97 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/lib/Either.js'
+import { decodeBytes, decodeEvent, decodeJsonText, decodeText, decodeUtf8, parseJsonText, toBytes, warnOnCountMismatch } from '../src/decode.js'
+import { fixture, recordingLogger } from './helpers/fixtures.js'
+
+const utf8 = (s: string) => new TextEncoder().encode(s)
+const leftOf = <L, R>(r: E.Either<L, R>): L => {
+  if (E.isRight(r)) throw new Error(`expected a Left, got ${JSON.stringify(r.right).slice(0, 80)}`)
+  return r.left
+}
+const rightOf = <L, R>(r: E.Either<L, R>): R => {
+  if (E.isLeft(r)) throw new Error(`expected a Right, got ${JSON.stringify(r.left).slice(0, 120)}`)
+  return r.right
+}
+
+describe('decode', () => {
+  it('toBytes: a string as UTF-8, bytes as they are, an ArrayBuffer viewed, anything else NotRawBody', () => {
+    expect(Array.from(rightOf(toBytes('é')))).to.deep.equal([0xc3, 0xa9])
+    const bytes = new Uint8Array([1, 2])
+    expect(rightOf(toBytes(bytes))).to.equal(bytes)
+    expect(Array.from(rightOf(toBytes(bytes.buffer)))).to.deep.equal([1, 2])
+    expect(leftOf(toBytes({ type: 'summary' }))).to.deep.include({ _tag: 'NotRawBody', received: 'object' })
+  })
+
+  it('parseJsonText: a syntax error is MalformedJson carrying the given body', () => {
+    const body = utf8('{"a":')
+    const error = leftOf(parseJsonText('{"a":', body))
+    expect(error._tag).to.equal('MalformedJson')
+    expect(error.reason).to.equal('syntax')
+    expect(error.body).to.equal(body)
+    expect(rightOf(parseJsonText('{"a":1}', body))).to.deep.equal({ a: 1 })
+  })
+
+  it('decodeUtf8: the fixture decodes with no count note', () => {
+    const decoded = rightOf(decodeUtf8(fixture('actions-small')))
+    expect(decoded.countMismatch).to.equal(null)
+    expect(decoded.payload).to.deep.include({ type: 'actions', count: 3, session_id: 'ps_abc123' })
+  })
+
+  it('a declared count that differs is reported as data, and the payload carries the real count', () => {
+    const decoded = rightOf(decodeText('{"type":"actions","count":5,"actions":[{},{}]}'))
+    expect(decoded.countMismatch).to.deep.equal({ declared: 5, actual: 2 })
+    expect(decoded.payload).to.deep.include({ type: 'actions', count: 2 })
+  })
+
+  it('a missing count, or a summary, is no mismatch', () => {
+    expect(rightOf(decodeText('{"type":"actions","actions":[{}]}')).countMismatch).to.equal(null)
+    expect(rightOf(decodeText('{"type":"actions","count":null,"actions":[{}]}')).countMismatch).to.equal(null)
+    expect(rightOf(decodeText('{"type":"summary","replaces":4}')).countMismatch).to.equal(null)
+  })
+
+  it('decoding logs nothing; warnOnCountMismatch logs the note exactly once', () => {
+    const logger = recordingLogger()
+    const decoded = rightOf(decodeText('{"type":"actions","session_id":"ps_9","product_id":"p","count":5,"actions":[{}]}'))
+    expect(logger.lines).to.deep.equal([])
+    warnOnCountMismatch(logger, decoded)
+    warnOnCountMismatch(logger, rightOf(decodeText('{"type":"actions","actions":[{}]}')))
+    expect(logger.lines).to.deep.equal([{ level: 'warn',
+      message: 'Declared count 5 does not match the 1 actions received; count set to 1',
+      context: { session_id: 'ps_9', product_id: 'p', type: 'actions' } }])
+  })
+
+  it('decodeUtf8 attaches the very bytes it was given to every refusal', () => {
+    for (const text of ['{"a":', '[1]', '{"type":"usertour_trigger"}', '{"type":"actions","actions":{}}', '{"type":3}']) {
+      const bytes = utf8(text)
+      expect(leftOf(decodeUtf8(bytes)).body, text).to.equal(bytes)
+    }
+    const invalid = new Uint8Array([0x7b, 0xff, 0x7d])
+    expect(leftOf(decodeUtf8(invalid))).to.deep.include({ _tag: 'MalformedJson', reason: 'invalid-utf8', body: invalid })
+  })
+
+  it('decodeText attaches the text\'s UTF-8 bytes to a refusal', () => {
+    const text = '{"type":"summary","summary":5,"x":"é"}'
+    const error = leftOf(decodeText(text))
+    expect(error._tag).to.equal('InvalidPayload')
+    expect(Array.from(error.body)).to.deep.equal(Array.from(utf8(text)))
+  })
+
+  it('each refusal has its exact tag and message', () => {
+    expect(leftOf(decodeJsonText('[1]'))).to.deep.include({ _tag: 'InvalidPayload', eventType: null,
+      message: 'Invalid event payload: (root): expected an event object, got array' })
+    expect(leftOf(decodeJsonText('{"type":3}'))).to.deep.include({ _tag: 'InvalidPayload', eventType: null,
+      message: 'Invalid event payload: type: expected string, got number' })
+    expect(leftOf(decodeJsonText('{"type":"actions","actions":{}}'))).to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
+      message: 'Invalid actions payload: actions: expected Array<SlimAction>, got object' })
+    expect(leftOf(decodeJsonText('{"type":"usertour_trigger","x":1}'))).to.deep.include({ _tag: 'UnknownEventType',
+      eventType: 'usertour_trigger', event: { type: 'usertour_trigger', x: 1 } })
+  })
+
+  it('decodeBytes and decodeJsonText give the payload alone; decodeEvent decodes a parsed value', () => {
+    const body = fixture('summary')
+    const payload = rightOf(decodeBytes(body))
+    expect(rightOf(decodeJsonText(body.toString('utf8')))).to.deep.equal(payload)
+    expect(rightOf(decodeEvent(JSON.parse(body.toString('utf8')), body))).to.deep.equal(payload)
+    expect(payload).to.deep.include({ type: 'summary', replaces: 12 })
+  })
+})
