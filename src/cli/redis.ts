@@ -2,6 +2,7 @@
  * The CLI's Redis connection (`listen --redis`, `work`): node-redis, loaded
  * only when a command asks for Redis, since it is an optional peer dependency.
  */
+import { backoffDelay } from '../sse/backoff.js'
 import { CliError } from './errors.js'
 
 /**
@@ -29,7 +30,7 @@ export async function connectRedis(url: string) {
   let connected = false
   const client = redis.createClient({
     url, disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : Math.min(100 * 2 ** retries, 2000)) },
+    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : backoffDelay(retries + 1, 100, 100, 2000, Math.random)) },
   })
   let lastError = ''
   client.on('error', (error: Error) => {

@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { sign } from '../signature.js'
+import { backoffDelay } from '../sse/backoff.js'
 import { generateEvents, type GenerateOptions } from './generate.js'
 import { readInput, writeLine } from './io.js'
 
@@ -26,10 +27,18 @@ export interface SendOptions {
   readonly concurrency?: number
   /** Retries after a 5xx, a timeout or a network error; default 5. 4xx are never retried. */
   readonly retries?: number
-  /** First backoff, doubling on each retry; default 2000 ms (the connector's ~2 s, ~4 s, …). */
+  /**
+   * First backoff, doubling on each retry, plus 0–10 % jitter; default 2000 ms
+   * (the connector's ~2 s, ~4 s, …). The delays are the library's one backoff,
+   * `backoffDelay`, with a floor of 1 ms, so that `0` still spaces retries.
+   */
   readonly backoffMs?: number
-  /** Longest backoff; default 60000 ms. */
+  /** Longest backoff, before jitter; default 60000 ms. */
   readonly maxBackoffMs?: number
+  /** The jitter's source, a number in [0, 1); default `Math.random`. */
+  readonly random?: () => number
+  /** Waits between attempts; default a timer. Tests pass one that records the schedule. */
+  readonly sleep?: (ms: number) => Promise<void>
   /** Per-request timeout; default 10000 ms. */
   readonly timeoutMs?: number
   /** Called after each delivery is settled. */
@@ -85,6 +94,9 @@ export function percentile(values: ReadonlyArray<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
+/** The floor under every retry delay: without it, `backoffMs: 0` would retry in a hot loop. */
+const MIN_BACKOFF_MS = 1
+
 /**
  * Sends `deliveries` to `url` as the connector would.
  *
@@ -103,6 +115,8 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   const retries = options.retries ?? 5
   const backoffMs = options.backoffMs ?? 2000
   const maxBackoffMs = options.maxBackoffMs ?? 60_000
+  const random = options.random ?? Math.random
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const timeoutMs = options.timeoutMs ?? 10_000
   const report: SendReport = {
     sent: 0, accepted: 0, rejectedByStatus: {}, retried: 0, failed: 0, problems: [],
@@ -129,7 +143,7 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
     for (let tries = 0; ; tries++) {
       if (tries > 0) {
         report.retried++
-        await new Promise((r) => setTimeout(r, Math.min(maxBackoffMs, backoffMs * 2 ** (tries - 1))))
+        await sleep(backoffDelay(tries, backoffMs, MIN_BACKOFF_MS, maxBackoffMs, random))
       }
       const t0 = performance.now()
       const attempt = await attemptDelivery(url, agent, delivery.body, signature, options.secret, timeoutMs)
