@@ -106,7 +106,9 @@ describe('bySession', () => {
     expect(NO_SESSION).to.equal(Symbol.for('autoplay-rx/no-session'))
   })
 
-  describe('memory', () => {
+  describe('memory', function () {
+    // A million items is a count, not a time limit: on a loaded machine it can take longer than mocha's default.
+    this.timeout(120_000)
     /** One new session per virtual millisecond. */
     function oneSessionPerMillisecond(n: number, scheduler: SchedulerLike): Observable<ActionsPayload> {
       return new Observable((subscriber) => {
