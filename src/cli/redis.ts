@@ -2,7 +2,7 @@
  * The CLI's Redis connection (`listen --redis`, `work`): node-redis, loaded
  * only when a command asks for Redis, since it is an optional peer dependency.
  */
-import { backoffDelay } from '../sse/backoff.js'
+import { backoffDelay } from '../backoff.js'
 import { CliError } from './errors.js'
 
 /**
@@ -30,7 +30,7 @@ export async function connectRedis(url: string) {
   let connected = false
   const client = redis.createClient({
     url, disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : backoffDelay(retries + 1, 100, 100, 2000, Math.random)) },
+    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : backoffDelay(retries + 1, { initialMs: 100, minMs: 100, maxMs: 2000 })) },
   })
   let lastError = ''
   client.on('error', (error: Error) => {

@@ -7,7 +7,7 @@
 import { Agent, request } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { sign } from '../signature.js'
-import { backoffDelay } from '../sse/backoff.js'
+import { backoffDelay } from '../backoff.js'
 import { generateEvents, type GenerateOptions } from './generate.js'
 import { readInput, writeLine } from './io.js'
 
@@ -143,7 +143,7 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
     for (let tries = 0; ; tries++) {
       if (tries > 0) {
         report.retried++
-        await sleep(backoffDelay(tries, backoffMs, MIN_BACKOFF_MS, maxBackoffMs, random))
+        await sleep(backoffDelay(tries, { initialMs: backoffMs, minMs: MIN_BACKOFF_MS, maxMs: maxBackoffMs }, random))
       }
       const t0 = performance.now()
       const attempt = await attemptDelivery(url, agent, delivery.body, signature, options.secret, timeoutMs)

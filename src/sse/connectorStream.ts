@@ -10,7 +10,7 @@ import { Observable, Subject, Subscription, type Observer, type Subscriber } fro
 import type { Payload } from '../codecs.js'
 import { decodeText, warnOnCountMismatch } from '../decode.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
-import { backoffDelay } from './backoff.js'
+import { backoffDelay } from '../backoff.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
 import {
   disconnectReason, type ConnectionEvent, type DisconnectReason, type FrameError, type FrameRejection,
@@ -412,7 +412,7 @@ function openStream(config: Config, subscriber: Subscriber<Payload>): () => void
         return subscriber.error(new RetriesExhaustedError(retry, reason, config.url))
       }
       retry++
-      const delayMs = backoffDelay(retry, serverRetryMs ?? config.initialBackoffMs, config.minBackoffMs, config.maxBackoffMs, config.random)
+      const delayMs = backoffDelay(retry, { initialMs: serverRetryMs ?? config.initialBackoffMs, minMs: config.minBackoffMs, maxMs: config.maxBackoffMs }, config.random)
       emit({ _tag: 'Retrying', retry, delayMs })
       await sleep(delayMs)
     }
