@@ -1,6 +1,7 @@
 /**
  * Everything that can go wrong with a delivery, as a tagged union of plain
- * values (`_tag`), with constructors, a readable reporter and `matchIngestError`.
+ * values (`_tag`), with constructors, a readable reporter, `matchIngestError`
+ * and the guard `isIngestError`.
  * Nothing here throws except `InvalidSignatureError`, which exists for
  * parity with the reference's `handle`.
  */
@@ -13,7 +14,7 @@ import type * as t from 'io-ts'
  *
  * @example
  * ```ts
- * const failure: SignatureFailure | null = checkSignature(body, header, [secret])
+ * const failure: SignatureFailure | null = findSignatureFailure(body, header, [secret])
  * ```
  */
 export type SignatureFailure = 'missing' | 'malformed' | 'mismatch'
@@ -340,6 +341,35 @@ export type IngestErrorHandlers<R> = { readonly [K in IngestErrorTag]: (error: E
  */
 export const matchIngestError = <R>(handlers: IngestErrorHandlers<R>) =>
   (error: IngestError): R => (handlers[error._tag] as (e: IngestError) => R)(error)
+
+// A record, not a list: a tag added to the union and forgotten here is a compile error.
+const ingestErrorTags: Readonly<Record<IngestErrorTag, true>> = {
+  InvalidSignature: true, MalformedJson: true, InvalidPayload: true, UnknownEventType: true, NotRawBody: true, BodyTooLarge: true,
+}
+
+/**
+ * Whether a value is an {@link IngestError}: an object whose `_tag` is one of
+ * the union's tags and whose `message` is text. For values that crossed a
+ * boundary typed `unknown` (a worker message, a mixed error stream); never throws.
+ *
+ * @param value - anything
+ * @returns `true` when `value` is shaped as an {@link IngestError}
+ * @example
+ * ```ts
+ * import { isIngestError } from 'autoplay-rx'
+ *
+ * stream.subscribe({ error: (e: unknown) => console.warn(isIngestError(e) ? `refused: ${e._tag}` : e) })
+ * ```
+ */
+export function isIngestError(value: unknown): value is IngestError {
+  if (typeof value !== 'object' || value === null) return false
+  try {
+    const { _tag, message } = value as { readonly _tag?: unknown; readonly message?: unknown }
+    return typeof _tag === 'string' && Object.hasOwn(ingestErrorTags, _tag) && typeof message === 'string'
+  } catch {
+    return false // a getter or Proxy trap that throws: not one of ours
+  }
+}
 
 /**
  * Thrown by `handle` and `handleSync` on a bad signature, as the reference

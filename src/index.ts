@@ -29,12 +29,12 @@ export { toText, mergeActions } from './payloads.js'
 export type { NonEmptyArray } from './payloads.js'
 
 // Signatures
-export { sign, checkSignature, signatureCheck, SIGNATURE_HEADER } from './signature.js'
+export { sign, findSignatureFailure, prepareSignatureCheck, SIGNATURE_HEADER } from './signature.js'
 export type { SignatureCheck } from './signature.js'
 
 // Errors
 export {
-  InvalidSignatureError, matchIngestError, formatIssue,
+  InvalidSignatureError, matchIngestError, isIngestError, formatIssue,
   invalidSignature, malformedJson, invalidPayload, unknownEventType, notRawBody, bodyTooLarge,
 } from './errors.js'
 export type {

@@ -14,7 +14,7 @@ import {
   type IngestError,
 } from './errors.js'
 import { consoleLogger, log, type Logger } from './logger.js'
-import { signatureCheck, type SignatureCheck } from './signature.js'
+import { prepareSignatureCheck, type SignatureCheck } from './signature.js'
 
 /**
  * Options of a {@link WebhookReceiver}.
@@ -131,7 +131,7 @@ export class WebhookReceiver {
     this.logger = options.logger ?? consoleLogger
     this.callbacks = callbackList(this.logger)
     this.secrets = normaliseSecrets(options.secret)
-    this.checkSignature = signatureCheck(this.secrets)
+    this.checkSignature = prepareSignatureCheck(this.secrets)
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     if (!(Number.isSafeInteger(this.maxBodyBytes) && this.maxBodyBytes > 0)) {
       throw new TypeError('autoplay-rx: maxBodyBytes must be a positive integer')

@@ -42,11 +42,11 @@ export function sign(body: Uint8Array | string, secret: string): string {
 
 /**
  * Checks a signature header against a body: `null` when valid, otherwise
- * why not. Made by {@link signatureCheck}; never throws.
+ * why not. Made by {@link prepareSignatureCheck}; never throws.
  *
  * @example
  * ```ts
- * const check: SignatureCheck = signatureCheck([secret])
+ * const check: SignatureCheck = prepareSignatureCheck([secret])
  * check(body, header) // null | 'missing' | 'malformed' | 'mismatch'
  * ```
  */
@@ -54,13 +54,14 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
 
 /**
  * Prepares a check of `X-Connector-Signature` values against any one of
- * `secrets` (rotation). The keys are imported once.
+ * `secrets` (rotation): returns a {@link SignatureCheck}, to call once per
+ * delivery. The keys are imported once.
  *
  * Every secret is tried (no early exit) and each comparison is constant
  * time over the full digest; the only things a caller can time are the
  * header's own length and shape, which are the caller's own input.
  *
- * Like {@link checkSignature}, a pure HMAC check: `''` is a key like any
+ * Like {@link findSignatureFailure}, a pure HMAC check: `''` is a key like any
  * other, and an empty list matches nothing.
  *
  * @param secrets - the shared secrets; a signature made with any one of them is valid
@@ -68,13 +69,13 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  * @throws TypeError when a secret is not a string
  * @example
  * ```ts
- * import { signatureCheck } from 'autoplay-rx'
+ * import { prepareSignatureCheck } from 'autoplay-rx'
  *
- * const check = signatureCheck([nextSecret, currentSecret]) // rotation: either one verifies
+ * const check = prepareSignatureCheck([nextSecret, currentSecret]) // rotation: either one verifies
  * if (check(rawBody, req.headers['x-connector-signature'] as string | undefined) !== null) res.writeHead(401).end()
  * ```
  */
-export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
+export function prepareSignatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
   const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
   return (body, signature) => {
     if (typeof signature !== 'string' || signature === '') return 'missing'
@@ -96,14 +97,15 @@ export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
 }
 
 /**
- * Checks `signature` against `body` for any of `secrets` (see {@link signatureCheck},
- * which prepares the keys once for repeated use). A pure HMAC check: the
+ * Finds why `signature` does not verify `body` for any of `secrets`: the
+ * {@link SignatureFailure}, or `null` when it verifies (see
+ * {@link prepareSignatureCheck}, which prepares the keys once for repeated use). A pure HMAC check: the
  * receiver's "an empty secret accepts everything" is the receiver's rule,
  * not this function's (here `''` is an HMAC key like any other, and no
  * secret at all matches nothing).
  *
  * Prepares the keys on every call: for many deliveries prefer
- * {@link signatureCheck}, or a {@link WebhookReceiver}.
+ * {@link prepareSignatureCheck}, or a {@link WebhookReceiver}.
  *
  * @param body - the raw body bytes exactly as received
  * @param signature - the `X-Connector-Signature` header value (missing: `null` or `undefined`)
@@ -112,13 +114,13 @@ export function signatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
  * @throws TypeError when a secret is not a string
  * @example
  * ```ts
- * checkSignature(body, req.headers['x-connector-signature'], [secret]) // null | 'missing' | 'malformed' | 'mismatch'
+ * findSignatureFailure(body, req.headers['x-connector-signature'], [secret]) // null | 'missing' | 'malformed' | 'mismatch'
  * ```
  */
-export function checkSignature(
+export function findSignatureFailure(
   body: Uint8Array,
   signature: string | null | undefined,
   secrets: ReadonlyArray<string>,
 ): SignatureFailure | null {
-  return signatureCheck(secrets)(body, signature)
+  return prepareSignatureCheck(secrets)(body, signature)
 }
