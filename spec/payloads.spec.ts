@@ -1,5 +1,7 @@
 import { expect } from 'chai'
-import { ActionsPayload, SummaryPayload, mergeActions, toText, type SlimAction } from '../src/index.js'
+import {
+  ActionsPayload, NO_SESSION, SummaryPayload, deliveryKey, mergeActions, sessionKey, toText, type SlimAction,
+} from '../src/index.js'
 import * as helpers from './helpers/payloads.js'
 
 const action = (index: number, extra: Partial<SlimAction> = {}): SlimAction => ({
@@ -52,6 +54,41 @@ describe('payloads', () => {
     })
     it('refuses an empty list', () => {
       expect(() => mergeActions([] as unknown as [ActionsPayload])).to.throw(RangeError, 'at least one batch')
+    })
+  })
+
+  describe('sessionKey', () => {
+    it('is the session id, or NO_SESSION (a registered symbol) when there is none', () => {
+      expect(sessionKey(helpers.batch('s1', 1))).to.equal('s1')
+      expect(sessionKey(helpers.summary('s2', 1))).to.equal('s2')
+      expect(sessionKey(helpers.summary(null, 1))).to.equal(NO_SESSION)
+      expect(NO_SESSION).to.equal(Symbol.for('autoplay-rx/no-session'))
+    })
+    it('keeps an empty session id as the key, not NO_SESSION', () => {
+      expect(sessionKey({ session_id: '' })).to.equal('')
+    })
+  })
+
+  describe('deliveryKey', () => {
+    // Real deliveries carry a user id: the key must not depend on it.
+    const keyed = (session: string | null, forwardedAt: number, indexes: number[] = [0]): ActionsPayload =>
+      helpers.batch(session, forwardedAt, indexes, { user_id: 'u_1' })
+
+    it('keys an actions batch by type, product, session, forwarded_at and index ranges', () => {
+      expect(deliveryKey(keyed('s1', 1_700_000_000.25, [0, 1, 2, 5, 7, 8])))
+        .to.equal('["actions","prod_1","s1",1700000000.25,"0-2,5,7-8"]')
+    })
+    it('keys a summary by type, product, session and forwarded_at', () => {
+      expect(deliveryKey(helpers.summary('s1', 12.5))).to.equal('["summary","prod_1","s1",12.5]')
+    })
+    it('keys a null session as null and an empty batch with no ranges', () => {
+      expect(deliveryKey(keyed(null, 3, []))).to.equal('["actions","prod_1",null,3,""]')
+    })
+    it('tells apart two batches of one session forwarded at the same time', () => {
+      expect(deliveryKey(keyed('s1', 1, [0, 1]))).to.not.equal(deliveryKey(keyed('s1', 1, [2, 3])))
+    })
+    it('is the same for a retry of a delivery whatever its user id', () => {
+      expect(deliveryKey(keyed('s1', 1, [0, 1]))).to.equal(deliveryKey(helpers.batch('s1', 1, [0, 1], { user_id: 'u_2' })))
     })
   })
 })

@@ -24,9 +24,9 @@
 export { SlimAction, ActionsPayload, SummaryPayload, Payload, isPayloadType } from './codecs.js'
 export type { PayloadType } from './codecs.js'
 
-// Pure functions over payloads
-export { toText, mergeActions } from './payloads.js'
-export type { NonEmptyArray } from './payloads.js'
+// Pure functions over payloads, and the keys they are grouped and deduplicated by
+export { toText, mergeActions, sessionKey, NO_SESSION, deliveryKey } from './payloads.js'
+export type { NonEmptyArray, SessionKey, HasSession } from './payloads.js'
 
 // Signatures
 export { sign, findSignatureFailure, prepareSignatureCheck, SIGNATURE_HEADER } from './signature.js'
@@ -56,13 +56,13 @@ export { consoleLogger, silentLogger } from './logger.js'
 export type { Logger, LogContext } from './logger.js'
 
 // Operators: retry dedupe, per-session grouping and batching, a pull buffer
-export { dedupeDeliveries, deliveryKey } from './operators/dedupeDeliveries.js'
+export { dedupeDeliveries } from './operators/dedupeDeliveries.js'
 export type { DedupeDeliveriesOptions, DedupeInMemoryOptions, DedupeWithStoreOptions } from './operators/dedupeDeliveries.js'
 export { memoryDedupeStore } from './operators/memoryDedupeStore.js'
 export type { DedupeStore } from './operators/dedupeStore.js'
 export type { MemoryDedupeStore, MemoryDedupeStoreOptions } from './operators/memoryDedupeStore.js'
-export { bySession, sessionKey, NO_SESSION } from './operators/bySession.js'
-export type { BySessionOptions, SessionKey, HasSession } from './operators/bySession.js'
+export { bySession } from './operators/bySession.js'
+export type { BySessionOptions } from './operators/bySession.js'
 export { mergeSessionBatches } from './operators/mergeSessionBatches.js'
 export type { MergeSessionBatchesOptions } from './operators/mergeSessionBatches.js'
 export { EventBuffer } from './operators/EventBuffer.js'

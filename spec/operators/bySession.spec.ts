@@ -4,7 +4,8 @@ import {
   type SchedulerLike,
 } from 'rxjs'
 import type { ActionsPayload, Payload, SummaryPayload } from '../../src/codecs.js'
-import { bySession, NO_SESSION, sessionKey } from '../../src/operators/bySession.js'
+import { bySession } from '../../src/operators/bySession.js'
+import { NO_SESSION } from '../../src/payloads.js'
 import { batch, summary, testScheduler } from '../helpers/payloads.js'
 
 describe('bySession', () => {
@@ -98,12 +99,6 @@ describe('bySession', () => {
   it('refuses an idleMs that is not a finite number >= 0', () => {
     expect(() => bySession({ idleMs: -1 })).to.throw(TypeError, 'idleMs')
     expect(() => bySession({ idleMs: Number.POSITIVE_INFINITY })).to.throw(TypeError, 'idleMs')
-  })
-
-  it('exposes the session key it groups by', () => {
-    expect(sessionKey(batch('s1', 1))).to.equal('s1')
-    expect(sessionKey(summary(null, 1))).to.equal(NO_SESSION)
-    expect(NO_SESSION).to.equal(Symbol.for('autoplay-rx/no-session'))
   })
 
   describe('memory', function () {

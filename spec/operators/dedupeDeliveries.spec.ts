@@ -1,9 +1,10 @@
 import { expect } from 'chai'
 import { firstValueFrom, Observable, of, range, map, Subject, toArray } from 'rxjs'
 import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
-import { dedupeDeliveries, deliveryKey } from '../../src/operators/dedupeDeliveries.js'
+import { dedupeDeliveries } from '../../src/operators/dedupeDeliveries.js'
 import type { DedupeStore } from '../../src/operators/dedupeStore.js'
 import { memoryDedupeStore } from '../../src/operators/memoryDedupeStore.js'
+import { deliveryKey } from '../../src/payloads.js'
 import { batch as buildBatch, summary, testScheduler } from '../helpers/payloads.js'
 
 /** Batches here carry a user id, as real deliveries do: the delivery key must not depend on it. */
@@ -14,25 +15,6 @@ describe('dedupeDeliveries', () => {
   it('builds valid payloads in these specs', () => {
     expect(ActionsPayload.is(batch('s1', 1, [0, 1]))).to.equal(true)
     expect(SummaryPayload.is(summary(null, 1))).to.equal(true)
-  })
-
-  describe('deliveryKey', () => {
-    it('keys an actions batch by type, product, session, forwarded_at and index ranges', () => {
-      expect(deliveryKey(batch('s1', 1_700_000_000.25, [0, 1, 2, 5, 7, 8])))
-        .to.equal('["actions","prod_1","s1",1700000000.25,"0-2,5,7-8"]')
-    })
-
-    it('keys a summary by type, product, session and forwarded_at', () => {
-      expect(deliveryKey(summary('s1', 12.5))).to.equal('["summary","prod_1","s1",12.5]')
-    })
-
-    it('keys a null session as null and an empty batch with no ranges', () => {
-      expect(deliveryKey(batch(null, 3, []))).to.equal('["actions","prod_1",null,3,""]')
-    })
-
-    it('tells apart two batches of one session forwarded at the same time', () => {
-      expect(deliveryKey(batch('s1', 1, [0, 1]))).to.not.equal(deliveryKey(batch('s1', 1, [2, 3])))
-    })
   })
 
   it('lets the first copy through and drops repeats', () => {

@@ -7,64 +7,7 @@ import {
   asyncScheduler, debounceTime, defer, groupBy, Subject,
   type GroupedObservable, type OperatorFunction, type SchedulerLike,
 } from 'rxjs'
-
-/**
- * The group key of payloads without a session (`session_id` null). A symbol,
- * so that it can never collide with a real session id; `Symbol.for`, so that
- * the ESM and CommonJS builds of this package agree on it when both load.
- * Turn it into text explicitly: a symbol in a template string throws.
- *
- * @example
- * ```ts
- * import { NO_SESSION, type SessionKey } from 'autoplay-rx'
- *
- * const label = (key: SessionKey) => (key === NO_SESSION ? 'anonymous' : key)
- * label(NO_SESSION) // 'anonymous'
- * ```
- */
-export const NO_SESSION: unique symbol = Symbol.for('autoplay-rx/no-session')
-
-/**
- * The key of a session group: the session id, or {@link NO_SESSION}.
- *
- * @example
- * ```ts
- * const keys = new Set<SessionKey>([sessionKey(batch)])
- * ```
- */
-export type SessionKey = string | typeof NO_SESSION
-
-/**
- * Anything that belongs to a session: both payload types qualify.
- *
- * @example
- * ```ts
- * const item: HasSession = { session_id: 'ps_1' }
- * ```
- */
-export interface HasSession {
-  /** The session id; `null` when the payload has none. */
-  readonly session_id: string | null
-}
-
-/**
- * The session key of a payload: its `session_id`, or {@link NO_SESSION} when
- * null. The key {@link bySession} and {@link mergeSessionBatches} group by.
- *
- * @param payload - anything with a `session_id`
- * @returns the session id, or {@link NO_SESSION}
- *
- * @example
- * ```ts
- * import { sessionKey, NO_SESSION } from 'autoplay-rx'
- *
- * sessionKey({ session_id: 'ps_1' }) // 'ps_1'
- * sessionKey({ session_id: null })   // NO_SESSION
- * ```
- */
-export function sessionKey(payload: HasSession): SessionKey {
-  return payload.session_id ?? NO_SESSION
-}
+import { sessionKey, type HasSession, type SessionKey } from '../payloads.js'
 
 /**
  * Options of {@link bySession}.

@@ -5,6 +5,7 @@
  */
 import { asyncScheduler, concatMap, defer, EMPTY, from, of, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { deliveryKey } from '../payloads.js'
 import { isThenable } from '../thenable.js'
 import type { DedupeStore } from './dedupeStore.js'
 import { memoryDedupeStore } from './memoryDedupeStore.js'
@@ -69,45 +70,6 @@ export interface DedupeWithStoreOptions<T> extends KeyOption<T> {
  * ```
  */
 export type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOptions<T>
-
-/**
- * The default identity of a delivery: its type, `product_id`, `session_id`
- * and `forwarded_at`, and for an actions batch the indexes of its actions
- * (as ranges, so that a batch of 500 actions makes a short key). A retried
- * delivery repeats all of these; two different batches of one session do not.
- *
- * @param payload - a decoded payload of either kind
- * @returns a JSON array as text, e.g. `["actions","prod","ps_1",1700000000.5,"0-2,7"]`
- *
- * @example
- * ```ts
- * import { deliveryKey } from 'autoplay-rx'
- *
- * deliveryKey({ type: 'summary', product_id: 'p', session_id: 's', summary: '…', replaces: 3, forwarded_at: 12.5 })
- * // '["summary","p","s",12.5]'
- * ```
- */
-export function deliveryKey(payload: Payload): string {
-  if (payload.type === 'actions') {
-    return JSON.stringify([payload.type, payload.product_id, payload.session_id, payload.forwarded_at,
-      indexRanges(payload.actions)])
-  }
-  return JSON.stringify([payload.type, payload.product_id, payload.session_id, payload.forwarded_at])
-}
-
-/** `0,1,2,5,7,8` → `0-2,5,7-8`, in the actions' order. */
-function indexRanges(actions: ReadonlyArray<{ readonly index: number }>): string {
-  const parts: string[] = []
-  let i = 0
-  while (i < actions.length) {
-    const start = actions[i]!.index
-    let end = start
-    while (i + 1 < actions.length && actions[i + 1]!.index === end + 1) end = actions[++i]!.index
-    parts.push(start === end ? String(start) : `${start}-${end}`)
-    i++
-  }
-  return parts.join(',')
-}
 
 /**
  * Drops repeated deliveries: a value passes the first time its key is seen

@@ -5,8 +5,7 @@
  */
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs'
 import type { ActionsPayload, Payload } from '../codecs.js'
-import { mergeActions } from '../payloads.js'
-import { sessionKey, type SessionKey } from './bySession.js'
+import { mergeActions, sessionKey, type SessionKey } from '../payloads.js'
 
 /**
  * Options of {@link mergeSessionBatches}.
