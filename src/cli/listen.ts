@@ -128,7 +128,7 @@ export async function listenCommand(options: ListenCommand): Promise<number> {
   try {
     const listener = await startListener({
       port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json, maxBodyBytes,
-      ...(redis ? { persist: (await import('../redis/stream.js')).redisAppender(redis, { stream }) } : {}),
+      ...(redis ? { persist: (await import('../redis/index.js')).redisAppender(redis, { stream }) } : {}),
     }).catch((error: unknown) => { throw cannotListen(error, host, port) })
     process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
     await untilInterrupted()

@@ -2,7 +2,7 @@
  * `autoplay-rx work`: a Redis Stream consumer. Reads the stream through a
  * consumer group, prints each delivery (text or NDJSON), then acknowledges it.
  */
-import { fromRedisStream } from '../redis/stream.js'
+import { fromRedisStream } from '../redis/index.js'
 import { untilInterrupted, writeLine } from './io.js'
 import { formatPayload, formatRejection } from './listen.js'
 import { connectRedis } from './redis.js'

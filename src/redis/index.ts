@@ -24,8 +24,10 @@
  *
  * @module autoplay-rx/redis
  */
-export { redisAppender, toRedisStream, fromRedisStream, PAYLOAD_FIELD } from './stream.js'
-export type { RedisAppendOptions, RedisStreamEntry, RedisDelivery, RedisEntryRejection, FromRedisStreamOptions } from './stream.js'
+export { redisAppender, toRedisStream, PAYLOAD_FIELD } from './append.js'
+export type { RedisAppendOptions, RedisStreamEntry } from './append.js'
+export { fromRedisStream } from './fromRedisStream.js'
+export type { RedisDelivery, RedisEntryRejection, FromRedisStreamOptions } from './fromRedisStream.js'
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export type { RedisCommandClient } from './client.js'

@@ -1,0 +1,350 @@
+/**
+ * The reading side of the Redis bridge: a consumer group read as an
+ * Observable of deliveries, each acknowledged by the worker (XACK), with
+ * what a dead worker left pending claimed (XAUTOCLAIM).
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { EventEmitter } from 'node:events'
+import {
+  BehaviorSubject, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, race, repeat, retry,
+  throwError, timer, type SchedulerLike,
+} from 'rxjs'
+import { backoffDelay, type BackoffPolicy } from '../backoff.js'
+import type { Payload } from '../codecs.js'
+import { decodeJsonText, type DecodeError } from '../decode.js'
+import { log, type Logger } from '../logger.js'
+import { PAYLOAD_FIELD } from './append.js'
+import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
+import { readerSettings, type ReaderSettings } from './options.js'
+
+/**
+ * A payload read through a consumer group, with the acknowledgement that ends its delivery.
+ *
+ * @example
+ * ```ts
+ * const work = async (delivery: RedisDelivery) => {
+ *   if (delivery.claimed && (await alreadyIndexed(delivery.id))) return delivery.ack() // done before a crash
+ *   await index(delivery.payload)
+ *   await delivery.ack()
+ * }
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1' }).pipe(mergeMap(work, 8)).subscribe()
+ * ```
+ */
+export interface RedisDelivery {
+  /** The stream entry's id: stable across redeliveries, so a good idempotency key. */
+  readonly id: string
+  /** The decoded payload, typed as push mode gives it. */
+  readonly payload: Payload
+  /**
+   * Whether the entry was handed out before: to this consumer before it
+   * restarted, or to another one it was claimed from. Its work may already
+   * have been done (dedupe, or make it idempotent).
+   */
+  readonly claimed: boolean
+  /**
+   * XACKs the entry: call it once the work is done. It never rejects.
+   *
+   * @returns `true` once Redis has answered the XACK (the entry is no longer
+   * pending); `false` when it could not (connection down, Redis restarting):
+   * the failure is logged, the entry stays pending and is handed out again
+   * (claimed after `claimIdleMs`), so the work is done at least once. Calling
+   * it again retries; after `true` it answers `true` at once.
+   *
+   * @example
+   * ```ts
+   * if (!(await delivery.ack())) metrics.increment('redis.ack.failed') // it will come back
+   * ```
+   */
+  ack(): Promise<boolean>
+}
+
+/**
+ * An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported.
+ *
+ * @example
+ * ```ts
+ * const rejected = (rejection: RedisEntryRejection) =>
+ *   void redis.sendCommand(['XADD', 'autoplay:dead', '*', 'id', rejection.id, 'text', rejection.text, 'why', rejection.error.message])
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1', rejected })
+ * ```
+ */
+export interface RedisEntryRejection {
+  /** The entry's id (already acknowledged). */
+  readonly id: string
+  /** The entry's `payload` field as stored; empty when it had none. */
+  readonly text: string
+  /** Why it was refused: the decode error push mode would give, or `MissingField` for an entry without a `payload` field. */
+  readonly error: DecodeError | {
+    /** The entry has no {@link PAYLOAD_FIELD} field (written by something else). */
+    readonly _tag: 'MissingField'
+    /** `Entry has no "payload" field`. */
+    readonly message: string
+  }
+}
+
+/**
+ * Options of {@link fromRedisStream}. `stream`, `group` and `consumer` are required.
+ *
+ * @example
+ * ```ts
+ * const options: FromRedisStreamOptions = {
+ *   stream: 'autoplay:events',
+ *   group: 'indexers',
+ *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
+ *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
+ *   maxInFlight: 50,
+ * }
+ * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
+ * ```
+ */
+export interface FromRedisStreamOptions {
+  /** The stream key (created with the group when missing). */
+  readonly stream: string
+  /** The consumer group: every group gets every entry once; the workers of one group share them. */
+  readonly group: string
+  /** This worker's name in the group; unique per worker, stable across its restarts. */
+  readonly consumer: string
+  /** Entries per read; default 100. */
+  readonly batchSize?: number
+  /** How long one read blocks waiting for entries; default 2000 ms. */
+  readonly blockMs?: number
+  /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  readonly claimIdleMs?: number
+  /** Most entries handed out and not yet acknowledged; reading pauses beyond it. Default 2 × batchSize. */
+  readonly maxInFlight?: number
+  /**
+   * Where the group starts when this call creates it, or creates it again
+   * after Redis forgot it (a restart without persistence): `'0'` (default)
+   * every entry in the stream, so nothing stored before the first worker
+   * started or during the restart is skipped; `'$'` live only: entries
+   * stored while no group existed are never processed.
+   */
+  readonly startAt?: '0' | '$'
+  /**
+   * The connection the reads block on. Default: a duplicate of `client`
+   * (`client.duplicate()`, node-redis) that each subscription opens and
+   * closes itself. Required when `client` cannot be duplicated (a wrapper).
+   */
+  readonly readClient?: RedisCommandClient
+  /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
+  readonly rejected?: (rejection: RedisEntryRejection) => void
+  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default {@link consoleLogger}. */
+  readonly logger?: Logger
+  /**
+   * How the read loop spaces its retries after a Redis error, counted since
+   * the last successful read; default `{ initialMs: 100, maxMs: 5000 }`
+   * (doubling, 0–10 % jitter). A reconnection of the read connection ends
+   * the pause at once.
+   */
+  readonly backoff?: BackoffPolicy
+  /**
+   * The clock of the retry pauses and of the claim interval; default
+   * `asyncScheduler`. A virtual-time scheduler makes them testable without
+   * waiting (the blocking reads themselves still wait in Redis).
+   */
+  readonly scheduler?: SchedulerLike
+}
+
+/** The part of a node-redis client that a read connection of our own needs. */
+interface OwnConnection extends RedisCommandClient, Pick<EventEmitter, 'addListener' | 'removeListener'> {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  destroy(): void
+}
+
+/** What one read returned: entries, and whether they were handed out before. */
+interface Batch {
+  readonly entries: ReadonlyArray<RawEntry>
+  readonly claimed: boolean
+}
+
+/** Where the reads are: kept across retries, so that an error does not hand out this consumer's pending entries twice. */
+interface Cursor {
+  /** Where the next read of this consumer's own pending entries starts; null once they are all handed out. */
+  ownPending: string | null
+  /** When (scheduler time) the next XAUTOCLAIM is due. */
+  nextClaim: number
+}
+
+/**
+ * Reads payloads through a Redis consumer group: at-least-once delivery to
+ * the workers of the group. Each item carries `ack()`; call it after the
+ * work, e.g. `mergeMap(async (d) => { await work(d.payload); await d.ack() }, 8)`.
+ * Unacknowledged items are redelivered: to this consumer when it comes
+ * back under the same name, or to any consumer after `claimIdleMs`.
+ *
+ * Two connections: acknowledgements go through `client` (it may be the
+ * one the receivers write with: nothing sent on it blocks), reads block on
+ * `readClient`, by default a duplicate of `client` opened per subscription.
+ * So an ack never waits behind a blocking read.
+ *
+ * Cold: each subscription runs its own read loop; unsubscribing stops it
+ * (what a read in flight took stays pending, nothing is lost). Redis errors
+ * are retried with backoff (an outage, a restart; a group Redis forgot is
+ * created again at `startAt`); only a client closed by its owner errors the
+ * Observable.
+ *
+ * Built from RxJS operators: `defer` opens the read connection per
+ * subscription, each read waits for room under `maxInFlight`, `repeat`
+ * loops, `retry` pauses with the library's one backoff ({@link backoffDelay})
+ * and `finalize` closes the connection it opened.
+ *
+ * @param client - a connected node-redis client (or any {@link RedisCommandClient}, then with `readClient`).
+ * @param options - stream, group and consumer names, and tuning; see {@link FromRedisStreamOptions}.
+ * @returns a cold Observable of deliveries; it errors only when `client` or `readClient` is closed by its owner.
+ * @throws TypeError on an invalid option, or when `client` has no `duplicate()` and no `readClient` is given.
+ *
+ * @example
+ * ```ts
+ * const redis = createClient({ url, disableOfflineQueue: true })
+ * redis.on('error', (error) => console.error('redis:', error.message))
+ * await redis.connect()
+ * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
+ *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
+ *   .subscribe()
+ * ```
+ */
+export function fromRedisStream(client: RedisCommandClient, options: FromRedisStreamOptions): Observable<RedisDelivery> {
+  const settings = readerSettings(client, options)
+  const { stream, group, consumer, maxInFlight, logger, readClient, scheduler } = settings
+  // A user's connection closed by its owner: no retry can help, and a silent stop would hide it.
+  const closedByOwner = (error?: unknown) => isClosed(client) ||
+    (readClient !== undefined && (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
+  const acknowledge = acknowledger(client, settings)
+
+  return defer(() => {
+    const own = readClient === undefined ? (client as unknown as { duplicate(): OwnConnection }).duplicate() : undefined
+    own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
+    const reads: RedisCommandClient = readClient ?? own!
+    const inFlight = new BehaviorSubject(0)
+    const cursor: Cursor = { ownPending: '0', nextClaim: 0 }
+
+    // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
+    const start = defer(async () => {
+      if (own && !own.isOpen) await own.connect()
+      await ensureGroup(reads, stream, group, settings.startAt)
+    })
+    const step = defer(() => {
+      if (closedByOwner()) throw new ClosedByOwner()
+      return inFlight.pipe(first((n) => n < maxInFlight))
+    }).pipe(concatMap((n) => from(read(reads, settings, cursor, maxInFlight - n))))
+
+    const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
+      const delivery = decodeEntry(entry, claimed, settings, acknowledge)
+      if (delivery === null) return null
+      inFlight.next(inFlight.value + 1)
+      let counted = true
+      let acked = false
+      return {
+        ...delivery,
+        ack: async () => {
+          acked ||= await acknowledge(entry.id)
+          // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
+          if (counted) { counted = false; inFlight.next(inFlight.value - 1) }
+          return acked
+        },
+      }
+    }
+
+    return start.pipe(
+      concatMap(() => step.pipe(repeat())),
+      retry({
+        resetOnSuccess: true, // every read that answered, even with nothing, ends a run of failures
+        delay: (error: unknown, attempt) => {
+          if (error instanceof ClosedByOwner) return throwError(() => closedError())
+          if (closedByOwner(error)) return throwError(() => closedError(error))
+          const ms = backoffDelay(attempt, settings.backoff)
+          log(logger, 'error', `Redis read failed; retrying in ${ms} ms`, { stream, group, consumer, error })
+          const pause = timer(ms, scheduler)
+          // Our connection is back: no need to sit out the rest of the pause.
+          return own ? race(pause, fromEvent(own, 'ready')) : pause
+        },
+      }),
+      // from() stops between entries once the subscriber is gone: the rest of a batch stays pending, untouched.
+      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)))),
+      filter((delivery): delivery is RedisDelivery => delivery !== null),
+      // Ours alone: closing it ends a blocking read at once (what it took stays pending).
+      finalize(() => { try { own?.destroy() } catch { /* already closed */ } }),
+    )
+  })
+}
+
+/** One read, in priority order: this consumer's own pending entries, then claims of idle ones when due, then new entries. */
+async function read(reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number): Promise<Batch> {
+  const { stream, group, consumer, scheduler } = settings
+  const room = Math.min(settings.batchSize, space)
+  if (cursor.ownPending !== null) {
+    // Entries this consumer read before a restart and never acknowledged come first, each once.
+    const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, cursor.ownPending])
+    const entries = streamEntries(reply, stream)
+    cursor.ownPending = entries.length < room ? null : entries[entries.length - 1]!.id
+    return { entries, claimed: true }
+  }
+  if (scheduler.now() >= cursor.nextClaim) {
+    const reply = await reads.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(settings.claimIdleMs), '0-0', 'COUNT', String(room)])
+    const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
+    // Claim again soon while there is a backlog; otherwise every half idle period.
+    cursor.nextClaim = scheduler.now() + (entries.length === room ? 0 : Math.max(50, Math.floor(settings.claimIdleMs / 2)))
+    if (entries.length > 0) return { entries, claimed: true }
+  }
+  // Block no longer than until the next claim is due.
+  const block = Math.min(settings.blockMs, Math.max(1, cursor.nextClaim - scheduler.now()))
+  const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
+  return { entries: streamEntries(reply, stream), claimed: false }
+}
+
+/** XACK as a function that answers whether Redis took it, and never rejects. */
+function acknowledger(client: RedisCommandClient, { stream, group, consumer, logger }: ReaderSettings): (id: string) => Promise<boolean> {
+  return async (id) => {
+    try {
+      await client.sendCommand(['XACK', stream, group, id])
+      return true
+    } catch (error) {
+      log(logger, 'warn', 'Redis XACK failed; the entry stays pending and will be handed out again', { stream, group, consumer, id, error })
+      return false
+    }
+  }
+}
+
+/**
+ * The entry's payload, or null for an entry that does not decode: that one
+ * is reported to `rejected` and acknowledged, so that it is not claimed for ever.
+ */
+function decodeEntry(
+  { id, fields }: RawEntry, claimed: boolean, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
+): Omit<RedisDelivery, 'ack'> | null {
+  const text = fields[PAYLOAD_FIELD]
+  const decoded: E.Either<RedisEntryRejection['error'], Payload> = text === undefined
+    ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
+    : decodeJsonText(text)
+  if (E.isRight(decoded)) return { id, payload: decoded.right, claimed }
+  try {
+    settings.rejected?.({ id, text: text ?? '', error: decoded.left })
+  } catch (error) {
+    const { stream, group, consumer } = settings
+    log(settings.logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same', { stream, group, consumer, id, error })
+  }
+  void acknowledge(id)
+  return null
+}
+
+async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: '0' | '$'): Promise<void> {
+  try {
+    await client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM'])
+  } catch (error) {
+    if (!/BUSYGROUP/.test(String((error as Error)?.message ?? error))) throw error
+  }
+}
+
+/** The read loop found its client closed before a read: no command failed, so nothing to wrap. */
+class ClosedByOwner extends Error {}
+
+/** Why the Observable ends: the failed command (if any) is its cause, which alone could read like an outage. */
+function closedError(cause?: unknown): Error {
+  return new Error('autoplay-rx: fromRedisStream stopped: its Redis client is closed (closed by its owner)', cause === undefined ? undefined : { cause })
+}
+
+/** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */
+function isClosed(client: RedisCommandClient): boolean {
+  return (client as { isOpen?: unknown }).isOpen === false
+}
