@@ -8,7 +8,8 @@ import { connect } from 'node:net'
 import { Agent } from 'node:http'
 import { firstValueFrom, take, toArray } from 'rxjs'
 import { WebhookReceiver, sign, silentLogger, type IngestError, type Payload } from '../../src/index.js'
-import { InFlightBudget, type AdapterOptions } from '../../src/adapters/core.js'
+import { InFlightBudget } from '../../src/adapters/budget.js'
+import type { AdapterOptions } from '../../src/adapters/options.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { postHead, rawRequest, send, sleep, waitFor } from '../helpers/http.js'
 
@@ -80,6 +81,14 @@ export function adapterContract(name: string, start: StartServer): void {
       expect(rejected.map((e) => e._tag)).to.deep.equal(['MalformedJson', 'InvalidPayload'])
     })
 
+    it('404 for another path, nothing read, nothing emitted', async () => {
+      const { body, signature } = signed(fixture('summary'))
+      const other = new URL('/other', server.url).href
+      const reply = await send(other, body, { headers: { 'x-connector-signature': signature } })
+      expect(reply.status).to.equal(404)
+      expect([payloads, rejected]).to.deep.equal([[], []])
+    })
+
     it('405 with Allow: POST for another method', async () => {
       for (const method of ['GET', 'PUT', 'DELETE']) {
         const reply = await send(server.url, null, { method })
@@ -100,7 +109,7 @@ export function adapterContract(name: string, start: StartServer): void {
     })
 
     it('413 just over the limit (declared or streamed), 200 just under, recorded on rejected$', async () => {
-      await boot({ maxBodyBytes: 2000 }, { maxBodyBytes: 4000 })
+      await boot({}, { maxBodyBytes: 2000 })
       const under = `{"type":"summary","summary":"${'x'.repeat(2000 - 31)}"}`
       expect(Buffer.byteLength(under)).to.equal(2000)
       const over = `{"type":"summary","summary":"${'x'.repeat(2001 - 31)}"}`

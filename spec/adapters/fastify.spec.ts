@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import Fastify from 'fastify'
 import { WebhookReceiver, silentLogger } from '../../src/index.js'
-import { autoplayRx } from '../../src/adapters/fastify.js'
+import { createFastifyPlugin, type FastifyAdapterOptions } from '../../src/adapters/fastify.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { send } from '../helpers/http.js'
 import { adapterContract } from './contract.js'
@@ -13,7 +13,7 @@ describe('Fastify 5 plugin specifics', () => {
   it('other routes keep the JSON parser', async () => {
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
     const app = Fastify()
-    await app.register(autoplayRx, { receiver, path: '/events' })
+    await app.register(createFastifyPlugin, { receiver, path: '/events' })
     app.post('/echo', async (request) => ({ parsed: request.body }))
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     try {
@@ -27,10 +27,10 @@ describe('Fastify 5 plugin specifics', () => {
     }
   })
 
-  it('works under a prefix', async () => {
+  it('works under a prefix: the path is relative to it', async () => {
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
     const app = Fastify()
-    await app.register(autoplayRx, { receiver, prefix: '/hooks' } as never)
+    await app.register(createFastifyPlugin, { receiver, path: '/events', prefix: '/hooks' })
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     try {
       const { body, signature } = signed(fixture('summary'))
@@ -43,10 +43,16 @@ describe('Fastify 5 plugin specifics', () => {
 
   it('refuses bad options at registration', async () => {
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
-    const app = Fastify()
-    app.register(autoplayRx, { receiver, maxBodyBytes: -1 })
-    const error = await app.ready().then(() => null, (e: Error) => e)
-    expect(error?.message).to.equal('autoplay-rx: maxBodyBytes must be a positive number')
-    await app.close().catch(() => undefined)
+    for (const [options, message] of [
+      [{ receiver, path: '/events', ackTimeoutMs: -1 }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
+      // No invented default route: where the plugin is mounted is said by its caller.
+      [{ receiver }, "autoplay-rx: the Fastify plugin needs a path starting with / (e.g. { receiver, path: '/events' })"],
+    ] as const) {
+      const app = Fastify()
+      app.register(createFastifyPlugin, options as FastifyAdapterOptions)
+      const error = await app.ready().then(() => null, (e: Error) => e)
+      expect(error?.message).to.equal(message)
+      await app.close().catch(() => undefined)
+    }
   })
 })

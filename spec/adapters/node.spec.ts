@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { WebhookReceiver, silentLogger } from '../../src/index.js'
-import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { createNodeMiddleware, type AdapterOptions } from '../../src/adapters/node.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send } from '../helpers/http.js'
 import { adapterContract } from './contract.js'
@@ -27,7 +27,9 @@ describe('node:http adapter', () => {
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
     expect(() => createNodeMiddleware(receiver, { ackTimeoutMs: 0 })).to.throw(TypeError, 'ackTimeoutMs')
     expect(() => createNodeMiddleware(receiver, { ack: 'later' as 'on-accept' })).to.throw(TypeError, 'ack must be')
-    expect(() => createNodeMiddleware(receiver, { maxBodyBytes: receiver.maxBodyBytes + 1 }))
-      .to.throw(TypeError, "maxBodyBytes (1048577) exceeds the receiver's (1048576); raise it on the WebhookReceiver")
+    expect(() => createNodeMiddleware(receiver, { path: 'events' })).to.throw(TypeError, 'path must be a string starting with /')
+    // The body limit has one owner, the receiver: an adapter option for it is refused, never silently ignored.
+    expect(() => createNodeMiddleware(receiver, { maxBodyBytes: 2000 } as AdapterOptions))
+      .to.throw(TypeError, 'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only (new WebhookReceiver({ secret, maxBodyBytes }))')
   })
 })

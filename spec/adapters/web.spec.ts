@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { WebhookReceiver, sign, silentLogger, type Payload } from '../../src/index.js'
+import { WebhookReceiver, sign, silentLogger, type IngestError, type Payload } from '../../src/index.js'
 import { createFetchHandler } from '../../src/adapters/web.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { adapterContract } from './contract.js'
@@ -8,10 +8,12 @@ import { startFetch } from '../helpers/servers.js'
 adapterContract('Fetch handler behind node:http', startFetch)
 
 describe('Fetch handler with Request objects', () => {
-  const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
-  const handler = createFetchHandler(receiver, { path: '/events', maxBodyBytes: 4096 })
+  const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, maxBodyBytes: 4096 })
+  const handler = createFetchHandler(receiver, { path: '/events' })
   const seen: Payload[] = []
+  const rejected: IngestError[] = []
   receiver.payloads$.subscribe((p) => seen.push(p))
+  receiver.rejected$.subscribe((e) => rejected.push(e))
   // A string body makes Request default to text/plain: say JSON, as the connector does.
   const post = (body: string | Uint8Array | null, headers: Record<string, string>, url = 'http://x.test/events') =>
     handler(new Request(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } }))
@@ -56,12 +58,14 @@ describe('Fetch handler with Request objects', () => {
     expect((await post('{}', {}, 'http://x.test/elsewhere')).status).to.equal(404)
   })
 
-  it('500 (the server\'s fault, so the connector retries) when the body was already read, naming what helps', async () => {
+  it('500 (the server\'s fault, so the connector retries) when the body was already read, naming what helps, on rejected$', async () => {
+    rejected.length = 0
     const request = new Request('http://x.test/events', { method: 'POST', body: '{"type":"summary"}', headers: { 'content-type': 'application/json' } })
     await request.text()
     const response = await handler(request)
     const answer = (await response.json()) as { code: string; message: string }
     expect([response.status, answer.code]).to.deep.equal([500, 'body_not_raw'])
     expect(answer.message).to.include('pass the Request untouched, or request.clone()')
+    expect(rejected.map((e) => e._tag === 'NotRawBody' && [e.received, e.message])).to.deep.equal([['ReadableStream', answer.message]])
   })
 })

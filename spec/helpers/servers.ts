@@ -9,9 +9,9 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { WebhookReceiver } from '../../src/index.js'
-import type { AdapterOptions } from '../../src/adapters/core.js'
+import type { AdapterOptions } from '../../src/adapters/options.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
-import { autoplayRx } from '../../src/adapters/fastify.js'
+import { createFastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler, type FetchHandler } from '../../src/adapters/web.js'
 
 /** A running server: the delivery URL, the node server (to watch its connections), and how to stop it. */
@@ -43,14 +43,14 @@ export const startExpress: Start = expressStarter(express)
 
 export const startFastify: Start = async (receiver, options = {}) => {
   const app = Fastify()
-  await app.register(autoplayRx, { receiver, path: '/events', ...options })
+  await app.register(createFastifyPlugin, { ...options, receiver, path: '/events' })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   return { url: `${address}/events`, server: app.server, close: () => app.close() }
 }
 
-/** The Fetch handler behind node:http, the way Hono's or Next's Node servers run it. */
+/** The Fetch handler behind node:http, the way Hono's or Next's Node servers run it; it sees every path. */
 export const startFetch: Start = async (receiver, options = {}) => {
-  const { port, close, server } = await serveFetch(createFetchHandler(receiver, options))
+  const { port, close, server } = await serveFetch(createFetchHandler(receiver, { ...options, path: '/events' }))
   return { url: `http://127.0.0.1:${port}/events`, server, close }
 }
 

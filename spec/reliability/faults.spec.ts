@@ -28,7 +28,7 @@ import {
   WebhookReceiver, connectorStream, sign, silentLogger,
   type ConnectionEvent, type IngestError, type Payload, type SummaryPayload,
 } from '../../src/index.js'
-import type { AdapterOptions } from '../../src/adapters/core.js'
+import type { AdapterOptions } from '../../src/adapters/options.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'
 import { send, sleep } from '../helpers/http.js'
@@ -59,9 +59,10 @@ interface Rig {
 
 const rigs: Rig[] = []
 
-async function rig(start: Start, options: AdapterOptions = {}, setup: (receiver: WebhookReceiver) => void = () => undefined): Promise<Rig> {
+/** `maxBodyBytes` goes to the receiver, its one owner; the rest to the adapter. */
+async function rig(start: Start, { maxBodyBytes, ...options }: AdapterOptions & { maxBodyBytes?: number } = {}, setup: (receiver: WebhookReceiver) => void = () => undefined): Promise<Rig> {
   const logger = recordingLogger()
-  const receiver = new WebhookReceiver({ secret: SECRET, logger })
+  const receiver = new WebhookReceiver({ secret: SECRET, logger, ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) })
   const seen: string[] = []
   const rejected: IngestError[] = []
   receiver.payloads$.subscribe((p) => seen.push(p.session_id ?? ''))
@@ -410,7 +411,7 @@ describe('reliability: faults', function () {
       try {
         const received = await firstValueFrom(connectorStream({
           url: `http://127.0.0.1:${port}/stream/prod_f`, token: 'tok', initialBackoffMs: 5, minBackoffMs: 5, random: () => 0, logger: silentLogger,
-          lifecycle: (e) => events.push(e),
+          events: (e) => { if (e._tag !== 'FrameRejected') events.push(e) },
         }).pipe(take(total), toArray(), timeout(8000)))
         expect(received.map((p) => (p as SummaryPayload).session_id)).to.deep.equal(Array.from({ length: total }, (_, i) => `sse_${i + 1}`))
         expect(requests).to.deep.equal([undefined, ...Array.from({ length: 9 }, (_, i) => String(3 * (i + 1)))])

@@ -8,45 +8,68 @@
  * ```ts
  * import Fastify from 'fastify'
  * import { WebhookReceiver } from 'autoplay-rx'
- * import { autoplayRx } from 'autoplay-rx/fastify'
+ * import { createFastifyPlugin } from 'autoplay-rx/fastify'
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * const app = Fastify()
- * await app.register(autoplayRx, { receiver }) // POST /events
+ * await app.register(createFastifyPlugin, { receiver, path: '/events' }) // POST /events
  * await app.listen({ port: 8787 })
  * ```
  *
  * @module autoplay-rx/fastify
  */
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
-import { SIGNATURE_HEADER } from '../signature.js'
-import { answerBody, bodyDeadlines, checkHead, declaredLength, headerValue, resolveOptions, type AdapterOptions, type AdapterResponse } from './core.js'
-import { readBody } from './node.js'
+import { createMiddleware, type Handle, type Runtime } from './middleware.js'
+import type { AdapterOptions } from './options.js'
+import { readBodyInto } from './nodeBody.js'
+import type { AdapterResponse } from './status.js'
 
-export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+export type { AdapterOptions } from './options.js'
+export type { AdapterResponse, ResponseCode } from './status.js'
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
 /**
- * Options of the {@link autoplayRx} plugin: the receiver, the route, and
- * every {@link AdapterOptions} setting.
+ * Options of the {@link createFastifyPlugin} plugin: the receiver, the
+ * route, and every {@link AdapterOptions} setting.
  *
  * @example
  * ```ts
  * const options: FastifyAdapterOptions = { receiver, path: '/hooks/autoplay', ack: 'on-accept' }
- * await app.register(autoplayRx, { ...options, prefix: '/v1' }) // POST /v1/hooks/autoplay
+ * await app.register(createFastifyPlugin, { ...options, prefix: '/v1' }) // POST /v1/hooks/autoplay
  * ```
  */
 export interface FastifyAdapterOptions extends AdapterOptions {
   /** The receiver that verifies, decodes and emits. */
   readonly receiver: WebhookReceiver
-  /** The route; default `/events`. Relative to the plugin's prefix. */
-  readonly path?: string
+  /**
+   * The route, relative to the prefix the plugin is registered under
+   * (`'/'` for the prefix itself). Required: the plugin declares its own
+   * route, and no adapter invents one.
+   */
+  readonly path: string
 }
 
 /** The raw body stream, as handed from the parser to the route. */
 class RawBody {
   constructor(readonly stream: NodeJS.ReadableStream & { destroyed?: boolean }) {}
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** A Fastify request, read the way the core asks (Fastify has routed it already). */
+const fastifyRuntime: Runtime<FastifyRequest> = {
+  method: (request) => request.raw.method,
+  path: (request) => request.url,
+  header: (request, name) => {
+    const value = request.headers[name]
+    return Array.isArray(value) ? value[0] : value
+  },
+  readBody: (request, declared, limits, deadlines, done) => {
+    // No body at all (no parser ran) is an empty body: the same path as any other.
+    if (!(request.body instanceof RawBody)) return done({ _tag: 'Body', bytes: EMPTY })
+    readBodyInto(request.body.stream, declared, limits, deadlines, done)
+  },
 }
 
 /**
@@ -57,46 +80,48 @@ class RawBody {
  * ```ts
  * import Fastify from 'fastify'
  * import { WebhookReceiver } from 'autoplay-rx'
- * import { autoplayRx } from 'autoplay-rx/fastify'
+ * import { createFastifyPlugin } from 'autoplay-rx/fastify'
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * const app = Fastify()
- * app.register(autoplayRx, { receiver, path: '/events' })
+ * app.register(createFastifyPlugin, { receiver, path: '/events' })
  * await app.listen({ port: 8787 })
  * ```
  */
-export const autoplayRx: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, pluginOptions, done) => {
-  const { receiver, path = '/events', ...rest } = pluginOptions
-  let options
+export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, pluginOptions, done) => {
+  const { receiver, path, ...rest } = pluginOptions
+  let handle: Handle<FastifyRequest>
   try {
-    options = resolveOptions(receiver, { ...rest, path: undefined })
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw new TypeError("autoplay-rx: the Fastify plugin needs a path starting with / (e.g. { receiver, path: '/events' })")
+    }
+    // Fastify routes: the core must not check the path a second time.
+    handle = createMiddleware(receiver, rest, fastifyRuntime)
   } catch (error) {
     done(error as Error)
     return
   }
-  const resolved = options
-  const deadlines = bodyDeadlines(resolved)
   // This plugin's context only: the parsers of the rest of the application are untouched.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, new RawBody(payload)))
 
   fastify.all(path, async (request, reply) => {
-    const answer = await handle(request.raw.method, request.headers, request.body)
+    const answer = await new Promise<AdapterResponse | null>((resolve) => handle(request, resolve))
     if (answer === null) return reply.hijack() // the client went away: nothing to answer
     reply.code(answer.status).headers(answer.headers)
     if (answer.headers.connection === 'close') reply.raw.once('finish', () => request.raw.destroy())
     return reply.send(answer.body)
   })
-
-  async function handle(method: string | undefined, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<AdapterResponse | null> {
-    const header = (name: string) => headerValue(headers[name])
-    const refused = checkHead(receiver, { method, contentType: header('content-type'), contentLength: header('content-length') }, resolved)
-    if (refused) return refused
-    const signature = header(SIGNATURE_HEADER)
-    // No body at all (no parser ran) is an empty body: the same path as any other.
-    if (!(body instanceof RawBody)) return answerBody(receiver, { _tag: 'Body', bytes: new Uint8Array(0) }, signature, resolved)
-    const outcome = await readBody(body.stream, declaredLength(header('content-length')), resolved, deadlines)
-    return answerBody(receiver, outcome, signature, resolved)
-  }
   done()
 }
+
+/**
+ * The plugin's name in 0.1.
+ *
+ * @deprecated Use {@link createFastifyPlugin}, named like `createNodeMiddleware` and `createFetchHandler`; `path` is now required.
+ * @example
+ * ```ts
+ * app.register(autoplayRx, { receiver, path: '/events' }) // now: app.register(createFastifyPlugin, …)
+ * ```
+ */
+export const autoplayRx = createFastifyPlugin

@@ -19,13 +19,13 @@
  * @module autoplay-rx/web
  */
 import type { WebhookReceiver } from '../receiver.js'
-import { SIGNATURE_HEADER } from '../signature.js'
-import {
-  answerBody, bodyDeadlines, checkHead, declaredLength, Deadlines, resolveOptions, response,
-  type AdapterOptions, type AdapterResponse, type BodyOutcome, type ResolvedOptions,
-} from './core.js'
+import type { Deadlines } from './deadlines.js'
+import { createMiddleware, type BodyLimits, type BodyOutcome, type Runtime } from './middleware.js'
+import type { AdapterOptions } from './options.js'
+import { response, type AdapterResponse } from './status.js'
 
-export type { AdapterOptions, AdapterResponse, ResponseCode } from './core.js'
+export type { AdapterOptions } from './options.js'
+export type { AdapterResponse, ResponseCode } from './status.js'
 export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
 
 /**
@@ -55,33 +55,30 @@ export type FetchHandler = (request: Request) => Promise<Response>
  * ```
  */
 export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOptions = {}): FetchHandler {
-  const resolved = resolveOptions(receiver, options)
-  const deadlines = bodyDeadlines(resolved)
-  return async (request) => toResponse(await handle(receiver, request, resolved, deadlines))
+  const handle = createMiddleware(receiver, options, fetchRuntime)
+  return (request) => new Promise((resolve) => handle(request, (answer) => resolve(toResponse(answer ?? BROKEN))))
 }
 
-async function handle(receiver: WebhookReceiver, request: Request, options: ResolvedOptions, deadlines: Deadlines): Promise<AdapterResponse> {
-  if (options.path !== undefined && new URL(request.url).pathname !== options.path) {
-    return response('not_found', 'Not found')
-  }
-  const refused = checkHead(receiver, {
-    method: request.method, contentType: request.headers.get('content-type'), contentLength: request.headers.get('content-length'),
-  }, options)
-  if (refused) return refused
-  if (request.bodyUsed) {
-    return response('body_not_raw', 'The request body was already read before the handler ran (request.json() or ' +
-      'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before reading it.')
-  }
-  const signature = request.headers.get(SIGNATURE_HEADER)
-  const outcome = await readBody(request.body, declaredLength(request.headers.get('content-length')), options, deadlines)
-  const answer = await answerBody(receiver, outcome, signature, options)
-  // A Response must be returned even when the body stream broke: nobody may be listening.
-  return answer ?? response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
+const USED_HINT = 'The request body was already read before the handler ran (request.json() or ' +
+  'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before reading it.'
+
+// A Response must be returned even when the body stream broke: nobody may be listening.
+const BROKEN = response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
+
+/** A Fetch API Request, read the way the core asks. */
+const fetchRuntime: Runtime<Request> = {
+  method: (request) => request.method,
+  path: (request) => new URL(request.url).pathname,
+  header: (request, name) => request.headers.get(name),
+  readBody: (request, declared, limits, deadlines, done) => {
+    if (request.bodyUsed) return done({ _tag: 'NotRaw', received: request.body, hint: USED_HINT })
+    void readStream(request.body, declared, limits, deadlines).then(done)
+  },
 }
 
-async function readBody(stream: ReadableStream<Uint8Array> | null, declared: number, options: ResolvedOptions, deadlines: Deadlines): Promise<BodyOutcome> {
+async function readStream(stream: ReadableStream<Uint8Array> | null, declared: number, limits: BodyLimits, deadlines: Deadlines): Promise<BodyOutcome> {
   if (stream === null) return { _tag: 'Body', bytes: new Uint8Array(0) }
-  const { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget } = options
+  const { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget } = limits
   if (!budget.startRead(declared)) {
     stream.cancel().catch(() => undefined)
     return { _tag: 'OverBudget' }

@@ -23,6 +23,8 @@ export interface ListenOptions extends AdapterOptions {
   readonly secret: string | ReadonlyArray<string>
   /** Route; default `/events`. */
   readonly path?: string
+  /** Largest body, in bytes: the receiver's limit (the adapter has none of its own). */
+  readonly maxBodyBytes?: number
   /** Print NDJSON instead of text. */
   readonly json?: boolean
   /** Where lines go; default stdout. */
@@ -57,10 +59,11 @@ export function formatRejection(error: { readonly _tag: string; readonly message
 export async function startListener(options: ListenOptions): Promise<Listener> {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'))
   const path = options.path ?? '/events'
+  const { maxBodyBytes, ...adapterOptions } = options
   const receiver = new WebhookReceiver({
     secret: options.secret,
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(maxBodyBytes ? { maxBodyBytes } : {}),
   })
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
@@ -70,7 +73,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       ? JSON.stringify({ event: 'rejected', tag: error._tag, message: error.message,
         ...(error._tag === 'UnknownEventType' ? { eventType: error.eventType } : {}) })
       : formatRejection(error))))
-  const server = createServer(createNodeMiddleware(receiver, { ...options, path }))
+  const server = createServer(createNodeMiddleware(receiver, { ...adapterOptions, path }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())

@@ -1,51 +1,11 @@
 import { expect } from 'chai'
 import { WebhookReceiver, silentLogger } from '../../src/index.js'
-import { checkHead, Deadlines, InFlightBudget, resolveOptions, response } from '../../src/adapters/core.js'
-import { sleep } from '../helpers/http.js'
+import { InFlightBudget } from '../../src/adapters/budget.js'
+import { checkHead } from '../../src/adapters/middleware.js'
+import { resolveOptions } from '../../src/adapters/options.js'
+import { response } from '../../src/adapters/status.js'
 
-describe('adapters/core', () => {
-  describe('Deadlines', () => {
-    it('expires a deadline once its time has passed, at most one resolution late', async () => {
-      const deadlines = new Deadlines(10)
-      const fired: Array<[boolean, number]> = []
-      const started = Date.now()
-      deadlines.add(50, (abandoned) => fired.push([abandoned, Date.now() - started]))
-      await sleep(30)
-      expect(fired).to.deep.equal([])
-      await sleep(60)
-      expect(fired.map(([abandoned]) => abandoned)).to.deep.equal([false])
-      expect(fired[0]![1]).to.be.within(50, 85)
-    })
-
-    it('never fires a removed deadline, and runs no timer while nothing is pending', async () => {
-      const deadlines = new Deadlines(5)
-      let fired = 0
-      expect(deadlines.sweeping).to.equal(false)
-      const a = deadlines.add(20, () => { fired++ })
-      const b = deadlines.add(20, () => { fired++ })
-      expect([deadlines.size, deadlines.sweeping]).to.deep.equal([2, true])
-      deadlines.remove(a)
-      expect([deadlines.size, deadlines.sweeping]).to.deep.equal([1, true])
-      deadlines.remove(b)
-      expect([deadlines.size, deadlines.sweeping]).to.deep.equal([0, false])
-      await sleep(40)
-      expect(fired).to.equal(0)
-    })
-
-    it('expires early, as abandoned, when its check says the work was abandoned', async () => {
-      const deadlines = new Deadlines(5)
-      let gone = false
-      const fired: boolean[] = []
-      deadlines.add(10_000, (abandoned) => fired.push(abandoned), () => gone)
-      await sleep(20)
-      expect(fired).to.deep.equal([])
-      gone = true
-      await sleep(20)
-      expect(fired).to.deep.equal([true])
-      expect(deadlines.sweeping).to.equal(false)
-    })
-  })
-
+describe('adapters/middleware, options and status', () => {
   describe('InFlightBudget', () => {
     it('starts a read only when a slot and its declared bytes are free, takes nothing when refused, and gets all back', () => {
       const budget = new InFlightBudget({ maxBytes: 100, maxRequests: 2 })
@@ -83,17 +43,17 @@ describe('adapters/core', () => {
   })
 
   describe('checkHead and response', () => {
-    const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
-    const options = resolveOptions(receiver, { maxBodyBytes: 100 })
+    const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger, maxBodyBytes: 100 })
+    const options = resolveOptions(receiver)
 
     it('decides 405, 415 and 413 from the head alone, else reads on', () => {
-      expect(checkHead(receiver, { method: 'GET', contentType: undefined, contentLength: undefined }, options)?.status).to.equal(405)
-      expect(checkHead(receiver, { method: 'POST', contentType: 'text/plain', contentLength: '5' }, options)?.status).to.equal(415)
-      expect(checkHead(receiver, { method: 'POST', contentType: 'application/json', contentLength: '101' }, options)?.status).to.equal(413)
+      expect(checkHead(receiver, 'GET', undefined, undefined, options)?.status).to.equal(405)
+      expect(checkHead(receiver, 'POST', 'text/plain', '5', options)?.status).to.equal(415)
+      expect(checkHead(receiver, 'POST', 'application/json', '101', options)?.status).to.equal(413)
       for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/cloudevents+json', '', undefined, null]) {
-        expect(checkHead(receiver, { method: 'POST', contentType: type, contentLength: '100' }, options), String(type)).to.equal(null)
+        expect(checkHead(receiver, 'POST', type, '100', options), String(type)).to.equal(null)
       }
-      expect(checkHead(receiver, { method: 'POST', contentType: 'application/jsonx', contentLength: null }, options)?.status).to.equal(415)
+      expect(checkHead(receiver, 'POST', 'application/jsonx', null, options)?.status).to.equal(415)
     })
 
     it('writes stable bodies: ok, ignored, processing, and errors with code and message', () => {
