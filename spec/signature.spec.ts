@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import fc from 'fast-check'
 import { createHmac } from 'node:crypto'
 import { findSignatureFailure, sign, prepareSignatureCheck } from '../src/index.js'
 import { fixture, SECRET } from './helpers/fixtures.js'
@@ -56,5 +57,28 @@ describe('signature', () => {
     expect(findSignatureFailure(bytes, sign(text, SECRET), [SECRET])).to.equal(null)
     // Signing the latin1 reading of the text gives another digest: raw bytes are what count.
     expect(findSignatureFailure(bytes, sign(Buffer.from(text, 'latin1'), SECRET), [SECRET])).to.equal('mismatch')
+  })
+
+  it('a signature made with a configured secret verifies, one made with any other does not, over any bytes (property)', () => {
+    fc.assert(fc.property(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.uniqueArray(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+      fc.string({ maxLength: 12 }),
+      fc.nat(),
+      (bytes, secrets, other, pick) => {
+        const check = prepareSignatureCheck(secrets)
+        const configured = secrets[pick % secrets.length]!
+        expect(check(bytes, sign(bytes, configured))).to.equal(null)
+        expect(findSignatureFailure(bytes, sign(bytes, configured), secrets)).to.equal(null)
+        const expected = secrets.includes(other) ? null : 'mismatch'
+        expect(check(bytes, sign(bytes, other))).to.equal(expected)
+        expect(findSignatureFailure(bytes, sign(bytes, other), secrets)).to.equal(expected)
+      }), { numRuns: 300 })
+  })
+
+  it('an empty list of secrets verifies nothing, "" is a key like any other', () => {
+    expect(findSignatureFailure(body, sign(body, SECRET), [])).to.equal('mismatch')
+    expect(findSignatureFailure(body, sign(body, ''), [''])).to.equal(null)
+    expect(findSignatureFailure(body, sign(body, SECRET), [''])).to.equal('mismatch')
   })
 })
