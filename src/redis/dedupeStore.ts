@@ -5,6 +5,7 @@
  */
 import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
+import { positiveInteger } from './options.js'
 
 /**
  * Options of {@link redisDedupeStore}.
@@ -39,8 +40,7 @@ export interface RedisDedupeStoreOptions {
  */
 export function redisDedupeStore(client: RedisCommandClient, options: RedisDedupeStoreOptions = {}): DedupeStore {
   const prefix = options.prefix ?? 'autoplay-rx:seen:'
-  const ttlMs = options.ttlMs ?? 3_600_000
-  if (!(Number.isSafeInteger(ttlMs) && ttlMs > 0)) throw new TypeError('autoplay-rx: ttlMs must be a positive whole number')
+  const ttlMs = positiveInteger('ttlMs', options.ttlMs ?? 3_600_000)
   return {
     // SET … NX answers OK when it set the key (first time seen) and null when the key was there.
     seen: async (key) => (await client.sendCommand(['SET', prefix + key, '1', 'NX', 'PX', String(ttlMs)])) === null,
