@@ -1,12 +1,12 @@
 /**
- * The server side of the load test, forked by bench/load.ts so that the load
+ * The server side of the load test, forked by spec/helpers/load.ts so that the load
  * generator never shares its event loop: createNodeMiddleware on node:http,
  * `dedupeDeliveries()` on payloads$, and a count of what reaches the subscriber.
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebhookReceiver, dedupeDeliveries, silentLogger, type IngestErrorTag } from '../src/index.js'
-import { createNodeMiddleware } from '../src/adapters/node.js'
+import { WebhookReceiver, dedupeDeliveries, silentLogger, type IngestErrorTag } from '../../src/index.js'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
 
 /** What the parent asks for once the load is over. */
 export interface ServerReport {
@@ -29,7 +29,7 @@ const expectedKeys = Number(process.env.LOAD_MAX_KEYS ?? 0)
 // LOAD_DEDUPE=off is the negative control of the accounting: retries then reach the subscriber twice.
 const dedupe = process.env.LOAD_DEDUPE !== 'off'
 if (!secret || !(expectedKeys > 0)) {
-  console.error('load-server: LOAD_SECRET and LOAD_MAX_KEYS are required (it is started by bench/load.ts)')
+  console.error('load-server: LOAD_SECRET and LOAD_MAX_KEYS are required (it is started by spec/helpers/load.ts)')
   process.exit(2)
 }
 
