@@ -204,9 +204,10 @@ async function runAttack(attack: Attack, module: string, durationMs: number): Pr
     const sample = () => { peak = Math.max(peak, process.memoryUsage().rss); console.log('rss ' + peak) }
     const sampler = setInterval(sample, 50)
     const reasons = {}
+    const observe = ${attack.lifecycle} ? (e) => { if (e._tag === 'Disconnected') reasons[e.reason._tag] = (reasons[e.reason._tag] ?? 0) + 1 } : undefined
+    // events since the redesign; 0.1's module (--module=) reads lifecycle and ignores events.
     const subscription = connectorStream({
-      url: 'http://127.0.0.1:${port}/stream/prod_attack', token: 't',
-      lifecycle: ${attack.lifecycle} ? (e) => { if (e._tag === 'Disconnected') reasons[e.reason._tag] = (reasons[e.reason._tag] ?? 0) + 1 } : undefined,
+      url: 'http://127.0.0.1:${port}/stream/prod_attack', token: 't', events: observe, lifecycle: observe,
     }).subscribe({ error: (e) => console.log('error ' + e._tag) })
     setTimeout(() => { subscription.unsubscribe(); clearInterval(sampler); sample(); console.log('reasons ' + JSON.stringify(reasons)) }, ${durationMs})
   `], { cwd: fileURLToPath(new URL('../', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] })

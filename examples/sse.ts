@@ -21,11 +21,12 @@ server.listen(port, host, () => listening(server.address(), '/events'))
 const pulled$ = connectorStream({
   url: required('CONNECTOR_URL'),
   token: required('CONNECTOR_TOKEN'),
-  lifecycle: (event) => {
+  // One observer for everything besides payloads: the connection's lifecycle and refused frames.
+  events: (event) => {
     if (event._tag === 'Connected') console.log('sse connected')
     if (event._tag === 'Disconnected') console.log(`sse dropped: ${event.reason.message}`)
+    if (event._tag === 'FrameRejected') console.log(`sse ${describeRefusal(event.error)}`)
   },
-  rejected: (frame) => console.log(`sse ${describeRefusal(frame.error)}`),
 })
 
 const subscription = merge(

@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks'
 import { firstValueFrom, take, timeout, toArray } from 'rxjs'
 import type { SummaryPayload } from '../../src/codecs.js'
 import type { Logger } from '../../src/logger.js'
-import { connectorStream, DEFAULT_MAX_FRAME_CHARS, DEFAULT_MIN_BACKOFF_MS } from '../../src/sse/connectorStream.js'
+import { connectorStream } from '../../src/sse/connectorStream.js'
+import { DEFAULT_MAX_FRAME_CHARS, DEFAULT_MIN_BACKOFF_MS } from '../../src/sse/options.js'
 import type { RetriesExhaustedError } from '../../src/sse/errors.js'
 import type { ConnectionEvent } from '../../src/sse/lifecycle.js'
 import { silentLogger } from '../../src/logger.js'
@@ -63,7 +64,7 @@ describe('sse/connectorStream under attack (issue 10)', () => {
         const events = []
         const subscription = connectorStream({
           url: ${JSON.stringify(server.url)}, token: 't', initialBackoffMs: 10, minBackoffMs: 1,
-          lifecycle: (event) => {
+          events: (event) => {
             events.push(event._tag === 'Disconnected' ? { tag: event.reason._tag, limit: event.reason.limit } : event._tag)
             if (event._tag === 'Connecting' && event.retry === 1) {
               subscription.unsubscribe()
@@ -134,7 +135,7 @@ describe('sse/connectorStream under attack (issue 10)', () => {
       })
       const events: ConnectionEvent[] = []
       const subscription = connectorStream({
-        url: server.url, token: TOKEN, random: () => 0, logger: silentLogger, lifecycle: (e) => events.push(e),
+        url: server.url, token: TOKEN, random: () => 0, logger: silentLogger, events: (e) => { if (e._tag !== 'FrameRejected') events.push(e) },
       }).subscribe()
       const windowMs = 1_600
       await sleep(windowMs)
@@ -194,7 +195,7 @@ describe('sse/connectorStream under attack (issue 10)', () => {
       expect(error._tag).to.equal('RetriesExhausted')
       expect(performance.now() - started).to.be.below(4000)
       expect(lines).to.have.length(1)
-      expect(lines[0]).to.match(/^warn: SSE stream \S+: Network error: fetch failed \(.*ECONNREFUSED.*\); retry 1 in 1 ms \(pass a lifecycle observer/)
+      expect(lines[0]).to.match(/^warn: SSE stream \S+: Network error: fetch failed \(.*ECONNREFUSED.*\); retry 1 in 1 ms \(pass an events observer/)
       expect(lines[0]).to.include(url).and.include('maxRetries').and.not.include(TOKEN)
     })
 

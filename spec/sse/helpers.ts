@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { firstValueFrom, take, timeout, toArray } from 'rxjs'
 import type { Payload, SummaryPayload } from '../../src/codecs.js'
 import { silentLogger } from '../../src/logger.js'
-import { connectorStream, type ConnectorStreamOptions } from '../../src/sse/connectorStream.js'
+import { connectorStream } from '../../src/sse/connectorStream.js'
+import type { ConnectorStreamOptions } from '../../src/sse/options.js'
 import type { ConnectionEvent, FrameRejection } from '../../src/sse/lifecycle.js'
 
 export const TOKEN = 'tok_test_123'
@@ -125,8 +126,7 @@ export function run(options: Partial<ConnectorStreamOptions> & { url: string }, 
   const rejections: FrameRejection[] = []
   const result = firstValueFrom(connectorStream({
     token: TOKEN, initialBackoffMs: 10, minBackoffMs: 1, random: () => 0, logger: silentLogger,
-    lifecycle: (event) => events.push(event),
-    rejected: (rejection) => rejections.push(rejection),
+    events: (event) => { if (event._tag === 'FrameRejected') rejections.push(event); else events.push(event) },
     ...options,
   }).pipe(take(count), toArray(), timeout(limitMs)))
   return { result, events, rejections }

@@ -28,7 +28,7 @@ describe('sse/logLifecycle', () => {
     // Failures every 5 s: logged at 0 and 30 s; the one at 35 s is within the window again.
     for (let i = 0; i < 8; i++) steps.push([i * 5_000, refused()], [i * 5_000, retrying(i + 1, 5_000)])
     expect(replay(steps)).to.deep.equal([
-      `warn: SSE stream ${URL}: The server answered HTTP 503; retry 1 in 5000 ms (pass a lifecycle observer to see every attempt, ` +
+      `warn: SSE stream ${URL}: The server answered HTTP 503; retry 1 in 5000 ms (pass an events observer to see every attempt, ` +
         'maxRetries to give up; further failures are logged at most every 30 s)',
       `warn: SSE stream ${URL}: The server answered HTTP 503; retry 7 in 5000 ms (5 more failures since the last report)`,
     ])
@@ -45,7 +45,7 @@ describe('sse/logLifecycle', () => {
       [FAILURE_LOG_INTERVAL_MS + 20, refused()], [FAILURE_LOG_INTERVAL_MS + 20, retrying(4, 2000)],
       [FAILURE_LOG_INTERVAL_MS + 2100, connected(4)],
     ])).to.deep.equal([
-      `warn: SSE stream ${URL}: The server answered HTTP 503; retry 1 in 250 ms (pass a lifecycle observer to see every attempt, ` +
+      `warn: SSE stream ${URL}: The server answered HTTP 503; retry 1 in 250 ms (pass an events observer to see every attempt, ` +
         'maxRetries to give up; further failures are logged at most every 30 s)',
       `info: SSE stream ${URL} connected again at retry 1`,
       `warn: SSE stream ${URL}: The server answered HTTP 503; retry 4 in 2000 ms (2 more failures since the last report)`,

@@ -11,13 +11,9 @@ import type { DisconnectReason } from './lifecycle.js'
  * @example
  * ```ts
  * connectorStream({ url, token }).subscribe({
- *   error: (e) => {
+ *   error: (e: unknown) => {
  *     if (!(e instanceof ConnectorStreamError)) throw e
- *     const failure = e as ConnectorStreamFailure
- *     switch (failure._tag) {
- *       case 'FatalStatus': return alert(`check the token: HTTP ${failure.status}`)
- *       case 'RetriesExhausted': return alert(`gave up: ${failure.lastReason.message}`)
- *     }
+ *     console.error(e.url, e.message) // isConnectorStreamFailure narrows further, to switch on _tag
  *   },
  * })
  * ```
@@ -92,3 +88,48 @@ export class RetriesExhaustedError extends ConnectorStreamError {
  * ```
  */
 export type ConnectorStreamFailure = FatalStatusError | RetriesExhaustedError
+
+/**
+ * Whether an error notification of a `connectorStream` Observable is one of
+ * its own failures (and not, say, an error of an operator downstream):
+ * narrows `unknown` to {@link ConnectorStreamFailure} with no cast.
+ *
+ * @param error - what the Observable errored with
+ * @returns true for a {@link FatalStatusError} or a {@link RetriesExhaustedError}
+ *
+ * @example
+ * ```ts
+ * connectorStream({ url, token }).subscribe({
+ *   error: (e: unknown) => {
+ *     if (!isConnectorStreamFailure(e)) throw e
+ *     if (e._tag === 'FatalStatus') console.error(`check the token: HTTP ${e.status}`)
+ *   },
+ * })
+ * ```
+ */
+export function isConnectorStreamFailure(error: unknown): error is ConnectorStreamFailure {
+  return error instanceof FatalStatusError || error instanceof RetriesExhaustedError
+}
+
+/**
+ * Folds a {@link ConnectorStreamFailure} by its `_tag`: one handler per
+ * failure, each given its own type, and the compiler checks that none is missing.
+ *
+ * @param handlers - one function per `_tag`
+ * @returns a function from a failure to what its handler returns
+ *
+ * @example
+ * ```ts
+ * const advice = matchConnectorStreamFailure({
+ *   FatalStatus: (e) => `HTTP ${e.status}: check the token and the product id`,
+ *   RetriesExhausted: (e) => `unreachable after ${e.retries} retries: ${e.lastReason.message}`,
+ * })
+ * connectorStream({ url, token }).subscribe({ error: (e: unknown) => console.error(isConnectorStreamFailure(e) ? advice(e) : e) })
+ * ```
+ */
+export function matchConnectorStreamFailure<R>(handlers: {
+  readonly FatalStatus: (error: FatalStatusError) => R
+  readonly RetriesExhausted: (error: RetriesExhaustedError) => R
+}): (error: ConnectorStreamFailure) => R {
+  return (error) => (error._tag === 'FatalStatus' ? handlers.FatalStatus(error) : handlers.RetriesExhausted(error))
+}

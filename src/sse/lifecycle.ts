@@ -1,7 +1,7 @@
 /**
  * What a `connectorStream` subscription reports besides payloads: the
- * connection's lifecycle and the frames it refused, as plain tagged values
- * a user can switch on, log or count.
+ * connection's lifecycle and the frames it refused, as one union of plain
+ * tagged values ({@link ConnectorStreamEvent}) a user can switch on, log or count.
  */
 import type { InvalidPayload, MalformedJson, UnknownEventType } from '../errors.js'
 
@@ -10,7 +10,7 @@ import type { InvalidPayload, MalformedJson, UnknownEventType } from '../errors.
  *
  * @example
  * ```ts
- * connectorStream({ url, token, lifecycle: (event) => {
+ * connectorStream({ url, token, events: (event) => {
  *   if (event._tag === 'Connecting' && event.lastEventId !== null) console.info(`resuming after ${event.lastEventId}`)
  * } }).subscribe(handle)
  * ```
@@ -98,7 +98,7 @@ export interface Retrying {
  *     case 'Retrying': return console.info(`retry ${event.retry} in ${event.delayMs} ms`)
  *   }
  * }
- * connectorStream({ url, token, lifecycle }).subscribe(handle)
+ * connectorStream({ url, token, events: (event) => { if (event._tag !== 'FrameRejected') lifecycle(event) } }).subscribe(handle)
  * ```
  */
 export type ConnectionEvent = Connecting | Connected | Disconnected | Retrying
@@ -261,14 +261,16 @@ export type FrameError = MalformedJson | InvalidPayload | UnknownEventType
  *
  * @example
  * ```ts
- * const rejected = (frame: FrameRejection) => {
- *   if (frame.error._tag === 'UnknownEventType') return // a newer event type: fine
- *   deadLetter.push({ id: frame.id, data: frame.data, why: frame.error.message })
+ * const events = (event: ConnectorStreamEvent) => {
+ *   if (event._tag !== 'FrameRejected' || event.error._tag === 'UnknownEventType') return // a newer event type: fine
+ *   deadLetter.push({ id: event.id, data: event.data, why: event.error.message })
  * }
- * connectorStream({ url, token, rejected }).subscribe(handle)
+ * connectorStream({ url, token, events }).subscribe(handle)
  * ```
  */
 export interface FrameRejection {
+  /** Which {@link ConnectorStreamEvent} this is. */
+  readonly _tag: 'FrameRejected'
   /** The frame's data: its `data:` lines joined by `\n`, as decoded. */
   readonly data: string
   /** The frame's `event:` field, if any. */
@@ -278,6 +280,23 @@ export interface FrameRejection {
   /** Why it was refused; its `body` holds `data` as UTF-8 bytes. */
   readonly error: FrameError
 }
+
+/**
+ * Everything a `connectorStream` subscription tells its `events` observer,
+ * in the order it happened: the connection's lifecycle and each refused frame.
+ *
+ * @example
+ * ```ts
+ * const events = (event: ConnectorStreamEvent) => {
+ *   switch (event._tag) {
+ *     case 'Disconnected': return console.warn('SSE dropped:', event.reason.message)
+ *     case 'FrameRejected': return console.warn('SSE frame refused:', event.error.message)
+ *     default: return
+ *   }
+ * }
+ * ```
+ */
+export type ConnectorStreamEvent = ConnectionEvent | FrameRejection
 
 /** Constructors of {@link DisconnectReason}; each carries a readable message. */
 export const disconnectReason = {

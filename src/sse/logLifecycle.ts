@@ -1,9 +1,9 @@
 /**
  * What a `connectorStream` subscription tells its logger when nobody
- * observes its lifecycle: in 0.1 a dead URL was retried for ever in silence.
+ * observes its events: in 0.1 a dead URL was retried for ever in silence.
  */
 import { log, type Logger } from '../logger.js'
-import type { ConnectionEvent, DisconnectReason } from './lifecycle.js'
+import type { ConnectorStreamEvent, DisconnectReason } from './lifecycle.js'
 
 /** At most one failure line per subscription per this many ms: an outage or a storm must not flood the log. */
 export const FAILURE_LOG_INTERVAL_MS = 30_000
@@ -21,11 +21,11 @@ export const FAILURE_LOG_INTERVAL_MS = 30_000
  *
  * @example
  * ```ts
- * lifecycle.subscribe(logLifecycle(consoleLogger, 'https://connector.example.com/stream/prod_abc'))
+ * connectorStream({ url, token, events: logLifecycle(consoleLogger, url) }) // what it does when no events observer is given
  * // [autoplay-rx] SSE stream https://…/stream/prod_abc: Network error: fetch failed (connect ECONNREFUSED …); retry 1 in 1000 ms …
  * ```
  */
-export function logLifecycle(logger: Logger, url: string, now: () => number = Date.now): (event: ConnectionEvent) => void {
+export function logLifecycle(logger: Logger, url: string, now: () => number = Date.now): (event: ConnectorStreamEvent) => void {
   let reason: DisconnectReason | null = null
   let lastLineAt: number | null = null
   let unlogged = 0
@@ -42,7 +42,7 @@ export function logLifecycle(logger: Logger, url: string, now: () => number = Da
           return
         }
         const since = lastLineAt === null
-          ? ' (pass a lifecycle observer to see every attempt, maxRetries to give up;' +
+          ? ' (pass an events observer to see every attempt, maxRetries to give up;' +
             ` further failures are logged at most every ${FAILURE_LOG_INTERVAL_MS / 1000} s)`
           : unlogged > 0 ? ` (${unlogged} more ${plural(unlogged, 'failure')} since the last report)` : ''
         log(logger, 'warn', `SSE stream ${url}: ${reason?.message ?? 'disconnected'}; retry ${event.retry} in ${event.delayMs} ms${since}`,
@@ -59,6 +59,7 @@ export function logLifecycle(logger: Logger, url: string, now: () => number = Da
           { url, retry: event.retry })
         return
       case 'Connecting':
+      case 'FrameRejected':
         return
     }
   }
