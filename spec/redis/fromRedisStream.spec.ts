@@ -1,11 +1,11 @@
 import { expect } from 'chai'
-import { firstValueFrom, mergeMap, take, toArray } from 'rxjs'
+import { firstValueFrom, mergeMap, take, toArray, VirtualTimeScheduler } from 'rxjs'
 import { WebhookReceiver, dedupeDeliveries, deliveryKey, silentLogger, type Payload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
-import { fromRedisStream, redisAppender, redisDedupeStore, type RedisDelivery } from '../../src/redis/index.js'
+import { fromRedisStream, redisAppender, redisDedupeStore, type RedisCommandClient, type RedisDelivery } from '../../src/redis/index.js'
 import { generateEvents } from '../../src/cli/generate.js'
 import { sendDeliveries } from '../../src/cli/send.js'
-import { SECRET } from '../helpers/fixtures.js'
+import { recordingLogger, SECRET } from '../helpers/fixtures.js'
 import { listen, sleep } from '../helpers/http.js'
 import { connect, payloads, redisSuite } from '../helpers/redis.js'
 
@@ -168,3 +168,100 @@ describe('redis/fromRedisStream (real redis-server)', function () {
 function byForwardedAt(a: Payload, b: Payload): number {
   return a.forwarded_at - b.forwarded_at
 }
+
+/**
+ * The read loop's clock, in virtual time: a scripted connection (a BLOCK read
+ * answers after its block time on the scheduler) shows when each command is
+ * sent, so the retry backoff and the claim interval are checked exactly,
+ * without waiting.
+ */
+describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)', () => {
+  /** Runs the scheduler's timers one instant at a time, letting the loop's promises settle in between. */
+  async function runUntil(scheduler: VirtualTimeScheduler, done: () => boolean): Promise<void> {
+    for (let step = 0; step < 1000 && !done(); step++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      const next = scheduler.actions[0]
+      if (done() || next === undefined) continue
+      scheduler.maxFrames = next.delay
+      scheduler.flush()
+    }
+    if (!done()) throw new Error(`stuck at ${scheduler.now()} ms of virtual time`)
+  }
+
+  /** A connection that logs `<ms> <command>` and answers as `answer` says (an Error rejects). */
+  function scripted(scheduler: VirtualTimeScheduler, answer: (at: number, args: string[]) => unknown): RedisCommandClient & { log: string[] } {
+    const log: string[] = []
+    return {
+      log,
+      sendCommand: (args) => {
+        const at = scheduler.now()
+        const block = args.indexOf('BLOCK')
+        log.push(`${at} ${args[0]}${block > 0 ? ` BLOCK ${args[block + 1]}` : args[0] === 'XREADGROUP' ? ` from ${args.at(-1)}` : ''}`)
+        const reply = answer(at, args)
+        if (reply instanceof Error) return Promise.reject(reply)
+        if (block < 0) return Promise.resolve(reply)
+        return new Promise((resolve) => scheduler.schedule(() => resolve(reply), Number(args[block + 1])))
+      },
+    }
+  }
+
+  it('retries on the one backoff (100, 200, 300 capped, reset by a read that answered), keeps its cursor, and claims every claimIdleMs / 2', async () => {
+    const scheduler = new VirtualTimeScheduler()
+    const logger = recordingLogger()
+    const lost = new Error('connection lost')
+    const reads = scripted(scheduler, (at, [command]) => {
+      if (command === 'XGROUP') return 'OK'
+      if (at < 900 || (at === 1900 && command === 'XAUTOCLAIM')) return lost
+      return command === 'XAUTOCLAIM' ? ['0-0', [], []] : null
+    })
+    const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
+      stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 1000, blockMs: 2000, logger, scheduler,
+      backoff: { initialMs: 100, maxMs: 300, jitter: 0 },
+    }).subscribe()
+    try {
+      await runUntil(scheduler, () => reads.log.includes('2500 XREADGROUP BLOCK 500'))
+    } finally {
+      subscription.unsubscribe()
+    }
+    expect(reads.log).to.deep.equal([
+      '0 XGROUP', '0 XREADGROUP from 0',
+      '100 XGROUP', '100 XREADGROUP from 0',
+      '300 XGROUP', '300 XREADGROUP from 0',
+      '600 XGROUP', '600 XREADGROUP from 0',
+      // Back: its own pending entries (none), a claim, then new entries, blocking only until the next claim is due.
+      '900 XGROUP', '900 XREADGROUP from 0', '900 XAUTOCLAIM', '900 XREADGROUP BLOCK 500',
+      '1400 XAUTOCLAIM', '1400 XREADGROUP BLOCK 500',
+      '1900 XAUTOCLAIM',
+      // One failure after reads that answered: the backoff starts over, and its pending entries are not read again.
+      '2000 XGROUP', '2000 XAUTOCLAIM', '2000 XREADGROUP BLOCK 500',
+      '2500 XAUTOCLAIM', '2500 XREADGROUP BLOCK 500',
+    ])
+    expect(logger.lines.map((l) => `${l.level}: ${l.message}`)).to.deep.equal([100, 200, 300, 300, 100].map((ms) => `error: Redis read failed; retrying in ${ms} ms`))
+    expect(logger.lines.every((l) => l.context?.['error'] === lost)).to.equal(true)
+  })
+
+  it('claims again at once while a claim comes back full, then waits claimIdleMs / 2 (at least 50 ms)', async () => {
+    const scheduler = new VirtualTimeScheduler()
+    let backlog = 5
+    const reads = scripted(scheduler, (_, [command]) => {
+      if (command !== 'XAUTOCLAIM') return command === 'XGROUP' ? 'OK' : null
+      const taken = Math.min(2, backlog)
+      backlog -= taken
+      return ['0-0', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), []]
+    })
+    const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
+      stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 60, batchSize: 2, maxInFlight: 100, scheduler, rejected: () => undefined,
+    }).subscribe()
+    try {
+      await runUntil(scheduler, () => reads.log.includes('100 XREADGROUP BLOCK 50'))
+    } finally {
+      subscription.unsubscribe()
+    }
+    expect(reads.log).to.deep.equal([
+      '0 XGROUP', '0 XREADGROUP from 0',
+      '0 XAUTOCLAIM', '0 XAUTOCLAIM', '0 XAUTOCLAIM', '0 XREADGROUP BLOCK 50',
+      '50 XAUTOCLAIM', '50 XREADGROUP BLOCK 50',
+      '100 XAUTOCLAIM', '100 XREADGROUP BLOCK 50',
+    ])
+  })
+})
