@@ -70,10 +70,13 @@ export type { EventBufferOptions } from './operators/EventBuffer.js'
 
 // SSE source
 export { connectorStream } from './sse/connectorStream.js'
-export type { ConnectorStreamOptions, FetchFunction, FetchResponse, SideObserver } from './sse/connectorStream.js'
-export { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from './sse/errors.js'
+export type { ConnectorStreamOptions } from './sse/options.js'
+export type { FetchFunction, FetchResponse } from './sse/fetch.js'
+export {
+  ConnectorStreamError, FatalStatusError, RetriesExhaustedError, isConnectorStreamFailure, matchConnectorStreamFailure,
+} from './sse/errors.js'
 export type { ConnectorStreamFailure } from './sse/errors.js'
-export type { ConnectionEvent, DisconnectReason, FrameRejection, FrameError } from './sse/lifecycle.js'
+export type { ConnectorStreamEvent, ConnectionEvent, DisconnectReason, FrameRejection, FrameError } from './sse/lifecycle.js'
 export type { Connecting, Connected, Disconnected, Retrying } from './sse/lifecycle.js'
 export type {
   HttpStatus, UnexpectedContentType, NetworkError, ConnectTimeout, Stalled, FrameTooLarge, StreamEnded,
