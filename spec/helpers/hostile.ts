@@ -164,7 +164,8 @@ const deep = fc.tuple(fc.constantFrom('array', 'object'), fc.oneof(fc.integer({ 
 
 /** Keys that reach prototypes in careless code. */
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'] as const
-const protoObject = fc.tuple(fc.constantFrom(...PROTO_KEYS), fc.constantFrom('{"polluted":1}', '{"prototype":{"polluted":2}}', 'null', '"x"', '[1]', '{"type":"actions"}'))
+const PROTO_VALUES = ['{"polluted":1}', '{"prototype":{"polluted":2}}', 'null', '"x"', '[1]', '{"type":"actions"}'] as const
+const protoObject = fc.tuple(fc.constantFrom(...PROTO_KEYS), fc.constantFrom(...PROTO_VALUES))
   .map(([k, v]) => `{"${k}":${v}}`)
 
 const anyJson = fc.json({ maxDepth: 3 })
@@ -382,3 +383,63 @@ export function bodyForm(c: HostileCase): Uint8Array | ArrayBuffer | string {
     case 'string': return new TextDecoder('utf-8', { ignoreBOM: true }).decode(c.body)
   }
 }
+
+// ---------------------------------------------------------------------------
+// Prototype pollution: a snapshot of the built-in prototypes and a diff against it.
+
+const BUILTIN_PROTOTYPES: ReadonlyArray<readonly [string, object]> = [
+  ['Object', Object.prototype], ['Array', Array.prototype], ['Function', Function.prototype], ['String', String.prototype],
+  ['Number', Number.prototype], ['Boolean', Boolean.prototype], ['Promise', Promise.prototype], ['Error', Error.prototype],
+]
+
+/** Every own property of the built-in prototypes, descriptor and all. */
+export type PrototypeSnapshot = ReadonlyArray<ReadonlyMap<string | symbol, PropertyDescriptor>>
+
+/** Takes a {@link PrototypeSnapshot} of the built-in prototypes now. */
+export const prototypeSnapshot = (): PrototypeSnapshot =>
+  BUILTIN_PROTOTYPES.map(([, proto]) => new Map(Reflect.ownKeys(proto).map((key) => [key, Object.getOwnPropertyDescriptor(proto, key)!])))
+
+/**
+ * What changed since `before`: a built-in prototype's property added, removed
+ * or replaced, or a fresh `{}` that inherits something enumerable or a
+ * `polluted` property. Empty when nothing did.
+ */
+export function pollutionSince(before: PrototypeSnapshot): string[] {
+  const changes: string[] = []
+  prototypeSnapshot().forEach((now, i) => {
+    const was = before[i]!
+    for (const key of new Set([...was.keys(), ...now.keys()])) {
+      const a = was.get(key)
+      const b = now.get(key)
+      if (a === undefined || b === undefined || a.value !== b.value || a.get !== b.get || a.set !== b.set) {
+        changes.push(`${BUILTIN_PROTOTYPES[i]![0]}.prototype.${String(key)}`)
+      }
+    }
+  })
+  const fresh: Record<string, unknown> = {}
+  for (const key in fresh) changes.push(`{} inherits ${key}`)
+  if (fresh.polluted !== undefined) changes.push('{}.polluted')
+  return changes
+}
+
+/**
+ * Every key careless merging turns into a prototype write, with every value,
+ * at the top of a summary, of a batch, and in an action: all modelled events
+ * (the extra keys are ignored), so all accepted.
+ */
+export const PROTOTYPE_EVENTS: ReadonlyArray<string> = PROTO_KEYS.flatMap((key) => PROTO_VALUES.flatMap((value) => [
+  `{"type":"summary","summary":"s",${JSON.stringify(key)}:${value}}`,
+  `{"type":"actions",${JSON.stringify(key)}:${value},"actions":[]}`,
+  `{"type":"actions","actions":[{"index":0,${JSON.stringify(key)}:${value}}]}`,
+]))
+
+/** Hand-written bodies with those keys at the top, in actions, nested, and in place of the type. */
+export const PROTOTYPE_BODIES: ReadonlyArray<string> = [
+  '{"type":"summary","session_id":"s","__proto__":{"polluted":1},"summary":"x"}',
+  '{"type":"summary","constructor":{"prototype":{"polluted":2}},"summary":"x"}',
+  '{"type":"actions","__proto__":{"polluted":3},"actions":[{"index":0,"__proto__":{"polluted":4},"constructor":{"prototype":{"polluted":5}}}]}',
+  '{"type":"actions","actions":[{"index":0,"title":"t","prototype":{"polluted":6},"toString":"x","hasOwnProperty":1}],"valueOf":2}',
+  '{"__proto__":{"type":"summary","polluted":7},"summary":"x"}',
+  '{"type":"__proto__","polluted":8}',
+  '{"type":"constructor","prototype":{"polluted":9}}',
+]

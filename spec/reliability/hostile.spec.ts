@@ -4,17 +4,20 @@
  * real Request objects). Each case is checked against an oracle written from
  * SPEC.md and the README's status table (spec/helpers/hostile.ts): the exact
  * tag, reason, status and code; nothing unsigned accepted; nothing thrown;
- * no prototype changed. The number of cases per target is printed at the end.
+ * no prototype changed (checked within one test and in a child process, so
+ * independent of test order). The number of cases per target is printed at the end.
  */
 import { expect } from 'chai'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
+import { execFile } from 'node:child_process'
 import { Agent, request, type OutgoingHttpHeaders } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import { WebhookReceiver, type IngestError, type Payload } from '../../src/index.js'
 import { createFetchHandler } from '../../src/adapters/web.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'
 import {
-  bodyForm, genuineSignature, headerAsReceived, hostileCase, LIMIT, oracle,
+  bodyForm, genuineSignature, headerAsReceived, hostileCase, LIMIT, oracle, pollutionSince, PROTOTYPE_BODIES, PROTOTYPE_EVENTS, prototypeSnapshot,
   type Expected, type HostileCase,
 } from '../helpers/hostile.js'
 import { startExpress, startFastify, startNode, watchProcessFaults, type Running, type Start } from '../helpers/servers.js'
@@ -135,13 +138,8 @@ function newReceiver() {
   return { receiver, logger, emitted: recorder(receiver) }
 }
 
-/** Names of the own properties of the built-in prototypes, to show that no case added one. */
-const prototypeKeys = () => [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype, Promise.prototype]
-  .map((p) => Object.getOwnPropertyNames(p).sort().join(','))
-
 describe('reliability: hostile input (property-based)', function () {
   this.timeout(60_000 * SCALE)
-  const before = prototypeKeys()
   let watch: ReturnType<typeof watchProcessFaults>
   beforeEach(() => { watch = watchProcessFaults() })
   afterEach(() => {
@@ -239,8 +237,50 @@ describe('reliability: hostile input (property-based)', function () {
     })
   }
 
-  it('left every built-in prototype as it was', () => {
-    expect(prototypeKeys()).to.deep.equal(before)
-    expect(({} as Record<string, unknown>).polluted).to.equal(undefined)
+  it('prototype-polluting bodies change no built-in prototype, checked within this test whatever ran before', () => {
+    const before = prototypeSnapshot()
+    const { receiver } = newReceiver()
+    const outcomes = PROTOTYPE_BODIES.map((text) => {
+      const body = new TextEncoder().encode(text)
+      const result = receiver.ingest(body, genuineSignature(body))
+      receiver.parse(body)
+      return E.isRight(result) ? 'Accepted' : result.left._tag
+    })
+    expect(outcomes).to.deep.equal(['Accepted', 'Accepted', 'Accepted', 'Accepted', 'InvalidPayload', 'UnknownEventType', 'UnknownEventType'])
+    const accepted = PROTOTYPE_EVENTS.filter((text) => E.isRight(receiver.ingest(text, genuineSignature(new TextEncoder().encode(text)))))
+    expect(accepted).to.have.length(PROTOTYPE_EVENTS.length)
+    expect(pollutionSince(before)).to.deep.equal([])
+  })
+
+  it('no prototype pollution in a fresh child process either, whose check sees a real pollution (so it can fail)', async () => {
+    // A process of its own: no earlier test can have polluted it, nor can this one pollute mocha's.
+    const source = `
+      import { WebhookReceiver, silentLogger } from './src/index.js'
+      import { genuineSignature, pollutionSince, PROTOTYPE_BODIES, PROTOTYPE_EVENTS, prototypeSnapshot } from './spec/helpers/hostile.js'
+      import { SECRET } from './spec/helpers/fixtures.js'
+      const before = prototypeSnapshot()
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+      let accepted = 0
+      for (const text of [...PROTOTYPE_BODIES, ...PROTOTYPE_EVENTS]) {
+        const body = new TextEncoder().encode(text)
+        if (receiver.ingest(body, genuineSignature(body))._tag === 'Right') accepted++
+        receiver.parse(body)
+      }
+      const found = pollutionSince(before)
+      Object.prototype.polluted = 1
+      const control = pollutionSince(before)
+      console.log(JSON.stringify({ accepted, found, control }))
+    `
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source],
+        { cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: 30_000 },
+        (error, out, err) => resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stdout: out, stderr: err }))
+    })
+    expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' })
+    expect(JSON.parse(stdout)).to.deep.equal({
+      accepted: 4 + PROTOTYPE_EVENTS.length,
+      found: [],
+      control: ['Object.prototype.polluted', '{} inherits polluted', '{}.polluted'],
+    })
   })
 })
