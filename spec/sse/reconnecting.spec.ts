@@ -42,7 +42,7 @@ function play(
   connections: (helpers: Helpers, n: number, onRetry: (ms: number) => void) => Observable<Signal>,
   stopAt = 10_000,
 ): { log: string[]; asked: Array<string | null> } {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected))
+  const scheduler = new TestScheduler((actual, expected) => { expect(actual).to.deep.equal(expected) })
   const log: string[] = []
   const asked: Array<string | null> = []
   scheduler.run((helpers) => {
