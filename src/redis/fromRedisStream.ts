@@ -59,6 +59,60 @@ export interface RedisDelivery {
 }
 
 /**
+ * A stream entry without a {@link PAYLOAD_FIELD} field (written by something
+ * other than {@link redisAppender}): refused, acknowledged and reported.
+ *
+ * @example
+ * ```ts
+ * const rejected = ({ id, error }: RedisEntryRejection) => {
+ *   if (isMissingPayloadField(error)) console.warn(`entry ${id} was not written by autoplay-rx`)
+ * }
+ * ```
+ */
+export interface MissingPayloadField {
+  /** Tells this error apart: `'MissingPayloadField'`. */
+  readonly _tag: 'MissingPayloadField'
+  /** `Entry has no "payload" field`. */
+  readonly message: string
+}
+
+/**
+ * Why {@link fromRedisStream} refused an entry: the {@link DecodeError} the
+ * receiver would give for its payload text, or no payload field at all.
+ * Tell them apart with {@link isMissingPayloadField} or `_tag`.
+ *
+ * @example
+ * ```ts
+ * const reason = (error: RedisEntryError) => (isMissingPayloadField(error) ? 'foreign entry' : error._tag)
+ * ```
+ */
+export type RedisEntryError = DecodeError | MissingPayloadField
+
+/**
+ * Whether a value is a {@link MissingPayloadField} (on a
+ * {@link RedisEntryError}, narrows it to that variant; the rest is a
+ * {@link DecodeError}). Never throws.
+ *
+ * @param value - a rejection's `error`, or anything
+ * @returns `true` for a {@link MissingPayloadField}
+ * @example
+ * ```ts
+ * import { isMissingPayloadField } from 'autoplay-rx/redis'
+ *
+ * fromRedisStream(redis, { stream, group, consumer, rejected: ({ error }) => {
+ *   if (!isMissingPayloadField(error)) metrics.increment(`refused.${error._tag}`) // a DecodeError here
+ * } })
+ * ```
+ */
+export function isMissingPayloadField(value: unknown): value is MissingPayloadField {
+  return typeof value === 'object' && value !== null && (value as { readonly _tag?: unknown })._tag === 'MissingPayloadField'
+}
+
+const missingPayloadField: MissingPayloadField = {
+  _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field`,
+}
+
+/**
  * An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported.
  *
  * @example
@@ -73,13 +127,8 @@ export interface RedisEntryRejection {
   readonly id: string
   /** The entry's `payload` field as stored; empty when it had none. */
   readonly text: string
-  /** Why it was refused: the decode error push mode would give, or `MissingField` for an entry without a `payload` field. */
-  readonly error: DecodeError | {
-    /** The entry has no {@link PAYLOAD_FIELD} field (written by something else). */
-    readonly _tag: 'MissingField'
-    /** `Entry has no "payload" field`. */
-    readonly message: string
-  }
+  /** Why it was refused: the decode error push mode would give, or {@link MissingPayloadField} for an entry without a `payload` field. */
+  readonly error: RedisEntryError
 }
 
 /**
@@ -93,6 +142,7 @@ export interface RedisEntryRejection {
  *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
  *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
  *   maxInFlight: 50,
+ *   backoff: { initialMs: 250, maxMs: 10_000 },   // many workers: slower retries while Redis is away
  * }
  * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
  * ```
@@ -128,7 +178,7 @@ export interface FromRedisStreamOptions {
   readonly readClient?: RedisCommandClient
   /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
   readonly rejected?: (rejection: RedisEntryRejection) => void
-  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default {@link consoleLogger}. */
+  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default `consoleLogger`. */
   readonly logger?: Logger
   /**
    * How the read loop spaces its retries after a Redis error, counted since
@@ -186,7 +236,7 @@ interface Cursor {
  *
  * Built from RxJS operators: `defer` opens the read connection per
  * subscription, each read waits for room under `maxInFlight`, `repeat`
- * loops, `retry` pauses with the library's one backoff ({@link backoffDelay})
+ * loops, `retry` pauses with the library's one backoff (`backoffDelay`)
  * and `finalize` closes the connection it opened.
  *
  * @param client - a connected node-redis client (or any {@link RedisCommandClient}, then with `readClient`).
@@ -314,9 +364,7 @@ function decodeEntry(
   { id, fields }: RawEntry, claimed: boolean, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
 ): Omit<RedisDelivery, 'ack'> | null {
   const text = fields[PAYLOAD_FIELD]
-  const decoded: E.Either<RedisEntryRejection['error'], Payload> = text === undefined
-    ? E.left({ _tag: 'MissingField', message: `Entry has no "${PAYLOAD_FIELD}" field` })
-    : decodeJsonText(text)
+  const decoded: E.Either<RedisEntryError, Payload> = text === undefined ? E.left(missingPayloadField) : decodeJsonText(text)
   if (E.isRight(decoded)) return { id, payload: decoded.right, claimed }
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })

@@ -26,8 +26,9 @@
  */
 export { redisAppender, toRedisStream, PAYLOAD_FIELD } from './append.js'
 export type { RedisAppendOptions, RedisStreamEntry } from './append.js'
-export { fromRedisStream } from './fromRedisStream.js'
-export type { RedisDelivery, RedisEntryRejection, FromRedisStreamOptions } from './fromRedisStream.js'
+export { fromRedisStream, isMissingPayloadField } from './fromRedisStream.js'
+export type { RedisDelivery, RedisEntryRejection, RedisEntryError, MissingPayloadField, FromRedisStreamOptions } from './fromRedisStream.js'
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export type { RedisCommandClient } from './client.js'
+export type { BackoffPolicy } from '../backoff.js'
