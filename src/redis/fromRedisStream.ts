@@ -142,6 +142,7 @@ export interface RedisEntryRejection {
  *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
  *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
  *   maxInFlight: 50,
+ *   backoff: { initialMs: 250, maxMs: 10_000 },   // many workers: slower retries while Redis is away
  * }
  * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
  * ```
@@ -177,7 +178,7 @@ export interface FromRedisStreamOptions {
   readonly readClient?: RedisCommandClient
   /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
   readonly rejected?: (rejection: RedisEntryRejection) => void
-  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default {@link consoleLogger}. */
+  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default `consoleLogger`. */
   readonly logger?: Logger
   /**
    * How the read loop spaces its retries after a Redis error, counted since
@@ -235,7 +236,7 @@ interface Cursor {
  *
  * Built from RxJS operators: `defer` opens the read connection per
  * subscription, each read waits for room under `maxInFlight`, `repeat`
- * loops, `retry` pauses with the library's one backoff ({@link backoffDelay})
+ * loops, `retry` pauses with the library's one backoff (`backoffDelay`)
  * and `finalize` closes the connection it opened.
  *
  * @param client - a connected node-redis client (or any {@link RedisCommandClient}, then with `readClient`).

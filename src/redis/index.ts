@@ -31,3 +31,4 @@ export type { RedisDelivery, RedisEntryRejection, RedisEntryError, MissingPayloa
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export type { RedisCommandClient } from './client.js'
+export type { BackoffPolicy } from '../backoff.js'
