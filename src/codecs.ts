@@ -35,6 +35,8 @@ const slimActionProps = {
   conversation_id: identity,
 }
 
+const slimAction = objectCodec('SlimAction', slimActionProps, (a): SlimAction => a)
+
 /**
  * The codec of one UI action inside an `actions` batch: an io-ts
  * `t.Type<SlimAction>`. Missing or `null` fields
@@ -50,7 +52,6 @@ const slimActionProps = {
  * if (E.isRight(action)) action.right.title // '' (the default)
  * ```
  */
-const slimAction = objectCodec('SlimAction', slimActionProps, (a): SlimAction => a)
 export const SlimAction: t.Type<SlimAction> = slimAction
 
 /**
@@ -163,6 +164,8 @@ const summaryProps = {
   forwarded_at: numberOr0,
 }
 
+const summaryPayload = objectCodec('SummaryPayload', summaryProps, (a): SummaryPayload => a)
+
 /**
  * The codec of an LLM prose summary of a session: an io-ts
  * `t.Type<SummaryPayload>`.
@@ -176,7 +179,6 @@ const summaryProps = {
  * if (E.isRight(summary)) summary.right.replaces // 0 (the default)
  * ```
  */
-const summaryPayload = objectCodec('SummaryPayload', summaryProps, (a): SummaryPayload => a)
 export const SummaryPayload: t.Type<SummaryPayload> = summaryPayload
 
 /**
