@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/logger.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
 import type { ConnectorStreamEvent } from '../../src/sse/lifecycle.js'
 import { sleep } from '../helpers/http.js'
-import { closeServers, frame, openSse, startServer, TOKEN } from './helpers.js'
+import { closeServers, frame, openSse, runChild, sourceModule, startServer, TOKEN } from './helpers.js'
 
 /** Each event with its fields, an error reduced to its tag and message. */
 function plain(event: ConnectorStreamEvent): unknown {
@@ -76,6 +76,34 @@ describe('sse/lifecycle: the events observer', () => {
       ['connectorStream: the events observer threw', 'Connected'],
       ['connectorStream: the events observer threw', 'FrameRejected'],
     ])
+  })
+
+  it('survives a throwing observer in a process of its own (0.1 rethrew it on a timer: exit 1)', async function () {
+    this.timeout(12_000)
+    // A child, without mocha's handlers, so that a rethrown error would end the process.
+    const { stdout } = await runChild(10_000, `
+      import http from 'node:http'
+      import { connectorStream } from ${JSON.stringify(sourceModule('sse/connectorStream.ts'))}
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        res.write('data: nope\\n\\n')
+        res.write('data: {"type":"summary","summary":"a"}\\n\\n')
+        setTimeout(() => res.write('data: {"type":"summary","summary":"b"}\\n\\n'), 50)
+      })
+      server.listen(0, '127.0.0.1', () => {
+        const got = []
+        const thrower = () => { throw new Error('boom') }
+        const subscription = connectorStream({ url: 'http://127.0.0.1:' + server.address().port + '/s', token: 't', logger: {}, events: thrower, lifecycle: thrower })
+          .subscribe((p) => {
+            got.push(p.summary)
+            if (got.length < 2) return
+            subscription.unsubscribe()
+            server.closeAllConnections()
+            server.close(() => setTimeout(() => console.log('survived ' + got.join(',')), 20))
+          })
+      })
+    `)
+    expect(stdout.trim()).to.equal('survived a,b')
   })
 
   it('tells nothing after unsubscription, though the server goes on', async () => {
