@@ -6,7 +6,7 @@
  */
 import Fastify from 'fastify'
 import { WebhookReceiver } from 'autoplay-rx'
-import { autoplayRx } from 'autoplay-rx/fastify'
+import { createFastifyPlugin } from 'autoplay-rx/fastify'
 import { describe, describeRefusal, listening, settings, stopOn } from './common.js'
 
 const { port, host, secret } = settings()
@@ -16,7 +16,7 @@ receiver.payloads$.subscribe((payload) => console.log(describe(payload)))
 receiver.rejected$.subscribe((error) => console.log(describeRefusal(error)))
 
 const app = Fastify()
-await app.register(autoplayRx, { receiver, path: '/events' })
+await app.register(createFastifyPlugin, { receiver, path: '/events' })
 listening(await app.listen({ port, host }), '/events')
 
 stopOn(async () => {
