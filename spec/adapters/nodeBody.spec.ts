@@ -1,0 +1,51 @@
+import { expect } from 'chai'
+import { PassThrough } from 'node:stream'
+import { InFlightBudget } from '../../src/adapters/budget.js'
+import { Deadlines } from '../../src/adapters/deadlines.js'
+import { readBody } from '../../src/adapters/nodeBody.js'
+
+describe('adapters/nodeBody: readBody on a stream that is not node:http', () => {
+  const limits = (budget = new InFlightBudget(), maxBodyBytes = 10, bodyTimeoutMs = 5000) => ({ maxBodyBytes, bodyTimeoutMs, budget })
+
+  it('the whole body, in one Buffer, and the budget back to zero', async () => {
+    const budget = new InFlightBudget()
+    const stream = new PassThrough()
+    const reading = readBody(stream, 0, limits(budget))
+    stream.write('{"a":')
+    stream.end('1}')
+    const outcome = await reading
+    expect(outcome._tag === 'Body' && Buffer.from(outcome.bytes).toString()).to.equal('{"a":1}')
+    expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+  })
+
+  it('stops at the first byte over the limit: TooLarge with the size seen, the stream paused, nothing more read', async () => {
+    const stream = new PassThrough()
+    const reading = readBody(stream, 0, limits())
+    stream.write('123456')
+    stream.write('789012')
+    const outcome = await reading
+    expect(outcome).to.deep.equal({ _tag: 'TooLarge', size: 12 })
+    expect([stream.isPaused(), stream.listenerCount('data'), stream.listenerCount('error'), stream.listenerCount('close')]).to.deep.equal([true, 0, 0, 0])
+  })
+
+  it('Aborted when the stream fails or closes early; Timeout at the deadline', async () => {
+    const failing = new PassThrough()
+    const failed = readBody(failing, 0, limits())
+    failing.destroy(new Error('socket hang up'))
+    expect(await failed).to.deep.equal({ _tag: 'Aborted' })
+    const deadlines = new Deadlines(5)
+    const stalled = new PassThrough()
+    const started = Date.now()
+    const outcome = await readBody(stalled, 0, limits(new InFlightBudget(), 10, 30), deadlines)
+    expect(outcome).to.deep.equal({ _tag: 'Timeout' })
+    expect(Date.now() - started).to.be.at.least(30)
+    expect(deadlines.sweeping).to.equal(false)
+  })
+
+  it('OverBudget at once when the declared length does not fit, without touching the stream', async () => {
+    const budget = new InFlightBudget({ maxBytes: 100 })
+    const stream = new PassThrough()
+    expect(await readBody(stream, 101, limits(budget, 1000))).to.deep.equal({ _tag: 'OverBudget' })
+    expect([stream.listenerCount('data'), budget.bytes, budget.requests]).to.deep.equal([0, 0, 0])
+  })
+})
