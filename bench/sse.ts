@@ -172,7 +172,7 @@ const attacks: Attack[] = [
     serve: async (res) => { sseHead(res); await flood(res, Buffer.from(`data: ${'x'.repeat(1017)}\n`.repeat(64))) },
   },
   { name: '200, `retry: 0`, closed at once', lifecycle: true, serve: (res) => { sseHead(res); res.end('retry: 0\n\n') } },
-  { name: 'a dead URL (port closed), no lifecycle observer', lifecycle: false, serve: null },
+  { name: 'a dead URL (port closed), no events observer', lifecycle: false, serve: null },
 ]
 
 interface AttackResult {
