@@ -280,13 +280,13 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
     }).pipe(concatMap((n) => from(read(reads, settings, cursor, maxInFlight - n))))
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
-      const delivery = decodeEntry(entry, claimed, settings, acknowledge)
-      if (delivery === null) return null
+      const payload = decodeEntry(entry, settings, acknowledge)
+      if (payload === null) return null
       inFlight.next(inFlight.value + 1)
       let counted = true
       let acked = false
       return {
-        ...delivery,
+        id: entry.id, payload, claimed,
         ack: async () => {
           acked ||= await acknowledge(entry.id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
@@ -361,11 +361,11 @@ function acknowledger(client: RedisCommandClient, { stream, group, consumer, log
  * is reported to `rejected` and acknowledged, so that it is not claimed for ever.
  */
 function decodeEntry(
-  { id, fields }: RawEntry, claimed: boolean, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
-): Omit<RedisDelivery, 'ack'> | null {
+  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
+): Payload | null {
   const text = fields[PAYLOAD_FIELD]
   const decoded: E.Either<RedisEntryError, Payload> = text === undefined ? E.left(missingPayloadField) : decodeJsonText(text)
-  if (E.isRight(decoded)) return { id, payload: decoded.right, claimed }
+  if (E.isRight(decoded)) return decoded.right
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })
   } catch (error) {
