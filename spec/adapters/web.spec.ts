@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { WebhookReceiver, sign, silentLogger, type IngestError, type Payload } from '../../src/index.js'
-import { createFetchHandler } from '../../src/adapters/web.js'
+import { createFetchHandler, InFlightBudget } from '../../src/adapters/web.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { adapterContract } from './contract.js'
 import { startFetch } from '../helpers/servers.js'
@@ -67,5 +67,18 @@ describe('Fetch handler with Request objects', () => {
     expect([response.status, answer.code]).to.deep.equal([500, 'body_not_raw'])
     expect(answer.message).to.include('pass the Request untouched, or request.clone()')
     expect(rejected.map((e) => e._tag === 'NotRawBody' && [e.received, e.message])).to.deep.equal([['ReadableStream', answer.message]])
+  })
+
+  it('a body another reader holds (locked, not yet read): 500 body_not_raw on rejected$, answered, nothing held', async () => {
+    rejected.length = 0
+    const budget = new InFlightBudget()
+    const guarded = createFetchHandler(receiver, { path: '/events', budget })
+    const { body, signature } = signed(fixture('summary'))
+    const request = new Request('http://x.test/events', { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-connector-signature': signature } })
+    request.body!.getReader()
+    const response = await guarded(request)
+    expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([500, 'body_not_raw'])
+    expect(rejected.map((e) => e._tag)).to.deep.equal(['NotRawBody'])
+    expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
   })
 })

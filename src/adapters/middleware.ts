@@ -117,6 +117,12 @@ export interface Runtime<Req> {
 /** Handles one request; `reply` is called once, with the answer or `null` when the client went away. */
 export type Handle<Req> = (req: Req, reply: (answer: AdapterResponse | null) => void) => void
 
+/** A request target's path: the URL up to its query. */
+export function pathOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1
+  return url === undefined ? '' : q === -1 ? url : url.slice(0, q)
+}
+
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 
 /**

@@ -19,7 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { WebhookReceiver } from '../receiver.js'
-import { createMiddleware, type Runtime } from './middleware.js'
+import { createMiddleware, pathOf, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { readBodyInto } from './nodeBody.js'
 import { NOT_FOUND, type AdapterResponse } from './status.js'
@@ -133,9 +133,4 @@ function write(req: IncomingMessage, res: ServerResponse, answer: AdapterRespons
   // A request cut short (413, timeout) still has bytes in flight: drop the connection
   // once the answer is out instead of reading them.
   if (answer.headers.connection === 'close' && !req.readableEnded) res.once('finish', () => req.destroy())
-}
-
-function pathOf(url: string | undefined): string {
-  const q = url?.indexOf('?') ?? -1
-  return url === undefined ? '' : q === -1 ? url : url.slice(0, q)
 }

@@ -59,7 +59,7 @@ export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOp
   return (request) => new Promise((resolve) => handle(request, (answer) => resolve(toResponse(answer ?? BROKEN))))
 }
 
-const USED_HINT = 'The request body was already read before the handler ran (request.json() or ' +
+const USED_HINT = 'The request body was already read, or is being read, before the handler ran (request.json() or ' +
   'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before reading it.'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
@@ -71,7 +71,8 @@ const fetchRuntime: Runtime<Request> = {
   path: (request) => new URL(request.url).pathname,
   header: (request, name) => request.headers.get(name),
   readBody: (request, declared, limits, deadlines, done) => {
-    if (request.bodyUsed) return done({ _tag: 'NotRaw', received: request.body, hint: USED_HINT })
+    // A locked body is being read by someone else: getReader would throw, and the bytes are not ours to verify.
+    if (request.bodyUsed || request.body?.locked === true) return done({ _tag: 'NotRaw', received: request.body, hint: USED_HINT })
     void readStream(request.body, declared, limits, deadlines).then(done)
   },
 }
