@@ -7,7 +7,7 @@ import { generateEvents } from '../../src/cli/generate.js'
 import { sendDeliveries } from '../../src/cli/send.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'
 import { listen, sleep } from '../helpers/http.js'
-import { connect, payloads, redisSuite } from '../helpers/redis.js'
+import { connect, payloads, redisSuite, until } from '../helpers/redis.js'
 
 describe('redis/fromRedisStream (real redis-server)', function () {
   this.timeout(30_000)
@@ -111,6 +111,67 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     expect(seen.length).to.equal(10)
   })
 
+  it('work that fails and releases frees its room: an entry failing three times under maxInFlight 2 does not stop new entries', async () => {
+    const writer = await client()
+    const stream = name('failing')
+    const append = redisAppender(writer, { stream })
+    const [bad, ...good] = payloads(7, 2, 31)
+    await append(bad!)
+    const handed: number[] = []
+    const done: number[] = []
+    let failures = 0
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', maxInFlight: 2, claimIdleMs: 100, blockMs: 50, logger: silentLogger }).pipe(
+      mergeMap(async (d) => {
+        handed.push(d.payload.forwarded_at)
+        try {
+          if (d.payload.forwarded_at === bad!.forwarded_at && failures++ < 3) throw new Error('work failed')
+        } catch {
+          return d.release() // the taught pattern: not acknowledged, comes back after claimIdleMs
+        }
+        if (await d.ack()) done.push(d.payload.forwarded_at)
+      }, 8),
+    ).subscribe())
+    // New entries arrive while the bad one keeps failing (0.1: each redelivery took one more room, and reading stopped).
+    for (const p of good.slice(0, 3)) await append(p)
+    await until(() => failures >= 2, 'the bad entry to fail twice')
+    for (const p of good.slice(3)) await append(p)
+    await until(() => done.length === 7, 'every entry to be done', 8000)
+    expect(new Set(done)).to.deep.equal(new Set([bad!, ...good].map((p) => p.forwarded_at)))
+    expect(handed.filter((at) => at === bad!.forwarded_at)).to.have.length(4)
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+  })
+
+  it('work slower than claimIdleMs is handed out once by its consumer (its claims are not handed out again)', async () => {
+    const writer = await client()
+    const stream = name('slow')
+    for (const p of payloads(3, 1, 32)) await redisAppender(writer, { stream })(p)
+    const handed: string[] = []
+    let acked = 0
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', claimIdleMs: 100, blockMs: 50 }).pipe(
+      mergeMap(async (d) => { handed.push(d.id); await sleep(700); if (await d.ack()) acked++ }, 8),
+    ).subscribe())
+    await until(() => acked === 3, 'the slow work to be acknowledged')
+    await sleep(200) // several claim rounds ran while the work was under way; nothing more may come
+    expect(handed).to.have.length(3)
+    expect(new Set(handed).size).to.equal(3)
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+  })
+
+  it('logs a warning every claimIdleMs while reading is paused by deliveries neither acknowledged nor released', async () => {
+    const writer = await client()
+    const stream = name('stalled')
+    for (const p of payloads(2, 1, 33)) await redisAppender(writer, { stream })(p)
+    const logger = recordingLogger()
+    const handed: string[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', maxInFlight: 1, claimIdleMs: 100, blockMs: 50, logger })
+      .subscribe((d) => handed.push(d.id))) // never acks nor releases
+    const warnings = () => logger.lines.filter((l) => l.level === 'warn')
+    await until(() => warnings().length >= 2, 'two warnings')
+    expect(warnings()[0]!.message).to.equal('Reading paused for 100 ms: 1 deliveries neither acknowledged nor released (call release() when work fails)')
+    expect(warnings()[0]!.context).to.deep.equal({ stream, group: 'g', consumer: 'c' })
+    expect(handed).to.have.length(1)
+  })
+
   it('acknowledges and reports an entry that does not decode, and goes on', async () => {
     const writer = await client()
     const stream = name('poison')
@@ -196,7 +257,8 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
       sendCommand: (args) => {
         const at = scheduler.now()
         const block = args.indexOf('BLOCK')
-        log.push(`${at} ${args[0]}${block > 0 ? ` BLOCK ${args[block + 1]}` : args[0] === 'XREADGROUP' ? ` from ${args.at(-1)}` : ''}`)
+        const from = args[0] === 'XREADGROUP' ? ` from ${args.at(-1)}` : args[0] === 'XAUTOCLAIM' && args[5] !== '0-0' ? ` from ${args[5]}` : ''
+        log.push(`${at} ${args[0]}${block > 0 ? ` BLOCK ${args[block + 1]}` : from}`)
         const reply = answer(at, args)
         if (reply instanceof Error) return Promise.reject(reply)
         if (block < 0) return Promise.resolve(reply)
@@ -240,14 +302,14 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
     expect(logger.lines.every((l) => l.context?.['error'] === lost)).to.equal(true)
   })
 
-  it('claims again at once while a claim comes back full, then waits claimIdleMs / 2 (at least 50 ms)', async () => {
+  it('claims again at once, from its cursor, while Redis says the scan goes on, then waits claimIdleMs / 2 (at least 50 ms)', async () => {
     const scheduler = new VirtualTimeScheduler()
     let backlog = 5
     const reads = scripted(scheduler, (_, [command]) => {
       if (command !== 'XAUTOCLAIM') return command === 'XGROUP' ? 'OK' : null
       const taken = Math.min(2, backlog)
       backlog -= taken
-      return ['0-0', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), []]
+      return [backlog > 0 ? `1-${backlog}` : '0-0', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), []]
     })
     const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
       stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 60, batchSize: 2, maxInFlight: 100, scheduler, rejected: () => undefined,
@@ -259,7 +321,7 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
     }
     expect(reads.log).to.deep.equal([
       '0 XGROUP', '0 XREADGROUP from 0',
-      '0 XAUTOCLAIM', '0 XAUTOCLAIM', '0 XAUTOCLAIM', '0 XREADGROUP BLOCK 50',
+      '0 XAUTOCLAIM', '0 XAUTOCLAIM from 1-3', '0 XAUTOCLAIM from 1-1', '0 XREADGROUP BLOCK 50',
       '50 XAUTOCLAIM', '50 XREADGROUP BLOCK 50',
       '100 XAUTOCLAIM', '100 XREADGROUP BLOCK 50',
     ])

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
   BehaviorSubject, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, race, repeat, retry,
-  throwError, timer, type SchedulerLike,
+  throwError, timeout, timer, type SchedulerLike,
 } from 'rxjs'
 import { backoffDelay, type BackoffPolicy } from '../backoff.js'
 import type { Payload } from '../codecs.js'
@@ -24,7 +24,11 @@ import { readerSettings, type ReaderSettings } from './options.js'
  * ```ts
  * const work = async (delivery: RedisDelivery) => {
  *   if (delivery.claimed && (await alreadyIndexed(delivery.id))) return delivery.ack() // done before a crash
- *   await index(delivery.payload)
+ *   try {
+ *     await index(delivery.payload)
+ *   } catch (error) {
+ *     return delivery.release() // failed: its room is freed, the entry comes back after claimIdleMs
+ *   }
  *   await delivery.ack()
  * }
  * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1' }).pipe(mergeMap(work, 8)).subscribe()
@@ -56,6 +60,27 @@ export interface RedisDelivery {
    * ```
    */
   ack(): Promise<boolean>
+  /**
+   * Ends this delivery without acknowledging it: call it when the work
+   * failed. It frees the delivery's room under `maxInFlight` at once; the
+   * entry stays pending and is handed out again once it has been idle
+   * `claimIdleMs` (to this worker or another), so it is retried. Never
+   * throws; after `ack()` or a first `release()` it does nothing.
+   *
+   * Until a delivery is acknowledged or released it counts as work under
+   * way: it keeps its room, and a claim of its entry in this subscription is
+   * not handed out a second time (work slower than `claimIdleMs` runs once
+   * here). A failure that neither acks nor releases therefore keeps its room
+   * for good; reading paused that way is logged (a warning every
+   * `claimIdleMs`).
+   *
+   * @example
+   * ```ts
+   * try { await work(delivery.payload) } catch { return delivery.release() }
+   * await delivery.ack()
+   * ```
+   */
+  release(): void
 }
 
 /**
@@ -160,7 +185,7 @@ export interface FromRedisStreamOptions {
   readonly blockMs?: number
   /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
   readonly claimIdleMs?: number
-  /** Most entries handed out and not yet acknowledged; reading pauses beyond it. Default 2 × batchSize. */
+  /** Most entries handed out and neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
   readonly maxInFlight?: number
   /**
    * Where the group starts when this call creates it, or creates it again
@@ -214,6 +239,8 @@ interface Cursor {
   ownPending: string | null
   /** When (scheduler time) the next XAUTOCLAIM is due. */
   nextClaim: number
+  /** Where the next XAUTOCLAIM scans from: Redis's cursor, `0-0` once a scan of the pending entries is done. */
+  claimFrom: string
 }
 
 /**
@@ -221,7 +248,10 @@ interface Cursor {
  * the workers of the group. Each item carries `ack()`; call it after the
  * work, e.g. `mergeMap(async (d) => { await work(d.payload); await d.ack() }, 8)`.
  * Unacknowledged items are redelivered: to this consumer when it comes
- * back under the same name, or to any consumer after `claimIdleMs`.
+ * back under the same name, or to any consumer after `claimIdleMs`; work
+ * that fails calls `release()`, so that its room under `maxInFlight` is
+ * freed and the entry retried. An entry whose delivery is still under way
+ * in this subscription is never handed out to it again.
  *
  * Two connections: acknowledgements go through `client` (it may be the
  * one the receivers write with: nothing sent on it blocks), reads block on
@@ -266,31 +296,49 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
     const own = readClient === undefined ? (client as unknown as { duplicate(): OwnConnection }).duplicate() : undefined
     own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
     const reads: RedisCommandClient = readClient ?? own!
+    // Deliveries neither acknowledged nor released, by entry id: a claim of one of them is work still under way
+    // here (slower than claimIdleMs), not handed out again; each holds one room, whatever comes back through claims.
+    const held = new Map<string, object>()
     const inFlight = new BehaviorSubject(0)
-    const cursor: Cursor = { ownPending: '0', nextClaim: 0 }
+    const cursor: Cursor = { ownPending: '0', nextClaim: 0, claimFrom: '0-0' }
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
       if (own && !own.isOpen) await own.connect()
       await ensureGroup(reads, stream, group, settings.startAt)
     })
+    const room = inFlight.pipe(first((n) => n < maxInFlight))
+    // A pause this long is worth a word: deliveries that neither ack nor release keep their room for good.
+    const stalled = () => {
+      log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${held.size} deliveries neither acknowledged nor released (call release() when work fails)`, { stream, group, consumer })
+      return waitForRoom()
+    }
+    const waitForRoom = (): Observable<number> => room.pipe(timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
     const step = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
-      return inFlight.pipe(first((n) => n < maxInFlight))
+      return waitForRoom()
     }).pipe(concatMap((n) => from(read(reads, settings, cursor, maxInFlight - n))))
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
+      if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
       const payload = decodeEntry(entry, settings, acknowledge)
       if (payload === null) return null
-      inFlight.next(inFlight.value + 1)
-      let counted = true
+      const slot = {}
+      held.set(entry.id, slot)
+      inFlight.next(held.size)
+      // Only this delivery's own slot: a late answer must not free the room of the entry's next delivery.
+      const release = () => {
+        if (held.get(entry.id) !== slot) return
+        held.delete(entry.id)
+        inFlight.next(held.size)
+      }
       let acked = false
       return {
-        id: entry.id, payload, claimed,
+        id: entry.id, payload, claimed, release,
         ack: async () => {
           acked ||= await acknowledge(entry.id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
-          if (counted) { counted = false; inFlight.next(inFlight.value - 1) }
+          release()
           return acked
         },
       }
@@ -331,10 +379,12 @@ async function read(reads: RedisCommandClient, settings: ReaderSettings, cursor:
     return { entries, claimed: true }
   }
   if (scheduler.now() >= cursor.nextClaim) {
-    const reply = await reads.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(settings.claimIdleMs), '0-0', 'COUNT', String(room)])
+    const reply = await reads.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(settings.claimIdleMs), cursor.claimFrom, 'COUNT', String(room)])
     const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
-    // Claim again soon while there is a backlog; otherwise every half idle period.
-    cursor.nextClaim = scheduler.now() + (entries.length === room ? 0 : Math.max(50, Math.floor(settings.claimIdleMs / 2)))
+    // Go on from Redis's cursor, so that entries skipped as still under way here are not claimed again in a loop;
+    // claim again at once while the scan is not done, otherwise every half idle period.
+    cursor.claimFrom = Array.isArray(reply) && reply[0] != null ? String(reply[0]) : '0-0'
+    cursor.nextClaim = scheduler.now() + (cursor.claimFrom !== '0-0' ? 0 : Math.max(50, Math.floor(settings.claimIdleMs / 2)))
     if (entries.length > 0) return { entries, claimed: true }
   }
   // Block no longer than until the next claim is due.
