@@ -201,7 +201,8 @@ const payloadOf = (decoded: Decoded): Payload => decoded.payload
  * ```
  */
 export function decodeText(text: string): E.Either<DecodeError, Decoded> {
-  return pipe(text, parseJson, decodeParsed, E.mapLeft((refuse) => refuse(encoder.encode(text))))
+  const decoded = decodeParsed(parseJson(text))
+  return E.isRight(decoded) ? decoded : E.left(decoded.left(encoder.encode(text)))
 }
 
 /**
