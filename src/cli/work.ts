@@ -46,7 +46,7 @@ export async function workCommand(options: WorkCommand): Promise<number> {
     rejected: (r) => writeLine(json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error)}`),
   }).subscribe((delivery) => {
     writeLine(json ? JSON.stringify({ event: 'payload', id: delivery.id, payload: delivery.payload }) : `${delivery.id} ${formatPayload(delivery.payload)}`)
-    delivery.ack().catch((error: unknown) => process.stderr.write(`ack of ${delivery.id} failed: ${String(error)}\n`))
+    void delivery.ack() // never rejects: a failed ack is logged, and the entry comes back
   })
   process.stderr.write(`working on ${stream} as ${group}/${consumer} (Ctrl-C to stop)\n`)
   await untilInterrupted()
