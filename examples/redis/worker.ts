@@ -18,7 +18,8 @@ const group = process.env.GROUP ?? 'workers'
 // Unique per worker and stable across its restarts, so that a restarted worker gets back its own pending entries.
 const consumer = process.env.CONSUMER ?? hostname()
 
-const redis = createClient({ url: required('REDIS_URL') })
+// No offline queue: while Redis is away ack() answers false at once (logged; the entry comes back) instead of waiting.
+const redis = createClient({ url: required('REDIS_URL'), disableOfflineQueue: true })
 redis.on('error', (error: Error) => console.error(`redis: ${error.message}`))
 await redis.connect()
 
@@ -36,8 +37,9 @@ const subscription = fromRedisStream(redis, {
       await work(delivery.payload)
       await delivery.ack()
     } catch (error) {
-      // Not acknowledged: the entry stays pending and is claimed again later. Nothing is lost.
+      // Not acknowledged: released, so its room is freed; the entry stays pending and is claimed again later. Nothing is lost.
       console.error(`${delivery.id} not done: ${String(error)}`)
+      delivery.release()
     }
   }, 8), // up to 8 entries worked at once
 ).subscribe({ error: (error: Error) => console.error(`worker stopped: ${error.message}`) })
