@@ -46,6 +46,17 @@ describe('sse/errors', () => {
       .to.deep.equal([false, false, false, false, false, false])
   })
 
+  it('isConnectorStreamFailure recognises the failures of another copy of the module (the ESM and CJS builds), where instanceof cannot', async () => {
+    // A query string makes the loader evaluate the module a second time: new classes, as the other build's would be.
+    const copy = await import(`${new URL('../../src/sse/errors.ts', import.meta.url).href}?copy`) as typeof import('../../src/sse/errors.js')
+    const failures = [new copy.FatalStatusError(401, 0, URL_), new copy.RetriesExhaustedError(2, disconnectReason.stalled(9), URL_)]
+    expect(failures.map((e) => e instanceof FatalStatusError || e instanceof RetriesExhaustedError)).to.deep.equal([false, false])
+    expect(failures.map(isConnectorStreamFailure)).to.deep.equal([true, true])
+    expect(failures.map((e) => isConnectorStreamFailure(e) && describeFailure(e))).to.deep.equal(['fatal 401 at retry 0', 'exhausted after 2: Stalled'])
+    const throwing = new Proxy(new FatalStatusError(401, 0, URL_), { get: () => { throw new Error('trap') } })
+    expect(isConnectorStreamFailure(throwing)).to.equal(false)
+  })
+
   it('matchConnectorStreamFailure picks the handler of each tag', () => {
     expect(describeFailure(new FatalStatusError(404, 1, URL_))).to.equal('fatal 404 at retry 1')
     expect(describeFailure(new RetriesExhaustedError(5, disconnectReason.stalled(9), URL_))).to.equal('exhausted after 5: Stalled')

@@ -12,8 +12,8 @@ import type { DisconnectReason } from './lifecycle.js'
  * ```ts
  * connectorStream({ url, token }).subscribe({
  *   error: (e: unknown) => {
- *     if (!(e instanceof ConnectorStreamError)) throw e
- *     console.error(e.url, e.message) // isConnectorStreamFailure narrows further, to switch on _tag
+ *     if (!isConnectorStreamFailure(e)) throw e // by shape: instanceof misses an error from the other module format
+ *     console.error(e.url, e.message)
  *   },
  * })
  * ```
@@ -36,7 +36,8 @@ export abstract class ConnectorStreamError extends Error {
  * @example
  * ```ts
  * connectorStream({ url, token }).pipe(
- *   catchError((e) => (e instanceof FatalStatusError && e.status === 401 ? refreshTokenAndRetry() : throwError(() => e))),
+ *   // isConnectorStreamFailure, not instanceof: it also knows an error from the package's other module format
+ *   catchError((e) => (isConnectorStreamFailure(e) && e._tag === 'FatalStatus' && e.status === 401 ? refreshTokenAndRetry() : throwError(() => e))),
  * )
  * ```
  */
@@ -60,7 +61,7 @@ export class FatalStatusError extends ConnectorStreamError {
  * @example
  * ```ts
  * connectorStream({ url, token, maxRetries: 5 }).subscribe({
- *   error: (e) => { if (e instanceof RetriesExhaustedError) console.error(e.retries, e.lastReason.message) },
+ *   error: (e) => { if (isConnectorStreamFailure(e) && e._tag === 'RetriesExhausted') console.error(e.retries, e.lastReason.message) },
  * })
  * ```
  */
@@ -95,7 +96,9 @@ export type ConnectorStreamFailure = FatalStatusError | RetriesExhaustedError
  * narrows `unknown` to {@link ConnectorStreamFailure} with no cast.
  *
  * @param error - what the Observable errored with
- * @returns true for a {@link FatalStatusError} or a {@link RetriesExhaustedError}
+ * @returns true for a {@link FatalStatusError} or a {@link RetriesExhaustedError}, recognised by
+ *   shape (`_tag`, `name` and fields), so that one made by the package's other module format
+ *   (ESM or CommonJS) counts too; never throws
  *
  * @example
  * ```ts
@@ -108,7 +111,18 @@ export type ConnectorStreamFailure = FatalStatusError | RetriesExhaustedError
  * ```
  */
 export function isConnectorStreamFailure(error: unknown): error is ConnectorStreamFailure {
-  return error instanceof FatalStatusError || error instanceof RetriesExhaustedError
+  // By shape, not `instanceof`: the package's ESM and CommonJS builds each define these classes,
+  // and an error made by one copy must still be recognised by the other.
+  if (typeof error !== 'object' || error === null) return false
+  try {
+    const e = error as Partial<Record<'_tag' | 'name' | 'message' | 'url' | 'status' | 'retry' | 'retries' | 'lastReason', unknown>>
+    if (typeof e.url !== 'string' || typeof e.message !== 'string') return false
+    if (e._tag === 'FatalStatus') return e.name === 'FatalStatusError' && typeof e.status === 'number' && typeof e.retry === 'number'
+    return e._tag === 'RetriesExhausted' && e.name === 'RetriesExhaustedError' && typeof e.retries === 'number' &&
+      typeof e.lastReason === 'object' && e.lastReason !== null
+  } catch {
+    return false // a getter or Proxy trap that throws: not one of ours
+  }
 }
 
 /**
