@@ -315,6 +315,20 @@ describe('sse/connectorStream', () => {
       ])
     })
 
+    it('retries a fetch option that throws, or returns no promise or no response, as a network error, then connects', async () => {
+      const server = await startServer((_req, res) => { openSse(res); res.write(frame('after a broken fetch')) })
+      const broken: Array<() => unknown> = [() => { throw new Error('proxy misconfigured') }, () => undefined, () => 42, async () => ({ ok: true })]
+      let calls = 0
+      const flaky: FetchFunction = (url, init) => (calls < broken.length ? broken[calls++]!() as ReturnType<FetchFunction> : fetch(url, init))
+      const { result, events } = run({ url: server.url, fetch: flaky, initialBackoffMs: 1 }, 1)
+      expect(await result).to.deep.equal([summary('after a broken fetch')])
+      const reasons = events.flatMap((e) => (e._tag === 'Disconnected' ? [e.reason] : []))
+      expect(reasons.map((r) => r._tag)).to.deep.equal(['NetworkError', 'NetworkError', 'NetworkError', 'NetworkError'])
+      expect(reasons[0]!.message).to.equal('Network error: proxy misconfigured')
+      expect(reasons[3]!.message).to.match(/not a response/)
+      expect(events.filter((e) => e._tag === 'Connected')).to.have.length(1)
+    })
+
     it('reconnects a stream that stalls, while heartbeats and comments keep a live one open', async () => {
       const server = await startServer(async (_req, res, index) => {
         openSse(res)

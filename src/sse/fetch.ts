@@ -35,7 +35,9 @@ export interface FetchResponse {
 
 /**
  * A `fetch`. It must honour `signal`: that is how timeouts and
- * unsubscription end a connection.
+ * unsubscription end a connection. One that throws, or resolves to
+ * something that is not a response, fails that connection as a
+ * `NetworkError`, which is retried like any other.
  *
  * @example
  * ```ts
@@ -83,7 +85,10 @@ const ended = (reason: DisconnectReason): Observable<never> => throwError(() => 
 export function connection(request: Request): Observable<Signal> {
   return defer(() => {
     const controller = new AbortController()
-    const response = request.fetch(request.url, { method: 'GET', headers: { ...request.headers }, signal: controller.signal })
+    // Inside a promise: a fetch that throws, or returns something else than a promise, fails this
+    // connection like any network error (retried), never the stream with a raw error.
+    const response = new Promise<FetchResponse>((resolve) =>
+      resolve(request.fetch(request.url, { method: 'GET', headers: { ...request.headers }, signal: controller.signal })))
     return from(response).pipe(
       mergeMap((r) => read(r, request)),
       // A fetch that fails, or a body that breaks off, is a network error; our own Ended passes through.
@@ -95,6 +100,9 @@ export function connection(request: Request): Observable<Signal> {
 }
 
 function read(response: FetchResponse, request: Request): Observable<Signal> {
+  if (typeof response?.status !== 'number' || typeof response.headers?.get !== 'function') {
+    return ended(disconnectReason.networkError(new TypeError('the fetch option resolved to something that is not a response (no status, no headers.get)')))
+  }
   if (response.status < 200 || response.status > 299) {
     return ended(disconnectReason.httpStatus(response.status, FATAL_STATUSES.has(response.status)))
   }
