@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream'
 import { InFlightBudget } from '../../src/adapters/budget.js'
 import { Deadlines } from '../../src/adapters/deadlines.js'
 import { readBody } from '../../src/adapters/nodeBody.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 describe('adapters/nodeBody: readBody on a stream that is not node:http', () => {
   const limits = (budget = new InFlightBudget(), maxBodyBytes = 10, bodyTimeoutMs = 5000) => ({ maxBodyBytes, bodyTimeoutMs, budget })
@@ -25,7 +26,26 @@ describe('adapters/nodeBody: readBody on a stream that is not node:http', () => 
     stream.write('789012')
     const outcome = await reading
     expect(outcome).to.deep.equal({ _tag: 'TooLarge', size: 12 })
-    expect([stream.isPaused(), stream.listenerCount('data'), stream.listenerCount('error'), stream.listenerCount('close')]).to.deep.equal([true, 0, 0, 0])
+    // One 'error' listener is left: a no-op, so that an error after the read cannot crash the process (next spec).
+    expect([stream.isPaused(), stream.listenerCount('data'), stream.listenerCount('error'), stream.listenerCount('close')]).to.deep.equal([true, 0, 1, 0])
+  })
+
+  it('survives an error the stream emits after the read stopped (the adapter destroys the request), in a process of its own', async function () {
+    this.timeout(15_000)
+    // 0.1 removed the only 'error' listener: the late error was uncaught and the process exited 1.
+    const { stdout } = await runChild(10_000, `
+      import { PassThrough } from 'node:stream'
+      import { readBody } from '${sourceModule('adapters/nodeBody.ts')}'
+      import { InFlightBudget } from '${sourceModule('adapters/budget.ts')}'
+      const stream = new PassThrough()
+      const reading = readBody(stream, 0, { maxBodyBytes: 4, bodyTimeoutMs: 5000, budget: new InFlightBudget() })
+      stream.write('123456')
+      console.log((await reading)._tag)
+      stream.destroy(new Error('late: the adapter destroyed the request after its 413'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      console.log('alive')
+    `)
+    expect(stdout.trim().split('\n')).to.deep.equal(['TooLarge', 'alive'])
   })
 
   it('Aborted when the stream fails or closes early; Timeout at the deadline', async () => {

@@ -14,7 +14,9 @@ import type { BodyLimits, BodyOutcome } from './middleware.js'
  * outgrows the budget (the rest is never buffered), at its deadline, or
  * when the client goes away. Whatever the outcome, the budget gets back
  * what the read held, the deadline is removed, and so are the listeners of
- * a read that ends early.
+ * a read that ends early, but for a no-op `'error'` listener on a stream that
+ * is not node:http's request, so that an error it emits once destroyed
+ * cannot crash the process.
  *
  * @param stream - the request body
  * @param declared - the declared Content-Length (see {@link declaredLength}), held in the budget from the start
@@ -43,6 +45,8 @@ export function readBody(
 ): Promise<BodyOutcome> {
   return new Promise((resolve) => readBodyInto(stream, declared, limits, deadlines, resolve))
 }
+
+const ignore = (): void => {}
 
 /** {@link readBody} with a callback: the middleware's hot path has no promise to wait for. */
 export function readBodyInto(
@@ -95,6 +99,9 @@ export function readBodyInto(
   }
   const onAbort = () => stop({ _tag: 'Aborted' })
   const unwatch = () => {
+    // The no-op stays: the adapter may destroy the request after answering, and an 'error' the stream
+    // then emits with no listener at all would crash the process.
+    stream.on('error', ignore)
     stream.removeListener('error', onAbort)
     stream.removeListener('close', onAbort)
   }
