@@ -5,6 +5,7 @@ import { checkHead, createMiddleware, type BodyOutcome, type Runtime } from '../
 import { resolveOptions } from '../../src/adapters/options.js'
 import { response, type AdapterResponse } from '../../src/adapters/status.js'
 import { fixture, recordingLogger, SECRET, signed } from '../helpers/fixtures.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 describe('adapters/middleware, options and status', () => {
   describe('InFlightBudget', () => {
@@ -48,13 +49,13 @@ describe('adapters/middleware, options and status', () => {
     const options = resolveOptions(receiver)
 
     it('decides 405, 415 and 413 from the head alone, else reads on', () => {
-      expect(checkHead(receiver, 'GET', undefined, undefined, options)?.status).to.equal(405)
-      expect(checkHead(receiver, 'POST', 'text/plain', '5', options)?.status).to.equal(415)
-      expect(checkHead(receiver, 'POST', 'application/json', '101', options)?.status).to.equal(413)
+      expect(checkHead(receiver, 'GET', undefined, NaN, options)?.status).to.equal(405)
+      expect(checkHead(receiver, 'POST', 'text/plain', 5, options)?.status).to.equal(415)
+      expect(checkHead(receiver, 'POST', 'application/json', 101, options)?.status).to.equal(413)
       for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/cloudevents+json', '', undefined, null]) {
-        expect(checkHead(receiver, 'POST', type, '100', options), String(type)).to.equal(null)
+        expect(checkHead(receiver, 'POST', type, 100, options), String(type)).to.equal(null)
       }
-      expect(checkHead(receiver, 'POST', 'application/jsonx', null, options)?.status).to.equal(415)
+      expect(checkHead(receiver, 'POST', 'application/jsonx', NaN, options)?.status).to.equal(415)
     })
 
     it('writes stable bodies: ok, ignored, processing, and errors with code and message', () => {
@@ -115,6 +116,34 @@ describe('adapters/middleware, options and status', () => {
       expect([answer?.status, JSON.parse(answer!.body)]).to.deep.equal([500, { status: 'error', code: 'body_not_raw', message: 'Pass the raw body.' }])
       expect(rejected.map((e) => e._tag === 'NotRawBody' && [e.received, e.message])).to.deep.equal([['object', 'Pass the raw body.']])
       expect(logger.lines.filter((l) => l.level === 'error').map((l) => l.message)).to.deep.equal(['Pass the raw body.'])
+    })
+
+    it('a reply that throws, answered at once or after a promise: called once, logged, and the process lives (in a process of its own)', async function () {
+      this.timeout(15_000)
+      // 0.1 called a throwing reply a second time (sync) and left answer.then(reply) rejected, unhandled: exit 1.
+      const { stdout } = await runChild(10_000, `
+        import { createMiddleware } from '${sourceModule('adapters/middleware.ts')}'
+        import { WebhookReceiver } from '${sourceModule('receiver.ts')}'
+        import { sign } from '${sourceModule('signature.ts')}'
+        const logged = []
+        const receiver = new WebhookReceiver({ secret: 'k', logger: { error: (message) => logged.push(message) } })
+        const runtime = {
+          method: () => 'POST', path: () => '/', header: (req, name) => req.headers[name],
+          readBody: (req, _declared, _limits, _deadlines, done) => done({ _tag: 'Body', bytes: req.body }),
+        }
+        const body = '{"type":"summary","session_id":"s","summary":"x"}'
+        const req = { body, headers: { 'x-connector-signature': sign(body, 'k') } }
+        const calls = []
+        const throwing = (kind) => (answer) => { calls.push(kind + ' ' + answer.status); throw new Error('write after destroy') }
+        createMiddleware(receiver, { persist: async () => {} }, runtime)(req, throwing('after a promise'))
+        createMiddleware(receiver, {}, runtime)(req, throwing('at once'))
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        console.log(JSON.stringify({ calls, logged }))
+      `)
+      expect(JSON.parse(stdout)).to.deep.equal({
+        calls: ['at once 200', 'after a promise 200'],
+        logged: ['autoplay-rx adapter could not write its answer', 'autoplay-rx adapter could not write its answer'],
+      })
     })
 
     it('a runtime that throws while reading: 500, logged, answered once, nothing thrown to the caller', async () => {

@@ -98,23 +98,31 @@ export interface BodyLimits {
  * ```
  */
 export function declaredLength(contentLength: string | null | undefined): number {
-  const declared = contentLength == null ? NaN : Number(contentLength)
-  return Number.isSafeInteger(declared) && declared > 0 ? declared : 0
+  return heldLength(lengthOf(contentLength))
 }
+
+/** The `Content-Length` header as a number: `NaN` when absent or not a number. */
+const lengthOf = (contentLength: string | null | undefined): number => (contentLength == null ? NaN : Number(contentLength))
+
+/** What a parsed length holds in the budget: 0 unless a positive whole number. */
+const heldLength = (length: number): number => (Number.isSafeInteger(length) && length > 0 ? length : 0)
 
 /** What a runtime tells the core about its requests: the few functions an adapter is made of. */
 export interface Runtime<Req> {
   /** The request's method. */
   readonly method: (req: Req) => string | undefined
-  /** The request's path, without the query (only asked when `options.path` is set). */
-  readonly path: (req: Req) => string
+  /**
+   * The request's path, without the query (only asked when `options.path` is set). Absent where the
+   * framework routes (Fastify); a path option there would then answer every request 404.
+   */
+  readonly path?: (req: Req) => string
   /** A header's value by lower-case name (the first, when repeated). */
   readonly header: (req: Req, name: string) => string | null | undefined
   /** Reads the raw body under `limits`, then calls `done` once with how it ended. Must not throw. */
   readonly readBody: (req: Req, declared: number, limits: BodyLimits, deadlines: Deadlines, done: (outcome: BodyOutcome) => void) => void
 }
 
-/** Handles one request; `reply` is called once, with the answer or `null` when the client went away. */
+/** Handles one request; `reply` is called once, with the answer or `null` when the client went away; if it throws, that is logged. */
 export type Handle<Req> = (req: Req, reply: (answer: AdapterResponse | null) => void) => void
 
 /** A request target's path: the URL up to its query. */
@@ -126,8 +134,9 @@ export function pathOf(url: string | undefined): string {
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 
 /**
- * The core every adapter is built on. Never throws once made: a bug in a
- * step is logged and answered 500, so the connector retries.
+ * The core every adapter is built on. Never throws once made, nor leaves a
+ * promise rejected: a bug in a step is logged and answered 500, so the
+ * connector retries, and a reply that throws is logged.
  */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>): Handle<Req> {
   const resolved = resolveOptions(receiver, options)
@@ -136,13 +145,27 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     log(receiver.logger, 'error', 'autoplay-rx adapter failed', { error })
     reply(response('callback_failed', 'internal error'))
   }
-  return (req, reply) => {
+  return (req, send) => {
+    // A reply that throws (a write to a socket already destroyed, say) is logged here: rethrown, it
+    // would come back as a second reply, or reject a promise nobody holds and crash the process.
+    let replied = false
+    const reply = (answer: AdapterResponse | null): void => {
+      if (replied) return
+      replied = true
+      try {
+        send(answer)
+      } catch (error) {
+        log(receiver.logger, 'error', 'autoplay-rx adapter could not write its answer', { error })
+      }
+    }
     try {
-      if (resolved.path !== undefined && runtime.path(req) !== resolved.path) return reply(NOT_FOUND)
-      const head = checkHead(receiver, runtime.method(req), runtime.header(req, 'content-type'), runtime.header(req, 'content-length'), resolved)
+      if (resolved.path !== undefined && runtime.path?.(req) !== resolved.path) return reply(NOT_FOUND)
+      // Read and parsed once: the head check and the budget both need it, on every delivery.
+      const length = lengthOf(runtime.header(req, 'content-length'))
+      const head = checkHead(receiver, runtime.method(req), runtime.header(req, 'content-type'), length, resolved)
       if (head !== null) return reply(head)
       const signature = runtime.header(req, SIGNATURE_HEADER)
-      runtime.readBody(req, declaredLength(runtime.header(req, 'content-length')), resolved, deadlines, (outcome) => {
+      runtime.readBody(req, heldLength(length), resolved, deadlines, (outcome) => {
         try {
           const answer = answerBody(receiver, outcome, signature, resolved)
           if (answer instanceof Promise) answer.then(reply, (error: unknown) => failed(error, reply))
@@ -160,19 +183,19 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 /**
  * Decides what can be decided from the head alone: 405 for another method,
  * 415 for a content type that is present and not JSON, 413 for a declared
- * length over the limit. `null` means: read the body.
+ * length over the limit. `declared` is the `Content-Length` as a number
+ * (`NaN` when absent). `null` means: read the body.
  */
 export function checkHead(
   receiver: WebhookReceiver,
   method: string | undefined,
   contentType: string | null | undefined,
-  contentLength: string | null | undefined,
+  declared: number,
   options: ResolvedOptions,
 ): AdapterResponse | null {
   if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
   const type = contentType?.trim()
   if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
-  const declared = contentLength == null ? NaN : Number(contentLength)
   if (declared > options.maxBodyBytes) return tooLarge(receiver, options.maxBodyBytes, declared)
   return null
 }
