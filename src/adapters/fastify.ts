@@ -20,7 +20,7 @@
  */
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
-import { createMiddleware, pathOf, type Handle, type Runtime } from './middleware.js'
+import { createMiddleware, type Handle, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { readBodyInto } from './nodeBody.js'
 import type { AdapterResponse } from './status.js'
@@ -60,7 +60,6 @@ const EMPTY = new Uint8Array(0)
 /** A Fastify request, read the way the core asks (Fastify has routed it already). */
 const fastifyRuntime: Runtime<FastifyRequest> = {
   method: (request) => request.raw.method,
-  path: (request) => pathOf(request.url),
   header: (request, name) => {
     const value = request.headers[name]
     return Array.isArray(value) ? value[0] : value
