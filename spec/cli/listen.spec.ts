@@ -5,6 +5,18 @@ import { SECRET } from '../helpers/fixtures.js'
 import { send } from '../helpers/http.js'
 
 describe('cli/listen', () => {
+  it('serves on a hardened server: bounded header, request and idle timeouts, and a connection limit', async () => {
+    const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, write: () => {} })
+    try {
+      const { headersTimeout, requestTimeout, timeout, keepAliveTimeout, maxConnections } = listener.server
+      expect({ headersTimeout, requestTimeout, timeout, keepAliveTimeout, maxConnections }).to.deep.equal({
+        headersTimeout: 10_000, requestTimeout: 30_000, timeout: 15_000, keepAliveTimeout: 5_000, maxConnections: 1024,
+      })
+    } finally {
+      await listener.close()
+    }
+  })
+
   it('--max-body-bytes raises the limit of the receiver and the adapter alike', async () => {
     const lines: string[] = []
     const listener = await startListener({ port: 0, secret: SECRET, maxBodyBytes: 2 * 1024 * 1024, logger: silentLogger, write: (l) => lines.push(l) })

@@ -4,14 +4,14 @@
  * for piping), rejected ones with the reason; with Redis, also appends each
  * accepted delivery to a stream before answering.
  */
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import type { Logger } from '../logger.js'
 import { toText } from '../payloads.js'
 import { WebhookReceiver } from '../receiver.js'
-import { createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
+import { createHardenedServer, createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
 import { CliError } from './errors.js'
 import { untilInterrupted } from './io.js'
 import { connectRedis } from './redis.js'
@@ -73,7 +73,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       ? JSON.stringify({ event: 'rejected', tag: error._tag, message: error.message,
         ...(error._tag === 'UnknownEventType' ? { eventType: error.eventType } : {}) })
       : formatRejection(error))))
-  const server = createServer(createNodeMiddleware(receiver, { ...adapterOptions, path }))
+  // Hardened like any server should be: even a local one must not hold silent sockets for ever.
+  const server = createHardenedServer(createNodeMiddleware(receiver, { ...adapterOptions, path }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
