@@ -61,9 +61,11 @@ if (process.argv[2] === 'server') {
   let port: number
   if (adapter === 'fastify') {
     const { default: Fastify } = await import('fastify')
-    const { autoplayRx } = await load('adapters/fastify.ts')
+    const fastifyAdapter = await load('adapters/fastify.ts')
+    // A 0.1 copy (--lib) has only the plugin's old name.
+    const plugin = fastifyAdapter.createFastifyPlugin ?? fastifyAdapter.autoplayRx
     const app = Fastify()
-    await app.register(autoplayRx, { receiver, path: '/', ...options })
+    await app.register(plugin, { receiver, path: '/', ...options })
     await app.listen({ port: 0, host: '127.0.0.1' })
     port = (app.server.address() as AddressInfo).port
   } else {

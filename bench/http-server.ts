@@ -14,7 +14,7 @@ import Fastify from 'fastify'
 import { mergeMap } from 'rxjs'
 import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
-import { autoplayRx } from '../dist/esm/adapters/fastify.js'
+import { createFastifyPlugin } from '../dist/esm/adapters/fastify.js'
 import { createFetchHandler } from '../dist/esm/adapters/web.js'
 import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
@@ -62,7 +62,7 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
   'fastify-adapter': async () => {
     let listener: RequestListener | undefined
     const app = Fastify({ serverFactory: (handler) => { listener = handler; return createServer() } })
-    await app.register(autoplayRx, { receiver: counted(), path: '/' })
+    await app.register(createFastifyPlugin, { receiver: counted(), path: '/' })
     await app.ready()
     cleanups.push(() => app.close())
     return listener!
