@@ -124,7 +124,9 @@ export interface UnknownEventType {
 
 /**
  * The body handed to `ingest` was not raw bytes or text (e.g. an object
- * from a JSON body parser). Adapters answer 400 `body_not_raw`.
+ * from a JSON body parser). Adapters answer 500 `body_not_raw`: it is the
+ * server's own misconfiguration, and a 5xx has the connector retry once it
+ * is fixed.
  *
  * @example
  * ```ts
@@ -318,7 +320,7 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
  * ```ts
  * const toStatus: IngestErrorHandlers<number> = {
  *   InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
- *   UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413,
+ *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413,
  * }
  * ```
  */
@@ -334,7 +336,7 @@ export type IngestErrorHandlers<R> = { readonly [K in IngestErrorTag]: (error: E
  * ```ts
  * const status = matchIngestError({
  *   InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
- *   UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413,
+ *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413,
  * })
  * status(error) // 401, 400, …
  * ```
