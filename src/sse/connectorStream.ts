@@ -7,7 +7,7 @@
  */
 import type { EventSourceMessage } from 'eventsource-parser'
 import * as E from 'fp-ts/lib/Either.js'
-import { defer, EMPTY, filter, finalize, map, mergeMap, Observable, type ObservableInput, retry, tap, throwError, timeout, timer } from 'rxjs'
+import { defer, EMPTY, filter, finalize, map, mergeMap, Observable, type ObservableInput, retry, throwError, timeout, timer } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
 import { decodeText, warnOnCountMismatch } from '../decode.js'
@@ -117,13 +117,16 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           continue
         }
         warnOnCountMismatch(config.logger, decoded.right)
+        // A payload or a connection up long enough (STABLE): the backoff starts over, as retry's
+        // resetOnSuccess does for its own count. Set here rather than in a tap: one hop less per frame.
+        retries = 0
         subscriber.next(decoded.right.payload)
       }
       subscriber.complete()
     })
 
     const stableLater: Observable<typeof STABLE> = Number.isFinite(config.resetBackoffAfterMs)
-      ? timer(config.resetBackoffAfterMs, config.scheduler).pipe(map(() => STABLE))
+      ? timer(config.resetBackoffAfterMs, config.scheduler).pipe(map(() => { retries = 0; return STABLE }))
       : EMPTY
 
     const attempt = defer(() => {
@@ -147,8 +150,6 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
     })
 
     return attempt.pipe(
-      // A payload or a connection up long enough: the backoff starts over (retry's resetOnSuccess does the same).
-      tap(() => { retries = 0 }),
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, count: number) => {
