@@ -1,0 +1,150 @@
+import { expect } from 'chai'
+import { WebhookReceiver, silentLogger } from '../../src/index.js'
+import { InFlightBudget, isBudget } from '../../src/adapters/budget.js'
+import { resolveOptions } from '../../src/adapters/options.js'
+
+describe('adapters/budget', () => {
+  describe('InFlightBudget', () => {
+    it('starts a read only when a slot and its declared bytes are free, takes nothing when refused, and gets all back', () => {
+      const budget = new InFlightBudget({ maxBytes: 100, maxRequests: 2 })
+      expect([budget.startRead(60), budget.startRead(50), budget.bytes, budget.requests]).to.deep.equal([true, false, 60, 1])
+      expect([budget.hold(40), budget.hold(1), budget.bytes]).to.deep.equal([true, false, 100])
+      expect([budget.startRead(0), budget.startRead(0), budget.requests]).to.deep.equal([true, false, 2])
+      budget.endRead(100)
+      budget.endRead(0)
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+    })
+
+    it('counts pending callbacks until they settle, fulfilled or rejected', async () => {
+      const budget = new InFlightBudget({ maxPendingCallbacks: 2 })
+      let fulfil!: () => void
+      let reject!: (e: Error) => void
+      budget.trackCallbacks(new Promise<void>((r) => { fulfil = r }))
+      budget.trackCallbacks(new Promise<void>((_r, j) => { reject = j }))
+      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, true])
+      fulfil()
+      reject(new Error('callback failed'))
+      await new Promise((r) => setImmediate(r))
+      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([0, false])
+    })
+
+    it('has defaults for a small server and refuses limits that cannot work', () => {
+      const budget = new InFlightBudget()
+      expect([budget.maxBytes, budget.maxRequests, budget.maxPendingCallbacks]).to.deep.equal([32 * 1024 * 1024, 1024, 512])
+      for (const bad of [{ maxBytes: 0 }, { maxRequests: 1.5 }, { maxPendingCallbacks: -1 }, { maxBytes: Number.NaN }]) {
+        expect(() => new InFlightBudget(bad), JSON.stringify(bad)).to.throw(TypeError, 'must be a positive integer')
+      }
+      const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
+      expect(() => resolveOptions(receiver, { budget: { maxBytes: 1 } as InFlightBudget })).to.throw(TypeError, 'budget must be an InFlightBudget')
+      expect(resolveOptions(receiver).budget).to.not.equal(resolveOptions(receiver).budget) // one each, no global state
+    })
+  })
+
+  describe('InFlightBudget accounting', () => {
+    it('refuses a read whose declared bytes alone exceed maxBytes, and one that would overflow by a single byte', () => {
+      const budget = new InFlightBudget({ maxBytes: 10, maxRequests: 3 })
+      expect([budget.startRead(11), budget.bytes, budget.requests]).to.deep.equal([false, 0, 0])
+      expect([budget.startRead(10), budget.startRead(1), budget.bytes, budget.requests]).to.deep.equal([true, false, 10, 1])
+      budget.endRead(10)
+      expect([budget.startRead(4), budget.startRead(6), budget.startRead(1), budget.bytes, budget.requests]).to.deep.equal([true, true, false, 10, 2])
+    })
+
+    it('hold adds to a read in progress byte for byte, and a refused hold changes nothing', () => {
+      const budget = new InFlightBudget({ maxBytes: 8 })
+      expect(budget.startRead(0)).to.equal(true)
+      expect([budget.hold(3), budget.hold(5), budget.hold(1), budget.bytes, budget.requests]).to.deep.equal([true, true, false, 8, 1])
+      budget.endRead(8)
+      expect([budget.bytes, budget.requests, budget.startRead(8)]).to.deep.equal([0, 0, true])
+    })
+
+    it('gives back exactly what each read held, in any order, so interleaved reads end at zero', () => {
+      const budget = new InFlightBudget({ maxBytes: 100, maxRequests: 3 })
+      budget.startRead(30)
+      budget.startRead(0)
+      budget.hold(20)
+      budget.startRead(40)
+      expect([budget.bytes, budget.requests]).to.deep.equal([90, 3])
+      budget.endRead(20)
+      expect([budget.bytes, budget.requests, budget.startRead(0)]).to.deep.equal([70, 2, true])
+      budget.endRead(0)
+      budget.endRead(30)
+      budget.endRead(40)
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+    })
+
+    it('is full of callbacks at exactly maxPendingCallbacks, and frees one slot per settled delivery', async () => {
+      const budget = new InFlightBudget({ maxPendingCallbacks: 3 })
+      const settle: Array<() => void> = []
+      const track = () => budget.trackCallbacks(new Promise<void>((r) => settle.push(r)))
+      track()
+      track()
+      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      track()
+      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([3, true])
+      settle[1]!()
+      await new Promise((r) => setImmediate(r))
+      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      // Reads and callbacks are separate counts.
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+      settle[0]!()
+      settle[2]!()
+      await new Promise((r) => setImmediate(r))
+      expect(budget.pendingCallbacks).to.equal(0)
+    })
+
+    it('counts a thenable that is not a Promise, and a promise that is already settled, until it settles', async () => {
+      const budget = new InFlightBudget()
+      let done!: () => void
+      budget.trackCallbacks({ then: (onFulfilled: () => void) => { done = onFulfilled; return undefined as never } } as PromiseLike<unknown>)
+      budget.trackCallbacks(Promise.reject(new Error('already failed')))
+      expect(budget.pendingCallbacks).to.equal(2)
+      await new Promise((r) => setImmediate(r))
+      expect(budget.pendingCallbacks).to.equal(1)
+      done()
+      expect(budget.pendingCallbacks).to.equal(0)
+    })
+
+    it('one budget passed to several adapters is the same object for each, so they share its limits', () => {
+      const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
+      const budget = new InFlightBudget({ maxRequests: 1 })
+      const a = resolveOptions(receiver, { budget })
+      const b = resolveOptions(receiver, { budget })
+      expect([a.budget, b.budget]).to.deep.equal([budget, budget])
+      expect(a.budget).to.equal(b.budget)
+      expect(a.budget.startRead(0)).to.equal(true)
+      expect(b.budget.startRead(0)).to.equal(false) // the one slot is taken by the other adapter
+    })
+  })
+
+  describe('InFlightBudget options', () => {
+    it('takes each limit given, the others at their defaults', () => {
+      const budget = new InFlightBudget({ maxRequests: 7 })
+      expect([budget.maxBytes, budget.maxRequests, budget.maxPendingCallbacks]).to.deep.equal([33_554_432, 7, 512])
+    })
+
+    it('names the wrong limit in its TypeError, for each kind of wrong value', () => {
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ maxBytes: -5 }, 'autoplay-rx: budget maxBytes must be a positive integer'],
+        [{ maxBytes: Infinity }, 'autoplay-rx: budget maxBytes must be a positive integer'],
+        [{ maxRequests: 0 }, 'autoplay-rx: budget maxRequests must be a positive integer'],
+        [{ maxRequests: '8' }, 'autoplay-rx: budget maxRequests must be a positive integer'],
+        [{ maxPendingCallbacks: 2 ** 53 }, 'autoplay-rx: budget maxPendingCallbacks must be a positive integer'],
+        [{ maxPendingCallbacks: 0.5 }, 'autoplay-rx: budget maxPendingCallbacks must be a positive integer'],
+      ]
+      for (const [options, message] of cases) {
+        expect(() => new InFlightBudget(options), JSON.stringify(options)).to.throw(TypeError).with.property('message', message)
+      }
+    })
+  })
+
+  describe('isBudget', () => {
+    it('says yes to a budget and to any object with its four methods, no to options and other values', () => {
+      const copy = { startRead: () => true, hold: () => true, endRead: () => {}, trackCallbacks: () => {} }
+      expect([isBudget(new InFlightBudget()), isBudget(copy)]).to.deep.equal([true, true])
+      const { trackCallbacks: _dropped, ...threeMethods } = copy
+      for (const value of [{ maxBytes: 1024 }, threeMethods, null, undefined, 0, 'budget', () => {}]) {
+        expect(isBudget(value), String(value)).to.equal(false)
+      }
+    })
+  })
+})
