@@ -48,5 +48,4 @@ describe('adapters/options', () => {
       expect(() => resolveOptions(receiver, options as AdapterOptions), JSON.stringify(options)).to.throw(TypeError).with.property('message', message)
     }
   })
-
 })
