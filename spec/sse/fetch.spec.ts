@@ -1,0 +1,158 @@
+import { expect } from 'chai'
+import { timeout } from 'rxjs'
+import { connection, Ended, type FetchFunction, type Request, type Signal } from '../../src/sse/fetch.js'
+import type { DisconnectReason } from '../../src/sse/lifecycle.js'
+import { closeServers, frame, openSse, startServer, summaryJson } from './helpers.js'
+
+const fetchFunction: FetchFunction = (url, init) => fetch(url, init)
+
+/** Runs one connection to its end: every signal, then the reason it ended with (anything else rejects). */
+function collect(url: string, options: Partial<Request> = {}): Promise<{ signals: Signal[]; reason: DisconnectReason; retries: number[] }> {
+  const signals: Signal[] = []
+  const retries: number[] = []
+  return new Promise((resolve, reject) => {
+    connection({ fetch: fetchFunction, url, headers: {}, maxFrameChars: 1024, onRetry: (ms) => retries.push(ms), ...options })
+      .pipe(timeout(5000))
+      .subscribe({
+        next: (signal) => signals.push(signal),
+        error: (error: unknown) => (error instanceof Ended ? resolve({ signals, reason: error.reason, retries }) : reject(error)),
+        complete: () => reject(new Error('a connection never completes')),
+      })
+  })
+}
+
+const messagesOf = (signals: Signal[]) => signals.flatMap((s) => (s._tag === 'Frames' ? s.messages : []))
+
+describe('sse/fetch: one connection', () => {
+  afterEach(closeServers)
+
+  it('emits Open, then Frames with each frame\'s fields, passes retry: on, and ends StreamEnded when the server closes', async () => {
+    const server = await startServer((_req, res) => {
+      openSse(res)
+      res.end(`retry: 1500\n\n${frame('one', '7')}: heartbeat\n\nevent: custom\n${frame('two')}`)
+    })
+    const { signals, reason, retries } = await collect(server.url, { headers: { authorization: 'Bearer t', 'x-extra': '1' } })
+    expect(signals[0]).to.deep.equal({ _tag: 'Open', status: 200 })
+    expect(signals.slice(1).every((s) => s._tag === 'Frames')).to.equal(true)
+    expect(messagesOf(signals)).to.deep.equal([
+      { id: '7', event: undefined, data: summaryJson('one') },
+      { id: undefined, event: 'custom', data: summaryJson('two') },
+    ])
+    expect(retries).to.deep.equal([1500])
+    expect(reason).to.deep.equal({ _tag: 'StreamEnded', message: 'The server closed the stream' })
+    expect(server.requests.map((r) => [r.headers.authorization, r.headers['x-extra']])).to.deep.equal([['Bearer t', '1']])
+  })
+
+  it('emits Frames for a heartbeat comment alone, with no messages', async () => {
+    const server = await startServer((_req, res) => {
+      openSse(res)
+      res.end(': heartbeat\n\n')
+    })
+    const { signals, reason } = await collect(server.url)
+    expect(signals).to.deep.equal([{ _tag: 'Open', status: 200 }, { _tag: 'Frames', messages: [] }])
+    expect(reason._tag).to.equal('StreamEnded')
+  })
+
+  it('ends FrameTooLarge on a frame past maxFrameChars, after the frames before it, and closes the socket', async () => {
+    const server = await startServer((_req, res) => {
+      openSse(res)
+      res.write(`${frame('small')}data: ${'x'.repeat(300)}`) // never ended: the server keeps the stream open
+    })
+    const { signals, reason } = await collect(server.url, { maxFrameChars: 200 })
+    expect(signals[0]).to.deep.equal({ _tag: 'Open', status: 200 })
+    expect(messagesOf(signals)).to.deep.equal([{ id: undefined, event: undefined, data: summaryJson('small') }])
+    expect(reason).to.deep.equal({
+      _tag: 'FrameTooLarge', limit: 200, message: 'The server sent a frame longer than maxFrameChars (200 characters) without ending it',
+    })
+    await server.requests[0]!.closed
+  })
+
+  it('ends HttpStatus on a non-2xx answer: 401, 403 and 404 fatal, any other retried', async () => {
+    const statuses = [401, 403, 404, 400, 429, 500, 503]
+    const server = await startServer((_req, res, index) => { res.writeHead(statuses[index]!).end('refused') })
+    const reasons: DisconnectReason[] = []
+    for (const _status of statuses) {
+      const { signals, reason } = await collect(server.url)
+      expect(signals).to.deep.equal([])
+      reasons.push(reason)
+    }
+    expect(reasons).to.deep.equal(statuses.map((status) => {
+      const fatal = status === 401 || status === 403 || status === 404
+      return { _tag: 'HttpStatus', status, fatal, message: `The server answered HTTP ${status}${fatal ? ' (fatal: not retried)' : ''}` }
+    }))
+  })
+
+  it('ends UnexpectedContentType on a 2xx that is not an event stream, and accepts text/event-stream in any case with parameters', async () => {
+    const types = ['text/html', null, 'text/event-streamx', 'application/json; text/event-stream', ' TEXT/Event-Stream ; charset=utf-8']
+    const server = await startServer((_req, res, index) => {
+      const type = types[index]
+      res.writeHead(200, type === null ? {} : { 'content-type': type }).end(': hi\n\n')
+    })
+    const outcomes: unknown[] = []
+    for (const _type of types) {
+      const { signals, reason } = await collect(server.url)
+      outcomes.push(signals.length === 0 ? reason : [signals[0], reason._tag])
+    }
+    expect(outcomes).to.deep.equal([
+      { _tag: 'UnexpectedContentType', contentType: 'text/html', message: 'Expected text/event-stream, got "text/html"' },
+      { _tag: 'UnexpectedContentType', contentType: null, message: 'Expected text/event-stream, got no Content-Type' },
+      { _tag: 'UnexpectedContentType', contentType: 'text/event-streamx', message: 'Expected text/event-stream, got "text/event-streamx"' },
+      {
+        _tag: 'UnexpectedContentType', contentType: 'application/json; text/event-stream',
+        message: 'Expected text/event-stream, got "application/json; text/event-stream"',
+      },
+      [{ _tag: 'Open', status: 200 }, 'StreamEnded'],
+    ])
+  })
+
+  it('ends UnexpectedContentType on a 2xx without a body', async () => {
+    const noBody: FetchFunction = async () => ({ status: 200, headers: { get: () => 'text/event-stream' }, body: null })
+    const { signals, reason } = await collect('http://127.0.0.1:1/', { fetch: noBody })
+    // Its message ('Expected text/event-stream, got "text/event-stream"') does not say the body is missing: reported, not pinned.
+    expect([signals, reason._tag, reason._tag === 'UnexpectedContentType' && reason.contentType]).to.deep.equal([[], 'UnexpectedContentType', 'text/event-stream'])
+  })
+
+  it('ends NetworkError on a fetch that throws, rejects, or resolves to something that is not a response, and aborts its signal', async () => {
+    const boom = new Error('boom')
+    const signals: AbortSignal[] = []
+    const fetches: Array<[string, FetchFunction]> = [
+      ['throws', (_url, init) => { signals.push(init.signal); throw boom }],
+      ['rejects', async (_url, init) => { signals.push(init.signal); throw boom }],
+      ['returns 42', ((_url: string, init: { signal: AbortSignal }) => { signals.push(init.signal); return 42 }) as unknown as FetchFunction],
+      ['resolves to {}', (async (_url: string, init: { signal: AbortSignal }) => { signals.push(init.signal); return {} }) as unknown as FetchFunction],
+      ['resolves to null', (async (_url: string, init: { signal: AbortSignal }) => { signals.push(init.signal); return null }) as unknown as FetchFunction],
+    ]
+    const notResponse = 'the fetch option resolved to something that is not a response (no status, no headers.get)'
+    const outcomes: unknown[] = []
+    for (const [name, fetchOption] of fetches) {
+      const { signals: emitted, reason } = await collect('http://127.0.0.1:1/', { fetch: fetchOption })
+      const error = reason._tag === 'NetworkError' ? reason.error : undefined
+      outcomes.push([name, emitted, reason._tag, reason.message, error === boom || (error instanceof TypeError && error.message)])
+    }
+    expect(outcomes).to.deep.equal([
+      ['throws', [], 'NetworkError', 'Network error: boom', true],
+      ['rejects', [], 'NetworkError', 'Network error: boom', true],
+      ['returns 42', [], 'NetworkError', `Network error: ${notResponse}`, notResponse],
+      ['resolves to {}', [], 'NetworkError', `Network error: ${notResponse}`, notResponse],
+      ['resolves to null', [], 'NetworkError', `Network error: ${notResponse}`, notResponse],
+    ])
+    expect(signals.map((s) => s.aborted)).to.deep.equal([true, true, true, true, true])
+  })
+
+  it('ends NetworkError, with the socket error, on a refused connection and on a body that breaks off', async () => {
+    const closed = await startServer(() => undefined)
+    const refusedUrl = closed.url
+    await closed.close()
+    const refused = await collect(refusedUrl)
+    expect([refused.signals, refused.reason._tag]).to.deep.equal([[], 'NetworkError'])
+    expect(refused.reason.message).to.match(/^Network error: fetch failed \(.*ECONNREFUSED/)
+
+    const server = await startServer((_req, res) => {
+      openSse(res)
+      res.write(frame('before the break'), () => res.destroy())
+    })
+    const broken = await collect(server.url)
+    expect(messagesOf(broken.signals).map((m) => m.data)).to.deep.equal([summaryJson('before the break')])
+    expect(broken.reason._tag).to.equal('NetworkError')
+  })
+})
