@@ -7,7 +7,6 @@ import { sign } from '../../src/signature.js'
 import { silentLogger } from '../../src/logger.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
 import type { FetchFunction } from '../../src/sse/fetch.js'
-import type { ConnectorStreamOptions } from '../../src/sse/options.js'
 import { ConnectorStreamError, FatalStatusError, RetriesExhaustedError } from '../../src/sse/errors.js'
 import type { ConnectionEvent, ConnectorStreamEvent } from '../../src/sse/lifecycle.js'
 import { sleep } from '../helpers/http.js'
@@ -159,24 +158,6 @@ describe('sse/connectorStream', () => {
       const [a, b] = await Promise.all([run({ url: server.url }, 1).result, run({ url: server.url }, 1).result])
       expect([a, b].flat().map((p) => (p as SummaryPayload).summary).sort()).to.deep.equal(['for subscriber 0', 'for subscriber 1'])
       expect(server.requests).to.have.length(2)
-    })
-
-    it('refuses options that cannot be right, when called', () => {
-      const url = 'http://127.0.0.1:1/stream/p'
-      const bad: Array<[Partial<ConnectorStreamOptions>, string]> = [
-        [{ url, token: '' }, 'token must be a non-empty string'],
-        [{ url: 'ftp://x/stream/p', token: TOKEN }, 'url must be http: or https:'],
-        [{ url: 'not a url', token: TOKEN }, 'url is not a valid URL'],
-        [{ url: 'https://user:pw@x/stream/p', token: TOKEN }, 'url must not carry credentials'],
-        [{ url, token: TOKEN, initialBackoffMs: -1 }, 'initialBackoffMs must be a non-negative number'],
-        [{ url, token: TOKEN, maxBackoffMs: Infinity }, 'maxBackoffMs must be a non-negative number'],
-        [{ url, token: TOKEN, maxRetries: 1.5 }, 'maxRetries must be a non-negative integer or Infinity'],
-        [{ url, token: TOKEN, stallTimeoutMs: 0 }, 'stallTimeoutMs must be positive'],
-        [{ url, token: TOKEN, connectTimeoutMs: Number.NaN }, 'connectTimeoutMs must be a non-negative number or Infinity'],
-      ]
-      for (const [options, message] of bad) {
-        expect(() => connectorStream(options as ConnectorStreamOptions), message).to.throw(TypeError, message)
-      }
     })
   })
 
