@@ -85,5 +85,10 @@ describe('adapters/harden', () => {
       expect(() => createHardenedServer(undefined, { requestTimeoutMs: 9_999 })).to.throw(TypeError).with.property('message', message)
       expect(settings(hardenServer(createServer(), { headersTimeoutMs: 500, requestTimeoutMs: 500 }))).to.include({ headersTimeout: 500, requestTimeout: 500 })
     })
+
+    it('refuses wrong settings on either entry point', () => {
+      expect(() => hardenServer(createServer(), { headersTimeoutMs: 5000, requestTimeoutMs: 1000 })).to.throw(TypeError, 'headersTimeoutMs')
+      expect(() => createHardenedServer(undefined, { idleTimeoutMs: 0 })).to.throw(TypeError, 'idleTimeoutMs must be a positive integer')
+    })
   })
 })

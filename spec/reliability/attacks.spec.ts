@@ -165,8 +165,6 @@ describe('reliability: attacks on 0.1, bounded', function () {
       } finally {
         await closeServer(server)
       }
-      expect(() => hardenServer(createServer(), { headersTimeoutMs: 5000, requestTimeoutMs: 1000 })).to.throw(TypeError, 'headersTimeoutMs')
-      expect(() => createHardenedServer(undefined, { idleTimeoutMs: 0 })).to.throw(TypeError, 'idleTimeoutMs must be a positive integer')
     })
   })
 })
