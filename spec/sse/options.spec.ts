@@ -47,7 +47,6 @@ describe('sse/options', () => {
         [{ url, token: TOKEN, maxFrameChars: 1.5 }, 'maxFrameChars must be a positive integer, got 1.5'],
         [{ url, token: TOKEN, maxFrameChars: Infinity }, 'maxFrameChars must be a positive integer, got Infinity'],
         [{ url, token: TOKEN, events: 'log' }, 'events must be a function'],
-        [{ url, token: TOKEN, fetch: 'undici' }, 'no global fetch (Node < 18?): pass the fetch option'],
         [{ url, token: TOKEN, initialBackoffMs: -1 }, 'initialBackoffMs must be a non-negative number, got -1'],
         [{ url, token: TOKEN, initialBackoffMs: Infinity }, 'initialBackoffMs must be a non-negative number, got Infinity'],
         [{ url, token: TOKEN, initialBackoffMs: '5' }, 'initialBackoffMs must be a non-negative number, got 5'],
