@@ -47,6 +47,7 @@ describe('sse/options', () => {
         [{ url, token: TOKEN, maxFrameChars: 1.5 }, 'maxFrameChars must be a positive integer, got 1.5'],
         [{ url, token: TOKEN, maxFrameChars: Infinity }, 'maxFrameChars must be a positive integer, got Infinity'],
         [{ url, token: TOKEN, events: 'log' }, 'events must be a function'],
+        [{ url, token: TOKEN, fetch: 'undici' }, "fetch must be a function, got string: pass the function itself (globalThis.fetch, or undici's fetch)"],
         [{ url, token: TOKEN, initialBackoffMs: -1 }, 'initialBackoffMs must be a non-negative number, got -1'],
         [{ url, token: TOKEN, initialBackoffMs: Infinity }, 'initialBackoffMs must be a non-negative number, got Infinity'],
         [{ url, token: TOKEN, initialBackoffMs: '5' }, 'initialBackoffMs must be a non-negative number, got 5'],

@@ -108,8 +108,12 @@ function read(response: FetchResponse, request: Request): Observable<Signal> {
   }
   const contentType = response.headers.get('content-type')
   const body = response.body
-  if (body === null || contentType === null || !/^\s*text\/event-stream\s*(;|$)/i.test(contentType)) {
+  if (contentType === null || !/^\s*text\/event-stream\s*(;|$)/i.test(contentType)) {
     return ended(disconnectReason.unexpectedContentType(contentType))
+  }
+  // A stream announced without a body (a fetch stub, a proxy that dropped it): nothing to read, retried.
+  if (body === null) {
+    return ended(disconnectReason.networkError(new TypeError('the response announced text/event-stream but has no body')))
   }
   return concat(of<Signal>({ _tag: 'Open', status: response.status }), frames(body, request))
 }

@@ -179,6 +179,9 @@ export function resolveOptions(options: ConnectorStreamOptions): Config {
   headers['authorization'] = `Bearer ${options.token}`
   delete headers['last-event-id']
 
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    fail(`fetch must be a function, got ${typeof options.fetch}: pass the function itself (globalThis.fetch, or undici's fetch)`)
+  }
   const fetchFunction = options.fetch ?? (globalThis.fetch as unknown as FetchFunction | undefined)
   if (typeof fetchFunction !== 'function') fail('no global fetch (Node < 18?): pass the fetch option')
 
