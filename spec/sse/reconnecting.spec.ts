@@ -104,7 +104,7 @@ describe('sse/reconnecting (virtual time)', () => {
     ])
   })
 
-  it('resets the backoff after a payload (resetOnSuccess), and resends the last id', () => {
+  it('resets the backoff after a payload, and resends the last id', () => {
     const { log, asked } = play({ resetBackoffAfterMs: Infinity }, ({ cold }, n) =>
       n < 2 ? cold('#', undefined, refused)
         : n === 2 ? cold('a 9ms b 9ms #', { a: open, b: payload('ok', '7') }, dropped)
