@@ -146,4 +146,15 @@ describe('sse/reconnecting (virtual time)', () => {
     expect(log.at(-1)).to.equal('100: Retrying 2 in 200')
     expect(asked).to.have.length(2)
   })
+
+  it('rate-limits its own failure log on the stream clock when no events observer is given', () => {
+    // Retries at 0, 10 s, 30 s, 50 s of virtual time: the 30 s line reports the one failure it stood for.
+    const lines: string[] = []
+    play({ events: undefined, initialBackoffMs: 10_000, maxBackoffMs: 20_000, logger: { warn: (message) => lines.push(message) } },
+      ({ cold }) => cold('#', undefined, refused), 55_000)
+    expect(lines.map((l) => l.replace(/^.*?; /, ''))).to.deep.equal([
+      'retry 1 in 10000 ms (pass an events observer to see every attempt, maxRetries to give up; further failures are logged at most every 30 s)',
+      'retry 3 in 20000 ms (1 more failure since the last report)',
+    ])
+  })
 })

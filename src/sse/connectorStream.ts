@@ -88,7 +88,8 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
     let lastEventId: string | null = null
     let serverRetryMs: number | null = null
     let open = true
-    const observer = config.events ?? logLifecycle(config.logger, config.url)
+    // The log's rate limit runs on the stream's clock, so that virtual time drives it in marble specs too.
+    const observer = config.events ?? logLifecycle(config.logger, config.url, () => config.scheduler.now())
     const emit = (event: ConnectorStreamEvent): void => {
       if (!open) return
       try {
