@@ -6,6 +6,7 @@
  * parity with the reference's `handle`.
  */
 import type * as t from 'io-ts'
+import { matchTag } from './internal/match.js'
 
 /**
  * Why a signature was refused: no header, a header that is not
@@ -341,8 +342,7 @@ export type IngestErrorHandlers<R> = { readonly [K in IngestErrorTag]: (error: E
  * status(error) // 401, 400, …
  * ```
  */
-export const matchIngestError = <R>(handlers: IngestErrorHandlers<R>) =>
-  (error: IngestError): R => (handlers[error._tag] as (e: IngestError) => R)(error)
+export const matchIngestError: <R>(handlers: IngestErrorHandlers<R>) => (error: IngestError) => R = matchTag
 
 // A record, not a list: a tag added to the union and forgotten here is a compile error.
 const ingestErrorTags: Readonly<Record<IngestErrorTag, true>> = {

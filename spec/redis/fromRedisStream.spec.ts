@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { firstValueFrom, mergeMap, take, toArray, VirtualTimeScheduler } from 'rxjs'
 import { WebhookReceiver, dedupeDeliveries, deliveryKey, silentLogger, type Payload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
-import { fromRedisStream, isMissingPayloadField, redisAppender, redisDedupeStore, type RedisCommandClient, type RedisDelivery } from '../../src/redis/index.js'
+import { fromRedisStream, isMissingPayloadField, matchRedisEntryError, redisAppender, redisDedupeStore, type RedisCommandClient, type RedisDelivery } from '../../src/redis/index.js'
 import { generateEvents } from '../../src/cli/generate.js'
 import { sendDeliveries } from '../../src/cli/send.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'
@@ -179,13 +179,18 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     await writer.sendCommand(['XADD', stream, '*', 'other', 'x'])
     await redisAppender(writer, { stream })(payloads(1)[0]!)
     const rejected: string[] = []
+    const why = matchRedisEntryError({
+      MalformedJson: (e) => `json ${e.reason}`, InvalidPayload: (e) => `shape ${e.eventType}`,
+      UnknownEventType: (e) => `type ${e.eventType}`, MissingPayloadField: () => 'foreign',
+    })
     const good = await firstValueFrom(fromRedisStream(await client(), {
-      stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50, rejected: (r) => rejected.push(`${isMissingPayloadField(r.error)} ${r.error._tag}: ${r.error.message}`),
+      stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50,
+      rejected: (r) => rejected.push(`${isMissingPayloadField(r.error)} ${why(r.error)} ${r.error._tag}: ${r.error.message}`),
     }).pipe(take(1)))
     await good.ack()
     expect(rejected).to.deep.equal([
-      'false InvalidPayload: Invalid actions payload: actions: expected Array<SlimAction>, got number',
-      'true MissingPayloadField: Entry has no "payload" field',
+      'false shape actions InvalidPayload: Invalid actions payload: actions: expected Array<SlimAction>, got number',
+      'true foreign MissingPayloadField: Entry has no "payload" field',
     ])
     await sleep(50)
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)

@@ -16,6 +16,7 @@ import { log, type Logger } from '../logger.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { readerSettings, type ReaderSettings } from './options.js'
+import { matchTag } from '../internal/match.js'
 
 /**
  * A payload read through a consumer group, with the acknowledgement that ends its delivery.
@@ -132,6 +133,40 @@ export type RedisEntryError = DecodeError | MissingPayloadField
 export function isMissingPayloadField(value: unknown): value is MissingPayloadField {
   return typeof value === 'object' && value !== null && (value as { readonly _tag?: unknown })._tag === 'MissingPayloadField'
 }
+
+/**
+ * Folds a {@link RedisEntryError} by its `_tag`: one handler per refusal,
+ * each given its own type; a missing one is a compile error.
+ *
+ * @param handlers - one function per tag: the three of a {@link DecodeError} and `MissingPayloadField`
+ * @returns a function from a refusal to what its handler returns
+ * @example
+ * ```ts
+ * import { fromRedisStream, matchRedisEntryError } from 'autoplay-rx/redis'
+ *
+ * const why = matchRedisEntryError({
+ *   MalformedJson: (e) => `not JSON (${e.reason})`,
+ *   InvalidPayload: (e) => `not a payload: ${e.message}`,
+ *   UnknownEventType: (e) => `a newer event type: ${e.eventType}`,
+ *   MissingPayloadField: () => 'written by something else',
+ * })
+ * fromRedisStream(redis, { stream, group, consumer, rejected: ({ id, error }) => console.warn(id, why(error)) })
+ * ```
+ */
+export const matchRedisEntryError: <R>(handlers: RedisEntryErrorHandlers<R>) => (error: RedisEntryError) => R = matchTag
+
+/**
+ * A handler per {@link RedisEntryError} tag, for {@link matchRedisEntryError}.
+ *
+ * @typeParam R - what every handler returns
+ * @example
+ * ```ts
+ * const tally: RedisEntryErrorHandlers<string> = {
+ *   MalformedJson: () => 'json', InvalidPayload: () => 'shape', UnknownEventType: () => 'type', MissingPayloadField: () => 'foreign',
+ * }
+ * ```
+ */
+export type RedisEntryErrorHandlers<R> = { readonly [K in RedisEntryError['_tag']]: (error: Extract<RedisEntryError, { _tag: K }>) => R }
 
 const missingPayloadField: MissingPayloadField = {
   _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field`,

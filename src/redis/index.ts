@@ -26,8 +26,8 @@
  */
 export { redisAppender, toRedisStream, PAYLOAD_FIELD } from './append.js'
 export type { RedisAppendOptions, RedisStreamEntry } from './append.js'
-export { fromRedisStream, isMissingPayloadField } from './fromRedisStream.js'
-export type { RedisDelivery, RedisEntryRejection, RedisEntryError, MissingPayloadField, FromRedisStreamOptions } from './fromRedisStream.js'
+export { fromRedisStream, isMissingPayloadField, matchRedisEntryError } from './fromRedisStream.js'
+export type { RedisDelivery, RedisEntryRejection, RedisEntryError, RedisEntryErrorHandlers, MissingPayloadField, FromRedisStreamOptions } from './fromRedisStream.js'
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export type { RedisCommandClient } from './client.js'

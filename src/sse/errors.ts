@@ -4,6 +4,7 @@
  * also carry a `_tag` to switch on and the data needed to act.
  */
 import type { DisconnectReason } from './lifecycle.js'
+import { matchTag } from '../internal/match.js'
 
 /**
  * Base of the errors a `connectorStream` Observable can error with.
@@ -141,9 +142,7 @@ export function isConnectorStreamFailure(error: unknown): error is ConnectorStre
  * connectorStream({ url, token }).subscribe({ error: (e: unknown) => console.error(isConnectorStreamFailure(e) ? advice(e) : e) })
  * ```
  */
-export function matchConnectorStreamFailure<R>(handlers: {
+export const matchConnectorStreamFailure: <R>(handlers: {
   readonly FatalStatus: (error: FatalStatusError) => R
   readonly RetriesExhausted: (error: RetriesExhaustedError) => R
-}): (error: ConnectorStreamFailure) => R {
-  return (error) => (error._tag === 'FatalStatus' ? handlers.FatalStatus(error) : handlers.RetriesExhausted(error))
-}
+}) => (error: ConnectorStreamFailure) => R = matchTag
