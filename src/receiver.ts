@@ -15,6 +15,7 @@ import {
 } from './errors.js'
 import { consoleLogger, log, type Logger } from './logger.js'
 import { prepareSignatureCheck, type SignatureCheck } from './signature.js'
+import { positiveInteger } from './internal/options.js'
 
 /**
  * Options of a {@link WebhookReceiver}.
@@ -132,10 +133,7 @@ export class WebhookReceiver {
     this.callbacks = callbackList(this.logger)
     this.secrets = normaliseSecrets(options.secret)
     this.checkSignature = prepareSignatureCheck(this.secrets)
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-    if (!(Number.isSafeInteger(this.maxBodyBytes) && this.maxBodyBytes > 0)) {
-      throw new TypeError('autoplay-rx: maxBodyBytes must be a positive integer')
-    }
+    this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
     if (this.secrets.length === 0) {
       log(this.logger, 'warn',
         'The secret is empty: every delivery is accepted without a signature check. ' +

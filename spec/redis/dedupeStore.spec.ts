@@ -58,10 +58,10 @@ describe('redis/dedupeStore: redisDedupeStore (real redis-server)', function () 
     expect(failure).to.be.instanceOf(Error)
   })
 
-  it('refuses a ttlMs that is not a positive whole number, naming it', () => {
+  it('refuses a ttlMs that is not a positive integer, naming it', () => {
     for (const ttlMs of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => redisDedupeStore({ sendCommand: async () => null }, { ttlMs }), String(ttlMs))
-        .to.throw(TypeError, 'autoplay-rx: ttlMs must be a positive whole number')
+        .to.throw(TypeError, 'autoplay-rx: ttlMs must be a positive integer')
     }
   })
 })

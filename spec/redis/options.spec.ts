@@ -15,11 +15,11 @@ describe('redis/options: option checks', () => {
     const cases: Array<[Partial<Record<keyof FromRedisStreamOptions, unknown>>, string]> = [
       ...(['batchSize', 'blockMs', 'claimIdleMs', 'maxInFlight'] as const).flatMap((name) =>
         [0, -5, 2.5, Number.NaN, Number.POSITIVE_INFINITY, '10'].map((value): [Record<string, unknown>, string] =>
-          [{ [name]: value }, `autoplay-rx: ${name} must be a positive whole number`])),
+          [{ [name]: value }, `autoplay-rx: ${name} must be a positive integer`])),
       ...(['stream', 'group', 'consumer'] as const).flatMap((name) =>
         ['', undefined, 7].map((value): [Record<string, unknown>, string] => [{ [name]: value }, `autoplay-rx: ${name} must be a non-empty string`])),
       [{ startAt: '>' }, "autoplay-rx: startAt must be '0' or '$'"],
-      [{ backoff: { initialMs: 100, maxMs: 0 } }, 'autoplay-rx: backoff.maxMs must be a positive whole number'],
+      [{ backoff: { initialMs: 100, maxMs: 0 } }, 'autoplay-rx: backoff.maxMs must be a positive integer'],
       [{ backoff: { initialMs: -1, maxMs: 100 } }, 'autoplay-rx: backoff.initialMs must be a number of ms, 0 or more'],
     ]
     for (const [bad, message] of cases) {
@@ -40,7 +40,7 @@ describe('redis/options: option checks', () => {
   it('redisAppender and toRedisStream: maxLen and stream', () => {
     for (const append of [redisAppender, toRedisStream]) {
       for (const maxLen of [0, -1, 1.5, Number.NaN]) {
-        expect(() => append(client, { stream: 's', maxLen }), String(maxLen)).to.throw(TypeError, 'autoplay-rx: maxLen must be a positive whole number')
+        expect(() => append(client, { stream: 's', maxLen }), String(maxLen)).to.throw(TypeError, 'autoplay-rx: maxLen must be a positive integer')
       }
       expect(() => append(client, { stream: '' })).to.throw(TypeError, 'autoplay-rx: stream must be a non-empty string')
     }

@@ -6,6 +6,7 @@
  * async callbacks finish leaves work queued behind the answer. The budget
  * bounds both; past it the adapters answer 503 so the connector retries.
  */
+import { positiveInteger } from '../internal/options.js'
 
 /**
  * Limits of an {@link InFlightBudget}; every field is optional.
@@ -74,9 +75,7 @@ export class InFlightBudget {
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024
     this.maxRequests = options.maxRequests ?? 1024
     this.maxPendingCallbacks = options.maxPendingCallbacks ?? 512
-    for (const key of ['maxBytes', 'maxRequests', 'maxPendingCallbacks'] as const) {
-      if (!(Number.isSafeInteger(this[key]) && this[key] > 0)) throw new TypeError(`autoplay-rx: budget ${key} must be a positive integer`)
-    }
+    for (const key of ['maxBytes', 'maxRequests', 'maxPendingCallbacks'] as const) positiveInteger(`budget ${key}`, this[key])
   }
 
   /** Body bytes held now by reads in progress (never above `maxBytes`). */

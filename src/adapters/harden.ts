@@ -6,6 +6,7 @@
  * never sends a byte open forever and hold 5,000+ connections without limit.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
+import { positiveInteger } from '../internal/options.js'
 
 /**
  * The settings {@link hardenServer} and {@link createHardenedServer} apply;
@@ -55,9 +56,7 @@ function resolve(options: HardenOptions): Resolved {
     maxConnections: options.maxConnections ?? 1024,
     connectionsCheckingIntervalMs: options.connectionsCheckingIntervalMs ?? 1_000,
   }
-  for (const [key, value] of Object.entries(resolved)) {
-    if (!(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive integer`)
-  }
+  for (const [key, value] of Object.entries(resolved)) positiveInteger(key, value)
   if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
     throw new TypeError('autoplay-rx: headersTimeoutMs must not exceed requestTimeoutMs (Node would never apply it)')
   }

@@ -7,6 +7,7 @@
 import type { Payload } from '../codecs.js'
 import type { WebhookReceiver } from '../receiver.js'
 import { InFlightBudget, isBudget } from './budget.js'
+import { positiveNumber } from '../internal/options.js'
 
 /**
  * Options shared by every adapter. All are optional. The largest body is
@@ -96,9 +97,7 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
     persistTimeoutMs: options.persistTimeoutMs ?? 2000,
     budget: options.budget ?? new InFlightBudget(),
   }
-  for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) {
-    if (!(Number.isFinite(resolved[key]) && resolved[key] > 0)) throw new TypeError(`autoplay-rx: ${key} must be a positive number`)
-  }
+  for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) positiveNumber(key, resolved[key])
   if (resolved.path !== undefined && !(typeof resolved.path === 'string' && resolved.path.startsWith('/'))) {
     throw new TypeError('autoplay-rx: path must be a string starting with /')
   }

@@ -4,6 +4,7 @@
  */
 import { asyncScheduler } from 'rxjs'
 import type { DedupeStore } from './dedupeStore.js'
+import { positiveInteger } from '../internal/options.js'
 
 /**
  * Options of {@link memoryDedupeStore}.
@@ -81,9 +82,7 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
  */
 export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): MemoryDedupeStore {
   const { maxKeys = DEFAULT_MAX_KEYS, ttlMs = DEFAULT_TTL_MS, now = () => asyncScheduler.now() } = options
-  if (!(Number.isSafeInteger(maxKeys) && maxKeys > 0)) {
-    throw new TypeError('autoplay-rx: maxKeys must be a positive integer')
-  }
+  positiveInteger('maxKeys', maxKeys)
   if (!(typeof ttlMs === 'number' && ttlMs > 0)) {
     throw new TypeError('autoplay-rx: ttlMs must be a number > 0 (Infinity for no expiry)')
   }

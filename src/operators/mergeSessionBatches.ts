@@ -6,6 +6,7 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs'
 import type { ActionsPayload, Payload } from '../codecs.js'
 import { mergeActions, sessionKey, type SessionKey } from '../payloads.js'
+import { positiveInteger } from '../internal/options.js'
 
 /**
  * Options of {@link mergeSessionBatches}.
@@ -83,9 +84,7 @@ export function mergeSessionBatches(options: MergeSessionBatchesOptions):
   if (!(typeof windowMs === 'number' && Number.isFinite(windowMs) && windowMs >= 0)) {
     throw new TypeError('autoplay-rx: mergeSessionBatches needs { windowMs }, a finite number >= 0')
   }
-  if (!(maxActions === Infinity || (Number.isSafeInteger(maxActions) && maxActions > 0))) {
-    throw new TypeError('autoplay-rx: maxActions must be a positive integer')
-  }
+  if (maxActions !== Infinity) positiveInteger('maxActions', maxActions)
   return <P extends Payload>(source: Observable<P>) => new Observable<P | ActionsPayload>((subscriber) => {
     // Insertion order is opening order: completion flushes in that order.
     const windows = new Map<SessionKey, Window>()

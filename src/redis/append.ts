@@ -6,7 +6,8 @@
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import type { RedisCommandClient } from './client.js'
-import { nonEmpty, positiveInteger } from './options.js'
+import { positiveInteger } from '../internal/options.js'
+import { nonEmpty } from './options.js'
 
 /**
  * The field of each stream entry that holds the payload's JSON.

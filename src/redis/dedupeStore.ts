@@ -5,7 +5,7 @@
  */
 import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
-import { positiveInteger } from './options.js'
+import { positiveInteger } from '../internal/options.js'
 
 /**
  * Options of {@link redisDedupeStore}.

@@ -8,12 +8,7 @@ import type { BackoffPolicy } from '../backoff.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { RedisCommandClient } from './client.js'
 import type { FromRedisStreamOptions } from './fromRedisStream.js'
-
-/** Throws unless `value` is a positive safe integer. */
-export function positiveInteger(name: string, value: number): number {
-  if (!(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`autoplay-rx: ${name} must be a positive whole number`)
-  return value
-}
+import { positiveInteger } from '../internal/options.js'
 
 /** Throws unless `value` is a non-empty string. */
 export function nonEmpty(name: string, value: unknown): string {
