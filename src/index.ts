@@ -68,6 +68,18 @@ export type { MergeSessionBatchesOptions } from './operators/mergeSessionBatches
 export { EventBuffer } from './operators/EventBuffer.js'
 export type { EventBufferOptions } from './operators/EventBuffer.js'
 
+// Session context: the context store in memory, the summarizer, and what both stores share
+export { ContextStore } from './context/ContextStore.js'
+export type { ContextStoreOptions } from './context/ContextStore.js'
+export { intoContext, writeToContext } from './context/intoContext.js'
+export type { IntoContextOptions } from './context/intoContext.js'
+export type { ContextReader, ContextWriter, ContextGetOptions, ContextDefaults } from './context/options.js'
+export {
+  bucketKey, keptActions, actionsText, formatActions, contextText, enrichText, renderPrompt,
+  DEFAULT_SUMMARY_PROMPT, UNKNOWN_SESSION,
+} from './context/text.js'
+export type { ContextBatch } from './context/text.js'
+
 // SSE source
 export { connectorStream } from './sse/connectorStream.js'
 export type { ConnectorStreamOptions } from './sse/options.js'

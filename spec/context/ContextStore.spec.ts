@@ -1,0 +1,113 @@
+import { expect } from 'chai'
+import { TestScheduler } from 'rxjs/testing'
+import { ContextStore, type Logger } from '../../src/index.js'
+import { batch, line } from './batches.js'
+import { clock, parity } from './parity.js'
+
+const NOW = 1_700_000_100
+
+/** Warnings logged, as text. */
+function recorder(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  return { lines, warn: (message) => lines.push(message) }
+}
+
+describe('ContextStore (memory)', () => {
+  describe('the reference\'s rules (shared with the Redis store)', () => {
+    parity(async (defaults) => {
+      const store = new ContextStore({ ...defaults, now: () => clock.ms, logger: {} })
+      return {
+        add: async (b) => store.add(b),
+        summary: async (s, t, at) => store.onSummary(s, t, at),
+        get: async (s, o) => store.get(s, o),
+        enrich: async (s, q, o) => store.enrich(s, q, o),
+        reset: async (s, o) => store.reset(s, o),
+        sessions: async () => store.activeSessions,
+      }
+    })
+  })
+
+  it('get and enrich are synchronous; reader gives the same text as promises, and rejects an invalid option', async () => {
+    const store = new ContextStore()
+    store.add(batch('s1', '', NOW, ['A']))
+    const text: string = store.get('s1')
+    expect(text).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+    expect(await store.reader.get('s1')).to.equal(text)
+    expect(await store.reader.enrich('s1', 'q')).to.equal(store.enrich('s1', 'q'))
+    expect(await store.reader.get('s1', { lookbackSeconds: -1 }).catch((e: Error) => e.message)).to.equal('autoplay-rx: lookbackSeconds must be a number of seconds > 0 (got -1)')
+  })
+
+  it('maxSessions evicts the least recently written key with its bucket and its summary; a summary counts as a write, a read does not', () => {
+    const store = new ContextStore({ maxSessions: 2 })
+    store.add(batch('a', '', NOW, ['A']))
+    store.onSummary('a', 'Sum a.')
+    store.add(batch('b', '', NOW, ['B']))
+    store.onSummary('a', 'Sum a again.') // a is now the most recent
+    store.get('b')
+    store.add(batch('c', '', NOW, ['C'])) // evicts b
+    expect(store.activeSessions).to.deep.equal(['a', 'c'])
+    store.add(batch('d', 'p', NOW, ['D'])) // evicts a: its bucket and its summary
+    expect(store.activeSessions).to.deep.equal(['c', 'p\x1fd'])
+    expect(store.get('a')).to.equal('')
+    // The evicted summary's time went with it.
+    expect(store.onSummary('c', 'New.', 1)).to.equal(true)
+  })
+
+  it('warns once per session about a product-bucket fallback, and again after the session is reset', () => {
+    const logger = recorder()
+    const store = new ContextStore({ logger })
+    store.add(batch('s1', 'p1', NOW, ['A']))
+    store.get('s1')
+    store.get('s1')
+    store.add(batch('s2', 'p1', NOW, ['A']))
+    store.add(batch('s2', 'p2', NOW, ['B']))
+    store.get('s2')
+    store.get('s2')
+    store.reset('s1', { productId: 'p1' })
+    store.add(batch('s1', 'p1', NOW, ['A']))
+    store.get('s1')
+    expect(logger.lines).to.deep.equal([
+      'context of session "s1": no productId given; read from its only product-scoped bucket (product "p1")',
+      'context of session "s2": no productId given and 2 product-scoped buckets; no actions used (pass productId)',
+      'context of session "s1": no productId given; read from its only product-scoped bucket (product "p1")',
+    ])
+  })
+
+  it('a logger that throws does not break get', () => {
+    const store = new ContextStore({ logger: { warn: () => { throw new Error('broken logger') } } })
+    store.add(batch('s1', 'p1', NOW, ['A']))
+    expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+  })
+
+  it('refuses maxSessions that is not a whole number ≥ 1, a summary that is not text, and a time that is not finite', () => {
+    expect(() => new ContextStore({ maxSessions: 0 })).to.throw(TypeError, 'autoplay-rx: maxSessions must be a whole number ≥ 1 (got 0)')
+    const store = new ContextStore()
+    expect(() => store.onSummary('s1', 42 as unknown as string)).to.throw(TypeError, 'autoplay-rx: a summary must be a string (got number)')
+    expect(() => store.onSummary('s1', 'x', Number.POSITIVE_INFINITY)).to.throw(TypeError, "autoplay-rx: a summary's time must be a finite number of Unix seconds (got Infinity)")
+    expect(() => store.context$('s1', { maxActions: 0 })).to.throw(TypeError, 'autoplay-rx: maxActions must be a whole number ≥ 1 (got 0)')
+  })
+
+  it('context$ emits the text now and after each change to the session that changes it; other sessions do not wake it', () => {
+    new TestScheduler((actual, expected) => { expect(actual).to.deep.equal(expected) }).run(({ cold, expectObservable }) => {
+      const store = new ContextStore({ maxSessions: 2 })
+      const writes = {
+        a: () => store.add(batch('s1', '', NOW, ['A'])),
+        b: () => store.add(batch('other', '', NOW, ['X'])),
+        c: () => store.onSummary('s1', 'Sum.'),
+        d: () => store.onSummary('s1', 'Older.', -1), // stored: no time was stored before
+        e: () => store.onSummary('s1', 'Oldest.', -2), // refused: no change
+        f: () => store.add(batch('x', '', NOW, ['Y'])), // evicts other (s1 was written since)
+        g: () => store.add(batch('y', '', NOW, ['Y'])), // evicts s1
+        h: () => store.complete(),
+      }
+      cold('-a-b-c-d-e-f-g-h|', writes).subscribe((write) => write())
+      expectObservable(store.context$('s1')).toBe('0a---c-d-----g-|', {
+        0: '',
+        a: `Recent activity:\n${line(1, 0, 'A')}`,
+        c: `Summary: Sum.\n\nRecent activity:\n${line(1, 0, 'A')}`,
+        d: `Summary: Older.\n\nRecent activity:\n${line(1, 0, 'A')}`,
+        g: '',
+      })
+    })
+  })
+})

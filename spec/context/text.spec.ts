@@ -1,0 +1,65 @@
+import { expect } from 'chai'
+import {
+  actionsText, bucketKey, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptActions, renderPrompt, UNKNOWN_SESSION,
+} from '../../src/index.js'
+import { action, batch, line } from './batches.js'
+
+describe('context/text: the strings both stores and the summarizer build', () => {
+  it('bucketKey: product + "\\x1f" + session, or the session alone without a product', () => {
+    expect(bucketKey('prod_abc', 'ps_1')).to.equal('prod_abc\u001fps_1')
+    expect(bucketKey('', 'ps_1')).to.equal('ps_1')
+    expect(bucketKey(undefined, UNKNOWN_SESSION)).to.equal('unknown')
+  })
+
+  it('actionsText: "{n}. {toText(action)}" from 1, joined by \\n, no trailing newline; "" for none', () => {
+    expect(actionsText([action(7, 'Open', 'reports/:id'), action(8, 'Export')])).to.equal('1. [7] click: Open \u2014 /reports/:id\n2. [8] click: Export \u2014 /home')
+    expect(actionsText([])).to.equal('')
+  })
+
+  it('formatActions numbers every action of the batches from 1 across batches', () => {
+    expect(formatActions([batch('s', '', 1, ['a', 'b']), batch('s', '', 2, ['c'], 2)])).to.equal([line(1, 0, 'a'), line(2, 1, 'b'), line(3, 2, 'c')].join('\n'))
+  })
+
+  it('keptActions: lookback before maxActions; a straddling batch keeps its last actions; none kept is []', () => {
+    const batches = [batch('s', '', 10, ['a', 'b', 'c']), batch('s', '', 5, ['d']), batch('s', '', 20, ['e', 'f'])]
+    const names = (cutoff: number | undefined, max: number | undefined) => keptActions(batches, cutoff, max).map((a) => a.description)
+    expect(names(undefined, undefined)).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f'])
+    expect(names(undefined, 3)).to.deep.equal(['d', 'e', 'f'])
+    expect(names(10, 3)).to.deep.equal(['c', 'e', 'f'])
+    expect(names(10, undefined)).to.deep.equal(['a', 'b', 'c', 'e', 'f'])
+    expect(names(21, undefined)).to.deep.equal([])
+  })
+
+  it('contextText and enrichText: the four shapes', () => {
+    expect(contextText('', '')).to.equal('')
+    expect(contextText('S.', '')).to.equal('Summary: S.')
+    expect(contextText('', '1. x')).to.equal('Recent activity:\n1. x')
+    expect(contextText('S.', '1. x')).to.equal('Summary: S.\n\nRecent activity:\n1. x')
+    expect(enrichText('', 'q?')).to.equal('q?')
+    expect(enrichText('Summary: S.', 'q?')).to.equal('[Session context]\nSummary: S.\n\n[Query]\nq?')
+  })
+
+  it('the default prompt, to the character: blank lines before "Write", "Actions:" and "Summary:", nothing after "Summary:"', () => {
+    expect(DEFAULT_SUMMARY_PROMPT).to.equal([
+      "You are summarising a user's in-app session for a RAG pipeline.",
+      'Your summary will be embedded and stored in a vector database to provide',
+      'context for a chatbot or AI assistant.',
+      '',
+      'Write a concise 2-3 sentence summary of what the user did, focusing on:',
+      '- Which features or pages they visited',
+      '- What actions they performed',
+      '- Any clear intent or goal you can infer',
+      '',
+      'Actions:',
+      '{actions}',
+      '',
+      'Summary:',
+    ].join('\n'))
+  })
+
+  it('renderPrompt replaces every {actions} literally ($ patterns included) and says undefined without one', () => {
+    expect(renderPrompt('A:\n{actions}\nagain {actions}', "1. $& $' $1")).to.equal("A:\n1. $& $' $1\nagain 1. $& $' $1")
+    expect(renderPrompt('Summarise the session.', '1. x')).to.equal(undefined)
+    expect(renderPrompt('{action}', '1. x')).to.equal(undefined)
+  })
+})

@@ -1,0 +1,86 @@
+/**
+ * Feeds a payload stream into a context store: one operator for the
+ * receiver's `payloads$`, an SSE stream, or a Redis worker's payloads.
+ */
+import { concatMap, type MonoTypeOperatorFunction } from 'rxjs'
+import type { Payload } from '../codecs.js'
+import { consoleLogger, log, type Logger } from '../logger.js'
+import { isThenable } from '../thenable.js'
+import type { ContextWriter } from './options.js'
+
+/**
+ * Options of {@link intoContext}.
+ *
+ * @example
+ * ```ts
+ * const options: IntoContextOptions = { onError: (error, payload) => deadLetter(payload, error) }
+ * ```
+ */
+export interface IntoContextOptions {
+  /** Called when a write failed (threw or rejected); the payload still passes on. A throwing `onError` is ignored. */
+  readonly onError?: (error: unknown, payload: Payload) => void
+  /** Where failed writes are logged; default {@link consoleLogger}. */
+  readonly logger?: Logger
+}
+
+/**
+ * Writes each payload to a context store and passes it on once written:
+ * actions batches to `add`, summaries to `onSummary(session_id, summary,
+ * forwarded_at)` (a `forwarded_at` of 0, the codec's value when it was
+ * absent, is passed as no time). With a store whose writes are promises
+ * (Redis), each write is awaited before the next starts, so the store sees
+ * the stream's order. A failed write is logged and given to `onError`; it
+ * never errors the stream.
+ *
+ * @param store - a {@link ContextStore}, a `RedisContextStore`, or any {@link ContextWriter}
+ * @param options - what to do with failed writes
+ * @returns an operator that emits each payload after it is written
+ * @example
+ * ```ts
+ * import { ContextStore, intoContext } from 'autoplay-rx'
+ *
+ * const store = new ContextStore()
+ * receiver.payloads$.pipe(intoContext(store)).subscribe()                                   // webhooks
+ * connectorStream({ url, headers }).pipe(intoContext(store)).subscribe()                   // SSE
+ * // a Redis worker: write, then acknowledge (see writeToContext)
+ * ```
+ */
+export function intoContext<P extends Payload>(store: ContextWriter, options: IntoContextOptions = {}): MonoTypeOperatorFunction<P> {
+  const logger = options.logger ?? consoleLogger
+  const failed = (error: unknown, payload: P): P => {
+    log(logger, 'error', `context store write failed for session ${payload.session_id ?? 'unknown'}`, { error, session_id: payload.session_id, type: payload.type })
+    try {
+      options.onError?.(error, payload)
+    } catch {
+      // A broken error handler must not stop the stream.
+    }
+    return payload
+  }
+  return concatMap((payload: P) => {
+    let written: unknown
+    try {
+      written = writeToContext(store, payload)
+    } catch (error) {
+      return [failed(error, payload)]
+    }
+    return isThenable(written) ? Promise.resolve(written).then(() => payload, (error: unknown) => failed(error, payload)) : [payload]
+  })
+}
+
+/**
+ * Writes one payload to a context store: an actions batch to `add`, a
+ * summary to `onSummary` with its `forwarded_at` as its time (0: none).
+ *
+ * @param store - any {@link ContextWriter}
+ * @param payload - a decoded payload
+ * @returns what the store returned (a promise for an async store)
+ * @example
+ * ```ts
+ * fromRedisStream(redis, opts).pipe(mergeMap(async (d) => { await writeToContext(store, d.payload); await d.ack() }, 8))
+ * ```
+ */
+export function writeToContext(store: ContextWriter, payload: Payload): void | boolean | PromiseLike<unknown> {
+  return payload.type === 'actions'
+    ? store.add(payload)
+    : store.onSummary(payload.session_id, payload.summary, payload.forwarded_at === 0 ? undefined : payload.forwarded_at)
+}
