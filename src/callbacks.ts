@@ -86,6 +86,8 @@ export interface CallbackList {
   readonly onSummary: (fn: PayloadCallback<SummaryPayload>) => void
   /** Runs the handlers registered for `payload`'s type, in registration order. Never throws. */
   readonly run: (payload: Payload, mode: CallbackMode) => CallbackOutcome
+  /** Whether some handler is registered for `payload`'s type. */
+  readonly handles: (payload: Payload) => boolean
   /** Drops every handler. */
   readonly clear: () => void
 }
@@ -130,6 +132,7 @@ export function callbackList(logger: Logger): CallbackList {
     run: (payload, mode) => payload.type === 'actions'
       ? runHandlers(actions, payload, mode, logger)
       : runHandlers(summaries, payload, mode, logger),
+    handles: (payload) => (payload.type === 'actions' ? actions : summaries).length > 0,
     clear: () => { actions = []; summaries = [] },
   }
 }

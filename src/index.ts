@@ -51,6 +51,9 @@ export { WebhookReceiver, DEFAULT_MAX_BODY_BYTES } from './receiver.js'
 export type { WebhookReceiverOptions, Dispatch } from './receiver.js'
 export type { PayloadCallback, CallbackFailure, CallbackOutcome } from './callbacks.js'
 
+// Telemetry hooks (built from OpenTelemetry by `autoplay-rx/otel`)
+export type { Telemetry, DeliveryProbe, HeaderReader, BudgetView, StreamProbe, RedisReaderProbe, RedisGroup } from './telemetry.js'
+
 // Logging
 export { consoleLogger, silentLogger } from './logger.js'
 export type { Logger, LogContext } from './logger.js'

@@ -16,6 +16,7 @@ import {
 import { consoleLogger, log, type Logger } from './logger.js'
 import { prepareSignatureCheck, type SignatureCheck } from './signature.js'
 import { positiveInteger } from './internal/options.js'
+import type { DeliveryProbe, Telemetry } from './telemetry.js'
 
 /**
  * Options of a {@link WebhookReceiver}.
@@ -44,6 +45,12 @@ export interface WebhookReceiverOptions {
   readonly logger?: Logger
   /** Largest body accepted, in bytes; default 1 MiB. */
   readonly maxBodyBytes?: number
+  /**
+   * Metrics and traces of every delivery (`otelTelemetry()` from
+   * `autoplay-rx/otel`); the adapters built on this receiver report through
+   * it too. Default: none, at no cost.
+   */
+  readonly telemetry?: Telemetry
 }
 
 /**
@@ -104,6 +111,8 @@ export class WebhookReceiver {
   readonly logger: Logger
   /** Largest body accepted, in bytes. */
   readonly maxBodyBytes: number
+  /** The telemetry this receiver (and adapters built on it) report to, if any. */
+  readonly telemetry: Telemetry | undefined
   private readonly payloadSubject = new Subject<Payload>()
   private readonly actionsSubject = new Subject<ActionsPayload>()
   private readonly summarySubject = new Subject<SummaryPayload>()
@@ -134,6 +143,7 @@ export class WebhookReceiver {
     this.secrets = normaliseSecrets(options.secret)
     this.checkSignature = prepareSignatureCheck(this.secrets)
     this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+    this.telemetry = options.telemetry
     if (this.secrets.length === 0) {
       log(this.logger, 'warn',
         'The secret is empty: every delivery is accepted without a signature check. ' +
@@ -169,6 +179,8 @@ export class WebhookReceiver {
    *
    * @param body - the raw request body: bytes or text exactly as received
    * @param signature - the `X-Connector-Signature` header value
+   * @param probe - the delivery's {@link DeliveryProbe}, when an adapter already follows it
+   *   (it then calls `finish`); without one, the receiver's telemetry (if any) gets a new one
    * @returns the result, and how this delivery's callbacks ended (`Settled`) or will (`Pending`)
    * @example
    * ```ts
@@ -177,8 +189,8 @@ export class WebhookReceiver {
    * res.writeHead(E.isLeft(result) ? 400 : failures.length > 0 ? 500 : 200).end()
    * ```
    */
-  dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Dispatch {
-    return this.deliver(body, signature, 'async')
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature?: string | null, probe?: DeliveryProbe): Dispatch {
+    return this.deliver(body, signature, 'async', probe)
   }
 
   /**
@@ -314,17 +326,27 @@ export class WebhookReceiver {
    * size limit, say), so that `rejected$` sees every refused delivery.
    *
    * @param error - the refusal, made with one of the error constructors
+   * @param probe - the delivery's {@link DeliveryProbe}, when an adapter follows it
    * @example
    * ```ts
    * receiver.reject(bodyTooLarge(receiver.maxBodyBytes, bytesSeen))
    * ```
    */
-  reject(error: IngestError): void {
+  reject(error: IngestError, probe?: DeliveryProbe): void {
     log(this.logger, 'debug', `Delivery refused: ${error.message}`, { tag: error._tag })
+    if (probe !== undefined) probe.refused(error)
+    else if (this.telemetry !== undefined) this.refusedAlone(this.telemetry, error)
     this.rejectedSubject.next(error)
   }
 
-  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true): E.Either<IngestError, Decoded> {
+  /** A refusal no probe follows (`reject` called by hand): counted and traced as a delivery of its own. */
+  private refusedAlone(telemetry: Telemetry, error: IngestError): void {
+    const probe = telemetry.delivery()
+    probe.refused(error)
+    probe.finish()
+  }
+
+  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true, probe?: DeliveryProbe): E.Either<IngestError, Decoded> {
     const bytes = toBytes(body)
     if (E.isLeft(bytes)) return bytes
     const raw = bytes.right
@@ -333,20 +355,31 @@ export class WebhookReceiver {
       const failure = this.checkSignature(raw, signature)
       if (failure !== null) return E.left(invalidSignature(failure, raw))
     }
+    if (probe !== undefined) probe.verified()
     return decodeUtf8(raw)
   }
 
   // The streams see the payload first, then the callbacks run: they are not subscribers.
-  private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode): Dispatch {
-    const decoded = this.decode(body, signature)
+  // With no telemetry, `probe` stays undefined and each hook costs one check.
+  private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode, given?: DeliveryProbe): Dispatch {
+    const probe = given ?? (this.telemetry === undefined ? undefined : this.telemetry.delivery())
+    if (probe !== undefined) probe.ingest()
+    const decoded = this.decode(body, signature, true, probe)
     if (E.isLeft(decoded)) {
-      this.reject(decoded.left)
+      this.reject(decoded.left, probe)
+      if (probe !== undefined && given === undefined) probe.finish()
       return { result: decoded, callbacks: SETTLED }
     }
     warnOnCountMismatch(this.logger, decoded.right)
     const payload = decoded.right.payload
     this.emit(payload)
-    return { result: E.right(payload), callbacks: this.callbacks.run(payload, mode) }
+    if (probe === undefined) return { result: E.right(payload), callbacks: this.callbacks.run(payload, mode) }
+    const handled = this.callbacks.handles(payload)
+    probe.accepted(payload)
+    const callbacks = this.callbacks.run(payload, mode)
+    if (handled) probe.callbacks(callbacks)
+    if (given === undefined) probe.finish()
+    return { result: E.right(payload), callbacks }
   }
 
   private emit(payload: Payload): void {

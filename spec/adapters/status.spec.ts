@@ -9,11 +9,11 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' }
 describe('adapters/status', () => {
   describe('response', () => {
     it('writes stable bodies: ok, ignored, processing, and errors with code and message', () => {
-      expect(response('ok')).to.deep.equal({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"ok"}' })
+      expect(response('ok')).to.deep.equal({ status: 200, code: 'ok', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"status":"ok"}' })
       expect(response('ignored').body).to.equal('{"status":"ok","code":"ignored"}')
       expect(response('processing')).to.include({ status: 202, body: '{"status":"accepted","code":"processing"}' })
       expect(response('method_not_allowed', 'Only POST')).to.deep.equal({
-        status: 405, headers: { 'content-type': 'application/json; charset=utf-8', allow: 'POST' },
+        status: 405, code: 'method_not_allowed', headers: { 'content-type': 'application/json; charset=utf-8', allow: 'POST' },
         body: '{"status":"error","code":"method_not_allowed","message":"Only POST"}',
       })
       expect(response('unavailable').status).to.equal(503)
@@ -39,7 +39,7 @@ describe('adapters/status', () => {
         ['not_found', 404, '{"status":"error","code":"not_found","message":"not_found"}'],
       ]
       expect(table.map(([code]) => response(code))).to.deep.equal(table.map(([code, status, body]) => ({
-        status, body, headers: code === 'method_not_allowed' ? { ...JSON_TYPE, allow: 'POST' } : JSON_TYPE,
+        status, code, body, headers: code === 'method_not_allowed' ? { ...JSON_TYPE, allow: 'POST' } : JSON_TYPE,
       })))
     })
 
@@ -49,7 +49,7 @@ describe('adapters/status', () => {
       expect(response('malformed_json', 'Body is not "JSON"\n').body)
         .to.equal('{"status":"error","code":"malformed_json","message":"Body is not \\"JSON\\"\\n"}')
       expect(response('body_too_large', 'Too large', { connection: 'close' })).to.deep.equal({
-        status: 413, headers: { ...JSON_TYPE, connection: 'close' },
+        status: 413, code: 'body_too_large', headers: { ...JSON_TYPE, connection: 'close' },
         body: '{"status":"error","code":"body_too_large","message":"Too large"}',
       })
     })
@@ -57,13 +57,13 @@ describe('adapters/status', () => {
 
   describe('the answers made once', () => {
     it('OK is response(\'ok\'); NOT_FOUND is 404 "Not found"', () => {
-      expect(OK).to.deep.equal({ status: 200, headers: JSON_TYPE, body: '{"status":"ok"}' })
-      expect(NOT_FOUND).to.deep.equal({ status: 404, headers: JSON_TYPE, body: '{"status":"error","code":"not_found","message":"Not found"}' })
+      expect(OK).to.deep.equal({ status: 200, code: 'ok', headers: JSON_TYPE, body: '{"status":"ok"}' })
+      expect(NOT_FOUND).to.deep.equal({ status: 404, code: 'not_found', headers: JSON_TYPE, body: '{"status":"error","code":"not_found","message":"Not found"}' })
     })
 
     it('overloaded is 503 with retry-after: 1, and its extra headers', () => {
       expect(overloaded('Too many bodies in flight')).to.deep.equal({
-        status: 503, headers: { ...JSON_TYPE, 'retry-after': '1' },
+        status: 503, code: 'overloaded', headers: { ...JSON_TYPE, 'retry-after': '1' },
         body: '{"status":"error","code":"overloaded","message":"Too many bodies in flight"}',
       })
       expect(overloaded('Full', { connection: 'close' }).headers).to.deep.equal({ ...JSON_TYPE, 'retry-after': '1', connection: 'close' })

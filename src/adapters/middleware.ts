@@ -13,6 +13,7 @@ import type { Payload } from '../codecs.js'
 import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
 import type { WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
+import type { DeliveryProbe } from '../telemetry.js'
 import { bodyDeadlines, type Deadlines } from './deadlines.js'
 import type { InFlightBudget } from './budget.js'
 import { resolveOptions, type AdapterOptions, type ResolvedOptions } from './options.js'
@@ -141,17 +142,24 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>): Handle<Req> {
   const resolved = resolveOptions(receiver, options)
   const deadlines = bodyDeadlines(resolved.bodyTimeoutMs)
+  const telemetry = receiver.telemetry
+  if (telemetry !== undefined) telemetry.budget(resolved.budget)
   const failed = (error: unknown, reply: (answer: AdapterResponse | null) => void) => {
     log(receiver.logger, 'error', 'autoplay-rx adapter failed', { error })
     reply(response('callback_failed', 'internal error'))
   }
   return (req, send) => {
+    let probe: DeliveryProbe | undefined
     // A reply that throws (a write to a socket already destroyed, say) is logged here: rethrown, it
     // would come back as a second reply, or reject a promise nobody holds and crash the process.
     let replied = false
     const reply = (answer: AdapterResponse | null): void => {
       if (replied) return
       replied = true
+      if (probe !== undefined) {
+        if (answer !== null) probe.answered(answer.status, answer.code)
+        probe.finish()
+      }
       try {
         send(answer)
       } catch (error) {
@@ -160,14 +168,16 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     }
     try {
       if (resolved.path !== undefined && runtime.path?.(req) !== resolved.path) return reply(NOT_FOUND)
+      // Another route's request is no delivery. With no telemetry: no probe, no closure, one check.
+      if (telemetry !== undefined) probe = telemetry.delivery((name) => runtime.header(req, name))
       // Read and parsed once: the head check and the budget both need it, on every delivery.
       const length = lengthOf(runtime.header(req, 'content-length'))
-      const head = checkHead(receiver, runtime.method(req), runtime.header(req, 'content-type'), length, resolved)
+      const head = checkHead(receiver, runtime.method(req), runtime.header(req, 'content-type'), length, resolved, probe)
       if (head !== null) return reply(head)
       const signature = runtime.header(req, SIGNATURE_HEADER)
       runtime.readBody(req, heldLength(length), resolved, deadlines, (outcome) => {
         try {
-          const answer = answerBody(receiver, outcome, signature, resolved)
+          const answer = answerBody(receiver, outcome, signature, resolved, probe)
           if (answer instanceof Promise) answer.then(reply, (error: unknown) => failed(error, reply))
           else reply(answer)
         } catch (error) {
@@ -192,18 +202,19 @@ export function checkHead(
   contentType: string | null | undefined,
   declared: number,
   options: ResolvedOptions,
+  probe?: DeliveryProbe,
 ): AdapterResponse | null {
   if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
   const type = contentType?.trim()
   if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
-  if (declared > options.maxBodyBytes) return tooLarge(receiver, options.maxBodyBytes, declared)
+  if (declared > options.maxBodyBytes) return tooLarge(receiver, options.maxBodyBytes, declared, probe)
   return null
 }
 
 /** 413, recorded on `rejected$` (there is no body to carry: it was never read). */
-function tooLarge(receiver: WebhookReceiver, limit: number, size: number): AdapterResponse {
+function tooLarge(receiver: WebhookReceiver, limit: number, size: number, probe: DeliveryProbe | undefined): AdapterResponse {
   const error = bodyTooLarge(limit, size)
-  receiver.reject(error)
+  receiver.reject(error, probe)
   return response('body_too_large', error.message, { connection: 'close' })
 }
 
@@ -217,18 +228,19 @@ export function answerBody(
   outcome: BodyOutcome,
   signature: string | null | undefined,
   options: ResolvedOptions,
+  probe?: DeliveryProbe,
 ): Promise<AdapterResponse> | AdapterResponse | null {
   switch (outcome._tag) {
-    case 'Body': return deliver(receiver, outcome.bytes, signature, options)
+    case 'Body': return deliver(receiver, outcome.bytes, signature, options, probe)
     case 'NotRaw': {
       const refusal = notRawBody(outcome.received)
       const error = outcome.hint === undefined ? refusal : { ...refusal, message: outcome.hint }
       // The server's own misconfiguration: its operator must hear of it, not only the connector.
       log(receiver.logger, 'error', error.message)
-      receiver.reject(error)
+      receiver.reject(error, probe)
       return response('body_not_raw', error.message)
     }
-    case 'TooLarge': return tooLarge(receiver, options.maxBodyBytes, outcome.size)
+    case 'TooLarge': return tooLarge(receiver, options.maxBodyBytes, outcome.size, probe)
     case 'Timeout': return response('body_timeout', `The body did not arrive within ${options.bodyTimeoutMs} ms`, { connection: 'close' })
     case 'Aborted': return null
     case 'OverBudget': {
@@ -248,11 +260,12 @@ function deliver(
   body: Uint8Array | string,
   signature: string | null | undefined,
   options: ResolvedOptions,
+  probe: DeliveryProbe | undefined,
 ): AdapterResponse | Promise<AdapterResponse> {
   const budget = options.budget
   // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
   if (budget.callbacksFull) return overloaded(`${budget.pendingCallbacks} deliveries still have callbacks running; retry later`)
-  const { result, callbacks } = receiver.dispatch(body, signature)
+  const { result, callbacks } = receiver.dispatch(body, signature, probe)
   if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)

@@ -35,6 +35,7 @@ export type ResponseCode =
  * // The answer to a correctly signed body that is not JSON:
  * const answer: AdapterResponse = {
  *   status: 400,
+ *   code: 'malformed_json',
  *   headers: { 'content-type': 'application/json; charset=utf-8' },
  *   body: '{"status":"error","code":"malformed_json","message":"Body is not valid JSON: Unexpected token …"}',
  * }
@@ -43,6 +44,8 @@ export type ResponseCode =
 export interface AdapterResponse {
   /** The HTTP status (see {@link ResponseCode}). */
   readonly status: number
+  /** The body's `code` (`ok` for a plain 200): what metrics count answers by. */
+  readonly code: ResponseCode
   /** Lower-case header names: always `content-type`, plus `allow`, `retry-after` or `connection: close` where they apply. */
   readonly headers: Readonly<Record<string, string>>
   /** JSON: `{"status":"ok"}`, or `status`, `code` (a {@link ResponseCode}) and, for errors, a short `message`. */
@@ -70,7 +73,7 @@ export function response(code: ResponseCode, message?: string, extraHeaders: Rec
     : JSON.stringify({ status: 'error', code, message: message ?? code })
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extraHeaders }
   if (code === 'method_not_allowed') headers.allow = 'POST'
-  return { status, headers, body }
+  return { status, code, headers, body }
 }
 
 /** The answer to an accepted delivery, made once: it is the hot path. */

@@ -5,6 +5,7 @@
  */
 import { asyncScheduler, concatMap, defer, EMPTY, from, of, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import type { Telemetry } from '../telemetry.js'
 import { deliveryKey } from '../payloads.js'
 import { isThenable } from '../thenable.js'
 import type { DedupeStore } from './dedupeStore.js'
@@ -17,6 +18,8 @@ interface KeyOption<T> {
    * {@link deliveryKey}. A key function that throws errors the stream.
    */
   readonly key?: (value: T) => string
+  /** Counts each check, hit (a repeat, dropped) or not (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
+  readonly telemetry?: Telemetry
 }
 
 /**
@@ -117,6 +120,7 @@ export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): M
   // Without a key the overloads admit payloads only, so here T is a Payload.
   const key = options.key ?? (deliveryKey as unknown as (value: T) => string)
   const given = options.store
+  const telemetry = options.telemetry
   if (given !== undefined && (options.maxKeys !== undefined || options.ttlMs !== undefined || options.scheduler !== undefined)) {
     throw new TypeError('autoplay-rx: dedupeDeliveries takes either a store or maxKeys/ttlMs/scheduler, not both')
   }
@@ -133,10 +137,14 @@ export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): M
     // Per subscription, like any operator state: two subscribers of one
     // pipeline each see every delivery once (a given store is shared, by design).
     const store = makeStore()
+    const pass = (value: T, repeat: boolean): Observable<T> => {
+      if (telemetry !== undefined) telemetry.dedupe(repeat)
+      return repeat ? EMPTY : of(value)
+    }
     return source.pipe(concatMap((value) => {
       const seen = store.seen(key(value))
-      if (isThenable(seen)) return from(seen).pipe(concatMap((repeat) => (repeat ? EMPTY : of(value))))
-      return seen ? EMPTY : of(value)
+      if (isThenable(seen)) return from(seen).pipe(concatMap((repeat) => pass(value, repeat)))
+      return pass(value, seen)
     }))
   })
 }

@@ -5,6 +5,7 @@
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import type { Telemetry } from '../telemetry.js'
 import type { RedisCommandClient } from './client.js'
 import { positiveInteger } from '../internal/options.js'
 import { nonEmpty } from './options.js'
@@ -38,6 +39,8 @@ export interface RedisAppendOptions {
    * nodes, so the stream may hold up to about 100 entries more. Default 1,000,000.
    */
   readonly maxLen?: number
+  /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
+  readonly telemetry?: Telemetry
 }
 
 /**
@@ -53,8 +56,22 @@ export interface RedisAppendOptions {
  */
 export function redisAppender(client: RedisCommandClient, options: RedisAppendOptions): (payload: Payload) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
-  const head = ['XADD', nonEmpty('stream', options.stream), 'MAXLEN', '~', String(maxLen), '*', PAYLOAD_FIELD]
-  return async (payload) => String(await client.sendCommand([...head, JSON.stringify(payload)]))
+  const stream = nonEmpty('stream', options.stream)
+  const head = ['XADD', stream, 'MAXLEN', '~', String(maxLen), '*', PAYLOAD_FIELD]
+  const telemetry = options.telemetry
+  const append = async (payload: Payload) => String(await client.sendCommand([...head, JSON.stringify(payload)]))
+  if (telemetry === undefined) return append
+  return async (payload) => {
+    const done = telemetry.redisAppend(stream)
+    try {
+      const id = await append(payload)
+      done(true)
+      return id
+    } catch (error) {
+      done(false)
+      throw error
+    }
+  }
 }
 
 /**

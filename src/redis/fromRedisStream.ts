@@ -13,6 +13,7 @@ import { backoffDelay, type BackoffPolicy } from '../backoff.js'
 import type { Payload } from '../codecs.js'
 import { decodeJsonText, type DecodeError } from '../decode.js'
 import { log, type Logger } from '../logger.js'
+import type { RedisReaderProbe, Telemetry } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { readerSettings, type ReaderSettings } from './options.js'
@@ -253,6 +254,12 @@ export interface FromRedisStreamOptions {
    * waiting (the blocking reads themselves still wait in Redis).
    */
   readonly scheduler?: SchedulerLike
+  /**
+   * Metrics of this reader (`otelTelemetry()` from `autoplay-rx/otel`):
+   * entries read, claimed, acknowledged and rejected, and the group's
+   * pending count and lag, asked of Redis when metrics are collected. Default: none.
+   */
+  readonly telemetry?: Telemetry
 }
 
 /** The part of a node-redis client that a read connection of our own needs. */
@@ -336,6 +343,12 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
     const held = new Map<string, object>()
     const inFlight = new BehaviorSubject(0)
     const cursor: Cursor = { ownPending: '0', nextClaim: 0, claimFrom: '0-0' }
+    const probe = settings.telemetry === undefined ? undefined : settings.telemetry.redisReader({ client, stream, group })
+    const ack = probe === undefined ? acknowledge : async (id: string) => {
+      const ok = await acknowledge(id)
+      probe.acked(ok)
+      return ok
+    }
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
@@ -356,8 +369,9 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
-      const payload = decodeEntry(entry, settings, acknowledge)
+      const payload = decodeEntry(entry, settings, ack, probe)
       if (payload === null) return null
+      if (probe !== undefined) probe.read(1, claimed)
       const slot = {}
       held.set(entry.id, slot)
       inFlight.next(held.size)
@@ -371,7 +385,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       return {
         id: entry.id, payload, claimed, release,
         ack: async () => {
-          acked ||= await acknowledge(entry.id)
+          acked ||= await ack(entry.id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
           release()
           return acked
@@ -397,7 +411,10 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)))),
       filter((delivery): delivery is RedisDelivery => delivery !== null),
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
-      finalize(() => { try { own?.destroy() } catch { /* already closed */ } }),
+      finalize(() => {
+        if (probe !== undefined) probe.closed()
+        try { own?.destroy() } catch { /* already closed */ }
+      }),
     )
   })
 }
@@ -446,11 +463,12 @@ function acknowledger(client: RedisCommandClient, { stream, group, consumer, log
  * is reported to `rejected` and acknowledged, so that it is not claimed for ever.
  */
 function decodeEntry(
-  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
+  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>, probe: RedisReaderProbe | undefined,
 ): Payload | null {
   const text = fields[PAYLOAD_FIELD]
   const decoded: E.Either<RedisEntryError, Payload> = text === undefined ? E.left(missingPayloadField) : decodeJsonText(text)
   if (E.isRight(decoded)) return decoded.right
+  if (probe !== undefined) probe.rejected(decoded.left._tag)
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })
   } catch (error) {

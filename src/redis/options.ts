@@ -5,6 +5,7 @@
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import type { BackoffPolicy } from '../backoff.js'
+import type { Telemetry } from '../telemetry.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { RedisCommandClient } from './client.js'
 import type { FromRedisStreamOptions } from './fromRedisStream.js'
@@ -34,6 +35,7 @@ export interface ReaderSettings {
   readonly logger: Logger
   readonly backoff: BackoffPolicy
   readonly scheduler: SchedulerLike
+  readonly telemetry: Telemetry | undefined
 }
 
 /**
@@ -65,5 +67,6 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     logger: options.logger ?? consoleLogger,
     backoff,
     scheduler: options.scheduler ?? asyncScheduler,
+    telemetry: options.telemetry,
   }
 }

@@ -90,8 +90,10 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
     let open = true
     // The log's rate limit runs on the stream's clock, so that virtual time drives it in marble specs too.
     const observer = config.events ?? logLifecycle(config.logger, config.url, () => config.scheduler.now())
+    const probe = config.telemetry === undefined ? undefined : config.telemetry.connectorStream()
     const emit = (event: ConnectorStreamEvent): void => {
       if (!open) return
+      if (probe !== undefined) probe.event(event)
       try {
         observer(event)
       } catch (error) {
@@ -117,6 +119,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
         warnOnCountMismatch(config.logger, decoded.right)
         // A payload: the backoff starts over. Set here rather than in a tap: one hop less per frame.
         retries = 0
+        if (probe !== undefined) probe.frame()
         subscriber.next(decoded.right.payload)
       }
       subscriber.complete()
@@ -165,7 +168,10 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           return timer(capped(delayMs), config.scheduler)
         },
       }),
-      finalize(() => { open = false }),
+      finalize(() => {
+        open = false
+        if (probe !== undefined) probe.closed()
+      }),
     )
   })
 }

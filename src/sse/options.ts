@@ -6,6 +6,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { FetchFunction } from './fetch.js'
+import type { Telemetry } from '../telemetry.js'
 import type { ConnectorStreamEvent } from './lifecycle.js'
 
 /** Default `initialBackoffMs`: the reference waits 1 s before the first reconnection. */
@@ -110,6 +111,12 @@ export interface ConnectorStreamOptions {
    * 30 s) and the reconnect after them (info); default `consoleLogger`.
    */
   readonly logger?: Logger
+  /**
+   * Metrics of this stream (`otelTelemetry()` from `autoplay-rx/otel`):
+   * connection state, reconnects, disconnects by reason, frames by outcome.
+   * Told besides `events`, which it does not replace. Default: none.
+   */
+  readonly telemetry?: Telemetry
   /** The jitter source, a number in [0, 1); default `Math.random`. For tests. */
   readonly random?: () => number
   /** The scheduler of every delay and timeout (backoff, connect, stall, reset); default `asyncScheduler`. For tests (`TestScheduler`). */
@@ -131,6 +138,7 @@ export interface Config {
   readonly fetch: FetchFunction
   readonly events: ((event: ConnectorStreamEvent) => void) | undefined
   readonly logger: Logger
+  readonly telemetry: Telemetry | undefined
   readonly random: () => number
   readonly scheduler: SchedulerLike
 }
@@ -199,6 +207,7 @@ export function resolveOptions(options: ConnectorStreamOptions): Config {
     fetch: fetchFunction!,
     events: options.events,
     logger: options.logger ?? consoleLogger,
+    telemetry: options.telemetry,
     random: options.random ?? Math.random,
     scheduler: options.scheduler ?? asyncScheduler,
   }
