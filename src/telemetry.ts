@@ -8,6 +8,7 @@
 import type { CallbackOutcome } from './callbacks.js'
 import type { Payload } from './codecs.js'
 import type { IngestError } from './errors.js'
+import type { RedisCommandClient } from './redis/client.js'
 import type { ConnectorStreamEvent } from './sse/lifecycle.js'
 
 /**
@@ -127,7 +128,7 @@ export interface RedisReaderProbe {
  */
 export interface RedisGroup {
   /** A connection that never blocks (the reader's ack connection). */
-  readonly client: { sendCommand(args: string[]): Promise<unknown> }
+  readonly client: RedisCommandClient
   /** The stream key. */
   readonly stream: string
   /** The consumer group. */
