@@ -34,7 +34,7 @@ describe('ContextStore (memory)', () => {
     expect(text).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
     expect(await store.reader.get('s1')).to.equal(text)
     expect(await store.reader.enrich('s1', 'q')).to.equal(store.enrich('s1', 'q'))
-    expect(await store.reader.get('s1', { lookbackSeconds: -1 }).catch((e: Error) => e.message)).to.equal('autoplay-rx: lookbackSeconds must be a number of seconds > 0 (got -1)')
+    expect(await store.reader.get('s1', { lookbackSeconds: -1 }).catch((e: Error) => e.message)).to.equal('autoplay-rx: lookbackSeconds must be a positive number')
   })
 
   it('maxSessions evicts the least recently written key with its bucket and its summary; a summary counts as a write, a read does not', () => {
@@ -79,12 +79,12 @@ describe('ContextStore (memory)', () => {
     expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
   })
 
-  it('refuses maxSessions that is not a whole number ≥ 1, a summary that is not text, and a time that is not finite', () => {
-    expect(() => new ContextStore({ maxSessions: 0 })).to.throw(TypeError, 'autoplay-rx: maxSessions must be a whole number ≥ 1 (got 0)')
+  it('refuses maxSessions that is not a positive integer, a summary that is not text, and a time that is not finite', () => {
+    expect(() => new ContextStore({ maxSessions: 0 })).to.throw(TypeError, 'autoplay-rx: maxSessions must be a positive integer')
     const store = new ContextStore()
     expect(() => store.onSummary('s1', 42 as unknown as string)).to.throw(TypeError, 'autoplay-rx: a summary must be a string (got number)')
     expect(() => store.onSummary('s1', 'x', Number.POSITIVE_INFINITY)).to.throw(TypeError, "autoplay-rx: a summary's time must be a finite number of Unix seconds (got Infinity)")
-    expect(() => store.context$('s1', { maxActions: 0 })).to.throw(TypeError, 'autoplay-rx: maxActions must be a whole number ≥ 1 (got 0)')
+    expect(() => store.context$('s1', { maxActions: 0 })).to.throw(TypeError, 'autoplay-rx: maxActions must be a positive integer')
   })
 
   it('context$ emits the text now and after each change to the session that changes it; other sessions do not wake it', () => {

@@ -187,16 +187,16 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect((await open.get('s1')).split('\n').length).to.equal(1002)
   })
 
-  it('refuses invalid options at construction and per call, naming the option and the value', async () => {
+  it('refuses invalid options at construction and per call, naming the option (the project's shared words)', async () => {
     const refusals: Array<[ContextDefaults, string]> = [
-      [{ lookbackSeconds: 0 }, 'autoplay-rx: lookbackSeconds must be a number of seconds > 0 (got 0)'],
-      [{ lookbackSeconds: Number.NaN }, 'autoplay-rx: lookbackSeconds must be a number of seconds > 0 (got NaN)'],
-      [{ maxActions: 0 }, 'autoplay-rx: maxActions must be a whole number ≥ 1 (got 0)'],
-      [{ maxActions: 2.5 }, 'autoplay-rx: maxActions must be a whole number ≥ 1 (got 2.5)'],
-      [{ maxActions: '3' as unknown as number }, 'autoplay-rx: maxActions must be a whole number ≥ 1 (got "3")'],
+      [{ lookbackSeconds: 0 }, 'autoplay-rx: lookbackSeconds must be a positive number'],
+      [{ lookbackSeconds: Number.NaN }, 'autoplay-rx: lookbackSeconds must be a positive number'],
+      [{ maxActions: 0 }, 'autoplay-rx: maxActions must be a positive integer'],
+      [{ maxActions: 2.5 }, 'autoplay-rx: maxActions must be a positive integer'],
+      [{ maxActions: '3' as unknown as number }, 'autoplay-rx: maxActions must be a positive integer'],
       [{ includeSummary: 'yes' as unknown as boolean }, 'autoplay-rx: includeSummary must be true or false (got "yes")'],
       [{ includeActions: 1 as unknown as boolean }, 'autoplay-rx: includeActions must be true or false (got 1)'],
-      [{ maxBucketActions: 0 }, 'autoplay-rx: maxBucketActions must be a whole number ≥ 1 or Infinity (got 0)'],
+      [{ maxBucketActions: 0 }, 'autoplay-rx: maxBucketActions must be a positive integer'],
     ]
     for (const [options, message] of refusals) {
       const made = await make(options).then(() => 'accepted', (error: Error) => `${error.name}: ${error.message}`)
@@ -204,6 +204,6 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     }
     const store = await make({})
     const perCall = await store.get('s1', { maxActions: -1 }).then(() => 'accepted', (error: Error) => error.message)
-    expect(perCall).to.equal('autoplay-rx: maxActions must be a whole number ≥ 1 (got -1)')
+    expect(perCall).to.equal('autoplay-rx: maxActions must be a positive integer')
   })
 }

@@ -8,7 +8,7 @@ import { defer, distinctUntilChanged, filter, map, Observable, startWith, Subjec
 import type { ActionsPayload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, wholeAtLeastOne,
+  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
 import { actionsText, bucketKey, contextText, enrichText, keptActions, UNKNOWN_SESSION, type ContextBatch } from './text.js'
@@ -23,7 +23,7 @@ import { actionsText, bucketKey, contextText, enrichText, keptActions, UNKNOWN_S
  * ```
  */
 export interface ContextStoreOptions extends ContextDefaults {
-  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; a whole number ≥ 1; default none. */
+  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; a positive integer; default none. */
   readonly maxSessions?: number
   /** Where the product-bucket fallback warnings go; default {@link consoleLogger}. */
   readonly logger?: Logger
@@ -86,11 +86,11 @@ export class ContextStore implements ContextWriter {
   /**
    * @param options - the defaults of `get` and the bounds
    * @throws TypeError naming the option when one is invalid (e.g.
-   *   `autoplay-rx: maxActions must be a whole number ≥ 1 (got 0)`)
+   *   `autoplay-rx: maxActions must be a positive integer`)
    */
   constructor(options: ContextStoreOptions = {}) {
     this.defaults = resolveDefaults(options)
-    this.maxSessions = wholeAtLeastOne('maxSessions', options.maxSessions)
+    this.maxSessions = optionalCount('maxSessions', options.maxSessions)
     this.logger = options.logger ?? consoleLogger
   }
 

@@ -4,6 +4,7 @@
  * against the store's defaults.
  */
 import type { ActionsPayload } from '../codecs.js'
+import { positiveInteger, positiveNumber } from '../internal/options.js'
 
 /**
  * Per-call options of `get` and `enrich`: each one left out takes the
@@ -23,7 +24,7 @@ export interface ContextGetOptions {
   readonly includeActions?: boolean
   /** Only batches sent within this many seconds (by `forwarded_at`); a number > 0. */
   readonly lookbackSeconds?: number
-  /** At most this many actions, the newest; a whole number ≥ 1. */
+  /** At most this many actions, the newest; a positive integer. */
   readonly maxActions?: number
 }
 
@@ -43,11 +44,11 @@ export interface ContextDefaults {
   readonly includeActions?: boolean
   /** Keep and show only batches sent within this many seconds; > 0; default none. Also drops older batches from a bucket at each `add`. */
   readonly lookbackSeconds?: number
-  /** Show at most this many actions, the newest; a whole number ≥ 1; default none. */
+  /** Show at most this many actions, the newest; a positive integer; default none. */
   readonly maxActions?: number
   /**
    * Keep at most this many actions per bucket, the newest (the oldest batch
-   * is trimmed from the front); a whole number ≥ 1, or `Infinity` for no cap
+   * is trimmed from the front); a positive integer, or `Infinity` for no cap
    * (the reference's behaviour). Default 1,000: bounded even without
    * `lookbackSeconds` or `maxActions`.
    */
@@ -143,17 +144,15 @@ export interface ResolvedGet {
 
 const got = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value))
 
-/** `value` when it is `undefined` or a whole number ≥ 1 (or `Infinity` when allowed); else a TypeError naming the option. */
-export function wholeAtLeastOne(name: string, value: unknown, infinity = false): number | undefined {
-  if (value === undefined || (typeof value === 'number' && (Number.isSafeInteger(value) || (infinity && value === Infinity)) && value >= 1)) return value
-  throw new TypeError(`autoplay-rx: ${name} must be a whole number ≥ 1${infinity ? ' or Infinity' : ''} (got ${got(value)})`)
-}
+/** `undefined`, or `value` checked by the project's shared number check (the same words everywhere). */
+const optional = <T>(check: (name: string, value: unknown) => T) => (name: string, value: unknown): T | undefined =>
+  value === undefined ? undefined : check(name, value)
 
-/** `value` when it is `undefined` or a finite number > 0; else a TypeError naming the option. */
-export function positiveSeconds(name: string, value: unknown): number | undefined {
-  if (value === undefined || (typeof value === 'number' && Number.isFinite(value) && value > 0)) return value
-  throw new TypeError(`autoplay-rx: ${name} must be a number of seconds > 0 (got ${got(value)})`)
-}
+/** `undefined` or a positive integer, else a TypeError naming the option. */
+export const optionalCount = optional(positiveInteger)
+
+/** `undefined` or a finite number > 0, else a TypeError naming the option. */
+export const optionalSeconds = optional(positiveNumber)
 
 /** `value` when it is `undefined` or a boolean; else a TypeError naming the option. */
 export function flag(name: string, value: unknown): boolean | undefined {
@@ -175,16 +174,17 @@ export function resolveDefaults(options: ContextDefaults): ResolvedDefaults {
   return {
     includeSummary: flag('includeSummary', options.includeSummary) ?? true,
     includeActions: flag('includeActions', options.includeActions) ?? true,
-    lookbackSeconds: positiveSeconds('lookbackSeconds', options.lookbackSeconds),
-    maxActions: wholeAtLeastOne('maxActions', options.maxActions),
-    maxBucketActions: wholeAtLeastOne('maxBucketActions', options.maxBucketActions, true) ?? DEFAULT_MAX_BUCKET_ACTIONS,
+    lookbackSeconds: optionalSeconds('lookbackSeconds', options.lookbackSeconds),
+    maxActions: optionalCount('maxActions', options.maxActions),
+    // Infinity opts out of the cap: the reference's unbounded buckets.
+    maxBucketActions: options.maxBucketActions === Infinity ? Infinity : optionalCount('maxBucketActions', options.maxBucketActions) ?? DEFAULT_MAX_BUCKET_ACTIONS,
     now: optionalFunction('now', options.now) ?? Date.now,
   }
 }
 
 /** One call's options over the defaults, checked. @throws TypeError naming the first bad option */
 export function resolveGet(defaults: ResolvedDefaults, options: ContextGetOptions | undefined): ResolvedGet {
-  const lookback = positiveSeconds('lookbackSeconds', options?.lookbackSeconds) ?? defaults.lookbackSeconds
+  const lookback = optionalSeconds('lookbackSeconds', options?.lookbackSeconds) ?? defaults.lookbackSeconds
   const productId = options?.productId
   if (productId !== undefined && typeof productId !== 'string') throw new TypeError(`autoplay-rx: productId must be a string (got ${got(productId)})`)
   return {
@@ -192,7 +192,7 @@ export function resolveGet(defaults: ResolvedDefaults, options: ContextGetOption
     includeSummary: flag('includeSummary', options?.includeSummary) ?? defaults.includeSummary,
     includeActions: flag('includeActions', options?.includeActions) ?? defaults.includeActions,
     cutoff: lookback === undefined ? undefined : defaults.now() / 1000 - lookback,
-    maxActions: wholeAtLeastOne('maxActions', options?.maxActions) ?? defaults.maxActions,
+    maxActions: optionalCount('maxActions', options?.maxActions) ?? defaults.maxActions,
   }
 }
 
