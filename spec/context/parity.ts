@@ -187,7 +187,7 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect((await open.get('s1')).split('\n').length).to.equal(1002)
   })
 
-  it('refuses invalid options at construction and per call, naming the option (the project's shared words)', async () => {
+  it('refuses invalid options at construction and per call, naming the option (the shared words of internal/options)', async () => {
     const refusals: Array<[ContextDefaults, string]> = [
       [{ lookbackSeconds: 0 }, 'autoplay-rx: lookbackSeconds must be a positive number'],
       [{ lookbackSeconds: Number.NaN }, 'autoplay-rx: lookbackSeconds must be a positive number'],
