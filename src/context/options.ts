@@ -93,7 +93,7 @@ export interface ContextReader {
 
 /**
  * Where actions and summaries are written: both context stores are one.
- * {@link intoContext} and the summarizer write to it, and await
+ * {@link intoContext} and {@link SessionSummarizer} write to it, and await
  * the results that are promises.
  *
  * @example
