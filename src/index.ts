@@ -77,7 +77,9 @@ export type { ContextStoreOptions } from './context/ContextStore.js'
 export { intoContext, writeToContext } from './context/intoContext.js'
 export type { IntoContextOptions } from './context/intoContext.js'
 export { SessionSummarizer } from './context/SessionSummarizer.js'
-export type { SessionSummarizerOptions, SessionSummary, SummarizerError } from './context/SessionSummarizer.js'
+export type {
+  SessionSummarizerOptions, SessionSummary, SummarizerError, SummarizerFailure, PromptWithoutActions, LlmFailed, TargetFailed,
+} from './context/SessionSummarizer.js'
 export type { ContextReader, ContextWriter, ContextGetOptions, ContextDefaults } from './context/options.js'
 export {
   bucketKey, keptActions, actionsText, formatActions, contextText, enrichText, renderPrompt,

@@ -77,10 +77,71 @@ export interface SessionSummary {
  * summarizer.errors$.subscribe((e: SummarizerError) => metrics.increment(`summarizer.${e._tag}`))
  * ```
  */
-export type SummarizerError =
-  | { readonly _tag: 'PromptWithoutActions'; readonly sessionId: string; readonly actions: number; readonly message: string }
-  | { readonly _tag: 'LlmFailed'; readonly sessionId: string; readonly actions: number; readonly error: unknown; readonly message: string }
-  | { readonly _tag: 'TargetFailed'; readonly sessionId: string; readonly summary: SessionSummary; readonly error: unknown; readonly message: string }
+export type SummarizerError = PromptWithoutActions | LlmFailed | TargetFailed
+
+/**
+ * What every {@link SummarizerError} has.
+ *
+ * @example
+ * ```ts
+ * const line = (e: SummarizerFailure) => `${e.sessionId}: ${e.message}`
+ * ```
+ */
+export interface SummarizerFailure {
+  /** The session. */
+  readonly sessionId: string
+  /** A readable sentence saying what failed and what was kept. */
+  readonly message: string
+}
+
+/**
+ * The prompt template has no `{actions}`: nothing was sent to the LLM, the history is kept.
+ *
+ * @example
+ * ```ts
+ * if (e._tag === 'PromptWithoutActions') console.error('fix the prompt template:', e.message)
+ * ```
+ */
+export interface PromptWithoutActions extends SummarizerFailure {
+  /** Selects this kind of failure. */
+  readonly _tag: 'PromptWithoutActions'
+  /** How many actions are kept pending. */
+  readonly actions: number
+}
+
+/**
+ * The LLM (or `formatActions`) threw or rejected, or returned something that is not text; the history is kept.
+ *
+ * @example
+ * ```ts
+ * if (e._tag === 'LlmFailed') metrics.increment('llm.failures', { reason: String(e.error) })
+ * ```
+ */
+export interface LlmFailed extends SummarizerFailure {
+  /** Selects this kind of failure. */
+  readonly _tag: 'LlmFailed'
+  /** How many actions are kept pending. */
+  readonly actions: number
+  /** What the LLM threw or rejected with (a TypeError for a result that is not text). */
+  readonly error: unknown
+}
+
+/**
+ * The summary was made (and emitted on `summary$`) but the target refused it.
+ *
+ * @example
+ * ```ts
+ * if (e._tag === 'TargetFailed') retryLater(() => store.onSummary(e.sessionId, e.summary.text, e.summary.at))
+ * ```
+ */
+export interface TargetFailed extends SummarizerFailure {
+  /** Selects this kind of failure. */
+  readonly _tag: 'TargetFailed'
+  /** The summary that was not stored. */
+  readonly summary: SessionSummary
+  /** What the target threw or rejected with. */
+  readonly error: unknown
+}
 
 interface Session {
   history: ActionsPayload[]
