@@ -16,13 +16,6 @@ describe('cli', function () {
     expect([badFlag!.code, badFlag!.stderr]).to.deep.equal([2, 'autoplay-rx: --count must be a whole number ≥ 1, got "many"\nRun "autoplay-rx send --help".\n'])
   })
 
-  it('sign prints the header value of a file or of standard input', async () => {
-    const expected = sign(fixture('summary'), SECRET)
-    const fromFile = await run(['sign', '--secret', SECRET, `${fixtures}summary.json`])
-    const fromStdin = await run(['sign', '--secret', SECRET, '-'], fixture('summary'))
-    expect([fromFile.code, fromFile.stdout, fromStdin.stdout]).to.deep.equal([0, `${expected}\n`, `${expected}\n`])
-  })
-
   it('send against listen: generated events and fixture files, printed readably, then Ctrl-C stops listen', async () => {
     const listener = cli(['listen', '--port', '0', '--secret', SECRET])
     try {

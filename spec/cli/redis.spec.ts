@@ -47,13 +47,4 @@ describe('cli with Redis: listen --redis → work', function () {
     }
     expect(await listen.closed).to.equal(0)
   })
-
-  it('work: --redis is required, and an unreachable server is a clear error', async () => {
-    const missing = cli(['work', '--stream', 's'])
-    expect(await missing.closed).to.equal(2)
-    expect(missing.err()).to.include('--redis is required')
-    const unreachable = cli(['work', '--redis', 'redis://127.0.0.1:1'])
-    expect(await unreachable.closed).to.equal(2)
-    expect(unreachable.err()).to.include('cannot connect to redis://127.0.0.1:1')
-  })
 })
