@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import {
   ActionsPayload, InvalidSignatureError, bodyTooLarge, formatIssue, invalidPayload, invalidSignature, isIngestError,
-  malformedJson, matchIngestError, notRawBody, unknownEventType,
+  malformedJson, matchIngestError, notRawBody, unknownEventType, syncVerificationUnavailable,
   type IngestError, type IngestErrorHandlers, type IngestErrorTag,
 } from '../src/index.js'
 import { describe as describeValue } from '../src/errors.js'
@@ -24,6 +24,7 @@ const oneOfEach = (): Record<IngestErrorTag, IngestError> => ({
   UnknownEventType: unknownEventType('usertour_trigger', { type: 'usertour_trigger' }, body),
   NotRawBody: notRawBody({ type: 'summary' }),
   BodyTooLarge: bodyTooLarge(100, 101),
+  SyncVerificationUnavailable: syncVerificationUnavailable(body),
 })
 
 describe('errors', () => {
@@ -136,6 +137,7 @@ describe('errors', () => {
         InvalidSignature: record('InvalidSignature'), MalformedJson: record('MalformedJson'),
         InvalidPayload: record('InvalidPayload'), UnknownEventType: record('UnknownEventType'),
         NotRawBody: record('NotRawBody'), BodyTooLarge: record('BodyTooLarge'),
+        SyncVerificationUnavailable: record('SyncVerificationUnavailable'),
       }
       const match = matchIngestError(handlers)
       const errors = oneOfEach()
@@ -151,17 +153,17 @@ describe('errors', () => {
     it('maps to the adapters\' statuses', () => {
       const status = matchIngestError({
         InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
-        UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413,
+        UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500,
       })
       const errors = oneOfEach()
-      expect(Object.values(errors).map(status)).to.deep.equal([401, 400, 400, 200, 400, 413])
+      expect(Object.values(errors).map(status)).to.deep.equal([401, 400, 400, 200, 400, 413, 500])
     })
 
     it('lets a throwing handler\'s error through', () => {
       const boom = new Error('boom')
       const match = matchIngestError({
         InvalidSignature: () => { throw boom }, MalformedJson: () => 0, InvalidPayload: () => 0,
-        UnknownEventType: () => 0, NotRawBody: () => 0, BodyTooLarge: () => 0,
+        UnknownEventType: () => 0, NotRawBody: () => 0, BodyTooLarge: () => 0, SyncVerificationUnavailable: () => 0,
       })
       expect(() => match(oneOfEach().InvalidSignature)).to.throw(boom)
     })

@@ -74,7 +74,7 @@ import * as E from 'fp-ts/lib/Either.js'
 const receiver = new WebhookReceiver({ secret: ['a', 'b'] })
 const result: E.Either<IngestError, Payload> = receiver.ingest(new Uint8Array(), 'sha256=')
 const status: number = matchIngestError({ InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
-  UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413 })(E.isLeft(result) ? result.left : { _tag: 'NotRawBody', received: 'x', message: '' })
+  UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500 })(E.isLeft(result) ? result.left : { _tag: 'NotRawBody', received: 'x', message: '' })
 receiver.actions$.subscribe((batch) => { const n: number = batch.count; const s: string | null = batch.session_id; void n; void s; void toText(batch) })
 export const handlers = [createNodeMiddleware(receiver, { path: '/events' }), createFetchHandler(receiver)] as const
 export { status }

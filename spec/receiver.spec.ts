@@ -6,6 +6,7 @@ import {
   type ActionsPayload, type IngestError, type Payload, type SummaryPayload,
 } from '../src/index.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
+import { runChild, sourceModule } from './sse/helpers.js'
 
 const newReceiver = (extra: Partial<ConstructorParameters<typeof WebhookReceiver>[0]> = {}) =>
   new WebhookReceiver({ secret: SECRET, logger: silentLogger, ...extra })
@@ -504,4 +505,86 @@ describe('WebhookReceiver', () => {
       ])
     })
   })
+
+  describe('the asynchronous calls', () => {
+    it('where node:crypto is (here): verifiesSync, and ingestAsync gives what ingest gives, tags and streams alike', async () => {
+      const receiver = newReceiver({ secret: ['next-secret', SECRET] })
+      expect(receiver.verifiesSync).to.equal(true)
+      const seen: string[] = []
+      receiver.payloads$.subscribe((p) => seen.push(p.type))
+      receiver.rejected$.subscribe((e) => seen.push(e._tag))
+      const a = signed(fixture('actions-small'))
+      const cases: Array<[Uint8Array | string, string | undefined]> = [
+        [a.body, a.signature], [a.body, sign(a.body, 'next-secret')], [a.body, sign(a.body, 'retired')],
+        [a.body, 'sha256=xyz'], [a.body, undefined], [signed('{"type":').body, signed('{"type":').signature],
+      ]
+      for (const [body, signature] of cases) {
+        const sync = receiver.ingest(body, signature)
+        const async = await receiver.ingestAsync(body, signature)
+        expect(E.isRight(async) ? async.right.type : async.left._tag).to.equal(E.isRight(sync) ? sync.right.type : sync.left._tag)
+        expect(await receiver.verifyAsync(body, signature)).to.equal(receiver.verify(body, signature))
+      }
+      expect(seen).to.deep.equal(['actions', 'actions', 'actions', 'actions', 'InvalidSignature', 'InvalidSignature',
+        'InvalidSignature', 'InvalidSignature', 'InvalidSignature', 'InvalidSignature', 'MalformedJson', 'MalformedJson'])
+    })
+
+    it('where node:crypto is not (a Node without process.getBuiltinModule): sync calls refuse by name, nothing fake, the async ones verify', async function () {
+      this.timeout(20_000)
+      const good = signed(fixture('summary'))
+      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), good.body])
+      const { stdout } = await runChild(15_000, `
+        import * as E from 'fp-ts/lib/Either.js'
+        import { WebhookReceiver, silentLogger, sign, signAsync, prepareSignatureCheck, decodeBytes } from '${sourceModule('index.ts')}'
+        import { createFetchHandler } from '${sourceModule('adapters/web.ts')}'
+        const body = new Uint8Array(${JSON.stringify([...good.body])})
+        const signature = ${JSON.stringify(good.signature)}
+        const receiver = new WebhookReceiver({ secret: ['next-secret', ${JSON.stringify(SECRET)}], logger: silentLogger })
+        const seen = []
+        receiver.payloads$.subscribe((p) => seen.push(p.type))
+        receiver.rejected$.subscribe((e) => seen.push(e._tag))
+        const tag = (r) => (E.isRight(r) ? r.right.type : r.left._tag + (r.left.reason ? ':' + r.left.reason : ''))
+        const sync = receiver.ingest(body, signature)
+        const thrown = (f) => { try { f(); return 'none' } catch (e) { return e.constructor.name + ': ' + e.message } }
+        const handler = createFetchHandler(receiver)
+        const post = async (b, s) => (await handler(new Request('http://x/', { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...(s ? { 'x-connector-signature': s } : {}) } }))).status
+        console.log(JSON.stringify({
+          verifiesSync: receiver.verifiesSync,
+          sync: tag(sync), syncBody: E.isLeft(sync) && sync.left.body === body, syncMessage: E.isLeft(sync) ? sync.left.message : '',
+          handleSync: thrown(() => receiver.handleSync(body, signature)),
+          verify: receiver.verify(body, signature), verifyAsync: await receiver.verifyAsync(body, signature),
+          async: tag(await receiver.ingestAsync(body, signature)),
+          rotated: tag(await receiver.ingestAsync(body, await signAsync(body, 'next-secret'))),
+          forged: tag(await receiver.ingestAsync(body, await signAsync(body, 'retired'))),
+          malformed: tag(await receiver.ingestAsync(body, 'sha256=' + 'G'.repeat(64))),
+          missing: tag(await receiver.ingestAsync(body, null)),
+          handle: (await receiver.handle(body, signature))?.type,
+          statuses: [await post(body, signature), await post(body, await signAsync(body, 'retired')), await post('{"type":', await signAsync('{"type":', ${JSON.stringify(SECRET)}))],
+          sign: thrown(() => sign(body, 's')), prepare: thrown(() => prepareSignatureCheck(['s'])),
+          utf8: [tag(decodeBytes(new Uint8Array([0x7b, 0xff, 0x7d]))), tag(decodeBytes(new Uint8Array(${JSON.stringify([...bom])})))],
+          seen,
+        }))
+      `, ['--import', './spec/helpers/withoutNodeBuiltins.mjs'])
+      const out = JSON.parse(stdout) as Record<string, unknown>
+      const bomHere = decodeBytesTag(bom)
+      expect(out).to.deep.include({
+        verifiesSync: false, sync: 'SyncVerificationUnavailable', syncBody: true, verify: false, verifyAsync: true,
+        async: 'summary', rotated: 'summary', forged: 'InvalidSignature:mismatch', malformed: 'InvalidSignature:malformed',
+        missing: 'InvalidSignature:missing', handle: 'summary', statuses: [200, 401, 400],
+      })
+      expect(out.syncMessage).to.match(/no node:crypto/).and.to.match(/ingestAsync/)
+      expect(out.handleSync).to.match(/^TypeError: .*handle\b/)
+      expect(out.sign).to.match(/^TypeError: .*signAsync/)
+      expect(out.prepare).to.match(/^TypeError: .*prepareSignatureCheckAsync/)
+      // The TextDecoder path refuses what Node's Buffer path refuses, a leading BOM included.
+      expect(out.utf8).to.deep.equal(['MalformedJson:invalid-utf8', bomHere])
+      // Refused sync call, handleSync, then the async ones: only verified deliveries reached payloads$.
+      expect(out.seen).to.deep.equal(['SyncVerificationUnavailable', 'SyncVerificationUnavailable', 'summary', 'summary',
+        'InvalidSignature', 'InvalidSignature', 'InvalidSignature', 'summary', 'summary', 'InvalidSignature', 'MalformedJson'])
+    })
+  })
 })
+
+function decodeBytesTag(bytes: Uint8Array): string {
+  const result = newReceiver({ secret: '' }).ingest(bytes)
+  return E.isRight(result) ? result.right.type : `${result.left._tag}${'reason' in result.left ? `:${result.left.reason}` : ''}`
+}

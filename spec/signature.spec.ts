@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import { createHmac } from 'node:crypto'
-import { findSignatureFailure, sign, prepareSignatureCheck } from '../src/index.js'
+import { findSignatureFailure, sign, signAsync, prepareSignatureCheck, prepareSignatureCheckAsync } from '../src/index.js'
 import { fixture, SECRET } from './helpers/fixtures.js'
 
 describe('signature', () => {
@@ -80,5 +80,76 @@ describe('signature', () => {
     expect(findSignatureFailure(body, sign(body, SECRET), [])).to.equal('mismatch')
     expect(findSignatureFailure(body, sign(body, ''), [''])).to.equal(null)
     expect(findSignatureFailure(body, sign(body, SECRET), [''])).to.equal('mismatch')
+  })
+
+  describe('with WebCrypto (every runtime)', () => {
+    it('signAsync writes what sign writes, for bytes and text', async () => {
+      expect(await signAsync(body, SECRET)).to.equal(sign(body, SECRET))
+      const text = '{"type":"summary","summary":"😀 导出 CSV — ok"}'
+      expect(await signAsync(text, SECRET)).to.equal(sign(text, SECRET))
+      expect(await signAsync(new Uint8Array(0), '')).to.equal(sign(new Uint8Array(0), ''))
+    })
+
+    it('gives the synchronous check\'s answer for every header: missing, malformed, mismatch, valid (property)', async () => {
+      const good = sign(body, SECRET)
+      const headers = [undefined, null, '', good, good.slice(0, -1), good + '0', good.toUpperCase().replace('SHA256=', 'sha256='),
+        good.slice(0, -1) + 'g', 'sha1=' + good.slice(7), sign(body, 'another-secret'),
+        'sha256=' + [...good.slice(7)].map((c) => String.fromCharCode(0x100 + c.charCodeAt(0))).join('')]
+      const sync = prepareSignatureCheck([SECRET])
+      const async = prepareSignatureCheckAsync([SECRET])
+      for (const header of headers) expect(await async(body, header), String(header)).to.equal(sync(body, header))
+      await fc.assert(fc.asyncProperty(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uniqueArray(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+        fc.oneof(fc.string({ maxLength: 12 }).map((secret) => ({ secret })), fc.string({ maxLength: 72 }),
+          fc.stringMatching(/^sha256=[0-9a-f]{64}$/), fc.nat().map((pick) => ({ pick }))),
+        async (bytes, secrets, header) => {
+          const signature = typeof header === 'string' ? header
+            : 'secret' in header ? sign(bytes, header.secret) : sign(bytes, secrets[header.pick % secrets.length]!)
+          const expected = prepareSignatureCheck(secrets)(bytes, signature)
+          expect(await prepareSignatureCheckAsync(secrets)(bytes, signature)).to.equal(expected)
+        }), { numRuns: 200 })
+    })
+
+    it('tries every secret (rotation), and a body changed by one bit is a mismatch', async () => {
+      const check = prepareSignatureCheckAsync(['new-secret', SECRET])
+      expect(await check(body, sign(body, SECRET))).to.equal(null)
+      expect(await check(body, sign(body, 'new-secret'))).to.equal(null)
+      expect(await check(body, sign(body, 'retired'))).to.equal('mismatch')
+      const changed = Uint8Array.from(body)
+      changed[10] = changed[10]! ^ 1
+      expect(await check(changed, sign(body, SECRET))).to.equal('mismatch')
+      expect(await prepareSignatureCheckAsync([])(body, sign(body, SECRET))).to.equal('mismatch')
+    })
+
+    it('imports the keys once, at the first check that reads a digest, and verifies every key each time', async () => {
+      const subtle = crypto.subtle
+      type Call = (...args: unknown[]) => unknown
+      const importKey = subtle.importKey.bind(subtle) as Call
+      const verify = subtle.verify.bind(subtle) as Call
+      let imports = 0
+      let verifies = 0
+      const countingImport: Call = (...args) => { imports++; return importKey(...args) }
+      const countingVerify: Call = (...args) => { verifies++; return verify(...args) }
+      Object.defineProperty(subtle, 'importKey', { value: countingImport, configurable: true, writable: true })
+      Object.defineProperty(subtle, 'verify', { value: countingVerify, configurable: true, writable: true })
+      try {
+        const check = prepareSignatureCheckAsync(['new-secret', SECRET])
+        expect(await check(body, 'sha256=zz')).to.equal('malformed')
+        expect(imports).to.equal(0)
+        for (let i = 0; i < 3; i++) expect(await check(body, sign(body, SECRET))).to.equal(null)
+        expect(imports).to.equal(2)
+        expect(verifies).to.equal(6)
+      } finally {
+        delete (subtle as { importKey?: unknown }).importKey
+        delete (subtle as { verify?: unknown }).verify
+      }
+      expect(subtle.importKey).to.equal(Object.getPrototypeOf(subtle).importKey)
+    })
+
+    it('refuses a secret that is not a string when prepared, as the synchronous check does', () => {
+      expect(() => prepareSignatureCheckAsync([1 as unknown as string])).to.throw(TypeError)
+      expect(() => prepareSignatureCheck([1 as unknown as string])).to.throw(TypeError)
+    })
   })
 })

@@ -8,7 +8,6 @@
  * encodes the text only for a refusal). A declared `count` that the codec
  * reconciled is reported beside the payload, as data.
  */
-import { isUtf8 } from 'node:buffer'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as J from 'fp-ts/lib/Json.js'
@@ -20,8 +19,34 @@ import {
   type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,
 } from './errors.js'
 import { log, type Logger } from './logger.js'
+import { nodeBuiltin } from './internal/builtin.js'
 
 const encoder = new TextEncoder()
+
+/**
+ * Bytes → text, or `null` for bytes that are not UTF-8. Node's `isUtf8` and
+ * `Buffer#toString` where the runtime has them (found at run time: a static
+ * `node:` import would not load on Workers or the Edge runtime); a fatal
+ * `TextDecoder` everywhere else. Node 20's fatal TextDecoder is the slower
+ * of the two on large bodies (docs/benchmarks.md, "UTF-8").
+ */
+const utf8Text: (bytes: Uint8Array) => string | null = ((nodeBuffer) => {
+  if (nodeBuffer !== undefined) {
+    const { Buffer, isUtf8 } = nodeBuffer
+    return (bytes) => isUtf8(bytes)
+      ? (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
+      : null
+  }
+  // `ignoreBOM`: a leading U+FEFF is kept, as Buffer keeps it, so JSON.parse refuses it alike everywhere.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  return (bytes) => {
+    try {
+      return decoder.decode(bytes)
+    } catch {
+      return null
+    }
+  }
+})(nodeBuiltin('node:buffer'))
 
 /**
  * The body as bytes: a `Uint8Array` (Buffer included) as is, an
@@ -219,8 +244,8 @@ export function decodeText(text: string): E.Either<DecodeError, Decoded> {
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): E.Either<DecodeError, Decoded> {
-  if (!isUtf8(bytes)) return E.left(malformedJson('invalid-utf8', '', bytes))
-  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
+  const text = utf8Text(bytes)
+  if (text === null) return E.left(malformedJson('invalid-utf8', '', bytes))
   const decoded = decodeParsed(parseJson(text))
   // The bytes are attached here, at the boundary, and only to a refusal.
   return E.isRight(decoded) ? decoded : E.left(decoded.left(bytes))

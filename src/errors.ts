@@ -164,6 +164,31 @@ export interface BodyTooLarge {
 }
 
 /**
+ * A synchronous call (`ingest`, `dispatch`, `handleSync`) on a runtime
+ * without `node:crypto` (Cloudflare Workers without nodejs_compat, the Edge
+ * runtime), where signatures can only be checked asynchronously. Nothing
+ * was verified and nothing emitted; the message names the asynchronous
+ * call. Adapters answer 500 `verification_unavailable` (the server's own
+ * setup: the connector retries once it is fixed).
+ *
+ * @example
+ * ```ts
+ * const result = receiver.ingest(bytes, signature)
+ * if (E.isLeft(result) && result.left._tag === 'SyncVerificationUnavailable') {
+ *   const retried = await receiver.ingestAsync(bytes, signature) // works on every runtime
+ * }
+ * ```
+ */
+export interface SyncVerificationUnavailable {
+  /** Tells this error apart: `'SyncVerificationUnavailable'`. */
+  readonly _tag: 'SyncVerificationUnavailable'
+  /** Which call to make instead, and why. */
+  readonly message: string
+  /** The raw body as received (kept: nothing is lost). */
+  readonly body: Uint8Array
+}
+
+/**
  * Everything `ingest` can refuse, as data: a union told apart by `_tag`
  * (fold it with {@link matchIngestError}).
  *
@@ -179,6 +204,7 @@ export type IngestError =
   | UnknownEventType
   | NotRawBody
   | BodyTooLarge
+  | SyncVerificationUnavailable
 
 /**
  * The tags of {@link IngestError}.
@@ -312,6 +338,24 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
 })
 
 /**
+ * Constructs a {@link SyncVerificationUnavailable}.
+ *
+ * @param body - the raw body as received
+ * @returns the error value, with a message that names the asynchronous call
+ * @example
+ * ```ts
+ * syncVerificationUnavailable(body).message // '… call ingestAsync (or dispatchAsync, handle) …'
+ * ```
+ */
+export const syncVerificationUnavailable = (body: Uint8Array): SyncVerificationUnavailable => ({
+  _tag: 'SyncVerificationUnavailable',
+  message: 'This runtime has no node:crypto (Cloudflare Workers without nodejs_compat, the Edge runtime), so the ' +
+    'signature cannot be checked synchronously: call ingestAsync (or dispatchAsync, handle), which verify with ' +
+    'WebCrypto on every runtime; the fetch handler of autoplay-rx/web does so by itself.',
+  body,
+})
+
+/**
  * A handler per tag; `matchIngestError(handlers)(error)` calls the one for
  * `error._tag`. Every tag must be handled, so a new one is a compile error
  * where it is not.
@@ -321,7 +365,7 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
  * ```ts
  * const toStatus: IngestErrorHandlers<number> = {
  *   InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
- *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413,
+ *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500,
  * }
  * ```
  */
@@ -337,7 +381,7 @@ export type IngestErrorHandlers<R> = { readonly [K in IngestErrorTag]: (error: E
  * ```ts
  * const status = matchIngestError({
  *   InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
- *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413,
+ *   UnknownEventType: () => 200, NotRawBody: () => 500, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500,
  * })
  * status(error) // 401, 400, …
  * ```
@@ -347,6 +391,7 @@ export const matchIngestError: <R>(handlers: IngestErrorHandlers<R>) => (error: 
 // A record, not a list: a tag added to the union and forgotten here is a compile error.
 const ingestErrorTags: Readonly<Record<IngestErrorTag, true>> = {
   InvalidSignature: true, MalformedJson: true, InvalidPayload: true, UnknownEventType: true, NotRawBody: true, BodyTooLarge: true,
+  SyncVerificationUnavailable: true,
 }
 
 /**

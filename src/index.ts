@@ -29,17 +29,17 @@ export { toText, mergeActions, sessionKey, NO_SESSION, deliveryKey } from './pay
 export type { NonEmptyArray, SessionKey, HasSession } from './payloads.js'
 
 // Signatures
-export { sign, findSignatureFailure, prepareSignatureCheck, SIGNATURE_HEADER } from './signature.js'
-export type { SignatureCheck } from './signature.js'
+export { sign, signAsync, findSignatureFailure, prepareSignatureCheck, prepareSignatureCheckAsync, SIGNATURE_HEADER } from './signature.js'
+export type { SignatureCheck, AsyncSignatureCheck } from './signature.js'
 
 // Errors
 export {
   InvalidSignatureError, matchIngestError, isIngestError, formatIssue,
-  invalidSignature, malformedJson, invalidPayload, unknownEventType, notRawBody, bodyTooLarge,
+  invalidSignature, malformedJson, invalidPayload, unknownEventType, notRawBody, bodyTooLarge, syncVerificationUnavailable,
 } from './errors.js'
 export type {
   IngestError, IngestErrorTag, IngestErrorHandlers, SignatureFailure, PayloadIssue,
-  InvalidSignature, MalformedJson, InvalidPayload, UnknownEventType, NotRawBody, BodyTooLarge,
+  InvalidSignature, MalformedJson, InvalidPayload, UnknownEventType, NotRawBody, BodyTooLarge, SyncVerificationUnavailable,
 } from './errors.js'
 
 // Decoding without a receiver (bytes or text → payload)

@@ -10,11 +10,13 @@ import { callbackList, SETTLED, type CallbackList, type CallbackMode, type Callb
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
 import { decodeUtf8, toBytes, warnOnCountMismatch, type Decoded } from './decode.js'
 import {
-  bodyTooLarge, describe, invalidSignature, InvalidSignatureError,
+  bodyTooLarge, describe, invalidSignature, InvalidSignatureError, syncVerificationUnavailable,
   type IngestError,
 } from './errors.js'
 import { consoleLogger, log, type Logger } from './logger.js'
-import { prepareSignatureCheck, type SignatureCheck } from './signature.js'
+import {
+  prepareSignatureCheck, prepareSignatureCheckAsync, SYNC_SIGNATURES, type AsyncSignatureCheck, type SignatureCheck,
+} from './signature.js'
 import { positiveInteger } from './internal/options.js'
 import type { DeliveryProbe, Telemetry } from './telemetry.js'
 
@@ -106,7 +108,17 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
  */
 export class WebhookReceiver {
   private readonly secrets: ReadonlyArray<string>
-  private readonly checkSignature: SignatureCheck
+  // null where the runtime has no node:crypto: the synchronous calls refuse, the async ones verify.
+  private readonly checkSignature: SignatureCheck | null
+  private asyncCheck: AsyncSignatureCheck | undefined
+  /**
+   * Whether `ingest`, `dispatch` and `handleSync` can verify in this runtime:
+   * `true` where it has `node:crypto` (Node, Bun, Deno, workerd with
+   * nodejs_compat) or the secret is empty; `false` on Cloudflare Workers
+   * without nodejs_compat and the Edge runtime, where they refuse with
+   * `SyncVerificationUnavailable` and {@link WebhookReceiver.ingestAsync} verifies.
+   */
+  readonly verifiesSync: boolean
   /** Where this receiver (and adapters built on it) log. */
   readonly logger: Logger
   /** Largest body accepted, in bytes. */
@@ -141,7 +153,8 @@ export class WebhookReceiver {
     this.logger = options.logger ?? consoleLogger
     this.callbacks = callbackList(this.logger)
     this.secrets = normaliseSecrets(options.secret)
-    this.checkSignature = prepareSignatureCheck(this.secrets)
+    this.checkSignature = SYNC_SIGNATURES ? prepareSignatureCheck(this.secrets) : null
+    this.verifiesSync = this.secrets.length === 0 || this.checkSignature !== null
     this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
     this.telemetry = options.telemetry
     if (this.secrets.length === 0) {
@@ -173,6 +186,34 @@ export class WebhookReceiver {
   }
 
   /**
+   * `ingest` for every runtime: the same checks, results, error tags and
+   * streams, with the signature checked by WebCrypto where the runtime has
+   * no `node:crypto` (Cloudflare Workers, the Edge runtime), and by the
+   * synchronous path where it has. The promise never rejects.
+   *
+   * A `Promise<Either>` rather than a `TaskEither`: the delivery is
+   * verified and emitted when called, as `ingest` does, and fetch handlers
+   * await it; `() => receiver.ingestAsync(body, signature)` is the TaskEither.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns the payload, or why it was refused
+   * @example
+   * ```ts
+   * export default {
+   *   async fetch(request: Request): Promise<Response> { // a Cloudflare Worker
+   *     const body = new Uint8Array(await request.arrayBuffer())
+   *     const result = await receiver.ingestAsync(body, request.headers.get('x-connector-signature'))
+   *     return new Response(null, { status: E.isRight(result) ? 200 : 400 })
+   *   },
+   * }
+   * ```
+   */
+  async ingestAsync(body: Uint8Array | ArrayBuffer | string, signature?: string | null): Promise<E.Either<IngestError, Payload>> {
+    return (await this.dispatchAsync(body, signature)).result
+  }
+
+  /**
    * Like `ingest`, and also reports when this delivery's callbacks have
    * settled (sync and async). The adapters use it to answer the connector
    * after the work is done; it never throws and its promise never rejects.
@@ -194,12 +235,34 @@ export class WebhookReceiver {
   }
 
   /**
+   * `dispatch` for every runtime, as {@link WebhookReceiver.ingestAsync} is
+   * `ingest`'s: WebCrypto verifies where the runtime has no `node:crypto`.
+   * The fetch handler of `autoplay-rx/web` uses it there. Never rejects.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @param probe - the delivery's {@link DeliveryProbe}, when an adapter already follows it
+   * @returns the result, and how this delivery's callbacks ended or will
+   * @example
+   * ```ts
+   * const { result, callbacks } = await receiver.dispatchAsync(bytes, request.headers.get('x-connector-signature'))
+   * const failures = callbacks._tag === 'Settled' ? callbacks.failures : await callbacks.done
+   * ```
+   */
+  async dispatchAsync(body: Uint8Array | ArrayBuffer | string, signature?: string | null, probe?: DeliveryProbe): Promise<Dispatch> {
+    if (this.verifiesSync) return this.deliver(body, signature, 'async', probe)
+    const own = this.probeOf(probe)
+    return this.finish(await this.decodeAsync(body, signature, own), 'async', own, probe)
+  }
+
+  /**
    * Checks the signature only (the reference's `verify`). An empty secret
    * accepts everything. Never throws.
    *
    * @param body - the raw request body: bytes or text exactly as received
    * @param signature - the `X-Connector-Signature` header value
-   * @returns whether the signature is valid for one of the secrets (false for a body that is not raw bytes or text)
+   * @returns whether the signature is valid for one of the secrets (false for a body that is not raw bytes
+   *   or text, and, with a secret, on a runtime without `node:crypto`: see {@link WebhookReceiver.verifyAsync})
    * @example
    * ```ts
    * if (!receiver.verify(rawBody, signature)) return res.writeHead(401).end()
@@ -207,7 +270,25 @@ export class WebhookReceiver {
    */
   verify(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): boolean {
     const bytes = toBytes(body)
-    return E.isRight(bytes) && (this.secrets.length === 0 || this.checkSignature(bytes.right, signature) === null)
+    return E.isRight(bytes) && (this.secrets.length === 0 || (this.checkSignature !== null && this.checkSignature(bytes.right, signature) === null))
+  }
+
+  /**
+   * `verify` for every runtime (WebCrypto where there is no `node:crypto`).
+   * Never rejects.
+   *
+   * @param body - the raw request body: bytes or text exactly as received
+   * @param signature - the `X-Connector-Signature` header value
+   * @returns whether the signature is valid for one of the secrets (false for a body that is not raw bytes or text)
+   * @example
+   * ```ts
+   * if (!(await receiver.verifyAsync(bytes, request.headers.get('x-connector-signature')))) return new Response(null, { status: 401 })
+   * ```
+   */
+  async verifyAsync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<boolean> {
+    if (this.verifiesSync) return this.verify(body, signature)
+    const bytes = toBytes(body)
+    return E.isRight(bytes) && (await this.signatureCheckAsync()(bytes.right, signature)) === null
   }
 
   /**
@@ -247,7 +328,7 @@ export class WebhookReceiver {
    * ```
    */
   async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
-    const { result, callbacks } = this.dispatch(body, signature)
+    const { result, callbacks } = await this.dispatchAsync(body, signature)
     if (callbacks._tag === 'Pending') await callbacks.done
     return this.settle(result)
   }
@@ -260,7 +341,8 @@ export class WebhookReceiver {
    * @param body - the raw request body: bytes or text exactly as received
    * @param signature - the `X-Connector-Signature` header value
    * @returns the payload, or null for bad JSON, an invalid payload or an unknown type
-   * @throws InvalidSignatureError on a bad signature
+   * @throws InvalidSignatureError on a bad signature; TypeError, naming `handle`, on a runtime
+   *   without `node:crypto` (nothing is verified nor emitted then)
    * @example
    * ```ts
    * const payload = receiver.handleSync(rawBody, signature) // throws InvalidSignatureError on a bad signature
@@ -346,12 +428,20 @@ export class WebhookReceiver {
     probe.finish()
   }
 
-  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true, probe?: DeliveryProbe): E.Either<IngestError, Decoded> {
+  /** The body's bytes within the limit: the checks made before any signature is. */
+  private bytesOf(body: unknown): E.Either<IngestError, Uint8Array> {
     const bytes = toBytes(body)
+    if (E.isRight(bytes) && bytes.right.byteLength > this.maxBodyBytes) return E.left(bodyTooLarge(this.maxBodyBytes, bytes.right.byteLength))
+    return bytes
+  }
+
+  private decode(body: unknown, signature: string | null | undefined, checkSignatures = true, probe?: DeliveryProbe): E.Either<IngestError, Decoded> {
+    const bytes = this.bytesOf(body)
     if (E.isLeft(bytes)) return bytes
     const raw = bytes.right
-    if (raw.byteLength > this.maxBodyBytes) return E.left(bodyTooLarge(this.maxBodyBytes, raw.byteLength))
     if (checkSignatures && this.secrets.length > 0) {
+      // Never a fake verification: without node:crypto the synchronous path refuses and names the async one.
+      if (this.checkSignature === null) return E.left(syncVerificationUnavailable(raw))
       const failure = this.checkSignature(raw, signature)
       if (failure !== null) return E.left(invalidSignature(failure, raw))
     }
@@ -359,12 +449,37 @@ export class WebhookReceiver {
     return decodeUtf8(raw)
   }
 
-  // The streams see the payload first, then the callbacks run: they are not subscribers.
-  // With no telemetry, `probe` stays undefined and each hook costs one check.
-  private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode, given?: DeliveryProbe): Dispatch {
+  /** `decode` with WebCrypto, for runtimes without node:crypto (only called with secrets). */
+  private async decodeAsync(body: unknown, signature: string | null | undefined, probe?: DeliveryProbe): Promise<E.Either<IngestError, Decoded>> {
+    const bytes = this.bytesOf(body)
+    if (E.isLeft(bytes)) return bytes
+    const raw = bytes.right
+    const failure = await this.signatureCheckAsync()(raw, signature)
+    if (failure !== null) return E.left(invalidSignature(failure, raw))
+    if (probe !== undefined) probe.verified()
+    return decodeUtf8(raw)
+  }
+
+  // Made at the first asynchronous check, so that a receiver that never needs it imports no WebCrypto key.
+  private signatureCheckAsync(): AsyncSignatureCheck {
+    return (this.asyncCheck ??= prepareSignatureCheckAsync(this.secrets))
+  }
+
+  /** The delivery's probe: the adapter's, else one of its own when there is telemetry. */
+  private probeOf(given: DeliveryProbe | undefined): DeliveryProbe | undefined {
     const probe = given ?? (this.telemetry === undefined ? undefined : this.telemetry.delivery())
     if (probe !== undefined) probe.ingest()
-    const decoded = this.decode(body, signature, true, probe)
+    return probe
+  }
+
+  // With no telemetry, `probe` stays undefined and each hook costs one check.
+  private deliver(body: unknown, signature: string | null | undefined, mode: CallbackMode, given?: DeliveryProbe): Dispatch {
+    const probe = this.probeOf(given)
+    return this.finish(this.decode(body, signature, true, probe), mode, probe, given)
+  }
+
+  // The streams see the payload first, then the callbacks run: they are not subscribers.
+  private finish(decoded: E.Either<IngestError, Decoded>, mode: CallbackMode, probe: DeliveryProbe | undefined, given: DeliveryProbe | undefined): Dispatch {
     if (E.isLeft(decoded)) {
       this.reject(decoded.left, probe)
       if (probe !== undefined && given === undefined) probe.finish()
@@ -391,6 +506,7 @@ export class WebhookReceiver {
   private settle(result: E.Either<IngestError, Payload>): Payload | null {
     if (E.isRight(result)) return result.right
     if (result.left._tag === 'InvalidSignature') throw new InvalidSignatureError(result.left)
+    if (result.left._tag === 'SyncVerificationUnavailable') throw new TypeError(`autoplay-rx: handleSync: ${result.left.message.replace('ingestAsync (or dispatchAsync, handle)', 'handle')}`)
     return null
   }
 }

@@ -2,9 +2,28 @@
  * The connector's signature scheme: `X-Connector-Signature: sha256=<hex>`,
  * HMAC-SHA256 over the raw body bytes. Verification compares digests in
  * constant time and accepts any one of several secrets (rotation).
+ *
+ * Two paths, one header grammar: synchronous with `node:crypto` where the
+ * runtime has it (found at run time, never imported, so that this module
+ * loads on Cloudflare Workers and the Edge runtime too), and asynchronous
+ * with WebCrypto everywhere.
  */
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto'
 import type { SignatureFailure } from './errors.js'
+import { nodeBuiltin } from './internal/builtin.js'
+
+const nodeCrypto = nodeBuiltin('node:crypto')
+const NodeBuffer = nodeBuiltin('node:buffer')?.Buffer
+/** Whether this runtime verifies synchronously (`node:crypto` and `node:buffer` are there). */
+export const SYNC_SIGNATURES = nodeCrypto !== undefined && NodeBuffer !== undefined
+
+/** Says which call works everywhere, for the refusal of a synchronous one where it cannot. */
+export const SYNC_UNAVAILABLE = 'this runtime has no node:crypto (Cloudflare Workers without nodejs_compat, the Edge runtime), ' +
+  'so signatures cannot be checked synchronously'
+
+function needNodeCrypto(name: string, instead: string): NonNullable<typeof nodeCrypto> {
+  if (nodeCrypto === undefined || NodeBuffer === undefined) throw new TypeError(`autoplay-rx: ${name}: ${SYNC_UNAVAILABLE}; use ${instead}`)
+  return nodeCrypto
+}
 
 /**
  * The name of the header that carries the connector's signature, in lower
@@ -29,7 +48,8 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/
  * @param body - the exact bytes that will be sent (a string is signed as its UTF-8 bytes)
  * @param secret - the shared secret
  * @returns the `X-Connector-Signature` header value, `sha256=<lower-case hex>`
- * @throws TypeError when `secret` is not a string or `body` neither bytes nor a string
+ * @throws TypeError when `secret` is not a string or `body` neither bytes nor a string, or where the
+ *   runtime has no `node:crypto` (use {@link signAsync} there)
  * @example
  * ```ts
  * const header = sign('{"type":"summary"}', 'whsec_test')
@@ -37,7 +57,49 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/
  * ```
  */
 export function sign(body: Uint8Array | string, secret: string): string {
-  return PREFIX + createHmac('sha256', secret).update(body).digest('hex')
+  return PREFIX + needNodeCrypto('sign', 'signAsync').createHmac('sha256', secret).update(body).digest('hex')
+}
+
+const encoder = new TextEncoder()
+const HMAC = { name: 'HMAC', hash: 'SHA-256' } as const
+
+// WebCrypto refuses a key of no bytes; HMAC pads a short key with zeros to its 64-byte block, so
+// 64 zero bytes is the same key as '' (node:crypto takes '' as is: both paths agree).
+const hmacKey = (secret: string, usage: 'sign' | 'verify') =>
+  crypto.subtle.importKey('raw', secret === '' ? new Uint8Array(64) : encoder.encode(secret), HMAC, false, [usage])
+
+/**
+ * Signs a body as the connector does, with WebCrypto: {@link sign} for every
+ * runtime, Cloudflare Workers and the Edge runtime included.
+ *
+ * @param body - the exact bytes that will be sent (a string is signed as its UTF-8 bytes)
+ * @param secret - the shared secret
+ * @returns the `X-Connector-Signature` header value, `sha256=<lower-case hex>`
+ * @throws TypeError (as a rejection) when `secret` is not a string or `body` neither bytes nor a string
+ * @example
+ * ```ts
+ * import { signAsync } from 'autoplay-rx'
+ *
+ * const body = '{"type":"summary","summary":"hi"}'
+ * await fetch(url, { method: 'POST', body, headers: { 'x-connector-signature': await signAsync(body, secret) } })
+ * ```
+ */
+export async function signAsync(body: Uint8Array | string, secret: string): Promise<string> {
+  if (typeof secret !== 'string') throw new TypeError('autoplay-rx: signAsync: the secret must be a string')
+  const key = await hmacKey(secret, 'sign')
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, typeof body === 'string' ? encoder.encode(body) : bytesOf(body)))
+  let hex = PREFIX
+  for (const byte of mac) hex += HEX[byte]!
+  return hex
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+// WebCrypto takes a BufferSource; a Uint8Array over a SharedArrayBuffer, or anything else, is refused as `sign` refuses it.
+function bytesOf(body: unknown): Uint8Array<ArrayBuffer> {
+  if (body instanceof Uint8Array && body.buffer instanceof ArrayBuffer) return body as Uint8Array<ArrayBuffer>
+  if (body instanceof Uint8Array) return new Uint8Array(body)
+  throw new TypeError('autoplay-rx: the body to sign must be a Uint8Array or a string')
 }
 
 /**
@@ -66,7 +128,9 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  *
  * @param secrets - the shared secrets; a signature made with any one of them is valid
  * @returns the check, to call once per delivery
- * @throws TypeError when a secret is not a string
+ * @throws TypeError when a secret is not a string, or where the runtime has
+ *   no `node:crypto` (Cloudflare Workers, the Edge runtime): the message names
+ *   {@link prepareSignatureCheckAsync}, which works there
  * @example
  * ```ts
  * import { prepareSignatureCheck } from 'autoplay-rx'
@@ -76,15 +140,13 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  * ```
  */
 export function prepareSignatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
+  const { createHmac, createSecretKey, timingSafeEqual } = needNodeCrypto('prepareSignatureCheck', 'prepareSignatureCheckAsync')
+  const Buffer = NodeBuffer!
+  checkSecrets(secrets)
   const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
   return (body, signature) => {
-    if (typeof signature !== 'string' || signature === '') return 'missing'
-    if (signature.length !== PREFIX.length + 64 || !signature.startsWith(PREFIX)) return 'malformed'
-    const hex = signature.slice(PREFIX.length)
-    // The shape is checked before the bytes are taken: 'latin1' keeps only the low byte of each
-    // character, so "İ" (U+0130) would otherwise compare equal to "0". The test reads the
-    // caller's header alone, never the expected digest, so it tells an attacker nothing.
-    if (!HEX_DIGEST.test(hex)) return 'malformed'
+    const hex = digestOf(signature)
+    if (hex === 'missing' || hex === 'malformed') return hex
     const given = Buffer.from(hex, 'latin1')
     let ok = false
     for (const key of keys) {
@@ -93,6 +155,83 @@ export function prepareSignatureCheck(secrets: ReadonlyArray<string>): Signature
       ok = timingSafeEqual(expected, given) || ok
     }
     return ok ? null : 'mismatch'
+  }
+}
+
+/**
+ * The hex digest of a header, or why there is none. Both paths read the header here, so that they
+ * refuse the same headers with the same reasons. The shape is checked before any byte is taken:
+ * 'latin1' keeps only the low byte of each character, so "İ" (U+0130) would otherwise compare equal
+ * to "0". The test reads the caller's header alone, never the expected digest: it tells an attacker nothing.
+ */
+function digestOf(signature: string | null | undefined): SignatureFailure | string {
+  if (typeof signature !== 'string' || signature === '') return 'missing'
+  if (signature.length !== PREFIX.length + 64 || !signature.startsWith(PREFIX)) return 'malformed'
+  const hex = signature.slice(PREFIX.length)
+  return HEX_DIGEST.test(hex) ? hex : 'malformed'
+}
+
+function checkSecrets(secrets: ReadonlyArray<string>): void {
+  for (const secret of secrets) {
+    if (typeof secret !== 'string') throw new TypeError('autoplay-rx: every secret must be a string')
+  }
+}
+
+/**
+ * Checks a signature header against a body with WebCrypto: resolves to `null`
+ * when valid, otherwise why not. Made by {@link prepareSignatureCheckAsync};
+ * never rejects.
+ *
+ * @example
+ * ```ts
+ * const check: AsyncSignatureCheck = prepareSignatureCheckAsync([secret])
+ * await check(body, header) // null | 'missing' | 'malformed' | 'mismatch'
+ * ```
+ */
+export type AsyncSignatureCheck = (body: Uint8Array, signature: string | null | undefined) => Promise<SignatureFailure | null>
+
+/**
+ * Prepares a WebCrypto check of `X-Connector-Signature` values against any
+ * one of `secrets` (rotation): {@link prepareSignatureCheck} for every
+ * runtime, Cloudflare Workers and the Edge runtime included. The keys are
+ * imported once, at the first check, and kept.
+ *
+ * Gives the same answers as the synchronous check: the header is read by
+ * the same code (a malformed header is `'malformed'` before any key is
+ * used), every secret is tried (no early exit), and `crypto.subtle.verify`
+ * compares the whole digest in constant time.
+ *
+ * @param secrets - the shared secrets; a signature made with any one of them is valid
+ * @returns the check, to call once per delivery; it never rejects (a runtime without WebCrypto answers `'mismatch'` and nothing verifies)
+ * @throws TypeError when a secret is not a string
+ * @example
+ * ```ts
+ * import { prepareSignatureCheckAsync } from 'autoplay-rx'
+ *
+ * const check = prepareSignatureCheckAsync([nextSecret, currentSecret])
+ * const bytes = new Uint8Array(await request.arrayBuffer())
+ * if ((await check(bytes, request.headers.get('x-connector-signature'))) !== null) return new Response(null, { status: 401 })
+ * ```
+ */
+export function prepareSignatureCheckAsync(secrets: ReadonlyArray<string>): AsyncSignatureCheck {
+  checkSecrets(secrets)
+  let keys: Promise<ReadonlyArray<Awaited<ReturnType<typeof crypto.subtle.importKey>>>> | undefined
+  const importKeys = () => Promise.all(secrets.map((secret) => hmacKey(secret, 'verify')))
+  return async (body, signature) => {
+    const hex = digestOf(signature)
+    if (hex === 'missing' || hex === 'malformed') return hex
+    const given = new Uint8Array(32)
+    for (let i = 0; i < 32; i++) given[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+    try {
+      keys ??= importKeys()
+      const data = bytesOf(body)
+      // Every key is tried, all at once: no early exit that would tell which secret is in use.
+      const verdicts = await Promise.all((await keys).map((key) => crypto.subtle.verify('HMAC', key, given, data)))
+      return verdicts.includes(true) ? null : 'mismatch'
+    } catch {
+      // A failed import is kept as failed: retrying it on every delivery would only cost the same again.
+      return 'mismatch'
+    }
   }
 }
 
@@ -111,7 +250,7 @@ export function prepareSignatureCheck(secrets: ReadonlyArray<string>): Signature
  * @param signature - the `X-Connector-Signature` header value (missing: `null` or `undefined`)
  * @param secrets - the shared secrets; a signature made with any one of them is valid
  * @returns `null` when valid, otherwise why not
- * @throws TypeError when a secret is not a string
+ * @throws TypeError when a secret is not a string, or where the runtime has no `node:crypto` (see {@link prepareSignatureCheckAsync})
  * @example
  * ```ts
  * findSignatureFailure(body, req.headers['x-connector-signature'], [secret]) // null | 'missing' | 'malformed' | 'mismatch'

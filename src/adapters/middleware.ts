@@ -11,7 +11,7 @@ import { bodyTooLarge, notRawBody } from '../errors.js'
 import { log, type Logger } from '../logger.js'
 import type { Payload } from '../codecs.js'
 import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
-import type { WebhookReceiver } from '../receiver.js'
+import type { Dispatch, WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import type { DeliveryProbe } from '../telemetry.js'
 import { bodyDeadlines, type Deadlines } from './deadlines.js'
@@ -265,7 +265,19 @@ function deliver(
   const budget = options.budget
   // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
   if (budget.callbacksFull) return overloaded(`${budget.pendingCallbacks} deliveries still have callbacks running; retry later`)
-  const { result, callbacks } = receiver.dispatch(body, signature, probe)
+  // Without node:crypto (Workers, the Edge runtime) WebCrypto verifies, asynchronously; elsewhere nothing waits.
+  if (!receiver.verifiesSync) {
+    return receiver.dispatchAsync(body, signature, probe).then((dispatched) => answerDispatch(dispatched, receiver, options))
+  }
+  return answerDispatch(receiver.dispatch(body, signature, probe), receiver, options)
+}
+
+function answerDispatch(
+  { result, callbacks }: Dispatch,
+  receiver: WebhookReceiver,
+  options: ResolvedOptions,
+): AdapterResponse | Promise<AdapterResponse> {
+  const budget = options.budget
   if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done)
   if (E.isLeft(result)) {
     const code = codeOf(result.left)

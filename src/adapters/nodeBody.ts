@@ -5,10 +5,12 @@
  */
 import { IncomingMessage } from 'node:http'
 import { bodyDeadlines, type Deadlines } from './deadlines.js'
+import { startBody } from './bodyChunks.js'
 import type { BodyLimits, BodyOutcome } from './middleware.js'
 
 /**
- * Reads a request stream into one Buffer under `limits`: refused at once
+ * Reads a request stream into one `Uint8Array` under `limits` (the chunk itself, a Buffer, when it came
+ * in one; the chunks are gathered by the accumulator the fetch handler uses too): refused at once
  * (`OverBudget`) when the declared length or a read slot does not fit the
  * budget, stopped as soon as it exceeds `maxBodyBytes` or a chunked body
  * outgrows the budget (the rest is never buffered), at its deadline, or
@@ -52,34 +54,32 @@ const ignore = (): void => {}
 export function readBodyInto(
   stream: NodeJS.ReadableStream & { destroyed?: boolean },
   declared: number,
-  { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget }: BodyLimits,
+  limits: BodyLimits,
   deadlines: Deadlines,
   resolve: (outcome: BodyOutcome) => void,
 ): void {
+  const body = startBody(limits, declared)
   // Refused before a listener is attached: the stream stays paused and the connection is closed after the 503.
-  if (!budget.startRead(declared)) return resolve({ _tag: 'OverBudget' })
-  let held = declared
+  if (body === null) return resolve({ _tag: 'OverBudget' })
   // node:http's request emits 'error' only to a listener and is marked destroyed when its client
   // goes away; the deadline sweep notices that. Listening to 'error' and 'close' on every request
   // costs more than decoding a small delivery, so only other streams (a Fastify preParsing
   // transform, say) get them.
   const watch = !(stream instanceof IncomingMessage)
-  const chunks: Buffer[] = []
-  let size = 0
   let settled = false
   // The common case, a whole body, is kept short: it is the hot path of every delivery.
   const onEnd = () => {
     if (settled) return
     settled = true
-    budget.endRead(held)
+    body.end()
     deadlines.remove(deadline)
     if (watch) unwatch()
-    resolve({ _tag: 'Body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
+    resolve(body.body())
   }
   const stop = (outcome: BodyOutcome) => {
     if (settled) return
     settled = true
-    budget.endRead(held)
+    body.end()
     deadlines.remove(deadline)
     stream.removeListener('data', onData)
     stream.removeListener('end', onEnd)
@@ -88,14 +88,8 @@ export function readBodyInto(
     resolve(outcome)
   }
   const onData = (chunk: Buffer | string) => {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-    size += bytes.length
-    if (size > limit) return stop({ _tag: 'TooLarge', size })
-    if (size > held) {
-      if (!budget.hold(size - held)) return stop({ _tag: 'OverBudget' })
-      held = size
-    }
-    chunks.push(bytes)
+    const refused = body.add(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+    if (refused !== null) stop(refused)
   }
   const onAbort = () => stop({ _tag: 'Aborted' })
   const unwatch = () => {
@@ -105,7 +99,7 @@ export function readBodyInto(
     stream.removeListener('error', onAbort)
     stream.removeListener('close', onAbort)
   }
-  const deadline = deadlines.add(timeoutMs, (abandoned) => stop(abandoned ? { _tag: 'Aborted' } : { _tag: 'Timeout' }),
+  const deadline = deadlines.add(limits.bodyTimeoutMs, (abandoned) => stop(abandoned ? { _tag: 'Aborted' } : { _tag: 'Timeout' }),
     () => stream.destroyed === true)
   stream.on('data', onData)
   stream.on('end', onEnd)

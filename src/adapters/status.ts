@@ -8,7 +8,7 @@ import { matchIngestError, type IngestError } from '../errors.js'
  * Stable, machine-readable codes of every response, in the JSON body's
  * `code` (and `status: 'error'` from 400 on). The statuses are in
  * `docs/protocol.md`: 200 `ok`/`ignored`, 202 `processing`, 400, 401, 404,
- * 405, 413, 415, 500 (`body_not_raw`, `callback_failed`: the connector
+ * 405, 413, 415, 500 (`body_not_raw`, `callback_failed`, `verification_unavailable`: the connector
  * retries) and 503 (`body_timeout`, `unavailable`, `overloaded`: likewise).
  *
  * @example
@@ -25,7 +25,7 @@ export type ResponseCode =
   | 'ok' | 'ignored' | 'processing'
   | 'invalid_signature' | 'malformed_json' | 'invalid_payload' | 'body_not_raw'
   | 'body_too_large' | 'unsupported_media_type' | 'method_not_allowed'
-  | 'callback_failed' | 'body_timeout' | 'unavailable' | 'overloaded' | 'not_found'
+  | 'callback_failed' | 'verification_unavailable' | 'body_timeout' | 'unavailable' | 'overloaded' | 'not_found'
 
 /**
  * What an adapter writes back. The body never holds the secret nor an expected signature.
@@ -60,6 +60,9 @@ const STATUS: Record<ResponseCode, number> = {
   // for good, so every delivery would be lost until the deploy is fixed; a 5xx is retried after it.
   body_not_raw: 500,
   callback_failed: 500,
+  // Only a synchronous caller on a runtime without node:crypto meets it (the fetch handler verifies
+  // asynchronously there): the server's setup, retried once fixed, like body_not_raw.
+  verification_unavailable: 500,
   // A body that does not arrive in time, a store that is down, or a server over its budget may
   // work on a retry: 503 makes the connector send again (a 4xx would make it drop the batch).
   body_timeout: 503, unavailable: 503, overloaded: 503,
@@ -87,6 +90,7 @@ export const codeOf: (error: IngestError) => ResponseCode = matchIngestError<Res
   UnknownEventType: () => 'ignored',
   NotRawBody: () => 'body_not_raw',
   BodyTooLarge: () => 'body_too_large',
+  SyncVerificationUnavailable: () => 'verification_unavailable',
 })
 
 /** The answer to a request for another path (Express and node:http without a `next` handler). */

@@ -1,8 +1,10 @@
 /**
  * `autoplay-rx/web`: the Web-standard adapter, `(request: Request) =>
  * Promise<Response>`, for Hono, Next.js route handlers, Bun, Deno and
- * anything else built on the Fetch API. It reads the body stream under the
- * same limits as the Node adapter.
+ * anything else built on the Fetch API, on every runtime: Node, Bun, Deno,
+ * Cloudflare Workers and the Edge runtime (which have no `node:crypto`:
+ * there the signature is checked with WebCrypto). It reads the body stream
+ * under the same limits as the Node adapter.
  *
  * @example
  * ```ts
@@ -20,6 +22,7 @@
  */
 import type { WebhookReceiver } from '../receiver.js'
 import type { Deadlines } from './deadlines.js'
+import { startBody } from './bodyChunks.js'
 import { createMiddleware, type BodyLimits, type BodyOutcome, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { response, type AdapterResponse } from './status.js'
@@ -79,47 +82,31 @@ const fetchRuntime: Runtime<Request> = {
 
 async function readStream(stream: ReadableStream<Uint8Array> | null, declared: number, limits: BodyLimits, deadlines: Deadlines): Promise<BodyOutcome> {
   if (stream === null) return { _tag: 'Body', bytes: new Uint8Array(0) }
-  const { maxBodyBytes: limit, bodyTimeoutMs: timeoutMs, budget } = limits
-  if (!budget.startRead(declared)) {
+  const body = startBody(limits, declared)
+  if (body === null) {
     stream.cancel().catch(() => undefined)
     return { _tag: 'OverBudget' }
   }
-  let held = declared
   const reader = stream.getReader()
   let expire!: () => void
   const timeout = new Promise<'timeout'>((resolve) => { expire = () => resolve('timeout') })
-  const deadline = deadlines.add(timeoutMs, () => expire())
-  const chunks: Uint8Array[] = []
-  let size = 0
+  const deadline = deadlines.add(limits.bodyTimeoutMs, () => expire())
   try {
     for (;;) {
       const next = await Promise.race([reader.read(), timeout])
       if (next === 'timeout') return { _tag: 'Timeout' }
-      if (next.done) break
-      size += next.value.byteLength
-      if (size > limit) return { _tag: 'TooLarge', size }
-      if (size > held) {
-        if (!budget.hold(size - held)) return { _tag: 'OverBudget' }
-        held = size
-      }
-      chunks.push(next.value)
+      if (next.done) return body.body()
+      const stop = body.add(next.value)
+      if (stop !== null) return stop
     }
   } catch {
     return { _tag: 'Aborted' }
   } finally {
-    budget.endRead(held)
+    body.end()
     deadlines.remove(deadline)
     // Stop the source when we leave early; harmless once it is done.
     reader.cancel().catch(() => undefined)
   }
-  if (chunks.length === 1) return { _tag: 'Body', bytes: chunks[0]! }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return { _tag: 'Body', bytes }
 }
 
 function toResponse(answer: AdapterResponse): Response {

@@ -1,0 +1,25 @@
+/**
+ * Node's built-in modules where the runtime has them (Node ≥ 20.16, Bun,
+ * Deno, workerd with nodejs_compat), found without a static `node:` import:
+ * a static import fails to bundle for Cloudflare Workers and the Edge
+ * runtime, and fails to load there. `process.getBuiltinModule` is a plain
+ * property read that bundlers leave alone.
+ */
+import type * as NodeBuffer from 'node:buffer'
+import type * as NodeCrypto from 'node:crypto'
+
+interface Builtins {
+  readonly 'node:crypto': typeof NodeCrypto
+  readonly 'node:buffer': typeof NodeBuffer
+}
+
+type WithBuiltins = { readonly process?: { readonly getBuiltinModule?: (id: string) => unknown } }
+
+/** The built-in module `id`, or `undefined` where this runtime has none (never throws). */
+export function nodeBuiltin<K extends keyof Builtins>(id: K): Builtins[K] | undefined {
+  try {
+    return (globalThis as WithBuiltins).process?.getBuiltinModule?.(id) as Builtins[K] | undefined
+  } catch {
+    return undefined // a runtime whose process object refuses the call: treated as absent
+  }
+}
