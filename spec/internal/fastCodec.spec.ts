@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { payloadCodecs, type Payload } from '../../src/codecs.js'
 import { compileFunction, INVALID } from '../../src/internal/compile.js'
-import type { FastCodec } from '../../src/internal/fastCodec.js'
+import { integerOr0, integerOrNull, literal, nullableString, numberOr0, stringOr, type FastCodec } from '../../src/internal/fastCodec.js'
 
 describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', () => {
   // Values drawn near the schema: mostly right for each field, sometimes any other JSON-ish value.
@@ -46,22 +46,28 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
     })
   }
 
+  it('each leaf: is, validate, fast and interpret agree (is holds exactly when decoding gives the value back unchanged)', () => {
+    const leaves = { stringOr: stringOr('-'), numberOr0, integerOr0, integerOrNull, nullable: nullableString(false),
+      emptyIsNull: nullableString(true), literal: literal('actions') } as Record<string, FastCodec<unknown>>
+    const inputs = ['', 'a', '-', 'actions', 0, -0, 3, 3.5, 2 ** 53, Number.NaN, Infinity, null, undefined, true, {}, []]
+    const table = Object.entries(leaves).map(([name, leaf]) => [name, inputs.filter((u) => leaf.is(u)).map(String).join(' ')])
+    expect(table).to.deep.equal([
+      ['stringOr', ' a - actions'], ['numberOr0', '0 0 3 3.5 9007199254740992'], ['integerOr0', '0 0 3'], ['integerOrNull', '0 0 3 null'],
+      ['nullable', ' a - actions null'], ['emptyIsNull', 'a - actions null'], ['literal', 'actions'],
+    ])
+    for (const [name, leaf] of Object.entries(leaves)) {
+      const compiled = compileFunction<(u: unknown) => unknown>((gen) => `function (v) { return ${leaf.inline('v', gen)} }`)!
+      for (const u of inputs) {
+        const validated = leaf.validate(u, [])
+        const expected = E.isRight(validated) ? validated.right : INVALID
+        expect([leaf.fast(u), leaf.interpret(u), compiled(u)], `${name}(${String(u)})`).to.deep.equal([expected, expected, expected])
+      }
+    }
+  })
+
   it('ignores values inherited from a prototype on the fast path too', () => {
     const input = Object.assign(Object.create({ product_id: 'inherited' }), { type: 'actions' })
     const fast = payloadCodecs.actions.fast(input)
     expect(fast !== INVALID && fast.product_id).to.equal('')
-  })
-})
-
-describe('internal/compile', () => {
-  it('compiles a function expression with the referenced values in scope', () => {
-    const double = (n: number) => n * 2
-    const f = compileFunction<(u: unknown) => unknown>((gen) => `function (u) { return typeof u === 'number' ? ${gen.ref(double)}(u) : INVALID }`)
-    expect(f?.(21)).to.equal(42)
-    expect(f?.('x')).to.equal(INVALID)
-  })
-
-  it('returns null for source that does not compile, so callers fall back to closures', () => {
-    expect(compileFunction(() => 'function (u) { return ( }')).to.equal(null)
   })
 })

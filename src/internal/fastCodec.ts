@@ -1,12 +1,15 @@
 /**
  * The codecs' combinator kit. Each combinator is a real io-ts `t.Type`
  * (usable with `decode`, `t.TypeOf` and other io-ts combinators) that also
- * carries the same validation twice without io-ts' error bookkeeping:
- * `interpret`, as closures, and `fast`, compiled from `inline` (a
- * JavaScript expression per check) into straight-line functions that build
- * fixed-shape objects — several times faster than walking the codec tree.
- * `fast` falls back to `interpret` where code generation is forbidden.
- * spec/internal/fastCodec.spec.ts holds all three to agree.
+ * checks without io-ts' error bookkeeping: `interpret`, as closures, and
+ * `fast`, compiled from `inline` (a JavaScript expression per check) into
+ * straight-line functions that build fixed-shape objects — several times
+ * faster than walking the codec tree. `fast` falls back to `interpret`
+ * where code generation is forbidden (a CSP, Cloudflare Workers). A leaf
+ * is written those two ways only (io-ts' `is` and `validate` derive from
+ * `interpret`); the array and object combinators also write `validate`,
+ * which collects every error for the report.
+ * spec/internal/fastCodec.spec.ts holds all the paths to agree.
  */
 import * as t from 'io-ts'
 import { compileFunction, hasOwn, INVALID, type Gen, type Invalid } from './compile.js'
@@ -53,102 +56,62 @@ export interface FastCodec<A> extends t.Type<A, A, unknown>, FastPart<A> {
   readonly decode: (u: unknown) => t.Validation<A>
 }
 
-/** A string. */
-class StringCodec extends t.Type<string> implements FastCodec<string> {
-  readonly _tag = 'StringCodec' as const
-  constructor() {
-    super('string', (u): u is string => typeof u === 'string',
-      (u, c) => (typeof u === 'string' ? t.success(u) : t.failure(u, c)), t.identity)
-  }
-  readonly interpret = (u: unknown): string | Invalid => (typeof u === 'string' ? u : INVALID)
-  readonly fast = this.interpret
-  inline(v: string): string {
-    return `(typeof ${v} === 'string' ? ${v} : INVALID)`
+/**
+ * A leaf check (a string, a number, a literal, a default…) written twice,
+ * as it must be for a compiled path with a fallback: `interpret` as a
+ * closure and `inline` as generated source. io-ts' `validate` and `is`
+ * derive from `interpret`: a value is already an `A` when decoding gives
+ * it back unchanged (no leaf maps a valid value to another, except a
+ * default or an empty string read as null, which `is` must refuse anyway).
+ */
+class LeafCodec<A> extends t.Type<A> implements FastCodec<A> {
+  readonly fast: (u: unknown) => A | Invalid
+  constructor(name: string, readonly interpret: (u: unknown) => A | Invalid, readonly inline: (v: string, gen: Gen) => string) {
+    super(name, (u): u is A => interpret(u) === u, (u, c) => {
+      const v = interpret(u)
+      return v === INVALID ? t.failure(u, c) : t.success(v)
+    }, t.identity)
+    this.fast = interpret
   }
 }
+
+/** A string. */
+const stringCodec = new LeafCodec<string>('string',
+  (u) => (typeof u === 'string' ? u : INVALID),
+  (v) => `(typeof ${v} === 'string' ? ${v} : INVALID)`)
 
 /** A finite number (JSON's `1e999` parses to `Infinity`, which no field accepts). */
-class FiniteNumberCodec extends t.Type<number> implements FastCodec<number> {
-  readonly _tag = 'FiniteNumberCodec' as const
-  constructor() {
-    super('number', (u): u is number => typeof u === 'number' && Number.isFinite(u),
-      (u, c) => (this.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
-  }
-  readonly interpret = (u: unknown): number | Invalid =>
-    typeof u === 'number' && u - u === 0 ? u : INVALID
-  readonly fast = this.interpret
-  inline(v: string): string {
-    return `(typeof ${v} === 'number' && ${v} - ${v} === 0 ? ${v} : INVALID)`
-  }
-}
+const finiteNumberCodec = new LeafCodec<number>('number',
+  (u) => (typeof u === 'number' && u - u === 0 ? u : INVALID),
+  (v) => `(typeof ${v} === 'number' && ${v} - ${v} === 0 ? ${v} : INVALID)`)
 
 /** A whole number (a JSON `3.0` is the integer 3). */
-class IntegerCodec extends t.Type<number> implements FastCodec<number> {
-  readonly _tag = 'IntegerCodec' as const
-  constructor() {
-    super('integer', (u): u is number => Number.isSafeInteger(u),
-      (u, c) => (this.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
-  }
-  readonly interpret = (u: unknown): number | Invalid => (Number.isSafeInteger(u) ? (u as number) : INVALID)
-  readonly fast = this.interpret
-  inline(v: string): string {
-    return `(Number.isSafeInteger(${v}) ? ${v} : INVALID)`
-  }
-}
+const integerCodec = new LeafCodec<number>('integer',
+  (u) => (Number.isSafeInteger(u) ? (u as number) : INVALID),
+  (v) => `(Number.isSafeInteger(${v}) ? ${v} : INVALID)`)
 
-/** A string or null; optionally an empty string becomes null (batch-level identity fields). */
-class NullableStringCodec extends t.Type<string | null> implements FastCodec<string | null> {
-  readonly _tag = 'NullableStringCodec' as const
-  constructor(readonly emptyIsNull: boolean) {
-    super('string | null', (u): u is string | null => u === null || (typeof u === 'string' && !(emptyIsNull && u === '')),
-      (u, c) => {
-        const v = this.interpret(u)
-        return v === INVALID ? t.failure(u, c) : t.success(v)
-      }, t.identity)
-  }
-  readonly interpret = (u: unknown): string | null | Invalid => {
-    if (typeof u === 'string') return this.emptyIsNull && u === '' ? null : u
+/** A string or null (missing is null); with `emptyIsNull`, `""` is null too (batch-level identity fields). */
+const nullableStringCodec = (emptyIsNull: boolean) => new LeafCodec<string | null>('string | null',
+  (u) => {
+    if (typeof u === 'string') return emptyIsNull && u === '' ? null : u
     return u === null || u === undefined ? null : INVALID
-  }
-  readonly fast = this.interpret
-  inline(v: string): string {
-    const str = this.emptyIsNull ? `(${v} === '' ? null : ${v})` : v
-    return `(typeof ${v} === 'string' ? ${str} : ${v} == null ? null : INVALID)`
-  }
-}
+  },
+  (v) => `(typeof ${v} === 'string' ? ${emptyIsNull ? `(${v} === '' ? null : ${v})` : v} : ${v} == null ? null : INVALID)`)
 
 /** `inner`, with `fallback` when the value is missing or null. */
-class DefaultCodec<A> extends t.Type<A> implements FastCodec<A> {
-  readonly _tag = 'DefaultCodec' as const
-  constructor(readonly inner: FastPart<A>, readonly fallback: A) {
-    super(inner.name, inner.is,
-      (u, c) => (u === undefined || u === null ? t.success(fallback) : inner.validate(u, c)), t.identity)
-  }
-  readonly interpret = (u: unknown): A | Invalid =>
-    u === undefined || u === null ? this.fallback : this.inner.interpret(u)
-  readonly fast = this.interpret
-  inline(v: string, gen: Gen): string {
-    const fallback = this.fallback
+const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(inner.name,
+  (u) => (u === undefined || u === null ? fallback : inner.interpret(u)),
+  (v, gen) => {
     // Primitive fallbacks are literals; anything else is referenced (never shared mutable state: see ArrayCodec).
     const literal = typeof fallback === 'string' || typeof fallback === 'number' || typeof fallback === 'boolean' || fallback === null
       ? JSON.stringify(fallback) : gen.ref(fallback)
-    return `(${v} == null ? ${literal} : ${this.inner.inline(v, gen)})`
-  }
-}
+    return `(${v} == null ? ${literal} : ${inner.inline(v, gen)})`
+  })
 
 /** One string literal (the event `type`). */
-class LiteralCodec<V extends string> extends t.Type<V> implements FastCodec<V> {
-  readonly _tag = 'LiteralCodec' as const
-  constructor(readonly value: V) {
-    super(JSON.stringify(value), (u): u is V => u === value,
-      (u, c) => (u === value ? t.success(value) : t.failure(u, c)), t.identity)
-  }
-  readonly interpret = (u: unknown): V | Invalid => (u === this.value ? this.value : INVALID)
-  readonly fast = this.interpret
-  inline(v: string): string {
-    return `(${v} === ${JSON.stringify(this.value)} ? ${v} : INVALID)`
-  }
-}
+const literalCodec = <V extends string>(value: V) => new LeafCodec<V>(JSON.stringify(value),
+  (u) => (u === value ? value : INVALID),
+  (v) => `(${v} === ${JSON.stringify(value)} ? ${v} : INVALID)`)
 
 /** An array whose elements all decode with `item`; missing or null is `[]`. Always a fresh array. */
 class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
@@ -302,18 +265,17 @@ function isPlainRecord(u: unknown): u is Record<string, unknown> {
 }
 
 // The parts src/codecs.ts writes the schema with.
-const str = new StringCodec()
 /** A string; missing or null is `fallback`. */
-export const stringOr = (fallback: string): FastCodec<string> => new DefaultCodec(str, fallback)
+export const stringOr = (fallback: string): FastCodec<string> => defaultCodec(stringCodec, fallback)
 /** A finite number; missing or null is 0. */
-export const numberOr0: FastCodec<number> = new DefaultCodec(new FiniteNumberCodec(), 0)
+export const numberOr0: FastCodec<number> = defaultCodec(finiteNumberCodec, 0)
 /** A safe integer; missing or null is 0. */
-export const integerOr0: FastCodec<number> = new DefaultCodec(new IntegerCodec(), 0)
+export const integerOr0: FastCodec<number> = defaultCodec(integerCodec, 0)
 /** A safe integer; missing or null is null. */
-export const integerOrNull: FastCodec<number | null> = new DefaultCodec<number | null>(new IntegerCodec(), null)
+export const integerOrNull: FastCodec<number | null> = defaultCodec<number | null>(integerCodec, null)
 /** A string or null (missing is null); with `emptyIsNull`, `""` is null too. */
-export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => new NullableStringCodec(emptyIsNull)
+export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => nullableStringCodec(emptyIsNull)
 /** Exactly the string `value`. */
-export const literal = <V extends string>(value: V): FastCodec<V> => new LiteralCodec(value)
+export const literal = <V extends string>(value: V): FastCodec<V> => literalCodec(value)
 /** An array of `item`s; missing or null is `[]`. */
 export const arrayOf = <A>(item: FastPart<A>): FastCodec<A[]> => new ArrayCodec(item)
