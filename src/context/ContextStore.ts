@@ -11,7 +11,7 @@ import {
   byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
-import { actionsText, bucketKey, contextText, enrichText, keptActions, UNKNOWN_SESSION, type ContextBatch } from './text.js'
+import { actionsText, bucketKey, contextText, enrichText, fallbackWarning, keptActions, UNKNOWN_SESSION, type ContextBatch } from './text.js'
 
 /**
  * Options of {@link ContextStore}: the defaults of `get` (see
@@ -289,10 +289,10 @@ export class ContextStore implements ContextWriter {
     if (warn) this.warned.add(sessionId)
     if (keys.size === 1) {
       const [key] = keys
-      if (warn) log(this.logger, 'warn', `context of session ${JSON.stringify(sessionId)}: no productId given; read from its only product-scoped bucket (product ${JSON.stringify(key!.slice(0, -sessionId.length - 1))})`, { session_id: sessionId })
+      if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, key!), { session_id: sessionId })
       return this.entries.get(key!)!.batches
     }
-    if (warn) log(this.logger, 'warn', `context of session ${JSON.stringify(sessionId)}: no productId given and ${keys.size} product-scoped buckets; no actions used (pass productId)`, { session_id: sessionId })
+    if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
     return []
   }
 

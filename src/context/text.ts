@@ -55,6 +55,18 @@ export function bucketKey(productId: string | undefined, sessionId: string): str
 }
 
 /**
+ * The warning of `get` without a product id, for a session with no bucket
+ * of its own: `found` is the one product-scoped bucket key read, or how
+ * many there are (then none is read).
+ */
+export function fallbackWarning(sessionId: string, found: string | number): string {
+  const session = JSON.stringify(sessionId)
+  return typeof found === 'number'
+    ? `context of session ${session}: no productId given and ${found} product-scoped buckets; no actions used (pass productId)`
+    : `context of session ${session}: no productId given; read from its only product-scoped bucket (product ${JSON.stringify(found.slice(0, -sessionId.length - 1))})`
+}
+
+/**
  * The actions a context shows, oldest first: batches sent before `cutoff`
  * (Unix seconds) left out, then at most the newest `maxActions` actions,
  * counted across batches newest first (a batch that straddles the cut keeps

@@ -30,5 +30,7 @@ export { fromRedisStream, isMissingPayloadField, matchRedisEntryError } from './
 export type { RedisDelivery, RedisEntryRejection, RedisEntryError, RedisEntryErrorHandlers, MissingPayloadField, FromRedisStreamOptions } from './fromRedisStream.js'
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
+export { RedisContextStore } from './contextStore.js'
+export type { RedisContextStoreOptions } from './contextStore.js'
 export type { RedisCommandClient } from './client.js'
 export type { BackoffPolicy } from '../backoff.js'

@@ -1,0 +1,297 @@
+/**
+ * The context store on Redis: what receivers and workers write, chatbot
+ * servers on other machines read. Each write is one Lua script, so that
+ * concurrent writers never interleave a bucket; each read is one script
+ * too, and the text is built by the same pure functions as the memory
+ * store's (src/context/text.ts), so both say the same for the same inputs.
+ *
+ * Keys, under `prefix` (default `autoplay-rx:context:`), each with a TTL
+ * renewed at every write to it:
+ * - `b:{bucket key}`: a list, one element per action, `{forwarded_at}\t{action as JSON}`, oldest first;
+ * - `s:{session}`: a hash, `text` and `at` (the summary's time, absent when it had none);
+ * - `p:{session}`: a set, the session's product-scoped bucket keys (for the fallback).
+ * A script builds some key names itself, so this store is for one Redis
+ * (or a replica set), not Redis Cluster.
+ */
+import type { ActionsPayload, SlimAction } from '../codecs.js'
+import { positiveInteger } from '../internal/options.js'
+import { consoleLogger, log, type Logger } from '../logger.js'
+import {
+  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime,
+  type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
+} from '../context/options.js'
+import { actionsText, bucketKey, contextText, enrichText, fallbackWarning, keptActions, UNKNOWN_SESSION, type ContextBatch } from '../context/text.js'
+import type { RedisCommandClient } from './client.js'
+
+/**
+ * Options of {@link RedisContextStore}: the defaults of `get` (as for the
+ * memory store), plus where and how long the keys live.
+ *
+ * @example
+ * ```ts
+ * const options: RedisContextStoreOptions = { prefix: 'prod:ctx:', ttlSeconds: 6 * 3600, maxActions: 50 }
+ * ```
+ */
+export interface RedisContextStoreOptions extends ContextDefaults {
+  /** Prefix of every key; default `autoplay-rx:context:`. */
+  readonly prefix?: string
+  /** How long a key lives after its last write, in seconds (the memory store's `maxSessions`, in time); default 86,400 (a day). */
+  readonly ttlSeconds?: number
+  /** Where product-bucket fallback warnings go; default {@link consoleLogger}. */
+  readonly logger?: Logger
+}
+
+// Appends a batch's actions, drops what lookback and the cap leave out, renews the TTLs.
+// KEYS: bucket, product set (only for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('' : none), bucket key, entries…
+const ADD = `
+local bucket = KEYS[1]
+for i = 5, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+if ARGV[3] ~= '' then
+  local cutoff = tonumber(ARGV[3])
+  local all = redis.call('LRANGE', bucket, 0, -1)
+  local kept = {}
+  for _, entry in ipairs(all) do
+    if tonumber(string.match(entry, '^[^\\t]*')) >= cutoff then kept[#kept + 1] = entry end
+  end
+  if #kept < #all then
+    redis.call('DEL', bucket)
+    for i = 1, #kept, 1000 do redis.call('RPUSH', bucket, unpack(kept, i, math.min(i + 999, #kept))) end
+  end
+end
+local cap = tonumber(ARGV[2])
+if cap > 0 then redis.call('LTRIM', bucket, -cap, -1) end
+if redis.call('EXISTS', bucket) == 1 then
+  redis.call('EXPIRE', bucket, ARGV[1])
+  if KEYS[2] then
+    redis.call('SADD', KEYS[2], ARGV[4])
+    redis.call('EXPIRE', KEYS[2], ARGV[1])
+  end
+end
+return 1`
+
+// Stores a summary unless the stored one is newer. KEYS: summary hash. ARGV: text, at ('' : none), ttl.
+const SUMMARY = `
+local stored = redis.call('HGET', KEYS[1], 'at')
+if ARGV[2] ~= '' and stored and tonumber(ARGV[2]) < tonumber(stored) then return 0 end
+redis.call('HSET', KEYS[1], 'text', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'at', ARGV[2]) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`
+
+// Reads a context in one go. KEYS: summary hash, own bucket, product set.
+// ARGV: include summary ('1'/'0'), include actions, fallback allowed, first list index, bucket key prefix.
+// Returns { summary, entries, fallback }: fallback is the product bucket key used, '*n' for n candidates, or ''.
+const READ = `
+local summary = ''
+if ARGV[1] == '1' then summary = redis.call('HGET', KEYS[1], 'text') or '' end
+local entries = {}
+local fallback = ''
+if ARGV[2] == '1' then
+  entries = redis.call('LRANGE', KEYS[2], ARGV[4], -1)
+  if #entries == 0 and ARGV[3] == '1' then
+    local live = {}
+    for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+      if redis.call('EXISTS', ARGV[5] .. member) == 1 then live[#live + 1] = member end
+    end
+    if #live == 1 then
+      entries = redis.call('LRANGE', ARGV[5] .. live[1], ARGV[4], -1)
+      fallback = live[1]
+    elseif #live > 1 then
+      fallback = '*' .. #live
+    end
+  end
+end
+return { summary, entries, fallback }`
+
+// Forgets a session's summary, own bucket, and one product's bucket. KEYS: summary, own bucket, product bucket?, product set.
+const RESET = `
+redis.call('DEL', KEYS[1], KEYS[2])
+if KEYS[3] then
+  redis.call('DEL', KEYS[3])
+  redis.call('SREM', KEYS[4], ARGV[1])
+end
+return 1`
+
+/** How many sessions the fallback warnings remember (then they start again): a bound on this process's memory. */
+const WARNED_LIMIT = 10_000
+
+/**
+ * Per-session context in Redis, shared by every process: the same rules
+ * and the same text as `ContextStore` (the memory store, in `autoplay-rx`), with async
+ * calls. Writes are atomic Lua scripts (concurrent writers never interleave
+ * a bucket); every key lives `ttlSeconds` after its last write, which bounds
+ * Redis's memory where the memory store has `maxSessions`. Needs Redis ≥ 4
+ * (not Redis Cluster).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * import { intoContext } from 'autoplay-rx'
+ * import { RedisContextStore } from 'autoplay-rx/redis'
+ *
+ * const redis = createClient({ url: process.env.REDIS_URL })
+ * redis.on('error', (error) => console.error('redis:', error.message))
+ * await redis.connect()
+ * const store = new RedisContextStore(redis, { maxActions: 30 })
+ * receiver.payloads$.pipe(intoContext(store)).subscribe()     // receivers write
+ * const text = await store.enrich('ps_1', 'how do I export?') // chatbot servers read
+ * ```
+ */
+export class RedisContextStore implements ContextWriter, ContextReader {
+  /** This store, as the {@link ContextReader} both stores have. */
+  readonly reader: ContextReader = this
+  private readonly defaults: ResolvedDefaults
+  private readonly prefix: string
+  private readonly ttl: string
+  private readonly logger: Logger
+  private readonly warned = new Set<string>()
+  private readonly scripts = new Map<string, string>()
+
+  /**
+   * @param client - a connected node-redis client, or any {@link RedisCommandClient}
+   * @param options - the defaults of `get`, the key prefix and TTL
+   * @throws TypeError naming the option when one is invalid
+   */
+  constructor(private readonly client: RedisCommandClient, options: RedisContextStoreOptions = {}) {
+    this.defaults = resolveDefaults(options)
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('autoplay-rx: prefix must be a string')
+    this.prefix = options.prefix ?? 'autoplay-rx:context:'
+    this.ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 86_400))
+    this.logger = options.logger ?? consoleLogger
+  }
+
+  /**
+   * Appends a batch's actions to its bucket, atomically; drops the bucket's
+   * batches older than the lookback and its oldest actions past
+   * `maxBucketActions`, as the memory store does.
+   *
+   * @param batch - an actions batch
+   * @returns resolves once stored; rejects when Redis fails
+   */
+  async add(batch: ActionsPayload): Promise<void> {
+    const session = batch.session_id ?? UNKNOWN_SESSION
+    const key = bucketKey(batch.product_id, session)
+    const cutoff = keepCutoff(this.defaults)
+    const cap = this.defaults.maxBucketActions === Infinity ? 0 : this.defaults.maxBucketActions
+    const at = String(batch.forwarded_at)
+    const entries = batch.actions.map((action) => `${at}\t${JSON.stringify(action)}`)
+    const keys = key === session ? [this.prefix + 'b:' + key] : [this.prefix + 'b:' + key, this.prefix + 'p:' + session]
+    await this.run(ADD, keys, [this.ttl, String(cap), cutoff === undefined ? '' : String(cutoff), key, ...entries])
+  }
+
+  /**
+   * Stores a session's summary unless a newer one is there, atomically; the
+   * same rules as `ContextStore.onSummary` (autoplay-rx).
+   *
+   * @param sessionId - the session (`null`: `"unknown"`)
+   * @param text - the summary
+   * @param at - its time (Unix seconds); left out: always stored, the stored time kept
+   * @returns `true` when stored, `false` when a newer summary was there; rejects when Redis fails or on a bad argument
+   */
+  async onSummary(sessionId: string | null, text: string, at?: number): Promise<boolean> {
+    if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
+    const time = summaryTime(at)
+    const reply = await this.run(SUMMARY, [this.prefix + 's:' + (sessionId ?? UNKNOWN_SESSION)], [text, time === undefined ? '' : String(time), this.ttl])
+    return Number(reply) === 1
+  }
+
+  /**
+   * The session's context text, exactly as `ContextStore.get` (autoplay-rx) gives it
+   * for the same writes.
+   *
+   * @param sessionId - the session
+   * @param options - per-call overrides of the defaults
+   * @returns the text; rejects on an invalid option or when Redis fails
+   */
+  async get(sessionId: string, options?: ContextGetOptions): Promise<string> {
+    const o = resolveGet(this.defaults, options)
+    // Without lookback, only the newest maxActions entries can be shown: read no more.
+    const first = o.maxActions !== undefined && o.cutoff === undefined ? -o.maxActions : 0
+    const reply = await this.run(READ,
+      [this.prefix + 's:' + sessionId, this.prefix + 'b:' + bucketKey(o.productId, sessionId), this.prefix + 'p:' + sessionId],
+      [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0', String(first), this.prefix + 'b:'])
+    const [summary, entries, fallback] = reply as [string, string[], string]
+    if (fallback !== '') this.warnFallback(sessionId, String(fallback))
+    const actions = o.includeActions ? actionsText(keptActions(entries.map(parseEntry), o.cutoff, o.maxActions)) : ''
+    return contextText(String(summary), actions)
+  }
+
+  /**
+   * The query with the session's context in front, exactly as
+   * `ContextStore.enrich` (autoplay-rx) gives it.
+   *
+   * @param sessionId - the session
+   * @param query - the user's question
+   * @param options - per-call overrides of the defaults
+   * @returns the text; rejects on an invalid option or when Redis fails
+   */
+  async enrich(sessionId: string, query: string, options?: ContextGetOptions): Promise<string> {
+    return enrichText(await this.get(sessionId, options), query)
+  }
+
+  /**
+   * Forgets the session's summary and own bucket, and with `productId` that
+   * product's bucket of the session, atomically.
+   *
+   * @param sessionId - the session
+   * @param options - `productId`: also its bucket
+   * @returns resolves once done; rejects when Redis fails
+   */
+  async reset(sessionId: string, options: { readonly productId?: string } = {}): Promise<void> {
+    const keys = [this.prefix + 's:' + sessionId, this.prefix + 'b:' + sessionId]
+    const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
+    if (product !== undefined) keys.push(this.prefix + 'b:' + product, this.prefix + 'p:' + sessionId)
+    await this.run(RESET, keys, product === undefined ? [] : [product])
+    this.warned.delete(sessionId)
+  }
+
+  /**
+   * The keys holding actions or a summary, sorted as the memory store sorts
+   * them. Walks the keyspace with SCAN: for tools and tests, not for every request.
+   *
+   * @returns the keys; rejects when Redis fails
+   */
+  async activeSessions(): Promise<string[]> {
+    const found = new Set<string>()
+    const pattern = this.prefix.replace(/[*?[\]\\]/g, '\\$&') + '[bs]:*'
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']) as [string, string[]]
+      cursor = String(next)
+      for (const key of keys) found.add(String(key).slice(this.prefix.length + 2))
+    } while (cursor !== '0')
+    return [...found].sort(byCodePoint)
+  }
+
+  /** Runs a script by its SHA1, loading it first, and once more when Redis forgot it (a restart, SCRIPT FLUSH). */
+  private async run(source: string, keys: string[], args: string[]): Promise<unknown> {
+    const evalsha = async () => {
+      let sha = this.scripts.get(source)
+      if (sha === undefined) {
+        sha = String(await this.client.sendCommand(['SCRIPT', 'LOAD', source]))
+        this.scripts.set(source, sha)
+      }
+      return this.client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
+    }
+    try {
+      return await evalsha()
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+      this.scripts.delete(source)
+      return evalsha()
+    }
+  }
+
+  private warnFallback(sessionId: string, fallback: string): void {
+    if (this.warned.has(sessionId)) return
+    if (this.warned.size >= WARNED_LIMIT) this.warned.clear()
+    this.warned.add(sessionId)
+    log(this.logger, 'warn', fallbackWarning(sessionId, fallback.startsWith('*') ? Number(fallback.slice(1)) : fallback), { session_id: sessionId })
+  }
+}
+
+/** One list element back into a one-action batch: the shape the shared text functions take. */
+function parseEntry(entry: string): ContextBatch {
+  const tab = entry.indexOf('\t')
+  return { forwarded_at: Number(entry.slice(0, tab)), actions: [JSON.parse(entry.slice(tab + 1)) as SlimAction] }
+}
