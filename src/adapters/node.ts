@@ -22,7 +22,7 @@ import type { WebhookReceiver } from '../receiver.js'
 import { createMiddleware, pathOf, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { readBodyInto } from './nodeBody.js'
-import { NOT_FOUND, type AdapterResponse } from './status.js'
+import { NOT_FOUND, OK, type AdapterResponse } from './status.js'
 
 export type { AdapterOptions } from './options.js'
 export type { AdapterResponse, ResponseCode } from './status.js'
@@ -69,9 +69,10 @@ export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: 
 
 /** Raw bytes a framework already read (`req.rawBody`, or a Buffer/string `req.body`), if any. */
 function heldBody(req: NodeRequest): Uint8Array | string | undefined {
-  for (const candidate of [req.rawBody, req.body]) {
-    if (typeof candidate === 'string' || candidate instanceof Uint8Array) return candidate
-  }
+  // Two plain checks, no array: this runs on every delivery.
+  const { rawBody, body } = req
+  if (typeof rawBody === 'string' || rawBody instanceof Uint8Array) return rawBody
+  if (typeof body === 'string' || body instanceof Uint8Array) return body
   return undefined
 }
 
@@ -126,9 +127,21 @@ export function createNodeMiddleware(receiver: WebhookReceiver, options: Adapter
   })
 }
 
+/** An answer's head as node:http takes it fastest: a flat list of names and values, `content-length` included. */
+function head(answer: AdapterResponse): string[] {
+  const flat: string[] = []
+  for (const name of Object.keys(answer.headers)) flat.push(name, answer.headers[name]!)
+  flat.push('content-length', String(Buffer.byteLength(answer.body)))
+  return flat
+}
+
+// Every accepted delivery gets this answer: its head is built once (profiling showed the per-request
+// header object and length among the adapter's largest own costs).
+const OK_HEAD = head(OK)
+
 function write(req: IncomingMessage, res: ServerResponse, answer: AdapterResponse): void {
   if (res.headersSent || res.destroyed) return
-  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) })
+  res.writeHead(answer.status, answer === OK ? OK_HEAD : head(answer))
   res.end(answer.body)
   // A request cut short (413, timeout) still has bytes in flight: drop the connection
   // once the answer is out instead of reading them.
