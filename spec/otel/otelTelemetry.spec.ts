@@ -1,0 +1,311 @@
+/**
+ * otelTelemetry seen through a real SDK (sdk-metrics with an in-memory
+ * exporter, sdk-trace-base with an in-memory span exporter): exact values
+ * for every instrument family after known traffic, through the real
+ * components on loopback.
+ */
+import { diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
+import { expect } from 'chai'
+import * as E from 'fp-ts/lib/Either.js'
+import { connect as netConnect } from 'node:net'
+import { from, lastValueFrom, toArray } from 'rxjs'
+import { createNodeMiddleware, InFlightBudget } from '../../src/adapters/node.js'
+import { dedupeDeliveries, notRawBody, silentLogger, WebhookReceiver, type Payload } from '../../src/index.js'
+import { otelTelemetry } from '../../src/otel/index.js'
+import type { Telemetry } from '../../src/telemetry.js'
+import { fixture, SECRET, signed } from '../helpers/fixtures.js'
+import { listen, send, waitFor, type Reply } from '../helpers/http.js'
+import { otelHarness, type OtelHarness } from '../helpers/otel.js'
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
+const PARENT_ID = '00f067aa0ba902b7'
+
+/** The same traffic, every time: what each request is, and the answer it must get. */
+const traffic = () => {
+  const actions = signed(fixture('actions-small'))
+  const summary = signed(fixture('summary'))
+  const unknown = signed(fixture('usertour-trigger'))
+  const notJson = signed('not json')
+  const notAnEvent = signed('[]')
+  const large = signed(fixture('actions-medium'))
+  type Request = { body: Buffer | string; headers?: Record<string, string>; method?: string; status: number }
+  const requests: Request[] = [
+    ...[1, 2, 3].map((): Request => ({ body: actions.body, headers: { 'x-connector-signature': actions.signature }, status: 200 })),
+    ...[1, 2].map((): Request => ({ body: summary.body, headers: { 'x-connector-signature': summary.signature }, status: 200 })),
+    ...[1, 2].map((): Request => ({ body: actions.body, headers: { 'x-connector-signature': `sha256=${'0'.repeat(64)}` }, status: 401 })),
+    { body: notJson.body, headers: { 'x-connector-signature': notJson.signature }, status: 400 },
+    { body: notAnEvent.body, headers: { 'x-connector-signature': notAnEvent.signature }, status: 400 },
+    { body: unknown.body, headers: { 'x-connector-signature': unknown.signature }, status: 200 },
+    { body: large.body, headers: { 'x-connector-signature': large.signature }, status: 413 }, // declared over 10,000 bytes: refused from the head
+    { body: actions.body, method: 'PUT', status: 405 },
+    { body: actions.body, headers: { 'content-type': 'text/plain' }, status: 415 },
+  ]
+  return requests
+}
+
+async function serve(telemetry: Telemetry | undefined, setup: (receiver: WebhookReceiver) => void = () => {}) {
+  const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, maxBodyBytes: 10_000, telemetry })
+  setup(receiver)
+  const server = await listen(createNodeMiddleware(receiver, { path: '/events' }))
+  return { receiver, url: `http://127.0.0.1:${server.port}/events`, close: server.close }
+}
+
+async function sendAll(url: string): Promise<Array<{ status: number; code: unknown }>> {
+  const answers: Array<{ status: number; code: unknown }> = []
+  for (const r of traffic()) {
+    const reply: Reply = await send(url, r.body, { method: r.method, headers: r.headers })
+    expect(reply.status, JSON.stringify(reply.json)).to.equal(r.status)
+    answers.push({ status: reply.status, code: reply.json.code })
+  }
+  return answers
+}
+
+describe('otel/otelTelemetry', () => {
+  let otel: OtelHarness
+  beforeEach(() => { otel = otelHarness() })
+  afterEach(() => otel.shutdown())
+
+  describe('push deliveries through the node adapter', () => {
+    it('counts deliveries by outcome, answers by status and code, and times each ingest: exact values', async () => {
+      const { url, close } = await serve(otel.telemetry)
+      try {
+        await sendAll(url)
+      } finally {
+        await close()
+      }
+      expect(await otel.values('autoplay_rx.deliveries')).to.deep.equal({
+        'autoplay_rx.delivery.outcome=accepted,autoplay_rx.payload.type=actions': 3,
+        'autoplay_rx.delivery.outcome=accepted,autoplay_rx.payload.type=summary': 2,
+        'autoplay_rx.delivery.outcome=BodyTooLarge': 1,
+        'autoplay_rx.delivery.outcome=InvalidPayload': 1,
+        'autoplay_rx.delivery.outcome=InvalidSignature': 2,
+        'autoplay_rx.delivery.outcome=MalformedJson': 1,
+        'autoplay_rx.delivery.outcome=UnknownEventType': 1,
+      })
+      expect(await otel.values('autoplay_rx.http.server.request.duration')).to.deep.equal({
+        'autoplay_rx.response.code=body_too_large,http.response.status_code=413': 1,
+        'autoplay_rx.response.code=ignored,http.response.status_code=200': 1,
+        'autoplay_rx.response.code=invalid_payload,http.response.status_code=400': 1,
+        'autoplay_rx.response.code=invalid_signature,http.response.status_code=401': 2,
+        'autoplay_rx.response.code=malformed_json,http.response.status_code=400': 1,
+        'autoplay_rx.response.code=method_not_allowed,http.response.status_code=405': 1,
+        'autoplay_rx.response.code=ok,http.response.status_code=200': 5,
+        'autoplay_rx.response.code=unsupported_media_type,http.response.status_code=415': 1,
+      })
+      // Every delivery whose body reached ingest (not the 413 decided from the head, nor 405/415).
+      const [ingest] = await otel.points('autoplay_rx.ingest.duration')
+      expect(ingest!.attributes).to.deep.equal({})
+      expect(ingest!.count).to.equal(10)
+      expect(ingest!.sum).to.be.greaterThan(0).and.lessThan(10) // seconds, not milliseconds
+      // No callback registered: no callback durations.
+      expect(await otel.points('autoplay_rx.callbacks.duration')).to.deep.equal([])
+    })
+
+    it('another route\'s request is no delivery: nothing counted, no span', async () => {
+      const { receiver, close } = await serve(otel.telemetry)
+      const server = await listen(createNodeMiddleware(receiver, { path: '/events' }))
+      try {
+        expect((await send(`http://127.0.0.1:${server.port}/elsewhere`, '{}')).status).to.equal(404)
+      } finally {
+        await server.close()
+        await close()
+      }
+      expect(await otel.points('autoplay_rx.http.server.request.duration')).to.deep.equal([])
+      expect(otel.spans()).to.deep.equal([])
+    })
+
+    it('counts ingest called by hand, and reject called by hand, as deliveries too', async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
+      const { body, signature } = signed(fixture('summary'))
+      expect(E.isRight(receiver.ingest(body, signature))).to.equal(true)
+      expect(E.isLeft(receiver.ingest(body, 'sha256=00'))).to.equal(true)
+      receiver.reject(notRawBody({ parsed: true }))
+      expect(await otel.values('autoplay_rx.deliveries')).to.deep.equal({
+        'autoplay_rx.delivery.outcome=accepted,autoplay_rx.payload.type=summary': 1,
+        'autoplay_rx.delivery.outcome=InvalidSignature': 1,
+        'autoplay_rx.delivery.outcome=NotRawBody': 1,
+      })
+      expect((await otel.points('autoplay_rx.ingest.duration'))[0]!.count).to.equal(2)
+      expect(otel.spans().map((s) => [s.kind, s.attributes['autoplay_rx.delivery.outcome']])).to.deep.equal([
+        [SpanKind.INTERNAL, 'accepted'], [SpanKind.INTERNAL, 'InvalidSignature'], [SpanKind.INTERNAL, 'NotRawBody'],
+      ])
+    })
+  })
+
+  describe('callbacks and the budget', () => {
+    it('times callbacks, counts their failures by callback, and shows pending callbacks against the bound', async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
+      let fail = 2
+      receiver.onSummary(() => { if (fail-- > 0) throw new Error('boom') })
+      const releases: Array<() => void> = []
+      receiver.onActions(() => new Promise<void>((resolve) => releases.push(resolve)))
+      const budget = new InFlightBudget({ maxPendingCallbacks: 4, maxBytes: 50_000 })
+      const server = await listen(createNodeMiddleware(receiver, { path: '/events', ack: 'on-accept', budget }))
+      const url = `http://127.0.0.1:${server.port}/events`
+      try {
+        const summary = signed(fixture('summary'))
+        for (let i = 0; i < 3; i++) await send(url, summary.body, { headers: { 'x-connector-signature': summary.signature } })
+        const actions = signed(fixture('actions-small'))
+        for (let i = 0; i < 2; i++) await send(url, actions.body, { headers: { 'x-connector-signature': actions.signature } })
+        expect(await otel.values('autoplay_rx.callbacks.pending')).to.deep.equal({ '': 2 })
+        expect(await otel.values('autoplay_rx.callbacks.pending.limit')).to.deep.equal({ '': 4 })
+        expect(await otel.values('autoplay_rx.callbacks.failures')).to.deep.equal({ 'autoplay_rx.callback=onSummary': 2 })
+        // The three summaries' callbacks settled at once; the two actions' still run.
+        expect(await otel.values('autoplay_rx.callbacks.duration')).to.deep.equal({ 'autoplay_rx.payload.type=summary': 3 })
+
+        // A body that stalls holds its declared length in the budget while it is read.
+        const socket = netConnect(server.port, '127.0.0.1')
+        socket.write(`POST /events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"type":`)
+        await waitFor(() => budget.bytes === 1000, 'the read to start')
+        expect(await otel.values('autoplay_rx.budget.body.size')).to.deep.equal({ '': 1000 })
+        expect(await otel.values('autoplay_rx.budget.body.size.limit')).to.deep.equal({ '': 50_000 })
+        expect(await otel.values('autoplay_rx.budget.reads')).to.deep.equal({ '': 1 })
+        expect(await otel.values('autoplay_rx.budget.reads.limit')).to.deep.equal({ '': 1024 })
+        socket.destroy()
+        await waitFor(() => budget.bytes === 0, 'the read to end')
+        expect(await otel.values('autoplay_rx.budget.body.size')).to.deep.equal({ '': 0 })
+
+        for (const release of releases) release()
+        await waitFor(() => budget.pendingCallbacks === 0, 'the callbacks to settle')
+        expect(await otel.values('autoplay_rx.callbacks.pending')).to.deep.equal({ '': 0 })
+        expect(await otel.values('autoplay_rx.callbacks.duration')).to.deep.equal({ 'autoplay_rx.payload.type=actions': 2, 'autoplay_rx.payload.type=summary': 3 })
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('counts a budget shared by two adapters once', async () => {
+      const receiver = new WebhookReceiver({ secret: 'k', logger: silentLogger, telemetry: otel.telemetry })
+      const budget = new InFlightBudget({ maxBytes: 1234 })
+      createNodeMiddleware(receiver, { budget })
+      createNodeMiddleware(receiver, { budget })
+      expect(await otel.values('autoplay_rx.budget.body.size.limit')).to.deep.equal({ '': 1234 })
+    })
+  })
+
+  describe('dedupeDeliveries', () => {
+    it('counts every check, hits (repeats dropped) apart', async () => {
+      const a = { type: 'summary', session_id: 'a', summary: 'x' } as unknown as Payload
+      const b = { type: 'summary', session_id: 'b', summary: 'y' } as unknown as Payload
+      const passed = await lastValueFrom(from([a, a, b, a, b]).pipe(dedupeDeliveries({ key: (p) => p.session_id ?? '', telemetry: otel.telemetry }), toArray()))
+      expect(passed).to.deep.equal([a, b])
+      expect(await otel.values('autoplay_rx.dedupe.checks')).to.deep.equal({ 'autoplay_rx.dedupe.hit=false': 2, 'autoplay_rx.dedupe.hit=true': 3 })
+    })
+  })
+
+  describe('traces', () => {
+    it('one span per delivery, child of the sender\'s traceparent, with events, outcome and answer', async () => {
+      const { url, close } = await serve(otel.telemetry)
+      const { body, signature } = signed(fixture('actions-small'))
+      try {
+        await send(url, body, { headers: { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'vendor=opaque' } })
+        await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', traceparent: `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01` } })
+      } finally {
+        await close()
+      }
+      const [accepted, refused] = otel.spans()
+      expect(accepted!.name).to.equal('autoplay_rx.delivery')
+      expect(accepted!.kind).to.equal(SpanKind.SERVER)
+      expect(accepted!.spanContext().traceId).to.equal(TRACE_ID)
+      expect(accepted!.parentSpanContext?.spanId).to.equal(PARENT_ID)
+      expect(accepted!.parentSpanContext?.traceState?.get('vendor')).to.equal('opaque')
+      expect(accepted!.events.map((e) => e.name)).to.deep.equal(['autoplay_rx.verified', 'autoplay_rx.accepted'])
+      expect(accepted!.attributes).to.deep.equal({
+        'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': 'actions',
+        'http.response.status_code': 200, 'autoplay_rx.response.code': 'ok',
+      })
+      expect(accepted!.status.code).to.equal(SpanStatusCode.UNSET)
+      // An upper-case traceparent is invalid (W3C): a new trace, not a child.
+      expect(refused!.parentSpanContext).to.equal(undefined)
+      expect(refused!.spanContext().traceId).to.not.equal(TRACE_ID)
+      expect(refused!.events).to.deep.equal([])
+      expect(refused!.attributes).to.deep.equal({
+        'autoplay_rx.delivery.outcome': 'InvalidSignature', 'error.type': 'InvalidSignature',
+        'http.response.status_code': 401, 'autoplay_rx.response.code': 'invalid_signature',
+      })
+    })
+
+    it('a registered propagator wins over the traceparent fallback', async () => {
+      const fromHeader: TextMapPropagator = {
+        inject: () => {},
+        extract: (ctx, carrier, getter) => {
+          const id = getter.get(carrier, 'x-parent')
+          // A stand-in for a vendor propagator: the parent span id from a header of its own.
+          return typeof id === 'string' ? trace.setSpanContext(ctx, { traceId: TRACE_ID, spanId: id, traceFlags: 1, isRemote: true }) : ctx
+        },
+        fields: () => ['x-parent'],
+      }
+      propagation.setGlobalPropagator(fromHeader)
+      try {
+        const { url, close } = await serve(otel.telemetry)
+        const { body, signature } = signed(fixture('summary'))
+        try {
+          await send(url, body, { headers: { 'x-connector-signature': signature, 'x-parent': 'aaaaaaaaaaaaaaaa', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } })
+        } finally {
+          await close()
+        }
+      } finally {
+        propagation.disable()
+      }
+      expect(otel.spans()[0]!.parentSpanContext?.spanId).to.equal('aaaaaaaaaaaaaaaa')
+    })
+
+    it('a span waits for callbacks still running after the answer (ack on-accept), and records their failure', async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
+      let release!: () => void
+      receiver.onSummary(() => new Promise<void>((_, reject) => { release = () => reject(new Error('late failure')) }))
+      const server = await listen(createNodeMiddleware(receiver, { path: '/events', ack: 'on-accept' }))
+      try {
+        const { body, signature } = signed(fixture('summary'))
+        expect((await send(`http://127.0.0.1:${server.port}/events`, body, { headers: { 'x-connector-signature': signature } })).status).to.equal(200)
+        expect(otel.spans()).to.deep.equal([])
+        release()
+        await waitFor(() => otel.spans().length === 1, 'the span to end')
+      } finally {
+        await server.close()
+      }
+      const [span] = otel.spans()
+      expect(span!.events.map((e) => [e.name, e.attributes])).to.deep.equal([
+        ['autoplay_rx.verified', {}], ['autoplay_rx.accepted', {}], ['autoplay_rx.callbacks.settled', { 'autoplay_rx.callbacks.failures': 1 }],
+      ])
+      expect(span!.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: '1 callback(s) failed' })
+    })
+  })
+
+  describe('a failing backend', () => {
+    const throwing = () => { throw new Error('backend down') }
+    const brokenMeter = new Proxy({}, { get: () => () => new Proxy({}, { get: () => throwing }) }) as Meter
+    const cases: Array<[string, () => { meterProvider?: MeterProvider; tracerProvider?: TracerProvider }]> = [
+      ['a MeterProvider that throws', () => ({ meterProvider: { getMeter: throwing } })],
+      ['instruments that throw on every call', () => ({ meterProvider: { getMeter: () => brokenMeter } })],
+      ['a tracer that throws', () => ({ tracerProvider: { getTracer: () => ({ startSpan: throwing, startActiveSpan: throwing }) } })],
+    ]
+    for (const [name, providers] of cases) {
+      it(`${name} changes nothing: the same answers and streams as without telemetry, told once to diag`, async () => {
+        const told: unknown[] = []
+        diag.setLogger({ error: (...args) => told.push(args), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.ERROR)
+        try {
+          const run = async (telemetry: Telemetry | undefined) => {
+            const seen: string[] = []
+            const { url, close } = await serve(telemetry, (r) => {
+              r.payloads$.subscribe((p) => seen.push(p.type))
+              r.rejected$.subscribe((e) => seen.push(e._tag))
+              r.onSummary(() => { throw new Error('callback') })
+            })
+            try {
+              return { answers: await sendAll(url), seen }
+            } finally {
+              await close()
+            }
+          }
+          const broken = await run(otelTelemetry(providers()))
+          expect(broken).to.deep.equal(await run(undefined))
+          expect(told).to.have.length(1)
+        } finally {
+          diag.disable()
+        }
+      })
+    }
+  })
+})
+
