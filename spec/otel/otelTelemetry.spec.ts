@@ -16,6 +16,10 @@ import type { Telemetry } from '../../src/telemetry.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send, waitFor, type Reply } from '../helpers/http.js'
 import { otelHarness, type OtelHarness } from '../helpers/otel.js'
+import { closeServers, frame, openSse, startServer, TOKEN, write } from '../sse/helpers.js'
+import { connectorStream } from '../../src/sse/connectorStream.js'
+import { fromRedisStream, PAYLOAD_FIELD, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
+import { payloads, redisSuite, until } from '../helpers/redis.js'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 const PARENT_ID = '00f067aa0ba902b7'
@@ -161,8 +165,9 @@ describe('otel/otelTelemetry', () => {
         expect(await otel.values('autoplay_rx.budget.body.size.limit')).to.deep.equal({ '': 50_000 })
         expect(await otel.values('autoplay_rx.budget.reads')).to.deep.equal({ '': 1 })
         expect(await otel.values('autoplay_rx.budget.reads.limit')).to.deep.equal({ '': 1024 })
-        socket.destroy()
+        socket.write(' '.repeat(1000 - '{"type":'.length)) // the rest arrives: answered 401 (unsigned), the bytes given back
         await waitFor(() => budget.bytes === 0, 'the read to end')
+        socket.destroy()
         expect(await otel.values('autoplay_rx.budget.body.size')).to.deep.equal({ '': 0 })
 
         for (const release of releases) release()
@@ -190,6 +195,123 @@ describe('otel/otelTelemetry', () => {
       const passed = await lastValueFrom(from([a, a, b, a, b]).pipe(dedupeDeliveries({ key: (p) => p.session_id ?? '', telemetry: otel.telemetry }), toArray()))
       expect(passed).to.deep.equal([a, b])
       expect(await otel.values('autoplay_rx.dedupe.checks')).to.deep.equal({ 'autoplay_rx.dedupe.hit=false': 2, 'autoplay_rx.dedupe.hit=true': 3 })
+    })
+  })
+
+  describe('connectorStream', () => {
+    afterEach(closeServers)
+
+    it('shows the connection state, and counts reconnects, disconnects by reason and frames by outcome: exact values', async () => {
+      const server = await startServer(async (_req, res, index) => {
+        if (index === 1) return void res.writeHead(503).end()
+        openSse(res)
+        if (index === 0) {
+          await write(res, `${frame('one')}${frame('two')}data: not json\n\nevent: heartbeat\ndata: {}\n\ndata: {"type":"usertour_trigger"}\n\n`)
+          return void res.end()
+        }
+        await write(res, frame('three'))
+      })
+      const seen: string[] = []
+      const subscription = connectorStream({
+        url: server.url, token: TOKEN, initialBackoffMs: 10, minBackoffMs: 1, random: () => 0, logger: silentLogger, telemetry: otel.telemetry,
+      }).subscribe((p) => seen.push(p.type === 'summary' ? p.summary : p.type))
+      try {
+        await waitFor(() => seen.length === 3, 'three payloads', 10_000)
+        expect(seen).to.deep.equal(['one', 'two', 'three'])
+        expect(await otel.values('autoplay_rx.sse.frames')).to.deep.equal({
+          'autoplay_rx.frame.outcome=accepted': 3, 'autoplay_rx.frame.outcome=MalformedJson': 1, 'autoplay_rx.frame.outcome=UnknownEventType': 1,
+        })
+        expect(await otel.values('autoplay_rx.sse.reconnects')).to.deep.equal({ '': 2 })
+        expect(await otel.values('autoplay_rx.sse.disconnects')).to.deep.equal({ 'autoplay_rx.sse.reason=HttpStatus': 1, 'autoplay_rx.sse.reason=StreamEnded': 1 })
+        expect(await otel.values('autoplay_rx.sse.streams')).to.deep.equal({
+          'autoplay_rx.sse.state=connected': 1, 'autoplay_rx.sse.state=connecting': 0, 'autoplay_rx.sse.state=waiting': 0,
+        })
+      } finally {
+        subscription.unsubscribe()
+      }
+      expect(await otel.values('autoplay_rx.sse.streams')).to.deep.equal({
+        'autoplay_rx.sse.state=connected': 0, 'autoplay_rx.sse.state=connecting': 0, 'autoplay_rx.sse.state=waiting': 0,
+      })
+    })
+
+    it('a stream backing off after a failure is waiting; its events observer still hears everything', async () => {
+      const server = await startServer((_req, res) => void res.writeHead(500).end())
+      const events: string[] = []
+      const subscription = connectorStream({
+        url: server.url, token: TOKEN, initialBackoffMs: 60_000, random: () => 0, logger: silentLogger, telemetry: otel.telemetry,
+        events: (event) => events.push(event._tag),
+      }).subscribe()
+      try {
+        await waitFor(() => events.includes('Retrying'), 'the first retry to be scheduled')
+        expect(events).to.deep.equal(['Connecting', 'Disconnected', 'Retrying'])
+        expect(await otel.values('autoplay_rx.sse.streams')).to.deep.equal({ 'autoplay_rx.sse.state=connecting': 0, 'autoplay_rx.sse.state=waiting': 1 })
+      } finally {
+        subscription.unsubscribe()
+      }
+    })
+  })
+
+  describe('the Redis bridge (real redis-server)', function () {
+    this.timeout(30_000)
+    const suite = redisSuite()
+
+    it('times appends by outcome, counts entries read, claimed, acknowledged and rejected, and reads the group\'s pending count and lag', async () => {
+      const writer = await suite.client()
+      const stream = suite.name('otel')
+      const append = redisAppender(writer, { stream, telemetry: otel.telemetry })
+      for (const payload of payloads(5)) await append(payload)
+      await writer.sendCommand(['XADD', stream, '*', 'not-' + PAYLOAD_FIELD, 'x']) // a foreign entry: rejected
+      expect(await otel.values('autoplay_rx.redis.append.duration')).to.deep.equal({ [`autoplay_rx.redis.outcome=ok,autoplay_rx.redis.stream=${stream}`]: 5 })
+
+      // Two in flight at most, none acknowledged: reading stops after two.
+      const group = 'workers'
+      const attributes = `autoplay_rx.redis.group=${group},autoplay_rx.redis.stream=${stream}`
+      const first: RedisDelivery[] = []
+      const options = { stream, group, consumer: 'w1', batchSize: 2, maxInFlight: 2, blockMs: 50, claimIdleMs: 60_000, logger: silentLogger, telemetry: otel.telemetry }
+      const reading = fromRedisStream(await suite.client(), options).subscribe((d) => first.push(d))
+      await until(() => first.length === 2, 'two deliveries')
+      await until(async () => (await otel.values('autoplay_rx.redis.group.lag'))[attributes] === 4, 'the lag to show the four entries left')
+      expect(await otel.values('autoplay_rx.redis.group.pending')).to.deep.equal({ [attributes]: 2 })
+      expect(await otel.values('autoplay_rx.redis.entries.read')).to.deep.equal({ [attributes]: 2 })
+      // Restarted under the same name without acknowledging: its two pending entries come back, claimed.
+      reading.unsubscribe()
+      const all: RedisDelivery[] = []
+      suite.keep(fromRedisStream(await suite.client(), { ...options, maxInFlight: 10 }).subscribe((d) => { all.push(d); void d.ack() }))
+      await until(() => all.length === 5, 'every good entry')
+      await until(async () => (await otel.values('autoplay_rx.redis.group.pending'))[attributes] === 0, 'every entry acknowledged')
+      expect(await otel.values('autoplay_rx.redis.group.lag')).to.deep.equal({ [attributes]: 0 })
+      expect(await otel.values('autoplay_rx.redis.entries.read')).to.deep.equal({ [attributes]: 5 })
+      expect(await otel.values('autoplay_rx.redis.entries.claimed')).to.deep.equal({ [attributes]: 2 })
+      expect(await otel.values('autoplay_rx.redis.entries.rejected')).to.deep.equal({ [`autoplay_rx.redis.group=${group},autoplay_rx.redis.reason=MissingPayloadField,autoplay_rx.redis.stream=${stream}`]: 1 })
+      // Five acknowledged by the worker, and the rejected entry by the reader itself.
+      expect(await otel.values('autoplay_rx.redis.entries.acked')).to.deep.equal({ [`autoplay_rx.redis.group=${group},autoplay_rx.redis.outcome=ok,autoplay_rx.redis.stream=${stream}`]: 6 })
+    })
+
+    it('a Redis that is down: appends fail and are counted, the gauges are skipped, the rest is collected', async () => {
+      const writer = await suite.client()
+      const stream = suite.name('down')
+      const append = redisAppender(writer, { stream, telemetry: otel.telemetry })
+      await append(payloads(1)[0]!)
+      const reads: RedisDelivery[] = []
+      suite.keep(fromRedisStream(await suite.client(), { stream, group: 'g', consumer: 'c', blockMs: 50, logger: silentLogger, telemetry: otel.telemetry }).subscribe((d) => reads.push(d)))
+      await until(() => reads.length === 1, 'the entry')
+      await suite.redis.stop()
+      try {
+        let failed: unknown
+        await append(payloads(1)[0]!).catch((error: unknown) => { failed = error })
+        expect(failed).to.be.instanceOf(Error)
+        const metrics = await otel.collect()
+        expect(metrics.has('autoplay_rx.redis.group.pending')).to.equal(false)
+        expect(metrics.has('autoplay_rx.redis.group.lag')).to.equal(false)
+        expect(await otel.values('autoplay_rx.redis.append.duration')).to.deep.equal({
+          [`autoplay_rx.redis.outcome=error,autoplay_rx.redis.stream=${stream}`]: 1,
+          [`autoplay_rx.redis.outcome=ok,autoplay_rx.redis.stream=${stream}`]: 1,
+        })
+        expect(await otel.values('autoplay_rx.redis.entries.read')).to.deep.equal({ [`autoplay_rx.redis.group=g,autoplay_rx.redis.stream=${stream}`]: 1 })
+      } finally {
+        await suite.redis.start()
+        await suite.reconnected()
+      }
     })
   })
 
