@@ -119,6 +119,48 @@ export { status }
     expect(broken).to.deep.equal([])
   })
 
+  it('needs no OpenTelemetry: only autoplay-rx/otel imports @opentelemetry/api, an optional peer', () => {
+    const installed = join(dir, 'node_modules', 'autoplay-rx')
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>
+    }
+    expect(manifest.peerDependenciesMeta['@opentelemetry/api']).to.deep.equal({ optional: true })
+    expect(manifest.peerDependencies['@opentelemetry/api']).to.be.a('string')
+    expect(readdirSync(join(dir, 'node_modules')).includes('@opentelemetry')).to.equal(false)
+    const importers = listFiles(join(installed, 'dist')).filter((f) => f.endsWith('.js') && /(from\s*|require\()['"]@opentelemetry\//.test(readFileSync(join(installed, 'dist', f), 'utf8')))
+    expect(importers.sort()).to.deep.equal(['cjs/otel/otelTelemetry.js', 'cjs/otel/traceparent.js', 'esm/otel/otelTelemetry.js', 'esm/otel/traceparent.js'])
+    writeFileSync(join(dir, 'no-otel.cjs'), `require('autoplay-rx'); require('autoplay-rx/node'); require('autoplay-rx/web')
+let otel = 'loaded'
+try { require('autoplay-rx/otel') } catch (e) { otel = e.code + ' ' + String(e.message).split('\\n')[0] }
+console.log(JSON.stringify({ otel, cached: Object.keys(require.cache).filter((f) => f.includes('@opentelemetry')) }))`)
+    const { otel, cached } = JSON.parse(sh('node', ['no-otel.cjs'])) as { otel: string; cached: string[] }
+    expect(cached).to.deep.equal([])
+    expect(otel).to.match(/^MODULE_NOT_FOUND Cannot find module '@opentelemetry\/api'/)
+  })
+
+  it('autoplay-rx/otel works with the API alone (no SDK), imported and required, and type-checks', () => {
+    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `@opentelemetry/api@${(JSON.parse(readFileSync(join(root, 'node_modules/@opentelemetry/api/package.json'), 'utf8')) as { version: string }).version}`])
+    const check = (load: string) => `${load}
+const telemetry = otel.otelTelemetry()
+const receiver = new rx.WebhookReceiver({ secret: 'k', logger: rx.silentLogger, telemetry })
+const body = '{"type":"summary","session_id":"s1","summary":"hi"}'
+console.log(JSON.stringify({ tag: receiver.ingest(body, rx.sign(body, 'k'))._tag, instruments: Object.keys(otel.INSTRUMENTS).length }))`
+    writeFileSync(join(dir, 'otel.mjs'), check(`import * as rx from 'autoplay-rx'\nimport * as otel from 'autoplay-rx/otel'`))
+    writeFileSync(join(dir, 'otel.cjs'), check(`const rx = require('autoplay-rx')\nconst otel = require('autoplay-rx/otel')`))
+    for (const file of ['otel.mjs', 'otel.cjs']) expect(JSON.parse(sh('node', [file])), file).to.deep.equal({ tag: 'Right', instruments: 23 })
+    writeFileSync(join(dir, 'otel-consumer.mts'), `import { WebhookReceiver, type Telemetry } from 'autoplay-rx'
+import { otelTelemetry, INSTRUMENTS, type InstrumentName } from 'autoplay-rx/otel'
+const telemetry: Telemetry = otelTelemetry({ redisTimeoutMs: 500 })
+const name: InstrumentName = 'autoplay_rx.deliveries'
+export const receiver = new WebhookReceiver({ secret: 'k', telemetry })
+export const unit: string = INSTRUMENTS[name].unit
+`)
+    writeFileSync(join(dir, 'tsconfig.otel.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'] }, files: ['otel-consumer.mts'],
+    }))
+    expect(sh(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.otel.json'])).to.equal('')
+  })
+
   it('installs the autoplay-rx bin, which knows its version', () => {
     expect(sh(join(dir, 'node_modules', '.bin', 'autoplay-rx'), ['--help'])).to.include('autoplay-rx listen --port 8787')
     // Read at run time from the installed package.json: from dist/, not from src/ as in spec/cli.
