@@ -72,6 +72,22 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
   })
 
+  it('acks asked for in one turn go out as one XACK of all their ids; each caller learns its own entry was taken', async () => {
+    const writer = await client()
+    const stream = name('batched-acks')
+    for (const p of payloads(20, 2, 41)) await redisAppender(writer, { stream })(p)
+    const deliveries = await firstValueFrom(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 100 }).pipe(take(20), toArray()))
+    const xacks = async () => Number(/cmdstat_xack:calls=(\d+)/.exec(String(await writer.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0)
+    const before = await xacks()
+    const taken = await Promise.all(deliveries.map((d) => d.ack()))
+    expect(taken).to.deep.equal(deliveries.map(() => true))
+    expect(await xacks() - before).to.equal(1)
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+    // A repeated ack is answered from the first: no second command.
+    expect(await deliveries[0]!.ack()).to.equal(true)
+    expect(await xacks() - before).to.equal(1)
+  })
+
   it('a consumer that comes back under its name gets its own pending entries first', async () => {
     const writer = await client()
     const stream = name('resume')
