@@ -87,8 +87,11 @@ export function connection(request: Request): Observable<Signal> {
     const controller = new AbortController()
     // Inside a promise: a fetch that throws, or returns something else than a promise, fails this
     // connection like any network error (retried), never the stream with a raw error.
+    // Called detached, not as `request.fetch(…)`: workerd's fetch refuses any `this` but the global
+    // one ("Illegal invocation"), and a user's fetch is a plain function either way.
+    const { fetch } = request
     const response = new Promise<FetchResponse>((resolve) =>
-      resolve(request.fetch(request.url, { method: 'GET', headers: { ...request.headers }, signal: controller.signal })))
+      resolve(fetch(request.url, { method: 'GET', headers: { ...request.headers }, signal: controller.signal })))
     return from(response).pipe(
       mergeMap((r) => read(r, request)),
       // A fetch that fails, or a body that breaks off, is a network error; our own Ended passes through.
