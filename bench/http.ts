@@ -65,17 +65,17 @@ const headers: Record<string, string> = {
   'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': 'bench',
 }
 
-interface LoadResult { rps: number; p50: number; p99: number; non2xx: number }
+export interface LoadResult { rps: number; p50: number; p99: number; non2xx: number }
 interface Round extends LoadResult { cpuUs: number }
 
 /** A load generator: a command line per run, its result parsed from stdout. */
-interface Generator {
+export interface Generator {
   readonly name: string
   args(port: number, seconds: number, connections: number): [string, string[]]
   parse(stdout: string): LoadResult | undefined
 }
 
-function generator(pin: Pinning): Generator {
+export function generator(pin: Pinning): Generator {
   const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-bench-'))
   const bodyFile = join(dir, 'body.json')
   writeFileSync(bodyFile, body)
@@ -118,7 +118,7 @@ function generator(pin: Pinning): Generator {
   }
 }
 
-function load(gen: Generator, port: number, seconds: number, connections: number): Promise<LoadResult> {
+export function load(gen: Generator, port: number, seconds: number, connections: number): Promise<LoadResult> {
   const [command, args] = gen.args(port, seconds, connections)
   return new Promise((resolve, reject) => {
     execFile(command, args, { maxBuffer: 16 * 2 ** 20 }, (error, stdout) => {

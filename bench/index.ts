@@ -4,7 +4,7 @@
  * run it, compiled (dist/, built by the npm script first): running the
  * TypeScript source through tsx would time its transform too (its keepNames
  * wraps every named closure, a few µs per HTTP delivery). `--quick` for a short run;
- * `--only=ingest,heap,http,sse,redis` to pick.
+ * `--only=ingest,heap,http,sse,redis,runtimes` to pick.
  */
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -12,6 +12,7 @@ import { benchHeap, benchIngest } from './ingest.js'
 import { benchHttp } from './http.js'
 import { benchSse } from './sse.js'
 import { benchRedis } from './redis.js'
+import { benchRuntimes } from './runtimes.js'
 import { fmt, loadLine } from './stats.js'
 
 const quick = process.argv.includes('--quick')
@@ -25,6 +26,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['http', '## HTTP: node:http, the floor, ingest in a handler, the node, Fastify and fetch adapters, the Redis path, @octokit/webhooks', () => benchHttp(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
   ['redis', '## Redis: ack() while the read blocks', () => benchRedis()],
+  ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],
 ]
 
 console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)

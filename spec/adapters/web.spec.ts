@@ -81,4 +81,38 @@ describe('Fetch handler with Request objects', () => {
     expect(rejected.map((e) => e._tag)).to.deep.equal(['NotRawBody'])
     expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
   })
+
+  describe('a body of declared length (read in one call, request.body untouched)', () => {
+    const post = (body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string>) =>
+      new Request('http://x.test/events', { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, duplex: 'half' } as RequestInit)
+
+    it('locked by another reader: 500 body_not_raw on rejected$, nothing held', async () => {
+      rejected.length = 0
+      const budget = new InFlightBudget()
+      const guarded = createFetchHandler(receiver, { path: '/events', budget })
+      const { body, signature } = signed(fixture('summary'))
+      const request = post(body, { 'content-length': String(body.length), 'x-connector-signature': signature })
+      request.body!.getReader()
+      const response = await guarded(request)
+      expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([500, 'body_not_raw'])
+      expect(rejected.map((e) => e._tag)).to.deep.equal(['NotRawBody'])
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+    })
+
+    it('a Request built by hand whose body outgrows its declared length: 413 all the same', async () => {
+      const small = createFetchHandler(new WebhookReceiver({ secret: SECRET, logger: silentLogger, maxBodyBytes: 100 }), { path: '/events' })
+      const { body, signature } = signed(fixture('summary'))
+      const response = await small(post(body, { 'content-length': '10', 'x-connector-signature': signature }))
+      expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([413, 'body_too_large'])
+    })
+
+    it('a body that stalls: 503 body_timeout at the deadline, the budget given back', async () => {
+      const budget = new InFlightBudget()
+      const slow = createFetchHandler(receiver, { path: '/events', budget, bodyTimeoutMs: 100 })
+      const stalled = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('{"type":')) })
+      const response = await slow(post(stalled, { 'content-length': '1000', 'x-connector-signature': sign('x', SECRET) }))
+      expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([503, 'body_timeout'])
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+    })
+  })
 })

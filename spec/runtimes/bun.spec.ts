@@ -1,3 +1,3 @@
-import { binary, describeRuntime, startProcess } from './harness.js'
+import { describeRuntime } from './harness.js'
 
-describeRuntime('runtime: Bun (Bun.serve)', 'bun', (file) => startProcess(binary('bun'), ['run', file]), true)
+describeRuntime('runtime: Bun (Bun.serve)', 'bun', true)

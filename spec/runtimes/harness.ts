@@ -1,79 +1,18 @@
 /**
  * What the runtime specs share: the worker of spec/runtimes/worker bundled with esbuild as a user's
- * build would, started once per spec file on its runtime (each binary from node_modules, where
- * `npm ci` put it), and the same checks run against each.
+ * build would, started once per spec file on its runtime (launch.ts), and the same checks run
+ * against each.
  */
 import { expect } from 'chai'
-import * as esbuild from 'esbuild'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { sign } from '../../src/index.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { closeServers, openSse, startServer, write } from '../sse/helpers.js'
+import { bundle, start, type Kind, type Running } from './launch.js'
 import { ROTATED_SECRET } from './worker/rotation.js'
-
-export type Kind = 'workerd' | 'edge' | 'bun' | 'deno' | 'node'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
-/** A binary that `npm ci` installed (the package's own bin link). */
-export const binary = (name: string): string => join(root, 'node_modules', '.bin', name)
-
-/**
- * Bundles the worker for `kind` as a user's build would: one ES module (a classic script for the
- * Edge runtime's `fetch` event), for the browser platform everywhere but Node, so that a static
- * `node:` import anywhere in the graph fails the build, as it fails `wrangler deploy` and `next build`.
- */
-export async function bundle(kind: Kind, dir: string): Promise<string> {
-  const outfile = join(dir, `${kind}.${kind === 'edge' ? 'js' : 'mjs'}`)
-  await esbuild.build({
-    entryPoints: [fileURLToPath(new URL(`./worker/${kind}.ts`, import.meta.url))],
-    bundle: true,
-    outfile,
-    format: kind === 'edge' ? 'iife' : 'esm',
-    platform: kind === 'node' ? 'node' : 'browser',
-    // What wrangler and Next.js ask of packages on these runtimes.
-    conditions: kind === 'workerd' ? ['workerd', 'worker'] : kind === 'edge' ? ['edge-light', 'worker'] : [],
-    target: 'es2022',
-    define: { RUNTIME_SECRET: JSON.stringify(SECRET) },
-    logLevel: 'silent',
-  })
-  return outfile
-}
-
-export interface Running {
-  readonly url: string
-  close(): Promise<void>
-}
-
-/** Runs `command` and waits for the `listening <port>` line the worker prints; `close` kills it. */
-export function startProcess(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Running> {
-  const child: ChildProcess = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void close(); reject(new Error(`${command} did not start in 20 s:\n${output}`)) }, 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const port = /listening (\d+)/.exec(output)?.[1]
-      if (port === undefined) return
-      clearTimeout(timer)
-      child.stdout!.off('data', onData)
-      resolve({ url: `http://127.0.0.1:${port}`, close })
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited ${code} before listening:\n${output}`)) })
-  })
-}
 
 const body = fixture('actions-small')
 const summary = fixture('summary')
@@ -92,7 +31,7 @@ async function post(url: string, bytes: Uint8Array | string, signature: string |
  * The checks every runtime passes: deliveries answered and streamed as on Node, the synchronous
  * call refused by name where there is no node:crypto, and `connectorStream` against a local SSE server.
  */
-export function describeRuntime(title: string, kind: Kind, start: (file: string, dir: string) => Promise<Running>, syncVerification: boolean): void {
+export function describeRuntime(title: string, kind: Kind, syncVerification: boolean): void {
   describe(title, function () {
     this.timeout(30_000)
     let dir: string
@@ -100,7 +39,7 @@ export function describeRuntime(title: string, kind: Kind, start: (file: string,
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), `autoplay-rx-${kind}-`))
-      running = await start(await bundle(kind, dir), dir)
+      running = await start(kind, await bundle(kind, dir, { RUNTIME_SECRET: SECRET }), dir)
     })
 
     after(async () => {

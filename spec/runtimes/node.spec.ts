@@ -1,3 +1,3 @@
-import { describeRuntime, startProcess } from './harness.js'
+import { describeRuntime } from './harness.js'
 
-describeRuntime('runtime: Node (@hono/node-server)', 'node', (file) => startProcess(process.execPath, [file]), true)
+describeRuntime('runtime: Node (@hono/node-server)', 'node', true)
