@@ -42,8 +42,10 @@ const TARGET = 0.9
 interface Server { kind: Kind; port: number; child: ChildProcess }
 interface Counters { delivered: number; worked: number; cpuUs: number }
 
-async function startServer(kind: Kind, pin: Pinning): Promise<Server> {
-  const [command, args] = prefixed(pin.server, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./http-server.ts', import.meta.url)), kind])
+/** One server process of `kind`; with `workers`, a node:cluster of that many behind one port (bench/cluster-server.ts). */
+async function startServer(kind: Kind, pin: Pinning, workers?: number): Promise<Server> {
+  const script = workers === undefined ? ['./http-server.ts', kind] : ['./cluster-server.ts', kind, String(workers)]
+  const [command, args] = prefixed(pin.server, process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script[0]!, import.meta.url)), ...script.slice(1)])
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, BENCH_SECRET: secret } })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
@@ -200,6 +202,69 @@ export async function benchHttp(quick: boolean): Promise<string> {
   if (redis) lines.push(`- redis-path: server CPU includes redis-server's (INFO cpu); its worker acknowledged ${redis.worked} of the ${redis.delivered} deliveries stored (the stream is trimmed at ~10,000 entries).`)
   return lines.join('\n')
 }
+
+/**
+ * More than one core: the floor and the node adapter as a node:cluster of 1
+ * and of 2 processes behind one port, each process with its own receiver.
+ * Nothing is pinned: the load generator must share the cores with the
+ * servers here, so the table gives server CPU per request beside req/s.
+ *
+ * @param quick - 2 rounds of 2 s (a smoke run)
+ * @returns the method and the table as markdown
+ */
+export async function benchCluster(quick: boolean): Promise<string> {
+  const seconds = quick ? 2 : 6
+  const connections = 64
+  const rule: SteadyRule = quick ? { minRounds: 2, maxRounds: 2, tolerance: STEADY.tolerance } : { ...STEADY, maxRounds: 8 }
+  const pin: Pinning = { server: [], load: [], note: 'nothing pinned: servers and load generator share the 2 cores' }
+  const gen = generator(pin)
+  const rows = [['floor', 1], ['node-adapter', 1], ['floor', 2], ['node-adapter', 2]] as const
+  const label = ([kind, n]: readonly [Kind, number]) => `${kind} ×${n}`
+  const results = new Map<string, Round[]>(rows.map((r) => [label(r), []]))
+  const per = (row: readonly [Kind, number]) => results.get(label(row))!
+  // The ratios that must settle: each server's scaling from 1 to 2 processes, and the adapter against the floor at each size.
+  const tracked = () => [
+    ratioOf(per(rows[2]), per(rows[0])), ratioOf(per(rows[3]), per(rows[1])),
+    ratioOf(per(rows[1]), per(rows[0])), ratioOf(per(rows[3]), per(rows[2])),
+  ]
+  const servers: Array<{ row: readonly [Kind, number]; server: Server }> = []
+  const started = performance.now()
+  try {
+    for (const row of rows) servers.push({ row, server: await startServer(row[0], pin, row[1]) })
+    for (const { server } of servers) await load(gen, server.port, 1, connections) // warm-up
+    for (let r = 0; r < rule.maxRounds && !(r >= rule.minRounds && isSteady(tracked(), rule)); r++) {
+      const order = r % 2 === 0 ? servers : [...servers].reverse()
+      for (const { row, server } of order) {
+        const before = await counters(server)
+        const result = await load(gen, server.port, seconds, connections)
+        const after = await counters(server)
+        per(row).push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / (after.delivered - before.delivered) })
+      }
+    }
+  } finally {
+    for (const { server } of servers) server.child.kill('SIGTERM')
+  }
+  const rounds = per(rows[0]).length
+  const median = (rs: Round[], f: (x: Round) => number) => quantiles(rs.map(f)).median
+  const lines = [
+    `Body: actions-medium.json (${body.length} bytes); ${gen.name}, ${connections} connections; ${pin.note}. ` +
+      `Each cluster is one primary (it hands out connections, round-robin) and N workers; CPU counts all of them.`,
+    `${rounds} rounds × ${seconds} s per server (${fmt((performance.now() - started) / 60_000, 1)} min), the order reversed each round; ratios taken within each round.`,
+    '',
+    '| server | processes | req/s (median) | p99 ms | server CPU µs/request | 2 ÷ 1 process req/s (median, IQR) | req/s ÷ floor at the same size (median, IQR) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const row of rows) {
+    const [kind, n] = row
+    const one = per([kind, 1] as const)
+    const floorSame = per(['floor', n] as const)
+    lines.push(`| ${kind} | ${n} | ${Math.round(median(per(row), (x) => x.rps))} | ${fmt(median(per(row), (x) => x.p99))} | ${fmt(median(per(row), (x) => x.cpuUs), 1)} | ` +
+      `${n === 1 ? '1.00' : fmtRatio(ratioOf(per(row), one))} | ${kind === 'floor' ? '1.00' : fmtRatio(ratioOf(per(row), floorSame))} |`)
+  }
+  return lines.join('\n')
+}
+
+const ratioOf = (a: Round[], b: Round[]) => a.map((x, i) => x.rps / b[i]!.rps)
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   benchHttp(process.argv.includes('--quick')).then((table) => console.log(table), (error) => { console.error(error); process.exitCode = 1 })

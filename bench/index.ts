@@ -4,12 +4,12 @@
  * run it, compiled (dist/, built by the npm script first): running the
  * TypeScript source through tsx would time its transform too (its keepNames
  * wraps every named closure, a few µs per HTTP delivery). `--quick` for a short run;
- * `--only=ingest,heap,http,sse,redis,runtimes` to pick.
+ * `--only=ingest,heap,http,cluster,sse,redis,runtimes` to pick.
  */
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { benchHeap, benchIngest } from './ingest.js'
-import { benchHttp } from './http.js'
+import { benchCluster, benchHttp } from './http.js'
 import { benchSse } from './sse.js'
 import { benchRedis } from './redis.js'
 import { benchRuntimes } from './runtimes.js'
@@ -24,6 +24,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['ingest', '## ingest vs the floor (HMAC + constant-time compare + JSON.parse)', () => benchIngest(quick)],
   ['heap', `## Heap after GC across ${quick ? '100,000' : '1,000,000'} ingests (actions-small, subscriber attached)`, () => benchHeap(quick ? 100_000 : 1_000_000)],
   ['http', '## HTTP: node:http, the floor, ingest in a handler, the node, Fastify and fetch adapters, the Redis path, @octokit/webhooks', () => benchHttp(quick)],
+  ['cluster', '## More than one core: a node:cluster of 1 and of 2 processes, the floor and the node adapter', () => benchCluster(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
   ['redis', '## Redis: ack() while the read blocks', () => benchRedis()],
   ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],

@@ -9,11 +9,12 @@
 import { expect } from 'chai'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import type { ServerResponse } from 'node:http'
+import { request, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { sendDeliveries, type Delivery } from '../../src/cli/send.js'
+import { sign } from '../../src/signature.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { listen, send, sleep } from '../helpers/http.js'
 import { connect, startRedis, type RedisServer } from '../helpers/redis.js'
@@ -186,6 +187,28 @@ describe('examples/', function () {
       expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
     })
   }
+
+  it('cluster.ts serves one port from two processes, each delivery by one of them, and stops both cleanly', async () => {
+    const app = await start('cluster.ts', { WORKERS: '2' })
+    // A new connection per delivery: the primary hands each connection to the next worker.
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      statuses.push(await new Promise<number>((resolve, reject) => {
+        const body = fixture('summary')
+        const req = request(app.url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-connector-signature': sign(body, SECRET) } },
+          (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)) })
+        req.on('error', reject)
+        req.end(body)
+      }))
+    }
+    expect(statuses).to.deep.equal(Array(8).fill(200))
+    await app.until((l) => l.filter((line) => line.startsWith('worker ')).length >= 8, 'eight delivery lines')
+    const delivered = app.lines.filter((line) => line.startsWith('worker '))
+    expect(new Set(delivered.map((line) => line.replace(/^worker \d+: /, '')))).to.deep.equal(new Set([SUMMARY]))
+    expect(new Set(delivered.map((line) => /^worker (\d+):/.exec(line)![1])).size).to.equal(2)
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines.at(-1)).to.equal('stopped')
+  })
 
   describe('sse.ts against a local connector', () => {
     const TOKEN = 'connector-token-1'
