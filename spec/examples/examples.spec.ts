@@ -137,7 +137,7 @@ describe('examples/', function () {
     typeCheck = run(join(root, 'node_modules/.bin/tsc'), ['-p', 'examples'], { cwd: root })
       .then(() => 'ok', (error: { stdout: string }) => error.stdout)
     let previous: Promise<unknown> = Promise.resolve()
-    for (const file of ['node-http.ts', 'express.ts', 'fastify.ts', 'hono.ts', 'nextjs/serve.ts', 'embedding-pipeline.ts']) {
+    for (const file of ['node-http.ts', 'express.ts', 'fastify.ts', 'hono.ts', 'nextjs/serve.ts', 'embedding-pipeline.ts', 'chatbot-context.ts']) {
       const starting = previous.then(() => start(file))
       previous = starting.catch(() => undefined) // a failure is reported by the test that awaits it
       early.set(file, starting)
@@ -303,6 +303,55 @@ describe('examples/', function () {
       'ps_abc123: upserted 3 vectors of 8 dimensions, 3 in store',
       'ps_abc123: upserted 50 vectors of 8 dimensions, 53 in store',
       'ps_abc123: upserted 3 vectors of 8 dimensions, 56 in store',
+      'stopped',
+    ])
+  })
+
+  it('chatbot-context.ts answers a query with the session\'s context: the newest actions, then the stand-in LLM\'s summary, which an older connector summary does not replace', async () => {
+    const app = await appOf('chatbot-context.ts')
+    const ask = async (question: string) => {
+      const reply = await send(new URL(`/context?session=ps_abc123&product=prod_abc&q=${encodeURIComponent(question)}`, app.url).href, null, { method: 'GET' })
+      expect(reply.status).to.equal(200)
+      return reply.text
+    }
+    const url = (page: string) => `https://app.example.com/${page}`
+    expect(await ask('How do I change my plan?')).to.equal('How do I change my plan?')
+    expect(await deliver(app.url, signedDeliveries('actions-small'))).to.deep.equal([200])
+    expect(await ask('How do I change my plan?')).to.equal([
+      '[Session context]',
+      'Recent activity:',
+      `1. [0] submit: User did a submit on the team/members page (step 0) \u2014 ${url('team/members')}`,
+      `2. [1] click: User did a click on the settings/billing page (step 1) \u2014 ${url('settings/billing')}`,
+      `3. [2] blur: User did a blur on the projects/:id page (step 2) \u2014 ${url('projects/:id')}`,
+      '',
+      '[Query]',
+      'How do I change my plan?',
+    ].join('\n'))
+    // 3 + 50 actions pass the threshold (10): the summarizer's summary (time 1700000175) goes in the store.
+    expect(await deliver(app.url, signedDeliveries('actions-medium'))).to.deep.equal([200])
+    await app.until((l) => l.includes('summarised ps_abc123 (53 actions)'), 'the summary')
+    // The connector's own summary was sent earlier (1700000060): it arrives late and is not kept.
+    expect(await deliver(app.url, signedDeliveries('summary'))).to.deep.equal([200])
+    expect(await ask('Where is billing?')).to.equal([
+      '[Session context]',
+      'Summary: The user did 53 actions, from "User did a submit on the team/members page (step 0)" to "User did a focus on the dashboard page (step 49)".',
+      '',
+      'Recent activity:',
+      `1. [47] blur: User did a blur on the settings/billing page (step 47) \u2014 ${url('settings/billing')}`,
+      `2. [48] click: User did a click on the dashboard page (step 48) \u2014 ${url('dashboard')}`,
+      `3. [49] focus: User did a focus on the dashboard page (step 49) \u2014 ${url('dashboard')}`,
+      '',
+      '[Query]',
+      'Where is billing?',
+    ].join('\n'))
+    expect((await send(new URL('/context', app.url).href, null, { method: 'GET' })).status).to.equal(404)
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines).to.deep.equal([
+      `listening on ${app.url}`,
+      'stored actions ps_abc123',
+      'stored actions ps_abc123',
+      'summarised ps_abc123 (53 actions)',
+      'stored summary ps_abc123',
       'stopped',
     ])
   })
