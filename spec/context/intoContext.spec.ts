@@ -92,4 +92,23 @@ describe('intoContext', () => {
     source.next(batch('s1', '', 1, ['A']))
     expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
   })
+
+  it('passes the source\'s error on, and completes only after the last pending write', async () => {
+    const source = new Subject<Payload>()
+    const seen: string[] = []
+    let release: (() => void) | undefined
+    const writer: ContextWriter = { add: () => new Promise<void>((resolve) => { release = resolve }), onSummary: () => true }
+    source.pipe(intoContext(writer)).subscribe({ next: () => seen.push('next'), complete: () => seen.push('complete') })
+    source.next(batch('s1', '', 1, ['A']))
+    source.complete()
+    expect(seen).to.deep.equal([])
+    release!()
+    await new Promise((r) => setImmediate(r))
+    expect(seen).to.deep.equal(['next', 'complete'])
+    const failing = new Subject<Payload>()
+    let error: unknown
+    failing.pipe(intoContext(new ContextStore())).subscribe({ error: (e: unknown) => { error = e } })
+    failing.error(new Error('source broke'))
+    expect((error as Error).message).to.equal('source broke')
+  })
 })

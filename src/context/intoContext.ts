@@ -2,7 +2,7 @@
  * Feeds a payload stream into a context store: one operator for the
  * receiver's `payloads$`, an SSE stream, or a Redis worker's payloads.
  */
-import { concatMap, type MonoTypeOperatorFunction } from 'rxjs'
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
@@ -56,14 +56,43 @@ export function intoContext<P extends Payload>(store: ContextWriter, options: In
     }
     return payload
   }
-  return concatMap((payload: P) => {
-    let written: unknown
-    try {
-      written = writeToContext(store, payload)
-    } catch (error) {
-      return [failed(error, payload)]
+  // concatMap would do, but costs an inner subscription per payload; a sync store needs none.
+  return (source) => new Observable<P>((subscriber) => {
+    const queue: P[] = []
+    let busy = false
+    let ended = false
+    const write = (payload: P): void => {
+      let written: unknown
+      try {
+        written = writeToContext(store, payload)
+      } catch (error) {
+        subscriber.next(failed(error, payload))
+        return
+      }
+      if (!isThenable(written)) return subscriber.next(payload)
+      busy = true
+      const next = (done: P) => {
+        busy = false
+        subscriber.next(done)
+        drain()
+      }
+      written.then(() => next(payload), (error: unknown) => next(failed(error, payload)))
     }
-    return isThenable(written) ? Promise.resolve(written).then(() => payload, (error: unknown) => failed(error, payload)) : [payload]
+    const drain = () => {
+      while (!busy && queue.length > 0) write(queue.shift()!)
+      if (ended && !busy) subscriber.complete()
+    }
+    return source.subscribe({
+      next: (payload) => {
+        if (busy) queue.push(payload)
+        else write(payload)
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        ended = true
+        drain()
+      },
+    })
   })
 }
 
