@@ -14,7 +14,7 @@ function example(heading: string): { code: string; expected: string[] } {
   const start = readme.indexOf(`\n${heading}\n`)
   expect(start, heading).to.be.greaterThan(-1)
   const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(start))![1]!
-  const expected = code.split('// prints:\n')[1]!.trim().split('\n').map((l) => l.replace(/^\/\/ /, ''))
+  const expected = code.split('// prints:\n')[1]!.trim().split('\n').map((l) => l.replace(/^\/\/ ?/, ''))
   expect(expected.length).to.be.greaterThan(1)
   return { code, expected }
 }
@@ -42,7 +42,7 @@ async function runExample(code: string): Promise<{ stdout: string; stderr: strin
 describe('README', function () {
   this.timeout(90_000)
 
-  for (const heading of ['## First example', '## Payloads', '## Callbacks, for parity with the Python SDK']) {
+  for (const heading of ['## First example', '## Payloads', '## Callbacks, for parity with the Python SDK', '## Session context for LLM apps']) {
     it(`${heading.slice(3)}: the block prints what its comment says, and no warning or stack`, async () => {
       const { code, expected } = example(heading)
       const { stdout, stderr } = await runExample(code)
