@@ -127,7 +127,7 @@ function ingestThroughput(quick: boolean): string[] {
   const t = pairedRounds([
     { name: 'ingest', run: () => { const d = bodies[a++ % bodies.length]!; alone.ingest(d.body, d.signature) } },
     { name: 'ingest → store', run: () => { const d = bodies[b++ % bodies.length]!; fed.ingest(d.body, d.signature) } },
-  ], quick ? 20 : 50, rule, (times) => isSteady([ratio(times)], rule))
+  ], quick ? 50 : 200, rule, (times) => isSteady([ratio(times)], rule))
   if (seen === 0 || stored === 0 || store.activeSessions.length === 0) throw new Error('nothing reached the store')
   const i = quantiles(t.get('ingest')!).median
   const s = quantiles(t.get('ingest → store')!).median

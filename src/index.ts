@@ -82,7 +82,7 @@ export type {
 } from './context/SessionSummarizer.js'
 export type { ContextReader, ContextWriter, ContextGetOptions, ContextDefaults } from './context/options.js'
 export {
-  bucketKey, keptActions, actionsText, formatActions, contextText, enrichText, renderPrompt,
+  bucketKey, contextBatch, keptLines, numberedLines, formatActions, contextText, enrichText, renderPrompt,
   DEFAULT_SUMMARY_PROMPT, UNKNOWN_SESSION,
 } from './context/text.js'
 export type { ContextBatch } from './context/text.js'

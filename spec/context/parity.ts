@@ -167,15 +167,15 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect(await store.sessions()).to.deep.equal(['B', 'a', 'b', 'only-summary', '\uFF21', '\u{1F600}'])
   })
 
-  it('caps a bucket at 1,000 actions by default, trimming the oldest batch from the front', async () => {
+  it('caps a bucket at 200 actions by default, trimming the oldest batch from the front', async () => {
     const store = await make({})
     const descriptions = (n: number, from: number) => Array.from({ length: n }, (_, i) => `a${from + i}`)
-    await store.add(batch('s1', '', NOW, descriptions(600, 0)))
-    await store.add(batch('s1', '', NOW, descriptions(500, 600), 600))
+    await store.add(batch('s1', '', NOW, descriptions(120, 0)))
+    await store.add(batch('s1', '', NOW, descriptions(100, 120), 120))
     const text = (await store.get('s1')).split('\n')
-    expect(text.length).to.equal(1001)
-    expect(text[1]).to.equal(line(1, 100, 'a100'))
-    expect(text[1000]).to.equal(line(1000, 1099, 'a1099'))
+    expect(text.length).to.equal(201)
+    expect(text[1]).to.equal(line(1, 20, 'a20'))
+    expect(text[200]).to.equal(line(200, 219, 'a219'))
   })
 
   it('maxBucketActions sets that cap (Infinity: none)', async () => {

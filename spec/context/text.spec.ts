@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import {
-  actionsText, bucketKey, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptActions, renderPrompt, UNKNOWN_SESSION,
+  bucketKey, contextBatch, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptLines, numberedLines, renderPrompt, UNKNOWN_SESSION,
 } from '../../src/index.js'
 import { action, batch, line } from './batches.js'
 
@@ -11,18 +11,20 @@ describe('context/text: the strings both stores and the summarizer build', () =>
     expect(bucketKey(undefined, UNKNOWN_SESSION)).to.equal('unknown')
   })
 
-  it('actionsText: "{n}. {toText(action)}" from 1, joined by \\n, no trailing newline; "" for none', () => {
-    expect(actionsText([action(7, 'Open', 'reports/:id'), action(8, 'Export')])).to.equal('1. [7] click: Open \u2014 /reports/:id\n2. [8] click: Export \u2014 /home')
-    expect(actionsText([])).to.equal('')
+  it('contextBatch keeps forwarded_at and each action\'s toText line; numberedLines: "{n}. {line}" from 1, joined by \\n, no trailing newline; "" for none', () => {
+    const kept = contextBatch({ forwarded_at: 12.5, actions: [action(7, 'Open', 'reports/:id'), action(8, 'Export')] })
+    expect(kept).to.deep.equal({ forwarded_at: 12.5, lines: ['[7] click: Open \u2014 /reports/:id', '[8] click: Export \u2014 /home'] })
+    expect(numberedLines(kept.lines)).to.equal('1. [7] click: Open \u2014 /reports/:id\n2. [8] click: Export \u2014 /home')
+    expect(numberedLines([])).to.equal('')
   })
 
   it('formatActions numbers every action of the batches from 1 across batches', () => {
     expect(formatActions([batch('s', '', 1, ['a', 'b']), batch('s', '', 2, ['c'], 2)])).to.equal([line(1, 0, 'a'), line(2, 1, 'b'), line(3, 2, 'c')].join('\n'))
   })
 
-  it('keptActions: lookback before maxActions; a straddling batch keeps its last actions; none kept is []', () => {
-    const batches = [batch('s', '', 10, ['a', 'b', 'c']), batch('s', '', 5, ['d']), batch('s', '', 20, ['e', 'f'])]
-    const names = (cutoff: number | undefined, max: number | undefined) => keptActions(batches, cutoff, max).map((a) => a.description)
+  it('keptLines: lookback before maxActions; a straddling batch keeps its last actions; none kept is []', () => {
+    const batches = [{ forwarded_at: 10, lines: ['a', 'b', 'c'] }, { forwarded_at: 5, lines: ['d'] }, { forwarded_at: 20, lines: ['e', 'f'] }]
+    const names = (cutoff: number | undefined, max: number | undefined) => keptLines(batches, cutoff, max)
     expect(names(undefined, undefined)).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f'])
     expect(names(undefined, 3)).to.deep.equal(['d', 'e', 'f'])
     expect(names(10, 3)).to.deep.equal(['c', 'e', 'f'])

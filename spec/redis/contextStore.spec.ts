@@ -88,7 +88,7 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     for (const key of ['b:p1\x1fs1', 'p:s1', 's:s1']) {
       expect(Number(await redis.sendCommand(['TTL', prefix + key])), key).to.be.within(3590, 3600)
     }
-    expect(await redis.sendCommand(['LRANGE', prefix + 'b:p1\x1fs1', '0', '-1'])).to.deep.equal([`10\t${JSON.stringify(batch('s1', 'p1', 10, ['A']).actions[0])}`])
+    expect(await redis.sendCommand(['LRANGE', prefix + 'b:p1\x1fs1', '0', '-1'])).to.deep.equal(['10\t[0] click: A \u2014 /home'])
     const short = new RedisContextStore(redis, { prefix, ttlSeconds: 1 })
     await short.add(batch('s2', '', 10, ['B']))
     expect(await short.get('s2')).to.equal(`Recent activity:\n${line(1, 0, 'B')}`)

@@ -11,7 +11,7 @@ import {
   byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
-import { actionsText, bucketKey, contextText, enrichText, fallbackWarning, keptActions, UNKNOWN_SESSION, type ContextBatch } from './text.js'
+import { bucketKey, contextBatch, contextText, enrichText, fallbackWarning, keptLines, numberedLines, UNKNOWN_SESSION, type ContextBatch } from './text.js'
 
 /**
  * Options of {@link ContextStore}: the defaults of `get` (see
@@ -108,12 +108,12 @@ export class ContextStore implements ContextWriter {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const entry = this.touch(key, session)
-    entry.batches.push(batch)
+    entry.batches.push(contextBatch(batch))
     entry.actions += batch.actions.length
     const cutoff = keepCutoff(this.defaults)
     if (cutoff !== undefined && entry.batches.some((b) => !(b.forwarded_at >= cutoff))) {
       entry.batches = entry.batches.filter((b) => b.forwarded_at >= cutoff)
-      entry.actions = entry.batches.reduce((n, b) => n + b.actions.length, 0)
+      entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
     }
     this.cap(entry)
     if (key !== session) {
@@ -173,7 +173,7 @@ export class ContextStore implements ContextWriter {
   get(sessionId: string, options?: ContextGetOptions): string {
     const o = resolveGet(this.defaults, options)
     const summary = o.includeSummary ? (this.entries.get(sessionId)?.summary ?? '') : ''
-    const actions = o.includeActions ? actionsText(keptActions(this.bucket(sessionId, o.productId), o.cutoff, o.maxActions)) : ''
+    const actions = o.includeActions ? numberedLines(keptLines(this.bucket(sessionId, o.productId), o.cutoff, o.maxActions)) : ''
     return contextText(summary, actions)
   }
 
@@ -261,11 +261,11 @@ export class ContextStore implements ContextWriter {
     let excess = entry.actions - this.defaults.maxBucketActions
     if (excess <= 0) return
     let drop = 0
-    while (excess >= entry.batches[drop]!.actions.length) excess -= entry.batches[drop++]!.actions.length
+    while (excess >= entry.batches[drop]!.lines.length) excess -= entry.batches[drop++]!.lines.length
     if (drop > 0) entry.batches.splice(0, drop)
     if (excess > 0) {
       const first = entry.batches[0]!
-      entry.batches[0] = { forwarded_at: first.forwarded_at, actions: first.actions.slice(excess) }
+      entry.batches[0] = { forwarded_at: first.forwarded_at, lines: first.lines.slice(excess) }
     }
     entry.actions = this.defaults.maxBucketActions
   }

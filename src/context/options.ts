@@ -49,8 +49,9 @@ export interface ContextDefaults {
   /**
    * Keep at most this many actions per bucket, the newest (the oldest batch
    * is trimmed from the front); a positive integer, or `Infinity` for no cap
-   * (the reference's behaviour). Default 1,000: bounded even without
-   * `lookbackSeconds` or `maxActions`.
+   * (the reference's behaviour). Default 200: bounded even without
+   * `lookbackSeconds` or `maxActions` (200 lines are some 20,000 characters,
+   * more than a prompt wants).
    */
   readonly maxBucketActions?: number
   /** The clock, in milliseconds (lookback's "now"); default `Date.now`. */
@@ -167,7 +168,7 @@ export function optionalFunction<F>(name: string, value: F | undefined): F | und
 }
 
 /** The default per-bucket cap, in actions. */
-export const DEFAULT_MAX_BUCKET_ACTIONS = 1000
+export const DEFAULT_MAX_BUCKET_ACTIONS = 200
 
 /** Checks a store's defaults and fills them in. @throws TypeError naming the first bad option */
 export function resolveDefaults(options: ContextDefaults): ResolvedDefaults {

@@ -8,19 +8,36 @@ import type { SlimAction } from '../codecs.js'
 import { toText } from '../payloads.js'
 
 /**
- * What a context store keeps of an actions batch: its time and its actions.
- * An {@link ActionsPayload} is one.
+ * What a context store keeps of an actions batch: its time, and the text
+ * line of each action (`toText(action)`), made once when it is added. Lines
+ * rather than actions: a parsed action holds a dozen fields (about 1 KB of
+ * heap each, measured), its line one string; `get` only ever shows the line.
  *
  * @example
  * ```ts
- * const kept: ContextBatch = { forwarded_at: 1_700_000_010.5, actions: batch.actions }
+ * const kept: ContextBatch = contextBatch(batch) // { forwarded_at: 1700000010.5, lines: ['[0] click: …', …] }
  * ```
  */
 export interface ContextBatch {
   /** When the connector sent the batch (Unix seconds): what lookback filters by. */
   readonly forwarded_at: number
-  /** The batch's actions, oldest first. */
-  readonly actions: readonly SlimAction[]
+  /** The text line of each action, oldest first. */
+  readonly lines: readonly string[]
+}
+
+/**
+ * What a store keeps of a batch: its `forwarded_at` and each action's
+ * `toText` line.
+ *
+ * @param batch - an actions batch
+ * @returns a new {@link ContextBatch}
+ * @example
+ * ```ts
+ * contextBatch(batch).lines[0] // '[0] submit: User did a submit on the team/members page (step 0) — https://app.example.com/team/members'
+ * ```
+ */
+export function contextBatch(batch: { readonly forwarded_at: number; readonly actions: readonly SlimAction[] }): ContextBatch {
+  return { forwarded_at: batch.forwarded_at, lines: batch.actions.map((action) => toText(action)) }
 }
 
 /**
@@ -67,54 +84,55 @@ export function fallbackWarning(sessionId: string, found: string | number): stri
 }
 
 /**
- * The actions a context shows, oldest first: batches sent before `cutoff`
- * (Unix seconds) left out, then at most the newest `maxActions` actions,
- * counted across batches newest first (a batch that straddles the cut keeps
- * only its last actions).
+ * The action lines a context shows, oldest first: batches sent before
+ * `cutoff` (Unix seconds) left out, then at most the newest `maxActions`
+ * actions, counted across batches newest first (a batch that straddles the
+ * cut keeps only its last actions).
  *
  * @param batches - a bucket, oldest first
  * @param cutoff - the oldest `forwarded_at` kept; `undefined`: no lookback
  * @param maxActions - how many actions at most; `undefined`: all
- * @returns the kept actions, in order
+ * @returns the kept lines, in order
  * @example
  * ```ts
- * keptActions([{ forwarded_at: 10, actions: [a, b] }, { forwarded_at: 20, actions: [c] }], undefined, 2) // [b, c]
+ * keptLines([{ forwarded_at: 10, lines: ['a', 'b'] }, { forwarded_at: 20, lines: ['c'] }], undefined, 2) // ['b', 'c']
  * ```
  */
-export function keptActions(batches: readonly ContextBatch[], cutoff: number | undefined, maxActions: number | undefined): SlimAction[] {
-  const kept: SlimAction[] = []
+export function keptLines(batches: readonly ContextBatch[], cutoff: number | undefined, maxActions: number | undefined): string[] {
+  const kept: string[] = []
   let room = maxActions ?? Infinity
   for (let i = batches.length - 1; i >= 0 && room > 0; i--) {
     const batch = batches[i]!
     if (cutoff !== undefined && !(batch.forwarded_at >= cutoff)) continue
-    const actions = batch.actions
-    const from = Math.max(0, actions.length - room)
-    for (let j = actions.length - 1; j >= from; j--) kept.push(actions[j]!)
-    room -= actions.length - from
+    const lines = batch.lines
+    const from = Math.max(0, lines.length - room)
+    for (let j = lines.length - 1; j >= from; j--) kept.push(lines[j]!)
+    room -= lines.length - from
   }
   return kept.reverse()
 }
 
 /**
- * The numbered list of actions: `"{n}. {toText(action)}"` from 1, one per
- * line (`\n`, no trailing newline); `""` for none.
+ * The numbered list: `"{n}. {line}"` from 1, one per line (`\n`, no
+ * trailing newline); `""` for none.
  *
- * @param actions - the actions, in order
+ * @param lines - the action lines, in order
  * @returns the list as text
  * @example
  * ```ts
- * actionsText(batch.actions) // '1. [0] click: Clicked Export — https://app.example.com/reports\n2. …'
+ * numberedLines(['[0] click: Export — /reports', '[1] click: Share — /reports']) // '1. [0] click: Export — /reports\n2. [1] click: Share — /reports'
  * ```
  */
-export function actionsText(actions: readonly SlimAction[]): string {
+export function numberedLines(lines: readonly string[]): string {
   let text = ''
-  for (let i = 0; i < actions.length; i++) text += (i === 0 ? '' : '\n') + `${i + 1}. ${toText(actions[i]!)}`
+  for (let i = 0; i < lines.length; i++) text += (i === 0 ? '' : '\n') + `${i + 1}. ${lines[i]!}`
   return text
 }
 
 /**
  * The summarizer's default `formatActions`: every action of the batches,
- * numbered from 1 across batches (the same list a context shows).
+ * `"{n}. {toText(action)}"`, numbered from 1 across batches (the same list
+ * a context shows).
  *
  * @param batches - a session's history, oldest first
  * @returns the numbered list
@@ -123,8 +141,8 @@ export function actionsText(actions: readonly SlimAction[]): string {
  * formatActions([first, second]) // '1. [0] submit: …\n2. …'
  * ```
  */
-export function formatActions(batches: readonly ContextBatch[]): string {
-  return actionsText(batches.flatMap((batch) => batch.actions))
+export function formatActions(batches: readonly { readonly actions: readonly SlimAction[] }[]): string {
+  return numberedLines(batches.flatMap((batch) => batch.actions.map((action) => toText(action))))
 }
 
 /**

@@ -7,20 +7,21 @@
  *
  * Keys, under `prefix` (default `autoplay-rx:context:`), each with a TTL
  * renewed at every write to it:
- * - `b:{bucket key}`: a list, one element per action, `{forwarded_at}\t{action as JSON}`, oldest first;
+ * - `b:{bucket key}`: a list, one element per action, `{forwarded_at}\t{toText(action)}`, oldest first;
  * - `s:{session}`: a hash, `text` and `at` (the summary's time, absent when it had none);
  * - `p:{session}`: a set, the session's product-scoped bucket keys (for the fallback).
  * A script builds some key names itself, so this store is for one Redis
  * (or a replica set), not Redis Cluster.
  */
-import type { ActionsPayload, SlimAction } from '../codecs.js'
+import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
   byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
-import { actionsText, bucketKey, contextText, enrichText, fallbackWarning, keptActions, UNKNOWN_SESSION, type ContextBatch } from '../context/text.js'
+import { bucketKey, contextText, enrichText, fallbackWarning, keptLines, numberedLines, UNKNOWN_SESSION, type ContextBatch } from '../context/text.js'
+import { toText } from '../payloads.js'
 import type { RedisCommandClient } from './client.js'
 
 /**
@@ -174,7 +175,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const cutoff = keepCutoff(this.defaults)
     const cap = this.defaults.maxBucketActions === Infinity ? 0 : this.defaults.maxBucketActions
     const at = String(batch.forwarded_at)
-    const entries = batch.actions.map((action) => `${at}\t${JSON.stringify(action)}`)
+    const entries = batch.actions.map((action) => `${at}\t${toText(action)}`)
     const keys = key === session ? [this.prefix + 'b:' + key] : [this.prefix + 'b:' + key, this.prefix + 'p:' + session]
     await this.run(ADD, keys, [this.ttl, String(cap), cutoff === undefined ? '' : String(cutoff), key, ...entries])
   }
@@ -212,7 +213,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
       [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0', String(first), this.prefix + 'b:'])
     const [summary, entries, fallback] = reply as [string, string[], string]
     if (fallback !== '') this.warnFallback(sessionId, String(fallback))
-    const actions = o.includeActions ? actionsText(keptActions(entries.map(parseEntry), o.cutoff, o.maxActions)) : ''
+    const actions = o.includeActions ? numberedLines(keptLines(entries.map(parseEntry), o.cutoff, o.maxActions)) : ''
     return contextText(String(summary), actions)
   }
 
@@ -293,5 +294,5 @@ export class RedisContextStore implements ContextWriter, ContextReader {
 /** One list element back into a one-action batch: the shape the shared text functions take. */
 function parseEntry(entry: string): ContextBatch {
   const tab = entry.indexOf('\t')
-  return { forwarded_at: Number(entry.slice(0, tab)), actions: [JSON.parse(entry.slice(tab + 1)) as SlimAction] }
+  return { forwarded_at: Number(entry.slice(0, tab)), lines: [entry.slice(tab + 1)] }
 }
