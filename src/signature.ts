@@ -145,29 +145,42 @@ export function prepareSignatureCheck(secrets: ReadonlyArray<string>): Signature
   checkSecrets(secrets)
   const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
   return (body, signature) => {
-    const hex = digestOf(signature)
+    const hex = candidateOf(signature)
     if (hex === 'missing' || hex === 'malformed') return hex
-    const given = Buffer.from(hex, 'latin1')
+    // UTF-8, not latin1: a character outside ASCII becomes two bytes or more, so 64 bytes equal to the
+    // expected digest's can only come from the very same 64 characters (latin1 would keep the low byte of
+    // "İ" and match a "0"). So a genuine signature needs no shape test; only a refusal is told apart.
+    const given = Buffer.from(hex, 'utf8')
     let ok = false
-    for (const key of keys) {
-      const expected = Buffer.from(createHmac('sha256', key).update(body).digest('hex'), 'latin1')
-      // The comparison sits left of `||`: every secret is checked all the same.
-      ok = timingSafeEqual(expected, given) || ok
+    if (given.length === 64) {
+      for (const key of keys) {
+        const expected = Buffer.from(createHmac('sha256', key).update(body).digest('hex'), 'latin1')
+        // The comparison sits left of `||`: every secret is checked all the same.
+        ok = timingSafeEqual(expected, given) || ok
+      }
     }
-    return ok ? null : 'mismatch'
+    return ok ? null : HEX_DIGEST.test(hex) ? 'mismatch' : 'malformed'
   }
 }
 
 /**
- * The hex digest of a header, or why there is none. Both paths read the header here, so that they
- * refuse the same headers with the same reasons. The shape is checked before any byte is taken:
- * 'latin1' keeps only the low byte of each character, so "İ" (U+0130) would otherwise compare equal
- * to "0". The test reads the caller's header alone, never the expected digest: it tells an attacker nothing.
+ * The part of a header that should be the hex digest (`sha256=` and 64 characters), or why there is
+ * none. Only the caller's header is read, never the expected digest: it tells an attacker nothing.
  */
-function digestOf(signature: string | null | undefined): SignatureFailure | string {
+function candidateOf(signature: string | null | undefined): SignatureFailure | string {
   if (typeof signature !== 'string' || signature === '') return 'missing'
   if (signature.length !== PREFIX.length + 64 || !signature.startsWith(PREFIX)) return 'malformed'
-  const hex = signature.slice(PREFIX.length)
+  return signature.slice(PREFIX.length)
+}
+
+/**
+ * The hex digest of a header, or why there is none: {@link candidateOf} and 64 lower-case hex digits.
+ * Both paths refuse the same headers with the same reasons (the sync one tests the digits only on a
+ * failure, which gives the same answer).
+ */
+function digestOf(signature: string | null | undefined): SignatureFailure | string {
+  const hex = candidateOf(signature)
+  if (hex === 'missing' || hex === 'malformed') return hex
   return HEX_DIGEST.test(hex) ? hex : 'malformed'
 }
 
