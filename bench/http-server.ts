@@ -124,7 +124,7 @@ server.listen(0, '127.0.0.1', () => {
 process.on('message', (message) => {
   if (message !== 'count') return
   const own = process.cpuUsage()
-  void otherCpu().then((other) => process.send?.({ delivered, worked, cpuUs: own.user + own.system + other }))
+  void otherCpu().then((other) => process.send?.({ delivered, worked, cpuUs: own.user + own.system + other, otherCpuUs: other }))
 })
 // The parent gone (killed, crashed) must not leave a redis-server behind.
 const stop = () => { server.closeAllConnections(); server.close(() => void Promise.allSettled(cleanups.map((c) => c())).then(() => process.exit(0))) }

@@ -40,7 +40,7 @@ const ADAPTERS: readonly Kind[] = ['node-adapter', 'fastify-adapter', 'fetch-ada
 const TARGET = 0.9
 
 interface Server { kind: Kind; port: number; child: ChildProcess }
-interface Counters { delivered: number; worked: number; cpuUs: number }
+interface Counters { delivered: number; worked: number; cpuUs: number; otherCpuUs?: number }
 
 /** One server process of `kind`; with `workers`, a node:cluster of that many behind one port (bench/cluster-server.ts). */
 async function startServer(kind: Kind, pin: Pinning, workers?: number): Promise<Server> {
@@ -68,7 +68,7 @@ const headers: Record<string, string> = {
 }
 
 export interface LoadResult { rps: number; p50: number; p99: number; non2xx: number }
-interface Round extends LoadResult { cpuUs: number }
+interface Round extends LoadResult { cpuUs: number; otherCpuUs: number }
 
 /** A load generator: a command line per run, its result parsed from stdout. */
 export interface Generator {
@@ -163,7 +163,8 @@ export async function benchHttp(quick: boolean): Promise<string> {
         const before = await counters(s)
         const result = await load(gen, s.port, seconds, connections)
         const after = await counters(s)
-        results.get(s.kind)!.push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / (after.delivered - before.delivered) })
+        const delivered = after.delivered - before.delivered
+        results.get(s.kind)!.push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / delivered, otherCpuUs: ((after.otherCpuUs ?? 0) - (before.otherCpuUs ?? 0)) / delivered })
       }
     }
     finalCounters = new Map(await Promise.all(servers.map(async (s) => [s.kind, await counters(s)] as const)))
@@ -199,7 +200,16 @@ export async function benchHttp(quick: boolean): Promise<string> {
   }
   const redis = finalCounters.get('redis-path')
   if (asked.length > kinds.length) lines.push('- redis-path: left out, `redis-server` is not installed.')
-  if (redis) lines.push(`- redis-path: server CPU includes redis-server's (INFO cpu); its worker acknowledged ${redis.worked} of the ${redis.delivered} deliveries stored (the stream is trimmed at ~10,000 entries).`)
+  if (redis) {
+    const rs = results.get('redis-path')!
+    const own = quantiles(rs.map((x) => x.cpuUs - x.otherCpuUs)).median
+    const other = quantiles(rs.map((x) => x.otherCpuUs)).median
+    const perFloor = quantiles(rs.map((x, i) => x.rps / floor[i]!.rps)).median
+    lines.push(`- redis-path: server CPU includes redis-server's (INFO cpu): per delivery ${fmt(own, 1)} µs in the node process (receiver, XADD, worker's XREADGROUP and batched XACK) and ${fmt(other, 1)} µs in redis-server, against ${fmt(quantiles(floor.map((x) => x.cpuUs)).median, 1)} µs for the floor; ` +
+      `${fmt(perFloor)}× the floor's req/s` +
+      (results.has('node-adapter') ? `, and ${fmtRatio(rs.map((x, i) => x.rps / results.get('node-adapter')![i]!.rps))}× the node adapter's (HTTP → subscriber, same core; target ≥ 0.8)` : '') +
+      `. Its worker acknowledged ${redis.worked} of the ${redis.delivered} deliveries stored (the stream is trimmed at ~10,000 entries).`)
+  }
   return lines.join('\n')
 }
 
@@ -238,7 +248,7 @@ export async function benchCluster(quick: boolean): Promise<string> {
         const before = await counters(server)
         const result = await load(gen, server.port, seconds, connections)
         const after = await counters(server)
-        per(row).push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / (after.delivered - before.delivered) })
+        per(row).push({ ...result, cpuUs: (after.cpuUs - before.cpuUs) / (after.delivered - before.delivered), otherCpuUs: 0 })
       }
     }
   } finally {
