@@ -1,6 +1,6 @@
 /** The shared option checks: what passes, what throws, and the exact words. */
 import { expect } from 'chai'
-import { positiveInteger, positiveNumber } from '../../src/internal/options.js'
+import { nonEmpty, positiveInteger, positiveNumber } from '../../src/internal/options.js'
 
 describe('internal/options', () => {
   it('positiveInteger passes positive safe integers through, and refuses everything else by name', () => {
@@ -14,6 +14,13 @@ describe('internal/options', () => {
     for (const good of [0.001, 1, 1.5, 1e12]) expect(positiveNumber('ms', good)).to.equal(good)
     for (const bad of [0, -0.5, Number.NaN, Infinity, '100', null]) {
       expect(() => positiveNumber('waitMs', bad), String(bad)).to.throw(TypeError, /^autoplay-rx: waitMs must be a positive number$/)
+    }
+  })
+
+  it('nonEmpty passes non-empty strings through, and refuses everything else by name', () => {
+    expect(nonEmpty('stream', 'autoplay:events')).to.equal('autoplay:events')
+    for (const bad of ['', null, undefined, 5, ['s']]) {
+      expect(() => nonEmpty('stream', bad), String(bad)).to.throw(TypeError, /^autoplay-rx: stream must be a non-empty string$/)
     }
   })
 })

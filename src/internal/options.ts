@@ -22,3 +22,13 @@ export function positiveNumber(name: string, value: unknown): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new TypeError(`autoplay-rx: ${name} must be a positive number`)
   return value
 }
+
+/**
+ * Throws a TypeError naming `name` unless `value` is a non-empty string.
+ *
+ * @returns `value`, typed as a string
+ */
+export function nonEmpty(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`autoplay-rx: ${name} must be a non-empty string`)
+  return value
+}

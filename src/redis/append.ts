@@ -7,8 +7,7 @@ import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import type { Telemetry } from '../telemetry.js'
 import type { RedisCommandClient } from './client.js'
-import { positiveInteger } from '../internal/options.js'
-import { nonEmpty } from './options.js'
+import { nonEmpty, positiveInteger } from '../internal/options.js'
 
 /**
  * The field of each stream entry that holds the payload's JSON.

@@ -7,17 +7,17 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
   BehaviorSubject, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, race, repeat, retry,
-  throwError, timeout, timer, type SchedulerLike,
+  throwError, timeout, timer,
 } from 'rxjs'
-import { backoffDelay, type BackoffPolicy } from '../backoff.js'
+import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
-import { decodeJsonText, type DecodeError } from '../decode.js'
-import { log, type Logger } from '../logger.js'
-import type { RedisReaderProbe, Telemetry } from '../telemetry.js'
+import { decodeJsonText } from '../decode.js'
+import { log } from '../logger.js'
+import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
-import { readerSettings, type ReaderSettings } from './options.js'
-import { matchTag } from '../internal/match.js'
+import { missingPayloadField, type RedisEntryError } from './errors.js'
+import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
 
 /**
  * A payload read through a consumer group, with the acknowledgement that ends its delivery.
@@ -85,182 +85,6 @@ export interface RedisDelivery {
   release(): void
 }
 
-/**
- * A stream entry without a {@link PAYLOAD_FIELD} field (written by something
- * other than {@link redisAppender}): refused, acknowledged and reported.
- *
- * @example
- * ```ts
- * const rejected = ({ id, error }: RedisEntryRejection) => {
- *   if (isMissingPayloadField(error)) console.warn(`entry ${id} was not written by autoplay-rx`)
- * }
- * ```
- */
-export interface MissingPayloadField {
-  /** Tells this error apart: `'MissingPayloadField'`. */
-  readonly _tag: 'MissingPayloadField'
-  /** `Entry has no "payload" field`. */
-  readonly message: string
-}
-
-/**
- * Why {@link fromRedisStream} refused an entry: the {@link DecodeError} the
- * receiver would give for its payload text, or no payload field at all.
- * Tell them apart with {@link isMissingPayloadField} or `_tag`.
- *
- * @example
- * ```ts
- * const reason = (error: RedisEntryError) => (isMissingPayloadField(error) ? 'foreign entry' : error._tag)
- * ```
- */
-export type RedisEntryError = DecodeError | MissingPayloadField
-
-/**
- * Whether a value is a {@link MissingPayloadField} (on a
- * {@link RedisEntryError}, narrows it to that variant; the rest is a
- * {@link DecodeError}). Never throws.
- *
- * @param value - a rejection's `error`, or anything
- * @returns `true` for a {@link MissingPayloadField}
- * @example
- * ```ts
- * import { isMissingPayloadField } from 'autoplay-rx/redis'
- *
- * fromRedisStream(redis, { stream, group, consumer, rejected: ({ error }) => {
- *   if (!isMissingPayloadField(error)) metrics.increment(`refused.${error._tag}`) // a DecodeError here
- * } })
- * ```
- */
-export function isMissingPayloadField(value: unknown): value is MissingPayloadField {
-  return typeof value === 'object' && value !== null && (value as { readonly _tag?: unknown })._tag === 'MissingPayloadField'
-}
-
-/**
- * Folds a {@link RedisEntryError} by its `_tag`: one handler per refusal,
- * each given its own type; a missing one is a compile error.
- *
- * @param handlers - one function per tag: the three of a {@link DecodeError} and `MissingPayloadField`
- * @returns a function from a refusal to what its handler returns
- * @example
- * ```ts
- * import { fromRedisStream, matchRedisEntryError } from 'autoplay-rx/redis'
- *
- * const why = matchRedisEntryError({
- *   MalformedJson: (e) => `not JSON (${e.reason})`,
- *   InvalidPayload: (e) => `not a payload: ${e.message}`,
- *   UnknownEventType: (e) => `a newer event type: ${e.eventType}`,
- *   MissingPayloadField: () => 'written by something else',
- * })
- * fromRedisStream(redis, { stream, group, consumer, rejected: ({ id, error }) => console.warn(id, why(error)) })
- * ```
- */
-export const matchRedisEntryError: <R>(handlers: RedisEntryErrorHandlers<R>) => (error: RedisEntryError) => R = matchTag
-
-/**
- * A handler per {@link RedisEntryError} tag, for {@link matchRedisEntryError}.
- *
- * @typeParam R - what every handler returns
- * @example
- * ```ts
- * const tally: RedisEntryErrorHandlers<string> = {
- *   MalformedJson: () => 'json', InvalidPayload: () => 'shape', UnknownEventType: () => 'type', MissingPayloadField: () => 'foreign',
- * }
- * ```
- */
-export type RedisEntryErrorHandlers<R> = { readonly [K in RedisEntryError['_tag']]: (error: Extract<RedisEntryError, { _tag: K }>) => R }
-
-const missingPayloadField: MissingPayloadField = {
-  _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field`,
-}
-
-/**
- * An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported.
- *
- * @example
- * ```ts
- * const rejected = (rejection: RedisEntryRejection) =>
- *   void redis.sendCommand(['XADD', 'autoplay:dead', '*', 'id', rejection.id, 'text', rejection.text, 'why', rejection.error.message])
- * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1', rejected })
- * ```
- */
-export interface RedisEntryRejection {
-  /** The entry's id (already acknowledged). */
-  readonly id: string
-  /** The entry's `payload` field as stored; empty when it had none. */
-  readonly text: string
-  /** Why it was refused: the decode error push mode would give, or {@link MissingPayloadField} for an entry without a `payload` field. */
-  readonly error: RedisEntryError
-}
-
-/**
- * Options of {@link fromRedisStream}. `stream`, `group` and `consumer` are required.
- *
- * @example
- * ```ts
- * const options: FromRedisStreamOptions = {
- *   stream: 'autoplay:events',
- *   group: 'indexers',
- *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
- *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
- *   maxInFlight: 50,
- *   backoff: { initialMs: 250, maxMs: 10_000 },   // many workers: slower retries while Redis is away
- * }
- * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
- * ```
- */
-export interface FromRedisStreamOptions {
-  /** The stream key (created with the group when missing). */
-  readonly stream: string
-  /** The consumer group: every group gets every entry once; the workers of one group share them. */
-  readonly group: string
-  /** This worker's name in the group; unique per worker, stable across its restarts. */
-  readonly consumer: string
-  /** Entries per read; default 100. */
-  readonly batchSize?: number
-  /** How long one read blocks waiting for entries; default 2000 ms. */
-  readonly blockMs?: number
-  /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
-  readonly claimIdleMs?: number
-  /** Most entries handed out and neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
-  readonly maxInFlight?: number
-  /**
-   * Where the group starts when this call creates it, or creates it again
-   * after Redis forgot it (a restart without persistence): `'0'` (default)
-   * every entry in the stream, so nothing stored before the first worker
-   * started or during the restart is skipped; `'$'` live only: entries
-   * stored while no group existed are never processed.
-   */
-  readonly startAt?: '0' | '$'
-  /**
-   * The connection the reads block on. Default: a duplicate of `client`
-   * (`client.duplicate()`, node-redis) that each subscription opens and
-   * closes itself. Required when `client` cannot be duplicated (a wrapper).
-   */
-  readonly readClient?: RedisCommandClient
-  /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
-  readonly rejected?: (rejection: RedisEntryRejection) => void
-  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default `consoleLogger`. */
-  readonly logger?: Logger
-  /**
-   * How the read loop spaces its retries after a Redis error, counted since
-   * the last successful read; default `{ initialMs: 100, maxMs: 5000 }`
-   * (doubling, 0–10 % jitter). A reconnection of the read connection ends
-   * the pause at once.
-   */
-  readonly backoff?: BackoffPolicy
-  /**
-   * The clock of the retry pauses and of the claim interval; default
-   * `asyncScheduler`. A virtual-time scheduler makes them testable without
-   * waiting (the blocking reads themselves still wait in Redis).
-   */
-  readonly scheduler?: SchedulerLike
-  /**
-   * Metrics of this reader (`otelTelemetry()` from `autoplay-rx/otel`):
-   * entries read, claimed, acknowledged and rejected, and the group's
-   * pending count and lag, asked of Redis when metrics are collected. Default: none.
-   */
-  readonly telemetry?: Telemetry
-}
 
 /** The part of a node-redis client that a read connection of our own needs. */
 interface OwnConnection extends RedisCommandClient, Pick<EventEmitter, 'addListener' | 'removeListener'> {

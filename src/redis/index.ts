@@ -26,8 +26,11 @@
  */
 export { redisAppender, toRedisStream, PAYLOAD_FIELD } from './append.js'
 export type { RedisAppendOptions, RedisStreamEntry } from './append.js'
-export { fromRedisStream, isMissingPayloadField, matchRedisEntryError } from './fromRedisStream.js'
-export type { RedisDelivery, RedisEntryRejection, RedisEntryError, RedisEntryErrorHandlers, MissingPayloadField, FromRedisStreamOptions } from './fromRedisStream.js'
+export { fromRedisStream } from './fromRedisStream.js'
+export type { RedisDelivery } from './fromRedisStream.js'
+export { isMissingPayloadField, matchRedisEntryError } from './errors.js'
+export type { RedisEntryRejection, RedisEntryError, RedisEntryErrorHandlers, MissingPayloadField } from './errors.js'
+export type { FromRedisStreamOptions } from './options.js'
 export { redisDedupeStore } from './dedupeStore.js'
 export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export { RedisContextStore } from './contextStore.js'

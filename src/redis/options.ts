@@ -8,13 +8,77 @@ import type { BackoffPolicy } from '../backoff.js'
 import type { Telemetry } from '../telemetry.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { RedisCommandClient } from './client.js'
-import type { FromRedisStreamOptions } from './fromRedisStream.js'
-import { positiveInteger } from '../internal/options.js'
+import type { RedisEntryRejection } from './errors.js'
+import { nonEmpty, positiveInteger } from '../internal/options.js'
 
-/** Throws unless `value` is a non-empty string. */
-export function nonEmpty(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`autoplay-rx: ${name} must be a non-empty string`)
-  return value
+/**
+ * Options of {@link fromRedisStream}. `stream`, `group` and `consumer` are required.
+ *
+ * @example
+ * ```ts
+ * const options: FromRedisStreamOptions = {
+ *   stream: 'autoplay:events',
+ *   group: 'indexers',
+ *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
+ *   claimIdleMs: 60_000,                           // work may take up to a minute before another worker takes over
+ *   maxInFlight: 50,
+ *   backoff: { initialMs: 250, maxMs: 10_000 },   // many workers: slower retries while Redis is away
+ * }
+ * fromRedisStream(redis, options).pipe(mergeMap(work, 8)).subscribe()
+ * ```
+ */
+export interface FromRedisStreamOptions {
+  /** The stream key (created with the group when missing). */
+  readonly stream: string
+  /** The consumer group: every group gets every entry once; the workers of one group share them. */
+  readonly group: string
+  /** This worker's name in the group; unique per worker, stable across its restarts. */
+  readonly consumer: string
+  /** Entries per read; default 100. */
+  readonly batchSize?: number
+  /** How long one read blocks waiting for entries; default 2000 ms. */
+  readonly blockMs?: number
+  /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  readonly claimIdleMs?: number
+  /** Most entries handed out and neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
+  readonly maxInFlight?: number
+  /**
+   * Where the group starts when this call creates it, or creates it again
+   * after Redis forgot it (a restart without persistence): `'0'` (default)
+   * every entry in the stream, so nothing stored before the first worker
+   * started or during the restart is skipped; `'$'` live only: entries
+   * stored while no group existed are never processed.
+   */
+  readonly startAt?: '0' | '$'
+  /**
+   * The connection the reads block on. Default: a duplicate of `client`
+   * (`client.duplicate()`, node-redis) that each subscription opens and
+   * closes itself. Required when `client` cannot be duplicated (a wrapper).
+   */
+  readonly readClient?: RedisCommandClient
+  /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
+  readonly rejected?: (rejection: RedisEntryRejection) => void
+  /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default `consoleLogger`. */
+  readonly logger?: Logger
+  /**
+   * How the read loop spaces its retries after a Redis error, counted since
+   * the last successful read; default `{ initialMs: 100, maxMs: 5000 }`
+   * (doubling, 0–10 % jitter). A reconnection of the read connection ends
+   * the pause at once.
+   */
+  readonly backoff?: BackoffPolicy
+  /**
+   * The clock of the retry pauses and of the claim interval; default
+   * `asyncScheduler`. A virtual-time scheduler makes them testable without
+   * waiting (the blocking reads themselves still wait in Redis).
+   */
+  readonly scheduler?: SchedulerLike
+  /**
+   * Metrics of this reader (`otelTelemetry()` from `autoplay-rx/otel`):
+   * entries read, claimed, acknowledged and rejected, and the group's
+   * pending count and lag, asked of Redis when metrics are collected. Default: none.
+   */
+  readonly telemetry?: Telemetry
 }
 
 /** The read loop's retries: 100 ms doubling to 5 s, 0–10 % jitter so that workers reconnecting together spread out. */
