@@ -210,6 +210,39 @@ describe('examples/', function () {
     expect(app.lines.at(-1)).to.equal('stopped')
   })
 
+  it('prometheus.ts serves what the receiver saw as Prometheus text on /metrics, exact counts, and stops cleanly', async () => {
+    const app = await start('prometheus.ts')
+    expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+    const scrape = await send(new URL('/metrics', app.url).href, null, { method: 'GET' })
+    expect(scrape.status).to.equal(200)
+    expect(scrape.headers['content-type']).to.match(/^text\/plain/)
+    // Each sample as `name{label="value",…}` with its labels sorted (the exporter keeps insertion order), the scope label left out.
+    const samples = new Map<string, number>()
+    for (const line of scrape.text.split('\n')) {
+      const sample = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
+      if (sample === null) continue
+      const labels = (sample[2] ?? '').split(/,(?=[a-z_]+=")/).filter((l) => l !== '' && !l.startsWith('otel_scope_name=')).sort()
+      samples.set(`${sample[1]}{${labels.join(',')}}`, Number(sample[3]))
+    }
+    const scope = [...samples.keys()].filter((k) => k.startsWith('autoplay_rx_deliveries_total')).sort()
+    expect(Object.fromEntries(scope.map((k) => [k, samples.get(k)]))).to.deep.equal({
+      'autoplay_rx_deliveries_total{autoplay_rx_delivery_outcome="InvalidSignature"}': 1,
+      'autoplay_rx_deliveries_total{autoplay_rx_delivery_outcome="UnknownEventType"}': 1,
+      'autoplay_rx_deliveries_total{autoplay_rx_delivery_outcome="accepted",autoplay_rx_payload_type="actions"}': 1,
+      'autoplay_rx_deliveries_total{autoplay_rx_delivery_outcome="accepted",autoplay_rx_payload_type="summary"}': 1,
+    })
+    expect(samples.get('autoplay_rx_http_server_request_duration_count{autoplay_rx_response_code="ok",http_response_status_code="200"}')).to.equal(2)
+    expect(samples.get('autoplay_rx_http_server_request_duration_count{autoplay_rx_response_code="ignored",http_response_status_code="200"}')).to.equal(1)
+    expect(samples.get('autoplay_rx_http_server_request_duration_count{autoplay_rx_response_code="invalid_signature",http_response_status_code="401"}')).to.equal(1)
+    expect(samples.get('autoplay_rx_ingest_duration_count{}')).to.equal(4)
+    expect(samples.get('autoplay_rx_ingest_duration_bucket{le="+Inf"}')).to.equal(4)
+    expect(samples.get('autoplay_rx_budget_body_size_limit{}')).to.equal(32 * 1024 * 1024)
+    expect(samples.get('autoplay_rx_callbacks_pending{}')).to.equal(0)
+    await app.until((l) => l.length >= 5, 'five lines')
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
+  })
+
   describe('sse.ts against a local connector', () => {
     const TOKEN = 'connector-token-1'
     let connector: Awaited<ReturnType<typeof listen>>

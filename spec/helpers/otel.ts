@@ -32,6 +32,18 @@ export interface OtelHarness {
   shutdown(): Promise<void>
 }
 
+/** What every harness collected, by instrument: its unit, its kind as the SDK reports it, and the attribute keys seen. */
+export const collected = new Map<string, { unit: string; kind: string; attributes: Set<string> }>()
+
+function remember(metric: MetricData): void {
+  const kind = metric.dataPointType === DataPointType.HISTOGRAM ? 'histogram'
+    : metric.dataPointType === DataPointType.GAUGE ? 'gauge'
+      : metric.dataPointType === DataPointType.SUM && metric.isMonotonic ? 'counter' : `other (${metric.dataPointType})`
+  const seen = collected.get(metric.descriptor.name) ?? { unit: metric.descriptor.unit, kind, attributes: new Set<string>() }
+  for (const point of metric.dataPoints) for (const key of Object.keys(point.attributes)) seen.attributes.add(key)
+  collected.set(metric.descriptor.name, seen)
+}
+
 const label = (attributes: Attributes) => Object.keys(attributes).sort().map((k) => `${k}=${String(attributes[k])}`).join(',')
 
 export function otelHarness(options: Omit<OtelTelemetryOptions, 'meterProvider' | 'tracerProvider'> = {}): OtelHarness {
@@ -47,7 +59,12 @@ export function otelHarness(options: Omit<OtelTelemetryOptions, 'meterProvider' 
     await reader.forceFlush()
     const byName = new Map<string, MetricData>()
     for (const resource of exporter.getMetrics()) {
-      for (const scope of resource.scopeMetrics) for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric)
+      for (const scope of resource.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          byName.set(metric.descriptor.name, metric)
+          if (metric.dataPoints.length > 0) remember(metric)
+        }
+      }
     }
     return byName
   }

@@ -15,7 +15,9 @@ import { otelTelemetry } from '../../src/otel/index.js'
 import type { Telemetry } from '../../src/telemetry.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send, waitFor, type Reply } from '../helpers/http.js'
-import { otelHarness, type OtelHarness } from '../helpers/otel.js'
+import { collected, otelHarness, type OtelHarness } from '../helpers/otel.js'
+import { readFileSync } from 'node:fs'
+import { INSTRUMENTS } from '../../src/otel/index.js'
 import { closeServers, frame, openSse, startServer, TOKEN, write } from '../sse/helpers.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
 import { fromRedisStream, PAYLOAD_FIELD, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
@@ -428,6 +430,26 @@ describe('otel/otelTelemetry', () => {
         }
       })
     }
+  })
+  // Last, on purpose: it reads what the SDK collected in every test above.
+  describe('docs/observability.md', () => {
+    it('its table is the instruments the code makes, and what a real SDK collected above: names, kinds, units, attributes', () => {
+      const text = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8')
+      const rows = text.split('\n').filter((line) => line.startsWith('| `autoplay_rx.')).map((line) => {
+        const [name, kind, unit, attributes] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''))
+        const list = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)
+        return { name: list(name!)[0]!, kind: kind!, unit: list(unit!)[0]!, attributes: list(attributes!) }
+      })
+      expect(rows.map((r) => r.name)).to.deep.equal(Object.keys(INSTRUMENTS))
+      for (const row of rows) {
+        const spec = INSTRUMENTS[row.name as keyof typeof INSTRUMENTS]
+        expect({ kind: row.kind, unit: row.unit, attributes: row.attributes }, row.name).to.deep.equal({ kind: spec.kind, unit: spec.unit, attributes: [...spec.attributes] })
+        const seen = collected.get(row.name)
+        expect(seen, `${row.name} was never collected`).to.not.equal(undefined)
+        expect({ kind: seen!.kind, unit: seen!.unit, attributes: [...seen!.attributes].sort() }, row.name)
+          .to.deep.equal({ kind: row.kind, unit: row.unit, attributes: [...row.attributes].sort() })
+      }
+    })
   })
 })
 
