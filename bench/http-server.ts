@@ -17,6 +17,9 @@ import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
 import { createFastifyPlugin } from '../dist/esm/adapters/fastify.js'
 import { createFetchHandler } from '../dist/esm/adapters/web.js'
 import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
+import { otelTelemetry } from '../dist/esm/otel/index.js'
+import type { Telemetry } from '../dist/esm/index.js'
+import { registerMeterProvider } from './otel.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
 
 const secret = process.env.BENCH_SECRET ?? 'whsec_test_5f1c0ffee'
@@ -27,8 +30,8 @@ let otherCpu: () => Promise<number> = async () => 0
 let worked = 0
 const cleanups: Array<() => Promise<unknown>> = []
 
-function counted(): WebhookReceiver {
-  const receiver = new WebhookReceiver({ secret, logger: silentLogger })
+function counted(telemetry?: Telemetry): WebhookReceiver {
+  const receiver = new WebhookReceiver({ secret, logger: silentLogger, telemetry })
   receiver.payloads$.subscribe(() => { delivered++ })
   return receiver
 }
@@ -58,6 +61,12 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
   }),
   /** The node adapter: verify, decode with the codecs, emit to a subscriber. */
   'node-adapter': () => createNodeMiddleware(counted()) as unknown as RequestListener,
+  /** The same with telemetry on: `otelTelemetry()` over a global sdk-metrics MeterProvider (no TracerProvider). */
+  'node-adapter-otel': () => {
+    const provider = registerMeterProvider()
+    cleanups.push(() => provider.shutdown())
+    return createNodeMiddleware(counted(otelTelemetry())) as unknown as RequestListener
+  },
   /** The Fastify plugin, on Fastify's own request handling (its server factory hands us the listener). */
   'fastify-adapter': async () => {
     let listener: RequestListener | undefined

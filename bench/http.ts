@@ -34,7 +34,8 @@ const secret = readFileSync(new URL('SECRET.txt', fixtures), 'utf8').trim()
 const body = readFileSync(new URL('actions-medium.json', fixtures))
 const signature = sign(body, secret)
 const ALL = ['bare', 'floor', 'ingest-in-handler', 'node-adapter', 'fastify-adapter', 'fetch-adapter', 'redis-path', 'octokit'] as const
-type Kind = (typeof ALL)[number]
+/** Run only when asked: the node adapter with telemetry on (`--only=otel`). */
+type Kind = (typeof ALL)[number] | 'node-adapter-otel'
 /** The library's adapters: the rows that carry the ≥ 0.9× floor target. */
 const ADAPTERS: readonly Kind[] = ['node-adapter', 'fastify-adapter', 'fetch-adapter']
 const TARGET = 0.9
@@ -135,14 +136,15 @@ export function load(gen: Generator, port: number, seconds: number, connections:
  * Runs the HTTP comparison and returns it as markdown.
  *
  * @param quick - 2 rounds of 2 s (a smoke run: its ratios are not steady)
+ * @param only - the servers to run (the floor among them); default BENCH_KINDS, else all but node-adapter-otel
  * @returns the method, the table, and each adapter's status against the target
  */
-export async function benchHttp(quick: boolean): Promise<string> {
+export async function benchHttp(quick: boolean, only?: readonly Kind[]): Promise<string> {
   const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
   const seconds = arg('seconds', quick ? 2 : 8)
   const connections = arg('connections', 50)
   const rule: SteadyRule = quick ? { minRounds: 2, maxRounds: 2, tolerance: STEADY.tolerance } : STEADY
-  const asked = (process.env.BENCH_KINDS?.split(',') ?? ALL) as Kind[]
+  const asked = [...(only ?? (process.env.BENCH_KINDS?.split(',') as Kind[] | undefined) ?? ALL)]
   // A bare clone may have no redis-server: the other rows still run, and the output says what was left out.
   const kinds = installed('redis-server') ? asked : asked.filter((k) => k !== 'redis-path')
   if (!kinds.includes('floor')) throw new Error('the floor server is the reference: keep it in BENCH_KINDS')

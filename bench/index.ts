@@ -4,7 +4,7 @@
  * run it, compiled (dist/, built by the npm script first): running the
  * TypeScript source through tsx would time its transform too (its keepNames
  * wraps every named closure, a few µs per HTTP delivery). `--quick` for a short run;
- * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context` to pick.
+ * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context,otel` to pick.
  */
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -14,6 +14,7 @@ import { benchSse } from './sse.js'
 import { benchRedis } from './redis.js'
 import { benchRuntimes } from './runtimes.js'
 import { benchContext } from './context.js'
+import { benchOtel } from './otel.js'
 import { fmt, loadLine } from './stats.js'
 
 const quick = process.argv.includes('--quick')
@@ -30,6 +31,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['redis', '## Redis: ack() while the read blocks', () => benchRedis()],
   ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],
   ['context', '## Session context: enrich latency (memory, Redis), heap across sessions, ingest → store', () => benchContext(quick)],
+  ['otel', '## Telemetry on beside off: ingest and HTTP (otelTelemetry, a real MeterProvider)', () => benchOtel(quick)],
 ]
 
 console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)

@@ -239,7 +239,8 @@ function numberOf(value: unknown): number | undefined {
 
 /** One delivery: its span, and the times its measurements are taken from. */
 class Delivery implements DeliveryProbe {
-  private readonly startedAt = performance.now()
+  /** When the request's headers were in: only an adapter (which passes `header`) answers, so only it needs the time. */
+  private readonly startedAt: number
   private ingestAt = 0
   private acceptedAt = 0
   private type: Payload['type'] | undefined
@@ -249,6 +250,7 @@ class Delivery implements DeliveryProbe {
   private holds = 1
 
   constructor(private readonly state: State, header?: HeaderReader) {
+    this.startedAt = header === undefined ? 0 : performance.now()
     const tracer = state.tracer
     if (tracer === undefined) return
     try {
@@ -363,10 +365,13 @@ class Delivery implements DeliveryProbe {
  */
 function startSpan(tracer: Tracer, header: HeaderReader | undefined): Span {
   const active = context.active()
-  if (header === undefined) return tracer.startSpan('autoplay_rx.delivery', { kind: SpanKind.INTERNAL }, active)
-  if (trace.getSpan(active)?.isRecording() === true) return tracer.startSpan('autoplay_rx.delivery', { kind: SpanKind.INTERNAL }, active)
-  return tracer.startSpan('autoplay_rx.delivery', { kind: SpanKind.SERVER }, parentOf(active, header))
+  if (header === undefined || trace.getSpan(active)?.isRecording() === true) return tracer.startSpan(SPAN_NAME, INTERNAL, active)
+  return tracer.startSpan(SPAN_NAME, SERVER, parentOf(active, header))
 }
+
+const SPAN_NAME = 'autoplay_rx.delivery'
+const INTERNAL = Object.freeze({ kind: SpanKind.INTERNAL })
+const SERVER = Object.freeze({ kind: SpanKind.SERVER })
 
 function parentOf(active: Context, header: HeaderReader): Context {
   const extracted = propagation.extract(active, header, headerGetter)
