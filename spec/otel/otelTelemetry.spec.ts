@@ -4,7 +4,7 @@
  * for every instrument family after known traffic, through the real
  * components on loopback.
  */
-import { diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
+import { diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider as MeterProviderApi, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { connect as netConnect } from 'node:net'
@@ -17,6 +17,8 @@ import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send, waitFor, type Reply } from '../helpers/http.js'
 import { collected, otelHarness, type OtelHarness } from '../helpers/otel.js'
 import { readFileSync } from 'node:fs'
+import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { INSTRUMENTS } from '../../src/otel/index.js'
 import { closeServers, frame, openSse, startServer, TOKEN, write } from '../sse/helpers.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
@@ -349,6 +351,21 @@ describe('otel/otelTelemetry', () => {
       })
     })
 
+    it('with the global TracerProvider: no span while no SDK is registered, spans once one is (registered later)', () => {
+      const spans = new InMemorySpanExporter()
+      const telemetry = otelTelemetry({ meterProvider: new MeterProvider() }) // no tracerProvider: the global one
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry })
+      const { body, signature } = signed(fixture('summary'))
+      receiver.ingest(body, signature)
+      trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }))
+      try {
+        receiver.ingest(body, signature)
+      } finally {
+        trace.disable()
+      }
+      expect(spans.getFinishedSpans().map((s) => [s.name, s.attributes['autoplay_rx.delivery.outcome']])).to.deep.equal([['autoplay_rx.delivery', 'accepted']])
+    })
+
     it('a registered propagator wins over the traceparent fallback', async () => {
       const fromHeader: TextMapPropagator = {
         inject: () => {},
@@ -399,7 +416,7 @@ describe('otel/otelTelemetry', () => {
   describe('a failing backend', () => {
     const throwing = () => { throw new Error('backend down') }
     const brokenMeter = new Proxy({}, { get: () => () => new Proxy({}, { get: () => throwing }) }) as Meter
-    const cases: Array<[string, () => { meterProvider?: MeterProvider; tracerProvider?: TracerProvider }]> = [
+    const cases: Array<[string, () => { meterProvider?: MeterProviderApi; tracerProvider?: TracerProvider }]> = [
       ['a MeterProvider that throws', () => ({ meterProvider: { getMeter: throwing } })],
       ['instruments that throw on every call', () => ({ meterProvider: { getMeter: () => brokenMeter } })],
       ['a tracer that throws', () => ({ tracerProvider: { getTracer: () => ({ startSpan: throwing, startActiveSpan: throwing }) } })],

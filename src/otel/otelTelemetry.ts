@@ -4,7 +4,7 @@
  * Only `@opentelemetry/api` is imported; the SDK is the application's.
  */
 import {
-  context, createNoopMeter, diag, metrics, propagation, SpanKind, SpanStatusCode, trace,
+  context, createNoopMeter, diag, metrics, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Histogram, type Meter, type MeterProvider, type ObservableResult, type Span,
   type TextMapGetter, type Tracer, type TracerProvider,
 } from '@opentelemetry/api'
@@ -40,6 +40,9 @@ export interface OtelTelemetryOptions {
 
 /** The instrumentation scope: what a backend shows as the source of these metrics and spans. */
 const SCOPE = 'autoplay-rx'
+
+/** What the global proxy hands out while no TracerProvider is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate()
 
 const headerGetter: TextMapGetter<HeaderReader> = {
   get: (header, key) => header(key.toLowerCase()) ?? undefined,
@@ -103,11 +106,20 @@ class State {
   private readonly answers = new Map<number, Map<string, Attributes>>()
   readonly histograms: Histograms
   readonly tracer: Tracer | undefined
+  /** The global provider when none was given: while no SDK is registered behind it, spans are skipped, not made as no-ops. */
+  private readonly proxy: ProxyTracerProvider | undefined
   redisTimeoutMs = 2000
 
   constructor(options: OtelTelemetryOptions) {
     this.histograms = this.instruments(options)
-    this.tracer = this.fenced(() => (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE))
+    const provider = options.tracerProvider ?? trace.getTracerProvider()
+    this.proxy = provider instanceof ProxyTracerProvider ? provider : undefined
+    this.tracer = this.fenced(() => provider.getTracer(SCOPE))
+  }
+
+  /** The tracer, unless it is the API's no-op (no SDK registered yet). */
+  get activeTracer(): Tracer | undefined {
+    return this.proxy !== undefined && this.proxy.getDelegate() === NOOP_TRACER_PROVIDER ? undefined : this.tracer
   }
 
   fenced<A>(f: () => A): A | undefined {
@@ -251,7 +263,7 @@ class Delivery implements DeliveryProbe {
 
   constructor(private readonly state: State, header?: HeaderReader) {
     this.startedAt = header === undefined ? 0 : performance.now()
-    const tracer = state.tracer
+    const tracer = state.activeTracer
     if (tracer === undefined) return
     try {
       const span = startSpan(tracer, header)
