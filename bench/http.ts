@@ -200,6 +200,12 @@ export async function benchHttp(quick: boolean, only?: readonly Kind[]): Promise
     const ratio = quantiles(ratiosOf(kind)).median
     lines.push(`- ${kind}: ${fmt(ratio)}× the floor, target ≥ ${TARGET}×: ${ratio >= TARGET ? 'met' : 'not met'}${quick ? ' (a quick run: a smoke test, not a figure)' : ''}.`)
   }
+  const on = results.get('node-adapter-otel')
+  const off = results.get('node-adapter')
+  if (on && off) {
+    lines.push(`- node-adapter-otel ÷ node-adapter, per round: req/s ${fmtRatio(on.map((x, i) => x.rps / off[i]!.rps))}; ` +
+      `server CPU per delivery ${fmtRatio(on.map((x, i) => x.cpuUs / off[i]!.cpuUs))}.`)
+  }
   const redis = finalCounters.get('redis-path')
   if (asked.length > kinds.length) lines.push('- redis-path: left out, `redis-server` is not installed.')
   if (redis) {
