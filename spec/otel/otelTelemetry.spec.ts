@@ -122,6 +122,16 @@ describe('otel/otelTelemetry', () => {
       expect(otel.spans()).to.deep.equal([])
     })
 
+    it('a hand-written adapter that makes its probe without headers is timed from the ingest, never from 0', async () => {
+      const probe = otel.telemetry.delivery()
+      probe.ingest()
+      probe.answered(204, 'ok')
+      probe.finish()
+      const [point] = await otel.points('autoplay_rx.http.server.request.duration')
+      expect([point!.attributes, point!.count]).to.deep.equal([{ 'http.response.status_code': 204, 'autoplay_rx.response.code': 'ok' }, 1])
+      expect(point!.sum).to.be.lessThan(1)
+    })
+
     it('counts ingest called by hand, and reject called by hand, as deliveries too', async () => {
       const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
       const { body, signature } = signed(fixture('summary'))

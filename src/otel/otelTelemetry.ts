@@ -327,7 +327,10 @@ class Delivery implements DeliveryProbe {
 
   answered(status: number, code: string): void {
     try {
-      this.state.histograms.http.record(seconds(this.startedAt, performance.now()), this.state.answerAttributes(status, code))
+      const now = performance.now()
+      // A probe made without headers (a hand-written adapter) is timed from its ingest, or not at all.
+      const from = this.startedAt !== 0 ? this.startedAt : this.ingestAt !== 0 ? this.ingestAt : now
+      this.state.histograms.http.record(seconds(from, now), this.state.answerAttributes(status, code))
       if (this.span !== undefined) {
         this.span.setAttributes({ 'http.response.status_code': status, 'autoplay_rx.response.code': code })
         if (status >= 500) {
