@@ -490,7 +490,7 @@ export class WebhookReceiver {
     this.emit(payload)
     if (probe === undefined) return { result: E.right(payload), callbacks: this.callbacks.run(payload, mode) }
     const handled = this.callbacks.handles(payload)
-    probe.accepted(payload)
+    probe.accepted(payload, handled)
     const callbacks = this.callbacks.run(payload, mode)
     if (handled) probe.callbacks(callbacks)
     if (given === undefined) probe.finish()

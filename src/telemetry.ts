@@ -42,8 +42,11 @@ export interface DeliveryProbe {
   readonly verified: () => void
   /** The delivery was refused (each `rejected$` value passes here once). */
   readonly refused: (error: IngestError) => void
-  /** The delivery was accepted and emitted; its callbacks (if any) start now. */
-  readonly accepted: (payload: Payload) => void
+  /**
+   * The delivery was accepted and emitted; its callbacks start now when
+   * `callbacks` is true (some are registered for it: `callbacks` below is then told how they ended).
+   */
+  readonly accepted: (payload: Payload, callbacks: boolean) => void
   /** How this delivery's callbacks ended, or will (only told when some callback was registered). */
   readonly callbacks: (outcome: CallbackOutcome) => void
   /** The HTTP answer an adapter wrote (`code` is the body's `code`, a `ResponseCode`). */

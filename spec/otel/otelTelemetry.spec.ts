@@ -122,6 +122,26 @@ describe('otel/otelTelemetry', () => {
       expect(otel.spans()).to.deep.equal([])
     })
 
+    it('ingestDuration: false leaves out the ingest histogram and nothing else (callbacks still timed)', async () => {
+      const lean = otelHarness({ ingestDuration: false })
+      try {
+        const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: lean.telemetry })
+        receiver.onSummary(() => {})
+        const { body, signature } = signed(fixture('summary'))
+        receiver.ingest(body, signature)
+        receiver.ingest(body, 'sha256=00')
+        expect(await lean.points('autoplay_rx.ingest.duration')).to.deep.equal([])
+        expect(await lean.values('autoplay_rx.deliveries')).to.deep.equal({
+          'autoplay_rx.delivery.outcome=accepted,autoplay_rx.payload.type=summary': 1, 'autoplay_rx.delivery.outcome=InvalidSignature': 1,
+        })
+        const [callbacks] = await lean.points('autoplay_rx.callbacks.duration')
+        expect(callbacks!.count).to.equal(1)
+        expect(callbacks!.sum).to.be.lessThan(1)
+      } finally {
+        await lean.shutdown()
+      }
+    })
+
     it('a hand-written adapter that makes its probe without headers is timed from the ingest, never from 0', async () => {
       const probe = otel.telemetry.delivery()
       probe.ingest()

@@ -36,6 +36,13 @@ export interface OtelTelemetryOptions {
   readonly tracerProvider?: TracerProvider
   /** The longest wait for Redis when the group gauges are collected, in ms; default 2000 (then that group is skipped). */
   readonly redisTimeoutMs?: number
+  /**
+   * Time each ingest (`autoplay_rx.ingest.duration`); default true. Its two
+   * clock reads and one histogram record are about 200 ns per delivery, 5 %
+   * of the ingest of a 240-byte body: `false` leaves them out, and every
+   * other instrument as it is.
+   */
+  readonly ingestDuration?: boolean
 }
 
 /** The instrumentation scope: what a backend shows as the source of these metrics and spans. */
@@ -106,12 +113,14 @@ class State {
   private readonly answers = new Map<number, Map<string, Attributes>>()
   readonly histograms: Histograms
   readonly tracer: Tracer | undefined
+  readonly timeIngest: boolean
   /** The global provider when none was given: while no SDK is registered behind it, spans are skipped, not made as no-ops. */
   private readonly proxy: ProxyTracerProvider | undefined
   redisTimeoutMs = 2000
 
   constructor(options: OtelTelemetryOptions) {
     this.histograms = this.instruments(options)
+    this.timeIngest = options.ingestDuration ?? true
     const provider = options.tracerProvider ?? trace.getTracerProvider()
     this.proxy = provider instanceof ProxyTracerProvider ? provider : undefined
     this.tracer = this.fenced(() => provider.getTracer(SCOPE))
@@ -274,7 +283,7 @@ class Delivery implements DeliveryProbe {
   }
 
   ingest(): void {
-    this.ingestAt = performance.now()
+    if (this.state.timeIngest) this.ingestAt = performance.now()
   }
 
   verified(): void {
@@ -296,9 +305,10 @@ class Delivery implements DeliveryProbe {
     }
   }
 
-  accepted(payload: Payload): void {
+  accepted(payload: Payload, callbacks: boolean): void {
     try {
-      const now = performance.now()
+      // The clock only when something is timed from here: the ingest that ends, or callbacks that start.
+      const now = this.ingestAt !== 0 || callbacks ? performance.now() : 0
       this.acceptedAt = now
       this.type = payload.type
       this.state.deliveries.add(payload.type, acceptedAttributes)
