@@ -19,13 +19,20 @@ const { port, host, secret } = settings()
 if (cluster.isPrimary) {
   const workers = Number(process.env.WORKERS ?? availableParallelism())
   let up = 0
-  cluster.on('listening', (_worker, address) => {
+  const listened = new Set<number>()
+  cluster.on('listening', (worker, address) => {
+    listened.add(worker.id)
     // One line once all of them listen: they share the port (PORT=0 gives them the same free one).
     if (++up === workers) listening({ address: host, port: address.port, family: 'IPv4' }, '/events')
   })
-  // A worker that dies is replaced: the others keep serving meanwhile, and the connector retries what it lost.
+  // A worker that dies after it served is replaced: the others keep serving meanwhile, and the connector
+  // retries what it lost. One that never listened (port taken, no permission) would fail again: stop instead.
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return
+    if (!listened.has(worker.id)) {
+      console.error(`worker ${worker.id} exited (${signal ?? code}) before it listened; stopping`)
+      process.exit(1)
+    }
     console.error(`worker ${worker.id} exited (${signal ?? code}); starting another`)
     cluster.fork()
   })
@@ -33,10 +40,11 @@ if (cluster.isPrimary) {
   let stopping = false
   stopOn(() => {
     stopping = true
-    // Each worker closes its server (finishing the requests it holds) and completes its receiver.
+    // disconnect() is handled by cluster itself, even in a worker still starting: each worker stops taking
+    // connections, finishes the requests it holds, completes its receiver and exits.
     return Promise.all(Object.values(cluster.workers ?? {}).map((worker) => new Promise((resolve) => {
       worker!.once('exit', resolve)
-      worker!.send('stop')
+      worker!.disconnect()
     })))
   })
 } else {
@@ -46,14 +54,9 @@ if (cluster.isPrimary) {
   receiver.rejected$.subscribe((error) => console.log(`worker ${id}: ${describeRefusal(error)}`))
   const server = createHardenedServer(createNodeMiddleware(receiver, { path: '/events' }))
   server.listen(port, host)
-  // The primary tells a worker to stop; a signal sent to the whole group is the primary's to handle.
+  // The primary stops the workers (a signal sent to the whole group, as Ctrl-C does, is the primary's to handle).
   process.on('SIGTERM', () => undefined)
   process.on('SIGINT', () => undefined)
-  process.on('message', (message) => {
-    if (message !== 'stop') return
-    server.close(() => {
-      receiver.complete()
-      process.disconnect()
-    })
-  })
+  // Disconnected by the primary: cluster closes the server (its held requests finish); then the streams complete.
+  cluster.worker!.on('disconnect', () => receiver.complete())
 }

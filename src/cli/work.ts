@@ -41,16 +41,21 @@ export interface WorkCommand {
 export async function workCommand(options: WorkCommand): Promise<number> {
   const { stream, group, consumer, claimIdleMs, json } = options
   const redis = await connectRedis(options.redisUrl)
+  const acking = new Set<Promise<boolean>>()
   const subscription = fromRedisStream(redis, {
     stream, group, consumer, claimIdleMs, blockMs: 1000,
     rejected: (r) => writeLine(json ? JSON.stringify({ event: 'rejected', id: r.id, tag: r.error._tag, message: r.error.message }) : `${r.id} ${formatRejection(r.error)}`),
   }).subscribe((delivery) => {
     writeLine(json ? JSON.stringify({ event: 'payload', id: delivery.id, payload: delivery.payload }) : `${delivery.id} ${formatPayload(delivery.payload)}`)
-    void delivery.ack() // never rejects: a failed ack is logged, and the entry comes back
+    // Never rejects: a failed ack is logged, and the entry comes back. Kept until answered, so that
+    // Ctrl-C waits for it: acks of one turn go out together a moment later, and a closed client drops them.
+    const acked = delivery.ack().finally(() => acking.delete(acked))
+    acking.add(acked)
   })
   process.stderr.write(`working on ${stream} as ${group}/${consumer} (Ctrl-C to stop)\n`)
   await untilInterrupted()
   subscription.unsubscribe()
+  await Promise.all(acking)
   await redis.close()
   process.stderr.write('stopped\n')
   return 0

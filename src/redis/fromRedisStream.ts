@@ -48,7 +48,10 @@ export interface RedisDelivery {
    */
   readonly claimed: boolean
   /**
-   * XACKs the entry: call it once the work is done. It never rejects.
+   * XACKs the entry: call it once the work is done. It never rejects. The
+   * acks of one turn of the event loop go out together, as one XACK, on the
+   * next turn: await it before closing the client (an ack not yet sent then
+   * answers `false`).
    *
    * @returns `true` once Redis has answered the XACK (the entry is no longer
    * pending); `false` when it could not (connection down, Redis restarting):
