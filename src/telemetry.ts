@@ -175,4 +175,10 @@ export interface Telemetry {
   readonly redisAppend: (stream: string) => (ok: boolean) => void
   /** A `fromRedisStream` subscription starts reading `group`. */
   readonly redisReader: (group: RedisGroup) => RedisReaderProbe
+  /**
+   * A `SessionSummarizer` ended one summary: `'Summarized'` (made, and
+   * stored when it has a target), or the `_tag` of the `SummarizerError`
+   * it reported (`PromptWithoutActions`, `LlmFailed`, `TargetFailed`).
+   */
+  readonly summarizer: (outcome: string) => void
 }

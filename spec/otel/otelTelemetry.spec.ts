@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { connect as netConnect } from 'node:net'
 import { from, lastValueFrom, toArray } from 'rxjs'
 import { createNodeMiddleware, InFlightBudget } from '../../src/adapters/node.js'
-import { dedupeDeliveries, notRawBody, silentLogger, WebhookReceiver, type Payload } from '../../src/index.js'
+import { ContextStore, dedupeDeliveries, notRawBody, SessionSummarizer, silentLogger, WebhookReceiver, type ActionsPayload, type Payload } from '../../src/index.js'
 import { otelTelemetry } from '../../src/otel/index.js'
 import type { Telemetry } from '../../src/telemetry.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
@@ -229,6 +229,31 @@ describe('otel/otelTelemetry', () => {
       const passed = await lastValueFrom(from([a, a, b, a, b]).pipe(dedupeDeliveries({ key: (p) => p.session_id ?? '', telemetry: otel.telemetry }), toArray()))
       expect(passed).to.deep.equal([a, b])
       expect(await otel.values('autoplay_rx.dedupe.checks')).to.deep.equal({ 'autoplay_rx.dedupe.hit=false': 2, 'autoplay_rx.dedupe.hit=true': 3 })
+    })
+  })
+
+  describe('SessionSummarizer', () => {
+    it('counts each summary ended, by outcome: made, or the failure tag', async () => {
+      const batch = (session: string, n: number): ActionsPayload => ({
+        type: 'actions', session_id: session, product_id: 'p', user_id: null, email: null, conversation_id: null, forwarded_at: 1, count: n,
+        actions: Array.from({ length: n }, (_, i) => ({ title: `t${i}`, description: '', type: 'click', canonical_url: '', raw_url: '', index: i, timestamp_start: 0, timestamp_end: 0, session_id: session, user_id: null, email: null, conversation_id: null })),
+      } as unknown as ActionsPayload)
+      let calls = 0
+      const store = new ContextStore()
+      const summarizer = new SessionSummarizer({
+        threshold: 2, logger: silentLogger, telemetry: otel.telemetry,
+        llm: () => { calls++; if (calls === 2) throw new Error('model down'); return `summary ${calls}` },
+        target: { add: (b) => store.add(b), onSummary: (id, text, at) => { if (id === 'refuses') throw new Error('store down'); return store.onSummary(id, text, at) } },
+      })
+      summarizer.add(batch('a', 2)) // summarised
+      summarizer.add(batch('b', 2)) // the LLM fails
+      summarizer.add(batch('refuses', 2)) // made, not stored
+      await summarizer.complete()
+      new SessionSummarizer({ llm: () => 'x', prompt: 'no placeholder', threshold: 1, logger: silentLogger, telemetry: otel.telemetry }).add(batch('c', 1))
+      expect(await otel.values('autoplay_rx.summarizer.summaries')).to.deep.equal({
+        'autoplay_rx.summarizer.outcome=LlmFailed': 1, 'autoplay_rx.summarizer.outcome=PromptWithoutActions': 1,
+        'autoplay_rx.summarizer.outcome=Summarized': 1, 'autoplay_rx.summarizer.outcome=TargetFailed': 1,
+      })
     })
   })
 

@@ -9,6 +9,7 @@ import { Observable, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
+import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import { byCodePoint, optionalCount, optionalFunction, type ContextWriter } from './options.js'
 import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
@@ -42,6 +43,8 @@ export interface SessionSummarizerOptions {
   readonly target?: ContextWriter
   /** Where failures and evictions are logged; default {@link consoleLogger}. */
   readonly logger?: Logger
+  /** Metrics of the summaries made and failed, by outcome (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
+  readonly telemetry?: Telemetry
 }
 
 /**
@@ -197,6 +200,7 @@ export class SessionSummarizer {
   private readonly sessions = new Map<string, Session>()
   private readonly waiting: string[] = []
   private active = 0
+  private readonly telemetry: Telemetry | undefined
   private readonly summaries = new Subject<SessionSummary>()
   private readonly failures = new Subject<SummarizerError>()
   private idle: Array<() => void> = []
@@ -216,6 +220,7 @@ export class SessionSummarizer {
     this.maxSessions = optionalCount('maxSessions', options.maxSessions)
     this.target = options.target
     this.logger = options.logger ?? consoleLogger
+    this.telemetry = options.telemetry
     this.summary$ = this.summaries.asObservable()
     this.errors$ = this.failures.asObservable()
   }
@@ -334,6 +339,7 @@ export class SessionSummarizer {
   /** Writes the summary to the target (awaited), then emits it. */
   private store(id: string, session: Session, summary: SessionSummary): void {
     const stored = () => {
+      if (this.telemetry !== undefined) this.telemetry.summarizer('Summarized')
       this.summaries.next(summary)
       this.done(id, session)
     }
@@ -370,6 +376,7 @@ export class SessionSummarizer {
 
   private fail(error: SummarizerError): void {
     log(this.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
+    if (this.telemetry !== undefined) this.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 

@@ -55,6 +55,7 @@ export type InstrumentName =
   | 'autoplay_rx.budget.reads'
   | 'autoplay_rx.budget.reads.limit'
   | 'autoplay_rx.dedupe.checks'
+  | 'autoplay_rx.summarizer.summaries'
   | 'autoplay_rx.sse.streams'
   | 'autoplay_rx.sse.reconnects'
   | 'autoplay_rx.sse.disconnects'
@@ -170,6 +171,11 @@ export const INSTRUMENTS: Readonly<Record<InstrumentName, InstrumentSpec>> = {
     kind: 'counter', unit: '{delivery}',
     description: 'Values dedupeDeliveries checked: a hit is a repeat, dropped',
     attributes: ['autoplay_rx.dedupe.hit'],
+  },
+  'autoplay_rx.summarizer.summaries': {
+    kind: 'counter', unit: '{summary}',
+    description: 'Summaries a SessionSummarizer ended, by outcome: Summarized, or the SummarizerError tag',
+    attributes: ['autoplay_rx.summarizer.outcome'],
   },
   'autoplay_rx.sse.streams': {
     kind: 'gauge', unit: '{stream}',

@@ -80,6 +80,7 @@ const outcomeAttributes = (outcome: string): Attributes => ({ 'autoplay_rx.deliv
 const acceptedAttributes = (type: string): Attributes => ({ 'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': type })
 const callbackAttributes = (name: string): Attributes => ({ 'autoplay_rx.callback': name })
 const hitAttributes = (hit: string): Attributes => ({ 'autoplay_rx.dedupe.hit': hit === 'true' })
+const summarizerAttributes = (outcome: string): Attributes => ({ 'autoplay_rx.summarizer.outcome': outcome })
 const stateAttributes = (state: string): Attributes => ({ 'autoplay_rx.sse.state': state })
 const reasonAttributes = (reason: string): Attributes => ({ 'autoplay_rx.sse.reason': reason })
 const frameAttributes = (outcome: string): Attributes => ({ 'autoplay_rx.frame.outcome': outcome })
@@ -98,6 +99,7 @@ class State {
   readonly deliveries = new Tally()
   readonly callbackFailures = new Tally()
   readonly dedupe = new Tally()
+  readonly summarizer = new Tally()
   readonly sseStreams = new Tally()
   readonly sseReconnects = new Tally()
   readonly sseDisconnects = new Tally()
@@ -189,6 +191,7 @@ class State {
     observe('autoplay_rx.budget.reads', 'gauge', sum((b) => b.requests))
     observe('autoplay_rx.budget.reads.limit', 'gauge', sum((b) => b.maxRequests))
     observe('autoplay_rx.dedupe.checks', 'counter', (r) => this.dedupe.observe(r))
+    observe('autoplay_rx.summarizer.summaries', 'counter', (r) => this.summarizer.observe(r))
     observe('autoplay_rx.sse.streams', 'gauge', (r) => this.sseStreams.observe(r))
     observe('autoplay_rx.sse.reconnects', 'counter', (r) => this.sseReconnects.observe(r))
     observe('autoplay_rx.sse.disconnects', 'counter', (r) => this.sseDisconnects.observe(r))
@@ -550,5 +553,12 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
       }
     },
     redisReader: (group) => readerProbe(state, group),
+    summarizer: (outcome) => {
+      try {
+        state.summarizer.add(outcome, summarizerAttributes)
+      } catch (fault) {
+        state.fence.fault(fault)
+      }
+    },
   }
 }
