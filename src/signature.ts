@@ -12,16 +12,15 @@ import type { SignatureFailure } from './errors.js'
 import { nodeBuiltin } from './internal/builtin.js'
 
 const nodeCrypto = nodeBuiltin('node:crypto')
-const NodeBuffer = nodeBuiltin('node:buffer')?.Buffer
-/** Whether this runtime verifies synchronously (`node:crypto` and `node:buffer` are there). */
-export const SYNC_SIGNATURES = nodeCrypto !== undefined && NodeBuffer !== undefined
+/** Whether this runtime verifies synchronously (`node:crypto` is there). */
+export const SYNC_SIGNATURES = nodeCrypto !== undefined
 
 /** Says which call works everywhere, for the refusal of a synchronous one where it cannot. */
 export const SYNC_UNAVAILABLE = 'this runtime has no node:crypto (Cloudflare Workers without nodejs_compat, the Edge runtime), ' +
   'so signatures cannot be checked synchronously'
 
 function needNodeCrypto(name: string, instead: string): NonNullable<typeof nodeCrypto> {
-  if (nodeCrypto === undefined || NodeBuffer === undefined) throw new TypeError(`autoplay-rx: ${name}: ${SYNC_UNAVAILABLE}; use ${instead}`)
+  if (nodeCrypto === undefined) throw new TypeError(`autoplay-rx: ${name}: ${SYNC_UNAVAILABLE}; use ${instead}`)
   return nodeCrypto
 }
 
@@ -40,7 +39,6 @@ function needNodeCrypto(name: string, instead: string): NonNullable<typeof nodeC
 export const SIGNATURE_HEADER = 'x-connector-signature'
 
 const PREFIX = 'sha256='
-const HEX_DIGEST = /^[0-9a-f]{64}$/
 
 /**
  * Signs a body as the connector does.
@@ -141,48 +139,46 @@ export type SignatureCheck = (body: Uint8Array, signature: string | null | undef
  */
 export function prepareSignatureCheck(secrets: ReadonlyArray<string>): SignatureCheck {
   const { createHmac, createSecretKey, timingSafeEqual } = needNodeCrypto('prepareSignatureCheck', 'prepareSignatureCheckAsync')
-  const Buffer = NodeBuffer!
   checkSecrets(secrets)
-  const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
+  const keys = secrets.map((secret) => createSecretKey(encoder.encode(secret)))
   return (body, signature) => {
-    const hex = candidateOf(signature)
-    if (hex === 'missing' || hex === 'malformed') return hex
-    // UTF-8, not latin1: a character outside ASCII becomes two bytes or more, so 64 bytes equal to the
-    // expected digest's can only come from the very same 64 characters (latin1 would keep the low byte of
-    // "İ" and match a "0"). So a genuine signature needs no shape test; only a refusal is told apart.
-    const given = Buffer.from(hex, 'utf8')
+    const given = digestOf(signature)
+    if (typeof given === 'string') return given
     let ok = false
-    if (given.length === 64) {
-      for (const key of keys) {
-        const expected = Buffer.from(createHmac('sha256', key).update(body).digest('hex'), 'latin1')
-        // The comparison sits left of `||`: every secret is checked all the same.
-        ok = timingSafeEqual(expected, given) || ok
-      }
+    for (const key of keys) {
+      // The comparison sits left of `||`: every secret is checked all the same.
+      ok = timingSafeEqual(createHmac('sha256', key).update(body).digest(), given) || ok
     }
-    return ok ? null : HEX_DIGEST.test(hex) ? 'mismatch' : 'malformed'
+    return ok ? null : 'mismatch'
   }
 }
 
 /**
- * The part of a header that should be the hex digest (`sha256=` and 64 characters), or why there is
- * none. Only the caller's header is read, never the expected digest: it tells an attacker nothing.
+ * The digest a header carries, as its 32 bytes, or why there is none. Both paths read the header
+ * here, so that they refuse the same headers with the same reasons. One pass decodes and checks the
+ * 64 characters (lower-case hex only: "İ" must not pass for a "0"), with no regular expression on
+ * the way of a genuine signature; it reads the caller's header alone, never the expected digest.
  */
-function candidateOf(signature: string | null | undefined): SignatureFailure | string {
+function digestOf(signature: string | null | undefined): SignatureFailure | Uint8Array {
   if (typeof signature !== 'string' || signature === '') return 'missing'
   if (signature.length !== PREFIX.length + 64 || !signature.startsWith(PREFIX)) return 'malformed'
-  return signature.slice(PREFIX.length)
+  const digest = new Uint8Array(32)
+  let invalid = 0
+  for (let i = 0, at = PREFIX.length; i < 32; i++, at += 2) {
+    const high = NIBBLE[signature.charCodeAt(at)] ?? NOT_HEX
+    const low = NIBBLE[signature.charCodeAt(at + 1)] ?? NOT_HEX
+    invalid |= high | low
+    digest[i] = (high << 4) | low
+  }
+  return (invalid & NOT_HEX) === 0 ? digest : 'malformed'
 }
 
-/**
- * The hex digest of a header, or why there is none: {@link candidateOf} and 64 lower-case hex digits.
- * Both paths refuse the same headers with the same reasons (the sync one tests the digits only on a
- * failure, which gives the same answer).
- */
-function digestOf(signature: string | null | undefined): SignatureFailure | string {
-  const hex = candidateOf(signature)
-  if (hex === 'missing' || hex === 'malformed') return hex
-  return HEX_DIGEST.test(hex) ? hex : 'malformed'
-}
+// Each ASCII character's value as a lower-case hex digit, NOT_HEX (a bit no digit has) for any other.
+const NOT_HEX = 16
+const NIBBLE = ((table: Uint8Array) => {
+  for (let i = 0; i < 16; i++) table['0123456789abcdef'.charCodeAt(i)] = i
+  return table
+})(new Uint8Array(128).fill(NOT_HEX))
 
 function checkSecrets(secrets: ReadonlyArray<string>): void {
   for (const secret of secrets) {
@@ -231,10 +227,8 @@ export function prepareSignatureCheckAsync(secrets: ReadonlyArray<string>): Asyn
   let keys: Promise<ReadonlyArray<Awaited<ReturnType<typeof crypto.subtle.importKey>>>> | undefined
   const importKeys = () => Promise.all(secrets.map((secret) => hmacKey(secret, 'verify')))
   return async (body, signature) => {
-    const hex = digestOf(signature)
-    if (hex === 'missing' || hex === 'malformed') return hex
-    const given = new Uint8Array(32)
-    for (let i = 0; i < 32; i++) given[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+    const given = digestOf(signature)
+    if (typeof given === 'string') return given
     try {
       keys ??= importKeys()
       const data = bytesOf(body)

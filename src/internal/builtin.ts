@@ -5,12 +5,10 @@
  * runtime, and fails to load there. `process.getBuiltinModule` is a plain
  * property read that bundlers leave alone.
  */
-import type * as NodeBuffer from 'node:buffer'
 import type * as NodeCrypto from 'node:crypto'
 
 interface Builtins {
   readonly 'node:crypto': typeof NodeCrypto
-  readonly 'node:buffer': typeof NodeBuffer
 }
 
 type WithBuiltins = { readonly process?: { readonly getBuiltinModule?: (id: string) => unknown } }
