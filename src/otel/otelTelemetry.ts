@@ -93,6 +93,15 @@ const TYPE_ATTRIBUTES: Record<Payload['type'], Attributes> = {
 }
 const seconds = (fromMs: number, toMs: number): number => (toMs - fromMs) / 1000
 
+/** Counts one event under `key` in `tally`, fenced: a failing backend is reported once and changes nothing. */
+function countOne(fence: Fence, tally: Tally, key: string, attributes: (key: string) => Attributes): void {
+  try {
+    tally.add(key, attributes)
+  } catch (fault) {
+    fence.fault(fault)
+  }
+}
+
 /** The shared state of one `otelTelemetry()`: instruments, tallies, and what the gauges watch. */
 class State {
   readonly fence = new Fence()
@@ -534,13 +543,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
   return {
     delivery: (header) => new Delivery(state, header),
     budget: (budget) => { state.budgets.add(budget) },
-    dedupe: (hit) => {
-      try {
-        state.dedupe.add(hit ? 'true' : 'false', hitAttributes)
-      } catch (fault) {
-        state.fence.fault(fault)
-      }
-    },
+    dedupe: (hit) => countOne(state.fence, state.dedupe, hit ? 'true' : 'false', hitAttributes),
     connectorStream: () => streamProbe(state),
     redisAppend: (stream) => {
       const started = performance.now()
@@ -553,12 +556,6 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
       }
     },
     redisReader: (group) => readerProbe(state, group),
-    summarizer: (outcome) => {
-      try {
-        state.summarizer.add(outcome, summarizerAttributes)
-      } catch (fault) {
-        state.fence.fault(fault)
-      }
-    },
+    summarizer: (outcome) => countOne(state.fence, state.summarizer, outcome, summarizerAttributes),
   }
 }
