@@ -63,6 +63,13 @@ describe('sse/connectorStream', () => {
       })
     }
 
+    it('drops a byte order mark that opens the stream, even cut over two chunks (else the first line would be no `data:` field)', async () => {
+      const bytes = utf8.encode(`\ufeff${frame('first')}${frame('second')}`)
+      const { result, rejections } = run({ url: 'http://connector.test/stream/p', fetch: chunkedFetch([bytes.subarray(0, 2), bytes.subarray(2)]) }, 2)
+      expect(await result).to.deep.equal([summary('first'), summary('second')])
+      expect(rejections).to.deep.equal([])
+    })
+
     for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n']] as const) {
       it(`decodes a frame cut at every byte boundary over TCP (${name})`, async () => {
         const bytes = utf8.encode(richFrame(eol))

@@ -6,6 +6,7 @@
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { catchError, concat, defer, finalize, from, mergeMap, type Observable, of, throwError } from 'rxjs'
+import { utf8Chunks } from '../internal/utf8Chunks.js'
 import { disconnectReason, type DisconnectReason } from './lifecycle.js'
 
 /**
@@ -124,7 +125,7 @@ function read(response: FetchResponse, request: Request): Observable<Signal> {
 /** The body as complete frames. A fresh parser and decoder per connection: half a frame or half a UTF-8 sequence never leaks into the next. */
 function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<Signal> {
   return defer(() => {
-    const decoder = new TextDecoder()
+    const decode = utf8Chunks()
     let messages: EventSourceMessage[] = []
     let complete = false
     let overflowed = false
@@ -140,7 +141,7 @@ function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<S
     })
     return concat(from(body), ended(disconnectReason.streamEnded())).pipe(
       mergeMap((chunk) => {
-        const text = decoder.decode(chunk, { stream: true })
+        const text = decode(chunk)
         if (text !== '') parser.feed(text)
         // Only whole frames and comments are signals: a line that never ends must stall.
         const out: Signal[] = complete ? [{ _tag: 'Frames', messages }] : []
