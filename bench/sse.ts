@@ -1,7 +1,8 @@
 /**
  * connectorStream vs the floor: the same SSE frames, from the same local
- * node:http server over the same `fetch`, read, split on blank lines and
- * JSON.parse'd — nothing else. Paired rounds in one run, per fixture.
+ * node:http server (a process of its own) over the same `fetch`, read,
+ * split on blank lines and JSON.parse'd — nothing else. Paired rounds in
+ * one run, per fixture, until the ratio is steady.
  *
  * `--attacks [--module=FILE] [--seconds=5]`: instead, re-runs the attacks of issue 10
  * (endless line, endless frame, `retry: 0` storm, dead URL) against the
@@ -9,7 +10,6 @@
  * each did to the client.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -17,7 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { lastValueFrom, take, count } from 'rxjs'
 import { silentLogger } from '../dist/esm/logger.js'
 import { connectorStream } from '../dist/esm/sse/connectorStream.js'
-import { fmt, quantiles, ratios } from './stats.js'
+import { pinning, prefixed } from './pin.js'
+import { fmt, fmtRatio, isSteady, quantiles, ratios, type SteadyRule } from './stats.js'
 
 const fixtures = new URL('../spec/fixtures/', import.meta.url)
 const TOKEN = 'bench-token'
@@ -29,26 +30,43 @@ const cases = [
   { name: 'actions-large', frames: 40 },
 ] as const
 const TARGET = 0.8
+/** Each side runs back to back for about this long in every round, so that one GC or timer is a small part of it. */
+const ROUND_MS = 150
 
-/** Serves `body` (the whole stream) to every authorised GET, then ends it. */
-async function serve(body: Buffer): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-      res.writeHead(401).end()
-      return
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-    res.end(body)
+/**
+ * The SSE server, in a process of its own (pinned to core 1 where `taskset`
+ * exists), so that this process's time is the client's alone: every
+ * authorised GET gets the whole stream (the fixture as one frame, `frames`
+ * times), then the end.
+ */
+async function serve(fixture: string, frames: number): Promise<{ url: string; frameBytes: number; close: () => void }> {
+  const script = `
+    import http from 'node:http'
+    import { readFileSync } from 'node:fs'
+    const frame = 'data: ' + readFileSync(process.env.FIXTURE, 'utf8').trim() + '\\n\\n'
+    const body = Buffer.from(frame.repeat(Number(process.env.FRAMES)), 'utf8')
+    const server = http.createServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer ${TOKEN}') { res.writeHead(401).end(); return }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      res.end(body)
+    })
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port + ' ' + Buffer.byteLength(frame)))
+  `
+  const [command, args] = prefixed(pinning().load, process.execPath, ['--input-type=module', '-e', script])
+  const child = spawn(command, args, {
+    env: { ...process.env, FIXTURE: fileURLToPath(new URL(`${fixture}.json`, fixtures)), FRAMES: String(frames) },
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/stream/prod_abc`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
-  }
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve(out.trim())
+    })
+    child.once('exit', (code) => reject(new Error(`the SSE server exited (${code}) before listening`)))
+  })
+  const [port, frameBytes] = line.split(' ').map(Number)
+  return { url: `http://127.0.0.1:${port}/stream/prod_abc`, frameBytes: frameBytes!, close: () => child.kill() }
 }
 
 /** The floor: fetch, UTF-8 decode, split on blank lines, JSON.parse each `data:` line. */
@@ -78,20 +96,33 @@ function stream(url: string, frames: number): Promise<number> {
   return lastValueFrom(connectorStream({ url, token: TOKEN, logger: silentLogger }).pipe(take(frames), count()))
 }
 
-async function time(run: () => Promise<number>, expected: number): Promise<number> {
-  const start = performance.now()
-  const seen = await run()
-  const elapsed = performance.now() - start
-  if (seen !== expected) throw new Error(`expected ${expected} frames, got ${seen}`)
-  return elapsed
+/** Wall and CPU time (user + system of this process) of one round's runs, in ms. */
+interface Timing { readonly wall: number; readonly cpu: number }
+
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
+
+async function time(run: () => Promise<number>, runs: number, expected: number): Promise<Timing> {
+  const wall = performance.now()
+  const cpu = cpuMs()
+  for (let i = 0; i < runs; i++) {
+    const seen = await run()
+    if (seen !== expected) throw new Error(`expected ${expected} frames, got ${seen}`)
+  }
+  return { wall: performance.now() - wall, cpu: cpuMs() - cpu }
 }
 
 /**
  * Frames per second decoded by `connectorStream` against the floor, per
- * fixture, as a markdown table (median and interquartile range of the
- * per-round ratio; higher is better, target ≥ 0.8).
+ * fixture, as a markdown table: the median and interquartile range of the
+ * per-round throughput ratio (floor wall time ÷ stream wall time; higher is
+ * better, target ≥ 0.8), and beside it the same ratio in CPU time of this
+ * process (the server runs in another). Rounds go on until the throughput
+ * ratio's IQR is within ±5 % of its median (at least 9, at most 41).
  *
- * @param quick - fewer rounds, for a smoke run
+ * @param quick - three rounds, for a smoke run
  * @returns the markdown table
  *
  * @example
@@ -100,38 +131,43 @@ async function time(run: () => Promise<number>, expected: number): Promise<numbe
  * ```
  */
 export async function benchSse(quick: boolean): Promise<string> {
-  const rounds = quick ? 7 : 21
+  const rule: SteadyRule = quick ? { minRounds: 3, maxRounds: 3, tolerance: 0.05 } : { minRounds: 9, maxRounds: 41, tolerance: 0.05 }
   const lines = [
-    '| fixture | frame bytes | frames/run | floor frames/s | connectorStream frames/s | stream ÷ floor throughput (median, IQR) | target | met |',
-    '|---|---:|---:|---:|---:|---:|---:|:-:|',
+    '| fixture | frame bytes | frames/run | runs/round | rounds | floor frames/s | connectorStream frames/s | stream ÷ floor throughput (median, IQR, ±half-width) | in CPU time | target | met |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|',
   ]
   for (const { name, frames } of cases) {
-    const json = readFileSync(new URL(`${name}.json`, fixtures), 'utf8').trim()
-    const frame = `data: ${json}\n\n`
-    const server = await serve(Buffer.from(frame.repeat(frames), 'utf8'))
+    const server = await serve(name, frames)
     try {
       const candidates = [
         { name: 'floor', run: () => floor(server.url) },
         { name: 'stream', run: () => stream(server.url, frames) },
       ]
-      const times = new Map<string, number[]>(candidates.map((c) => [c.name, []]))
-      for (const c of candidates) for (let i = 0; i < 2; i++) await time(c.run, frames) // warm-up
-      for (let r = 0; r < rounds; r++) {
+      for (const c of candidates) await time(c.run, 3, frames) // warm-up
+      // Runs per round: enough for the floor to take ROUND_MS.
+      const runs = Math.max(1, Math.ceil(ROUND_MS / (await time(candidates[0]!.run, 1, frames)).wall))
+      const times = new Map<string, Timing[]>(candidates.map((c) => [c.name, []]))
+      const of = (side: string, key: keyof Timing) => times.get(side)!.map((t) => t[key])
+      // Throughput ratio = floor time ÷ stream time, per round.
+      const throughput = () => ratios(of('floor', 'wall'), of('stream', 'wall'))
+      for (let r = 0; r < rule.maxRounds && !(r >= rule.minRounds && isSteady([throughput()], rule)); r++) {
         // Alternate the order so neither side always runs after the other.
         const order = r % 2 === 0 ? candidates : [...candidates].reverse()
-        for (const c of order) times.get(c.name)!.push(await time(c.run, frames))
+        for (const c of order) times.get(c.name)!.push(await time(c.run, runs, frames))
       }
-      const f = quantiles(times.get('floor')!)
-      const s = quantiles(times.get('stream')!)
-      // Throughput ratio = floor time ÷ stream time, per round.
-      const r = quantiles(ratios(times.get('floor')!, times.get('stream')!))
-      const perSecond = (ms: number) => Math.round((frames * 1000) / ms).toLocaleString('en-US')
-      lines.push(`| ${name} | ${Buffer.byteLength(frame)} | ${frames} | ${perSecond(f.median)} | ${perSecond(s.median)} | ` +
-        `${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ≥ ${TARGET} | ${r.median >= TARGET ? 'yes' : 'no'} |`)
+      const ratio = quantiles(throughput())
+      const perSecond = (side: string) => Math.round((frames * runs * 1000) / quantiles(of(side, 'wall')).median).toLocaleString('en-US')
+      lines.push(`| ${name} | ${server.frameBytes} | ${frames} | ${runs} | ${of('floor', 'wall').length} | ${perSecond('floor')} | ${perSecond('stream')} | ` +
+        `${fmtRatio(throughput())} | ${fmt(quantiles(ratios(of('floor', 'cpu'), of('stream', 'cpu'))).median)} | ≥ ${TARGET} | ${ratio.median >= TARGET ? 'yes' : 'no'} |`)
     } finally {
-      await server.close()
+      server.close()
     }
   }
+  lines.push('',
+    `Each round runs the floor and connectorStream (in an order that reverses each round) ${'`runs/round`'} times back to back, about ${ROUND_MS} ms of the floor; ` +
+    `rounds stop once the IQR of the per-round throughput ratio is within ±${rule.tolerance * 100} % of its median (at least ${rule.minRounds}, at most ${rule.maxRounds} rounds). ` +
+    `The server is a process of its own (${pinning().load.length > 0 ? 'pinned to core 1 with `taskset -c 1`, this client floating' : pinning().note}); ` +
+    '"in CPU time" is the same ratio in user + system time of the client process.')
   return lines.join('\n')
 }
 
