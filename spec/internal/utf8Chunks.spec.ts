@@ -48,6 +48,15 @@ describe('internal/utf8Chunks', () => {
     expect(decode(bytes(0x80))).to.equal('😀')
   })
 
+  it('keeps its own copy of held-back bytes: a body may refill one Buffer for every chunk', () => {
+    const decode = utf8Chunks()
+    const reused = Buffer.alloc(3)
+    reused.set([0x61, 0xe2, 0x82])
+    const first = decode(reused)
+    reused.set([0xac, 0x0a, 0x0a])
+    expect(first + decode(reused)).to.equal('a€\n\n')
+  })
+
   it('drops one byte order mark at the start of the stream, even cut in two, and keeps any later one', () => {
     const decode = utf8Chunks()
     expect(decode(bytes(0xef, 0xbb))).to.equal('')

@@ -64,7 +64,8 @@ export function utf8Chunks(): (chunk: Uint8Array) => string {
     }
     const cut = heldBackFrom(bytes)
     if (cut < bytes.length) {
-      held = bytes.slice(cut)
+      // A copy: a Buffer's own `slice` is a view, and a body may refill one buffer for every chunk.
+      held = Uint8Array.prototype.slice.call(bytes, cut)
       bytes = bytes.subarray(0, cut)
     }
     const text = decoder.decode(bytes)
