@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeBytes, decodeEvent, decodeJsonText, decodeText, decodeUtf8, parseJsonText, toBytes, warnOnCountMismatch } from '../src/decode.js'
@@ -67,6 +68,35 @@ describe('decode', () => {
     }
     const invalid = new Uint8Array([0x7b, 0xff, 0x7d])
     expect(leftOf(decodeUtf8(invalid))).to.deep.include({ _tag: 'MalformedJson', reason: 'invalid-utf8', body: invalid })
+  })
+
+  it('decodeUtf8 tells a real U+FFFD (EF BF BD) from malformed bytes, which a replacing decoder would both show as U+FFFD', () => {
+    const real = utf8('{"type":"summary","summary":"a \ufffd b"}')
+    expect(rightOf(decodeUtf8(real)).payload).to.deep.include({ summary: 'a \ufffd b' })
+    const both = new Uint8Array([...utf8('{"type":"summary","summary":"\ufffd'), 0xc3, ...utf8('"}')])
+    expect(leftOf(decodeUtf8(both))).to.deep.include({ _tag: 'MalformedJson', reason: 'invalid-utf8' })
+  })
+
+  it('decodeUtf8 refuses exactly the bytes a fatal TextDecoder refuses, and keeps the text of the rest', () => {
+    const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+    const piece = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 6 }).map(utf8),
+      fc.uint8Array({ maxLength: 3 }),
+      fc.constantFrom(new Uint8Array([0xef, 0xbf, 0xbd]), new Uint8Array([0xed, 0xa0, 0x80]), new Uint8Array([0xf4, 0x90, 0x80, 0x80])),
+    )
+    fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+      const inner = pieces.flatMap((p) => [...p]).filter((b) => b !== 0x22 && b !== 0x5c && b >= 0x20)
+      const bytes = new Uint8Array([...utf8('{"type":"summary","summary":"'), ...inner, ...utf8('"}')])
+      let text: string | null
+      try {
+        text = fatal.decode(bytes)
+      } catch {
+        text = null
+      }
+      const result = decodeUtf8(bytes)
+      if (text === null) expect(leftOf(result)).to.deep.include({ reason: 'invalid-utf8' })
+      else expect(rightOf(result).payload).to.deep.include({ summary: (JSON.parse(text) as { summary: string }).summary })
+    }), { numRuns: 1000 })
   })
 
   it('decodeText attaches the text\'s UTF-8 bytes to a refusal', () => {

@@ -106,6 +106,20 @@ describe('Fetch handler with Request objects', () => {
       expect([response.status, ((await response.json()) as { code: string }).code]).to.deep.equal([413, 'body_too_large'])
     })
 
+    it('a body that breaks off mid-way is a broken delivery (503, connection closed), not a body_not_raw, and nothing is held', async () => {
+      rejected.length = 0
+      const budget = new InFlightBudget()
+      const guarded = createFetchHandler(receiver, { path: '/events', budget })
+      const broken = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(new TextEncoder().encode('{"type":')),
+        pull: (c) => c.error(new Error('connection reset')),
+      })
+      const response = await guarded(post(broken, { 'content-length': '1000', 'x-connector-signature': sign('x', SECRET) }))
+      expect([response.status, response.headers.get('connection'), ((await response.json()) as { code: string }).code]).to.deep.equal([503, 'close', 'body_timeout'])
+      expect(rejected).to.deep.equal([])
+      expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+    })
+
     it('a body that stalls: 503 body_timeout at the deadline, the budget given back', async () => {
       const budget = new InFlightBudget()
       const slow = createFetchHandler(receiver, { path: '/events', budget, bodyTimeoutMs: 100 })
