@@ -87,6 +87,20 @@ export function describeRuntime(title: string, kind: Kind, syncVerification: boo
       }
     })
 
+    it('a body another reader locked is 500 body_not_raw; a body that fails before or after its first chunk is a broken delivery (503), not body_not_raw', async () => {
+      const locked = async (how: string) => {
+        const answer = await fetch(`${running!.url}/events?lock=${how}`, {
+          method: 'POST', body, headers: { 'content-type': 'application/json', 'x-connector-signature': sign(body, SECRET) },
+        })
+        return { status: answer.status, code: ((await answer.json()) as { code: string }).code }
+      }
+      const broken = async (at: string) => await (await fetch(`${running!.url}/broken?at=${at}`)).json() as { status: number; code: string }
+      expect([await locked('getReader'), await locked('tee'), await broken('start'), await broken('chunk')]).to.deep.equal([
+        { status: 500, code: 'body_not_raw' }, { status: 500, code: 'body_not_raw' },
+        { status: 503, code: 'body_timeout' }, { status: 503, code: 'body_timeout' },
+      ])
+    })
+
     it('runs connectorStream against a local SSE server: two payloads, a bad frame between them skipped', async () => {
       const frames = (session: string) => `data: ${JSON.stringify({ type: 'summary', session_id: session, summary: `from ${session}` })}\n\n`
       let authorization: string | undefined

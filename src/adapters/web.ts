@@ -114,10 +114,14 @@ async function readDeclared(request: Request, declared: number, limits: BodyLimi
     const read = await Promise.race([reading, timeout])
     if (read === 'timeout') return { _tag: 'Timeout' }
     return body.add(new Uint8Array(read)) ?? body.body()
-  } catch {
-    // A locked body refuses `arrayBuffer()` before any read, so it is still undisturbed; a body
-    // that broke off was being read, so it is disturbed (`bodyUsed`).
-    return request.bodyUsed ? { _tag: 'Aborted' } : notRaw(request)
+  } catch (error) {
+    // A body locked by another reader makes `arrayBuffer()` fail with the standard's TypeError
+    // ("unusable"); a body that broke off fails with the stream's own error (Node, Bun and Deno
+    // name a closed connection with a plain Error). `bodyUsed` cannot tell them apart: Bun sets
+    // it for a locked body too, and Deno leaves it unset for a stream that failed before its
+    // first read. A stream that fails with a TypeError of its own is taken for locked: answered
+    // 500 body_not_raw, retried by the connector like a 503.
+    return error instanceof TypeError && request.body?.locked === true ? notRaw(request) : { _tag: 'Aborted' }
   } finally {
     body.end()
     deadlines.remove(deadline)

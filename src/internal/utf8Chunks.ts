@@ -1,7 +1,6 @@
 /**
- * UTF-8 bytes that arrive in chunks (a response body) → text, exactly as
- * one streaming `TextDecoder` would give it, but decoded on the engine's
- * fast path.
+ * UTF-8 bytes that arrive in chunks (a response body) → text: the text one
+ * streaming `TextDecoder` would give, decoded on the engine's fast path.
  *
  * Node's `TextDecoder` leaves its fast (simdutf) path for good once it is
  * called with `{ stream: true }`; the slow path cost 0.17 µs per 248-byte
@@ -42,9 +41,10 @@ function heldBackFrom(bytes: Uint8Array): number {
  * A decoder for one stream of UTF-8 chunks: call it with each chunk in
  * order, it returns the text they complete. Malformed bytes become U+FFFD,
  * and one byte order mark at the very start is dropped, as the SSE standard
- * (and a default `TextDecoder`) decode a stream. A sequence still open when
- * the stream ends is never returned; an SSE parser would drop the
- * unfinished frame it belongs to anyway.
+ * (and a default `TextDecoder`) decode a stream. The up to 3 bytes held
+ * back come out with the next chunk (their U+FFFD too, when they are
+ * already known to be malformed, as `E0 8F` is), and never when the stream
+ * ends there; none of them is a newline, so an SSE parser sees no difference.
  *
  * @returns the decoder of one stream (a fresh one per stream)
  */
