@@ -28,7 +28,8 @@ const encoder = new TextEncoder()
  * UTF-8; only text that holds a U+FFFD (malformed bytes, or a real U+FFFD sent as EF BF BD) is
  * decoded again with a fatal decoder to tell which. The fatal decoder alone cost 5.8× as much on
  * Deno (8.95 against 1.53 µs on actions-medium) and 54× on Bun (59.9 against 1.1 µs), and a
- * little more on Node (3.0 against 2.3 µs; docs/benchmarks.md, "Deno and UTF-8"). `ignoreBOM`: a leading U+FEFF is kept, and JSON.parse refuses it.
+ * little more on Node (3.0 against 2.3 µs; docs/benchmarks.md, "Deno and UTF-8"). `ignoreBOM`: a
+ * leading U+FEFF is kept, and JSON.parse refuses it.
  */
 const replacing = new TextDecoder('utf-8', { ignoreBOM: true })
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })

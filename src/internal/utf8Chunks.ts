@@ -4,7 +4,8 @@
  *
  * Node's `TextDecoder` leaves its fast (simdutf) path for good once it is
  * called with `{ stream: true }`; the slow path cost 0.17 µs per 248-byte
- * SSE frame against 0.03 µs (docs/benchmarks.md, "SSE"). So each chunk is
+ * SSE frame against 0.03 µs (docs/benchmarks.md, "SSE: where the time
+ * went"). So each chunk is
  * decoded whole, and only a multi-byte sequence that the chunk cuts off is
  * held back and put in front of the next chunk.
  *
