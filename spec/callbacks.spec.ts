@@ -2,7 +2,8 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { callbackList, SETTLED, type CallbackOutcome } from '../src/callbacks.js'
 import type { ActionsPayload, SummaryPayload } from '../src/codecs.js'
-import { decodeBytes, silentLogger, WebhookReceiver } from '../src/index.js'
+import { silentLogger, WebhookReceiver } from '../src/index.js'
+import { decodeBytes } from '../src/decode.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
 
 function decoded<P>(name: 'actions-small' | 'summary'): P {

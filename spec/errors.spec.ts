@@ -1,10 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
-import {
-  ActionsPayload, InvalidSignatureError, bodyTooLarge, formatIssue, invalidPayload, invalidSignature, isIngestError,
-  malformedJson, matchIngestError, notRawBody, unknownEventType, syncVerificationUnavailable,
-  type IngestError, type IngestErrorHandlers, type IngestErrorTag,
-} from '../src/index.js'
+import { ActionsPayload, InvalidSignatureError, type IngestError } from '../src/index.js'
+import { bodyTooLarge, formatIssue, invalidPayload, invalidSignature, isIngestError, malformedJson, matchIngestError, notRawBody, unknownEventType, syncVerificationUnavailable, type IngestErrorHandlers, type IngestErrorTag } from '../src/errors.js'
 import { describe as describeValue } from '../src/errors.js'
 
 const body = Buffer.from('{"type":"x"}')

@@ -1,7 +1,5 @@
 import { expect } from 'chai'
-import {
-  ActionsPayload, NO_SESSION, SummaryPayload, deliveryKey, mergeActions, sessionKey, toText, type SlimAction,
-} from '../src/index.js'
+import { ActionsPayload, NO_SESSION, SummaryPayload, deliveryKey, mergeActions, sessionKey, toText, type SlimAction } from '../src/index.js'
 import * as helpers from './helpers/payloads.js'
 
 const action = (index: number, extra: Partial<SlimAction> = {}): SlimAction => ({

@@ -1,10 +1,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
-import {
-  InvalidSignatureError, WebhookReceiver, sign, silentLogger,
-  type ActionsPayload, type IngestError, type Payload, type SummaryPayload,
-} from '../src/index.js'
+import { InvalidSignatureError, WebhookReceiver, sign, silentLogger, type ActionsPayload, type IngestError, type Payload, type SummaryPayload } from '../src/index.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
 import { runChild, sourceModule } from './sse/helpers.js'
 

@@ -21,82 +21,46 @@
  */
 
 // Wire format: codecs and static types
-export { SlimAction, ActionsPayload, SummaryPayload, Payload, isPayloadType } from './codecs.js'
-export type { PayloadType } from './codecs.js'
+export { SlimAction, ActionsPayload, SummaryPayload, Payload } from './codecs.js'
 
-// Pure functions over payloads, and the keys they are grouped and deduplicated by
+// Pure functions over payloads
 export { toText, mergeActions, sessionKey, NO_SESSION, deliveryKey } from './payloads.js'
-export type { NonEmptyArray, SessionKey, HasSession } from './payloads.js'
 
 // Signatures
-export { sign, signAsync, findSignatureFailure, prepareSignatureCheck, prepareSignatureCheckAsync, SIGNATURE_HEADER } from './signature.js'
-export type { SignatureCheck, AsyncSignatureCheck } from './signature.js'
+export { sign, signAsync, SIGNATURE_HEADER } from './signature.js'
 
-// Errors
-export {
-  InvalidSignatureError, matchIngestError, isIngestError, formatIssue,
-  invalidSignature, malformedJson, invalidPayload, unknownEventType, notRawBody, bodyTooLarge, syncVerificationUnavailable,
-} from './errors.js'
-export type {
-  IngestError, IngestErrorTag, IngestErrorHandlers, SignatureFailure, PayloadIssue,
-  InvalidSignature, MalformedJson, InvalidPayload, UnknownEventType, NotRawBody, BodyTooLarge, SyncVerificationUnavailable,
-} from './errors.js'
+// The receiver, and what it refuses
+export { WebhookReceiver } from './receiver.js'
+export type { WebhookReceiverOptions } from './receiver.js'
+export type { PayloadCallback } from './callbacks.js'
+export { InvalidSignatureError } from './errors.js'
+export type { IngestError } from './errors.js'
+export { matchTag as match } from './internal/match.js'
 
-// Decoding without a receiver (bytes or text → payload)
-export { toBytes, decodeBytes, decodeJsonText, decodeUtf8, decodeText, parseJsonText, decodeEvent, warnOnCountMismatch } from './decode.js'
-export type { DecodeError, Decoded, CountMismatch } from './decode.js'
-
-// The receiver
-export { WebhookReceiver, DEFAULT_MAX_BODY_BYTES } from './receiver.js'
-export type { WebhookReceiverOptions, Dispatch } from './receiver.js'
-export type { PayloadCallback, CallbackFailure, CallbackOutcome } from './callbacks.js'
-
-// Telemetry hooks (built from OpenTelemetry by `autoplay-rx/otel`)
-export type { Telemetry, DeliveryProbe, HeaderReader, BudgetView, StreamProbe, RedisReaderProbe, RedisGroup } from './telemetry.js'
-
-// Logging
+// Logging and telemetry hooks (built from OpenTelemetry by `autoplay-rx/otel`)
 export { consoleLogger, silentLogger } from './logger.js'
-export type { Logger, LogContext } from './logger.js'
+export type { Logger } from './logger.js'
+export type { Telemetry } from './telemetry.js'
 
 // Operators: retry dedupe, per-session grouping and batching, a pull buffer
 export { dedupeDeliveries } from './operators/dedupeDeliveries.js'
-export type { DedupeDeliveriesOptions, DedupeInMemoryOptions, DedupeWithStoreOptions } from './operators/dedupeDeliveries.js'
 export { memoryDedupeStore } from './operators/memoryDedupeStore.js'
 export type { DedupeStore } from './operators/dedupeStore.js'
-export type { MemoryDedupeStore, MemoryDedupeStoreOptions } from './operators/memoryDedupeStore.js'
 export { bySession } from './operators/bySession.js'
-export type { BySessionOptions } from './operators/bySession.js'
 export { mergeSessionBatches } from './operators/mergeSessionBatches.js'
-export type { MergeSessionBatchesOptions } from './operators/mergeSessionBatches.js'
 export { EventBuffer } from './operators/EventBuffer.js'
-export type { EventBufferOptions } from './operators/EventBuffer.js'
 
-// Session context: the context store in memory, the summarizer, and what both stores share
+// Session context: the context store in memory, the summarizer, and what every store implements
 export { ContextStore } from './context/ContextStore.js'
 export type { ContextStoreOptions } from './context/ContextStore.js'
-export { intoContext, writeToContext } from './context/intoContext.js'
-export type { IntoContextOptions } from './context/intoContext.js'
+export { intoContext } from './context/intoContext.js'
 export { SessionSummarizer } from './context/SessionSummarizer.js'
-export type {
-  SessionSummarizerOptions, SessionSummary, SummarizerError, SummarizerFailure, PromptWithoutActions, LlmFailed, TargetFailed,
-} from './context/SessionSummarizer.js'
-export type { ContextReader, ContextWriter, ContextGetOptions, ContextDefaults } from './context/options.js'
-export {
-  bucketKey, contextBatch, keptLines, numberedLines, formatActions, contextText, enrichText, renderPrompt,
-  DEFAULT_SUMMARY_PROMPT, UNKNOWN_SESSION,
-} from './context/text.js'
-export type { ContextBatch } from './context/text.js'
+export type { SessionSummarizerOptions, SessionSummary } from './context/SessionSummarizer.js'
+export type { ContextReader, ContextWriter } from './context/options.js'
 
 // SSE source
 export { connectorStream } from './sse/connectorStream.js'
 export type { ConnectorStreamOptions } from './sse/options.js'
-export type { FetchFunction, FetchResponse } from './sse/fetch.js'
-export {
-  ConnectorStreamError, FatalStatusError, RetriesExhaustedError, isConnectorStreamFailure, matchConnectorStreamFailure,
-} from './sse/errors.js'
+export type { ConnectorStreamEvent } from './sse/lifecycle.js'
+export { isConnectorStreamFailure } from './sse/errors.js'
 export type { ConnectorStreamFailure } from './sse/errors.js'
-export type { ConnectorStreamEvent, ConnectionEvent, DisconnectReason, FrameRejection, FrameError } from './sse/lifecycle.js'
-export type { Connecting, Connected, Disconnected, Retrying } from './sse/lifecycle.js'
-export type {
-  HttpStatus, UnexpectedContentType, NetworkError, ConnectTimeout, Stalled, FrameTooLarge, StreamEnded,
-} from './sse/lifecycle.js'

@@ -1,9 +1,8 @@
 import { expect } from 'chai'
 import { lastValueFrom, toArray } from 'rxjs'
-import {
-  ContextStore, DEFAULT_SUMMARY_PROMPT, SessionSummarizer, WebhookReceiver, sign, silentLogger,
-  type ActionsPayload, type SessionSummary, type SummarizerError,
-} from '../../src/index.js'
+import { ContextStore, SessionSummarizer, WebhookReceiver, sign, silentLogger, type ActionsPayload, type SessionSummary } from '../../src/index.js'
+import { DEFAULT_SUMMARY_PROMPT } from '../../src/context/text.js'
+import { type SummarizerError } from '../../src/context/SessionSummarizer.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { batch, line } from './batches.js'
 

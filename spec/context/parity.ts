@@ -4,7 +4,8 @@
  * spec/redis/contextStore.spec.ts): the same inputs, the same exact strings.
  */
 import { expect } from 'chai'
-import type { ActionsPayload, ContextDefaults, ContextGetOptions } from '../../src/index.js'
+import type { ActionsPayload } from '../../src/index.js'
+import type { ContextDefaults, ContextGetOptions } from '../../src/context/options.js'
 import { batch, line } from './batches.js'
 
 /** A store under test, every call made async so that one suite serves both. */

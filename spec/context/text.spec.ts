@@ -1,7 +1,5 @@
 import { expect } from 'chai'
-import {
-  bucketKey, contextBatch, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptLines, numberedLines, renderPrompt, UNKNOWN_SESSION,
-} from '../../src/index.js'
+import { bucketKey, contextBatch, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptLines, numberedLines, renderPrompt, UNKNOWN_SESSION } from '../../src/context/text.js'
 import { action, batch, line } from './batches.js'
 
 describe('context/text: the strings both stores and the summarizer build', () => {

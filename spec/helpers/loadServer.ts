@@ -5,7 +5,8 @@
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebhookReceiver, dedupeDeliveries, silentLogger, type IngestErrorTag } from '../../src/index.js'
+import { WebhookReceiver, dedupeDeliveries, silentLogger } from '../../src/index.js'
+import { type IngestErrorTag } from '../../src/errors.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 
 /** What the parent asks for once the load is over. */

@@ -6,7 +6,8 @@
  * own, none of them ever seeing a bucket interleaved.
  */
 import { expect } from 'chai'
-import { ContextStore, silentLogger, type ActionsPayload, type ContextGetOptions, type Logger } from '../../src/index.js'
+import { ContextStore, silentLogger, type ActionsPayload, type Logger } from '../../src/index.js'
+import { type ContextGetOptions } from '../../src/context/options.js'
 import { RedisContextStore } from '../../src/redis/index.js'
 import { batch, line } from '../context/batches.js'
 import { clock, parity } from '../context/parity.js'

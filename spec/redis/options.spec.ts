@@ -1,6 +1,7 @@
 /** Every option of the Redis bridge is checked at the call, with a TypeError naming it, before any connection is used. */
 import { expect } from 'chai'
-import { fromRedisStream, redisAppender, toRedisStream, type FromRedisStreamOptions, type RedisCommandClient } from '../../src/redis/index.js'
+import { fromRedisStream, redisAppender, toRedisStream, type FromRedisStreamOptions } from '../../src/redis/index.js'
+import { type RedisCommandClient } from '../../src/redis/client.js'
 
 describe('redis/options: option checks', () => {
   const sent: string[][] = []

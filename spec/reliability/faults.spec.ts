@@ -24,10 +24,8 @@ import { Agent, createServer, type IncomingMessage, type ServerResponse } from '
 import { connect, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { catchError, defer, EMPTY, firstValueFrom, mergeMap, of, retry, take, tap, timeout, toArray } from 'rxjs'
-import {
-  WebhookReceiver, connectorStream, sign, silentLogger,
-  type ConnectionEvent, type IngestError, type Payload, type SummaryPayload,
-} from '../../src/index.js'
+import { WebhookReceiver, connectorStream, sign, silentLogger, type IngestError, type Payload, type SummaryPayload } from '../../src/index.js'
+import { type ConnectionEvent } from '../../src/sse/lifecycle.js'
 import type { AdapterOptions } from '../../src/adapters/options.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'

@@ -25,9 +25,7 @@ import type { AdapterOptions } from './options.js'
 import { readBodyInto } from './nodeBody.js'
 import type { AdapterResponse } from './status.js'
 
-export type { AdapterOptions } from './options.js'
-export type { AdapterResponse, ResponseCode } from './status.js'
-export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
+export { InFlightBudget } from './budget.js'
 
 /**
  * Options of the {@link createFastifyPlugin} plugin: the receiver, the
@@ -114,13 +112,3 @@ export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> =
   done()
 }
 
-/**
- * The plugin's name in 0.1.
- *
- * @deprecated Use {@link createFastifyPlugin}, named like `createNodeMiddleware` and `createFetchHandler`; `path` is now required.
- * @example
- * ```ts
- * app.register(autoplayRx, { receiver, path: '/events' }) // now: app.register(createFastifyPlugin, …)
- * ```
- */
-export const autoplayRx = createFastifyPlugin

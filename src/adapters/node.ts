@@ -25,12 +25,8 @@ import { readBodyInto } from './nodeBody.js'
 import { NOT_FOUND, OK, type AdapterResponse } from './status.js'
 
 export type { AdapterOptions } from './options.js'
-export type { AdapterResponse, ResponseCode } from './status.js'
-export { declaredLength, type BodyLimits, type BodyOutcome } from './middleware.js'
-export { Deadlines } from './deadlines.js'
-export { readBody } from './nodeBody.js'
-export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
-export { createHardenedServer, hardenServer, type HardenOptions } from './harden.js'
+export { InFlightBudget } from './budget.js'
+export { createHardenedServer, hardenServer } from './harden.js'
 
 /**
  * A request as Express and friends hand it over: maybe with a body a

@@ -28,8 +28,7 @@ import type { AdapterOptions } from './options.js'
 import { response, type AdapterResponse } from './status.js'
 
 export type { AdapterOptions } from './options.js'
-export type { AdapterResponse, ResponseCode } from './status.js'
-export { InFlightBudget, type InFlightBudgetOptions } from './budget.js'
+export { InFlightBudget } from './budget.js'
 
 /**
  * A Fetch API handler. It never rejects: every failure is a `Response`.

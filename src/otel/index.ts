@@ -18,6 +18,4 @@
  * @module autoplay-rx/otel
  */
 export { otelTelemetry, type OtelTelemetryOptions } from './otelTelemetry.js'
-export { INSTRUMENTS, BUCKETS, type InstrumentName, type HistogramName, type InstrumentSpec, type InstrumentKind } from './instruments.js'
-export { parseTraceparent } from './traceparent.js'
-export type { Telemetry } from '../telemetry.js'
+export { INSTRUMENTS } from './instruments.js'

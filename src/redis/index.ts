@@ -24,16 +24,11 @@
  *
  * @module autoplay-rx/redis
  */
-export { redisAppender, toRedisStream, PAYLOAD_FIELD } from './append.js'
-export type { RedisAppendOptions, RedisStreamEntry } from './append.js'
+export { redisAppender, toRedisStream } from './append.js'
+export type { RedisAppendOptions } from './append.js'
 export { fromRedisStream } from './fromRedisStream.js'
 export type { RedisDelivery } from './fromRedisStream.js'
-export { isMissingPayloadField, matchRedisEntryError } from './errors.js'
-export type { RedisEntryRejection, RedisEntryError, RedisEntryErrorHandlers, MissingPayloadField } from './errors.js'
+export type { RedisEntryError } from './errors.js'
 export type { FromRedisStreamOptions } from './options.js'
 export { redisDedupeStore } from './dedupeStore.js'
-export type { RedisDedupeStoreOptions } from './dedupeStore.js'
 export { RedisContextStore } from './contextStore.js'
-export type { RedisContextStoreOptions } from './contextStore.js'
-export type { RedisCommandClient } from './client.js'
-export type { BackoffPolicy } from '../backoff.js'
