@@ -1,0 +1,12 @@
+// The one timeout race: every call into user code or the network that the library awaits goes
+// through it, so a promise that never settles cannot hold a delivery, a probe or a reader forever.
+
+/**
+ * Resolves with what `promise` settles to, or with `fallback` once `ms` have passed, whichever
+ * comes first; the timer is cleared either way. A rejection passes through.
+ */
+export function within<A, F>(promise: PromiseLike<A>, ms: number, fallback: F): Promise<A | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<F>((resolve) => { timer = setTimeout(resolve, ms, fallback) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
