@@ -5,11 +5,18 @@ import type { ActionsPayload, SummaryPayload } from '../src/codecs.js'
 import { silentLogger, WebhookReceiver } from '../src/index.js'
 import { decodeBytes } from '../src/decode.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
+import type { Dispatch } from '../src/receiver.js'
+
+/** A dispatch where node:crypto is (here) is synchronous: the adapters' contract. */
+const now = (dispatched: Dispatch | Promise<Dispatch>): Dispatch => {
+  if (dispatched instanceof Promise) throw new Error('expected a synchronous dispatch where node:crypto is')
+  return dispatched
+}
 
 function decoded<P>(name: 'actions-small' | 'summary'): P {
   const result = decodeBytes(fixture(name))
   if (E.isLeft(result)) throw new Error(`fixture ${name} does not decode: ${result.left.message}`)
-  return result.right as P
+  return result.right.payload as P
 }
 const batch = decoded<ActionsPayload>('actions-small')
 const summary = decoded<SummaryPayload>('summary')
@@ -102,8 +109,8 @@ describe('callbacks', () => {
       const outer = signed(fixture('actions-small'))
       let innerOutcome: CallbackOutcome | undefined
       receiver.onSummary(() => { throw new Error('inner') })
-      receiver.onActions(() => { innerOutcome = receiver.dispatch(inner.body, inner.signature).callbacks })
-      const { result, callbacks } = receiver.dispatch(outer.body, outer.signature)
+      receiver.onActions(() => { innerOutcome = now(receiver.dispatch(inner.body, inner.signature)).callbacks })
+      const { result, callbacks } = now(receiver.dispatch(outer.body, outer.signature))
       expect(E.isRight(result)).to.equal(true)
       expect(callbacks).to.equal(SETTLED)
       expect(innerOutcome?._tag).to.equal('Settled')
@@ -113,7 +120,7 @@ describe('callbacks', () => {
     it('a refused delivery runs no callback and settles with no failure', () => {
       let called = false
       const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, onActions: () => { called = true } })
-      const { result, callbacks } = receiver.dispatch(fixture('actions-small'), 'sha256=' + '0'.repeat(64))
+      const { result, callbacks } = now(receiver.dispatch(fixture('actions-small'), 'sha256=' + '0'.repeat(64)))
       expect(E.isLeft(result) && result.left._tag).to.equal('InvalidSignature')
       expect(callbacks).to.equal(SETTLED)
       expect(called).to.equal(false)

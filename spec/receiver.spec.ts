@@ -4,6 +4,13 @@ import * as E from 'fp-ts/lib/Either.js'
 import { InvalidSignatureError, WebhookReceiver, sign, silentLogger, type ActionsPayload, type IngestError, type Payload, type SummaryPayload } from '../src/index.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
 import { runChild, sourceModule } from './sse/helpers.js'
+import type { Dispatch } from '../src/receiver.js'
+
+/** A dispatch where node:crypto is (here) is synchronous: the adapters' contract. */
+const now = (dispatched: Dispatch | Promise<Dispatch>): Dispatch => {
+  if (dispatched instanceof Promise) throw new Error('expected a synchronous dispatch where node:crypto is')
+  return dispatched
+}
 
 const newReceiver = (extra: Partial<ConstructorParameters<typeof WebhookReceiver>[0]> = {}) =>
   new WebhookReceiver({ secret: SECRET, logger: silentLogger, ...extra })
@@ -473,7 +480,7 @@ describe('WebhookReceiver', () => {
         .onActions(() => { throw new Error('one') })
         .onActions(async () => { throw new Error('two') })
         .onActions(async () => undefined)
-      const { result, callbacks } = receiver.dispatch(a.body, a.signature)
+      const { result, callbacks } = now(receiver.dispatch(a.body, a.signature))
       expect(E.isRight(result)).to.equal(true)
       if (callbacks._tag !== 'Pending') expect.fail(`an async callback leaves the outcome Pending, got ${callbacks._tag}`)
       const failures = await callbacks.done
@@ -531,7 +538,9 @@ describe('WebhookReceiver', () => {
       const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), good.body])
       const { stdout } = await runChild(15_000, `
         import * as E from 'fp-ts/lib/Either.js'
-        import { WebhookReceiver, silentLogger, sign, signAsync, prepareSignatureCheck, decodeBytes } from '${sourceModule('index.ts')}'
+        import { WebhookReceiver, silentLogger, sign, signAsync } from '${sourceModule('index.ts')}'
+        import { signatureCheck } from '${sourceModule('signature.ts')}'
+        import { decodeBytes } from '${sourceModule('decode.ts')}'
         import { createFetchHandler } from '${sourceModule('adapters/web.ts')}'
         const body = new Uint8Array(${JSON.stringify([...good.body])})
         const signature = ${JSON.stringify(good.signature)}
@@ -556,7 +565,7 @@ describe('WebhookReceiver', () => {
           missing: tag(await receiver.ingestAsync(body, null)),
           handle: (await receiver.handle(body, signature))?.type,
           statuses: [await post(body, signature), await post(body, await signAsync(body, 'retired')), await post('{"type":', await signAsync('{"type":', ${JSON.stringify(SECRET)}))],
-          sign: thrown(() => sign(body, 's')), prepare: thrown(() => prepareSignatureCheck(['s'])),
+          sign: thrown(() => sign(body, 's')), webCrypto: signatureCheck(['s'])(body, signature) instanceof Promise,
           utf8: [tag(decodeBytes(new Uint8Array([0x7b, 0xff, 0x7d]))), tag(decodeBytes(new Uint8Array(${JSON.stringify([...bom])})))],
           seen,
         }))
@@ -571,7 +580,7 @@ describe('WebhookReceiver', () => {
       expect(out.syncMessage).to.match(/no node:crypto/).and.to.match(/ingestAsync/)
       expect(out.handleSync).to.match(/^TypeError: .*handle\b/)
       expect(out.sign).to.match(/^TypeError: .*signAsync/)
-      expect(out.prepare).to.match(/^TypeError: .*prepareSignatureCheckAsync/)
+      expect(out.webCrypto).to.equal(true)
       // The TextDecoder path refuses what Node's Buffer path refuses, a leading BOM included.
       expect(out.utf8).to.deep.equal(['MalformedJson:invalid-utf8', bomHere])
       // Refused sync call, handleSync, then the async ones: only verified deliveries reached payloads$.
