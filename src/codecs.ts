@@ -19,17 +19,23 @@ const slimActionProps = {
   index: integerOr0,
   /** What kind of action, in lower case (`pageview`, `click`, `submit`, …: free text); default `""`. */
   type: stringOr(''),
+  /** A short label; default `""`. */
   title: stringOr(''),
   /** The action in plain words ("Clicked Export CSV"); default `""`. */
   description: stringOr(''),
   /** The page's URL with its variable parts replaced by `:id`; default `""`. */
   canonical_url: stringOr(''),
+  /** The page's URL as it was; default `""`. */
   raw_url: stringOr(''),
   /** When the action began (Unix seconds, maybe with a fraction); default `0`. */
   timestamp_start: numberOr0,
+  /** When it ended; default `0`. */
   timestamp_end: numberOr0,
+  /** The session this action belongs to; default `null`. */
   session_id: identity,
+  /** The user who did it; default `null`. */
   user_id: identity,
+  /** That user's e-mail address; default `null`. */
   email: identity,
   /** A linked chat thread; default `null`. */
   conversation_id: identity,
@@ -44,13 +50,17 @@ const slimAction = objectCodec('SlimAction', slimActionProps, (a): SlimAction =>
 export const SlimAction: t.Type<SlimAction> = slimAction
 
 const actionsProps = {
+  /** Selects this kind of event. */
   type: literal('actions'),
   /** The connector's id of the product; default `""`. */
   product_id: stringOr(''),
   /** The user's session; `null` when absent or `""`, as every identity of a batch. */
   session_id: batchIdentity,
+  /** The product's own id for the user. */
   user_id: batchIdentity,
+  /** The user's e-mail address. */
   email: batchIdentity,
+  /** A chat thread linked to the session. */
   conversation_id: batchIdentity,
   /** Always `actions.length`, whatever was sent. */
   count: integerOr0,
@@ -73,7 +83,9 @@ export const ActionsPayload: t.Type<ActionsPayload> = objectCodec('ActionsPayloa
 const actionsAsSent = objectCodec('ActionsPayload', { ...actionsProps, count: integerOrNull }, (a) => a)
 
 const summaryProps = {
+  /** Selects this kind of event. */
   type: literal('summary'),
+  /** The connector's id of the product; default `""`. */
   product_id: stringOr(''),
   /** The session summarised; `null` when absent or `""`. */
   session_id: batchIdentity,
@@ -81,6 +93,7 @@ const summaryProps = {
   summary: stringOr(''),
   /** How many actions the summary stands for; default `0`. */
   replaces: integerOr0,
+  /** When the connector sent it (Unix seconds); default `0`. */
   forwarded_at: numberOr0,
 }
 

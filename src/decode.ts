@@ -18,7 +18,12 @@ export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
 /** A decoded payload, and the `count` an actions batch declared when it was not `actions.length`. */
 export interface Decoded {
   readonly payload: Payload
-  readonly countMismatch: { readonly declared: number; readonly actual: number } | null
+  readonly countMismatch: CountMismatch | null
+}
+
+export interface CountMismatch {
+  readonly declared: number
+  readonly actual: number
 }
 
 const encoder = new TextEncoder()
@@ -94,7 +99,8 @@ function decodeValue(value: unknown): E.Either<Refusal, Decoded> {
     if (decoded !== INVALID) return E.right(reconcile(decoded))
     // Only a refusal pays for io-ts' report (spec/internal/fastCodec.spec.ts holds both paths to agree).
     const report: t.Validation<AsSent> = codec.decode(value)
-    return E.isRight(report) ? E.right(reconcile(report.right)) : E.left((body) => invalidPayload(type, report.left, body))
+    if (E.isRight(report)) return E.right(reconcile(report.right))
+    return E.left((body) => invalidPayload(type, report.left, body))
   }
   if (typeof type === 'string') return E.left((body) => unknownEventType(type, value, body))
   const errors = [{

@@ -74,7 +74,7 @@ export interface BodyTooLarge {
   readonly message: string
 }
 
-/** A synchronous call on a runtime without `node:crypto`: nothing verified nor emitted; the message names the async call (500). */
+/** A synchronous call without `node:crypto`: nothing verified nor emitted; the message names `ingestAsync`. */
 export interface SyncVerificationUnavailable {
   readonly _tag: 'SyncVerificationUnavailable'
   readonly message: string
@@ -160,6 +160,7 @@ export const syncVerificationUnavailable = (body: Uint8Array): SyncVerificationU
  * `ValueError("Invalid X-Connector-Signature")`; `ingest` returns the same refusal as a value.
  */
 export class InvalidSignatureError extends Error {
+  /** `'InvalidSignatureError'`. */
   override readonly name = 'InvalidSignatureError'
   /** Which check failed. */
   readonly reason: SignatureFailure

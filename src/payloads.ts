@@ -1,26 +1,13 @@
 /**
- * Pure functions over decoded payloads: the text forms used for embeddings
- * and logs, merging of a session's batches, and the keys payloads are
- * grouped (session) and deduplicated (delivery) by. They never mutate their
- * arguments.
+ * Pure functions over decoded payloads: their text forms, the merge of a session's batches, and the keys
+ * payloads are grouped (session) and deduplicated (delivery) by. They never mutate their arguments.
  */
 import type { ActionsPayload, Payload, SlimAction } from './codecs.js'
 
 /**
- * The text form of an action, a batch or a summary, as the reference SDK
- * renders them for embedding and logs.
- *
- * - action: `[{index}] {type}: {description} — {canonical_url}`
- * - batch: `Session {session_id or "unknown"} — {n} actions`, then one action line each
- * - summary: the summary itself
- *
- * @param item - a payload of either kind, or one action of a batch
- * @returns the text; never throws
- * @example
- * ```ts
- * toText(summary)        // 'The user exported a CSV…'
- * toText(actions)        // 'Session ps_1 — 2 actions\n[0] click: …'
- * ```
+ * The text of a payload or an action, as the reference SDK renders them for embeddings and logs: an action
+ * `[{index}] {type}: {description} — {canonical_url}`, a batch `Session {id} — {n} actions` then a line per
+ * action, a summary its text.
  */
 export function toText(item: Payload | SlimAction): string {
   if (item.type === 'actions' && 'actions' in item) {
@@ -36,31 +23,11 @@ function actionLine(a: SlimAction): string {
   return `[${a.index}] ${a.type}: ${a.description} \u2014 ${a.canonical_url}`
 }
 
-/**
- * A non-empty list: a first element and the rest (what {@link mergeActions} takes).
- *
- * @example
- * ```ts
- * const batches: NonEmptyArray<ActionsPayload> = [first, second]
- * ```
- */
 export type NonEmptyArray<A> = readonly [A, ...A[]]
 
 /**
- * Merges batches of one session into one: actions concatenated and
- * re-indexed from 0; `product_id` and `session_id` from the first;
- * `user_id`, `email`, `conversation_id` from the first non-null; the latest
- * `forwarded_at`; `count` the new length.
- *
- * @param batches - one or more actions batches, meant to be of one session (not checked)
- * @returns a fresh batch; the arguments are not changed
- * @throws RangeError when `batches` is empty (the reference raises too;
- *   the type already forbids it for TypeScript callers)
- * @example
- * ```ts
- * const merged = mergeActions([first, second])
- * merged.actions.map((a) => a.index) // [0, 1, 2, …]
- * ```
+ * Merges batches of one session: actions concatenated and renumbered from 0, ids from the first batch (the
+ * first non-null user, email and conversation), the latest `forwarded_at`. Throws a RangeError on no batch.
  */
 export function mergeActions(batches: NonEmptyArray<ActionsPayload>): ActionsPayload {
   const first = batches[0]
@@ -91,79 +58,25 @@ export function mergeActions(batches: NonEmptyArray<ActionsPayload>): ActionsPay
 }
 
 /**
- * The group key of payloads without a session (`session_id` null). A symbol,
- * so that it can never collide with a real session id; `Symbol.for`, so that
- * the ESM and CommonJS builds of this package agree on it when both load.
- * Turn it into text explicitly: a symbol in a template string throws.
- *
- * @example
- * ```ts
- * import { NO_SESSION, type SessionKey } from 'autoplay-rx'
- *
- * const label = (key: SessionKey) => (key === NO_SESSION ? 'anonymous' : key)
- * label(NO_SESSION) // 'anonymous'
- * ```
+ * The group key of payloads without a session: a symbol, so that no session id collides with it
+ * (`Symbol.for`, so that the ESM and CommonJS builds agree on it).
  */
 export const NO_SESSION: unique symbol = Symbol.for('autoplay-rx/no-session')
 
-/**
- * The key of a session group: the session id, or {@link NO_SESSION}.
- *
- * @example
- * ```ts
- * const keys = new Set<SessionKey>([sessionKey(batch)])
- * ```
- */
 export type SessionKey = string | typeof NO_SESSION
 
-/**
- * Anything that belongs to a session: both payload types qualify.
- *
- * @example
- * ```ts
- * const item: HasSession = { session_id: 'ps_1' }
- * ```
- */
 export interface HasSession {
-  /** The session id; `null` when the payload has none. */
   readonly session_id: string | null
 }
 
-/**
- * The session key of a payload: its `session_id`, or {@link NO_SESSION} when
- * null. The key {@link bySession} and {@link mergeSessionBatches} group by.
- *
- * @param payload - anything with a `session_id`
- * @returns the session id, or {@link NO_SESSION}
- *
- * @example
- * ```ts
- * import { sessionKey, NO_SESSION } from 'autoplay-rx'
- *
- * sessionKey({ session_id: 'ps_1' }) // 'ps_1'
- * sessionKey({ session_id: null })   // NO_SESSION
- * ```
- */
+/** A payload's `session_id`, or {@link NO_SESSION} when it has none: what `bySession` groups by. */
 export function sessionKey(payload: HasSession): SessionKey {
   return payload.session_id ?? NO_SESSION
 }
 
 /**
- * The default identity of a delivery: its type, `product_id`, `session_id`
- * and `forwarded_at`, and for an actions batch the indexes of its actions
- * (as ranges, so that a batch of 500 actions makes a short key). A retried
- * delivery repeats all of these; two different batches of one session do not.
- *
- * @param payload - a decoded payload of either kind
- * @returns a JSON array as text, e.g. `["actions","prod","ps_1",1700000000.5,"0-2,7"]`
- *
- * @example
- * ```ts
- * import { deliveryKey } from 'autoplay-rx'
- *
- * deliveryKey({ type: 'summary', product_id: 'p', session_id: 's', summary: '…', replaces: 3, forwarded_at: 12.5 })
- * // '["summary","p","s",12.5]'
- * ```
+ * The identity of a delivery, which a retry repeats: type, product, session, `forwarded_at` and, for a batch,
+ * its action indexes as ranges (`["actions","prod","ps_1",1700000000.5,"0-2,7"]`).
  */
 export function deliveryKey(payload: Payload): string {
   if (payload.type === 'actions') {

@@ -9,7 +9,7 @@ import {
   callbackList, SETTLED, type CallbackList, type CallbackMode, type CallbackOutcome, type PayloadCallback,
 } from './callbacks.js'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
-import { decodeBytes, toBytes, type Decoded } from './decode.js'
+import { decodeBytes, toBytes, type CountMismatch, type Decoded } from './decode.js'
 import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError, syncVerificationUnavailable,
   type IngestError, type SignatureFailure,
@@ -47,7 +47,6 @@ export interface Dispatch {
   readonly callbacks: CallbackOutcome
 }
 
-type Body = Uint8Array | ArrayBuffer | string
 type Signature = string | null | undefined
 
 // With no secret, every body verifies (the receiver's rule, not the HMAC check's).
@@ -126,12 +125,14 @@ export class WebhookReceiver {
    * Verifies (over the exact bytes, before parsing), decodes and emits one delivery, and returns its
    * outcome. Never throws; without `node:crypto` it refuses (`SyncVerificationUnavailable`): see `ingestAsync`.
    */
-  ingest(body: Body, signature?: Signature): E.Either<IngestError, Payload> {
+  ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
     return this.deliver(body, signature, 'async', false).result
   }
 
   /** `ingest` on every runtime: WebCrypto verifies where there is no `node:crypto`. Never rejects. */
-  async ingestAsync(body: Body, signature?: Signature): Promise<E.Either<IngestError, Payload>> {
+  async ingestAsync(
+    body: Uint8Array | ArrayBuffer | string, signature?: string | null,
+  ): Promise<E.Either<IngestError, Payload>> {
     return (await this.dispatch(body, signature)).result
   }
 
@@ -140,22 +141,24 @@ export class WebhookReceiver {
    * checked asynchronously. The probe's owner (the adapter) finishes it.
    * @internal
    */
-  dispatch(body: Body, signature?: Signature, probe?: DeliveryProbe): Dispatch | Promise<Dispatch> {
+  dispatch(
+    body: Uint8Array | ArrayBuffer | string, signature?: string | null, probe?: DeliveryProbe,
+  ): Dispatch | Promise<Dispatch> {
     return this.deliver(body, signature, 'async', true, probe)
   }
 
   /** Checks the signature only (the reference's `verify`); false where only `verifyAsync` can check. */
-  verify(body: Body, signature: Signature): boolean {
+  verify(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): boolean {
     return this.verifiesSync && this.verdict(body, signature) === true
   }
 
   /** `verify` on every runtime. Never rejects. */
-  async verifyAsync(body: Body, signature: Signature): Promise<boolean> {
+  async verifyAsync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<boolean> {
     return this.verdict(body, signature)
   }
 
   /** Decodes a body without checking its signature nor emitting (the reference's `parse`): null if no event. */
-  parse(body: Body): Payload | null {
+  parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
     const bytes = this.bytesOf(body)
     const decoded = E.isRight(bytes) ? decodeBytes(bytes.right) : bytes
     return E.isRight(decoded) ? decoded.right.payload : null
@@ -165,7 +168,7 @@ export class WebhookReceiver {
    * The reference's `handle`: verifies, decodes, emits, and waits for the delivery's callbacks. Resolves to
    * null for a body that is no modelled event; rejects with {@link InvalidSignatureError} on a bad signature.
    */
-  async handle(body: Body, signature: Signature): Promise<Payload | null> {
+  async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
     const { result, callbacks } = await this.dispatch(body, signature)
     if (callbacks._tag === 'Pending') await callbacks.done
     return settle(result)
@@ -175,7 +178,7 @@ export class WebhookReceiver {
    * The reference's `handle_sync`: `handle` without waiting (a callback's promise is reported through the
    * logger). Throws {@link InvalidSignatureError}, or a TypeError naming `handle` without `node:crypto`.
    */
-  handleSync(body: Body, signature: Signature): Payload | null {
+  handleSync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Payload | null {
     return settle(this.deliver(body, signature, 'sync', false).result)
   }
 
@@ -209,7 +212,7 @@ export class WebhookReceiver {
     this.conclude(E.left(error), 'async', probe ?? this.telemetry?.delivery(), probe === undefined)
   }
 
-  private verdict(body: Body, signature: Signature): boolean | Promise<boolean> {
+  private verdict(body: unknown, signature: Signature): boolean | Promise<boolean> {
     const bytes = toBytes(body)
     if (E.isLeft(bytes)) return false
     const failure = this.check(bytes.right, signature)
@@ -224,10 +227,11 @@ export class WebhookReceiver {
 
   // The one path. `awaits`: whether this door may return a promise (else it refuses where only WebCrypto
   // verifies, never faking a check). With no telemetry `probe` stays undefined and each hook costs one check.
-  private deliver(body: Body, signature: Signature, mode: CallbackMode, awaits: false, given?: DeliveryProbe): Dispatch
-  private deliver(body: Body, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe):
+  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: false, given?: DeliveryProbe):
+    Dispatch
+  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe):
     Dispatch | Promise<Dispatch>
-  private deliver(body: Body, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe):
+  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe):
     Dispatch | Promise<Dispatch> {
     const probe = given ?? this.telemetry?.delivery()
     if (probe !== undefined) probe.ingest()
@@ -235,14 +239,17 @@ export class WebhookReceiver {
     const bytes = this.bytesOf(body)
     if (E.isLeft(bytes)) return this.conclude(bytes, mode, probe, owned)
     const raw = bytes.right
-    if (!awaits && !this.verifiesSync) return this.conclude(E.left(syncVerificationUnavailable(raw)), mode, probe, owned)
+    if (!awaits && !this.verifiesSync) {
+      return this.conclude(E.left(syncVerificationUnavailable(raw)), mode, probe, owned)
+    }
     const failure = this.check(raw, signature)
     if (failure instanceof Promise) return failure.then((late) => this.decode(raw, late, mode, probe, owned))
     return this.decode(raw, failure, mode, probe, owned)
   }
 
   private decode(
-    raw: Uint8Array, failure: SignatureFailure | null, mode: CallbackMode, probe: DeliveryProbe | undefined, owned: boolean,
+    raw: Uint8Array, failure: SignatureFailure | null, mode: CallbackMode, probe: DeliveryProbe | undefined,
+    owned: boolean,
   ): Dispatch {
     if (failure !== null) return this.conclude(E.left(invalidSignature(failure, raw)), mode, probe, owned)
     if (probe !== undefined) probe.verified()
@@ -263,11 +270,7 @@ export class WebhookReceiver {
       outcome = { result: decoded, callbacks: SETTLED }
     } else {
       const { payload, countMismatch } = decoded.right
-      if (countMismatch !== null) {
-        const { declared, actual } = countMismatch
-        log(this.logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; ` +
-          `count set to ${actual}`, { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
-      }
+      if (countMismatch !== null) this.warnCountMismatch(payload, countMismatch)
       this.payloadSubject.next(payload)
       if (payload.type === 'actions') this.actionsSubject.next(payload)
       else this.summarySubject.next(payload)
@@ -279,6 +282,11 @@ export class WebhookReceiver {
     }
     if (owned && probe !== undefined) probe.finish()
     return outcome
+  }
+
+  private warnCountMismatch({ session_id, product_id, type }: Payload, { declared, actual }: CountMismatch): void {
+    log(this.logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; ` +
+      `count set to ${actual}`, { session_id, product_id, type })
   }
 }
 

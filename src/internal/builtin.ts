@@ -1,9 +1,6 @@
 /**
- * Node's built-in modules where the runtime has them (Node ≥ 20.16, Bun,
- * Deno, workerd with nodejs_compat), found without a static `node:` import:
- * a static import fails to bundle for Cloudflare Workers and the Edge
- * runtime, and fails to load there. `process.getBuiltinModule` is a plain
- * property read that bundlers leave alone.
+ * Node's built-in modules where the runtime has them, found without a static `node:` import, which fails to
+ * bundle and to load on Workers and the Edge: `process.getBuiltinModule` is a property read bundlers leave alone.
  */
 import type * as NodeCrypto from 'node:crypto'
 

@@ -1,72 +1,38 @@
 /**
- * The codecs' combinator kit. Each combinator is a real io-ts `t.Type`
- * (usable with `decode`, `t.TypeOf` and other io-ts combinators) that also
- * checks without io-ts' error bookkeeping: `interpret`, as closures, and
- * `fast`, compiled from `inline` (a JavaScript expression per check) into
- * straight-line functions that build fixed-shape objects — several times
- * faster than walking the codec tree. `fast` falls back to `interpret`
- * where code generation is forbidden (a CSP, Cloudflare Workers). A leaf
- * is written those two ways only (io-ts' `is` and `validate` derive from
- * `interpret`); the array and object combinators also write `validate`,
- * which collects every error for the report.
- * spec/internal/fastCodec.spec.ts holds all the paths to agree.
+ * The codecs' combinators: each is a real io-ts `t.Type` that also checks without io-ts' error bookkeeping,
+ * as closures (`interpret`) and compiled from `inline` (an expression per check) into straight-line code
+ * (`fast`, falling back to `interpret` where code generation is forbidden). A leaf is written those two ways
+ * only; io-ts' `is` and `validate` derive from `interpret`. spec/internal/fastCodec.spec.ts holds all paths to agree.
  */
 import * as t from 'io-ts'
 import { compileFunction, hasOwn, INVALID, type Gen, type Invalid } from './compile.js'
 
-/**
- * What the object and array combinators need of a part: io-ts' decoder and
- * both fast checks, but not `encode`, so that a part of any decoded type
- * fits where a part of `unknown` is expected.
- *
- * @typeParam A - the decoded type
- * @example
- * ```ts
- * const parts: Record<string, FastPart<unknown>> = { title: stringOr(''), index: integerOr0 }
- * ```
- */
+// What the combinators need of a part: not `encode`, so that a part of any type fits where `unknown` is expected.
 export interface FastPart<A> {
   readonly name: string
   readonly is: (u: unknown) => u is A
   readonly validate: (u: unknown, c: t.Context) => t.Validation<A>
   readonly decode: (u: unknown) => t.Validation<A>
-  /** Decodes `u` like `validate`, returning the value or {@link INVALID}. Never throws. Compiled where possible. */
+  /** Decodes `u` like `validate`, to the value or INVALID; never throws. */
   readonly fast: (u: unknown) => A | Invalid
-  /** The same as `fast`, as closures (no code generation). */
   readonly interpret: (u: unknown) => A | Invalid
-  /**
-   * A JavaScript expression that evaluates to the decoded value of the
-   * variable named `v`, or to `INVALID`.
-   */
+  /** A JavaScript expression of the decoded value of the variable `v`, or `INVALID`. */
   inline(v: string, gen: Gen): string
 }
 
-/**
- * An io-ts codec with the fast checks of {@link FastPart}.
- *
- * @typeParam A - the decoded type
- * @example
- * ```ts
- * const value = payloadCodecs.summary.fast(JSON.parse(text)) // SummaryPayload | Invalid, never throws
- * ```
- */
 export interface FastCodec<A> extends t.Type<A, A, unknown>, FastPart<A> {
   readonly is: (u: unknown) => u is A
   readonly validate: (u: unknown, c: t.Context) => t.Validation<A>
   readonly decode: (u: unknown) => t.Validation<A>
 }
 
-/**
- * A leaf check (a string, a number, a literal, a default…) written twice,
- * as it must be for a compiled path with a fallback: `interpret` as a
- * closure and `inline` as generated source. io-ts' `validate` and `is`
- * derive from `interpret`: a value is already an `A` when decoding gives
- * it back unchanged (no leaf maps a valid value to another, except a
- * default or an empty string read as null, which `is` must refuse anyway).
- */
+// A leaf: a value is already an `A` when decoding gives it back unchanged (only a default, or `""` read as
+// null, maps a value to another, and `is` must refuse those anyway).
 class LeafCodec<A> extends t.Type<A> implements FastCodec<A> {
   readonly fast: (u: unknown) => A | Invalid
-  constructor(name: string, readonly interpret: (u: unknown) => A | Invalid, readonly inline: (v: string, gen: Gen) => string) {
+  constructor(
+    name: string, readonly interpret: (u: unknown) => A | Invalid, readonly inline: (v: string, gen: Gen) => string,
+  ) {
     super(name, (u): u is A => interpret(u) === u, (u, c) => {
       const v = interpret(u)
       return v === INVALID ? t.failure(u, c) : t.success(v)
@@ -75,7 +41,6 @@ class LeafCodec<A> extends t.Type<A> implements FastCodec<A> {
   }
 }
 
-/** A string. */
 const stringCodec = new LeafCodec<string>('string',
   (u) => (typeof u === 'string' ? u : INVALID),
   (v) => `(typeof ${v} === 'string' ? ${v} : INVALID)`)
@@ -85,35 +50,34 @@ const finiteNumberCodec = new LeafCodec<number>('number',
   (u) => (typeof u === 'number' && u - u === 0 ? u : INVALID),
   (v) => `(typeof ${v} === 'number' && ${v} - ${v} === 0 ? ${v} : INVALID)`)
 
-/** A whole number (a JSON `3.0` is the integer 3). */
 const integerCodec = new LeafCodec<number>('integer',
   (u) => (Number.isSafeInteger(u) ? (u as number) : INVALID),
   (v) => `(Number.isSafeInteger(${v}) ? ${v} : INVALID)`)
 
-/** A string or null (missing is null); with `emptyIsNull`, `""` is null too (batch-level identity fields). */
 const nullableStringCodec = (emptyIsNull: boolean) => new LeafCodec<string | null>('string | null',
   (u) => {
     if (typeof u === 'string') return emptyIsNull && u === '' ? null : u
     return u === null || u === undefined ? null : INVALID
   },
-  (v) => `(typeof ${v} === 'string' ? ${emptyIsNull ? `(${v} === '' ? null : ${v})` : v} : ${v} == null ? null : INVALID)`)
+  (v) => {
+    const text = emptyIsNull ? `(${v} === '' ? null : ${v})` : v
+    return `(typeof ${v} === 'string' ? ${text} : ${v} == null ? null : INVALID)`
+  })
 
-/** `inner`, with `fallback` when the value is missing or null. */
 const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(inner.name,
   (u) => (u === undefined || u === null ? fallback : inner.interpret(u)),
   (v, gen) => {
     // Primitive fallbacks are literals; anything else is referenced (never shared mutable state: see ArrayCodec).
-    const literal = typeof fallback === 'string' || typeof fallback === 'number' || typeof fallback === 'boolean' || fallback === null
-      ? JSON.stringify(fallback) : gen.ref(fallback)
+    const primitive = fallback === null || ['string', 'number', 'boolean'].includes(typeof fallback)
+    const literal = primitive ? JSON.stringify(fallback) : gen.ref(fallback)
     return `(${v} == null ? ${literal} : ${inner.inline(v, gen)})`
   })
 
-/** One string literal (the event `type`). */
 const literalCodec = <V extends string>(value: V) => new LeafCodec<V>(JSON.stringify(value),
   (u) => (u === value ? value : INVALID),
   (v) => `(${v} === ${JSON.stringify(value)} ? ${v} : INVALID)`)
 
-/** An array whose elements all decode with `item`; missing or null is `[]`. Always a fresh array. */
+// Missing or null is `[]`; always a fresh array.
 class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
   readonly _tag = 'ArrayCodec' as const
   constructor(readonly item: FastPart<A>) {
@@ -163,19 +127,11 @@ class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
   }
 }
 
-/** The parts of an object codec, by key. */
 export type Props = Readonly<Record<string, FastPart<unknown>>>
-/** The object an object codec's parts decode, before `finish`. */
 export type OutputOf<P extends Props> = { [K in keyof P]: P[K] extends FastPart<infer A> ? A : never }
 
-/**
- * A JSON object read through `props` only: every declared key is decoded
- * from the object's own property of that name (missing reads as undefined),
- * unknown keys are dropped, and the result is a fresh plain object. So keys
- * such as `__proto__` or `constructor` in a payload never reach the output
- * nor any prototype. `finish` may derive fields from the decoded ones.
- * {@link objectCodec} keeps `props` and `finish` checked against each other.
- */
+// A JSON object read through its own properties named in `props` only: unknown keys are dropped and the
+// result is a fresh plain object, so `__proto__` or `constructor` never reach the output nor any prototype.
 class ObjectCodec<A> extends t.Type<A> implements FastCodec<A> {
   readonly _tag = 'ObjectCodec' as const
   private readonly keys: string[]
@@ -243,18 +199,7 @@ class ObjectCodec<A> extends t.Type<A> implements FastCodec<A> {
   }
 }
 
-/**
- * A JSON object of the given parts (see ObjectCodec above).
- *
- * @param name - the name io-ts reports (`SlimAction`, …)
- * @param props - the part decoding each key, in output order
- * @param finish - derives fields from the decoded ones (or returns them as they are)
- * @returns the codec
- * @example
- * ```ts
- * const Point = objectCodec('Point', { x: numberOr0, y: numberOr0 }, (p) => p)
- * ```
- */
+/** A JSON object of the given parts; `finish` may derive fields from the decoded ones. */
 export function objectCodec<P extends Props, A>(name: string, props: P, finish: (a: OutputOf<P>) => A): FastCodec<A> {
   // Sound: the object finish receives is built key by key from `props`, so it is an OutputOf<P>.
   return new ObjectCodec(name, props, finish as (a: Record<string, unknown>) => A)
@@ -264,18 +209,11 @@ function isPlainRecord(u: unknown): u is Record<string, unknown> {
   return typeof u === 'object' && u !== null && !Array.isArray(u)
 }
 
-// The parts src/codecs.ts writes the schema with.
-/** A string; missing or null is `fallback`. */
+// The parts src/codecs.ts writes the schema with: missing or null takes the default.
 export const stringOr = (fallback: string): FastCodec<string> => defaultCodec(stringCodec, fallback)
-/** A finite number; missing or null is 0. */
 export const numberOr0: FastCodec<number> = defaultCodec(finiteNumberCodec, 0)
-/** A safe integer; missing or null is 0. */
 export const integerOr0: FastCodec<number> = defaultCodec(integerCodec, 0)
-/** A safe integer; missing or null is null. */
 export const integerOrNull: FastCodec<number | null> = defaultCodec<number | null>(integerCodec, null)
-/** A string or null (missing is null); with `emptyIsNull`, `""` is null too. */
 export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => nullableStringCodec(emptyIsNull)
-/** Exactly the string `value`. */
 export const literal = <V extends string>(value: V): FastCodec<V> => literalCodec(value)
-/** An array of `item`s; missing or null is `[]`. */
 export const arrayOf = <A>(item: FastPart<A>): FastCodec<A[]> => new ArrayCodec(item)
