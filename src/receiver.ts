@@ -71,7 +71,6 @@ const isNull = (failure: SignatureFailure | null) => failure === null
  * ```
  */
 export class WebhookReceiver {
-  private readonly secrets: ReadonlyArray<string>
   private readonly check: SignatureCheck
   /**
    * Whether `ingest`, `verify` and `handleSync` can verify in this runtime: `false` only with a secret on a
@@ -107,12 +106,12 @@ export class WebhookReceiver {
   constructor(options: WebhookReceiverOptions) {
     this.logger = options.logger ?? consoleLogger
     this.callbacks = callbackList(this.logger)
-    this.secrets = normaliseSecrets(options.secret)
-    this.check = this.secrets.length === 0 ? UNSIGNED : signatureCheck(this.secrets)
-    this.verifiesSync = this.secrets.length === 0 || SYNC_SIGNATURES
+    const secrets = normaliseSecrets(options.secret)
+    this.check = secrets.length === 0 ? UNSIGNED : signatureCheck(secrets)
+    this.verifiesSync = secrets.length === 0 || SYNC_SIGNATURES
     this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024)
     this.telemetry = options.telemetry
-    if (this.secrets.length === 0) {
+    if (secrets.length === 0) {
       log(this.logger, 'warn',
         'The secret is empty: every delivery is accepted without a signature check. Use this in development ' +
         'only; in production, give the receiver the secret the connector signs with.')
