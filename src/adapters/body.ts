@@ -1,7 +1,6 @@
 /**
- * The one body accumulator of every adapter: a runtime's chunks gathered under the size limit, the
- * in-flight budget and the body deadline. Each runtime only says how its body yields chunks (a
- * {@link ChunkSource}); what a read holds is what arrived, never a buffer sized by the declared length.
+ * The one body accumulator of every adapter: a runtime's chunks ({@link ChunkSource}) gathered under the
+ * size limit, the in-flight budget and the deadline; it holds what arrived, never a buffer of the declared length.
  */
 import type { InFlightBudget } from './budget.js'
 import type { Deadlines, Expiring } from './deadlines.js'
@@ -33,7 +32,7 @@ export interface ChunkSource {
   /** The read is over before the body (limit, budget, deadline, failure): push no more, let the body go. */
   stop(): void
   /** Whether the client went away; asked at each deadline sweep. */
-  gone(): boolean
+  gone?(): boolean
 }
 
 export const ABORTED: BodyOutcome = { _tag: 'Aborted' }
@@ -111,7 +110,7 @@ export class BodyRead implements Expiring {
   }
 
   abandoned(): boolean {
-    return this.source.gone()
+    return this.source.gone?.() === true
   }
 
   private settle(outcome: BodyOutcome, early: boolean): void {

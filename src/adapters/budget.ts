@@ -1,17 +1,12 @@
 /**
- * What an adapter may hold in memory at once. A body must be read whole before its HMAC can be checked,
- * so without a bound anyone who can open connections makes the server buffer `maxBodyBytes` each; and a
- * delivery answered before its slow callbacks finish leaves work queued behind the answer. Past the
- * budget the adapters answer 503, so the connector retries.
+ * What an adapter may hold at once: a body is read whole before its HMAC is checked, so without a bound
+ * anyone who can connect makes the server buffer `maxBodyBytes` each. Past it: 503, the connector retries.
  */
 import { positiveInteger } from '../internal/options.js'
 
 /** Limits of an {@link InFlightBudget}; each has a default. */
 export interface InFlightBudgetOptions {
-  /**
-   * Body bytes held by reads in progress, counted from the declared `Content-Length` (a body that
-   * stalls holds its whole length) or, when chunked, as bytes arrive. Default 32 MiB.
-   */
+  /** Body bytes held by reads in progress, from the declared length or as they arrive. Default 32 MiB. */
   readonly maxBytes?: number | undefined
   /** Bodies being read at once, whatever their size. Default 1024. */
   readonly maxRequests?: number | undefined
@@ -36,7 +31,7 @@ export interface InFlightBudgetOptions {
  * ```
  */
 export class InFlightBudget {
-  /** See {@link InFlightBudgetOptions}: the limits in force. */
+  /** See {@link InFlightBudgetOptions}. */
   readonly maxBytes: number
   /** See {@link InFlightBudgetOptions}. */
   readonly maxRequests: number

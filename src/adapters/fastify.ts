@@ -1,7 +1,6 @@
 /**
- * `autoplay-rx/fastify`: the Fastify 5 plugin. It declares the delivery route in its own encapsulated
- * context, with a parser that hands over the raw body stream, so the signature is checked over the
- * exact bytes while every other route keeps Fastify's JSON parser.
+ * `autoplay-rx/fastify`: the Fastify 5 plugin. Its route lives in its own context, with a parser that hands
+ * over the raw body stream, so the signature covers the exact bytes and other routes keep Fastify's parser.
  *
  * @module autoplay-rx/fastify
  */

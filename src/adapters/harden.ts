@@ -1,30 +1,23 @@
 /**
- * Server settings that close connections which send nothing, or too little, in bounded time. The
- * adapter bounds the body once the headers are in; before that, and between requests, it is the
- * server's job, and Node's defaults leave a silent socket open forever, with no connection limit.
+ * Server settings that close, in bounded time, connections which send nothing or too little: the adapter
+ * bounds the body once the headers are in; before that, Node's defaults leave a silent socket open forever.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import { positiveInteger } from '../internal/options.js'
 
 /** The settings {@link hardenServer} and {@link createHardenedServer} apply; each has a default. */
 export interface HardenOptions {
-  /** The longest wait for a request's headers (`server.headersTimeout`); default 10,000 ms, then 408. */
+  /** The longest wait for a request's headers (`server.headersTimeout`), then 408; default 10,000 ms. */
   readonly headersTimeoutMs?: number | undefined
   /** The longest time for a whole request (`server.requestTimeout`); default 30,000 ms, then 408. */
   readonly requestTimeoutMs?: number | undefined
-  /**
-   * A socket silent this long is destroyed (`server.timeout`): the one setting that closes a connection
-   * that never sends a byte. Keep it above the adapter's `ackTimeoutMs` + `persistTimeoutMs`. Default 15,000 ms.
-   */
+  /** A silent socket is destroyed after it (`server.timeout`); keep it above `ackTimeoutMs` + `persistTimeoutMs`. */
   readonly idleTimeoutMs?: number | undefined
   /** How long an idle keep-alive connection is kept (`server.keepAliveTimeout`); default 5,000 ms. */
   readonly keepAliveTimeoutMs?: number | undefined
   /** Connections held at once (`server.maxConnections`); default 1024. */
   readonly maxConnections?: number | undefined
-  /**
-   * How often Node checks the two request timeouts (`connectionsCheckingInterval`; Node's 30 s lets a
-   * timeout fire that late). Node reads it at creation: only {@link createHardenedServer} sets it. Default 1,000 ms.
-   */
+  /** How often Node checks the request timeouts; read at creation, so only {@link createHardenedServer} sets it. */
   readonly connectionsCheckingIntervalMs?: number | undefined
 }
 
@@ -47,18 +40,11 @@ function resolve(options: HardenOptions): Resolved {
 }
 
 /**
- * Applies bounded timeouts and a connection limit to an existing node:http (or https) server, before
- * connections arrive, and returns it. Use {@link createHardenedServer} to set `connectionsCheckingIntervalMs` too.
+ * Applies bounded timeouts and a connection limit to a node:http (or https) server before connections arrive.
  *
- * @throws TypeError for a setting that is not a positive integer, or a header timeout above the request timeout
  * @example
  * ```ts
- * import express from 'express'
- * import { createNodeMiddleware, hardenServer } from 'autoplay-rx/node'
- *
- * const app = express()
- * app.post('/events', createNodeMiddleware(receiver))
- * hardenServer(app.listen(8787)) // Fastify: hardenServer(app.server)
+ * hardenServer(app.listen(8787)) // Express; Fastify: hardenServer(app.server)
  * ```
  */
 export function hardenServer<S extends Server>(server: S, options: HardenOptions = {}): S {
@@ -75,7 +61,6 @@ export function hardenServer<S extends Server>(server: S, options: HardenOptions
 /**
  * `http.createServer` with every setting of {@link hardenServer}, plus `connectionsCheckingIntervalMs`.
  *
- * @throws TypeError as {@link hardenServer}
  * @example
  * ```ts
  * createHardenedServer(createNodeMiddleware(receiver, { path: '/events' })).listen(8787)

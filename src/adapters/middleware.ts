@@ -56,11 +56,7 @@ const RETRIED = 'answered 503 so the connector retries'
 const lengthOf = (value: Header): number => (value == null ? NaN : Number(value))
 
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
-export function createMiddleware<Req>(
-  receiver: WebhookReceiver,
-  options: AdapterOptions,
-  runtime: Runtime<Req>,
-): Handle<Req> {
+export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver, options)
   const { path, budget, maxBodyBytes, bodyTimeoutMs, ack, persist, persistTimeoutMs, ackTimeoutMs } = resolved
   const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, budget, deadlines: bodyDeadlines(bodyTimeoutMs) }
@@ -80,7 +76,6 @@ export function createMiddleware<Req>(
   }
 
   const receive = (req: Req, method: string | undefined, probe: Probe): Answer | Promise<Answer> => {
-    // Read and parsed once: the head check and the budget both need it.
     const length = lengthOf(runtime.header(req, 'content-length'))
     const head = checkHead(receiver, method, runtime.header(req, 'content-type'), length, resolved, probe)
     if (head !== null) return head
@@ -94,9 +89,8 @@ export function createMiddleware<Req>(
     switch (read._tag) {
       case 'Body': {
         // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
-        if (budget.callbacksFull) {
-          return overloaded(`${budget.pendingCallbacks} deliveries still have callbacks running; retry later`)
-        }
+        const running = budget.pendingCallbacks
+        if (budget.callbacksFull) return overloaded(`${running} deliveries still have callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
         const dispatched: Dispatch | Promise<Dispatch> = receiver.dispatch(read.bytes, signature, probe)
         return dispatched instanceof Promise ? dispatched.then(acknowledge) : acknowledge(dispatched)
@@ -160,7 +154,7 @@ export function createMiddleware<Req>(
     return ok === true
   }
 
-  return (req, passOn = false) => {
+  const handle: Handle<Req> = (req, passOn = false) => {
     let probe: DeliveryProbe | undefined
     let answer: Answer | Promise<Answer>
     try {
@@ -177,6 +171,7 @@ export function createMiddleware<Req>(
     const settled = answer.catch(failed)
     return probe === undefined ? settled : settled.then((done) => finish(done, probe))
   }
+  return handle
 }
 
 /**
@@ -184,12 +179,8 @@ export function createMiddleware<Req>(
  * not JSON, 413 for a declared length (`NaN` when absent) over the limit; `null`: read the body.
  */
 export function checkHead(
-  receiver: WebhookReceiver,
-  method: string | undefined,
-  contentType: Header,
-  declared: number,
-  options: ResolvedOptions,
-  probe?: DeliveryProbe,
+  receiver: WebhookReceiver, method: string | undefined, contentType: Header, declared: number,
+  options: ResolvedOptions, probe?: DeliveryProbe,
 ): AdapterResponse | null {
   if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
   const type = contentType?.trim()

@@ -17,15 +17,8 @@ export type { AdapterOptions } from './options.js'
 export { InFlightBudget } from './budget.js'
 export { createHardenedServer, hardenServer } from './harden.js'
 
-/** A request as Express hands it over: maybe with a body a parser already read. */
-type NodeRequest = IncomingMessage & {
-  /** A Buffer or string is the raw body; anything else means a parser took the bytes. */
-  body?: unknown
-  /** Raw bytes a framework kept (`express.json({ verify })`, say). */
-  rawBody?: unknown
-  /** Set by Express 4's body-parser once it consumed the stream. */
-  _body?: unknown
-}
+/** A request as Express hands it over: raw bytes a framework kept, or a body a parser read (`_body`: Express 4's). */
+type NodeRequest = IncomingMessage & { body?: unknown; rawBody?: unknown; _body?: unknown }
 
 type Next = (error?: unknown) => void
 
@@ -34,7 +27,6 @@ const nodeRuntime: Runtime<NodeRequest> = {
   path: (req) => pathOf(req.url),
   header: (req, name) => headerOf(req.headers, name),
   readBody: (req, declared, limits) => {
-    // Two plain checks, no array: this runs on every delivery.
     const { rawBody, body } = req
     if (typeof rawBody === 'string' || rawBody instanceof Uint8Array) return { _tag: 'Body', bytes: rawBody }
     if (typeof body === 'string' || body instanceof Uint8Array) return { _tag: 'Body', bytes: body }

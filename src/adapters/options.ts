@@ -12,12 +12,7 @@ import { positiveNumber } from '../internal/options.js'
  *
  * @example
  * ```ts
- * const receiver = new WebhookReceiver({ secret, maxBodyBytes: 256 * 1024 }) // the body limit lives here
- * createServer(createNodeMiddleware(receiver, {
- *   path: '/events',   // a plain http.createServer handler: other paths get 404
- *   ack: 'on-accept',  // answer once verified and decoded, without waiting for callbacks
- *   persist: redisAppender(redis, { stream: 'autoplay:events' }), // answer 200 only once stored
- * })).listen(8787)
+ * createNodeMiddleware(receiver, { path: '/events', persist: redisAppender(redis, { stream: 'events' }) })
  * ```
  */
 export interface AdapterOptions {

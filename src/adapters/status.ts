@@ -2,7 +2,8 @@
  * The one table from outcome to HTTP answer: every refusal and every acknowledgement of every adapter
  * is written here, and nowhere else.
  */
-import { matchIngestError, type IngestError } from '../errors.js'
+import type { IngestError } from '../errors.js'
+import { matchTag } from '../internal/match.js'
 
 /**
  * The stable code of every answer, in the JSON body's `code`; the statuses are in docs/protocol.md.
@@ -37,16 +38,12 @@ const STATUS: Record<ResponseCode, number> = {
 }
 
 /** The response for a code; `message` is short and safe to show. */
-export function response(
-  code: ResponseCode,
-  message?: string,
-  extraHeaders: Record<string, string> = {},
-): AdapterResponse {
+export function response(code: ResponseCode, message?: string, extra: Record<string, string> = {}): AdapterResponse {
   const status = STATUS[code]
   const body = status < 300
     ? JSON.stringify(code === 'ok' ? { status: 'ok' } : { status: code === 'processing' ? 'accepted' : 'ok', code })
     : JSON.stringify({ status: 'error', code, message: message ?? code })
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extraHeaders }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extra }
   if (code === 'method_not_allowed') headers.allow = 'POST'
   return { status, code, headers, body }
 }
@@ -55,7 +52,7 @@ export function response(
 export const OK: AdapterResponse = response('ok')
 
 /** The response code of each refusal: the one mapping from outcome to status. */
-export const codeOf: (error: IngestError) => ResponseCode = matchIngestError<ResponseCode>({
+export const codeOf: (error: IngestError) => ResponseCode = matchTag<IngestError, ResponseCode>({
   InvalidSignature: () => 'invalid_signature',
   MalformedJson: () => 'malformed_json',
   InvalidPayload: () => 'invalid_payload',

@@ -1,7 +1,6 @@
 /**
- * `autoplay-rx/web`: the Fetch API adapter, `(request: Request) => Promise<Response>`, for Hono,
- * Next.js route handlers, Bun, Deno, Cloudflare Workers and the Edge runtime. It reads the body
- * under the same limits as the Node adapter.
+ * `autoplay-rx/web`: the Fetch API adapter for Hono, Next.js route handlers, Bun, Deno, Cloudflare
+ * Workers and the Edge runtime, with the same limits as the Node adapter.
  *
  * @module autoplay-rx/web
  */
@@ -81,9 +80,8 @@ class WholeSource implements ChunkSource {
       // Checked all the same, for a Request built by hand.
       if (read.chunk(new Uint8Array(bytes))) read.end()
     }, (error: unknown) => {
-      // A body locked by another reader fails with the standard's TypeError; one that broke off with the
-      // stream's own error. `bodyUsed` cannot tell them apart (Bun sets it for a locked body, Deno leaves
-      // it unset for a stream that failed before its first read).
+      // A body locked by another reader fails with the standard's TypeError, one that broke off with its
+      // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
       read.fail(error instanceof TypeError && this.request.body?.locked === true ? notRaw(this.request) : ABORTED)
     })
   }
@@ -91,10 +89,6 @@ class WholeSource implements ChunkSource {
   stop(): void {
     // Past the deadline nobody waits for the read; refused before it, the body is let go.
     this.request.body?.cancel().catch(ignore)
-  }
-
-  gone(): boolean {
-    return false
   }
 }
 
@@ -117,10 +111,6 @@ class StreamSource implements ChunkSource {
 
   stop(): void {
     ;(this.reader ?? this.stream).cancel().catch(ignore)
-  }
-
-  gone(): boolean {
-    return false
   }
 }
 
