@@ -31,11 +31,11 @@ export interface InFlightBudgetOptions {
  * ```
  */
 export class InFlightBudget {
-  /** See {@link InFlightBudgetOptions}. */
+  /** As given to the constructor, or its default. */
   readonly maxBytes: number
-  /** See {@link InFlightBudgetOptions}. */
+  /** As given to the constructor, or its default. */
   readonly maxRequests: number
-  /** See {@link InFlightBudgetOptions}. */
+  /** As given to the constructor, or its default. */
   readonly maxPendingCallbacks: number
   private heldBytes = 0
   private reading = 0
