@@ -1,14 +1,17 @@
 import { expect } from 'chai'
-import { Deadlines } from '../../src/adapters/deadlines.js'
+import { Deadlines, type Expiring } from '../../src/adapters/deadlines.js'
 import { sleep } from '../helpers/http.js'
 
 describe('adapters/deadlines', () => {
   describe('Deadlines', () => {
+    const work = (ms: number, expire: (abandoned: boolean) => void, abandoned = () => false): Expiring =>
+      ({ at: Date.now() + ms, expire, abandoned })
+
     it('expires a deadline once its time has passed, at most one resolution late', async () => {
       const deadlines = new Deadlines(10)
       const fired: Array<[boolean, number]> = []
       const started = Date.now()
-      deadlines.add(50, (abandoned) => fired.push([abandoned, Date.now() - started]))
+      deadlines.add(work(50, (abandoned) => fired.push([abandoned, Date.now() - started])))
       await sleep(30)
       expect(fired).to.deep.equal([])
       await sleep(60)
@@ -20,8 +23,10 @@ describe('adapters/deadlines', () => {
       const deadlines = new Deadlines(5)
       let fired = 0
       expect(deadlines.sweeping).to.equal(false)
-      const a = deadlines.add(20, () => { fired++ })
-      const b = deadlines.add(20, () => { fired++ })
+      const a = work(20, () => { fired++ })
+      const b = work(20, () => { fired++ })
+      deadlines.add(a)
+      deadlines.add(b)
       expect([deadlines.size, deadlines.sweeping]).to.deep.equal([2, true])
       deadlines.remove(a)
       expect([deadlines.size, deadlines.sweeping]).to.deep.equal([1, true])
@@ -35,7 +40,7 @@ describe('adapters/deadlines', () => {
       const deadlines = new Deadlines(5)
       let gone = false
       const fired: boolean[] = []
-      deadlines.add(10_000, (abandoned) => fired.push(abandoned), () => gone)
+      deadlines.add(work(10_000, (abandoned) => fired.push(abandoned), () => gone))
       await sleep(20)
       expect(fired).to.deep.equal([])
       gone = true

@@ -42,6 +42,25 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4 a
       }
     })
 
+    it('app.use without a path: a POST is a delivery, every other request goes on to next() (GET /health is not a 405)', async () => {
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+      let delivered = 0
+      receiver.payloads$.subscribe(() => { delivered++ })
+      const app = express()
+      app.use(createNodeMiddleware(receiver))
+      app.get('/health', (_req, res) => { res.send('up') })
+      app.put('/items', (_req, res) => { res.status(204).end() })
+      const { url, close } = await serve(app)
+      try {
+        const health = await send(`${url}/health`, null, { method: 'GET' })
+        const put = await send(`${url}/items`, null, { method: 'PUT' })
+        const hook = await send(`${url}/`, body, { headers: { 'x-connector-signature': signature } })
+        expect([health.status, health.text, put.status, hook.status, delivered]).to.deep.equal([200, 'up', 204, 200, 1])
+      } finally {
+        await close()
+      }
+    })
+
     it('express.json() mounted first: fails fast with 500 (the server\'s fault, retried), names what helps, never verifies a re-serialised body', async () => {
       const logger = recordingLogger()
       const receiver = new WebhookReceiver({ secret: SECRET, logger })

@@ -5,7 +5,7 @@ import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send } from '../helpers/http.js'
 import { adapterContract } from './contract.js'
 import { startNode } from '../helpers/servers.js'
-
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 adapterContract('node:http', startNode)
 
@@ -21,6 +21,45 @@ describe('node:http adapter', () => {
     } finally {
       await close()
     }
+  })
+
+  it('an answer whose write throws, at once or after a promise: written once, logged, and the process lives (in a process of its own)', async function () {
+    this.timeout(15_000)
+    const { stdout } = await runChild(10_000, `
+      import { createServer, request } from 'node:http'
+      import { createNodeMiddleware } from '${sourceModule('adapters/node.ts')}'
+      import { WebhookReceiver } from '${sourceModule('receiver.ts')}'
+      import { sign } from '${sourceModule('signature.ts')}'
+      const logged = []
+      const receiver = new WebhookReceiver({ secret: 'k', logger: { error: (message) => logged.push(message) } })
+      const body = '{"type":"summary","session_id":"s","summary":"x"}'
+      const now = createNodeMiddleware(receiver)
+      const later = createNodeMiddleware(receiver, { persist: async () => {} })
+      const calls = []
+      const results = []
+      const server = createServer(async (req, res) => {
+        const kind = req.url === '/now' ? 'at once' : 'after a promise'
+        res.writeHead = (status) => { calls.push(kind + ' ' + status); res.destroy(); throw new Error('write after destroy') }
+        if (req.url === '/now') req.rawBody = body // held: answered synchronously
+        results.push(await (req.url === '/now' ? now : later)(req, res))
+      })
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      for (const path of ['/now', '/later']) {
+        await new Promise((resolve) => {
+          const client = request({ port: server.address().port, host: '127.0.0.1', path, method: 'POST',
+            headers: { 'x-connector-signature': sign(body, 'k'), 'content-type': 'application/json' } }, resolve)
+          client.on('error', resolve)
+          client.end(body)
+        })
+      }
+      server.close()
+      console.log(JSON.stringify({ calls, logged, results }))
+    `)
+    expect(JSON.parse(stdout)).to.deep.equal({
+      calls: ['at once 200', 'after a promise 200'],
+      logged: ['autoplay-rx adapter could not write its answer', 'autoplay-rx adapter could not write its answer'],
+      results: [null, null],
+    })
   })
 
   it('refuses options that cannot work', () => {

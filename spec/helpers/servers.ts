@@ -31,10 +31,14 @@ export const startNode: Start = async (receiver, options = {}) => {
   return { url: `http://127.0.0.1:${port}/events`, server, close }
 }
 
-/** A starter for an Express flavour (Express 5 is the dependency; Express 4 is installed as `express4`). */
+/**
+ * A starter for an Express flavour (Express 5 is the dependency; Express 4 is installed as `express4`).
+ * Mounted with `app.use` and a path, so that another method on /events is ours (405); without a path,
+ * a middleware with a `next` hands every request but a POST on (express.spec.ts).
+ */
 export const expressStarter = (make: typeof express): Start => async (receiver, options = {}) => {
   const app = make()
-  app.all('/events', createNodeMiddleware(receiver, options))
+  app.use(createNodeMiddleware(receiver, { ...options, path: '/events' }))
   const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, server, close: () => closeServer(server) }
 }

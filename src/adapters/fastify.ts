@@ -1,77 +1,44 @@
 /**
- * `autoplay-rx/fastify`: the Fastify 5 plugin. It registers the delivery
- * route in its own encapsulated context, with a parser that hands over the
- * raw body stream, so that the signature is checked over the exact bytes
- * while every other route keeps Fastify's JSON parser.
- *
- * @example
- * ```ts
- * import Fastify from 'fastify'
- * import { WebhookReceiver } from 'autoplay-rx'
- * import { createFastifyPlugin } from 'autoplay-rx/fastify'
- *
- * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- * const app = Fastify()
- * await app.register(createFastifyPlugin, { receiver, path: '/events' }) // POST /events
- * await app.listen({ port: 8787 })
- * ```
+ * `autoplay-rx/fastify`: the Fastify 5 plugin. Its route lives in its own context, with a parser that hands
+ * over the raw body stream, so the signature covers the exact bytes and other routes keep Fastify's parser.
  *
  * @module autoplay-rx/fastify
  */
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { WebhookReceiver } from '../receiver.js'
+import { readBody, type BodyOutcome } from './body.js'
 import { createMiddleware, type Handle, type Runtime } from './middleware.js'
+import { headerOf, StreamSource, type NodeStream } from './nodeStream.js'
 import type { AdapterOptions } from './options.js'
-import { readBodyInto } from './nodeBody.js'
-import type { AdapterResponse } from './status.js'
 
 export { InFlightBudget } from './budget.js'
 
-/**
- * Options of the {@link createFastifyPlugin} plugin: the receiver, the
- * route, and every {@link AdapterOptions} setting.
- *
- * @example
- * ```ts
- * const options: FastifyAdapterOptions = { receiver, path: '/hooks/autoplay', ack: 'on-accept' }
- * await app.register(createFastifyPlugin, { ...options, prefix: '/v1' }) // POST /v1/hooks/autoplay
- * ```
- */
+/** Options of {@link createFastifyPlugin}: the receiver, the route, and every adapter option. */
 export interface FastifyAdapterOptions extends AdapterOptions {
   /** The receiver that verifies, decodes and emits. */
   readonly receiver: WebhookReceiver
-  /**
-   * The route, relative to the prefix the plugin is registered under
-   * (`'/'` for the prefix itself). Required: the plugin declares its own
-   * route, and no adapter invents one.
-   */
+  /** The route, relative to the prefix the plugin is registered under. Required: no adapter invents one. */
   readonly path: string
 }
 
 /** The raw body stream, as handed from the parser to the route. */
 class RawBody {
-  constructor(readonly stream: NodeJS.ReadableStream & { destroyed?: boolean }) {}
+  constructor(readonly stream: NodeStream) {}
 }
 
-const EMPTY = new Uint8Array(0)
+const EMPTY: BodyOutcome = { _tag: 'Body', bytes: new Uint8Array(0) }
 
-/** A Fastify request, read the way the core asks (Fastify has routed it already). */
+/** Fastify has routed the request already: no path to check. */
 const fastifyRuntime: Runtime<FastifyRequest> = {
   method: (request) => request.raw.method,
-  header: (request, name) => {
-    const value = request.headers[name]
-    return Array.isArray(value) ? value[0] : value
-  },
-  readBody: (request, declared, limits, deadlines, done) => {
-    // No body at all (no parser ran) is an empty body: the same path as any other.
-    if (!(request.body instanceof RawBody)) return done({ _tag: 'Body', bytes: EMPTY })
-    readBodyInto(request.body.stream, declared, limits, deadlines, done)
-  },
+  header: (request, name) => headerOf(request.headers, name),
+  // No parser ran (no body at all): an empty body, on the same path as any other.
+  readBody: ({ body }, declared, limits) =>
+    body instanceof RawBody ? readBody(new StreamSource(body.stream), declared, limits) : EMPTY,
 }
 
 /**
- * Fastify plugin receiving the connector's deliveries on one route (all
- * methods: anything but POST is answered 405).
+ * The Fastify plugin receiving the connector's deliveries on one route (any method but POST: 405).
  *
  * @example
  * ```ts
@@ -81,7 +48,7 @@ const fastifyRuntime: Runtime<FastifyRequest> = {
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * const app = Fastify()
- * app.register(createFastifyPlugin, { receiver, path: '/events' })
+ * await app.register(createFastifyPlugin, { receiver, path: '/events' })
  * await app.listen({ port: 8787 })
  * ```
  */
@@ -90,9 +57,9 @@ export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> =
   let handle: Handle<FastifyRequest>
   try {
     if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw new TypeError("autoplay-rx: the Fastify plugin needs a path starting with / (e.g. { receiver, path: '/events' })")
+      const example = "{ receiver, path: '/events' }"
+      throw new TypeError(`autoplay-rx: the Fastify plugin needs a path starting with / (e.g. ${example})`)
     }
-    // Fastify routes: the core must not check the path a second time.
     handle = createMiddleware(receiver, rest, fastifyRuntime)
   } catch (error) {
     done(error as Error)
@@ -103,7 +70,7 @@ export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> =
   fastify.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, new RawBody(payload)))
 
   fastify.all(path, async (request, reply) => {
-    const answer = await new Promise<AdapterResponse | null>((resolve) => handle(request, resolve))
+    const answer = await handle(request)
     if (answer === null) return reply.hijack() // the client went away: nothing to answer
     reply.code(answer.status).headers(answer.headers)
     if (answer.headers.connection === 'close') reply.raw.once('finish', () => request.raw.destroy())
@@ -111,4 +78,3 @@ export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> =
   })
   done()
 }
-

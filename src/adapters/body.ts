@@ -1,0 +1,124 @@
+/**
+ * The one body accumulator of every adapter: a runtime's chunks ({@link ChunkSource}) gathered under the
+ * size limit, the in-flight budget and the deadline; it holds what arrived, never a buffer of the declared length.
+ */
+import type { InFlightBudget } from './budget.js'
+import type { Deadlines, Expiring } from './deadlines.js'
+
+/** How reading a request body ended. */
+export type BodyOutcome =
+  | { readonly _tag: 'Body'; readonly bytes: Uint8Array | string }
+  /** Something read the body first (a body parser): the signed bytes are gone. */
+  | { readonly _tag: 'NotRaw'; readonly received: unknown; readonly hint?: string }
+  | { readonly _tag: 'TooLarge'; readonly size: number }
+  | { readonly _tag: 'Timeout' }
+  /** The client went away, or the stream broke, before the body ended. */
+  | { readonly _tag: 'Aborted' }
+  | { readonly _tag: 'OverBudget' }
+
+/** What a body read works under. */
+export interface BodyLimits {
+  readonly maxBodyBytes: number
+  readonly bodyTimeoutMs: number
+  readonly budget: InFlightBudget
+  /** One sweep shared by every read of an adapter: a timer per request costs more than a small delivery. */
+  readonly deadlines: Deadlines
+}
+
+/** A runtime's body as chunks, pushed into the read it is started with. */
+export interface ChunkSource {
+  /** Pushes `read.chunk` for each chunk, then `read.end()`; `read.fail(outcome)` when the body breaks. */
+  start(read: BodyRead): void
+  /** The read is over before the body (limit, budget, deadline, failure): push no more, let the body go. */
+  stop(): void
+  /** Whether the client went away; asked at each deadline sweep. */
+  gone?(): boolean
+}
+
+export const ABORTED: BodyOutcome = { _tag: 'Aborted' }
+const OVER_BUDGET: BodyOutcome = { _tag: 'OverBudget' }
+const TIMEOUT: BodyOutcome = { _tag: 'Timeout' }
+
+/**
+ * Reads `source` whole under `limits`. The declared length is held in the budget from the start, so a
+ * body that stalls holds it all; one that does not fit is refused before a byte is read. Never rejects.
+ */
+export function readBody(source: ChunkSource, declared: number, limits: BodyLimits) {
+  if (!limits.budget.startRead(declared)) {
+    source.stop()
+    return OVER_BUDGET
+  }
+  return new Promise<BodyOutcome>((resolve) => new BodyRead(source, declared, limits, resolve).start())
+}
+
+/** One read in progress: its chunks, what it holds in the budget, and its deadline. */
+export class BodyRead implements Expiring {
+  readonly at: number
+  private readonly chunks: Uint8Array[] = []
+  private size = 0
+  private settled = false
+
+  constructor(
+    private readonly source: ChunkSource,
+    /** Bytes held in the budget: the declared length, then as much as arrived. */
+    private held: number,
+    private readonly limits: BodyLimits,
+    private readonly resolve: (outcome: BodyOutcome) => void,
+  ) {
+    this.at = Date.now() + limits.bodyTimeoutMs
+  }
+
+  start(): void {
+    this.limits.deadlines.add(this)
+    this.source.start(this)
+  }
+
+  /** Takes a chunk; `false` once the read is over (the chunk is then not kept). */
+  chunk(bytes: Uint8Array): boolean {
+    if (this.settled) return false
+    const size = (this.size += bytes.byteLength)
+    if (size > this.limits.maxBodyBytes) return this.fail({ _tag: 'TooLarge', size })
+    if (size > this.held) {
+      if (!this.limits.budget.hold(size - this.held)) return this.fail(OVER_BUDGET)
+      this.held = size
+    }
+    this.chunks.push(bytes)
+    return true
+  }
+
+  /** The body ended: one view of it (a lone chunk is not copied). */
+  end(): void {
+    const { chunks, size } = this
+    if (chunks.length === 1) return this.settle({ _tag: 'Body', bytes: chunks[0]! }, false)
+    const bytes = new Uint8Array(size)
+    let offset = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    this.settle({ _tag: 'Body', bytes }, false)
+  }
+
+  /** Ends the read before the body did: the source is stopped. Returns `false`, for {@link chunk}. */
+  fail(outcome: BodyOutcome): false {
+    this.settle(outcome, true)
+    return false
+  }
+
+  expire(abandoned: boolean): void {
+    this.fail(abandoned ? ABORTED : TIMEOUT)
+  }
+
+  abandoned(): boolean {
+    return this.source.gone?.() === true
+  }
+
+  private settle(outcome: BodyOutcome, early: boolean): void {
+    if (this.settled) return
+    this.settled = true
+    if (early) this.source.stop()
+    this.limits.budget.endRead(this.held)
+    this.limits.deadlines.remove(this)
+    this.resolve(outcome)
+  }
+}
