@@ -1,6 +1,6 @@
 // Every instrument otelTelemetry makes, said once: name, kind, unit, meaning, attributes, a histogram's
 // buckets, and where a gauge not counted here reads its value. otelTelemetry creates and observes them
-// from this table; docs/observability.md shows it, and a spec holds the two and a real SDK together.
+// from this table; users read it as INSTRUMENTS; a spec holds it, docs/observability.md and a real SDK together.
 import type { BudgetView } from '../telemetry.js'
 
 const counter = (unit: string, description: string, attributes: ReadonlyArray<string> = []) =>
@@ -22,16 +22,7 @@ const SLOW = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 const REDIS = ['autoplay_rx.redis.stream', 'autoplay_rx.redis.group']
 const OUTCOME = 'autoplay_rx.redis.outcome'
 
-/**
- * Every instrument `otelTelemetry` reports, by name; docs/observability.md explains each one. No attribute
- * holds a session, user or product id.
- *
- * @example
- * ```ts
- * for (const [name, { kind, unit }] of Object.entries(INSTRUMENTS)) console.log(name, kind, unit)
- * ```
- */
-export const INSTRUMENTS = {
+export const TABLE = {
   'autoplay_rx.deliveries': counter('{delivery}',
     'Push deliveries by outcome: accepted, or the refusal tag (each rejected$ value once)',
     ['autoplay_rx.delivery.outcome', 'autoplay_rx.payload.type']),
@@ -80,4 +71,26 @@ export const INSTRUMENTS = {
     'Entries not yet handed out to the group (XINFO GROUPS lag), read on collection', REDIS, { xinfo: 'lag' }),
 }
 
-export type InstrumentName = keyof typeof INSTRUMENTS
+export type InstrumentName = keyof typeof TABLE
+
+/**
+ * Every instrument `otelTelemetry` reports, by name; docs/observability.md explains each one. No attribute
+ * holds a session, user or product id.
+ *
+ * @example
+ * ```ts
+ * for (const [name, { kind, unit }] of Object.entries(INSTRUMENTS)) console.log(name, kind, unit)
+ * ```
+ */
+export const INSTRUMENTS: Readonly<Record<string, {
+  /** Counted totals, a value now, or a distribution of durations. */
+  readonly kind: 'counter' | 'gauge' | 'histogram'
+  /** UCUM: `s`, `By`, or an annotation such as `{delivery}`. */
+  readonly unit: string
+  /** What one measurement means. */
+  readonly description: string
+  /** The attribute keys it may carry. */
+  readonly attributes: ReadonlyArray<string>
+  /** A histogram's advised bucket boundaries. */
+  readonly buckets?: ReadonlyArray<number>
+}>> = TABLE

@@ -1,4 +1,4 @@
-// The Telemetry hooks built from the OpenTelemetry API: the instruments of INSTRUMENTS through a
+// The Telemetry hooks built from the OpenTelemetry API: the instruments of the table through a
 // MeterProvider, one span per delivery through a TracerProvider. The SDK is the application's.
 import {
   context, createNoopMeter, diag, metrics, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace,
@@ -13,7 +13,7 @@ import type { ConnectorStreamEvent } from '../sse/lifecycle.js'
 import type {
   BudgetView, DeliveryProbe, HeaderReader, RedisGroup, RedisReaderProbe, StreamProbe, Telemetry,
 } from '../telemetry.js'
-import { INSTRUMENTS, type InstrumentName } from './instruments.js'
+import { TABLE, type InstrumentName } from './instruments.js'
 import { Tally } from './tally.js'
 import { parseTraceparent } from './traceparent.js'
 
@@ -29,7 +29,7 @@ export interface OtelTelemetryOptions {
   readonly ingestDuration?: boolean | undefined
 }
 
-type Table = typeof INSTRUMENTS
+type Table = typeof TABLE
 type Spec = Table[InstrumentName]
 /** Histograms are recorded as things happen; the rest are observed at collection. */
 type Timed = { [N in InstrumentName]: Table[N] extends { kind: 'histogram' } ? N : never }[InstrumentName]
@@ -38,9 +38,9 @@ type Counted = {
   [N in InstrumentName]: Table[N] extends { kind: 'histogram' } | { budget: string } | { xinfo: string }
     ? never : N
 }[InstrumentName]
-const NAMES = Object.keys(INSTRUMENTS) as InstrumentName[]
+const NAMES = Object.keys(TABLE) as InstrumentName[]
 const counted = (name: InstrumentName): name is Counted => {
-  const spec: Spec = INSTRUMENTS[name]
+  const spec: Spec = TABLE[name]
   return spec.kind !== 'histogram' && !('budget' in spec) && !('xinfo' in spec)
 }
 
@@ -65,9 +65,12 @@ class Fence {
   private told = false
 
   /** `f(a, b, c)`, or `undefined` when it throws. */
-  run<A, B, C, R>(f: (a: A, b: B, c: C) => R, a: A, b?: B, c?: C): R | undefined {
+  run<A, R>(f: (a: A) => R, a: A): R | undefined
+  run<A, B, R>(f: (a: A, b: B) => R, a: A, b: B): R | undefined
+  run<A, B, C, R>(f: (a: A, b: B, c: C) => R, a: A, b: B, c: C): R | undefined
+  run(f: (a: unknown, b: unknown, c: unknown) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
     try {
-      return f(a, b as B, c as C)
+      return f(a, b, c)
     } catch (error) {
       if (!this.told) {
         this.told = true
@@ -110,7 +113,7 @@ class State {
   private readonly answers = new Map<number, Map<string, Answer>>()
 
   constructor(options: OtelTelemetryOptions) {
-    for (const name of NAMES) if (counted(name)) this.tallies[name] = new Tally(INSTRUMENTS[name].attributes[0])
+    for (const name of NAMES) if (counted(name)) this.tallies[name] = new Tally(TABLE[name].attributes[0])
     this.timeIngest = options.ingestDuration ?? true
     this.redisTimeoutMs = options.redisTimeoutMs ?? 2000
     if (!(Number.isFinite(this.redisTimeoutMs) && this.redisTimeoutMs > 0)) {
@@ -163,12 +166,12 @@ class State {
   }
 }
 
-/** Makes every instrument of INSTRUMENTS on `meter`, each observed one with what it reads. */
+/** Makes every instrument of the table on `meter`, each observed one with what it reads. */
 function register(state: State, meter: Meter): Record<Timed, Histogram> {
   const timed = {} as Record<Timed, Histogram>
   const xinfo: Array<[Observable, string]> = []
   for (const name of NAMES) {
-    const spec: Spec = INSTRUMENTS[name]
+    const spec: Spec = TABLE[name]
     const { unit, description } = spec
     if (spec.kind === 'histogram') {
       const advice = { explicitBucketBoundaries: [...spec.buckets] }
@@ -410,7 +413,7 @@ function readerProbe(state: State, group: RedisGroup): RedisReaderProbe {
 /**
  * Telemetry through OpenTelemetry, for the `telemetry` option of the receiver (its adapters report
  * through it), `connectorStream`, `dedupeDeliveries`, the Redis bridge and `SessionSummarizer`: the
- * metrics of {@link INSTRUMENTS} and one `autoplay_rx.delivery` span per push delivery. Make one per process.
+ * metrics of `INSTRUMENTS` and one `autoplay_rx.delivery` span per push delivery. Make one per process.
  *
  * @example
  * ```ts
