@@ -25,7 +25,7 @@ export interface OtelTelemetryOptions {
   readonly tracerProvider?: TracerProvider | undefined
   /** The longest wait for Redis when the group gauges are collected, in ms (then it is skipped); default 2000. */
   readonly redisTimeoutMs?: number | undefined
-  /** Time each ingest (`autoplay_rx.ingest.duration`); default true. `false` saves two clock reads per delivery. */
+  /** Time each ingest (`autoplay_rx.ingest.duration`); default true. `false` spares its clock reads and record. */
   readonly ingestDuration?: boolean | undefined
 }
 
@@ -56,7 +56,7 @@ const TYPES: Record<Payload['type'], Attributes> = {
   actions: Object.freeze({ 'autoplay_rx.payload.type': 'actions' }),
   summary: Object.freeze({ 'autoplay_rx.payload.type': 'summary' }),
 }
-const accepted = (type: string): Attributes =>
+const acceptedAs = (type: string): Attributes =>
   ({ 'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': type })
 const hit = (key: string): Attributes => ({ 'autoplay_rx.dedupe.hit': key === 'true' })
 
@@ -269,7 +269,7 @@ class Delivery implements DeliveryProbe {
     // The clock only when something is timed from here: the ingest that ends, or callbacks that start.
     if (this.ingestAt !== 0 || callbacks) this.acceptedAt = performance.now()
     this.type = payload.type
-    this.state.count('autoplay_rx.deliveries', payload.type, accepted)
+    this.state.count('autoplay_rx.deliveries', payload.type, acceptedAs)
     if (this.ingestAt !== 0) this.state.time('autoplay_rx.ingest.duration', this.ingestAt, NONE, this.acceptedAt)
     if (this.span !== undefined) this.state.fence.run(accept, this.span, payload.type)
   }
