@@ -17,6 +17,7 @@ export interface Point {
   readonly value: number
   readonly count?: number
   readonly sum?: number
+  readonly boundaries?: ReadonlyArray<number>
 }
 
 export interface OtelHarness {
@@ -73,8 +74,8 @@ export function otelHarness(options: Omit<OtelTelemetryOptions, 'meterProvider' 
     if (metric === undefined) return []
     return metric.dataPoints.map((p): Point => {
       if (metric.dataPointType === DataPointType.HISTOGRAM) {
-        const h = p.value as { count: number; sum?: number }
-        return { attributes: p.attributes, value: h.count, count: h.count, sum: h.sum }
+        const h = p.value as { count: number; sum?: number; buckets: { boundaries: number[] } }
+        return { attributes: p.attributes, value: h.count, count: h.count, sum: h.sum, boundaries: h.buckets.boundaries }
       }
       return { attributes: p.attributes, value: p.value as number }
     }).sort((a, b) => label(a.attributes).localeCompare(label(b.attributes)))

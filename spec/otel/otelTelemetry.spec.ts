@@ -107,6 +107,12 @@ describe('otel/otelTelemetry', () => {
       expect(ingest!.attributes).to.deep.equal({})
       expect(ingest!.count).to.equal(10)
       expect(ingest!.sum).to.be.greaterThan(0).and.lessThan(10) // seconds, not milliseconds
+      // The advised buckets reach the SDK: microseconds for ingest, milliseconds for answers.
+      expect(ingest!.boundaries).to.deep.equal(INSTRUMENTS['autoplay_rx.ingest.duration']!.buckets)
+      expect(ingest!.boundaries![0]).to.equal(0.000005)
+      const [answer] = await otel.points('autoplay_rx.http.server.request.duration')
+      expect(answer!.boundaries).to.deep.equal(INSTRUMENTS['autoplay_rx.http.server.request.duration']!.buckets)
+      expect(answer!.boundaries![0]).to.equal(0.0001)
       // No callback registered: no callback durations.
       expect(await otel.points('autoplay_rx.callbacks.duration')).to.deep.equal([])
     })
@@ -376,6 +382,41 @@ describe('otel/otelTelemetry', () => {
     })
   })
 
+  describe('options', () => {
+    it('an option given as undefined is its default; a redisTimeoutMs that is not a positive number is refused', async () => {
+      const given = otelHarness({ ingestDuration: undefined, redisTimeoutMs: undefined })
+      try {
+        const probe = given.telemetry.delivery()
+        probe.ingest()
+        probe.refused(notRawBody({ parsed: true }))
+        probe.finish()
+        expect((await given.points('autoplay_rx.ingest.duration'))[0]!.count).to.equal(1)
+      } finally {
+        await given.shutdown()
+      }
+      for (const redisTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => otelTelemetry({ redisTimeoutMs }), String(redisTimeoutMs)).to.throw(TypeError, 'redisTimeoutMs')
+      }
+    })
+
+    it('redisTimeoutMs: a group whose Redis does not answer in time is skipped; one that answers (RESP3 map) is read', async () => {
+      const quick = otelHarness({ redisTimeoutMs: 100 })
+      try {
+        const silent = { sendCommand: () => new Promise<never>(() => {}) }
+        const resp3 = { sendCommand: async () => [new Map<string, unknown>([['name', 'g'], ['pending', 3], ['lag', 7]])] }
+        const reader = quick.telemetry.redisReader({ client: silent, stream: 'slow', group: 'g' })
+        quick.telemetry.redisReader({ client: resp3, stream: 'fast', group: 'g' })
+        const started = performance.now()
+        expect(await quick.values('autoplay_rx.redis.group.pending')).to.deep.equal({ 'autoplay_rx.redis.group=g,autoplay_rx.redis.stream=fast': 3 })
+        expect(performance.now() - started).to.be.lessThan(1000) // the default wait is 2000 ms: this was the 100 given
+        expect(await quick.values('autoplay_rx.redis.group.lag')).to.deep.equal({ 'autoplay_rx.redis.group=g,autoplay_rx.redis.stream=fast': 7 })
+        reader.closed()
+      } finally {
+        await quick.shutdown()
+      }
+    })
+  })
+
   describe('traces', () => {
     it('one span per delivery, child of the sender\'s traceparent, with events, outcome and answer', async () => {
       const { url, close } = await serve(otel.telemetry)
@@ -516,7 +557,7 @@ describe('otel/otelTelemetry', () => {
       })
       expect(rows.map((r) => r.name)).to.deep.equal(Object.keys(INSTRUMENTS))
       for (const row of rows) {
-        const spec = INSTRUMENTS[row.name as keyof typeof INSTRUMENTS]
+        const spec = INSTRUMENTS[row.name]!
         expect({ kind: row.kind, unit: row.unit, attributes: row.attributes }, row.name).to.deep.equal({ kind: spec.kind, unit: spec.unit, attributes: [...spec.attributes] })
         const seen = collected.get(row.name)
         expect(seen, `${row.name} was never collected`).to.not.equal(undefined)
