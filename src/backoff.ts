@@ -1,7 +1,6 @@
 /**
- * The library's one backoff: the SSE source's reconnections, the Redis reader's retries, `send`'s
- * retries and the CLI's Redis reconnects all space their attempts with {@link backoffDelay}, a pure
- * function (no clock).
+ * The library's one backoff: the SSE source, the Redis reader, `send` and the CLI's Redis reconnects
+ * all space their attempts with {@link backoffDelay}, a pure function (no clock).
  */
 
 /** How a backoff grows; only `initialMs` and `maxMs` are required. */

@@ -113,6 +113,18 @@ describe('sse/options', () => {
       })
     })
 
+    it('takes an explicit undefined as not given (exactOptionalPropertyTypes)', () => {
+      const given = resolveOptions({ url: 'http://connector.test/stream/p', token: TOKEN })
+      const undefinedEverywhere = resolveOptions({
+        url: 'http://connector.test/stream/p', token: TOKEN,
+        initialBackoffMs: undefined, minBackoffMs: undefined, maxBackoffMs: undefined, resetBackoffAfterMs: undefined,
+        maxRetries: undefined, connectTimeoutMs: undefined, stallTimeoutMs: undefined, maxFrameChars: undefined,
+        headers: undefined, fetch: undefined, events: undefined, logger: undefined, telemetry: undefined,
+        random: undefined, scheduler: undefined,
+      })
+      expect(undefinedEverywhere).to.deep.equal(given)
+    })
+
     it('lower-cases the extra headers, lets its own win over them, and drops a Last-Event-ID', () => {
       const { headers } = resolveOptions({
         url: 'http://connector.test/stream/p', token: TOKEN,

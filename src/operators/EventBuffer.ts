@@ -18,7 +18,7 @@ interface EventBufferOptions<T> {
   readonly logger?: Logger | undefined
 }
 
-/** Space reclaimed at the front of the array only past this many slots, so that shifting stays amortised O(1). */
+// Spent slots at the front are reclaimed only past this many, so that shifting stays amortised O(1).
 const COMPACT_AFTER = 1024
 
 /**
@@ -32,14 +32,12 @@ const COMPACT_AFTER = 1024
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * const buffer = new EventBuffer({ maxSize: 10_000, onDrop: (event) => console.warn('dropped', event.session_id) })
- * const subscription = buffer.attach(receiver.payloads$)
- *
+ * buffer.attach(receiver.payloads$) // a Subscription: unsubscribe to detach
  * setInterval(() => {
  *   const summaries = buffer.drainByType('summary') // SummaryPayload[]
  *   const rest = buffer.drain()                     // everything else, oldest first
  *   console.log(summaries.length, rest.length)
  * }, 10_000)
- * // later: subscription.unsubscribe()
  * ```
  */
 export class EventBuffer<T extends { readonly type: string } = Payload> {

@@ -27,8 +27,7 @@ interface BySessionOptions {
  * import { WebhookReceiver, bySession, NO_SESSION } from 'autoplay-rx'
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- * // One line per session, printed once it has been quiet for a minute.
- * receiver.actions$.pipe(
+ * receiver.actions$.pipe( // one line per session, printed once it has been quiet for a minute
  *   bySession({ idleMs: 60_000 }),
  *   mergeMap((session) => session.pipe(
  *     toArray(),

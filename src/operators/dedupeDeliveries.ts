@@ -47,15 +47,12 @@ type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOpti
  * @example
  * ```ts
  * import { concatMap } from 'rxjs'
- * import { WebhookReceiver, dedupeDeliveries, type ActionsPayload } from 'autoplay-rx'
+ * import { WebhookReceiver, dedupeDeliveries } from 'autoplay-rx'
  *
- * async function saveToDatabase(batch: ActionsPayload): Promise<void> {
- *   console.log('INSERT', batch.session_id, batch.count) // your database write
- * }
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
  * receiver.actions$.pipe(
- *   dedupeDeliveries({ maxKeys: 50_000, ttlMs: 30 * 60_000 }),
- *   concatMap((batch) => saveToDatabase(batch)),
+ *   dedupeDeliveries({ maxKeys: 50_000, ttlMs: 30 * 60_000 }), // or { store: redisDedupeStore(redis) }
+ *   concatMap((batch) => saveToDatabase(batch)), // your database write, once per delivery
  * ).subscribe()
  * ```
  */

@@ -8,7 +8,6 @@
  * remembered, otherwise it remembers it and answers `false`, so two calls for one key, even from two
  * processes, never both answer `false`. It may answer with a promise; it may forget (a forgotten key is
  * new again, so a store's bounds are the dedupe's horizon); a throw or a rejection errors the stream.
- * Redis `SET key 1 NX PX ttl` is one (`redisDedupeStore` from `autoplay-rx/redis`).
  */
 export interface DedupeStore {
   seen(key: string): boolean | PromiseLike<boolean>

@@ -33,8 +33,6 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
  *
  * @example
  * ```ts
- * import { memoryDedupeStore } from 'autoplay-rx'
- *
  * const store = memoryDedupeStore({ maxKeys: 2, ttlMs: 60_000 })
  * store.seen('a') // false: new, now remembered
  * store.seen('a') // true: a repeat
@@ -51,8 +49,7 @@ export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): Memor
   const expiries = new Map<string, number>()
 
   function reclaimExpired(time: number): void {
-    // Only from the oldest end, O(1) amortised: an expired key may hide behind a live one for a while,
-    // and the maxKeys bound holds regardless.
+    // From the oldest end only (O(1) amortised): an expired key may hide behind a live one; maxKeys holds.
     for (const [key, expiry] of expiries) {
       if (expiry > time) break
       expiries.delete(key)

@@ -36,9 +36,8 @@ interface Window {
  * import { WebhookReceiver, mergeSessionBatches, toText } from 'autoplay-rx'
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- * // At most one payload per session every 5 s, with at most 200 actions each.
  * receiver.actions$.pipe(
- *   mergeSessionBatches({ windowMs: 5_000, maxActions: 200 }),
+ *   mergeSessionBatches({ windowMs: 5_000, maxActions: 200 }), // at most one payload per session every 5 s
  * ).subscribe((batch) => console.log(toText(batch)))
  * ```
  */

@@ -37,13 +37,9 @@ import { resolveOptions, type Config, type ConnectorStreamOptions } from './opti
  * const sse$ = connectorStream({
  *   url: 'https://connector.example.com/stream/prod_abc',
  *   token: process.env.CONNECTOR_TOKEN!,
- *   events: (event) => {
- *     if (event._tag === 'FrameRejected') console.warn('refused frame', event.error.message)
- *     else console.info('sse', event._tag)
- *   },
+ *   events: (event) => console.info('sse', event._tag), // Connecting, Connected, Disconnected, Retrying, FrameRejected
  * })
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- *
  * merge(receiver.payloads$, sse$).subscribe((payload) => console.log(payload.type, payload.session_id))
  * ```
  */
@@ -86,8 +82,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       }
     }
 
-    // A plain loop (cheaper per frame than a generator through `from`), still lazy: a consumer that
-    // has what it needs stops the decoding mid-chunk.
+    // A plain loop (cheaper than a generator through `from`); a consumer that is done stops it mid-chunk.
     const payloads = (messages: readonly EventSourceMessage[]): Observable<Payload> => new Observable((subscriber) => {
       for (const message of messages) {
         if (subscriber.closed) return
@@ -110,8 +105,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       subscriber.complete()
     })
 
-    // A connection up long enough counts as stable: the backoff starts over. It emits nothing, so
-    // that no per-frame filter is needed downstream.
+    // A connection up long enough is stable: the backoff starts over. It emits nothing: no per-frame filter.
     const stableLater: Observable<never> = Number.isFinite(config.resetBackoffAfterMs)
       ? timer(config.resetBackoffAfterMs, config.scheduler).pipe(tap(() => { retries = 0 }), ignoreElements())
       : EMPTY
@@ -121,7 +115,6 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       return connect(lastEventId, (ms) => { serverRetryMs = ms }).pipe(
         timeout({
           first: capped(config.connectTimeoutMs),
-          // Only complete frames and comments reach here: a line that never ends stalls.
           each: capped(config.stallTimeoutMs),
           scheduler: config.scheduler,
           with: ({ seen }) => throwError(() => new Ended(seen === 0

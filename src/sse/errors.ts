@@ -1,7 +1,6 @@
 /**
- * The two ways a `connectorStream` subscription ends in an error: `Error`s (for stack traces) that
- * carry a `_tag` to switch on and the data needed to act. Users tell them apart with
- * {@link isConnectorStreamFailure} and `_tag`, or with the main entry's `match`.
+ * The two ways a `connectorStream` subscription ends in an error: `Error`s carrying a `_tag` and the data
+ * to act on, told apart with {@link isConnectorStreamFailure} and `_tag`, or the main entry's `match`.
  */
 import type { DisconnectReason } from './lifecycle.js'
 
@@ -12,11 +11,10 @@ export abstract class ConnectorStreamError extends Error {
   }
 }
 
-/** 401, 403 or 404 (a wrong token, a revoked product, a wrong URL): no retry can fix it. */
+/** 401, 403 or 404 (a wrong token or URL, a revoked product): no retry can fix it. `retry` 0: the first try. */
 export class FatalStatusError extends ConnectorStreamError {
   override readonly name = 'FatalStatusError'
   readonly _tag = 'FatalStatus' as const
-  /** `retry` is the retry that got it, 0 for the first connection. */
   constructor(readonly status: number, readonly retry: number, url: string) {
     super(`SSE stream ${url} refused with HTTP ${status}; not retried`, url)
   }
@@ -44,13 +42,10 @@ export type ConnectorStreamFailure = FatalStatusError | RetriesExhaustedError
  *
  * @example
  * ```ts
- * connectorStream({ url, token }).subscribe({
- *   error: (e: unknown) => {
- *     if (!isConnectorStreamFailure(e)) throw e
- *     if (e._tag === 'FatalStatus') console.error(`check the token: HTTP ${e.status}`)
- *     else console.error(`gave up after ${e.retries} retries: ${e.lastReason.message}`)
- *   },
- * })
+ * connectorStream({ url, token, maxRetries: 10 }).subscribe({ error: (e: unknown) => {
+ *   if (!isConnectorStreamFailure(e)) throw e
+ *   console.error(e._tag === 'FatalStatus' ? `check the token: HTTP ${e.status}` : e.lastReason.message)
+ * } })
  * ```
  */
 export function isConnectorStreamFailure(error: unknown): error is ConnectorStreamFailure {

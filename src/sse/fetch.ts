@@ -1,7 +1,6 @@
 /**
- * One SSE connection as an Observable: the request, the status and Content-Type checks, and the body
- * cut into complete frames. No time here (timeouts and retries are connectorStream's): I/O and policy
- * are tested apart.
+ * One SSE connection as an Observable: the request, the status and Content-Type checks, the body cut
+ * into complete frames. No time here (timeouts and retries are connectorStream's): tested apart.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { catchError, concat, defer, finalize, from, mergeMap, type Observable, of, throwError } from 'rxjs'
@@ -40,7 +39,6 @@ export interface Request {
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly maxFrameChars: number
-  /** Told the server's `retry:` field. */
   readonly onRetry: (ms: number) => void
 }
 
@@ -111,7 +109,7 @@ function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<S
       mergeMap((chunk) => {
         const text = decode(chunk)
         if (text !== '') parser.feed(text)
-        // Only whole frames and comments are signals: a line that never ends must stall.
+        // Only whole frames and comments are signals, so that a line that never ends stalls.
         const out: Signal[] = complete ? [{ _tag: 'Frames', messages }] : []
         messages = []
         complete = false

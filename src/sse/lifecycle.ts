@@ -39,10 +39,7 @@ interface StreamEnded { readonly _tag: 'StreamEnded'; readonly message: string }
 export type DisconnectReason =
   | HttpStatus | UnexpectedContentType | NetworkError | ConnectTimeout | Stalled | FrameTooLarge | StreamEnded
 
-/**
- * A `data:` frame that did not decode; the stream goes on. `error` is the value push mode gives for a body
- * (its `body` holds `data` as UTF-8); an `UnknownEventType` is a newer event, not a fault.
- */
+/** A frame that did not decode (the stream goes on); `error` as push mode gives it, `UnknownEventType` no fault. */
 export interface FrameRejection {
   readonly _tag: 'FrameRejected'
   readonly data: string
