@@ -40,7 +40,10 @@ const COMPACT_AFTER = 1024
  * }, 10_000)
  * ```
  */
-export class EventBuffer<T extends { readonly type: string } = Payload> {
+export class EventBuffer<T extends {
+  /** What `drainByType` selects by. */
+  readonly type: string
+} = Payload> {
   /** Most events held. */
   readonly maxSize: number
   private readonly onDrop: ((dropped: T) => void) | undefined
@@ -97,7 +100,10 @@ export class EventBuffer<T extends { readonly type: string } = Payload> {
   }
 
   /** Removes and returns the events of one `type` (e.g. `'summary'`), oldest first; the others stay, in order. */
-  drainByType<K extends T['type']>(type: K): Array<Extract<T, { readonly type: K }>> {
+  drainByType<K extends T['type']>(type: K): Array<Extract<T, {
+    /** The type asked for. */
+    readonly type: K
+  }>> {
     const taken: Array<Extract<T, { readonly type: K }>> = []
     const kept: T[] = []
     for (let i = this.head; i < this.items.length; i++) {

@@ -10,5 +10,6 @@
  * new again, so a store's bounds are the dedupe's horizon); a throw or a rejection errors the stream.
  */
 export interface DedupeStore {
+  /** `true` for a repeat; otherwise records `key` and answers `false`. */
   seen(key: string): boolean | PromiseLike<boolean>
 }

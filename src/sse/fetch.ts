@@ -1,7 +1,5 @@
-/**
- * One SSE connection as an Observable: the request, the status and Content-Type checks, the body cut
- * into complete frames. No time here (timeouts and retries are connectorStream's): tested apart.
- */
+// One SSE connection as an Observable: the request, the status and Content-Type checks, the body cut
+// into complete frames. No time here (timeouts and retries are connectorStream's): tested apart.
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { catchError, concat, defer, finalize, from, mergeMap, type Observable, of, throwError } from 'rxjs'
 import { utf8Chunks } from '../internal/utf8Chunks.js'

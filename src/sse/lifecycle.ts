@@ -1,7 +1,5 @@
-/**
- * What a `connectorStream` subscription reports besides payloads: the connection's lifecycle and
- * the frames it refused, as one union of plain tagged values ({@link ConnectorStreamEvent}).
- */
+// What a `connectorStream` subscription reports besides payloads: its connection's lifecycle and the
+// frames it refused, as one union of plain tagged values.
 import type { InvalidPayload, MalformedJson, UnknownEventType } from '../errors.js'
 
 /** A connection attempt starts; `retry` is 0 for the first, else the retries since the last stable connection. */
@@ -48,7 +46,10 @@ export interface FrameRejection {
   readonly error: MalformedJson | InvalidPayload | UnknownEventType
 }
 
-/** Everything a `connectorStream` subscription tells its `events` observer, in order: lifecycle and refused frames. */
+/**
+ * Everything a `connectorStream` subscription tells its `events` observer, in order, by `_tag`: `Connecting`,
+ * `Connected`, `Disconnected` (with its `reason`), `Retrying`, and `FrameRejected` for a frame that did not decode.
+ */
 export type ConnectorStreamEvent = ConnectionEvent | FrameRejection
 
 /** Constructors of {@link DisconnectReason}, each with its message. */

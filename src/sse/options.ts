@@ -17,8 +17,7 @@ export const DEFAULT_RESET_BACKOFF_AFTER_MS = 5_000
 // Four times the push receiver's body limit (a UTF-8 body never has more characters than bytes).
 export const DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
-// Three missed heartbeats (the connector sends one about every 30 s).
-export const DEFAULT_STALL_TIMEOUT_MS = 90_000
+export const DEFAULT_STALL_TIMEOUT_MS = 90_000 // three missed heartbeats (the connector sends one every 30 s or so)
 
 /** Options of `connectorStream`: only `url` and `token` are required; `undefined` is the default. */
 export interface ConnectorStreamOptions {
