@@ -70,15 +70,8 @@ export class EventBuffer<T extends {
     return source.subscribe({
       next: (event) => this.push(event),
       error: (error: unknown) => {
-        if (this.onError === undefined) {
-          log(this.logger, 'error', 'EventBuffer: the attached source failed; buffered events are kept', { error })
-          return
-        }
-        try {
-          this.onError(error)
-        } catch (failure) {
-          log(this.logger, 'error', 'EventBuffer: onError threw', { error: failure })
-        }
+        if (this.onError !== undefined) this.tell(this.onError, error, 'onError')
+        else log(this.logger, 'error', 'EventBuffer: the attached source failed; buffered events are kept', { error })
       },
     })
   }
@@ -129,12 +122,15 @@ export class EventBuffer<T extends {
   private dropOldest(): void {
     const dropped = this.items[this.head]!
     this.advance(1)
-    if (this.onDrop === undefined) return
+    if (this.onDrop !== undefined) this.tell(this.onDrop, dropped, 'onDrop')
+  }
+
+  private tell<A>(callback: (value: A) => void, value: A, name: string): void {
     try {
-      this.onDrop(dropped)
+      callback(value)
     } catch (error) {
       // The buffer's own state is already consistent; a broken callback must not stop intake.
-      log(this.logger, 'error', 'EventBuffer: onDrop threw', { error })
+      log(this.logger, 'error', `EventBuffer: ${name} threw`, { error })
     }
   }
 
