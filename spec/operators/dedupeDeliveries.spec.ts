@@ -168,7 +168,7 @@ describe('dedupeDeliveries', () => {
     const store = memoryDedupeStore()
     expect(() => dedupeDeliveries({ store, maxKeys: 5 } as never)).to.throw(TypeError, 'either a store or maxKeys/ttlMs/scheduler')
     expect(() => dedupeDeliveries({ maxKeys: 0 })).to.throw(TypeError, 'maxKeys must be a positive integer')
-    expect(() => dedupeDeliveries({ ttlMs: -1 })).to.throw(TypeError, 'ttlMs must be a number > 0')
+    expect(() => dedupeDeliveries({ ttlMs: -1 })).to.throw(TypeError, 'ttlMs must be a positive number')
   })
 
   describe('memory', function () {

@@ -87,7 +87,18 @@ describe('memoryDedupeStore', () => {
   it('refuses bounds that cannot be right', () => {
     expect(() => memoryDedupeStore({ maxKeys: 0 })).to.throw(TypeError, 'maxKeys must be a positive integer')
     expect(() => memoryDedupeStore({ maxKeys: 1.5 })).to.throw(TypeError, 'maxKeys must be a positive integer')
-    expect(() => memoryDedupeStore({ ttlMs: 0 })).to.throw(TypeError, 'ttlMs must be a number > 0')
-    expect(() => memoryDedupeStore({ ttlMs: Number.NaN })).to.throw(TypeError, 'ttlMs must be a number > 0')
+    expect(() => memoryDedupeStore({ ttlMs: 0 })).to.throw(TypeError, 'ttlMs must be a positive number')
+    expect(() => memoryDedupeStore({ ttlMs: Number.NaN })).to.throw(TypeError, 'ttlMs must be a positive number')
+  })
+
+  it('keeps a key for ever with ttlMs: Infinity, and takes an explicit undefined as the default', () => {
+    let clock = 0
+    const store = memoryDedupeStore({ ttlMs: Infinity, maxKeys: undefined, now: () => clock })
+    store.seen('a')
+    clock = Number.MAX_SAFE_INTEGER
+    expect(store.seen('a')).to.equal(true)
+    const defaults = memoryDedupeStore({ maxKeys: undefined, ttlMs: undefined, now: () => 0 })
+    for (let i = 0; i <= 10_000; i++) defaults.seen(String(i))
+    expect(defaults.size).to.equal(10_000)
   })
 })

@@ -6,14 +6,16 @@ import { expect } from 'chai'
 import { firstValueFrom } from 'rxjs'
 import { silentLogger } from '../../src/logger.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
+import { matchTag } from '../../src/internal/match.js'
 import {
-  ConnectorStreamError, FatalStatusError, isConnectorStreamFailure, matchConnectorStreamFailure, RetriesExhaustedError,
+  ConnectorStreamError, FatalStatusError, isConnectorStreamFailure, RetriesExhaustedError, type ConnectorStreamFailure,
 } from '../../src/sse/errors.js'
 import { disconnectReason } from '../../src/sse/lifecycle.js'
 import { closeServers, failure, startServer, TOKEN } from './helpers.js'
 
 const URL_ = 'https://connector.example.com/stream/prod_abc'
-const describeFailure = matchConnectorStreamFailure({
+// The main entry's `match` (matchTag) is the one fold over the failures.
+const describeFailure = matchTag<ConnectorStreamFailure, string>({
   FatalStatus: (e) => `fatal ${e.status} at retry ${e.retry}`,
   RetriesExhausted: (e) => `exhausted after ${e.retries}: ${e.lastReason._tag}`,
 })
@@ -57,7 +59,7 @@ describe('sse/errors', () => {
     expect(isConnectorStreamFailure(throwing)).to.equal(false)
   })
 
-  it('matchConnectorStreamFailure picks the handler of each tag', () => {
+  it('match (the main entry\'s fold) picks the handler of each tag', () => {
     expect(describeFailure(new FatalStatusError(404, 1, URL_))).to.equal('fatal 404 at retry 1')
     expect(describeFailure(new RetriesExhaustedError(5, disconnectReason.stalled(9), URL_))).to.equal('exhausted after 5: Stalled')
   })

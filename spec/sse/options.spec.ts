@@ -39,30 +39,32 @@ describe('sse/options', () => {
         [{ token: TOKEN }, 'url is not a valid URL: "undefined"'],
         [{ url: 'ws://x/stream/p', token: TOKEN }, 'url must be http: or https:, got ws:'],
         [{ url: 'https://user@x/stream/p', token: TOKEN }, 'url must not carry credentials; pass the token option'],
-        [{ url }, 'token must be a non-empty string'],
-        [{ url, token: 42 }, 'token must be a non-empty string'],
+        [{ url }, 'autoplay-rx: token must be a non-empty string'],
+        [{ url, token: 42 }, 'autoplay-rx: token must be a non-empty string'],
         [{ url, token: TOKEN, maxRetries: -1 }, 'maxRetries must be a non-negative integer or Infinity, got -1'],
         [{ url, token: TOKEN, maxRetries: Number.NaN }, 'maxRetries must be a non-negative integer or Infinity, got NaN'],
-        [{ url, token: TOKEN, maxFrameChars: 0 }, 'maxFrameChars must be a positive integer, got 0'],
-        [{ url, token: TOKEN, maxFrameChars: 1.5 }, 'maxFrameChars must be a positive integer, got 1.5'],
-        [{ url, token: TOKEN, maxFrameChars: Infinity }, 'maxFrameChars must be a positive integer, got Infinity'],
+        [{ url, token: TOKEN, maxFrameChars: 0 }, 'autoplay-rx: maxFrameChars must be a positive integer'],
+        [{ url, token: TOKEN, maxFrameChars: 1.5 }, 'autoplay-rx: maxFrameChars must be a positive integer'],
+        [{ url, token: TOKEN, maxFrameChars: Infinity }, 'autoplay-rx: maxFrameChars must be a positive integer'],
         [{ url, token: TOKEN, events: 'log' }, 'events must be a function'],
         [{ url, token: TOKEN, fetch: 'undici' }, "fetch must be a function, got string: pass the function itself (globalThis.fetch, or undici's fetch)"],
         [{ url, token: TOKEN, initialBackoffMs: -1 }, 'initialBackoffMs must be a non-negative number, got -1'],
         [{ url, token: TOKEN, initialBackoffMs: Infinity }, 'initialBackoffMs must be a non-negative number, got Infinity'],
         [{ url, token: TOKEN, initialBackoffMs: '5' }, 'initialBackoffMs must be a non-negative number, got 5'],
-        [{ url, token: TOKEN, minBackoffMs: 0 }, 'minBackoffMs must be positive'],
-        [{ url, token: TOKEN, minBackoffMs: Infinity }, 'minBackoffMs must be a non-negative number, got Infinity'],
+        [{ url, token: TOKEN, minBackoffMs: 0 }, 'autoplay-rx: minBackoffMs must be a positive number'],
+        [{ url, token: TOKEN, minBackoffMs: Infinity }, 'autoplay-rx: minBackoffMs must be a positive number'],
         [{ url, token: TOKEN, maxBackoffMs: -0.5 }, 'maxBackoffMs must be a non-negative number, got -0.5'],
         [{ url, token: TOKEN, resetBackoffAfterMs: -1 }, 'resetBackoffAfterMs must be a non-negative number or Infinity, got -1'],
         [{ url, token: TOKEN, connectTimeoutMs: 0 }, 'connectTimeoutMs must be positive'],
         [{ url, token: TOKEN, stallTimeoutMs: Number.NaN }, 'stallTimeoutMs must be a non-negative number or Infinity, got NaN'],
         // The first wrong one is named: the url before the token, the token before the numbers.
         [{ url: 'ftp://x', token: '', maxRetries: -1 }, 'url must be http: or https:, got ftp:'],
-        [{ url, token: '', maxRetries: -1 }, 'token must be a non-empty string'],
+        [{ url, token: '', maxRetries: -1 }, 'autoplay-rx: token must be a non-empty string'],
       ]
       for (const [options, message] of cases) {
-        expect(() => resolveOptions(options as ConnectorStreamOptions), message).to.throw(TypeError).with.property('message', prefix + message)
+        // The checks shared with every component (src/internal/options.ts) carry their own prefix.
+        const full = message.startsWith('autoplay-rx') ? message : prefix + message
+        expect(() => resolveOptions(options as ConnectorStreamOptions), message).to.throw(TypeError).with.property('message', full)
       }
     })
 
@@ -109,6 +111,18 @@ describe('sse/options', () => {
         initialBackoffMs: 0, minBackoffMs: 1, maxBackoffMs: 0, resetBackoffAfterMs: Infinity, maxRetries: 0,
         connectTimeoutMs: Infinity, stallTimeoutMs: Infinity, maxFrameChars: 1,
       })
+    })
+
+    it('takes an explicit undefined as not given (exactOptionalPropertyTypes)', () => {
+      const given = resolveOptions({ url: 'http://connector.test/stream/p', token: TOKEN })
+      const undefinedEverywhere = resolveOptions({
+        url: 'http://connector.test/stream/p', token: TOKEN,
+        initialBackoffMs: undefined, minBackoffMs: undefined, maxBackoffMs: undefined, resetBackoffAfterMs: undefined,
+        maxRetries: undefined, connectTimeoutMs: undefined, stallTimeoutMs: undefined, maxFrameChars: undefined,
+        headers: undefined, fetch: undefined, events: undefined, logger: undefined, telemetry: undefined,
+        random: undefined, scheduler: undefined,
+      })
+      expect(undefinedEverywhere).to.deep.equal(given)
     })
 
     it('lower-cases the extra headers, lets its own win over them, and drops a Last-Event-ID', () => {

@@ -1,7 +1,6 @@
 /**
- * bySession: one Observable per user session, alive only while the session
- * is. A service that sees millions of sessions keeps in memory only those
- * that sent something within the last `idleMs`.
+ * bySession: one Observable per user session, alive only while the session is, so that a service
+ * seeing millions of sessions holds only those that sent something within the last `idleMs`.
  */
 import {
   asyncScheduler, debounceTime, defer, groupBy, Subject,
@@ -9,38 +8,18 @@ import {
 } from 'rxjs'
 import { sessionKey, type HasSession, type SessionKey } from '../payloads.js'
 
-/**
- * Options of {@link bySession}.
- *
- * @example
- * ```ts
- * const options: BySessionOptions = { idleMs: 60_000 }
- * ```
- */
-export interface BySessionOptions {
-  /** A session's group completes once this many milliseconds pass without a payload of it. */
+interface BySessionOptions {
+  /** A session's group completes once this many ms pass without a payload of it; finite, ≥ 0. */
   readonly idleMs: number
-  /** Schedules the idle timers; defaults to `asyncScheduler`. */
-  readonly scheduler?: SchedulerLike
+  /** Schedules the idle timers; default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike | undefined
 }
 
 /**
- * Groups payloads by `session_id` into one `GroupedObservable` per session
- * (`group.key` is the session id, or {@link NO_SESSION} for payloads without
- * one). A group completes after `options.idleMs` without a payload of its
- * session, and is forgotten; a later payload of that session opens a new
- * group. So only sessions active within the last `idleMs` are retained.
- *
- * Semantics are those of `groupBy`: subscribe to each group as it arrives
- * (`mergeMap` does), because a group does not replay what it received before
- * it was subscribed; a source error reaches every open group and the outer
- * Observable; source completion completes every group. Unsubscribing from
- * the result (and from every group still subscribed) stops the source and
- * clears all idle timers.
- *
- * @param options - `idleMs` (a finite number ≥ 0) and an optional scheduler
- * @returns an operator emitting one group per active session
- * @throws TypeError when `idleMs` is not a finite number ≥ 0
+ * Groups payloads by `session_id` into one `GroupedObservable` per session (`key`: the session id, or
+ * `NO_SESSION`). A group completes after `idleMs` without a payload of its session and is forgotten; a
+ * later payload opens a new group. As with `groupBy`, subscribe to each group as it arrives (`mergeMap`
+ * does): a group does not replay. Unsubscribing stops the source and every idle timer.
  *
  * @example
  * ```ts
@@ -48,8 +27,7 @@ export interface BySessionOptions {
  * import { WebhookReceiver, bySession, NO_SESSION } from 'autoplay-rx'
  *
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- * // One line per session, printed once it has been quiet for a minute.
- * receiver.actions$.pipe(
+ * receiver.actions$.pipe( // one line per session, printed once it has been quiet for a minute
  *   bySession({ idleMs: 60_000 }),
  *   mergeMap((session) => session.pipe(
  *     toArray(),
@@ -58,19 +36,18 @@ export interface BySessionOptions {
  * ).subscribe(console.log)
  * ```
  */
-export function bySession<P extends HasSession>(options: BySessionOptions): OperatorFunction<P, GroupedObservable<SessionKey, P>> {
+export function bySession<P extends HasSession>(
+  options: BySessionOptions,
+): OperatorFunction<P, GroupedObservable<SessionKey, P>> {
   const { idleMs, scheduler = asyncScheduler } = options
   if (!(typeof idleMs === 'number' && Number.isFinite(idleMs) && idleMs >= 0)) {
     throw new TypeError('autoplay-rx: bySession needs idleMs, a finite number >= 0')
   }
   return (source) => defer(() => {
-    // The idle timer must watch each group's subject, not the GroupedObservable
-    // handed to the duration selector: groupBy counts subscribers of the latter
-    // as users of the group, so after the consumer unsubscribed the source and
-    // the timers would stay alive until every group idled out (and, with new
-    // sessions arriving, forever). groupBy calls `connector` and then
-    // `duration` for the same new group, nested when a consumer re-enters the
-    // source synchronously in between, so a stack pairs them up.
+    // The idle timer watches each group's subject, not the GroupedObservable given to `duration`:
+    // groupBy counts subscribers of the latter as users of the group, which would keep the source and
+    // the timers alive after the consumer left. groupBy calls `connector` then `duration` for one new
+    // group (nested when a consumer re-enters the source in between), so a stack pairs them up.
     const created: Subject<P>[] = []
     return source.pipe(groupBy(sessionKey, {
       connector: () => {

@@ -1,13 +1,14 @@
 /**
- * connectorStream: the connector's SSE endpoint (`GET /stream/{product_id}`)
- * as a cold Observable of the same typed payloads push mode gives, built
- * from RxJS operators: `defer` opens one connection, `timeout` bounds the
- * wait for headers and for each frame, `retry` reconnects with the one
- * backoff, and unsubscription aborts the request.
+ * connectorStream: the connector's SSE endpoint as a cold Observable of the payloads push mode gives,
+ * built from RxJS operators: `defer` opens one connection, `timeout` bounds the wait for headers and
+ * for each frame, `retry` reconnects with the one backoff, unsubscription aborts the request.
  */
 import type { EventSourceMessage } from 'eventsource-parser'
 import * as E from 'fp-ts/lib/Either.js'
-import { defer, EMPTY, finalize, ignoreElements, mergeMap, Observable, type ObservableInput, retry, tap, throwError, timeout, timer } from 'rxjs'
+import {
+  defer, EMPTY, finalize, ignoreElements, mergeMap, Observable, type ObservableInput, retry, tap, throwError, timeout,
+  timer,
+} from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
 import { decodeText, warnOnCountMismatch } from '../decode.js'
@@ -19,28 +20,14 @@ import { logLifecycle } from './logLifecycle.js'
 import { resolveOptions, type Config, type ConnectorStreamOptions } from './options.js'
 
 /**
- * The connector's SSE stream as a cold Observable of typed payloads.
+ * The connector's SSE stream (`GET /stream/{product_id}`) as a cold Observable of typed payloads.
  *
- * Each subscription opens one connection and keeps it open: when it drops,
- * fails, stalls or sends a frame over `maxFrameChars`, it reconnects after
- * `initialBackoffMs` (never less than `minBackoffMs`), doubling up to
- * `maxBackoffMs`, plus 0–10 % jitter, and sends `Last-Event-ID` when the
- * server gave ids. A stable connection (one that delivered a payload or
- * stayed up `resetBackoffAfterMs`) resets the backoff. Frames are
- * delivered only once complete, so a drop never cuts one in half.
- * `heartbeat` events are ignored; a frame that does not decode is told to
- * `events` as `FrameRejected` and the stream goes on. Without an `events`
- * observer, failures are logged through `logger`, rate-limited.
- * Unsubscribing aborts the request at once and clears every timer.
- *
- * The Observable never completes on its own. It errors with a
- * {@link FatalStatusError} on HTTP 401, 403 or 404, and with a
- * {@link RetriesExhaustedError} once `maxRetries` is spent
- * (`isConnectorStreamFailure` and `matchConnectorStreamFailure` tell them apart).
- *
- * @param options - see {@link ConnectorStreamOptions}
- * @returns a cold Observable of `actions` and `summary` payloads
- * @throws TypeError at call time on options that cannot be right (no token, a non-HTTP URL, a negative delay)
+ * Each subscription opens a connection and keeps it open: when it drops, fails, stalls or sends a frame
+ * over `maxFrameChars`, it reconnects with a doubling backoff and `Last-Event-ID`; a stable connection
+ * (a payload, or `resetBackoffAfterMs` up) resets the backoff. Only complete frames are delivered.
+ * A frame that does not decode goes to `events` as `FrameRejected`; without `events`, failures are logged.
+ * It never completes; it errors on HTTP 401, 403 or 404 and once `maxRetries` is spent, with a
+ * `ConnectorStreamFailure`. Options that cannot be right throw a TypeError at once.
  *
  * @example
  * ```ts
@@ -50,13 +37,9 @@ import { resolveOptions, type Config, type ConnectorStreamOptions } from './opti
  * const sse$ = connectorStream({
  *   url: 'https://connector.example.com/stream/prod_abc',
  *   token: process.env.CONNECTOR_TOKEN!,
- *   events: (event) => {
- *     if (event._tag === 'FrameRejected') console.warn('refused frame', event.error.message)
- *     else console.info('sse', event._tag)
- *   },
+ *   events: (event) => console.info('sse', event._tag), // Connecting, Connected, Disconnected, Retrying, FrameRejected
  * })
  * const receiver = new WebhookReceiver({ secret: process.env.CONNECTOR_SECRET! })
- *
  * merge(receiver.payloads$, sse$).subscribe((payload) => console.log(payload.type, payload.session_id))
  * ```
  */
@@ -72,16 +55,13 @@ export function connectorStream(options: ConnectorStreamOptions): Observable<Pay
 }
 
 /** Opens one connection, sending `lastEventId`; tells `onRetry` the server's `retry:` field. */
-export type Connect = (lastEventId: string | null, onRetry: (ms: number) => void) => Observable<Signal>
+type Connect = (lastEventId: string | null, onRetry: (ms: number) => void) => Observable<Signal>
 
 /** Node fires a delay above 2^31 - 1 ms at once; 24 days is for ever enough. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const capped = (ms: number): number => Math.min(ms, MAX_TIMER_MS)
 
-/**
- * The reconnection policy over any `connect`: the real one is a fetch,
- * marble specs pass cold Observables and a TestScheduler.
- */
+/** The reconnection policy over any `connect`: a fetch, or cold Observables in marble specs. */
 export function reconnecting(config: Config, connect: Connect): Observable<Payload> {
   return defer(() => {
     let retries = 0
@@ -102,8 +82,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       }
     }
 
-    // A plain loop rather than a generator through `from` (which cost more per frame than decoding
-    // a small one), still lazy: a consumer that has what it needs stops the decoding mid-chunk.
+    // A plain loop (cheaper than a generator through `from`); a consumer that is done stops it mid-chunk.
     const payloads = (messages: readonly EventSourceMessage[]): Observable<Payload> => new Observable((subscriber) => {
       for (const message of messages) {
         if (subscriber.closed) return
@@ -113,11 +92,12 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
         const decoded = decodeText(message.data)
         if (E.isLeft(decoded)) {
           log(config.logger, 'debug', `SSE frame refused: ${decoded.left.message}`, { tag: decoded.left._tag })
-          emit({ _tag: 'FrameRejected', data: message.data, event: message.event ?? null, id: message.id ?? null, error: decoded.left })
+          const { data, event = null, id = null } = message
+          emit({ _tag: 'FrameRejected', data, event, id, error: decoded.left })
           continue
         }
         warnOnCountMismatch(config.logger, decoded.right)
-        // A payload: the backoff starts over. Set here rather than in a tap: one hop less per frame.
+        // A payload: the backoff starts over (here rather than in a tap: one hop less per frame).
         retries = 0
         if (probe !== undefined) probe.frame()
         subscriber.next(decoded.right.payload)
@@ -125,8 +105,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       subscriber.complete()
     })
 
-    // A connection up long enough counts as stable: the backoff starts over. It emits nothing, so
-    // that no per-frame filter is needed downstream (a hop per frame showed in the small-frame bench).
+    // A connection up long enough is stable: the backoff starts over. It emits nothing: no per-frame filter.
     const stableLater: Observable<never> = Number.isFinite(config.resetBackoffAfterMs)
       ? timer(config.resetBackoffAfterMs, config.scheduler).pipe(tap(() => { retries = 0 }), ignoreElements())
       : EMPTY
@@ -136,7 +115,6 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       return connect(lastEventId, (ms) => { serverRetryMs = ms }).pipe(
         timeout({
           first: capped(config.connectTimeoutMs),
-          // Only complete frames and comments reach here: a line that never ends stalls.
           each: capped(config.stallTimeoutMs),
           scheduler: config.scheduler,
           with: ({ seen }) => throwError(() => new Ended(seen === 0
@@ -159,10 +137,13 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           if (!(error instanceof Ended)) throw error
           const reason = error.reason
           emit({ _tag: 'Disconnected', reason })
-          if (reason._tag === 'HttpStatus' && reason.fatal) throw new FatalStatusError(reason.status, retries, config.url)
+          if (reason._tag === 'HttpStatus' && reason.fatal) {
+            throw new FatalStatusError(reason.status, retries, config.url)
+          }
           if (retries >= config.maxRetries) throw new RetriesExhaustedError(retries, reason, config.url)
           retries += 1
-          const policy = { initialMs: serverRetryMs ?? config.initialBackoffMs, minMs: config.minBackoffMs, maxMs: config.maxBackoffMs }
+          const initialMs = serverRetryMs ?? config.initialBackoffMs
+          const policy = { initialMs, minMs: config.minBackoffMs, maxMs: config.maxBackoffMs }
           const delayMs = backoffDelay(retries, policy, config.random)
           emit({ _tag: 'Retrying', retry: retries, delayMs })
           return timer(capped(delayMs), config.scheduler)

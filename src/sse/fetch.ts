@@ -1,76 +1,42 @@
-/**
- * One SSE connection as an Observable: the request, the status and
- * Content-Type checks, and the body cut into complete frames. Time plays no
- * part here (timeouts and retries are connectorStream's), so that the I/O
- * and the policy are tested apart.
- */
+// One SSE connection as an Observable: the request, the status and Content-Type checks, the body cut
+// into complete frames. No time here (timeouts and retries are connectorStream's): tested apart.
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { catchError, concat, defer, finalize, from, mergeMap, type Observable, of, throwError } from 'rxjs'
 import { utf8Chunks } from '../internal/utf8Chunks.js'
 import { disconnectReason, type DisconnectReason } from './lifecycle.js'
 
-/**
- * The part of a `fetch` response the stream reads; the global `fetch`'s and
- * undici's fit, and so does a stub for tests.
- *
- * @example
- * ```ts
- * const stub: FetchResponse = {
- *   status: 200,
- *   headers: { get: (name) => (name === 'content-type' ? 'text/event-stream' : null) },
- *   body: (async function* () { yield new TextEncoder().encode('data: {"type":"summary"}\n\n') })(),
- * }
- * ```
- */
-export interface FetchResponse {
-  /** The HTTP status: 2xx opens the stream, 401/403/404 end it, any other is retried. */
+/** The part of a `fetch` response the stream reads: the global `fetch`'s, undici's, or a stub's. */
+interface FetchResponse {
   readonly status: number
-  /** The response headers; only `Content-Type` is read. */
-  readonly headers: {
-    /** A header's value by case-insensitive name, `null` when absent (as `Headers.get`). */
-    get(name: string): string | null
-  }
-  /** The body; a WHATWG `ReadableStream` and a Node `Readable` are both async iterables of bytes. */
+  readonly headers: { get(name: string): string | null }
+  /** A WHATWG `ReadableStream` and a Node `Readable` are both async iterables of bytes. */
   readonly body: AsyncIterable<Uint8Array> | null
 }
 
 /**
- * A `fetch`. It must honour `signal`: that is how timeouts and
- * unsubscription end a connection. One that throws, or resolves to
- * something that is not a response, fails that connection as a
- * `NetworkError`, which is retried like any other.
- *
- * @example
- * ```ts
- * import { fetch as undiciFetch, ProxyAgent } from 'undici'
- *
- * const dispatcher = new ProxyAgent(process.env.HTTPS_PROXY!)
- * const viaProxy: FetchFunction = (url, init) => undiciFetch(url, { ...init, dispatcher })
- * connectorStream({ url, token, fetch: viaProxy })
- * ```
+ * A `fetch` that honours `signal` (timeouts and unsubscription end a connection through it). One that
+ * throws, or resolves to something that is not a response, fails that connection as a `NetworkError`.
  */
 export type FetchFunction = (
   url: string,
   init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal },
 ) => Promise<FetchResponse>
 
-/** What a connection emits: once `Open` (headers accepted), then `Frames` for each chunk that completed a frame or comment. */
+/** What a connection emits: once `Open` (headers accepted), then `Frames` per chunk that completed frames. */
 export type Signal =
   | { readonly _tag: 'Open'; readonly status: number }
   | { readonly _tag: 'Frames'; readonly messages: readonly EventSourceMessage[] }
 
-/** How a connection ends, on the error channel between the connection and the retry policy; never seen by users. */
+/** How a connection ends, on the error channel between the connection and the retry policy. */
 export class Ended {
   constructor(readonly reason: DisconnectReason) {}
 }
 
-/** What one connection needs. */
 export interface Request {
   readonly fetch: FetchFunction
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly maxFrameChars: number
-  /** Called with the server's `retry:` field. */
   readonly onRetry: (ms: number) => void
 }
 
@@ -79,24 +45,20 @@ const FATAL_STATUSES: ReadonlySet<number> = new Set([401, 403, 404])
 
 const ended = (reason: DisconnectReason): Observable<never> => throwError(() => new Ended(reason))
 
-/**
- * One connection: `Open`, then `Frames`, then an {@link Ended} error (the
- * stream ending included). Unsubscribing aborts the request.
- */
+/** One connection: `Open`, then `Frames`, then an {@link Ended} error (the end of the body included). */
 export function connection(request: Request): Observable<Signal> {
   return defer(() => {
     const controller = new AbortController()
-    // Inside a promise: a fetch that throws, or returns something else than a promise, fails this
-    // connection like any network error (retried), never the stream with a raw error.
-    // Called detached, not as `request.fetch(…)`: workerd's fetch refuses any `this` but the global
-    // one ("Illegal invocation"), and a user's fetch is a plain function either way.
+    // Inside a promise: a fetch that throws or returns no promise fails this connection (retried).
+    // Called detached: workerd's fetch refuses any `this` but the global one ("Illegal invocation").
     const { fetch } = request
     const response = new Promise<FetchResponse>((resolve) =>
       resolve(fetch(request.url, { method: 'GET', headers: { ...request.headers }, signal: controller.signal })))
     return from(response).pipe(
       mergeMap((r) => read(r, request)),
       // A fetch that fails, or a body that breaks off, is a network error; our own Ended passes through.
-      catchError((error: unknown) => throwError(() => (error instanceof Ended ? error : new Ended(disconnectReason.networkError(error))))),
+      catchError((error: unknown) =>
+        throwError(() => (error instanceof Ended ? error : new Ended(disconnectReason.networkError(error))))),
       // Frees the socket of an unread body (a 500 page) and any listener fetch left on the signal.
       finalize(() => controller.abort()),
     )
@@ -105,7 +67,8 @@ export function connection(request: Request): Observable<Signal> {
 
 function read(response: FetchResponse, request: Request): Observable<Signal> {
   if (typeof response?.status !== 'number' || typeof response.headers?.get !== 'function') {
-    return ended(disconnectReason.networkError(new TypeError('the fetch option resolved to something that is not a response (no status, no headers.get)')))
+    const what = 'the fetch option resolved to something that is not a response (no status, no headers.get)'
+    return ended(disconnectReason.networkError(new TypeError(what)))
   }
   if (response.status < 200 || response.status > 299) {
     return ended(disconnectReason.httpStatus(response.status, FATAL_STATUSES.has(response.status)))
@@ -117,12 +80,13 @@ function read(response: FetchResponse, request: Request): Observable<Signal> {
   }
   // A stream announced without a body (a fetch stub, a proxy that dropped it): nothing to read, retried.
   if (body === null) {
-    return ended(disconnectReason.networkError(new TypeError('the response announced text/event-stream but has no body')))
+    const what = 'the response announced text/event-stream but has no body'
+    return ended(disconnectReason.networkError(new TypeError(what)))
   }
   return concat(of<Signal>({ _tag: 'Open', status: response.status }), frames(body, request))
 }
 
-/** The body as complete frames. A fresh parser and decoder per connection: half a frame or half a UTF-8 sequence never leaks into the next. */
+/** The body as complete frames; a parser and decoder per connection, so no half frame leaks into the next. */
 function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<Signal> {
   return defer(() => {
     const decode = utf8Chunks()
@@ -143,7 +107,7 @@ function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<S
       mergeMap((chunk) => {
         const text = decode(chunk)
         if (text !== '') parser.feed(text)
-        // Only whole frames and comments are signals: a line that never ends must stall.
+        // Only whole frames and comments are signals, so that a line that never ends stalls.
         const out: Signal[] = complete ? [{ _tag: 'Frames', messages }] : []
         messages = []
         complete = false
