@@ -1,29 +1,24 @@
 /**
- * The `autoplay-rx` command's arguments: the help, the flags of each command
- * parsed and checked, then the command run from its own file (listen.ts,
- * send.ts, sign.ts, work.ts, demo.ts). Exit codes: 0 success, 1 deliveries
- * refused or failed or the port taken, 2 bad usage.
- *
- * Every message about setup says what to do about it, in one line, without
- * a stack: a stack is kept for what is a bug of ours.
+ * The `autoplay-rx` command's arguments: the help, each command's flags parsed and checked, then the
+ * command run from its own file. Exit codes (docs/cli.md): 0 done, 1 a runtime failure, 2 bad usage.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseArgs } from 'node:util'
 import { CliError } from './errors.js'
 
 const HELP: Record<string, string> = {
   main: `autoplay-rx — receive and play Autoplay connector events
 
 Usage:
-  autoplay-rx listen --port 8787 --secret S [--path /events] [--json]
-  autoplay-rx send --url URL --secret S [FILE…] [--type actions|summary] [--count N] [--sessions K]
+  autoplay-rx listen --port 8787 --secret S [--path /events] [--json] [--redis URL]
+  autoplay-rx send --url URL --secret S [FILE…] [--count N] [--dry-run]
   autoplay-rx sign --secret S FILE
-  autoplay-rx work --redis URL --stream NAME --group G [--consumer C]
+  autoplay-rx work --redis URL [--stream NAME] [--group G] [--consumer C]
   autoplay-rx demo
   autoplay-rx --version
 
-Run "autoplay-rx <command> --help" for a command's options.`,
+Run "autoplay-rx <command> --help" for a command's options. Exit codes: 0 done, 1 failed, 2 bad usage.`,
   listen: `autoplay-rx listen — a local receiver that prints each delivery
 
 Options:
@@ -33,8 +28,7 @@ Options:
   --path P            route                                             [/events]
   --json              print NDJSON ({"event":"payload"|"rejected",…}) instead of text
   --max-body-bytes N  body limit                                        [1048576]
-  --redis URL         also append each accepted delivery to a Redis Stream, answering
-                      only once it is stored (503 when Redis cannot take it)
+  --redis URL         also append each accepted delivery to a Redis Stream before answering (503 if it cannot)
   --stream NAME       the stream, with --redis                          [autoplay:events]
   -h, --help          this help
 
@@ -53,22 +47,22 @@ Options:
 Each entry is printed, then acknowledged. Ctrl-C stops it cleanly.`,
   send: `autoplay-rx send — sign and POST events exactly as the connector does
 
-Sends FILE… (each file one JSON event), or generated events when no file is given.
-Headers: Content-Type: application/json, X-Connector-Signature: sha256=<hex>, Authorization: Bearer <secret>.
-Retries like the connector: 5xx, timeouts and network errors with exponential backoff; 4xx never.
+Sends FILE… (each file one JSON event), or generated events when no file is given, and prints
+one line per delivery (then a summary). Retries 5xx, timeouts and network errors with backoff; 4xx never.
 
 Options:
-  --url URL           endpoint (required)
+  --url URL           endpoint (required, but with --dry-run)
   --secret S          shared secret (required)
   --type T            generated event type: actions | summary          [actions]
-  --count N           generated events, or times each FILE is sent     [10 generated, 1 per file]
+  --count N           generated events, or times each FILE is sent     [1]
   --sessions K        sessions the generated events spread over         [3]
+  --seed N            generator seed                                    [42]
   --concurrency C     requests in flight                                [8]
   --retries R         retries after 5xx / timeout                       [5]
   --backoff MS        first backoff, doubling                           [2000]
   --timeout MS        per-request timeout                               [10000]
-  --seed N            generator seed                                    [42]
-  --quiet             no progress line
+  --quiet             print only the deliveries not accepted, and the summary
+  --dry-run           send nothing: print the curl command of each delivery
   -h, --help          this help
 
 Exits 1 when any delivery ends refused or failed.`,
@@ -85,124 +79,141 @@ that drops the duplicate and merges each session's batches.`,
 const REDIS_EXAMPLE = 'redis://127.0.0.1:6379'
 const URL_EXAMPLE = 'http://127.0.0.1:8787/events'
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
-  } catch (error) {
-    throw new CliError((error as Error).message)
+type Kind = 'string' | 'boolean' | 'strings'
+type Values = Record<string, string | boolean | string[] | undefined>
+
+/**
+ * Flags checked against `options`, each mistake a usage error of our own words (parseArgs' strict mode
+ * writes several lines, and refuses `--count -1` rather than saying what is wrong with -1).
+ */
+function parse(args: string[], options: Record<string, Kind>, positionals = false) {
+  const { tokens } = parseArgs({ args, strict: false, allowPositionals: true, tokens: true, options: {
+    ...Object.fromEntries(Object.entries(options).map(([name, kind]) => [name, { type: kind === 'boolean' ? 'boolean' : 'string' }])),
+    help: { type: 'boolean', short: 'h' },
+  } })
+  const values: Values = {}
+  const rest: string[] = []
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (!positionals) throw new CliError(`unexpected argument "${token.value}"`)
+      rest.push(token.value)
+    }
+    if (token.kind !== 'option') continue
+    const kind = token.name === 'help' ? 'boolean' : options[token.name]
+    const { rawName, value } = token
+    if (kind === undefined) throw new CliError(`unknown option ${rawName}`)
+    if (kind === 'boolean') {
+      if (value !== undefined) throw new CliError(`${rawName} takes no value`)
+      values[token.name] = true
+    } else if (value === undefined || (!token.inlineValue && /^-(?!\d)/.test(value))) {
+      throw new CliError(`${rawName} needs a value`)
+    } else {
+      values[token.name] = kind === 'strings' ? [...(values[token.name] as string[] | undefined ?? []), value] : value
+    }
   }
+  return { values, positionals: rest }
 }
 
-function int(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+const text = (values: Values, name: string) => values[name] as string | undefined
+
+function int(values: Values, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const value = text(values, name)
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new CliError(`--${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, got "${value}"`)
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`
+    throw new CliError(`--${name} must be a whole number ${range}, got "${value}"`)
   }
   return n
 }
 
-/** A flag that must be given; `what` says what to pass, the fix of the error. */
-function required(value: string | undefined, name: string, what: string): string {
+/** A flag that must be given; `what` says what to pass. */
+function required(values: Values, name: string, what: string): string {
+  const value = text(values, name)
   if (value === undefined) throw new CliError(`--${name} is required: ${what}`)
   return value
 }
 
-/** A flag that must be a URL whose protocol `protocol` matches; `kind` describes it, with an example. */
+/** A flag that must be a URL whose protocol `protocol` matches; `kind` describes it. */
 function urlFlag(value: string, name: string, protocol: RegExp, kind: string): string {
-  let ok = false
-  try {
-    ok = protocol.test(new URL(value).protocol)
-  } catch {
-    // Not a URL at all: the same message as a URL of another protocol.
-  }
-  if (!ok) throw new CliError(`--${name} must be ${kind}, got "${value}"`)
+  if (!URL.canParse(value) || !protocol.test(new URL(value).protocol)) throw new CliError(`--${name} must be ${kind}, got "${value}"`)
   return value
 }
 
 const HTTP_URL = [/^https?:$/, `an http:// or https:// URL such as ${URL_EXAMPLE}`] as const
 const REDIS_URL = [/^rediss?:$/, `a redis:// or rediss:// URL such as ${REDIS_EXAMPLE}`] as const
+const redisUrl = (values: Values) =>
+  urlFlag(required(values, 'redis', `the Redis server that holds the stream, such as --redis ${REDIS_EXAMPLE}`), 'redis', ...REDIS_URL)
 
 async function listen(args: string[]): Promise<number> {
   const { values } = parse(args, {
-    port: { type: 'string' }, host: { type: 'string' }, secret: { type: 'string', multiple: true },
-    path: { type: 'string' }, json: { type: 'boolean' }, 'max-body-bytes': { type: 'string' },
-    redis: { type: 'string' }, stream: { type: 'string' },
+    port: 'string', host: 'string', secret: 'strings', path: 'string', json: 'boolean',
+    'max-body-bytes': 'string', redis: 'string', stream: 'string',
   })
-  if (values.help) return help('listen')
-  if (values.stream !== undefined && values.redis === undefined) {
-    throw new CliError(`--stream needs --redis, the Redis server that holds the stream (such as --redis ${REDIS_EXAMPLE})`)
-  }
-  const secrets = values.secret ?? []
+  if (values['help']) return help('listen')
+  const secrets = (values['secret'] ?? []) as string[]
   if (secrets.length === 0) {
     throw new CliError('--secret is required: pass the secret the connector signs with (or --secret "" to accept unsigned deliveries in development)')
   }
-  const path = values.path ?? '/events'
+  if (values['stream'] !== undefined && values['redis'] === undefined) {
+    throw new CliError(`--stream needs --redis, the Redis server that holds the stream (such as --redis ${REDIS_EXAMPLE})`)
+  }
+  const path = text(values, 'path') ?? '/events'
   if (!path.startsWith('/')) throw new CliError(`--path must start with "/": use --path /${path}`)
-  const port = int(values.port, 'port', 8787, 0, 65535)
-  const host = values.host ?? '127.0.0.1'
-  const maxBodyBytes = int(values['max-body-bytes'], 'max-body-bytes', 1024 * 1024, 1)
-  const redisUrl = values.redis === undefined ? undefined : urlFlag(values.redis, 'redis', ...REDIS_URL)
-  // Loaded here, not at the top: the receiver and rxjs are most of a start, and send, sign, version and help need neither.
-  const { listenCommand } = await import('./listen.js')
-  return listenCommand({
-    port, host, secrets, path, json: values.json ?? false, maxBodyBytes, stream: values.stream ?? 'autoplay:events',
-    ...(redisUrl === undefined ? {} : { redisUrl }),
-  })
+  const options = {
+    port: int(values, 'port', 8787, 0, 65535), host: text(values, 'host') ?? '127.0.0.1', secrets, path,
+    json: values['json'] === true, maxBodyBytes: int(values, 'max-body-bytes', 1024 * 1024, 1),
+    redisUrl: values['redis'] === undefined ? undefined : redisUrl(values), stream: text(values, 'stream') ?? 'autoplay:events',
+  }
+  // Loaded here: the receiver and rxjs are most of a start, and send, sign, version and help need neither.
+  return (await import('./listen.js')).listenCommand(options)
 }
 
 async function work(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    redis: { type: 'string' }, stream: { type: 'string' }, group: { type: 'string' }, consumer: { type: 'string' },
-    'claim-idle': { type: 'string' }, json: { type: 'boolean' },
+  const { values } = parse(args, { redis: 'string', stream: 'string', group: 'string', consumer: 'string', 'claim-idle': 'string', json: 'boolean' })
+  if (values['help']) return help('work')
+  return (await import('./work.js')).workCommand({
+    redisUrl: redisUrl(values), stream: text(values, 'stream') ?? 'autoplay:events', group: text(values, 'group') ?? 'autoplay-rx',
+    consumer: text(values, 'consumer') ?? `worker-${process.pid}`, claimIdleMs: int(values, 'claim-idle', 30_000, 1),
+    json: values['json'] === true,
   })
-  if (values.help) return help('work')
-  const url = urlFlag(required(values.redis, 'redis', `the Redis server that holds the stream, such as --redis ${REDIS_EXAMPLE}`), 'redis', ...REDIS_URL)
-  const claimIdleMs = int(values['claim-idle'], 'claim-idle', 30_000, 1)
-  const stream = values.stream ?? 'autoplay:events'
-  const group = values.group ?? 'autoplay-rx'
-  const consumer = values.consumer ?? `worker-${process.pid}`
-  const { workCommand } = await import('./work.js')
-  return workCommand({ redisUrl: url, stream, group, consumer, claimIdleMs, json: values.json ?? false })
 }
 
 async function send(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    url: { type: 'string' }, secret: { type: 'string' }, type: { type: 'string' }, count: { type: 'string' },
-    sessions: { type: 'string' }, concurrency: { type: 'string' }, retries: { type: 'string' },
-    backoff: { type: 'string' }, timeout: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' },
-  })
-  if (values.help) return help('send')
-  const url = urlFlag(required(values.url, 'url', `the receiver's endpoint, such as --url ${URL_EXAMPLE}`), 'url', ...HTTP_URL)
-  const secret = required(values.secret, 'secret', 'pass the secret the receiver checks signatures with')
-  const type = values.type ?? 'actions'
+    url: 'string', secret: 'string', type: 'string', count: 'string', sessions: 'string', concurrency: 'string', retries: 'string',
+    backoff: 'string', timeout: 'string', seed: 'string', quiet: 'boolean', 'dry-run': 'boolean',
+  }, true)
+  if (values['help']) return help('send')
+  const dryRun = values['dry-run'] === true
+  const url = dryRun && values['url'] === undefined
+    ? URL_EXAMPLE
+    : urlFlag(required(values, 'url', `the receiver's endpoint, such as --url ${URL_EXAMPLE}`), 'url', ...HTTP_URL)
+  const secret = required(values, 'secret', 'pass the secret the receiver checks signatures with')
+  const type = text(values, 'type') ?? 'actions'
   if (type !== 'actions' && type !== 'summary') throw new CliError(`--type must be actions or summary, got "${type}"`)
-  const times = int(values.count, 'count', 1, 1)
+  const count = int(values, 'count', 1, 1)
   const events = positionals.length > 0
-    ? { files: positionals, times }
-    : { type, count: int(values.count, 'count', 10, 1), sessions: int(values.sessions, 'sessions', 3, 1), seed: int(values.seed, 'seed', 42) } as const
-  const { sendCommand } = await import('./send.js')
-  return sendCommand({
-    url, secret, events, quiet: values.quiet ?? false,
-    concurrency: int(values.concurrency, 'concurrency', 8, 1), retries: int(values.retries, 'retries', 5),
-    backoffMs: int(values.backoff, 'backoff', 2000), timeoutMs: int(values.timeout, 'timeout', 10_000, 1),
+    ? { files: positionals, times: count }
+    : { type, count, sessions: int(values, 'sessions', 3, 1), seed: int(values, 'seed', 42) } as const
+  return (await import('./send.js')).sendCommand({
+    url, secret, events, quiet: values['quiet'] === true, dryRun,
+    concurrency: int(values, 'concurrency', 8, 1), retries: int(values, 'retries', 5),
+    backoffMs: int(values, 'backoff', 2000), timeoutMs: int(values, 'timeout', 10_000, 1),
   })
 }
 
 async function sign(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { secret: { type: 'string' } })
-  if (values.help) return help('sign')
-  const secret = required(values.secret, 'secret', 'pass the secret to sign with')
+  const { values, positionals } = parse(args, { secret: 'string' }, true)
+  if (values['help']) return help('sign')
+  const secret = required(values, 'secret', 'pass the secret to sign with')
   if (positionals.length !== 1) throw new CliError('sign takes exactly one FILE ("-" for standard input)')
-  const { signCommand } = await import('./sign.js')
-  return signCommand({ secret, file: positionals[0]! })
+  return (await import('./sign.js')).signCommand({ secret, file: positionals[0]! })
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parse(args, {})
-  if (values.help) return help('demo')
-  const { demo } = await import('./demo.js')
-  await demo()
+  if (parse(args, {}).values['help']) return help('demo')
+  await (await import('./demo.js')).demo()
   return 0
 }
 
@@ -211,35 +222,28 @@ function help(topic: string): number {
   return 0
 }
 
-/**
- * The installed package's version, from its own package.json: found by
- * self-reference (package.json is in "exports"), so the same code works
- * from src/ through tsx and from dist/ in the installed package.
- */
+/** The installed package's version, found by self-reference: the same code runs from src/ and from dist/. */
 function version(): number {
   const file = fileURLToPath(import.meta.resolve('autoplay-rx/package.json'))
   process.stdout.write((JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version + '\n')
   return 0
 }
 
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { listen, send, sign, work, demo }
+
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   try {
-    switch (command) {
-      case 'listen': return await listen(rest)
-      case 'send': return await send(rest)
-      case 'sign': return await sign(rest)
-      case 'work': return await work(rest)
-      case 'demo': return await demo(rest)
-      case 'version': case '-v': case '--version': return version()
-      case undefined: case '-h': case '--help': case 'help': return help('main')
-      default: throw new CliError(`unknown command "${command}": the commands are listen, send, sign, work, demo and version`)
-    }
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') return help('main')
+    if (command === 'version' || command === '-v' || command === '--version') return version()
+    const run = COMMANDS[command]
+    if (!run) throw new CliError(`unknown command "${command}": the commands are listen, send, sign, work, demo and version`)
+    return await run(rest)
   } catch (error) {
     if (!(error instanceof CliError)) throw error
-    const pointer = error.exitCode === 1 ? '' : `${command && HELP[command] ? `Run "autoplay-rx ${command} --help".` : 'Run "autoplay-rx --help".'}\n`
-    process.stderr.write(`autoplay-rx: ${error.message}\n${pointer}`)
+    const see = command !== undefined && command in COMMANDS ? `autoplay-rx ${command} --help` : 'autoplay-rx --help'
+    process.stderr.write(`autoplay-rx: ${error.message}${error.exitCode === 2 ? ` (see ${see})` : ''}\n`)
     return error.exitCode
   }
 }
