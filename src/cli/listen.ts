@@ -6,28 +6,23 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import type { Logger } from '../logger.js'
 import { toText } from '../payloads.js'
-import { WebhookReceiver } from '../receiver.js'
+import { WebhookReceiver, type WebhookReceiverOptions } from '../receiver.js'
 import { createHardenedServer, createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
 import { CliError } from './errors.js'
 import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
 import { connectRedis } from './redis.js'
 
-export interface ListenOptions extends AdapterOptions {
+/** A listener's options; the logger defaults to one line on stderr per warning or error. */
+export interface ListenOptions extends AdapterOptions, Pick<WebhookReceiverOptions, 'secret' | 'maxBodyBytes' | 'logger'> {
   readonly port: number
   readonly host?: string | undefined
-  readonly secret: string | ReadonlyArray<string>
   /** Route; default `/events`. */
   readonly path?: string | undefined
-  /** The receiver's body limit (the adapter has none of its own). */
-  readonly maxBodyBytes?: number | undefined
   /** Print NDJSON instead of text. */
   readonly json?: boolean | undefined
   /** Where lines go; default stdout. */
   readonly write?: ((line: string) => void) | undefined
-  /** Default: one line on stderr per warning or error. */
-  readonly logger?: Logger | undefined
 }
 
 export interface Listener {
@@ -53,8 +48,8 @@ export function formatRejection(error: { readonly _tag: string; readonly message
 
 /** Starts a listener; resolves once it accepts connections. */
 export async function startListener(options: ListenOptions): Promise<Listener> {
-  const { maxBodyBytes, json, write = writeLine, logger = cliLogger, path = '/events', ...adapterOptions } = options
-  const receiver = new WebhookReceiver({ secret: options.secret, logger, ...(maxBodyBytes ? { maxBodyBytes } : {}) })
+  const { secret, maxBodyBytes, json, write = writeLine, logger = cliLogger, path = '/events', ...adapterOptions } = options
+  const receiver = new WebhookReceiver({ secret, maxBodyBytes, logger })
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
     write(json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))
@@ -84,29 +79,16 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   }
 }
 
-/** `autoplay-rx listen`, its flags parsed and checked. */
-export interface ListenCommand {
-  readonly port: number
-  readonly host: string
-  /** One or more (rotation); `''` accepts unsigned deliveries. */
-  readonly secrets: ReadonlyArray<string>
-  readonly path: string
-  readonly json: boolean
-  readonly maxBodyBytes: number
-  /** Append each accepted delivery to `stream` on this Redis before answering. */
-  readonly redisUrl?: string | undefined
-  readonly stream: string
-}
-
 /** Runs `autoplay-rx listen` until Ctrl-C, then closes the server, the receiver and Redis; resolves with 0. */
-export async function listenCommand(options: ListenCommand): Promise<number> {
-  const { port, host, secrets, path, json, maxBodyBytes, stream } = options
-  const redis = options.redisUrl === undefined ? undefined : await connectRedis(options.redisUrl)
+export async function listenCommand(
+  options: ListenOptions & { readonly host: string; readonly redisUrl: string | undefined; readonly stream: string },
+): Promise<number> {
+  const { port, host, redisUrl, stream, ...rest } = options
+  const redis = redisUrl === undefined ? undefined : await connectRedis(redisUrl)
   try {
     const persist = redis && (await import('../redis/index.js')).redisAppender(redis, { stream })
-    const listener = await startListener({
-      port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json, maxBodyBytes, ...(persist ? { persist } : {}),
-    }).catch((error: unknown) => { throw cannotListen(error, host, port) })
+    const listener = await startListener({ port, host, ...rest, ...(persist ? { persist } : {}) })
+      .catch((error: unknown) => { throw cannotListen(error, host, port) })
     writeError(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)`)
     await untilInterrupted()
     await listener.close()
@@ -117,16 +99,17 @@ export async function listenCommand(options: ListenCommand): Promise<number> {
   return 0
 }
 
-const ANY_HOST = 'use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)'
-
 /** Why the server could not listen, with what to do, when it is the user's to fix; else the error as it is. */
 function cannotListen(error: unknown, host: string, port: number): unknown {
-  switch ((error as NodeJS.ErrnoException | null)?.code) {
-    case 'EADDRINUSE':
-      return new CliError(`port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`, 1)
-    case 'EACCES': return new CliError(`no permission to listen on port ${port}: choose a port above 1023 with --port`, 1)
-    case 'EADDRNOTAVAIL': return new CliError(`cannot listen on ${host}: it is not an address of this machine; ${ANY_HOST}`, 1)
-    case 'ENOTFOUND': case 'EAI_AGAIN': return new CliError(`cannot listen on ${host}: no such host; ${ANY_HOST}`, 1)
-    default: return error
+  const choose = 'use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)'
+  const noHost = `cannot listen on ${host}: no such host; ${choose}`
+  const why: Record<string, string> = {
+    EADDRINUSE: `port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`,
+    EACCES: `no permission to listen on port ${port}: choose a port above 1023 with --port`,
+    EADDRNOTAVAIL: `cannot listen on ${host}: it is not an address of this machine; ${choose}`,
+    ENOTFOUND: noHost,
+    EAI_AGAIN: noHost,
   }
+  const message = why[(error as NodeJS.ErrnoException | null)?.code ?? '']
+  return message === undefined ? error : new CliError(message, 1)
 }

@@ -10,24 +10,19 @@ import { sign } from '../signature.js'
 import { generateEvents, type GenerateOptions } from './generate.js'
 import { readInput, writeLine } from './io.js'
 
-/** One delivery to send. */
 export interface Delivery {
   readonly body: Uint8Array
   /** Sent instead of the body's signature: a forged delivery, for tests and the demo. */
   readonly signature?: string | undefined
 }
 
-/** What one POST came to: the status (0 when no answer came) and, unless a 2xx, the reason. */
-export interface Attempt {
+/** What became of a delivery: the last status (0: no answer), why unless a 2xx, and the retries before it. */
+export interface Outcome {
   readonly status: number
   /** The receiver's error `code`, or the network error's (`ECONNREFUSED`, `ETIMEDOUT`, …). */
   readonly code: string | null
   /** The receiver's error `message` (or the first line of a body that is not JSON), or the network error's. */
   readonly message: string | null
-}
-
-/** What became of one delivery: its last attempt, and how many retries came before it. */
-export interface Outcome extends Attempt {
   readonly retries: number
 }
 
@@ -39,9 +34,8 @@ export interface SendOptions {
   readonly concurrency?: number | undefined
   /** Retries after a 5xx, a timeout or a network error; default 5. */
   readonly retries?: number | undefined
-  /** First backoff, doubling, plus 0–10 % jitter; default 2000 ms (the connector's). */
+  /** First backoff, doubling, plus 0–10 % jitter; default 2000 ms (the connector's); at most `maxBackoffMs` (60000). */
   readonly backoffMs?: number | undefined
-  /** Cap of the backoff, before jitter; default 60000 ms. */
   readonly maxBackoffMs?: number | undefined
   /** The jitter's source, in [0, 1); default `Math.random`. */
   readonly random?: (() => number) | undefined
@@ -53,17 +47,13 @@ export interface SendOptions {
   readonly onOutcome?: ((outcome: Outcome, index: number) => void) | undefined
 }
 
-/** The totals of a send. */
+/** The totals of a send; `statuses` in input order (0: no answer), `failed` the deliveries never answered. */
 export interface SendReport {
   sent: number
   accepted: number
-  /** Final non-2xx answers, by status. */
   readonly rejectedByStatus: Record<number, number>
-  /** Attempts that were retries. */
   retried: number
-  /** Deliveries that got no answer, after their last retry. */
   failed: number
-  /** Final status of each delivery, in input order (0: no answer). */
   readonly statuses: number[]
 }
 
@@ -86,25 +76,24 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
   const concurrency = Math.max(1, options.concurrency ?? 8)
   const policy = { initialMs: options.backoffMs ?? 2000, maxMs: options.maxBackoffMs ?? 60_000 }
   const agent = new (url.protocol === 'https:' ? HttpsAgent : Agent)({ keepAlive: true, maxSockets: concurrency })
-  const report: SendReport = {
-    sent: 0, accepted: 0, rejectedByStatus: {}, retried: 0, failed: 0, statuses: Array<number>(deliveries.length).fill(0),
-  }
+  const statuses = Array<number>(deliveries.length).fill(0)
+  const report: SendReport = { sent: 0, accepted: 0, rejectedByStatus: {}, retried: 0, failed: 0, statuses }
   const one = async (index: number) => {
     const { body, signature = sign(body, secret) } = deliveries[index]!
-    let attempt = await postDelivery(url, agent, body, signature, secret, timeoutMs)
-    let tries = 0
-    while ((attempt.status === 0 || attempt.status >= 500) && tries < retries) {
-      await sleep(backoffDelay(++tries, policy, options.random))
-      attempt = await postDelivery(url, agent, body, signature, secret, timeoutMs)
+    let outcome = await postDelivery(url, agent, body, signature, secret, timeoutMs)
+    while ((outcome.status === 0 || outcome.status >= 500) && outcome.retries < retries) {
+      const tries = outcome.retries + 1
+      await sleep(backoffDelay(tries, policy, options.random))
+      outcome = { ...await postDelivery(url, agent, body, signature, secret, timeoutMs), retries: tries }
     }
-    const { status } = attempt
+    const { status } = outcome
     report.sent++
-    report.retried += tries
-    report.statuses[index] = status
+    report.retried += outcome.retries
+    statuses[index] = status
     if (accepted(status)) report.accepted++
     else if (status === 0) report.failed++
     else report.rejectedByStatus[status] = (report.rejectedByStatus[status] ?? 0) + 1
-    options.onOutcome?.({ ...attempt, retries: tries }, index)
+    options.onOutcome?.(outcome, index)
   }
   let next = 0
   await Promise.all(Array.from({ length: Math.min(concurrency, deliveries.length) }, async () => {
@@ -117,17 +106,11 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
 /** Enough of an error body to show its reason. */
 const REASON_BYTES = 4096
 
-/**
- * One POST as the connector sends it (its headers, the exact bytes): the status, or 0 on a timeout or a
- * network error, with the reason when it is not a 2xx. Never rejects.
- */
-export function postDelivery(
-  url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number,
-): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : request)(url, {
-      method: 'POST', agent, headers: { ...connectorHeaders(signature, secret), 'content-length': body.byteLength },
-    }, (res) => {
+/** One POST as the connector sends it (its headers, the exact bytes); never rejects. */
+export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number) {
+  return new Promise<Outcome>((resolve) => {
+    const headers = { ...connectorHeaders(signature, secret), 'content-length': body.byteLength }
+    const req = (url.protocol === 'https:' ? httpsRequest : request)(url, { method: 'POST', agent, headers }, (res) => {
       const status = res.statusCode ?? 0
       const chunks: Buffer[] = []
       let size = 0
@@ -136,9 +119,7 @@ export function postDelivery(
         chunks.push(chunk)
         size += chunk.length
       })
-      res.on('end', () => resolve(accepted(status)
-        ? { status, code: null, message: null }
-        : refusal(status, Buffer.concat(chunks).subarray(0, REASON_BYTES))))
+      res.on('end', () => resolve(accepted(status) ? { status, code: null, message: null, retries: 0 } : refusal(status, chunks)))
       res.on('error', (error) => resolve(failure(error)))
     })
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })))
@@ -147,49 +128,37 @@ export function postDelivery(
   })
 }
 
-const connectorHeaders = (signature: string, secret: string) => ({
-  'content-type': 'application/json',
-  'x-connector-signature': signature,
-  authorization: `Bearer ${secret}`,
-})
+const connectorHeaders = (signature: string, secret: string) =>
+  ({ 'content-type': 'application/json', 'x-connector-signature': signature, authorization: `Bearer ${secret}` })
 
 /** A refusal's reason: `code` and `message` of a JSON error body, else its first line. */
-function refusal(status: number, body: Buffer): Attempt {
-  const text = body.toString('utf8')
+function refusal(status: number, chunks: Buffer[]): Outcome {
+  const text = Buffer.concat(chunks).subarray(0, REASON_BYTES).toString('utf8')
+  let json: { code?: unknown; message?: unknown } = {}
   try {
-    const { code, message } = JSON.parse(text) as Record<string, unknown>
-    if (typeof code === 'string') {
-      return { status, code, message: typeof message === 'string' && message !== code ? oneLine(message) : null }
-    }
+    json = JSON.parse(text) ?? {}
   } catch {
     // Not JSON: a proxy's or a framework's own page; its first line is the best reason there is.
   }
-  return { status, code: null, message: oneLine(text) || null }
+  if (typeof json.code !== 'string') return { status, code: null, message: oneLine(text), retries: 0 }
+  return { status, code: json.code, message: typeof json.message === 'string' && json.message !== json.code ? oneLine(json.message) : null, retries: 0 }
 }
 
 /** A network error's reason; Node's AggregateError (every address of a host refused) has an empty message. */
-function failure(error: Error & { code?: string; errors?: Error[] }): Attempt {
+function failure(error: Error & { code?: string; errors?: Error[] }): Outcome {
   const message = error.message || (error.errors ?? []).map((e) => e.message).join('; ')
-  return { status: 0, code: error.code ?? null, message: oneLine(message) || null }
+  return { status: 0, code: error.code ?? null, message: oneLine(message), retries: 0 }
 }
 
-function oneLine(text: string): string {
+function oneLine(text: string): string | null {
   const line = text.trim().split('\n', 1)[0]!.trim()
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line || null
 }
 
-/** `autoplay-rx send`, its flags parsed and checked: files (each sent `times` times) or generated events. */
-export interface SendCommand {
-  readonly url: string
-  readonly secret: string
+/** `autoplay-rx send`: files (each sent `times` times) or generated events; `quiet` prints only what was not accepted. */
+export interface SendCommand extends Omit<SendOptions, 'deliveries'> {
   readonly events: { readonly files: ReadonlyArray<string>; readonly times: number } | GenerateOptions
-  readonly concurrency: number
-  readonly retries: number
-  readonly backoffMs: number
-  readonly timeoutMs: number
-  /** Print only the deliveries not accepted, and the summary. */
   readonly quiet: boolean
-  /** Print the curl command of each delivery instead of sending it. */
   readonly dryRun: boolean
 }
 
@@ -238,10 +207,10 @@ function fixOf(status: number, code: string | null, url: string): string | undef
   return undefined
 }
 
-const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
+const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 
 /** The curl command that sends `body` as the connector would; the body is printed as UTF-8 text. */
 export function curlCommand(url: string, secret: string, body: Uint8Array): string {
-  const headers = Object.entries(connectorHeaders(sign(body, secret), secret)).map(([name, value]) => `-H ${shellQuote(`${name}: ${value}`)}`)
-  return `curl -sS ${shellQuote(url)} ${headers.join(' ')} --data-binary ${shellQuote(Buffer.from(body).toString('utf8'))}`
+  const headers = Object.entries(connectorHeaders(sign(body, secret), secret)).map(([name, value]) => `-H ${quote(`${name}: ${value}`)}`)
+  return `curl -sS ${quote(url)} ${headers.join(' ')} --data-binary ${quote(Buffer.from(body).toString('utf8'))}`
 }

@@ -1,26 +1,16 @@
 /** `autoplay-rx work`: reads a Redis Stream through a consumer group, prints each delivery, then acknowledges it. */
-import { fromRedisStream } from '../redis/index.js'
+import { fromRedisStream, type FromRedisStreamOptions } from '../redis/index.js'
 import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
 import { formatPayload, formatRejection } from './listen.js'
 import { connectRedis } from './redis.js'
-
-/** `autoplay-rx work`, its flags parsed and checked. */
-export interface WorkCommand {
-  readonly redisUrl: string
-  readonly stream: string
-  readonly group: string
-  /** Stable across restarts, so that this worker's pending entries come back to it. */
-  readonly consumer: string
-  /** Claim entries another worker left pending this long. */
-  readonly claimIdleMs: number
-  readonly json: boolean
-}
 
 /**
  * Runs `autoplay-rx work` until Ctrl-C; resolves with 0. An entry that does not decode is printed as
  * rejected; a failed ack is one line on stderr (the entry stays pending and comes back).
  */
-export async function workCommand(options: WorkCommand): Promise<number> {
+export async function workCommand(
+  options: Pick<FromRedisStreamOptions, 'stream' | 'group' | 'consumer' | 'claimIdleMs'> & { readonly redisUrl: string; readonly json: boolean },
+): Promise<number> {
   const { stream, group, consumer, claimIdleMs, json } = options
   const redis = await connectRedis(options.redisUrl)
   const acking = new Set<Promise<boolean>>()
