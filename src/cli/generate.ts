@@ -16,9 +16,11 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-const PAGES = ['dashboard', 'reports', 'settings/billing', 'team/members', 'projects/:id', 'projects/:id/tasks', 'integrations', 'onboarding']
+const PAGES = ['dashboard', 'reports', 'settings/billing', 'team/members', 'projects/:id', 'projects/:id/tasks',
+  'integrations', 'onboarding']
 const KINDS = ['pageview', 'click', 'click', 'type', 'focus', 'blur', 'submit']
-const TARGETS = ['Export CSV', 'Save', 'Invite member', 'Upgrade plan', 'Search', 'New project', 'Filter', 'Connect Slack']
+const TARGETS = ['Export CSV', 'Save', 'Invite member', 'Upgrade plan', 'Search', 'New project', 'Filter',
+  'Connect Slack']
 
 /** Options of {@link generateEvents}. */
 export interface GenerateOptions {
@@ -65,7 +67,8 @@ export function generateEvents(options: GenerateOptions): string[] {
       const t0 = forwardedAt - perBatch + index * 0.001
       return {
         index, type: kind, title: `${kind} ${kind === 'pageview' ? page : target}`,
-        description: kind === 'pageview' ? `User viewed the ${page} page` : `User did a ${kind} on "${target}" on the ${page} page`,
+        description: kind === 'pageview' ? `User viewed the ${page} page` : 
+          `User did a ${kind} on "${target}" on the ${page} page`,
         canonical_url: `https://app.example.com/${page}`,
         raw_url: `https://app.example.com/${page.replace(/:id/g, String(100 + Math.floor(random() * 900)))}`,
         timestamp_start: t0, timestamp_end: t0 + 0.5,

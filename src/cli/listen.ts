@@ -7,14 +7,14 @@ import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { toText } from '../payloads.js'
-import { WebhookReceiver, type WebhookReceiverOptions } from '../receiver.js'
+import { WebhookReceiver, type WebhookReceiverOptions as ReceiverOptions } from '../receiver.js'
 import { createHardenedServer, createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
 import { CliError } from './errors.js'
 import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
 import { connectRedis } from './redis.js'
 
 /** A listener's options; the logger defaults to one line on stderr per warning or error. */
-export interface ListenOptions extends AdapterOptions, Pick<WebhookReceiverOptions, 'secret' | 'maxBodyBytes' | 'logger'> {
+export interface ListenOptions extends AdapterOptions, Pick<ReceiverOptions, 'secret' | 'maxBodyBytes' | 'logger'> {
   readonly port: number
   readonly host?: string | undefined
   /** Route; default `/events`. */
@@ -48,7 +48,7 @@ export function formatRejection(error: { readonly _tag: string; readonly message
 
 /** Starts a listener; resolves once it accepts connections. */
 export async function startListener(options: ListenOptions): Promise<Listener> {
-  const { secret, maxBodyBytes, json, write = writeLine, logger = cliLogger, path = '/events', ...adapterOptions } = options
+  const { secret, maxBodyBytes, json, write = writeLine, logger = cliLogger, path = '/events', ...rest } = options
   const receiver = new WebhookReceiver({ secret, maxBodyBytes, logger })
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
@@ -59,7 +59,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         ...(error._tag === 'UnknownEventType' ? { eventType: error.eventType } : {}) })
       : formatRejection(error))))
   // Hardened like any server should be: even a local one must not hold silent sockets for ever.
-  const server = createHardenedServer(createNodeMiddleware(receiver, { ...adapterOptions, path }))
+  const server = createHardenedServer(createNodeMiddleware(receiver, { ...rest, path }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
@@ -104,7 +104,8 @@ function cannotListen(error: unknown, host: string, port: number): unknown {
   const choose = 'use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)'
   const noHost = `cannot listen on ${host}: no such host; ${choose}`
   const why: Record<string, string> = {
-    EADDRINUSE: `port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`,
+    EADDRINUSE: `port ${port} on ${host} is already in use: stop what holds it, or choose another with --port ` +
+      '(0 picks a free one)',
     EACCES: `no permission to listen on port ${port}: choose a port above 1023 with --port`,
     EADDRNOTAVAIL: `cannot listen on ${host}: it is not an address of this machine; ${choose}`,
     ENOTFOUND: noHost,

@@ -48,7 +48,7 @@ function reader(flags: Command['flags'], values: Values, files: string[]) {
       if (!ok) fail(`--${name} must be a whole number ${range}, got "${value}"`)
       return n
     },
-    redis: () => url('redis', /^rediss?:$/, 'a redis:// or rediss:// URL', REDIS_EXAMPLE, 'the Redis server of the stream'),
+    redis: () => url('redis', /^rediss?:$/, 'a redis:// or rediss:// URL', REDIS_EXAMPLE, 'the stream\'s Redis server'),
   }
 }
 

@@ -17,10 +17,9 @@ export async function connectRedis(url: string) {
   }
   let connected = false
   const backoff = { initialMs: 100, minMs: 100, maxMs: 2000 }
-  const client = redis.createClient({
-    url, disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : backoffDelay(retries + 1, backoff)) },
-  })
+  const reconnectStrategy = (tries: number) =>
+    !connected && tries >= 5 ? new Error('gave up') : backoffDelay(tries + 1, backoff)
+  const client = redis.createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } })
   let lastError = ''
   client.on('error', (error: Error) => {
     if (connected && error.message !== lastError) writeError(`redis: ${error.message}`)
@@ -30,7 +29,8 @@ export async function connectRedis(url: string) {
     await client.connect()
     connected = true
   } catch {
-    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): is redis-server running there? Start it, or correct --redis`, 1)
+    const fix = 'is redis-server running there? Start it, or correct --redis'
+    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): ${fix}`, 1)
   }
   return client
 }

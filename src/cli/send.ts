@@ -34,7 +34,7 @@ export interface SendOptions {
   readonly concurrency?: number | undefined
   /** Retries after a 5xx, a timeout or a network error; default 5. */
   readonly retries?: number | undefined
-  /** First backoff, doubling, plus 0–10 % jitter; default 2000 ms (the connector's); at most `maxBackoffMs` (60000). */
+  /** First backoff, doubling, plus 0–10 % jitter: 2000 ms (the connector's), at most `maxBackoffMs` (60000). */
   readonly backoffMs?: number | undefined
   readonly maxBackoffMs?: number | undefined
   /** The jitter's source, in [0, 1); default `Math.random`. */
@@ -107,7 +107,10 @@ export async function sendDeliveries(options: SendOptions): Promise<SendReport> 
 const REASON_BYTES = 4096
 
 /** One POST as the connector sends it (its headers, the exact bytes); never rejects. */
-export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number) {
+export function postDelivery(
+  url: URL, agent: Agent, body: Uint8Array, signature: string, secret: string, timeoutMs: number,
+): Promise<Outcome> {
+  const answered = { code: null, message: null, retries: 0 }
   return new Promise<Outcome>((resolve) => {
     const headers = { ...connectorHeaders(signature, secret), 'content-length': body.byteLength }
     const req = (url.protocol === 'https:' ? httpsRequest : request)(url, { method: 'POST', agent, headers }, (res) => {
@@ -119,10 +122,11 @@ export function postDelivery(url: URL, agent: Agent, body: Uint8Array, signature
         chunks.push(chunk)
         size += chunk.length
       })
-      res.on('end', () => resolve(accepted(status) ? { status, code: null, message: null, retries: 0 } : refusal(status, chunks)))
+      res.on('end', () => resolve(accepted(status) ? { status, ...answered } : refusal(status, chunks)))
       res.on('error', (error) => resolve(failure(error)))
     })
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })))
+    const timedOut = () => Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
+    req.setTimeout(timeoutMs, () => req.destroy(timedOut()))
     req.on('error', (error) => resolve(failure(error)))
     req.end(body)
   })
@@ -140,8 +144,10 @@ function refusal(status: number, chunks: Buffer[]): Outcome {
   } catch {
     // Not JSON: a proxy's or a framework's own page; its first line is the best reason there is.
   }
-  if (typeof json.code !== 'string') return { status, code: null, message: oneLine(text), retries: 0 }
-  return { status, code: json.code, message: typeof json.message === 'string' && json.message !== json.code ? oneLine(json.message) : null, retries: 0 }
+  const { code, message } = json
+  if (typeof code !== 'string') return { status, code: null, message: oneLine(text), retries: 0 }
+  const said = typeof message === 'string' && message !== code ? oneLine(message) : null
+  return { status, code, message: said, retries: 0 }
 }
 
 /** A network error's reason; Node's AggregateError (every address of a host refused) has an empty message. */
@@ -155,7 +161,7 @@ function oneLine(text: string): string | null {
   return line.length > 300 ? `${line.slice(0, 300)}…` : line || null
 }
 
-/** `autoplay-rx send`: files (each sent `times` times) or generated events; `quiet` prints only what was not accepted. */
+/** `autoplay-rx send`: files (each sent `times` times) or generated events; `quiet`: only what was not accepted. */
 export interface SendCommand extends Omit<SendOptions, 'deliveries'> {
   readonly events: { readonly files: ReadonlyArray<string>; readonly times: number } | GenerateOptions
   readonly quiet: boolean
@@ -165,8 +171,9 @@ export interface SendCommand extends Omit<SendOptions, 'deliveries'> {
 /** Runs `autoplay-rx send`; resolves with the exit code: 0 when every delivery was accepted, else 1. */
 export async function sendCommand(options: SendCommand): Promise<number> {
   const { url, secret, events } = options
+  const files = 'files' in events ? events.files.map((label) => ({ body: readInput(label), label })) : []
   const bodies = 'files' in events
-    ? Array.from({ length: events.times }, () => events.files.map((file) => ({ body: readInput(file), label: file }))).flat()
+    ? Array.from({ length: events.times }, () => files).flat()
     : generateEvents(events).map((text, i) => ({ body: Buffer.from(text), label: `event ${i + 1}` }))
   if (options.dryRun) {
     for (const { body, label } of bodies) writeLine(`# ${label}\n${curlCommand(url, secret, body)}`)
@@ -185,7 +192,8 @@ export async function sendCommand(options: SendCommand): Promise<number> {
 /** `sent 3, accepted 1, rejected 401×2, retried 0, failed 0`. */
 export function summaryOf(report: SendReport): string {
   const rejected = Object.entries(report.rejectedByStatus).map(([status, n]) => `${status}×${n}`).join(' ') || 'none'
-  return `sent ${report.sent}, accepted ${report.accepted}, rejected ${rejected}, retried ${report.retried}, failed ${report.failed}`
+  const { sent, accepted, retried, failed } = report
+  return `sent ${sent}, accepted ${accepted}, rejected ${rejected}, retried ${retried}, failed ${failed}`
 }
 
 /** One delivery's outcome in one line: the verdict, the reason, and what to check when there is a usual cause. */
@@ -198,7 +206,7 @@ export function outcomeLine(label: string, { status, code, message, retries }: O
 }
 
 function fixOf(status: number, code: string | null, url: string): string | undefined {
-  if (code === 'invalid_signature' || (status === 401 && code === null)) return 'does --secret match the receiver\'s secret?'
+  if (code === 'invalid_signature' || (status === 401 && !code)) return 'does --secret match the receiver\'s secret?'
   if (status === 404) return 'is the path in --url the receiver\'s route?'
   if (code === 'body_too_large') return 'the receiver\'s body limit is lower (listen --max-body-bytes raises it)'
   if (code === 'ECONNREFUSED') return `is the receiver running at ${url}?`
@@ -211,6 +219,7 @@ const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 
 /** The curl command that sends `body` as the connector would; the body is printed as UTF-8 text. */
 export function curlCommand(url: string, secret: string, body: Uint8Array): string {
-  const headers = Object.entries(connectorHeaders(sign(body, secret), secret)).map(([name, value]) => `-H ${quote(`${name}: ${value}`)}`)
-  return `curl -sS ${quote(url)} ${headers.join(' ')} --data-binary ${quote(Buffer.from(body).toString('utf8'))}`
+  const headers = Object.entries(connectorHeaders(sign(body, secret), secret))
+  const flags = headers.map(([name, value]) => `-H ${quote(`${name}: ${value}`)} `).join('')
+  return `curl -sS ${quote(url)} ${flags}--data-binary ${quote(Buffer.from(body).toString('utf8'))}`
 }

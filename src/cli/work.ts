@@ -4,13 +4,14 @@ import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
 import { formatPayload, formatRejection } from './listen.js'
 import { connectRedis } from './redis.js'
 
+type ReaderOptions = Pick<FromRedisStreamOptions, 'stream' | 'group' | 'consumer' | 'claimIdleMs'>
+type WorkOptions = ReaderOptions & { readonly redisUrl: string; readonly json: boolean }
+
 /**
  * Runs `autoplay-rx work` until Ctrl-C; resolves with 0. An entry that does not decode is printed as
  * rejected; a failed ack is one line on stderr (the entry stays pending and comes back).
  */
-export async function workCommand(
-  options: Pick<FromRedisStreamOptions, 'stream' | 'group' | 'consumer' | 'claimIdleMs'> & { readonly redisUrl: string; readonly json: boolean },
-): Promise<number> {
+export async function workCommand(options: WorkOptions): Promise<number> {
   const { stream, group, consumer, claimIdleMs, json } = options
   const redis = await connectRedis(options.redisUrl)
   const acking = new Set<Promise<boolean>>()
