@@ -22,13 +22,8 @@ export function untilInterrupted(): Promise<void> {
   })
 }
 
-export const writeLine = (line: string): void => {
-  process.stdout.write(line + '\n')
-}
-
-export const writeError = (line: string): void => {
-  process.stderr.write(line + '\n')
-}
+export const writeLine = (line: string): void => void process.stdout.write(line + '\n')
+export const writeError = (line: string): void => void process.stderr.write(line + '\n')
 
 // Errors that mean a bug of ours keep their stack; any other error (Redis down, a socket closed) is an outage.
 const BUGS = [TypeError, RangeError, ReferenceError, SyntaxError]
