@@ -62,7 +62,7 @@ const fail = (message: string): never => {
 const COMMANDS: Readonly<Record<string, Command>> = {
   listen: {
     about: 'a local receiver that prints each delivery',
-    usage: 'autoplay-rx listen --secret S [--port 8787] [--path /events] [--json] [--redis URL]',
+    usage: 'autoplay-rx listen --port 8787 --secret S [--path /events] [--json] [--redis URL]',
     flags: {
       port: { arg: 'N', help: 'port to listen on (0: any free port)', default: '8787' },
       host: { arg: 'H', help: 'address to bind', default: '127.0.0.1' },
@@ -110,7 +110,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       quiet: { help: 'print only the deliveries not accepted, and the summary' },
       'dry-run': { help: 'send nothing: print the curl command of each delivery' },
     },
-    note: 'One line per delivery, then a summary. Exits 1 when any delivery ends refused or failed.',
+    note: 'One line per delivery, then a summary of several. Exits 1 when any delivery ends refused or failed.',
     async run(args) {
       const dryRun = args.switch('dry-run')
       const url = dryRun && !args.given('url')
