@@ -42,14 +42,14 @@ describe('cli frictions (issue 11 item 5)', function () {
   })
 
   it('a --redis that is not a Redis URL: exit 2 with the expected form, for work and listen alike', async () => {
-    const message = 'autoplay-rx: --redis must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got "not-a-url"\n'
+    const message = 'autoplay-rx: --redis must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got "not-a-url"'
     const work = await run(['work', '--redis', 'not-a-url'])
-    expect([work.code, work.stderr]).to.deep.equal([2, `${message}Run "autoplay-rx work --help".\n`])
+    expect([work.code, work.stderr]).to.deep.equal([2, `${message} (see autoplay-rx work --help)\n`])
     const [listener] = await runEach([['listen', '--port', '0', '--secret', SECRET, '--redis', 'not-a-url']])
-    expect([listener!.code, listener!.stderr]).to.deep.equal([2, `${message}Run "autoplay-rx listen --help".\n`])
+    expect([listener!.code, listener!.stderr]).to.deep.equal([2, `${message} (see autoplay-rx listen --help)\n`])
   })
 
-  describe('send says why deliveries were refused or failed, each distinct reason once', () => {
+  describe('send says why each delivery was refused or failed, in one line', () => {
     let receiver: Listener
     let dir: string
     before(async () => {
@@ -62,15 +62,15 @@ describe('cli frictions (issue 11 item 5)', function () {
     })
 
     it('a refusal: its status, code and message, and what to check', async () => {
-      const r = await run(['send', '--url', receiver.url, '--secret', 'not-the-secret', '--count', '3', '--quiet'])
-      const lines = r.stdout.split('\n')
-      expect([r.code, lines[0], lines.slice(2)]).to.deep.equal([1, 'sent 3, accepted 0, rejected 401×3, retried 0, failed 0', [
-        '401×3 invalid_signature: Invalid X-Connector-Signature: the signature does not match the body — does --secret match the receiver\'s secret?',
-        '',
+      const r = await run(['send', '--url', receiver.url, '--secret', 'not-the-secret', '--count', '3', '--concurrency', '1'])
+      const why = 'refused 401, invalid_signature: Invalid X-Connector-Signature: the signature does not match the body — ' +
+        'does --secret match the receiver\'s secret?'
+      expect([r.code, r.stdout.split('\n')]).to.deep.equal([1, [
+        `event 1: ${why}`, `event 2: ${why}`, `event 3: ${why}`, 'sent 3, accepted 0, rejected 401×3, retried 0, failed 0', '',
       ]])
     })
 
-    it('distinct refusals are listed apart, in the order first met', async () => {
+    it('--quiet leaves out the accepted ones; a body that is not JSON is told by its first line', async () => {
       const broken = '{"type":"actions","actions":['
       const file = join(dir, 'broken.json')
       writeFileSync(file, broken)
@@ -82,12 +82,15 @@ describe('cli frictions (issue 11 item 5)', function () {
           ['send', '--url', receiver.url, '--secret', SECRET, '--concurrency', '1', '--quiet', file, `${fixtures}summary.json`, file],
           ['send', '--url', `http://127.0.0.1:${plain.port}/nowhere`, '--secret', SECRET, '--count', '2', '--quiet'],
         ])
-        expect([json!.code, json!.stdout.split('\n').filter((_, i) => i !== 1)]).to.deep.equal([1, [
+        expect([json!.code, json!.stdout.split('\n')]).to.deep.equal([1, [
+          `${file}: refused 400, malformed_json: Body is not valid JSON: ${detail}`,
+          `${file}: refused 400, malformed_json: Body is not valid JSON: ${detail}`,
           'sent 3, accepted 1, rejected 400×2, retried 0, failed 0',
-          `400×2 malformed_json: Body is not valid JSON: ${detail}`,
           '',
         ]])
-        expect(text!.stdout.split('\n').slice(2)).to.deep.equal(['404×2 Cannot POST /nowhere — is the path in --url the receiver\'s route?', ''])
+        const notFound = 'refused 404, Cannot POST /nowhere — is the path in --url the receiver\'s route?'
+        expect(text!.stdout.split('\n').sort()).to.deep.equal(
+          ['', `event 1: ${notFound}`, `event 2: ${notFound}`, 'sent 2, accepted 0, rejected 404×2, retried 0, failed 0'])
       } finally {
         await plain.close()
       }
@@ -96,28 +99,36 @@ describe('cli frictions (issue 11 item 5)', function () {
     it('a network failure: the error, and what to check', async () => {
       const port = await closedPort()
       const url = `http://127.0.0.1:${port}/events`
-      const [r] = await runEach([['send', '--url', url, '--secret', SECRET, '--count', '2', '--retries', '0', '--quiet']])
-      const lines = r!.stdout.split('\n')
-      expect([r!.code, lines[0], lines[1], lines.slice(2)]).to.deep.equal([1, 'sent 2, accepted 0, rejected none, retried 0, failed 2', 'latency p50 -, p99 -, in ' + /in (\S+ s)$/.exec(lines[1]!)![1], [
-        `failed×2 ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port} — is the receiver running at ${url}?`,
-        '',
-      ]])
+      const [r] = await runEach([['send', '--url', url, '--secret', SECRET, '--count', '2', '--retries', '1', '--backoff', '1', '--quiet']])
+      const why = `failed after 1 retry, ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port} — is the receiver running at ${url}?`
+      expect([r!.code, r!.stdout.split('\n').sort()]).to.deep.equal([1,
+        ['', `event 1: ${why}`, `event 2: ${why}`, 'sent 2, accepted 0, rejected none, retried 2, failed 2']])
     })
   })
 
-  it('every setup error names its fix', async () => {
+  it('every usage error is one line that names its fix, and exits 2', async () => {
     const cases: Array<[string[], string]> = [
-      [['listen', '--port', '0'], '--secret is required: pass the secret the connector signs with (or --secret "" to accept unsigned deliveries in development)\nRun "autoplay-rx listen --help".'],
-      [['listen', '--secret', 's', '--path', 'events'], '--path must start with "/": use --path /events\nRun "autoplay-rx listen --help".'],
-      [['listen', '--secret', 's', '--stream', 'x'], '--stream needs --redis, the Redis server that holds the stream (such as --redis redis://127.0.0.1:6379)\nRun "autoplay-rx listen --help".'],
-      [['listen', '--secret', 's', '--port', '70000'], '--port must be a whole number from 0 to 65535, got "70000"\nRun "autoplay-rx listen --help".'],
-      [['send', '--secret', 's'], '--url is required: the receiver\'s endpoint, such as --url http://127.0.0.1:8787/events\nRun "autoplay-rx send --help".'],
-      [['send', '--url', 'ftp://x', '--secret', 's'], '--url must be an http:// or https:// URL such as http://127.0.0.1:8787/events, got "ftp://x"\nRun "autoplay-rx send --help".'],
-      [['send', '--url', 'http://127.0.0.1:1/'], '--secret is required: pass the secret the receiver checks signatures with\nRun "autoplay-rx send --help".'],
-      [['sign', '-'], '--secret is required: pass the secret to sign with\nRun "autoplay-rx sign --help".'],
-      [['sign', '--secret', 's', '/nonexistent.json'], 'cannot read /nonexistent.json (ENOENT): check the path\nRun "autoplay-rx sign --help".'],
-      [['work'], '--redis is required: the Redis server that holds the stream, such as --redis redis://127.0.0.1:6379\nRun "autoplay-rx work --help".'],
-      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work, demo and version\nRun "autoplay-rx --help".'],
+      [['listen', '--port', '0'], '--secret is required: pass the secret the connector signs with (or --secret "" to accept unsigned deliveries in development) (see autoplay-rx listen --help)'],
+      [['listen', '--secret', 's', '--path', 'events'], '--path must start with "/": use --path /events (see autoplay-rx listen --help)'],
+      [['listen', '--secret', 's', '--stream', 'x'], '--stream needs --redis, the Redis server that holds the stream (such as --redis redis://127.0.0.1:6379) (see autoplay-rx listen --help)'],
+      [['listen', '--secret', 's', '--port', '70000'], '--port must be a whole number from 0 to 65535, got "70000" (see autoplay-rx listen --help)'],
+      [['send', '--secret', 's'], '--url is required: the receiver\'s endpoint, such as --url http://127.0.0.1:8787/events (see autoplay-rx send --help)'],
+      [['send', '--url', 'ftp://x', '--secret', 's'], '--url must be an http:// or https:// URL such as http://127.0.0.1:8787/events, got "ftp://x" (see autoplay-rx send --help)'],
+      [['send', '--url', 'http://127.0.0.1:1/'], '--secret is required: pass the secret the receiver checks signatures with (see autoplay-rx send --help)'],
+      [['sign', '-'], '--secret is required: pass the secret to sign with (see autoplay-rx sign --help)'],
+      [['sign', '--secret', 's', '/nonexistent.json'], 'cannot read /nonexistent.json (ENOENT): check the path (see autoplay-rx sign --help)'],
+      [['work'], '--redis is required: the stream\'s Redis server, such as --redis redis://127.0.0.1:6379 (see autoplay-rx work --help)'],
+      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work, demo and version (see autoplay-rx --help)'],
+      [['send', '--bogus'], 'unknown option --bogus (see autoplay-rx send --help)'],
+      [['send', '-x'], 'unknown option -x (see autoplay-rx send --help)'],
+      [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', '-1'], '--count must be a whole number ≥ 1, got "-1" (see autoplay-rx send --help)'],
+      [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', ''], '--count must be a whole number ≥ 1, got "" (see autoplay-rx send --help)'],
+      [['send', '--secret'], '--secret needs a value (see autoplay-rx send --help)'],
+      [['send', '--secret', '--url', 'http://127.0.0.1:1/'], '--secret needs a value (see autoplay-rx send --help)'],
+      [['listen', '--json=yes'], '--json takes no value (see autoplay-rx listen --help)'],
+      [['work', 'extra'], 'unexpected argument "extra" (see autoplay-rx work --help)'],
+      [['listen', '--secret', '', '--secret', 's'], '--secret "" to accept unsigned deliveries in development is given alone, not among other secrets (see autoplay-rx listen --help)'],
+      [['demo', '--port', '1'], 'unknown option --port (see autoplay-rx demo --help)'],
     ]
     const runs = await runEach(cases.map(([args]) => args))
     expect(runs.map((r, i) => [cases[i]![0], r.code, r.stderr])).to.deep.equal(cases.map(([args, message]) => [args, 2, `autoplay-rx: ${message}\n`]))

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { sendDeliveries, summaryOf, type SendOptions } from '../../src/cli/send.js'
+import { outcomeLine, sendDeliveries, summaryOf, type Outcome, type SendOptions } from '../../src/cli/send.js'
 import { sign } from '../../src/signature.js'
 import { SECRET } from '../helpers/fixtures.js'
 import { listen } from '../helpers/http.js'
@@ -31,11 +31,12 @@ const body = Buffer.from('{"type":"summary","session_id":"ps_1","summary":"s","r
 /** sendDeliveries of one delivery to `url`, with no real waiting between retries: the waits asked for are recorded. */
 async function sendOne(url: string, options: Partial<SendOptions> = {}) {
   const waits: number[] = []
+  const outcomes: Outcome[] = []
   const report = await sendDeliveries({
     url, secret: SECRET, deliveries: [{ body }], retries: 3, backoffMs: 100, timeoutMs: 2_000,
-    sleep: async (ms) => { waits.push(ms) }, ...options,
+    sleep: async (ms) => { waits.push(ms) }, onOutcome: (outcome) => outcomes.push(outcome), ...options,
   })
-  return { report, waits }
+  return { report, waits, outcomes }
 }
 
 describe('cli/send: sendDeliveries against a real local receiver', function () {
@@ -51,9 +52,7 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
       expect(request!.headers['x-connector-signature']).to.equal(sign(body, SECRET))
       expect(request!.headers.authorization).to.equal(`Bearer ${SECRET}`)
       expect(request!.headers['content-type']).to.equal('application/json')
-      expect({ ...report, latencies: report.latencies.length, durationMs: undefined }).to.deep.equal({
-        sent: 1, accepted: 1, rejectedByStatus: {}, retried: 0, failed: 0, problems: [], statuses: [204], latencies: 1, durationMs: undefined,
-      })
+      expect(report).to.deep.equal({ sent: 1, accepted: 1, rejectedByStatus: {}, retried: 0, failed: 0, statuses: [204] })
       expect(waits).to.deep.equal([])
     } finally {
       await receiver.close()
@@ -64,12 +63,12 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
     for (const status of [400, 401, 404, 413, 499]) {
       const receiver = await scripted([status, 200])
       try {
-        const { report, waits } = await sendOne(receiver.url)
+        const { report, waits, outcomes } = await sendOne(receiver.url)
         expect(receiver.requests, `status ${status}`).to.have.length(1)
         expect(waits).to.deep.equal([])
         expect([report.sent, report.accepted, report.retried, report.failed, report.statuses]).to.deep.equal([1, 0, 0, 0, [status]])
         expect(report.rejectedByStatus).to.deep.equal({ [status]: 1 })
-        expect(report.problems).to.deep.equal([{ status, code: `status_${status}`, message: `answered ${status}`, count: 1 }])
+        expect(outcomes).to.deep.equal([{ status, code: `status_${status}`, message: `answered ${status}`, retries: 0 }])
       } finally {
         await receiver.close()
       }
@@ -79,10 +78,11 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
   it('a 5xx: retried with backoff until a 2xx', async () => {
     const receiver = await scripted([500, 503, 200])
     try {
-      const { report, waits } = await sendOne(receiver.url)
+      const { report, waits, outcomes } = await sendOne(receiver.url)
       expect(receiver.requests).to.have.length(3)
       expect(receiver.requests.every((r) => r.body.equals(body))).to.equal(true)
-      expect([report.sent, report.accepted, report.retried, report.failed, report.statuses, report.problems]).to.deep.equal([1, 1, 2, 0, [200], []])
+      expect([report.sent, report.accepted, report.retried, report.failed, report.statuses]).to.deep.equal([1, 1, 2, 0, [200]])
+      expect(outcomes).to.deep.equal([{ status: 200, code: null, message: null, retries: 2 }])
       expect(waits).to.have.length(2)
     } finally {
       await receiver.close()
@@ -92,11 +92,11 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
   it('a 5xx every time: given up after `retries` retries, the last status kept', async () => {
     const receiver = await scripted([500, 502, 503, 504, 200])
     try {
-      const { report } = await sendOne(receiver.url)
+      const { report, outcomes } = await sendOne(receiver.url)
       expect(receiver.requests).to.have.length(4)
       expect([report.sent, report.accepted, report.retried, report.failed, report.statuses]).to.deep.equal([1, 0, 3, 0, [504]])
       expect(report.rejectedByStatus).to.deep.equal({ 504: 1 })
-      expect(report.problems).to.deep.equal([{ status: 504, code: 'status_504', message: 'answered 504', count: 1 }])
+      expect(outcomes).to.deep.equal([{ status: 504, code: 'status_504', message: 'answered 504', retries: 3 }])
     } finally {
       await receiver.close()
     }
@@ -145,11 +145,11 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
   it('no answer within timeoutMs: retried, then failed as ETIMEDOUT (status 0)', async () => {
     const receiver = await scripted(['hang', 'hang'])
     try {
-      const { report, waits } = await sendOne(receiver.url, { retries: 1, timeoutMs: 150 })
+      const { report, waits, outcomes } = await sendOne(receiver.url, { retries: 1, timeoutMs: 150 })
       expect(receiver.requests).to.have.length(2)
       expect(waits).to.have.length(1)
       expect([report.sent, report.accepted, report.retried, report.failed, report.statuses, report.rejectedByStatus]).to.deep.equal([1, 0, 1, 1, [0], {}])
-      expect(report.problems).to.deep.equal([{ status: 0, code: 'ETIMEDOUT', message: 'no answer within 150 ms', count: 1 }])
+      expect(outcomes).to.deep.equal([{ status: 0, code: 'ETIMEDOUT', message: 'no answer within 150 ms', retries: 1 }])
     } finally {
       await receiver.close()
     }
@@ -158,23 +158,28 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
   it('nobody listening: retried, then failed as ECONNREFUSED, with what to check', async () => {
     const receiver = await scripted([])
     await receiver.close()
-    const { report, waits } = await sendOne(receiver.url, { retries: 2 })
+    const { report, waits, outcomes } = await sendOne(receiver.url, { retries: 2 })
     expect(waits).to.have.length(2)
     expect([report.sent, report.accepted, report.retried, report.failed, report.statuses]).to.deep.equal([1, 0, 2, 1, [0]])
-    expect(report.problems).to.have.length(1)
-    expect(report.problems[0]).to.include({ status: 0, code: 'ECONNREFUSED', count: 1 })
-    expect(summaryOf(report).split('\n')[0]).to.equal('sent 1, accepted 0, rejected none, retried 2, failed 1')
+    expect(outcomes).to.have.length(1)
+    expect(outcomes[0]).to.include({ status: 0, code: 'ECONNREFUSED', retries: 2 })
+    expect(outcomeLine('event 1', outcomes[0]!, receiver.url)).to.equal(
+      `event 1: failed after 2 retries, ECONNREFUSED: ${outcomes[0]!.message} — is the receiver running at ${receiver.url}?`)
+    expect(summaryOf(report)).to.equal('sent 1, accepted 0, rejected none, retried 2, failed 1')
   })
 
-  it('several deliveries: each settled on its own, statuses in input order, each distinct problem once', async () => {
+  it('several deliveries: each settled on its own, statuses in input order, an outcome for each', async () => {
     const receiver = await scripted([401, 401, 200, 400])
     try {
+      const outcomes: Array<[number, number]> = []
       const report = await sendDeliveries({
         url: receiver.url, secret: SECRET, deliveries: [0, 1, 2, 3].map(() => ({ body })), concurrency: 1, retries: 0,
+        onOutcome: ({ status }, index) => outcomes.push([index, status]),
       })
       expect(report.statuses).to.deep.equal([401, 401, 200, 400])
       expect(report.rejectedByStatus).to.deep.equal({ 400: 1, 401: 2 })
-      expect(report.problems.map((p) => [p.status, p.count])).to.deep.equal([[401, 2], [400, 1]])
+      expect(outcomes).to.deep.equal([[0, 401], [1, 401], [2, 200], [3, 400]])
+      expect(summaryOf(report)).to.equal('sent 4, accepted 1, rejected 400×1 401×2, retried 0, failed 0')
     } finally {
       await receiver.close()
     }

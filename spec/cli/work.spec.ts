@@ -45,12 +45,13 @@ describe('cli/work', function () {
     }
   })
 
-  it('needs --redis, and an unreachable server is a clear error', async () => {
+  it('needs --redis (bad usage, 2); an unreachable server is an outage (1), said in one line', async () => {
     const missing = cli(['work', '--stream', 's'])
     expect(await missing.closed).to.equal(2)
     expect(missing.err()).to.include('--redis is required')
     const unreachable = cli(['work', '--redis', 'redis://127.0.0.1:1'])
-    expect(await unreachable.closed).to.equal(2)
+    expect(await unreachable.closed).to.equal(1)
+    expect(unreachable.err().split('\n')).to.have.length(2)
     expect(unreachable.err()).to.include('cannot connect to redis://127.0.0.1:1')
   })
 })

@@ -30,7 +30,8 @@ const out = (prefix: string, text: string) => {
  * ```
  */
 export async function demo(): Promise<void> {
-  const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, write: (line) => out('listen  ', line) })
+  const write = (line: string) => out('listen  ', line)
+  const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, write })
   out('demo    ', `listening on ${listener.url}`)
   const { receiver } = listener
 
@@ -38,7 +39,7 @@ export async function demo(): Promise<void> {
   const unique$ = receiver.actions$.pipe(dedupeDeliveries())
   const merged = lastValueFrom(unique$.pipe(
     mergeSessionBatches({ windowMs: 500 }),
-    tap((batch) => out('pipeline', `session ${batch.session_id}: ${batch.count} actions, indexes 0–${batch.count - 1}`)),
+    tap(({ session_id: id, count: n }) => out('pipeline', `session ${id}: ${n} actions, indexes 0–${n - 1}`)),
     count(),
   ), { defaultValue: 0 })
   // Each count resolves when the receiver completes, which is when the listener closes.
@@ -46,25 +47,28 @@ export async function demo(): Promise<void> {
   const unique = lastValueFrom(unique$.pipe(count()))
   const refused = lastValueFrom(receiver.rejected$.pipe(toArray()))
 
-  const traffic: Delivery[] = [
-    ...generateEvents({ type: 'actions', count: 9, sessions: 3, seed: 7 }).map((text) => ({ body: Buffer.from(text) })),
-    ...generateEvents({ type: 'summary', count: 1, sessions: 1, seed: 7 }).map((text) => ({ body: Buffer.from(text) })),
-    { body: Buffer.from('{"type":"actions","session_id":"ps_forged","actions":[]}'), signature: 'sha256=' + 'f'.repeat(64) },
-    { body: Buffer.from('{"type":"actions","actions":[') },
+  const events = [
+    ...generateEvents({ type: 'actions', count: 9, sessions: 3, seed: 7 }),
+    ...generateEvents({ type: 'summary', count: 1, sessions: 1, seed: 7 }),
+    '{"type":"actions","session_id":"ps_forged","actions":[]}',
+    '{"type":"actions","actions":[',
   ]
+  const traffic: Delivery[] = events.map((text) => ({ body: Buffer.from(text) }))
+  traffic[10] = { ...traffic[10]!, signature: `sha256=${'f'.repeat(64)}` }
   // A retried duplicate: the connector sends the first batch again, as after a timed-out response.
   traffic.push(traffic[0]!)
-  out('demo    ', `sending ${traffic.length} deliveries: 9 action batches over 3 sessions, 1 summary, 1 forged, 1 malformed, 1 retried duplicate`)
-  const report = await sendDeliveries({ url: listener.url, secret: SECRET, deliveries: traffic, concurrency: 1, backoffMs: 100 })
+  const kinds = '9 action batches over 3 sessions, 1 summary, 1 forged, 1 malformed, 1 retried duplicate'
+  out('demo    ', `sending ${traffic.length} deliveries: ${kinds}`)
+  const report = await sendDeliveries({ url: listener.url, secret: SECRET, deliveries: traffic, concurrency: 1 })
   out('send    ', summaryOf(report))
 
   // Closing completes the receiver's streams: mergeSessionBatches flushes its open windows, nothing is lost.
   await listener.close()
-  const byTag = (await refused).reduce<Record<string, number>>((acc, e) => ({ ...acc, [e._tag]: (acc[e._tag] ?? 0) + 1 }), {})
+  const byTag = new Map<string, number>()
+  for (const { _tag } of await refused) byTag.set(_tag, (byTag.get(_tag) ?? 0) + 1)
   const [all, distinct, windows] = await Promise.all([accepted, unique, merged])
-  out('demo    ', [
-    `accepted action batches: ${all}, after dedupeDeliveries: ${distinct} (${all - distinct} retried duplicate dropped), merged into ${windows}`,
-    `rejected: ${Object.entries(byTag).map(([tag, n]) => `${tag}×${n}`).join(', ')}`,
-  ].join('\n'))
+  const deduped = `after dedupeDeliveries: ${distinct} (${all - distinct} retried duplicate dropped)`
+  out('demo    ', `accepted action batches: ${all}, ${deduped}, merged into ${windows}`)
+  out('demo    ', `rejected: ${[...byTag].map(([tag, n]) => `${tag}×${n}`).join(', ')}`)
   out('demo    ', 'done')
 }

@@ -1,7 +1,6 @@
 /**
- * Realistic connector events for the CLI and the load tests: sessions that
- * browse a product, click, type and submit, in the connector's wire format.
- * Deterministic for a given seed, so that runs can be compared.
+ * Realistic connector events for `send`, the demo and the tests: sessions that browse a product, click, type and
+ * submit, in the connector's wire format; the same seed gives the same events, so that runs can be compared.
  */
 
 /** A small seeded generator (mulberry32): same seed, same events. */
@@ -16,29 +15,29 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-const PAGES = ['dashboard', 'reports', 'settings/billing', 'team/members', 'projects/:id', 'projects/:id/tasks', 'integrations', 'onboarding']
+const PAGES = ['dashboard', 'reports', 'settings/billing', 'team/members', 'projects/:id', 'projects/:id/tasks',
+  'integrations', 'onboarding']
 const KINDS = ['pageview', 'click', 'click', 'type', 'focus', 'blur', 'submit']
-const TARGETS = ['Export CSV', 'Save', 'Invite member', 'Upgrade plan', 'Search', 'New project', 'Filter', 'Connect Slack']
+const TARGETS = ['Export CSV', 'Save', 'Invite member', 'Upgrade plan', 'Search', 'New project', 'Filter',
+  'Connect Slack']
 
 /** Options of {@link generateEvents}. */
 export interface GenerateOptions {
   readonly type: 'actions' | 'summary'
   readonly count: number
   readonly sessions: number
-  readonly productId?: string
-  readonly actionsPerBatch?: number
-  readonly seed?: number
+  readonly productId?: string | undefined
+  readonly actionsPerBatch?: number | undefined
+  readonly seed?: number | undefined
   /** Unix seconds of the first event; default now. */
-  readonly startAt?: number
+  readonly startAt?: number | undefined
 }
 
 /** `count` event bodies (JSON text) spread round-robin over `sessions` sessions. */
 export function generateEvents(options: GenerateOptions): string[] {
+  const { productId = 'prod_demo', actionsPerBatch: perBatch = 3, startAt: start = Date.now() / 1000 } = options
   const random = seededRandom(options.seed ?? 42)
   const pick = <A>(list: readonly A[]) => list[Math.floor(random() * list.length)]!
-  const productId = options.productId ?? 'prod_demo'
-  const perBatch = options.actionsPerBatch ?? 3
-  const start = options.startAt ?? Date.now() / 1000
   const sessions = Array.from({ length: Math.max(1, options.sessions) }, (_, i) => ({
     id: `ps_${(i + 1).toString(36).padStart(4, '0')}${Math.floor(random() * 1e6).toString(36)}`,
     user: `user_${i + 1}`,
@@ -65,7 +64,9 @@ export function generateEvents(options: GenerateOptions): string[] {
       const t0 = forwardedAt - perBatch + index * 0.001
       return {
         index, type: kind, title: `${kind} ${kind === 'pageview' ? page : target}`,
-        description: kind === 'pageview' ? `User viewed the ${page} page` : `User did a ${kind} on "${target}" on the ${page} page`,
+        description: kind === 'pageview'
+          ? `User viewed the ${page} page`
+          : `User did a ${kind} on "${target}" on the ${page} page`,
         canonical_url: `https://app.example.com/${page}`,
         raw_url: `https://app.example.com/${page.replace(/:id/g, String(100 + Math.floor(random() * 900)))}`,
         timestamp_start: t0, timestamp_end: t0 + 0.5,

@@ -1,34 +1,19 @@
-/** What several commands need from the process: a file or stdin read as bytes, and Ctrl-C. */
+/** What the commands need from the process: input as exact bytes, output lines, a one-line logger, Ctrl-C. */
 import { readFileSync } from 'node:fs'
+import type { Logger, LogContext } from '../logger.js'
 import { CliError } from './errors.js'
 
-/**
- * The exact bytes of `file`, or of standard input for `-`.
- *
- * @throws CliError when the file cannot be read, naming it and the reason
- * @example
- * ```ts
- * sign(readInput('event.json'), secret)
- * ```
- */
+/** The exact bytes of `file`, or of standard input for `-`; a usage error naming the file when it cannot be read. */
 export function readInput(file: string): Buffer {
   try {
     return readFileSync(file === '-' ? 0 : file)
   } catch (error) {
-    throw new CliError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path`)
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new CliError(`cannot read ${file} (${reason}): check the path`)
   }
 }
 
-/**
- * Resolves at the first SIGINT or SIGTERM, and stops listening for them, so
- * that a second Ctrl-C during a slow shutdown kills the process as usual.
- *
- * @example
- * ```ts
- * await untilInterrupted()
- * await listener.close()
- * ```
- */
+/** Resolves at the first SIGINT or SIGTERM and lets go of both, so a second Ctrl-C kills as usual. */
 export function untilInterrupted(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve() }
@@ -37,7 +22,17 @@ export function untilInterrupted(): Promise<void> {
   })
 }
 
-/** Writes one line to standard output. */
-export const writeLine = (line: string): void => {
-  process.stdout.write(line + '\n')
+export const writeLine = (line: string): void => void process.stdout.write(line + '\n')
+export const writeError = (line: string): void => void process.stderr.write(line + '\n')
+
+// Errors that mean a bug of ours keep their stack; any other error (Redis down, a socket closed) is an outage.
+const BUGS = [TypeError, RangeError, ReferenceError, SyntaxError]
+
+function logLine(message: string, context?: LogContext): void {
+  const error = context?.['error']
+  if (BUGS.some((bug) => error instanceof bug)) writeError(`[autoplay-rx] ${message}\n${(error as Error).stack}`)
+  else writeError(`[autoplay-rx] ${message}${error instanceof Error ? ` (${error.message})` : ''}`)
 }
+
+/** The logger of `listen` and `work`: warnings and errors on stderr, one line each, without a stack for an outage. */
+export const cliLogger: Logger = { warn: logLine, error: logLine }

@@ -1,38 +1,30 @@
 /**
- * `autoplay-rx listen`: a local receiver for testing an integration. Serves
- * the node adapter on a port and prints each delivery readably (or as NDJSON
- * for piping), rejected ones with the reason; with Redis, also appends each
- * accepted delivery to a stream before answering.
+ * `autoplay-rx listen`: a local receiver for testing an integration. Serves the node adapter and prints each
+ * delivery readably (or as NDJSON), refused ones with the reason; with Redis, stores each before answering.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import type { Logger } from '../logger.js'
 import { toText } from '../payloads.js'
-import { WebhookReceiver } from '../receiver.js'
+import { WebhookReceiver, type WebhookReceiverOptions as ReceiverOptions } from '../receiver.js'
 import { createHardenedServer, createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
 import { CliError } from './errors.js'
-import { untilInterrupted } from './io.js'
+import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
 import { connectRedis } from './redis.js'
 
-/** Options of {@link startListener}. */
-export interface ListenOptions extends AdapterOptions {
+/** A listener's options; the logger defaults to one line on stderr per warning or error. */
+export interface ListenOptions extends AdapterOptions, Pick<ReceiverOptions, 'secret' | 'maxBodyBytes' | 'logger'> {
   readonly port: number
-  readonly host?: string
-  readonly secret: string | ReadonlyArray<string>
+  readonly host?: string | undefined
   /** Route; default `/events`. */
-  readonly path?: string
-  /** Largest body, in bytes: the receiver's limit (the adapter has none of its own). */
-  readonly maxBodyBytes?: number
+  readonly path?: string | undefined
   /** Print NDJSON instead of text. */
-  readonly json?: boolean
+  readonly json?: boolean | undefined
   /** Where lines go; default stdout. */
-  readonly write?: (line: string) => void
-  readonly logger?: Logger
+  readonly write?: ((line: string) => void) | undefined
 }
 
-/** A running listener. */
 export interface Listener {
   readonly url: string
   readonly receiver: WebhookReceiver
@@ -50,31 +42,24 @@ export function formatPayload(payload: Payload): string {
   return [`actions  ${head}`, ...lines.map((l) => `  ${l}`)].join('\n')
 }
 
-/** A refusal, readable: tag and reason. */
 export function formatRejection(error: { readonly _tag: string; readonly message: string }): string {
   return `rejected ${error._tag}: ${error.message}`
 }
 
 /** Starts a listener; resolves once it accepts connections. */
 export async function startListener(options: ListenOptions): Promise<Listener> {
-  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'))
-  const path = options.path ?? '/events'
-  const { maxBodyBytes, ...adapterOptions } = options
-  const receiver = new WebhookReceiver({
-    secret: options.secret,
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(maxBodyBytes ? { maxBodyBytes } : {}),
-  })
+  const { secret, maxBodyBytes, json, write = writeLine, logger = cliLogger, path = '/events', ...rest } = options
+  const receiver = new WebhookReceiver({ secret, maxBodyBytes, logger })
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
-    write(options.json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))
+    write(json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))
   subscriptions.add(receiver.rejected$.subscribe((error) =>
-    write(options.json
+    write(json
       ? JSON.stringify({ event: 'rejected', tag: error._tag, message: error.message,
         ...(error._tag === 'UnknownEventType' ? { eventType: error.eventType } : {}) })
       : formatRejection(error))))
   // Hardened like any server should be: even a local one must not hold silent sockets for ever.
-  const server = createHardenedServer(createNodeMiddleware(receiver, { ...adapterOptions, path }))
+  const server = createHardenedServer(createNodeMiddleware(receiver, { ...rest, path }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
@@ -94,63 +79,38 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   }
 }
 
-/**
- * What `autoplay-rx listen` was asked for, its flags parsed and checked.
- *
- * @example
- * ```ts
- * const options: ListenCommand = { port: 8787, host: '127.0.0.1', secrets: ['whsec_…'], path: '/events', json: false, maxBodyBytes: 1 << 20, stream: 'autoplay:events' }
- * ```
- */
-export interface ListenCommand {
-  readonly port: number
-  readonly host: string
-  /** One or more (rotation); `''` accepts unsigned deliveries. */
-  readonly secrets: ReadonlyArray<string>
-  readonly path: string
-  readonly json: boolean
-  readonly maxBodyBytes: number
-  /** A redis:// URL: append each accepted delivery to `stream` there before answering. */
-  readonly redisUrl?: string
-  readonly stream: string
-}
-
-/**
- * Runs `autoplay-rx listen` until Ctrl-C, then closes the server, the
- * receiver and Redis.
- *
- * @returns the exit code, 0
- * @throws CliError when the port cannot be taken or Redis cannot be reached
- * @example
- * ```ts
- * await listenCommand({ port: 0, host: '127.0.0.1', secrets: [''], path: '/events', json: true, maxBodyBytes: 1 << 20, stream: 'autoplay:events' })
- * ```
- */
-export async function listenCommand(options: ListenCommand): Promise<number> {
-  const { port, host, secrets, path, json, maxBodyBytes, stream } = options
-  const redis = options.redisUrl === undefined ? undefined : await connectRedis(options.redisUrl)
+/** Runs `autoplay-rx listen` until Ctrl-C, then closes the server, the receiver and Redis; resolves with 0. */
+export async function listenCommand(
+  options: ListenOptions & { readonly host: string; readonly redisUrl: string | undefined; readonly stream: string },
+): Promise<number> {
+  const { port, host, redisUrl, stream, ...rest } = options
+  const redis = redisUrl === undefined ? undefined : await connectRedis(redisUrl)
   try {
-    const listener = await startListener({
-      port, host, secret: secrets.length === 1 ? secrets[0]! : secrets, path, json, maxBodyBytes,
-      ...(redis ? { persist: (await import('../redis/index.js')).redisAppender(redis, { stream }) } : {}),
-    }).catch((error: unknown) => { throw cannotListen(error, host, port) })
-    process.stderr.write(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)\n`)
+    const persist = redis && (await import('../redis/index.js')).redisAppender(redis, { stream })
+    const listener = await startListener({ port, host, ...rest, ...(persist ? { persist } : {}) })
+      .catch((error: unknown) => { throw cannotListen(error, host, port) })
+    writeError(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)`)
     await untilInterrupted()
     await listener.close()
   } finally {
     await redis?.close()
   }
-  process.stderr.write('stopped\n')
+  writeError('stopped')
   return 0
 }
 
 /** Why the server could not listen, with what to do, when it is the user's to fix; else the error as it is. */
 function cannotListen(error: unknown, host: string, port: number): unknown {
-  switch ((error as NodeJS.ErrnoException | null)?.code) {
-    case 'EADDRINUSE': return new CliError(`port ${port} on ${host} is already in use: stop what holds it, or choose another with --port (0 picks a free one)`, 1)
-    case 'EACCES': return new CliError(`no permission to listen on port ${port}: choose a port above 1023 with --port`, 1)
-    case 'EADDRNOTAVAIL': return new CliError(`cannot listen on ${host}: it is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
-    case 'ENOTFOUND': case 'EAI_AGAIN': return new CliError(`cannot listen on ${host}: no such host; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`, 1)
-    default: return error
+  const choose = 'use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)'
+  const noHost = `cannot listen on ${host}: no such host; ${choose}`
+  const why: Record<string, string> = {
+    EADDRINUSE: `port ${port} on ${host} is already in use: stop what holds it, or choose another with --port ` +
+      '(0 picks a free one)',
+    EACCES: `no permission to listen on port ${port}: choose a port above 1023 with --port`,
+    EADDRNOTAVAIL: `cannot listen on ${host}: it is not an address of this machine; ${choose}`,
+    ENOTFOUND: noHost,
+    EAI_AGAIN: noHost,
   }
+  const message = why[(error as NodeJS.ErrnoException | null)?.code ?? '']
+  return message === undefined ? error : new CliError(message, 1)
 }

@@ -1,47 +1,36 @@
-/**
- * The CLI's Redis connection (`listen --redis`, `work`): node-redis, loaded
- * only when a command asks for Redis, since it is an optional peer dependency.
- */
+/** The Redis connection of `listen --redis` and `work`: node-redis, an optional peer, loaded only when asked for. */
 import { backoffDelay } from '../backoff.js'
 import { CliError } from './errors.js'
+import { writeError } from './io.js'
 
 /**
- * Connects to `url`. A server that is not there at start is given up on
- * after a few tries, with what to do; once connected, the client reconnects
- * for ever (outages are answered 503 by `listen` meanwhile, and commands fail
- * fast instead of queueing), and each new error is printed once.
- *
- * @param url - a redis:// or rediss:// URL
- * @returns the connected client; close it with `close()`
- * @throws CliError when the redis package is missing or the server cannot be reached
- * @example
- * ```ts
- * const redis = await connectRedis('redis://127.0.0.1:6379')
- * await redis.close()
- * ```
+ * Connects to `url`, giving up after a few tries when the server is not there at start (exit 1, an outage
+ * of the user's, not bad usage). Once connected the client reconnects for ever and fails commands fast
+ * meanwhile (`listen` answers 503), printing each new error in one line.
  */
 export async function connectRedis(url: string) {
   let redis: typeof import('redis')
   try {
     redis = await import('redis')
   } catch {
-    throw new CliError('--redis needs the "redis" package: npm install redis')
+    throw new CliError('--redis needs the "redis" package: npm install redis', 1)
   }
   let connected = false
-  const client = redis.createClient({
-    url, disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => (!connected && retries >= 5 ? new Error('gave up') : backoffDelay(retries + 1, { initialMs: 100, minMs: 100, maxMs: 2000 })) },
-  })
+  const backoff = { initialMs: 100, minMs: 100, maxMs: 2000 }
+  const reconnectStrategy = (tries: number) =>
+    !connected && tries >= 5 ? new Error('gave up') : backoffDelay(tries + 1, backoff)
+  const client = redis.createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } })
   let lastError = ''
   client.on('error', (error: Error) => {
-    if (connected && error.message !== lastError) process.stderr.write(`redis: ${error.message}\n`)
+    if (connected && error.message !== lastError) writeError(`redis: ${error.message}`)
     lastError = error.message
   })
   try {
     await client.connect()
     connected = true
   } catch {
-    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): is redis-server running there? Start it, or correct --redis`)
+    const fix = 'is redis-server running there? Start it, or correct --redis'
+    throw new CliError(`cannot connect to ${url} (${lastError || 'no answer'}): ${fix}`, 1)
   }
   return client
 }

@@ -2,16 +2,7 @@
 import { sign } from '../signature.js'
 import { readInput, writeLine } from './io.js'
 
-/**
- * Prints `sha256=<hex>` of the exact bytes of `file` (`-` for standard input).
- *
- * @returns the exit code, 0
- * @throws CliError when the file cannot be read
- * @example
- * ```ts
- * signCommand({ secret: 'whsec_…', file: 'event.json' }) // prints sha256=…
- * ```
- */
+/** Prints `sha256=<hex>` of the exact bytes of `file` (`-` for standard input). */
 export function signCommand(options: { readonly secret: string; readonly file: string }): number {
   writeLine(sign(readInput(options.file), options.secret))
   return 0
