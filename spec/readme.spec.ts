@@ -1,53 +1,164 @@
-/** The README's runnable examples run as written and print what their comments say, and nothing on stderr. */
+/**
+ * The README as a user meets it: every TypeScript block type-checks against the built package
+ * (strict, with `exactOptionalPropertyTypes`, as a user's strict project has it), every block
+ * with a `// prints:` comment runs and prints exactly that, and every link between the README
+ * and the guides lands on a file and a heading that exist.
+ */
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const run = promisify(execFile)
 
-/** The first TypeScript block of a README section, and the lines its `// prints:` comment promises. */
-function example(heading: string): { code: string; expected: string[] } {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const start = readme.indexOf(`\n${heading}\n`)
-  expect(start, heading).to.be.greaterThan(-1)
-  const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(start))![1]!
-  const expected = code.split('// prints:\n')[1]!.trim().split('\n').map((l) => l.replace(/^\/\/ ?/, ''))
-  expect(expected.length).to.be.greaterThan(1)
-  return { code, expected }
+interface Block { readonly heading: string; readonly code: string }
+
+/** Every ```ts block of the README, with the `## ` heading it sits under. */
+const blocks: Block[] = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => {
+  const before = readme.slice(0, m.index)
+  return { heading: /^## (.+)$/gm.exec(before.slice(before.lastIndexOf('\n## ')))?.[1] ?? '(top)', code: m[1]! }
+})
+
+/** The lines a block's `// prints:` comment promises, or null for a block that is only type-checked. */
+function promised(code: string): string[] | null {
+  const tail = code.split('// prints:\n')[1]
+  return tail === undefined ? null : tail.trim().split('\n').map((l) => l.replace(/^\/\/ ?/, ''))
+}
+
+/** A temporary folder that sees the repository's node_modules, so a block's other imports (fp-ts, express) resolve. */
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-readme-'))
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  return dir
 }
 
 /**
- * Runs a block as a user who copied it would, with 'autoplay-rx' pointing at
- * src/; a module (.mts), so that top-level await works. The folder gets the
- * repository's node_modules so that the block's other imports (fp-ts) resolve.
+ * Runs a block as a user who copied it would, 'autoplay-rx' pointing at src/; a module (.mts),
+ * so that top-level await works.
  */
 async function runExample(code: string): Promise<{ stdout: string; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-readme-'))
+  const dir = scratch()
   try {
-    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
     const file = join(dir, 'example.mts')
     writeFileSync(file, code.replaceAll("from 'autoplay-rx'", `from '${join(root, 'src', 'index.ts')}'`))
-    return await new Promise((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) =>
-        (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })))
-    })
+    return await run(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60_000 })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-describe('README', function () {
-  this.timeout(90_000)
+/** The newest modification time of a file under `path`. */
+function newest(path: string): number {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))))
+}
 
-  for (const heading of ['## First example', '## Payloads', '## Callbacks, for parity with the Python SDK', '## Session context for LLM apps']) {
-    it(`${heading.slice(3)}: the block prints what its comment says, and no warning or stack`, async () => {
-      const { code, expected } = example(heading)
+/** Builds the package unless dist/ is newer than every source (the build writes dist/cjs/package.json last). */
+async function buildIfStale(): Promise<void> {
+  const marker = join(root, 'dist/cjs/package.json')
+  const built = existsSync(marker) ? statSync(marker).mtimeMs : 0
+  const configs = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json'].map((f) => newest(join(root, f)))
+  if (built < Math.max(newest(join(root, 'src')), ...configs)) await run('npm', ['run', 'build'], { cwd: root })
+}
+
+/** Each entry of package.json "exports", as the .d.ts a user's compiler reads (the ESM build). */
+function entryTypes(): Record<string, string[]> {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }
+  const paths: Record<string, string[]> = {}
+  for (const [subpath, target] of Object.entries(manifest.exports)) {
+    const types = (target as { import?: { types?: string } }).import?.types
+    if (types !== undefined) paths[posix.join('autoplay-rx', subpath)] = [join(root, types)]
+  }
+  return paths
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
+const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')
+
+/** The anchors of a Markdown file's headings (outside code blocks), with GitHub's -1, -2 for repeats. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>()
+  const found = new Set<string>()
+  for (const [, heading] of markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)) {
+    const base = slug(heading!)
+    const n = seen.get(base) ?? 0
+    seen.set(base, n + 1)
+    found.add(n === 0 ? base : `${base}-${n}`)
+  }
+  return found
+}
+
+describe('README', function () {
+  this.timeout(120_000)
+
+  it('is at most 250 lines, and starts with the two commands that try it from a clone', () => {
+    expect(readme.split('\n').length).to.be.at.most(250)
+    const first = /```sh\n([\s\S]*?)```/.exec(readme)![1]!
+    expect(first).to.match(/^npm ci && npm start\b/m)
+    expect(first).to.match(/^npm test\b/m)
+  })
+
+  it('runs the first example, and at least three blocks in all', () => {
+    expect(blocks[0]!.heading).to.equal('First example')
+    expect(promised(blocks[0]!.code)).to.not.equal(null)
+    expect(blocks.filter((b) => promised(b.code) !== null).length).to.be.at.least(3)
+  })
+
+  for (const { heading, code } of blocks.filter((b) => promised(b.code) !== null)) {
+    it(`${heading}: the block prints what its comment says, and no warning or stack`, async () => {
+      const expected = promised(code)!
+      expect(expected.length).to.be.greaterThan(1)
       const { stdout, stderr } = await runExample(code)
       expect(stdout.trimEnd().split('\n')).to.deep.equal(expected)
       expect(stderr).to.equal('')
     })
   }
+
+  it('every block type-checks against the built package, strict and with exactOptionalPropertyTypes', async () => {
+    await buildIfStale()
+    const dir = scratch()
+    try {
+      const files = blocks.map(({ code }, i) => {
+        writeFileSync(join(dir, `block${i}.mts`), code)
+        return `block${i}.mts`
+      })
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
+          module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'],
+          paths: entryTypes(),
+        },
+        files,
+      }))
+      const checked = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', dir], { cwd: dir, encoding: 'utf8' })
+        .then(() => '', (error: { stdout: string }) => error.stdout)
+      // Name each failing block by its heading, not by a temporary file.
+      expect(checked.replace(/block(\d+)\.mts/g, (_, i: string) => `README "${blocks[Number(i)]!.heading}" block ${i}`)).to.equal('')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('every relative link of the README and of the guides it owns lands on a file, and on a heading there', () => {
+    const sources = ['README.md', 'CHANGELOG.md', ...['protocol', 'reliability', 'recipes', 'runtimes', 'benchmarks'].map((d) => `docs/${d}.md`)]
+    const broken: string[] = []
+    for (const source of sources) {
+      const text = readFileSync(join(root, source), 'utf8').replace(/```[\s\S]*?```/g, '')
+      for (const [, target, anchor] of text.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+        if (/^[a-z]+:/i.test(target!)) continue
+        const file = target === '' ? source : posix.normalize(posix.join(dirname(source), target!))
+        if (!existsSync(join(root, file))) broken.push(`${source} → ${target} (no such file)`)
+        else if (anchor !== undefined && !(file.endsWith('.md') && anchors(readFileSync(join(root, file), 'utf8')).has(anchor))) {
+          broken.push(`${source} → ${target}#${anchor} (no such heading)`)
+        }
+      }
+    }
+    expect(broken).to.deep.equal([])
+  })
 })

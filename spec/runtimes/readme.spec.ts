@@ -2,10 +2,11 @@ import { expect } from 'chai'
 import { existsSync, readFileSync } from 'node:fs'
 import { KINDS } from './launch.js'
 
-/** README's "What runs where" table claims only what a runtime spec of this folder checks. */
-describe('runtime: README\'s table is the specs\' (spec/runtimes)', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  const table = readme.slice(readme.indexOf('### What runs where'))
+/** The "What runs where" table of docs/runtimes.md claims only what a runtime spec of this folder checks. */
+describe('runtime: docs/runtimes.md\'s table is the specs\' (spec/runtimes)', () => {
+  const guide = readFileSync(new URL('../../docs/runtimes.md', import.meta.url), 'utf8')
+  const start = guide.indexOf('\n## What runs where\n')
+  const table = guide.slice(start, guide.indexOf('\n## ', start + 1))
   const rows = table.split('\n').filter((line) => /^\| [A-Z]/.test(line) && !line.startsWith('| runtime'))
   // The package each row says it was tested with, and the spec that runs it.
   const kindOf: Record<string, string> = { node: 'node', bun: 'bun', deno: 'deno', miniflare: 'workerd', 'edge-runtime': 'edge' }
