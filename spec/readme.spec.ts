@@ -1,8 +1,9 @@
 /**
- * The README as a user meets it: every TypeScript block type-checks against the built package
- * (strict, with `exactOptionalPropertyTypes`, as a user's strict project has it), every block
- * with a `// prints:` comment runs and prints exactly that, and every link between the README
- * and the guides lands on a file and a heading that exist.
+ * The README, and the guides whose code is plain TypeScript, as a user meets them: every
+ * TypeScript block type-checks against the built package (strict, with
+ * `exactOptionalPropertyTypes`, as a user's strict project has it), every block with a
+ * `// prints:` comment runs and prints exactly that, and every link between the README and the
+ * guides lands on a file and a heading that exist.
  */
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
@@ -16,13 +17,20 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const run = promisify(execFile)
 
-interface Block { readonly heading: string; readonly code: string }
+interface Block { readonly file: string; readonly heading: string; readonly code: string }
 
-/** Every ```ts block of the README, with the `## ` heading it sits under. */
-const blocks: Block[] = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => {
-  const before = readme.slice(0, m.index)
-  return { heading: /^## (.+)$/gm.exec(before.slice(before.lastIndexOf('\n## ')))?.[1] ?? '(top)', code: m[1]! }
-})
+/** Every ```ts block of a Markdown file, with the `## ` heading it sits under. */
+function blocksOf(file: string): Block[] {
+  const text = readFileSync(join(root, file), 'utf8')
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => {
+    const before = text.slice(0, m.index)
+    return { file, heading: /^## (.+)$/m.exec(before.slice(before.lastIndexOf('\n## ')))?.[1] ?? '(top)', code: m[1]! }
+  })
+}
+
+const blocks = blocksOf('README.md')
+/** The guides' blocks held to the same rules (docs/runtimes.md's are Deno, Bun and Worker modules: their specs run them). */
+const guideBlocks = ['docs/protocol.md', 'docs/recipes.md', 'docs/reliability.md'].flatMap(blocksOf)
 
 /** The lines a block's `// prints:` comment promises, or null for a block that is only type-checked. */
 function promised(code: string): string[] | null {
@@ -110,21 +118,22 @@ describe('README', function () {
     expect(blocks.filter((b) => promised(b.code) !== null).length).to.be.at.least(3)
   })
 
-  for (const { heading, code } of blocks.filter((b) => promised(b.code) !== null)) {
-    it(`${heading}: the block prints what its comment says, and no warning or stack`, async () => {
+  for (const { file, heading, code } of [...blocks, ...guideBlocks].filter((b) => promised(b.code) !== null)) {
+    it(`${file === 'README.md' ? '' : `${file}, `}${heading}: the block prints what its comment says, and no warning or stack`, async () => {
       const expected = promised(code)!
-      expect(expected.length).to.be.greaterThan(1)
+      expect(expected.join('')).to.not.equal('')
       const { stdout, stderr } = await runExample(code)
       expect(stdout.trimEnd().split('\n')).to.deep.equal(expected)
       expect(stderr).to.equal('')
     })
   }
 
-  it('every block type-checks against the built package, strict and with exactOptionalPropertyTypes', async () => {
+  it('every block of it and of the guides type-checks against the built package, strict and with exactOptionalPropertyTypes', async () => {
     await buildIfStale()
+    const all = [...blocks, ...guideBlocks]
     const dir = scratch()
     try {
-      const files = blocks.map(({ code }, i) => {
+      const files = all.map(({ code }, i) => {
         writeFileSync(join(dir, `block${i}.mts`), code)
         return `block${i}.mts`
       })
@@ -139,7 +148,7 @@ describe('README', function () {
       const checked = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', dir], { cwd: dir, encoding: 'utf8' })
         .then(() => '', (error: { stdout: string }) => error.stdout)
       // Name each failing block by its heading, not by a temporary file.
-      expect(checked.replace(/block(\d+)\.mts/g, (_, i: string) => `README "${blocks[Number(i)]!.heading}" block ${i}`)).to.equal('')
+      expect(checked.replace(/block(\d+)\.mts/g, (_, i: string) => `${all[Number(i)]!.file} "${all[Number(i)]!.heading}"`)).to.equal('')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
