@@ -1,13 +1,13 @@
 /**
  * The README, and the guides whose code is plain TypeScript, as a user meets them: every
- * TypeScript block type-checks against the built package (strict, with
+ * TypeScript block type-checks against the package's declarations (strict, with
  * `exactOptionalPropertyTypes`, as a user's strict project has it), every block with a
  * `// prints:` comment runs and prints exactly that, and every link between the README and the
  * guides lands on a file and a heading that exist.
  */
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -60,28 +60,17 @@ async function runExample(code: string): Promise<{ stdout: string; stderr: strin
   }
 }
 
-/** The newest modification time of a file under `path`. */
-function newest(path: string): number {
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))))
-}
-
-/** Builds the package unless dist/ is newer than every source (the build writes dist/cjs/package.json last). */
-async function buildIfStale(): Promise<void> {
-  const marker = join(root, 'dist/cjs/package.json')
-  const built = existsSync(marker) ? statSync(marker).mtimeMs : 0
-  const configs = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json'].map((f) => newest(join(root, f)))
-  if (built < Math.max(newest(join(root, 'src')), ...configs)) await run('npm', ['run', 'build'], { cwd: root })
-}
-
-/** Each entry of package.json "exports", as the .d.ts a user's compiler reads (the ESM build). */
-function entryTypes(): Record<string, string[]> {
+/**
+ * Each entry of package.json "exports" mapped to its declarations, emitted from src/ into `dir`
+ * as the build emits them to dist/esm/: what a user's compiler reads, without touching dist/.
+ */
+async function declarations(dir: string): Promise<Record<string, string[]>> {
+  await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', dir, '--emitDeclarationOnly'])
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }
   const paths: Record<string, string[]> = {}
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     const types = (target as { import?: { types?: string } }).import?.types
-    if (types !== undefined) paths[posix.join('autoplay-rx', subpath)] = [join(root, types)]
+    if (types !== undefined) paths[posix.join('autoplay-rx', subpath)] = [join(dir, posix.relative('./dist/esm', types))]
   }
   return paths
 }
@@ -128,11 +117,11 @@ describe('README', function () {
     })
   }
 
-  it('every block of it and of the guides type-checks against the built package, strict and with exactOptionalPropertyTypes', async () => {
-    await buildIfStale()
+  it('every block of it and of the guides type-checks against the package\'s declarations, strict and with exactOptionalPropertyTypes', async () => {
     const all = [...blocks, ...guideBlocks]
     const dir = scratch()
     try {
+      const paths = await declarations(join(dir, 'types'))
       const files = all.map(({ code }, i) => {
         writeFileSync(join(dir, `block${i}.mts`), code)
         return `block${i}.mts`
@@ -141,7 +130,7 @@ describe('README', function () {
         compilerOptions: {
           strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
           module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'],
-          paths: entryTypes(),
+          paths,
         },
         files,
       }))
