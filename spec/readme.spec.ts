@@ -16,6 +16,7 @@ import { promisify } from 'node:util'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const run = promisify(execFile)
+const tsc = join(root, 'node_modules', '.bin', 'tsc')
 
 interface Block { readonly file: string; readonly heading: string; readonly code: string }
 
@@ -24,12 +25,13 @@ function blocksOf(file: string): Block[] {
   const text = readFileSync(join(root, file), 'utf8')
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => {
     const before = text.slice(0, m.index)
-    return { file, heading: /^## (.+)$/m.exec(before.slice(before.lastIndexOf('\n## ')))?.[1] ?? '(top)', code: m[1]! }
+    const heading = /^## (.+)$/m.exec(before.slice(before.lastIndexOf('\n## ')))?.[1] ?? '(top)'
+    return { file, heading, code: m[1]! }
   })
 }
 
 const blocks = blocksOf('README.md')
-/** The guides' blocks held to the same rules (docs/runtimes.md's are Deno, Bun and Worker modules: their specs run them). */
+/** The guides' blocks, held to the same rules (not docs/runtimes.md's: Deno, Bun, Worker modules). */
 const guideBlocks = ['docs/protocol.md', 'docs/recipes.md', 'docs/reliability.md'].flatMap(blocksOf)
 
 /** The lines a block's `// prints:` comment promises, or null for a block that is only type-checked. */
@@ -65,12 +67,14 @@ async function runExample(code: string): Promise<{ stdout: string; stderr: strin
  * as the build emits them to dist/esm/: what a user's compiler reads, without touching dist/.
  */
 async function declarations(dir: string): Promise<Record<string, string[]>> {
-  await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', dir, '--emitDeclarationOnly'])
+  await run(tsc, ['-p', join(root, 'tsconfig.build.json'), '--outDir', dir, '--emitDeclarationOnly'])
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }
   const paths: Record<string, string[]> = {}
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     const types = (target as { import?: { types?: string } }).import?.types
-    if (types !== undefined) paths[posix.join('autoplay-rx', subpath)] = [join(dir, posix.relative('./dist/esm', types))]
+    // ./dist/esm/adapters/node.d.ts → <dir>/adapters/node.d.ts
+    if (types === undefined) continue
+    paths[posix.join('autoplay-rx', subpath)] = [join(dir, posix.relative('./dist/esm', types))]
   }
   return paths
 }
@@ -95,7 +99,7 @@ describe('README', function () {
   this.timeout(120_000)
 
   it('is at most 250 lines, and starts with the two commands that try it from a clone', () => {
-    expect(readme.split('\n').length).to.be.at.most(250)
+    expect(readme.trimEnd().split('\n').length).to.be.at.most(250)
     const first = /```sh\n([\s\S]*?)```/.exec(readme)![1]!
     expect(first).to.match(/^npm ci && npm start\b/m)
     expect(first).to.match(/^npm test\b/m)
@@ -108,7 +112,8 @@ describe('README', function () {
   })
 
   for (const { file, heading, code } of [...blocks, ...guideBlocks].filter((b) => promised(b.code) !== null)) {
-    it(`${file === 'README.md' ? '' : `${file}, `}${heading}: the block prints what its comment says, and no warning or stack`, async () => {
+    const where = file === 'README.md' ? heading : `${file}, ${heading}`
+    it(`${where}: the block prints what its comment says, and no warning or stack`, async () => {
       const expected = promised(code)!
       expect(expected.join('')).to.not.equal('')
       const { stdout, stderr } = await runExample(code)
@@ -117,7 +122,7 @@ describe('README', function () {
     })
   }
 
-  it('every block of it and of the guides type-checks against the package\'s declarations, strict and with exactOptionalPropertyTypes', async () => {
+  it('every block, its own and the guides\', type-checks: strict, with exactOptionalPropertyTypes', async () => {
     const all = [...blocks, ...guideBlocks]
     const dir = scratch()
     try {
@@ -128,23 +133,28 @@ describe('README', function () {
       })
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
         compilerOptions: {
-          strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
-          module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'],
-          paths,
+          strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
+          noEmit: true, skipLibCheck: true, module: 'nodenext', moduleResolution: 'nodenext',
+          target: 'es2022', lib: ['es2022'], types: ['node'], paths,
         },
         files,
       }))
-      const checked = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', dir], { cwd: dir, encoding: 'utf8' })
+      const checked = await run(tsc, ['-p', dir], { cwd: dir, encoding: 'utf8' })
         .then(() => '', (error: { stdout: string }) => error.stdout)
-      // Name each failing block by its heading, not by a temporary file.
-      expect(checked.replace(/block(\d+)\.mts/g, (_, i: string) => `${all[Number(i)]!.file} "${all[Number(i)]!.heading}"`)).to.equal('')
+      // Name each failing block by its file and heading, not by a temporary file.
+      const named = checked.replace(/block(\d+)\.mts/g, (_, i: string) => {
+        const { file, heading } = all[Number(i)]!
+        return `${file} "${heading}"`
+      })
+      expect(named).to.equal('')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })
 
-  it('every relative link of the README and of the guides it owns lands on a file, and on a heading there', () => {
-    const sources = ['README.md', 'CHANGELOG.md', ...['protocol', 'reliability', 'recipes', 'runtimes', 'benchmarks'].map((d) => `docs/${d}.md`)]
+  it('every relative link of it, the CHANGELOG and the guides lands on a file, and on a heading there', () => {
+    const guides = ['protocol', 'reliability', 'recipes', 'runtimes', 'benchmarks'].map((name) => `docs/${name}.md`)
+    const sources = ['README.md', 'CHANGELOG.md', ...guides]
     const broken: string[] = []
     for (const source of sources) {
       const text = readFileSync(join(root, source), 'utf8').replace(/```[\s\S]*?```/g, '')
@@ -152,7 +162,8 @@ describe('README', function () {
         if (/^[a-z]+:/i.test(target!)) continue
         const file = target === '' ? source : posix.normalize(posix.join(dirname(source), target!))
         if (!existsSync(join(root, file))) broken.push(`${source} → ${target} (no such file)`)
-        else if (anchor !== undefined && !(file.endsWith('.md') && anchors(readFileSync(join(root, file), 'utf8')).has(anchor))) {
+        else if (anchor === undefined) continue
+        else if (!file.endsWith('.md') || !anchors(readFileSync(join(root, file), 'utf8')).has(anchor)) {
           broken.push(`${source} → ${target}#${anchor} (no such heading)`)
         }
       }
