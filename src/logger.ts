@@ -3,6 +3,8 @@
  * logs secrets, signatures or bodies.
  */
 
+import type { Decoded } from './decode.js'
+
 export type LogContext = Readonly<Record<string, unknown>>
 
 /**
@@ -33,6 +35,14 @@ export const consoleLogger: Logger = {
 
 /** A logger that says nothing (tests, benchmarks). */
 export const silentLogger: Logger = {}
+
+/** The one warning for a batch whose declared `count` is not its length (the count was corrected). */
+export function warnCountMismatch(logger: Logger, { payload, countMismatch }: Decoded): void {
+  if (countMismatch === null) return
+  const { declared, actual } = countMismatch
+  log(logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
+    { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
+}
 
 /** Calls a logger level, never letting a throwing logger escape: a broken logger must not break delivery. */
 export function log(logger: Logger, level: keyof Logger, message: string, context?: LogContext): void {

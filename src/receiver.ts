@@ -9,12 +9,12 @@ import {
   callbackList, SETTLED, type CallbackList, type CallbackMode, type CallbackOutcome, type PayloadCallback,
 } from './callbacks.js'
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
-import { decodeBytes, toBytes, type CountMismatch, type Decoded } from './decode.js'
+import { decodeBytes, toBytes, type Decoded } from './decode.js'
 import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError, syncVerificationUnavailable,
   type IngestError, type SignatureFailure,
 } from './errors.js'
-import { consoleLogger, log, type Logger } from './logger.js'
+import { consoleLogger, log, warnCountMismatch, type Logger } from './logger.js'
 import { signatureCheck, SYNC_SIGNATURES, type SignatureCheck } from './signature.js'
 import { positiveInteger } from './internal/options.js'
 import type { DeliveryProbe, Telemetry } from './telemetry.js'
@@ -268,8 +268,8 @@ export class WebhookReceiver {
       this.rejectedSubject.next(error)
       outcome = { result: decoded, callbacks: SETTLED }
     } else {
-      const { payload, countMismatch } = decoded.right
-      if (countMismatch !== null) this.warnCountMismatch(payload, countMismatch)
+      const payload = decoded.right.payload
+      warnCountMismatch(this.logger, decoded.right)
       this.payloadSubject.next(payload)
       if (payload.type === 'actions') this.actionsSubject.next(payload)
       else this.summarySubject.next(payload)
@@ -283,10 +283,6 @@ export class WebhookReceiver {
     return outcome
   }
 
-  private warnCountMismatch({ session_id, product_id, type }: Payload, { declared, actual }: CountMismatch): void {
-    log(this.logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; ` +
-      `count set to ${actual}`, { session_id, product_id, type })
-  }
 }
 
 function settle(result: E.Either<IngestError, Payload>): Payload | null {

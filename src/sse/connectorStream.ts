@@ -11,8 +11,8 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
-import { decodeText, warnOnCountMismatch } from '../decode.js'
-import { log } from '../logger.js'
+import { decodeText } from '../decode.js'
+import { log, warnCountMismatch } from '../logger.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
 import { connection, Ended, type Signal } from './fetch.js'
 import { disconnectReason, type ConnectorStreamEvent } from './lifecycle.js'
@@ -96,7 +96,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           emit({ _tag: 'FrameRejected', data, event, id, error: decoded.left })
           continue
         }
-        warnOnCountMismatch(config.logger, decoded.right)
+        warnCountMismatch(config.logger, decoded.right)
         // A payload: the backoff starts over (here rather than in a tap: one hop less per frame).
         retries = 0
         if (probe !== undefined) probe.frame()
