@@ -285,14 +285,12 @@ export class ContextStore implements ContextWriter {
     if ((own !== undefined && own.length > 0) || productId !== undefined) return own ?? []
     const keys = this.productKeys.get(sessionId)
     if (keys === undefined) return []
-    const warn = !this.warned.has(sessionId)
-    if (warn) this.warned.add(sessionId)
-    if (keys.size === 1) {
-      const [key] = keys
-      if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, key!), { session_id: sessionId })
-      return this.entries.get(key!)!.batches
+    // One product per session is what the connector sends: read it, silently.
+    if (keys.size === 1) return this.entries.get(keys.values().next().value!)!.batches
+    if (!this.warned.has(sessionId)) {
+      this.warned.add(sessionId)
+      log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
     }
-    if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
     return []
   }
 

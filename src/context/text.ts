@@ -71,16 +71,10 @@ export function bucketKey(productId: string | undefined, sessionId: string): str
   return productId ? productId + BUCKET_SEPARATOR + sessionId : sessionId
 }
 
-/**
- * The warning of `get` without a product id, for a session with no bucket
- * of its own: `found` is the one product-scoped bucket key read, or how
- * many there are (then none is read).
- */
-export function fallbackWarning(sessionId: string, found: string | number): string {
-  const session = JSON.stringify(sessionId)
-  return typeof found === 'number'
-    ? `context of session ${session}: no productId given and ${found} product-scoped buckets; no actions used (pass productId)`
-    : `context of session ${session}: no productId given; read from its only product-scoped bucket (product ${JSON.stringify(found.slice(0, -sessionId.length - 1))})`
+/** The warning of `get` without a product id for a session with several product-scoped buckets and none of its own. */
+export function fallbackWarning(sessionId: string, buckets: number): string {
+  return `context of session ${JSON.stringify(sessionId)}: no productId given and ${buckets} product-scoped buckets; ` +
+    'no actions used (pass productId)'
 }
 
 /**

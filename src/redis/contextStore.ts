@@ -81,12 +81,12 @@ return 1`
 
 // Reads a context in one go. KEYS: summary hash, own bucket, product set.
 // ARGV: include summary ('1'/'0'), include actions, fallback allowed, first list index, bucket key prefix.
-// Returns { summary, entries, fallback }: fallback is the product bucket key used, '*n' for n candidates, or ''.
+// Returns { summary, entries, n }: n > 1 when several product-scoped buckets left none to read.
 const READ = `
 local summary = ''
 if ARGV[1] == '1' then summary = redis.call('HGET', KEYS[1], 'text') or '' end
 local entries = {}
-local fallback = ''
+local several = 0
 if ARGV[2] == '1' then
   entries = redis.call('LRANGE', KEYS[2], ARGV[4], -1)
   if #entries == 0 and ARGV[3] == '1' then
@@ -96,13 +96,12 @@ if ARGV[2] == '1' then
     end
     if #live == 1 then
       entries = redis.call('LRANGE', ARGV[5] .. live[1], ARGV[4], -1)
-      fallback = live[1]
     elseif #live > 1 then
-      fallback = '*' .. #live
+      several = #live
     end
   end
 end
-return { summary, entries, fallback }`
+return { summary, entries, several }`
 
 // Forgets a session's summary, own bucket, and one product's bucket. KEYS: summary, own bucket, product bucket?, product set.
 const RESET = `
@@ -211,8 +210,8 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const reply = await this.run(READ,
       [this.prefix + 's:' + sessionId, this.prefix + 'b:' + bucketKey(o.productId, sessionId), this.prefix + 'p:' + sessionId],
       [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0', String(first), this.prefix + 'b:'])
-    const [summary, entries, fallback] = reply as [string, string[], string]
-    if (fallback !== '') this.warnFallback(sessionId, String(fallback))
+    const [summary, entries, several] = reply as [string, string[], number]
+    if (Number(several) > 1) this.warnFallback(sessionId, Number(several))
     const actions = o.includeActions ? numberedLines(keptLines(entries.map(parseEntry), o.cutoff, o.maxActions)) : ''
     return contextText(String(summary), actions)
   }
@@ -283,11 +282,11 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     }
   }
 
-  private warnFallback(sessionId: string, fallback: string): void {
+  private warnFallback(sessionId: string, buckets: number): void {
     if (this.warned.has(sessionId)) return
     if (this.warned.size >= WARNED_LIMIT) this.warned.clear()
     this.warned.add(sessionId)
-    log(this.logger, 'warn', fallbackWarning(sessionId, fallback.startsWith('*') ? Number(fallback.slice(1)) : fallback), { session_id: sessionId })
+    log(this.logger, 'warn', fallbackWarning(sessionId, buckets), { session_id: sessionId })
   }
 }
 
