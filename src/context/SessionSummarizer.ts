@@ -90,7 +90,7 @@ export type SummarizerError = PromptWithoutActions | LlmFailed | TargetFailed
  * const line = (e: SummarizerFailure) => `${e.sessionId}: ${e.message}`
  * ```
  */
-export interface SummarizerFailure {
+interface SummarizerFailure {
   /** The session. */
   readonly sessionId: string
   /** A readable sentence saying what failed and what was kept. */

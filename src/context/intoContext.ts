@@ -16,7 +16,7 @@ import type { ContextWriter } from './options.js'
  * const options: IntoContextOptions = { onError: (error, payload) => deadLetter(payload, error) }
  * ```
  */
-export interface IntoContextOptions {
+interface IntoContextOptions {
   /** Called when a write failed (threw or rejected); the payload still passes on. A throwing `onError` is ignored. */
   readonly onError?: (error: unknown, payload: Payload) => void
   /** Where failed writes are logged; default {@link consoleLogger}. */
@@ -108,7 +108,7 @@ export function intoContext<P extends Payload>(store: ContextWriter, options: In
  * fromRedisStream(redis, opts).pipe(mergeMap(async (d) => { await writeToContext(store, d.payload); await d.ack() }, 8))
  * ```
  */
-export function writeToContext(store: ContextWriter, payload: Payload): void | boolean | PromiseLike<unknown> {
+function writeToContext(store: ContextWriter, payload: Payload): void | boolean | PromiseLike<unknown> {
   return payload.type === 'actions'
     ? store.add(payload)
     : store.onSummary(payload.session_id, payload.summary, payload.forwarded_at === 0 ? undefined : payload.forwarded_at)

@@ -134,7 +134,7 @@ export interface ResolvedDefaults {
 }
 
 /** One call's options, resolved: what the text functions need. */
-export interface ResolvedGet {
+interface ResolvedGet {
   readonly productId: string | undefined
   readonly includeSummary: boolean
   readonly includeActions: boolean
@@ -153,10 +153,10 @@ const optional = <T>(check: (name: string, value: unknown) => T) => (name: strin
 export const optionalCount = optional(positiveInteger)
 
 /** `undefined` or a finite number > 0, else a TypeError naming the option. */
-export const optionalSeconds = optional(positiveNumber)
+const optionalSeconds = optional(positiveNumber)
 
 /** `value` when it is `undefined` or a boolean; else a TypeError naming the option. */
-export function flag(name: string, value: unknown): boolean | undefined {
+function flag(name: string, value: unknown): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value
   throw new TypeError(`autoplay-rx: ${name} must be true or false (got ${got(value)})`)
 }
@@ -168,7 +168,7 @@ export function optionalFunction<F>(name: string, value: F | undefined): F | und
 }
 
 /** The default per-bucket cap, in actions. */
-export const DEFAULT_MAX_BUCKET_ACTIONS = 200
+const DEFAULT_MAX_BUCKET_ACTIONS = 200
 
 /** Checks a store's defaults and fills them in. @throws TypeError naming the first bad option */
 export function resolveDefaults(options: ContextDefaults): ResolvedDefaults {

@@ -52,7 +52,7 @@ export function contextBatch(batch: { readonly forwarded_at: number; readonly ac
 export const UNKNOWN_SESSION = 'unknown'
 
 /** Separates the product id from the session id in a product-scoped bucket key. */
-export const BUCKET_SEPARATOR = '\x1f'
+const BUCKET_SEPARATOR = '\x1f'
 
 /**
  * The key of the bucket a batch goes to: `product_id + "\x1f" + session_id`
@@ -200,7 +200,7 @@ Actions:
 Summary:`
 
 /** What a prompt template must contain for the history to go into it. */
-export const ACTIONS_PLACEHOLDER = '{actions}'
+const ACTIONS_PLACEHOLDER = '{actions}'
 
 /**
  * A prompt from a template: every `{actions}` replaced by `actions`

@@ -82,7 +82,7 @@ export function redisAppender(client: RedisCommandClient, options: RedisAppendOp
  *   .subscribe((entry: RedisStreamEntry) => console.log(entry.id, entry.payload.type)) // e.g. 1795772944706-0 actions
  * ```
  */
-export interface RedisStreamEntry {
+interface RedisStreamEntry {
   /** The entry id Redis gave it (`<ms>-<seq>`). */
   readonly id: string
   /** The payload stored. */

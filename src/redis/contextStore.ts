@@ -33,7 +33,7 @@ import type { RedisCommandClient } from './client.js'
  * const options: RedisContextStoreOptions = { prefix: 'prod:ctx:', ttlSeconds: 6 * 3600, maxActions: 50 }
  * ```
  */
-export interface RedisContextStoreOptions extends ContextDefaults {
+interface RedisContextStoreOptions extends ContextDefaults {
   /** Prefix of every key; default `autoplay-rx:context:`. */
   readonly prefix?: string
   /** How long a key lives after its last write, in seconds (the memory store's `maxSessions`, in time); default 86,400 (a day). */

@@ -16,7 +16,7 @@ import { positiveInteger } from '../internal/options.js'
  * const store = redisDedupeStore(redis, { prefix: 'staging:autoplay:seen:', ttlMs: 24 * 3_600_000 })
  * ```
  */
-export interface RedisDedupeStoreOptions {
+interface RedisDedupeStoreOptions {
   /** Prefix of the keys; default `autoplay-rx:seen:`. */
   readonly prefix?: string
   /** How long a delivery is remembered; default one hour (the connector's retries end well within it). */

@@ -82,7 +82,7 @@ export interface FromRedisStreamOptions {
 }
 
 /** The read loop's retries: 100 ms doubling to 5 s, 0–10 % jitter so that workers reconnecting together spread out. */
-export const READ_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000 }
+const READ_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000 }
 
 /** {@link FromRedisStreamOptions} checked, with every default filled in. */
 export interface ReaderSettings {
