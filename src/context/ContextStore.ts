@@ -24,9 +24,9 @@ import { bucketKey, contextBatch, contextText, enrichText, fallbackWarning, kept
  */
 export interface ContextStoreOptions extends ContextDefaults {
   /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; a positive integer; default none. */
-  readonly maxSessions?: number
+  readonly maxSessions?: number | undefined
   /** Where the product-bucket fallback warnings go; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
 }
 
 /** What one key holds: a bucket, a summary (under a session id), or both. */
@@ -199,7 +199,7 @@ export class ContextStore implements ContextWriter {
    * @param sessionId - the session
    * @param options - `productId`: also its bucket
    */
-  reset(sessionId: string, options: { readonly productId?: string } = {}): void {
+  reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): void {
     this.remove(sessionId)
     if (options.productId) this.remove(bucketKey(options.productId, sessionId))
     this.changed(sessionId)

@@ -30,21 +30,21 @@ export interface SessionSummarizerOptions {
   /** The user's LLM: prompt text in, summary text out; sync or async. A throw, a rejection or a result that is not text is a failure. */
   readonly llm: (prompt: string) => string | PromiseLike<string>
   /** Summarise a session once it has this many actions pending (actions, not batches); a positive integer; default 10. */
-  readonly threshold?: number
+  readonly threshold?: number | undefined
   /** The prompt template; `{actions}` stands for the formatted history. Default {@link DEFAULT_SUMMARY_PROMPT}. */
-  readonly prompt?: string
+  readonly prompt?: string | undefined
   /** Turns a history into the text put in the prompt; default {@link formatActions}. */
-  readonly formatActions?: (batches: readonly ActionsPayload[]) => string
+  readonly formatActions?: ((batches: readonly ActionsPayload[]) => string) | undefined
   /** How many LLM calls may run at once, across sessions; a positive integer; default 4. */
-  readonly concurrency?: number
+  readonly concurrency?: number | undefined
   /** Keep the pending history of at most this many sessions, the least recently added to forgotten first (logged); default none. */
-  readonly maxSessions?: number
+  readonly maxSessions?: number | undefined
   /** Where each summary is written (`onSummary(sessionId, text, at)`, awaited): a context store. */
-  readonly target?: ContextWriter
+  readonly target?: ContextWriter | undefined
   /** Where failures and evictions are logged; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
   /** Metrics of the summaries made and failed, by outcome (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
-  readonly telemetry?: Telemetry
+  readonly telemetry?: Telemetry | undefined
 }
 
 /**

@@ -18,9 +18,9 @@ import type { ContextWriter } from './options.js'
  */
 interface IntoContextOptions {
   /** Called when a write failed (threw or rejected); the payload still passes on. A throwing `onError` is ignored. */
-  readonly onError?: (error: unknown, payload: Payload) => void
+  readonly onError?: ((error: unknown, payload: Payload) => void) | undefined
   /** Where failed writes are logged; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
 }
 
 /**

@@ -17,15 +17,15 @@ import { positiveInteger, positiveNumber } from '../internal/options.js'
  */
 export interface ContextGetOptions {
   /** The product whose bucket to read; left out or `""`: the session's own bucket, or its only product-scoped one. */
-  readonly productId?: string
+  readonly productId?: string | undefined
   /** Whether the summary is part of the context. */
-  readonly includeSummary?: boolean
+  readonly includeSummary?: boolean | undefined
   /** Whether the recent actions are part of the context. */
-  readonly includeActions?: boolean
+  readonly includeActions?: boolean | undefined
   /** Only batches sent within this many seconds (by `forwarded_at`); a number > 0. */
-  readonly lookbackSeconds?: number
+  readonly lookbackSeconds?: number | undefined
   /** At most this many actions, the newest; a positive integer. */
-  readonly maxActions?: number
+  readonly maxActions?: number | undefined
 }
 
 /**
@@ -39,13 +39,13 @@ export interface ContextGetOptions {
  */
 export interface ContextDefaults {
   /** Whether `get` includes the summary; default `true`. */
-  readonly includeSummary?: boolean
+  readonly includeSummary?: boolean | undefined
   /** Whether `get` includes the recent actions; default `true`. */
-  readonly includeActions?: boolean
+  readonly includeActions?: boolean | undefined
   /** Keep and show only batches sent within this many seconds; > 0; default none. Also drops older batches from a bucket at each `add`. */
-  readonly lookbackSeconds?: number
+  readonly lookbackSeconds?: number | undefined
   /** Show at most this many actions, the newest; a positive integer; default none. */
-  readonly maxActions?: number
+  readonly maxActions?: number | undefined
   /**
    * Keep at most this many actions per bucket, the newest (the oldest batch
    * is trimmed from the front); a positive integer, or `Infinity` for no cap
@@ -53,9 +53,9 @@ export interface ContextDefaults {
    * `lookbackSeconds` or `maxActions` (200 lines are some 20,000 characters,
    * more than a prompt wants).
    */
-  readonly maxBucketActions?: number
+  readonly maxBucketActions?: number | undefined
   /** The clock, in milliseconds (lookback's "now"); default `Date.now`. */
-  readonly now?: () => number
+  readonly now?: (() => number) | undefined
 }
 
 /**

@@ -37,9 +37,9 @@ export interface RedisAppendOptions {
    * Approximate maximum length (`XADD … MAXLEN ~ n`): Redis trims whole
    * nodes, so the stream may hold up to about 100 entries more. Default 1,000,000.
    */
-  readonly maxLen?: number
+  readonly maxLen?: number | undefined
   /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
-  readonly telemetry?: Telemetry
+  readonly telemetry?: Telemetry | undefined
 }
 
 /**

@@ -35,11 +35,11 @@ import type { RedisCommandClient } from './client.js'
  */
 interface RedisContextStoreOptions extends ContextDefaults {
   /** Prefix of every key; default `autoplay-rx:context:`. */
-  readonly prefix?: string
+  readonly prefix?: string | undefined
   /** How long a key lives after its last write, in seconds (the memory store's `maxSessions`, in time); default 86,400 (a day). */
-  readonly ttlSeconds?: number
+  readonly ttlSeconds?: number | undefined
   /** Where product-bucket fallback warnings go; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
 }
 
 // Appends a batch's actions, drops what lookback and the cap leave out, renews the TTLs.
@@ -237,7 +237,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
    * @param options - `productId`: also its bucket
    * @returns resolves once done; rejects when Redis fails
    */
-  async reset(sessionId: string, options: { readonly productId?: string } = {}): Promise<void> {
+  async reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): Promise<void> {
     const keys = [this.prefix + 's:' + sessionId, this.prefix + 'b:' + sessionId]
     const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
     if (product !== undefined) keys.push(this.prefix + 'b:' + product, this.prefix + 'p:' + sessionId)

@@ -18,9 +18,9 @@ import { positiveInteger } from '../internal/options.js'
  */
 interface RedisDedupeStoreOptions {
   /** Prefix of the keys; default `autoplay-rx:seen:`. */
-  readonly prefix?: string
+  readonly prefix?: string | undefined
   /** How long a delivery is remembered; default one hour (the connector's retries end well within it). */
-  readonly ttlMs?: number
+  readonly ttlMs?: number | undefined
 }
 
 /**

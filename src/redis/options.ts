@@ -35,13 +35,13 @@ export interface FromRedisStreamOptions {
   /** This worker's name in the group; unique per worker, stable across its restarts. */
   readonly consumer: string
   /** Entries per read; default 100. */
-  readonly batchSize?: number
+  readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
-  readonly blockMs?: number
+  readonly blockMs?: number | undefined
   /** Entries pending (in any consumer, this one included) for this long are claimed (XAUTOCLAIM); default 30000 ms. */
-  readonly claimIdleMs?: number
+  readonly claimIdleMs?: number | undefined
   /** Most entries handed out and neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
-  readonly maxInFlight?: number
+  readonly maxInFlight?: number | undefined
   /**
    * Where the group starts when this call creates it, or creates it again
    * after Redis forgot it (a restart without persistence): `'0'` (default)
@@ -49,36 +49,36 @@ export interface FromRedisStreamOptions {
    * started or during the restart is skipped; `'$'` live only: entries
    * stored while no group existed are never processed.
    */
-  readonly startAt?: '0' | '$'
+  readonly startAt?: '0' | '$' | undefined
   /**
    * The connection the reads block on. Default: a duplicate of `client`
    * (`client.duplicate()`, node-redis) that each subscription opens and
    * closes itself. Required when `client` cannot be duplicated (a wrapper).
    */
-  readonly readClient?: RedisCommandClient
+  readonly readClient?: RedisCommandClient | undefined
   /** Entries that do not decode. A callback that throws is logged, and the entry still acknowledged. */
-  readonly rejected?: (rejection: RedisEntryRejection) => void
+  readonly rejected?: ((rejection: RedisEntryRejection) => void) | undefined
   /** Where Redis errors (retried with backoff) and failed acknowledgements are reported; default `consoleLogger`. */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
   /**
    * How the read loop spaces its retries after a Redis error, counted since
    * the last successful read; default `{ initialMs: 100, maxMs: 5000 }`
    * (doubling, 0–10 % jitter). A reconnection of the read connection ends
    * the pause at once.
    */
-  readonly backoff?: BackoffPolicy
+  readonly backoff?: BackoffPolicy | undefined
   /**
    * The clock of the retry pauses and of the claim interval; default
    * `asyncScheduler`. A virtual-time scheduler makes them testable without
    * waiting (the blocking reads themselves still wait in Redis).
    */
-  readonly scheduler?: SchedulerLike
+  readonly scheduler?: SchedulerLike | undefined
   /**
    * Metrics of this reader (`otelTelemetry()` from `autoplay-rx/otel`):
    * entries read, claimed, acknowledged and rejected, and the group's
    * pending count and lag, asked of Redis when metrics are collected. Default: none.
    */
-  readonly telemetry?: Telemetry
+  readonly telemetry?: Telemetry | undefined
 }
 
 /** The read loop's retries: 100 ms doubling to 5 s, 0–10 % jitter so that workers reconnecting together spread out. */
