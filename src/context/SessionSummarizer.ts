@@ -12,7 +12,7 @@ import { consoleLogger, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import { byCodePoint, optionalCount, optionalFunction, type ContextWriter } from './options.js'
-import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
+import { DEFAULT_SUMMARY_PROMPT, errorText, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
 /**
  * Options of {@link SessionSummarizer}.
@@ -317,7 +317,7 @@ export class SessionSummarizer {
       this.fail(error)
       this.done(id, session)
     }
-    const llmFailed = (error: unknown) => putBack({ _tag: 'LlmFailed', sessionId: id, actions, error, message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ${describe(error)}` })
+    const llmFailed = (error: unknown) => putBack({ _tag: 'LlmFailed', sessionId: id, actions, error, message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ${errorText(error)}` })
     let result: unknown
     try {
       const prompt = renderPrompt(this.template, this.format(taken))
@@ -345,7 +345,7 @@ export class SessionSummarizer {
     }
     const refused = (error: unknown) => {
       this.summaries.next(summary)
-      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: `the summary of session ${id} was made but not stored: ${describe(error)}` })
+      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: `the summary of session ${id} was made but not stored: ${errorText(error)}` })
       this.done(id, session)
     }
     if (this.target === undefined) return stored()
@@ -390,8 +390,4 @@ export class SessionSummarizer {
       return
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

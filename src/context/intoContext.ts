@@ -7,6 +7,7 @@ import type { Payload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
 import type { ContextWriter } from './options.js'
+import { errorText, UNKNOWN_SESSION } from './text.js'
 
 /**
  * Options of {@link intoContext}.
@@ -48,7 +49,9 @@ interface IntoContextOptions {
 export function intoContext<P extends Payload>(store: ContextWriter, options: IntoContextOptions = {}): MonoTypeOperatorFunction<P> {
   const logger = options.logger ?? consoleLogger
   const failed = (error: unknown, payload: P): P => {
-    log(logger, 'error', `context store write failed for session ${payload.session_id ?? 'unknown'}`, { error, session_id: payload.session_id, type: payload.type })
+    const session = payload.session_id ?? UNKNOWN_SESSION
+    log(logger, 'error', `context store write failed for session ${session}: ${errorText(error)}`,
+      { session_id: payload.session_id, type: payload.type })
     try {
       options.onError?.(error, payload)
     } catch {

@@ -12,6 +12,7 @@ import {
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
 import { decodeJsonText } from '../decode.js'
+import { errorText } from '../context/text.js'
 import { log } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
@@ -228,7 +229,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
           if (error instanceof ClosedByOwner) return throwError(() => closedError())
           if (closedByOwner(error)) return throwError(() => closedError(error))
           const ms = backoffDelay(attempt, settings.backoff)
-          log(logger, 'error', `Redis read failed; retrying in ${ms} ms`, { stream, group, consumer, error })
+          log(logger, 'error', `Redis read failed: ${errorText(error)}; retry ${attempt} in ${ms} ms`, { stream, group, consumer })
           const pause = timer(ms, scheduler)
           // Our connection is back: no need to sit out the rest of the pause.
           return own ? race(pause, fromEvent(own, 'ready')) : pause
@@ -286,8 +287,9 @@ function acknowledger(client: RedisCommandClient, { stream, group, consumer, log
       await client.sendCommand(['XACK', stream, group, ...ids])
       return true
     } catch (error) {
-      log(logger, 'warn', `Redis XACK failed (${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}); they stay pending and will be handed out again`,
-        { stream, group, consumer, ids, error })
+      const entries = `${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}`
+      log(logger, 'warn', `Redis XACK failed: ${errorText(error)}; ${entries} stay pending and will be handed out again`,
+        { stream, group, consumer })
       return false
     }
   }
