@@ -10,8 +10,7 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
 import {
-  bucketKey, contextBatch, contextText, enrichText, fallbackWarning, keptLines, numberedLines, UNKNOWN_SESSION,
-  type ContextBatch,
+  bucketKey, contextBatch, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
 } from './text.js'
 
 /** Options of {@link ContextStore}: the defaults of `get`, and the store's bounds. */
@@ -104,8 +103,7 @@ export class ContextStore implements ContextWriter {
    * @returns `true` when stored, `false` when a newer summary was there
    */
   onSummary(sessionId: string | null, text: string, at?: number): boolean {
-    if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
-    const time = summaryTime(at)
+    const time = summaryTime(text, at)
     const session = sessionId ?? UNKNOWN_SESSION
     const stored = this.entries.get(session)
     if (time !== undefined && stored?.at !== undefined && time < stored.at) return false
@@ -124,8 +122,7 @@ export class ContextStore implements ContextWriter {
   get(sessionId: string, options?: ContextGetOptions): string {
     const o = resolveGet(this.defaults, options)
     const summary = o.includeSummary ? (this.entries.get(sessionId)?.summary ?? '') : ''
-    const lines = o.includeActions ? keptLines(this.bucket(sessionId, o.productId), o.cutoff, o.maxActions) : []
-    return contextText(summary, numberedLines(lines))
+    return sessionContext(summary, o.includeActions ? this.bucket(sessionId, o.productId) : [], o.cutoff, o.maxActions)
   }
 
   /** The query with the session's context in front (`[Session context]…[Query]`), or the query alone. */

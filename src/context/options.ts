@@ -120,7 +120,9 @@ export function keepCutoff(defaults: ResolvedDefaults): number | undefined {
   return defaults.lookbackSeconds === undefined ? undefined : defaults.now() / 1000 - defaults.lookbackSeconds
 }
 
-export function summaryTime(at: unknown): number | undefined {
+/** Checks `onSummary`'s arguments (both stores): the text, and the time when there is one. */
+export function summaryTime(text: unknown, at: unknown): number | undefined {
+  if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
   if (at === undefined || (typeof at === 'number' && Number.isFinite(at))) return at
   throw new TypeError(`autoplay-rx: a summary's time must be a finite number of Unix seconds (got ${got(at)})`)
 }

@@ -72,6 +72,13 @@ export function contextText(summary: string, actions: string): string {
   return actions === '' ? `Summary: ${summary}` : `Summary: ${summary}\n\nRecent activity:\n${actions}`
 }
 
+/** A session's context from its summary and bucket, after lookback (`cutoff`) and `maxActions`. */
+export function sessionContext(
+  summary: string, batches: readonly ContextBatch[], cutoff?: number, maxActions?: number,
+): string {
+  return contextText(summary, numberedLines(keptLines(batches, cutoff, maxActions)))
+}
+
 /** `[Session context]\n{context}\n\n[Query]\n{query}`, or the query alone when the context is `""`. */
 export function enrichText(context: string, query: string): string {
   return context === '' ? query : `[Session context]\n${context}\n\n[Query]\n${query}`
