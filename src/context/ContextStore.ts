@@ -87,11 +87,7 @@ export class ContextStore implements ContextWriter {
       entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
     }
     this.cap(entry)
-    if (key !== session) {
-      const keys = this.productKeys.get(session)
-      if (keys === undefined) this.productKeys.set(session, new Set([key]))
-      else keys.add(key)
-    }
+    if (key !== session) this.productKeys.set(session, (this.productKeys.get(session) ?? new Set()).add(key))
     if (entry.actions === 0 && entry.summary === undefined) this.remove(key)
     this.changed(session)
   }

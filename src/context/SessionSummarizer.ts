@@ -46,34 +46,18 @@ export interface SessionSummary {
   readonly actions: number
 }
 
-interface SummarizerFailure {
-  readonly sessionId: string
-  /** A sentence saying what failed and what was kept. */
-  readonly message: string
-}
+type Failure<Tag, Fields> = { readonly _tag: Tag; readonly sessionId: string; readonly message: string } & Fields
 
-/** The template has no `{actions}`: nothing was sent to the LLM, the history is kept. */
-interface PromptWithoutActions extends SummarizerFailure {
-  readonly _tag: 'PromptWithoutActions'
-  readonly actions: number
-}
-
-/** The LLM (or `formatActions`) threw, rejected or returned something that is not text; the history is kept. */
-interface LlmFailed extends SummarizerFailure {
-  readonly _tag: 'LlmFailed'
-  readonly actions: number
-  readonly error: unknown
-}
-
-/** The summary was made (and emitted on `summary$`) but the target refused it. */
-interface TargetFailed extends SummarizerFailure {
-  readonly _tag: 'TargetFailed'
-  readonly summary: SessionSummary
-  readonly error: unknown
-}
-
-/** Why a session was not summarised, or its summary not stored; the history waits for the session's next batch. */
-export type SummarizerError = PromptWithoutActions | LlmFailed | TargetFailed
+/**
+ * Why a session was not summarised, or its summary not stored; `message` says what failed and what was kept.
+ * `PromptWithoutActions`: the template has no `{actions}`; `LlmFailed`: the LLM (or `formatActions`) threw,
+ * rejected or returned something that is not text; both keep the history for the session's next batch.
+ * `TargetFailed`: the summary was made (and emitted) but the target refused it.
+ */
+export type SummarizerError =
+  | Failure<'PromptWithoutActions', { readonly actions: number }>
+  | Failure<'LlmFailed', { readonly actions: number; readonly error: unknown }>
+  | Failure<'TargetFailed', { readonly summary: SessionSummary; readonly error: unknown }>
 
 interface Session {
   history: ActionsPayload[]
@@ -108,40 +92,18 @@ export class SessionSummarizer {
   /** Every failure, as a value. */
   readonly errors$: Observable<SummarizerError>
 
-  private readonly llm: SessionSummarizerOptions['llm']
-  private readonly threshold: number
-  private readonly template: string
-  private readonly format: (batches: readonly ActionsPayload[]) => string
-  private readonly concurrency: number
-  private readonly maxSessions: number | undefined
-  private readonly target: ContextWriter | undefined
-  private readonly logger: Logger
+  private readonly o: ReturnType<typeof settings>
   /** Least recently added to first. */
   private readonly sessions = new Map<string, Session>()
   private readonly waiting: string[] = []
   private active = 0
-  private readonly telemetry: Telemetry | undefined
   private readonly summaries = new Subject<SessionSummary>()
   private readonly failures = new Subject<SummarizerError>()
   private idle: Array<() => void> = []
 
   /** @throws TypeError naming the option when one is invalid */
   constructor(options: SessionSummarizerOptions) {
-    if (typeof options?.llm !== 'function') {
-      throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
-    }
-    if (options.prompt !== undefined && typeof options.prompt !== 'string') {
-      throw new TypeError('autoplay-rx: prompt must be a string')
-    }
-    this.llm = options.llm
-    this.threshold = positiveInteger('threshold', options.threshold ?? 10)
-    this.template = options.prompt ?? DEFAULT_SUMMARY_PROMPT
-    this.format = optionalFunction('formatActions', options.formatActions) ?? formatActions
-    this.concurrency = positiveInteger('concurrency', options.concurrency ?? 4)
-    this.maxSessions = optionalCount('maxSessions', options.maxSessions)
-    this.target = options.target
-    this.logger = options.logger ?? consoleLogger
-    this.telemetry = options.telemetry
+    this.o = settings(options)
     this.summary$ = this.summaries.asObservable()
     this.errors$ = this.failures.asObservable()
   }
@@ -170,7 +132,7 @@ export class SessionSummarizer {
   /** The session's pending history (not summarised, not under way), formatted as for the prompt; `""` for none. */
   getContext(sessionId: string): string {
     const session = this.sessions.get(sessionId)
-    return session === undefined || session.history.length === 0 ? '' : this.format(session.history)
+    return session === undefined || session.history.length === 0 ? '' : this.o.format(session.history)
   }
 
   /** Forgets the session's pending history; a summary under way completes, and is not put back if it fails. */
@@ -191,8 +153,8 @@ export class SessionSummarizer {
   }
 
   private schedule(id: string, session: Session): void {
-    if (session.running || session.queued || session.failed || session.count < this.threshold) return
-    if (this.active < this.concurrency) this.run(id, session)
+    if (session.running || session.queued || session.failed || session.count < this.o.threshold) return
+    if (this.active < this.o.concurrency) this.run(id, session)
     else {
       session.queued = true
       this.waiting.push(id)
@@ -224,12 +186,12 @@ export class SessionSummarizer {
     })
     let result: unknown
     try {
-      const prompt = renderPrompt(this.template, this.format(taken))
+      const prompt = renderPrompt(this.o.template, this.o.format(taken))
       if (prompt === undefined) {
         const message = `the prompt template has no {actions}: session ${id} not summarised (${actions} actions kept)`
         return putBack({ _tag: 'PromptWithoutActions', sessionId: id, actions, message })
       }
-      result = this.llm(prompt)
+      result = this.o.llm(prompt)
     } catch (error) {
       return llmFailed(error)
     }
@@ -246,7 +208,7 @@ export class SessionSummarizer {
   /** Writes the summary to the target (awaited), then emits it. */
   private store(id: string, session: Session, summary: SessionSummary): void {
     const stored = () => {
-      if (this.telemetry !== undefined) this.telemetry.summarizer('Summarized')
+      if (this.o.telemetry !== undefined) this.o.telemetry.summarizer('Summarized')
       this.summaries.next(summary)
       this.done(id, session)
     }
@@ -256,10 +218,10 @@ export class SessionSummarizer {
       this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message })
       this.done(id, session)
     }
-    if (this.target === undefined) return stored()
+    if (this.o.target === undefined) return stored()
     let written: unknown
     try {
-      written = this.target.onSummary(id, summary.text, summary.at)
+      written = this.o.target.onSummary(id, summary.text, summary.at)
     } catch (error) {
       return refused(error)
     }
@@ -271,7 +233,7 @@ export class SessionSummarizer {
     session.running = false
     this.active--
     // Sessions that waited for a slot go first; this one, if ready again, queues behind them.
-    while (this.active < this.concurrency && this.waiting.length > 0) {
+    while (this.active < this.o.concurrency && this.waiting.length > 0) {
       const next = this.waiting.shift()!
       const waiting = this.sessions.get(next)
       if (waiting === undefined || !waiting.queued) continue
@@ -283,20 +245,40 @@ export class SessionSummarizer {
   }
 
   private fail(error: SummarizerError): void {
-    log(this.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
-    if (this.telemetry !== undefined) this.telemetry.summarizer(error._tag)
+    log(this.o.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
+    if (this.o.telemetry !== undefined) this.o.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 
   /** Past `maxSessions`, forgets the least recently added-to session that has no summary under way. */
   private evictPastCap(added: string): void {
-    if (this.maxSessions === undefined || this.sessions.size <= this.maxSessions) return
+    if (this.o.maxSessions === undefined || this.sessions.size <= this.o.maxSessions) return
     for (const [id, session] of this.sessions) {
       if (session.running || session.queued || id === added) continue
       this.sessions.delete(id)
-      const why = `forgotten past maxSessions (${this.maxSessions}), ${session.count} pending actions dropped`
-      if (session.count > 0) log(this.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
+      const why = `forgotten past maxSessions (${this.o.maxSessions}), ${session.count} pending actions dropped`
+      if (session.count > 0) log(this.o.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
       return
     }
+  }
+}
+
+function settings(options: SessionSummarizerOptions) {
+  if (typeof options?.llm !== 'function') {
+    throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
+  }
+  if (options.prompt !== undefined && typeof options.prompt !== 'string') {
+    throw new TypeError('autoplay-rx: prompt must be a string')
+  }
+  return {
+    llm: options.llm,
+    threshold: positiveInteger('threshold', options.threshold ?? 10),
+    template: options.prompt ?? DEFAULT_SUMMARY_PROMPT,
+    format: optionalFunction('formatActions', options.formatActions) ?? formatActions,
+    concurrency: positiveInteger('concurrency', options.concurrency ?? 4),
+    maxSessions: optionalCount('maxSessions', options.maxSessions),
+    target: options.target,
+    logger: options.logger ?? consoleLogger,
+    telemetry: options.telemetry,
   }
 }

@@ -1,5 +1,5 @@
 /** Feeds a payload stream into a context store: one operator for `payloads$`, an SSE stream or a Redis worker. */
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
+import { concatMap, from, of, type MonoTypeOperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
@@ -42,43 +42,15 @@ export function intoContext<P extends Payload>(
     }
     return payload
   }
-  // Not concatMap: a sync store needs no inner subscription per payload.
-  return (source) => new Observable<P>((subscriber) => {
-    const queue: P[] = []
-    let busy = false
-    let ended = false
-    const write = (payload: P): void => {
-      let written: unknown
-      try {
-        written = writeToContext(store, payload)
-      } catch (error) {
-        subscriber.next(failed(error, payload))
-        return
-      }
-      if (!isThenable(written)) return subscriber.next(payload)
-      busy = true
-      const next = (done: P) => {
-        busy = false
-        subscriber.next(done)
-        drain()
-      }
-      written.then(() => next(payload), (error: unknown) => next(failed(error, payload)))
+  return concatMap((payload) => {
+    let written: unknown
+    try {
+      written = writeToContext(store, payload)
+    } catch (error) {
+      return of(failed(error, payload))
     }
-    const drain = () => {
-      while (!busy && queue.length > 0) write(queue.shift()!)
-      if (ended && !busy) subscriber.complete()
-    }
-    return source.subscribe({
-      next: (payload) => {
-        if (busy) queue.push(payload)
-        else write(payload)
-      },
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => {
-        ended = true
-        drain()
-      },
-    })
+    if (!isThenable(written)) return of(payload)
+    return from(written.then(() => payload, (error: unknown) => failed(error, payload)))
   })
 }
 

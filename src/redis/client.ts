@@ -41,14 +41,8 @@ export function parseEntries(list: unknown): RawEntry[] {
 
 /** The entries of `stream` in an XREADGROUP reply (null when the read timed out). */
 export function streamEntries(reply: unknown, stream: string): RawEntry[] {
-  if (reply === null || reply === undefined) return []
   if (reply instanceof Map) return parseEntries(reply.get(stream))
-  if (Array.isArray(reply)) {
-    for (const item of reply) {
-      if (Array.isArray(item) && String(item[0]) === stream) return parseEntries(item[1])
-    }
-    return []
-  }
-  if (typeof reply === 'object') return parseEntries((reply as Record<string, unknown>)[stream])
-  return []
+  const ours = (item: unknown) => Array.isArray(item) && String(item[0]) === stream
+  if (Array.isArray(reply)) return parseEntries(reply.find(ours)?.[1])
+  return reply && typeof reply === 'object' ? parseEntries((reply as Record<string, unknown>)[stream]) : []
 }
