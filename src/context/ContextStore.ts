@@ -59,10 +59,8 @@ export class ContextStore implements ContextWriter {
   private readonly changes = new Subject<string>()
 
   /** This store as a {@link ContextReader}, for code that takes either store. */
-  readonly reader: ContextReader = {
-    get: async (sessionId, options) => this.get(sessionId, options),
-    enrich: async (sessionId, query, options) => this.enrich(sessionId, query, options),
-  }
+  readonly reader: ContextReader =
+    { get: async (id, o) => this.get(id, o), enrich: async (id, q, o) => this.enrich(id, q, o) }
 
   /** @throws TypeError naming the option when one is invalid */
   constructor(options: ContextStoreOptions = {}) {

@@ -9,7 +9,7 @@ import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
-import { byCodePoint, optionalCount, optionalFunction, type ContextWriter } from './options.js'
+import { byCodePoint, optionalCount, optionalFunction, optionalString, type ContextWriter } from './options.js'
 import { DEFAULT_SUMMARY_PROMPT, errorText, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
 /** Options of {@link SessionSummarizer}; only `llm` is required. */
@@ -267,13 +267,10 @@ function settings(options: SessionSummarizerOptions) {
   if (typeof options?.llm !== 'function') {
     throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
   }
-  if (options.prompt !== undefined && typeof options.prompt !== 'string') {
-    throw new TypeError('autoplay-rx: prompt must be a string')
-  }
   return {
     llm: options.llm,
+    template: optionalString('prompt', options.prompt) ?? DEFAULT_SUMMARY_PROMPT,
     threshold: positiveInteger('threshold', options.threshold ?? 10),
-    template: options.prompt ?? DEFAULT_SUMMARY_PROMPT,
     format: optionalFunction('formatActions', options.formatActions) ?? formatActions,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 4),
     maxSessions: optionalCount('maxSessions', options.maxSessions),

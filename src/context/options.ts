@@ -76,10 +76,15 @@ export const optionalCount = optional(positiveInteger)
 
 const optionalSeconds = optional(positiveNumber)
 
-function flag(name: string, value: unknown): boolean | undefined {
-  if (value === undefined || typeof value === 'boolean') return value
-  throw new TypeError(`autoplay-rx: ${name} must be true or false (got ${got(value)})`)
+/** `undefined`, or a value of `type`; else a TypeError naming the option in the same words everywhere. */
+const ofType = <T>(type: string, expected: string, shown = true) => (name: string, value: unknown): T | undefined => {
+  if (value === undefined || typeof value === type) return value as T | undefined
+  throw new TypeError(`autoplay-rx: ${name} must be ${expected}${shown ? ` (got ${got(value)})` : ''}`)
 }
+
+const flag = ofType<boolean>('boolean', 'true or false')
+
+export const optionalString = ofType<string>('string', 'a string', false)
 
 export function optionalFunction<F>(name: string, value: F | undefined): F | undefined {
   if (value === undefined || typeof value === 'function') return value

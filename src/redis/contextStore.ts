@@ -11,7 +11,7 @@ import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime,
+  byCodePoint, keepCutoff, optionalString, resolveDefaults, resolveGet, summaryTime,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
@@ -135,10 +135,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   /** @throws TypeError naming the option when one is invalid */
   constructor(private readonly client: RedisCommandClient, options: RedisContextStoreOptions = {}) {
     this.defaults = resolveDefaults(options)
-    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-      throw new TypeError('autoplay-rx: prefix must be a string')
-    }
-    this.prefix = options.prefix ?? 'autoplay-rx:context:'
+    this.prefix = optionalString('prefix', options.prefix) ?? 'autoplay-rx:context:'
     this.ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 86_400))
     this.logger = options.logger ?? consoleLogger
   }

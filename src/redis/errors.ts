@@ -18,9 +18,8 @@ interface MissingPayloadField {
  */
 export type RedisEntryError = DecodeError | MissingPayloadField
 
-export const missingPayloadField: MissingPayloadField = {
-  _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field`,
-}
+export const missingPayloadField: MissingPayloadField =
+  { _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field` }
 
 /** An entry that could not be decoded: acknowledged (so it is not claimed for ever) and reported. */
 export interface RedisEntryRejection {

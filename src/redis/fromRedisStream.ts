@@ -42,11 +42,8 @@ export interface RedisDelivery {
 }
 
 /** The part of a node-redis client that a read connection of our own needs. */
-interface OwnConnection extends RedisCommandClient, Pick<EventEmitter, 'addListener' | 'removeListener'> {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  destroy(): void
-}
+type OwnConnection = RedisCommandClient & Pick<EventEmitter, 'addListener' | 'removeListener'> &
+  { readonly isOpen: boolean; connect(): Promise<unknown>; destroy(): void }
 
 /** Where the reads are; kept across retries, so an error does not hand out this consumer's pending entries twice. */
 interface Cursor {
@@ -86,9 +83,7 @@ export function fromRedisStream(
   const acknowledge = acknowledger(client, settings)
 
   return defer(() => {
-    const own = readClient === undefined
-      ? (client as unknown as { duplicate(): OwnConnection }).duplicate()
-      : undefined
+    const own = readClient ? undefined : (client as unknown as { duplicate(): OwnConnection }).duplicate()
     own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
     const reads: RedisCommandClient = readClient ?? own!
     // Deliveries neither acknowledged nor released, by entry id: each holds one room, and a claim of one of them
@@ -97,11 +92,7 @@ export function fromRedisStream(
     const inFlight = new BehaviorSubject(0)
     const cursor: Cursor = { ownPending: '0', nextClaim: 0, claimFrom: '0-0' }
     const probe = settings.telemetry?.redisReader({ client, stream, group })
-    const ack = probe === undefined ? acknowledge : async (id: string) => {
-      const ok = await acknowledge(id)
-      probe.acked(ok)
-      return ok
-    }
+    const ack = (id: string) => acknowledge(id).then((ok) => (probe?.acked(ok), ok))
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
@@ -126,7 +117,7 @@ export function fromRedisStream(
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
       const payload = decodeEntry(entry, settings, ack, probe)
       if (payload === null) return null
-      if (probe !== undefined) probe.read(1, claimed)
+      probe?.read(1, claimed)
       const slot = {}
       held.set(entry.id, slot)
       inFlight.next(held.size)
@@ -164,11 +155,11 @@ export function fromRedisStream(
         },
       }),
       // from() stops between entries once the subscriber is gone: the rest of a batch stays pending, untouched.
-      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)))),
-      filter((delivery): delivery is RedisDelivery => delivery !== null),
+      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)),
+        filter((delivery): delivery is RedisDelivery => delivery !== null))),
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
       finalize(() => {
-        if (probe !== undefined) probe.closed()
+        probe?.closed()
         try { own?.destroy() } catch { /* already closed */ }
       }),
     )
@@ -247,7 +238,7 @@ function decodeEntry(
     ? E.left(missingPayloadField)
     : decodeJsonText(text)
   if (E.isRight(decoded)) return decoded.right
-  if (probe !== undefined) probe.rejected(decoded.left._tag)
+  probe?.rejected(decoded.left._tag)
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })
   } catch (error) {
