@@ -110,10 +110,6 @@ const WARNED_LIMIT = 10_000
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
- * import { intoContext } from 'autoplay-rx'
- * import { RedisContextStore } from 'autoplay-rx/redis'
- *
  * const redis = createClient({ url: process.env.REDIS_URL })
  * redis.on('error', (error) => console.error('redis:', error.message))
  * await redis.connect()

@@ -64,9 +64,6 @@ interface Cursor {
  *
  * @example
  * ```ts
- * const redis = createClient({ url, disableOfflineQueue: true })
- * redis.on('error', (error) => console.error('redis:', error.message))
- * await redis.connect()
  * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
  *   .subscribe()

@@ -5,17 +5,11 @@
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
- * import { mergeMap } from 'rxjs'
- * import { createNodeMiddleware } from 'autoplay-rx/node'
- * import { fromRedisStream, redisAppender } from 'autoplay-rx/redis'
- *
  * const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true })
  * redis.on('error', (error) => console.error('redis:', error.message))
  * await redis.connect()
  * // Receiver: answer the connector only once the delivery is in the stream.
- * const persist = redisAppender(redis, { stream: 'autoplay:events' })
- * createServer(createNodeMiddleware(receiver, { persist })).listen(8787)
+ * createNodeMiddleware(receiver, { persist: redisAppender(redis, { stream: 'autoplay:events' }) })
  * // Worker (any process): at least once, acknowledged after the work.
  * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))

@@ -7,19 +7,7 @@ import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 
-/**
- * Options of {@link fromRedisStream}; `stream`, `group` and `consumer` are required.
- *
- * @example
- * ```ts
- * fromRedisStream(redis, {
- *   stream: 'autoplay:events',
- *   group: 'indexers',
- *   consumer: process.env.HOSTNAME ?? 'indexer-1', // stable across restarts: its pending entries come back to it
- *   claimIdleMs: 60_000,                           // work may take a minute before another worker takes over
- * }).pipe(mergeMap(work, 8)).subscribe()
- * ```
- */
+/** Options of {@link fromRedisStream}; `stream`, `group` and `consumer` are required. */
 export interface FromRedisStreamOptions {
   /** The stream key (created with the group when missing). */
   readonly stream: string
