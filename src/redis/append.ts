@@ -62,9 +62,10 @@ export function redisAppender(
  * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events' })).subscribe(({ id }) => console.log(id))
  * ```
  */
-export function toRedisStream(
-  client: RedisCommandClient, options: RedisAppendOptions,
-): OperatorFunction<Payload, { readonly id: string; readonly payload: Payload }> {
+export function toRedisStream(client: RedisCommandClient, options: RedisAppendOptions): OperatorFunction<Payload, {
+  /** The entry id Redis gave it. */ readonly id: string
+  /** The payload stored. */ readonly payload: Payload
+}> {
   const append = redisAppender(client, options)
   // One connection answers in order, so ids come out in the order payloads went in.
   return (source) => source.pipe(mergeMap((payload) => from(append(payload)).pipe(map((id) => ({ id, payload })))))
