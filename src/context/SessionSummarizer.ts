@@ -92,7 +92,7 @@ export class SessionSummarizer {
   /** Every failure, as a value. */
   readonly errors$: Observable<SummarizerError>
 
-  private readonly o: ReturnType<typeof settings>
+  private readonly config: ReturnType<typeof settings>
   /** Least recently added to first. */
   private readonly sessions = new Map<string, Session>()
   private readonly waiting: string[] = []
@@ -103,7 +103,7 @@ export class SessionSummarizer {
 
   /** @throws TypeError naming the option when one is invalid */
   constructor(options: SessionSummarizerOptions) {
-    this.o = settings(options)
+    this.config = settings(options)
     this.summary$ = this.summaries.asObservable()
     this.errors$ = this.failures.asObservable()
   }
@@ -132,7 +132,7 @@ export class SessionSummarizer {
   /** The session's pending history (not summarised, not under way), formatted as for the prompt; `""` for none. */
   getContext(sessionId: string): string {
     const session = this.sessions.get(sessionId)
-    return session === undefined || session.history.length === 0 ? '' : this.o.format(session.history)
+    return session === undefined || session.history.length === 0 ? '' : this.config.format(session.history)
   }
 
   /** Forgets the session's pending history; a summary under way completes, and is not put back if it fails. */
@@ -153,8 +153,8 @@ export class SessionSummarizer {
   }
 
   private schedule(id: string, session: Session): void {
-    if (session.running || session.queued || session.failed || session.count < this.o.threshold) return
-    if (this.active < this.o.concurrency) this.run(id, session)
+    if (session.running || session.queued || session.failed || session.count < this.config.threshold) return
+    if (this.active < this.config.concurrency) this.run(id, session)
     else {
       session.queued = true
       this.waiting.push(id)
@@ -186,12 +186,12 @@ export class SessionSummarizer {
     })
     let result: unknown
     try {
-      const prompt = renderPrompt(this.o.template, this.o.format(taken))
+      const prompt = renderPrompt(this.config.template, this.config.format(taken))
       if (prompt === undefined) {
         const message = `the prompt template has no {actions}: session ${id} not summarised (${actions} actions kept)`
         return putBack({ _tag: 'PromptWithoutActions', sessionId: id, actions, message })
       }
-      result = this.o.llm(prompt)
+      result = this.config.llm(prompt)
     } catch (error) {
       return llmFailed(error)
     }
@@ -208,7 +208,7 @@ export class SessionSummarizer {
   /** Writes the summary to the target (awaited), then emits it. */
   private store(id: string, session: Session, summary: SessionSummary): void {
     const stored = () => {
-      if (this.o.telemetry !== undefined) this.o.telemetry.summarizer('Summarized')
+      if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
       this.summaries.next(summary)
       this.done(id, session)
     }
@@ -218,10 +218,10 @@ export class SessionSummarizer {
       this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message })
       this.done(id, session)
     }
-    if (this.o.target === undefined) return stored()
+    if (this.config.target === undefined) return stored()
     let written: unknown
     try {
-      written = this.o.target.onSummary(id, summary.text, summary.at)
+      written = this.config.target.onSummary(id, summary.text, summary.at)
     } catch (error) {
       return refused(error)
     }
@@ -233,7 +233,7 @@ export class SessionSummarizer {
     session.running = false
     this.active--
     // Sessions that waited for a slot go first; this one, if ready again, queues behind them.
-    while (this.active < this.o.concurrency && this.waiting.length > 0) {
+    while (this.active < this.config.concurrency && this.waiting.length > 0) {
       const next = this.waiting.shift()!
       const waiting = this.sessions.get(next)
       if (waiting === undefined || !waiting.queued) continue
@@ -245,19 +245,19 @@ export class SessionSummarizer {
   }
 
   private fail(error: SummarizerError): void {
-    log(this.o.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
-    if (this.o.telemetry !== undefined) this.o.telemetry.summarizer(error._tag)
+    log(this.config.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
+    if (this.config.telemetry !== undefined) this.config.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 
   /** Past `maxSessions`, forgets the least recently added-to session that has no summary under way. */
   private evictPastCap(added: string): void {
-    if (this.o.maxSessions === undefined || this.sessions.size <= this.o.maxSessions) return
+    if (this.config.maxSessions === undefined || this.sessions.size <= this.config.maxSessions) return
     for (const [id, session] of this.sessions) {
       if (session.running || session.queued || id === added) continue
       this.sessions.delete(id)
-      const why = `forgotten past maxSessions (${this.o.maxSessions}), ${session.count} pending actions dropped`
-      if (session.count > 0) log(this.o.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
+      const why = `forgotten past maxSessions (${this.config.maxSessions}), ${session.count} pending actions dropped`
+      if (session.count > 0) log(this.config.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
       return
     }
   }

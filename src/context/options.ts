@@ -86,6 +86,8 @@ const flag = ofType<boolean>('boolean', 'true or false')
 
 export const optionalString = ofType<string>('string', 'a string', false)
 
+const productIdOf = ofType<string>('string', 'a string')
+
 export function optionalFunction<F>(name: string, value: F | undefined): F | undefined {
   if (value === undefined || typeof value === 'function') return value
   throw new TypeError(`autoplay-rx: ${name} must be a function (got ${got(value)})`)
@@ -107,10 +109,7 @@ export function resolveDefaults(options: ContextDefaults) {
 /** One call's options over the defaults, checked; `cutoff` is the oldest `forwarded_at` shown. */
 export function resolveGet(defaults: ResolvedDefaults, options: ContextGetOptions | undefined) {
   const lookback = optionalSeconds('lookbackSeconds', options?.lookbackSeconds) ?? defaults.lookbackSeconds
-  const productId = options?.productId
-  if (productId !== undefined && typeof productId !== 'string') {
-    throw new TypeError(`autoplay-rx: productId must be a string (got ${got(productId)})`)
-  }
+  const productId = productIdOf('productId', options?.productId)
   return {
     productId: productId || undefined,
     includeSummary: flag('includeSummary', options?.includeSummary) ?? defaults.includeSummary,
