@@ -3,6 +3,7 @@ import { TestScheduler } from 'rxjs/testing'
 import { ContextStore, type Logger } from '../../src/index.js'
 import { batch, line } from './batches.js'
 import { clock, parity } from './parity.js'
+import { payloads } from '../helpers/redis.js'
 
 const NOW = 1_700_000_100
 
@@ -53,23 +54,44 @@ describe('ContextStore (memory)', () => {
     expect(store.onSummary('c', 'New.', 1)).to.equal(true)
   })
 
-  it('warns once per session about a product-bucket fallback, and again after the session is reset', () => {
+  it('reads a session\'s only product-scoped bucket without a productId, and says nothing: the connector\'s normal case', () => {
+    const logger = recorder()
+    const store = new ContextStore({ logger })
+    store.add(batch('s1', 'p1', NOW, ['A']))
+    expect(store.enrich('s1', 'q')).to.equal(`[Session context]\nRecent activity:\n${line(1, 0, 'A')}\n\n[Query]\nq`)
+    expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+    expect(logger.lines).to.deep.equal([])
+  })
+
+  it('enrich(sessionId, query) over connector payloads (each carries a product_id) gives their actions and logs nothing', () => {
+    const logger = recorder()
+    const store = new ContextStore({ logger })
+    const sent = payloads(20, 4)
+    for (const p of sent) if (p.type === 'actions') store.add(p)
+    const sessions = [...new Set(sent.map((p) => p.session_id!))]
+    expect(sent.every((p) => p.product_id !== '')).to.equal(true)
+    for (const session of sessions) {
+      expect(store.enrich(session, 'q')).to.match(/^\[Session context\]\nRecent activity:\n1\. /)
+      store.enrich(session, 'q')
+    }
+    expect(logger.lines).to.deep.equal([])
+  })
+
+  it('warns once per session when several product-scoped buckets leave no bucket to read, and again after a reset', () => {
     const logger = recorder()
     const store = new ContextStore({ logger })
     store.add(batch('s1', 'p1', NOW, ['A']))
     store.get('s1')
-    store.get('s1')
     store.add(batch('s2', 'p1', NOW, ['A']))
     store.add(batch('s2', 'p2', NOW, ['B']))
+    expect(store.get('s2')).to.equal('')
     store.get('s2')
+    store.reset('s2', { productId: 'p1' })
+    store.add(batch('s2', 'p1', NOW, ['A']))
     store.get('s2')
-    store.reset('s1', { productId: 'p1' })
-    store.add(batch('s1', 'p1', NOW, ['A']))
-    store.get('s1')
     expect(logger.lines).to.deep.equal([
-      'context of session "s1": no productId given; read from its only product-scoped bucket (product "p1")',
       'context of session "s2": no productId given and 2 product-scoped buckets; no actions used (pass productId)',
-      'context of session "s1": no productId given; read from its only product-scoped bucket (product "p1")',
+      'context of session "s2": no productId given and 2 product-scoped buckets; no actions used (pass productId)',
     ])
   })
 

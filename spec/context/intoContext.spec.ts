@@ -81,7 +81,7 @@ describe('intoContext', () => {
     source.complete()
     expect((await out).length).to.equal(3)
     expect(failures).to.deep.equal(['sync failure', 'async failure'])
-    expect(logged).to.deep.equal(['context store write failed for session s1', 'context store write failed for session s1'])
+    expect(logged).to.deep.equal(['context store write failed for session s1: sync failure', 'context store write failed for session s1: async failure'])
     expect(n).to.equal(3)
   })
 

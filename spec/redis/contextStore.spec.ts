@@ -105,18 +105,21 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     expect(await store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}\n${line(2, 1, 'B')}`)
   })
 
-  it('warns once per session about a product-bucket fallback, in the memory store\'s words', async () => {
+  it('reads the only product-scoped bucket without a warning; warns once per session, in the memory store\'s words, about several', async () => {
     const lines: string[] = []
     const logger: Logger = { warn: (message) => lines.push(message) }
     const store = new RedisContextStore(await client(), { prefix: `${name('warn')}:`, logger })
     await store.add(batch('s1', 'p1', 1, ['A']))
+    expect(await store.enrich('s1', 'q')).to.equal(`[Session context]\nRecent activity:\n${line(1, 0, 'A')}\n\n[Query]\nq`)
     await store.get('s1')
-    await store.get('s1')
+    expect(lines).to.deep.equal([])
     await store.add(batch('s1', 'p2', 1, ['B']))
+    expect(await store.get('s1')).to.equal('')
+    await store.get('s1')
     await store.reset('s1')
     await store.get('s1')
     expect(lines).to.deep.equal([
-      'context of session "s1": no productId given; read from its only product-scoped bucket (product "p1")',
+      'context of session "s1": no productId given and 2 product-scoped buckets; no actions used (pass productId)',
       'context of session "s1": no productId given and 2 product-scoped buckets; no actions used (pass productId)',
     ])
   })

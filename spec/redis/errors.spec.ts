@@ -1,8 +1,9 @@
-/** The reader's refusals: the guard and the fold over `RedisEntryError`. */
+/** The reader's refusals: `RedisEntryError`, folded by the main entry's one `match`. */
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeJsonText } from '../../src/decode.js'
-import { isMissingPayloadField, matchRedisEntryError, missingPayloadField, type RedisEntryError } from '../../src/redis/errors.js'
+import { match } from '../../src/index.js'
+import { missingPayloadField, type RedisEntryError } from '../../src/redis/errors.js'
 
 const refusal = (text: string): RedisEntryError => {
   const decoded = decodeJsonText(text)
@@ -13,14 +14,13 @@ const refusal = (text: string): RedisEntryError => {
 describe('redis/errors', () => {
   const errors: RedisEntryError[] = [refusal('{'), refusal('{"type":"actions","actions":5}'), refusal('{"type":"usertour_trigger"}'), missingPayloadField]
 
-  it('isMissingPayloadField holds for the missing field alone, and for nothing that is not an object', () => {
-    expect(errors.map(isMissingPayloadField)).to.deep.equal([false, false, false, true])
-    expect([null, undefined, 'MissingPayloadField', { tag: 'MissingPayloadField' }].map(isMissingPayloadField)).to.deep.equal([false, false, false, false])
+  it('the missing field is one value, told apart by its tag', () => {
+    expect(errors.map((e) => e._tag === 'MissingPayloadField')).to.deep.equal([false, false, false, true])
     expect(missingPayloadField).to.deep.equal({ _tag: 'MissingPayloadField', message: 'Entry has no "payload" field' })
   })
 
-  it('matchRedisEntryError calls the handler of each tag with its own variant', () => {
-    const why = matchRedisEntryError({
+  it('match calls the handler of each tag with its own variant', () => {
+    const why = match<RedisEntryError, string>({
       MalformedJson: (e) => `json:${e.reason}`, InvalidPayload: (e) => `shape:${e.eventType}`,
       UnknownEventType: (e) => `type:${e.eventType}`, MissingPayloadField: (e) => `foreign:${e.message}`,
     })

@@ -1,8 +1,6 @@
 /**
- * The context store in memory: the reference's per-session memory of recent
- * actions and the latest summary, read synchronously at query time, with
- * three limits lifted: a per-bucket cap by default, summaries ordered by
- * their time, and `context$` for code that reacts to changes.
+ * The context store in memory: per session, the recent actions per product and the latest summary, read
+ * synchronously at query time; bounded per bucket and in keys, with summaries ordered by time.
  */
 import { defer, distinctUntilChanged, filter, map, Observable, startWith, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
@@ -11,22 +9,16 @@ import {
   byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
-import { bucketKey, contextBatch, contextText, enrichText, fallbackWarning, keptLines, numberedLines, UNKNOWN_SESSION, type ContextBatch } from './text.js'
+import {
+  bucketKey, contextBatch, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+} from './text.js'
 
-/**
- * Options of {@link ContextStore}: the defaults of `get` (see
- * {@link ContextDefaults}), plus the memory store's own.
- *
- * @example
- * ```ts
- * const options: ContextStoreOptions = { maxSessions: 50_000, lookbackSeconds: 3600, maxActions: 50 }
- * ```
- */
+/** Options of {@link ContextStore}: the defaults of `get`, and the store's bounds. */
 export interface ContextStoreOptions extends ContextDefaults {
-  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; a positive integer; default none. */
-  readonly maxSessions?: number
-  /** Where the product-bucket fallback warnings go; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; default none. */
+  readonly maxSessions?: number | undefined
+  /** Where warnings go; default `consoleLogger`. */
+  readonly logger?: Logger | undefined
 }
 
 /** What one key holds: a bucket, a summary (under a session id), or both. */
@@ -35,29 +27,21 @@ interface Entry {
   batches: ContextBatch[]
   actions: number
   summary: string | undefined
-  /** The newest time among the summaries taken (a high-water mark): an older one is refused. */
+  /** The newest summary time taken: an older summary is refused. */
   at: number | undefined
 }
 
 /**
- * Per-session memory for LLM apps: recent actions per (product, session)
- * bucket and the latest summary per session, turned into the text a
- * chatbot puts in front of a user's question. Synchronous; one process.
- * For several processes use `RedisContextStore` (`autoplay-rx/redis`); code
- * that takes either reads through {@link ContextReader} (`store.reader`).
- *
- * Every rule of the reference is kept (see docs/context.md): product-scoped
- * buckets with the single-bucket fallback, lookback by `forwarded_at`,
- * `maxActions` across batches newest first, LRU `maxSessions`, the exact
- * text of `get` and `enrich`.
+ * Per-session memory for LLM apps: the recent actions per (product, session) bucket and the latest summary per
+ * session, turned into the text a chatbot puts in front of a question. Synchronous, one process; for several
+ * use `RedisContextStore` (`autoplay-rx/redis`), and `ContextReader` for code that takes either.
  *
  * @example
  * ```ts
- * import { ContextStore, intoContext, WebhookReceiver } from 'autoplay-rx'
+ * import { ContextStore, intoContext } from 'autoplay-rx'
  *
  * const store = new ContextStore({ maxSessions: 10_000, maxActions: 30 })
  * receiver.payloads$.pipe(intoContext(store)).subscribe()
- * // at query time:
  * const text = store.enrich('ps_1', 'how do I export a report?')
  * // '[Session context]\nSummary: …\n\nRecent activity:\n1. [0] click: …\n\n[Query]\nhow do I export a report?'
  * ```
@@ -66,28 +50,19 @@ export class ContextStore implements ContextWriter {
   private readonly defaults: ResolvedDefaults
   private readonly maxSessions: number | undefined
   private readonly logger: Logger
-  /** Every key, least recently written first. */
+  /** Least recently written first. */
   private readonly entries = new Map<string, Entry>()
-  /** Session id → its product-scoped bucket keys, for the fallback. */
+  /** Session id → its product-scoped bucket keys. */
   private readonly productKeys = new Map<string, Set<string>>()
-  /** Sessions already warned about a fallback (forgotten with the session). */
+  /** Sessions warned about (forgotten with the session). */
   private readonly warned = new Set<string>()
   private readonly changes = new Subject<string>()
 
-  /**
-   * This store as a {@link ContextReader}: `get` and `enrich` with Promise
-   * results, for code that takes either store.
-   */
-  readonly reader: ContextReader = {
-    get: async (sessionId, options) => this.get(sessionId, options),
-    enrich: async (sessionId, query, options) => this.enrich(sessionId, query, options),
-  }
+  /** This store as a {@link ContextReader}, for code that takes either store. */
+  readonly reader: ContextReader =
+    { get: async (id, o) => this.get(id, o), enrich: async (id, q, o) => this.enrich(id, q, o) }
 
-  /**
-   * @param options - the defaults of `get` and the bounds
-   * @throws TypeError naming the option when one is invalid (e.g.
-   *   `autoplay-rx: maxActions must be a positive integer`)
-   */
+  /** @throws TypeError naming the option when one is invalid */
   constructor(options: ContextStoreOptions = {}) {
     this.defaults = resolveDefaults(options)
     this.maxSessions = optionalCount('maxSessions', options.maxSessions)
@@ -95,14 +70,8 @@ export class ContextStore implements ContextWriter {
   }
 
   /**
-   * Appends a batch to its bucket (`product_id + "\x1f" + session_id`, or the
-   * session id alone without a product; a missing session is `"unknown"`)
-   * and marks the bucket most recently used. Then drops the bucket's
-   * batches older than the lookback, and its oldest actions past
-   * `maxBucketActions`. With `maxSessions`, a new key past the cap evicts
-   * the least recently used key, with its bucket and its summary.
-   *
-   * @param batch - an actions batch
+   * Appends a batch to its bucket (marked most recently used), then drops the bucket's batches older than the
+   * lookback and its oldest actions past `maxBucketActions`; past `maxSessions` the least recently used key goes.
    */
   add(batch: ActionsPayload): void {
     const session = batch.session_id ?? UNKNOWN_SESSION
@@ -116,35 +85,19 @@ export class ContextStore implements ContextWriter {
       entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
     }
     this.cap(entry)
-    if (key !== session) {
-      const keys = this.productKeys.get(session)
-      if (keys === undefined) this.productKeys.set(session, new Set([key]))
-      else keys.add(key)
-    }
+    if (key !== session) this.productKeys.set(session, (this.productKeys.get(session) ?? new Set()).add(key))
     if (entry.actions === 0 && entry.summary === undefined) this.remove(key)
     this.changed(session)
   }
 
   /**
-   * Stores a session's summary (and marks its key most recently used),
-   * unless the stored one is newer: with `at` given and a stored summary
-   * whose time is later, the call is refused. An equal time replaces (a
-   * redelivery, or two summaries of one batch: the later arrival wins, as
-   * in the reference); a summary without a time always replaces, and the
-   * stored time stays (so a late, older summary is still refused after it).
-   * Pending actions are kept.
+   * Stores a session's summary unless the stored one has a later time (`at`, Unix seconds). An equal time
+   * replaces (the later arrival wins); no time always replaces and keeps the stored time.
    *
-   * @param sessionId - the session (`null`: `"unknown"`)
-   * @param text - the summary
-   * @param at - its time in Unix seconds: a connector summary's
-   *   `forwarded_at`, or the `forwarded_at` of the newest batch a
-   *   summarizer summarised
    * @returns `true` when stored, `false` when a newer summary was there
-   * @throws TypeError when `text` is not a string or `at` not a finite number
    */
   onSummary(sessionId: string | null, text: string, at?: number): boolean {
-    if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
-    const time = summaryTime(at)
+    const time = summaryTime(text, at)
     const session = sessionId ?? UNKNOWN_SESSION
     const stored = this.entries.get(session)
     if (time !== undefined && stored?.at !== undefined && time < stored.at) return false
@@ -156,71 +109,36 @@ export class ContextStore implements ContextWriter {
   }
 
   /**
-   * The session's context: the non-empty parts among `"Summary: {summary}"`
-   * and `"Recent activity:\n{n}. {action}…"`, joined by a blank line; `""`
-   * when there is neither. Actions come from the `(productId, sessionId)`
-   * bucket; without `productId`, when the session has no bucket of its own
-   * and exactly one product-scoped bucket, from that one (a warning, once
-   * per session; with several, none, and a warning). Then lookback by
-   * `forwarded_at`, then the newest `maxActions`, numbered from 1 across
-   * batches.
-   *
-   * @param sessionId - the session
-   * @param options - per-call overrides of the defaults
-   * @returns the context text
-   * @throws TypeError on an invalid option
+   * The session's context: `Summary: …` and `Recent activity:` with the numbered actions of the `(productId,
+   * sessionId)` bucket (without `productId`: the session's own, or its only product-scoped one), after lookback
+   * and `maxActions`; `""` when there is neither.
    */
   get(sessionId: string, options?: ContextGetOptions): string {
     const o = resolveGet(this.defaults, options)
     const summary = o.includeSummary ? (this.entries.get(sessionId)?.summary ?? '') : ''
-    const actions = o.includeActions ? numberedLines(keptLines(this.bucket(sessionId, o.productId), o.cutoff, o.maxActions)) : ''
-    return contextText(summary, actions)
+    return sessionContext(summary, o.includeActions ? this.bucket(sessionId, o.productId) : [], o.cutoff, o.maxActions)
   }
 
-  /**
-   * The query with the session's context in front:
-   * `"[Session context]\n{context}\n\n[Query]\n{query}"`; the query
-   * unchanged when the context is `""`.
-   *
-   * @param sessionId - the session
-   * @param query - the user's question
-   * @param options - per-call overrides of the defaults
-   * @returns the text to retrieve with
-   * @throws TypeError on an invalid option
-   */
+  /** The query with the session's context in front (`[Session context]…[Query]`), or the query alone. */
   enrich(sessionId: string, query: string, options?: ContextGetOptions): string {
     return enrichText(this.get(sessionId, options), query)
   }
 
-  /**
-   * Forgets the session's summary and its own bucket, and with `productId`
-   * that product's bucket of the session too.
-   *
-   * @param sessionId - the session
-   * @param options - `productId`: also its bucket
-   */
-  reset(sessionId: string, options: { readonly productId?: string } = {}): void {
+  /** Forgets the session's summary and its own bucket, and with `productId` that product's bucket too. */
+  reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): void {
     this.remove(sessionId)
     if (options.productId) this.remove(bucketKey(options.productId, sessionId))
     this.changed(sessionId)
   }
 
-  /** The keys that hold actions or a summary, sorted (by code point, as the reference sorts). */
+  /** The keys that hold actions or a summary, sorted by code point (as the reference sorts). */
   get activeSessions(): string[] {
     return [...this.entries.keys()].sort(byCodePoint)
   }
 
   /**
-   * The session's context text now and after every change to the session
-   * (an add, a summary, a reset, an eviction) that changes it; per-call
-   * options as in {@link ContextStore.get}. Lookback is applied when a
-   * change comes: time passing alone emits nothing. Completes with
-   * {@link ContextStore.complete}.
-   *
-   * @param sessionId - the session
-   * @param options - as for `get`
-   * @returns a cold stream of context texts, distinct in a row
-   * @throws TypeError at the call on an invalid option
+   * The session's context text now and after every change to the session that changes it. Lookback applies when
+   * a change comes: time passing alone emits nothing. Completes with {@link ContextStore.complete}.
    */
   context$(sessionId: string, options?: ContextGetOptions): Observable<string> {
     resolveGet(this.defaults, options)
@@ -232,12 +150,11 @@ export class ContextStore implements ContextWriter {
     ))
   }
 
-  /** Completes every `context$` stream (the data stays readable). */
+  /** Completes every `context$` stream; the data stays readable. */
   complete(): void {
     this.changes.complete()
   }
 
-  /** The key's entry, created if new (evicting past `maxSessions`), marked most recently used. */
   private touch(key: string, session: string): Entry {
     let entry = this.entries.get(key)
     if (entry !== undefined) {
@@ -256,7 +173,7 @@ export class ContextStore implements ContextWriter {
     return entry
   }
 
-  /** Drops the oldest actions past the per-bucket cap: whole batches, then the front of the one that straddles. */
+  /** Drops the oldest actions past the cap: whole batches, then the front of the one that straddles. */
   private cap(entry: Entry): void {
     let excess = entry.actions - this.defaults.maxBucketActions
     if (excess <= 0) return
@@ -279,20 +196,17 @@ export class ContextStore implements ContextWriter {
     if (keys?.delete(key) && keys.size === 0) this.productKeys.delete(entry.session)
   }
 
-  /** The bucket `get` reads, with the reference's single-bucket fallback. */
   private bucket(sessionId: string, productId: string | undefined): readonly ContextBatch[] {
     const own = this.entries.get(bucketKey(productId, sessionId))?.batches
     if ((own !== undefined && own.length > 0) || productId !== undefined) return own ?? []
     const keys = this.productKeys.get(sessionId)
     if (keys === undefined) return []
-    const warn = !this.warned.has(sessionId)
-    if (warn) this.warned.add(sessionId)
-    if (keys.size === 1) {
-      const [key] = keys
-      if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, key!), { session_id: sessionId })
-      return this.entries.get(key!)!.batches
+    // One product per session is what the connector sends: read it, silently.
+    if (keys.size === 1) return this.entries.get(keys.values().next().value!)!.batches
+    if (!this.warned.has(sessionId)) {
+      this.warned.add(sessionId)
+      log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
     }
-    if (warn) log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
     return []
   }
 

@@ -1,9 +1,7 @@
 /**
- * The session summarizer: counts each session's actions, and once a session
- * has `threshold` of them, has the user's LLM summarise its history and
- * writes the summary to a context store. A class, not an operator: it holds
- * state the app reads (pending history, active sessions, reset) and has two
- * outputs (summaries and failures), which an operator would have to hide.
+ * The session summarizer: once a session has `threshold` actions pending, has the user's LLM summarise its
+ * history and writes the summary to a context store. A class, not an operator: apps read its state, and it has
+ * two outputs (summaries and failures) that an operator would have to hide one of.
  */
 import { Observable, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
@@ -11,50 +9,32 @@ import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
-import { byCodePoint, optionalCount, optionalFunction, type ContextWriter } from './options.js'
-import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
+import { byCodePoint, optionalCount, optionalFunction, optionalString, type ContextWriter } from './options.js'
+import { DEFAULT_SUMMARY_PROMPT, errorText, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
-/**
- * Options of {@link SessionSummarizer}.
- *
- * @example
- * ```ts
- * const options: SessionSummarizerOptions = {
- *   llm: async (prompt) => (await openai.responses.create({ model: 'gpt-4.1-mini', input: prompt })).output_text,
- *   threshold: 20,
- *   target: store,
- * }
- * ```
- */
+/** Options of {@link SessionSummarizer}; only `llm` is required. */
 export interface SessionSummarizerOptions {
-  /** The user's LLM: prompt text in, summary text out; sync or async. A throw, a rejection or a result that is not text is a failure. */
+  /** The user's LLM, prompt in, summary out, sync or async; a throw, a rejection or a non-text result is a failure. */
   readonly llm: (prompt: string) => string | PromiseLike<string>
-  /** Summarise a session once it has this many actions pending (actions, not batches); a positive integer; default 10. */
-  readonly threshold?: number
-  /** The prompt template; `{actions}` stands for the formatted history. Default {@link DEFAULT_SUMMARY_PROMPT}. */
-  readonly prompt?: string
-  /** Turns a history into the text put in the prompt; default {@link formatActions}. */
-  readonly formatActions?: (batches: readonly ActionsPayload[]) => string
-  /** How many LLM calls may run at once, across sessions; a positive integer; default 4. */
-  readonly concurrency?: number
-  /** Keep the pending history of at most this many sessions, the least recently added to forgotten first (logged); default none. */
-  readonly maxSessions?: number
+  /** Summarise a session once it has this many actions pending (actions, not batches); default 10. */
+  readonly threshold?: number | undefined
+  /** The prompt template; `{actions}` stands for the formatted history. Default: the reference's prompt. */
+  readonly prompt?: string | undefined
+  /** Turns a history into the text put in the prompt; default: the numbered list a context shows. */
+  readonly formatActions?: ((batches: readonly ActionsPayload[]) => string) | undefined
+  /** How many LLM calls may run at once, across sessions; default 4. */
+  readonly concurrency?: number | undefined
+  /** Keep the pending history of at most this many sessions, the least recently added to forgotten first. */
+  readonly maxSessions?: number | undefined
   /** Where each summary is written (`onSummary(sessionId, text, at)`, awaited): a context store. */
-  readonly target?: ContextWriter
-  /** Where failures and evictions are logged; default {@link consoleLogger}. */
-  readonly logger?: Logger
-  /** Metrics of the summaries made and failed, by outcome (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
-  readonly telemetry?: Telemetry
+  readonly target?: ContextWriter | undefined
+  /** Where failures and evictions are logged; default `consoleLogger`. */
+  readonly logger?: Logger | undefined
+  /** Counts the summaries made and failed, by outcome (`otelTelemetry()` from `autoplay-rx/otel`). */
+  readonly telemetry?: Telemetry | undefined
 }
 
-/**
- * A summary the summarizer produced.
- *
- * @example
- * ```ts
- * summarizer.summary$.subscribe((s: SessionSummary) => console.log(`${s.sessionId} (${s.actions} actions): ${s.text}`))
- * ```
- */
+/** A summary the summarizer made. */
 export interface SessionSummary {
   /** The session (`"unknown"` for batches without one). */
   readonly sessionId: string
@@ -66,90 +46,23 @@ export interface SessionSummary {
   readonly actions: number
 }
 
-/**
- * Why a session was not summarised, or its summary not stored. Nothing is
- * lost: for the first two the history is back in front of the session's
- * pending actions, and the next batch of the session tries again.
- *
- * - `PromptWithoutActions`: the template has no `{actions}`;
- * - `LlmFailed`: the LLM (or `formatActions`) threw or rejected, or returned something other than text;
- * - `TargetFailed`: the summary was made (and emitted) but the target refused to store it; `summary` holds it.
- *
- * @example
- * ```ts
- * summarizer.errors$.subscribe((e: SummarizerError) => metrics.increment(`summarizer.${e._tag}`))
- * ```
- */
-export type SummarizerError = PromptWithoutActions | LlmFailed | TargetFailed
+type Failure<Tag, Fields> = { readonly _tag: Tag; readonly sessionId: string; readonly message: string } & Fields
 
 /**
- * What every {@link SummarizerError} has.
- *
- * @example
- * ```ts
- * const line = (e: SummarizerFailure) => `${e.sessionId}: ${e.message}`
- * ```
+ * Why a session was not summarised, or its summary not stored; `message` says what failed and what was kept.
+ * `PromptWithoutActions`: the template has no `{actions}`; `LlmFailed`: the LLM (or `formatActions`) threw,
+ * rejected or returned something that is not text; both keep the history for the session's next batch.
+ * `TargetFailed`: the summary was made (and emitted) but the target refused it.
  */
-export interface SummarizerFailure {
-  /** The session. */
-  readonly sessionId: string
-  /** A readable sentence saying what failed and what was kept. */
-  readonly message: string
-}
-
-/**
- * The prompt template has no `{actions}`: nothing was sent to the LLM, the history is kept.
- *
- * @example
- * ```ts
- * if (e._tag === 'PromptWithoutActions') console.error('fix the prompt template:', e.message)
- * ```
- */
-export interface PromptWithoutActions extends SummarizerFailure {
-  /** Selects this kind of failure. */
-  readonly _tag: 'PromptWithoutActions'
-  /** How many actions are kept pending. */
-  readonly actions: number
-}
-
-/**
- * The LLM (or `formatActions`) threw or rejected, or returned something that is not text; the history is kept.
- *
- * @example
- * ```ts
- * if (e._tag === 'LlmFailed') metrics.increment('llm.failures', { reason: String(e.error) })
- * ```
- */
-export interface LlmFailed extends SummarizerFailure {
-  /** Selects this kind of failure. */
-  readonly _tag: 'LlmFailed'
-  /** How many actions are kept pending. */
-  readonly actions: number
-  /** What the LLM threw or rejected with (a TypeError for a result that is not text). */
-  readonly error: unknown
-}
-
-/**
- * The summary was made (and emitted on `summary$`) but the target refused it.
- *
- * @example
- * ```ts
- * if (e._tag === 'TargetFailed') retryLater(() => store.onSummary(e.sessionId, e.summary.text, e.summary.at))
- * ```
- */
-export interface TargetFailed extends SummarizerFailure {
-  /** Selects this kind of failure. */
-  readonly _tag: 'TargetFailed'
-  /** The summary that was not stored. */
-  readonly summary: SessionSummary
-  /** What the target threw or rejected with. */
-  readonly error: unknown
-}
+export type SummarizerError =
+  | Failure<'PromptWithoutActions', { readonly actions: number }>
+  | Failure<'LlmFailed', { readonly actions: number; readonly error: unknown }>
+  | Failure<'TargetFailed', { readonly summary: SessionSummary; readonly error: unknown }>
 
 interface Session {
   history: ActionsPayload[]
   count: number
-  /** An LLM call (and its write) for this session is under way. */
+  /** An LLM call (and its write) is under way. */
   running: boolean
   /** Waiting for a free LLM slot. */
   queued: boolean
@@ -158,18 +71,9 @@ interface Session {
 }
 
 /**
- * Calls the user's LLM once a session has `threshold` pending actions, and
- * feeds each summary to a context store (`target`) and to `summary$`.
- *
- * As the reference: the threshold counts actions, not batches; the prompt is
- * the template with `{actions}` replaced by `formatActions(history)`; when
- * the LLM fails, or the template has no `{actions}`, the history taken is
- * put back in front of what arrived meanwhile, so that nothing is lost.
- * Beyond it: one session's summaries are made one after the other, in
- * order; sessions do not wait for each other, up to `concurrency` LLM calls
- * at once; failures are values on `errors$` (and logged), never thrown into
- * `add` or the pipeline; each summary carries the time of the newest batch
- * it summarises, so a store keeps the newest.
+ * Calls the user's LLM once a session has `threshold` pending actions, and feeds each summary to a context store
+ * (`target`) and to `summary$`. One session's summaries are made in order, sessions do not wait for each other
+ * (up to `concurrency` calls), failures are values on `errors$`, and a failed history is put back, never lost.
  *
  * @example
  * ```ts
@@ -188,50 +92,25 @@ export class SessionSummarizer {
   /** Every failure, as a value. */
   readonly errors$: Observable<SummarizerError>
 
-  private readonly llm: SessionSummarizerOptions['llm']
-  private readonly threshold: number
-  private readonly template: string
-  private readonly format: (batches: readonly ActionsPayload[]) => string
-  private readonly concurrency: number
-  private readonly maxSessions: number | undefined
-  private readonly target: ContextWriter | undefined
-  private readonly logger: Logger
+  private readonly config: ReturnType<typeof settings>
   /** Least recently added to first. */
   private readonly sessions = new Map<string, Session>()
   private readonly waiting: string[] = []
   private active = 0
-  private readonly telemetry: Telemetry | undefined
   private readonly summaries = new Subject<SessionSummary>()
   private readonly failures = new Subject<SummarizerError>()
   private idle: Array<() => void> = []
 
-  /**
-   * @param options - the LLM and the rest
-   * @throws TypeError naming the option when one is invalid (e.g. `autoplay-rx: threshold must be a positive integer`)
-   */
+  /** @throws TypeError naming the option when one is invalid */
   constructor(options: SessionSummarizerOptions) {
-    if (typeof options?.llm !== 'function') throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
-    if (options.prompt !== undefined && typeof options.prompt !== 'string') throw new TypeError('autoplay-rx: prompt must be a string')
-    this.llm = options.llm
-    this.threshold = positiveInteger('threshold', options.threshold ?? 10)
-    this.template = options.prompt ?? DEFAULT_SUMMARY_PROMPT
-    this.format = optionalFunction('formatActions', options.formatActions) ?? formatActions
-    this.concurrency = positiveInteger('concurrency', options.concurrency ?? 4)
-    this.maxSessions = optionalCount('maxSessions', options.maxSessions)
-    this.target = options.target
-    this.logger = options.logger ?? consoleLogger
-    this.telemetry = options.telemetry
+    this.config = settings(options)
     this.summary$ = this.summaries.asObservable()
     this.errors$ = this.failures.asObservable()
   }
 
   /**
-   * Appends a batch to its session's history (a missing session id is
-   * `"unknown"`), and starts a summary when the session has `threshold`
-   * actions pending and none is under way. Never throws; with a sync LLM
-   * the summary is made (and written) before `add` returns.
-   *
-   * @param batch - an actions batch
+   * Appends a batch to its session's history and starts a summary once `threshold` actions are pending and none
+   * is under way. Never throws; with a sync LLM the summary is made and written before `add` returns.
    */
   add(batch: ActionsPayload): void {
     const id = batch.session_id ?? UNKNOWN_SESSION
@@ -250,24 +129,13 @@ export class SessionSummarizer {
     this.schedule(id, session)
   }
 
-  /**
-   * The session's pending history (not yet summarised, not under way),
-   * formatted as for the prompt.
-   *
-   * @param sessionId - the session
-   * @returns the formatted history; `""` when nothing is pending
-   */
+  /** The session's pending history (not summarised, not under way), formatted as for the prompt; `""` for none. */
   getContext(sessionId: string): string {
     const session = this.sessions.get(sessionId)
-    return session === undefined || session.history.length === 0 ? '' : this.format(session.history)
+    return session === undefined || session.history.length === 0 ? '' : this.config.format(session.history)
   }
 
-  /**
-   * Forgets the session's pending history. A summary under way still
-   * completes; if it fails, its history is not put back.
-   *
-   * @param sessionId - the session
-   */
+  /** Forgets the session's pending history; a summary under way completes, and is not put back if it fails. */
   reset(sessionId: string): void {
     this.sessions.delete(sessionId)
   }
@@ -277,13 +145,7 @@ export class SessionSummarizer {
     return [...this.sessions].filter(([, s]) => s.history.length > 0).map(([id]) => id).sort(byCodePoint)
   }
 
-  /**
-   * Waits for the summaries under way and those waiting for a slot, then
-   * completes `summary$` and `errors$`. Pending histories below the
-   * threshold stay readable.
-   *
-   * @returns resolves once everything started is done
-   */
+  /** Waits for the summaries under way or waiting for a slot, then completes `summary$` and `errors$`. */
   async complete(): Promise<void> {
     if (this.active > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
     this.summaries.complete()
@@ -291,8 +153,8 @@ export class SessionSummarizer {
   }
 
   private schedule(id: string, session: Session): void {
-    if (session.running || session.queued || session.failed || session.count < this.threshold) return
-    if (this.active < this.concurrency) this.run(id, session)
+    if (session.running || session.queued || session.failed || session.count < this.config.threshold) return
+    if (this.active < this.config.concurrency) this.run(id, session)
     else {
       session.queued = true
       this.waiting.push(id)
@@ -317,19 +179,26 @@ export class SessionSummarizer {
       this.fail(error)
       this.done(id, session)
     }
-    const llmFailed = (error: unknown) => putBack({ _tag: 'LlmFailed', sessionId: id, actions, error, message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ${describe(error)}` })
+    const llmFailed = (error: unknown) => putBack({
+      _tag: 'LlmFailed', sessionId: id, actions, error,
+      message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ` +
+        errorText(error),
+    })
     let result: unknown
     try {
-      const prompt = renderPrompt(this.template, this.format(taken))
+      const prompt = renderPrompt(this.config.template, this.config.format(taken))
       if (prompt === undefined) {
-        return putBack({ _tag: 'PromptWithoutActions', sessionId: id, actions, message: `the prompt template has no {actions}: session ${id} not summarised (${actions} actions kept)` })
+        const message = `the prompt template has no {actions}: session ${id} not summarised (${actions} actions kept)`
+        return putBack({ _tag: 'PromptWithoutActions', sessionId: id, actions, message })
       }
-      result = this.llm(prompt)
+      result = this.config.llm(prompt)
     } catch (error) {
       return llmFailed(error)
     }
     const made = (text: unknown) => {
-      if (typeof text !== 'string') return llmFailed(new TypeError(`the LLM returned ${text === null ? 'null' : typeof text}, not text`))
+      if (typeof text !== 'string') {
+        return llmFailed(new TypeError(`the LLM returned ${text === null ? 'null' : typeof text}, not text`))
+      }
       this.store(id, session, { sessionId: id, text, at, actions })
     }
     if (isThenable(result)) result.then(made, llmFailed)
@@ -339,19 +208,20 @@ export class SessionSummarizer {
   /** Writes the summary to the target (awaited), then emits it. */
   private store(id: string, session: Session, summary: SessionSummary): void {
     const stored = () => {
-      if (this.telemetry !== undefined) this.telemetry.summarizer('Summarized')
+      if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
       this.summaries.next(summary)
       this.done(id, session)
     }
     const refused = (error: unknown) => {
       this.summaries.next(summary)
-      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: `the summary of session ${id} was made but not stored: ${describe(error)}` })
+      const message = `the summary of session ${id} was made but not stored: ${errorText(error)}`
+      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message })
       this.done(id, session)
     }
-    if (this.target === undefined) return stored()
+    if (this.config.target === undefined) return stored()
     let written: unknown
     try {
-      written = this.target.onSummary(id, summary.text, summary.at)
+      written = this.config.target.onSummary(id, summary.text, summary.at)
     } catch (error) {
       return refused(error)
     }
@@ -363,7 +233,7 @@ export class SessionSummarizer {
     session.running = false
     this.active--
     // Sessions that waited for a slot go first; this one, if ready again, queues behind them.
-    while (this.active < this.concurrency && this.waiting.length > 0) {
+    while (this.active < this.config.concurrency && this.waiting.length > 0) {
       const next = this.waiting.shift()!
       const waiting = this.sessions.get(next)
       if (waiting === undefined || !waiting.queued) continue
@@ -375,23 +245,37 @@ export class SessionSummarizer {
   }
 
   private fail(error: SummarizerError): void {
-    log(this.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
-    if (this.telemetry !== undefined) this.telemetry.summarizer(error._tag)
+    log(this.config.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
+    if (this.config.telemetry !== undefined) this.config.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 
-  /** Past `maxSessions`, forgets the least recently added-to sessions that have no summary under way. */
+  /** Past `maxSessions`, forgets the least recently added-to session that has no summary under way. */
   private evictPastCap(added: string): void {
-    if (this.maxSessions === undefined || this.sessions.size <= this.maxSessions) return
+    if (this.config.maxSessions === undefined || this.sessions.size <= this.config.maxSessions) return
     for (const [id, session] of this.sessions) {
       if (session.running || session.queued || id === added) continue
       this.sessions.delete(id)
-      if (session.count > 0) log(this.logger, 'warn', `summarizer: session ${id} forgotten past maxSessions (${this.maxSessions}), ${session.count} pending actions dropped`, { session_id: id })
+      const why = `forgotten past maxSessions (${this.config.maxSessions}), ${session.count} pending actions dropped`
+      if (session.count > 0) log(this.config.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
       return
     }
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+function settings(options: SessionSummarizerOptions) {
+  if (typeof options?.llm !== 'function') {
+    throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
+  }
+  return {
+    llm: options.llm,
+    template: optionalString('prompt', options.prompt) ?? DEFAULT_SUMMARY_PROMPT,
+    threshold: positiveInteger('threshold', options.threshold ?? 10),
+    format: optionalFunction('formatActions', options.formatActions) ?? formatActions,
+    concurrency: positiveInteger('concurrency', options.concurrency ?? 4),
+    maxSessions: optionalCount('maxSessions', options.maxSessions),
+    target: options.target,
+    logger: options.logger ?? consoleLogger,
+    telemetry: options.telemetry,
+  }
 }

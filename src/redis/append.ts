@@ -1,7 +1,6 @@
 /**
- * The writing side of the Redis bridge: each verified payload appended to
- * a stream (XADD, approximate MAXLEN trim), as a function for the
- * adapters' `persist` option or as an operator.
+ * The writing side of the Redis bridge: each verified payload appended to a stream (XADD with an approximate
+ * MAXLEN), as a function for the adapters' `persist` option or as an operator.
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
@@ -9,43 +8,22 @@ import type { Telemetry } from '../telemetry.js'
 import type { RedisCommandClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 
-/**
- * The field of each stream entry that holds the payload's JSON.
- *
- * @example
- * ```ts
- * // Another producer (a replay script, say) writes entries fromRedisStream reads:
- * await redis.sendCommand(['XADD', 'autoplay:events', '*', PAYLOAD_FIELD, JSON.stringify(payload)])
- * ```
- */
+/** The field of each stream entry that holds the payload's JSON. */
 export const PAYLOAD_FIELD = 'payload'
 
-/**
- * Options of {@link redisAppender} and {@link toRedisStream}.
- *
- * @example
- * ```ts
- * // About a day of events at 10/s; older entries are trimmed as new ones come.
- * const options: RedisAppendOptions = { stream: 'autoplay:events', maxLen: 1_000_000 }
- * const persist = redisAppender(redis, options)
- * ```
- */
+/** Options of {@link redisAppender} and {@link toRedisStream}. */
 export interface RedisAppendOptions {
   /** The stream key. */
   readonly stream: string
-  /**
-   * Approximate maximum length (`XADD … MAXLEN ~ n`): Redis trims whole
-   * nodes, so the stream may hold up to about 100 entries more. Default 1,000,000.
-   */
-  readonly maxLen?: number
-  /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). Default: none. */
-  readonly telemetry?: Telemetry
+  /** Approximate maximum length (`MAXLEN ~`: Redis trims whole nodes, so a few more may stay); default 1,000,000. */
+  readonly maxLen?: number | undefined
+  /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). */
+  readonly telemetry?: Telemetry | undefined
 }
 
 /**
- * A function that appends one payload to a stream and resolves with the
- * entry id once Redis has it. It is what the adapters' `persist` option
- * takes, to acknowledge the connector only after the delivery is durable.
+ * A function that appends one payload to a stream and resolves with the entry id once Redis has it: what the
+ * adapters' `persist` option takes, to answer the connector only once the delivery is stored.
  *
  * @example
  * ```ts
@@ -53,7 +31,9 @@ export interface RedisAppendOptions {
  * createNodeMiddleware(receiver, { persist }) // 503 when Redis cannot take it: the connector retries
  * ```
  */
-export function redisAppender(client: RedisCommandClient, options: RedisAppendOptions): (payload: Payload) => Promise<string> {
+export function redisAppender(
+  client: RedisCommandClient, options: RedisAppendOptions,
+): (payload: Payload) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const head = ['XADD', stream, 'MAXLEN', '~', String(maxLen), '*', PAYLOAD_FIELD]
@@ -74,34 +54,18 @@ export function redisAppender(client: RedisCommandClient, options: RedisAppendOp
 }
 
 /**
- * A payload and the id of its stream entry, as {@link toRedisStream} emits them.
+ * Appends every payload of the source to a Redis Stream, emitting `{ id, payload }` as Redis confirms each. A
+ * failed XADD errors the stream; for HTTP deliveries prefer `persist`, which answers 503 so the connector retries.
  *
  * @example
  * ```ts
- * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events' }))
- *   .subscribe((entry: RedisStreamEntry) => console.log(entry.id, entry.payload.type)) // e.g. 1795772944706-0 actions
+ * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events' })).subscribe(({ id }) => console.log(id))
  * ```
  */
-export interface RedisStreamEntry {
-  /** The entry id Redis gave it (`<ms>-<seq>`). */
-  readonly id: string
-  /** The payload stored. */
-  readonly payload: Payload
-}
-
-/**
- * Appends every payload of the source to a Redis Stream, emitting each
- * entry id when Redis has it. A failed XADD errors the stream (add `retry`
- * to keep going); for HTTP deliveries prefer the adapters' `persist`
- * option, which answers 503 so that the connector retries instead.
- *
- * @example
- * ```ts
- * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events', maxLen: 100_000 }))
- *   .subscribe(({ id }) => console.log('stored', id))
- * ```
- */
-export function toRedisStream(client: RedisCommandClient, options: RedisAppendOptions): OperatorFunction<Payload, RedisStreamEntry> {
+export function toRedisStream(client: RedisCommandClient, options: RedisAppendOptions): OperatorFunction<Payload, {
+  /** The entry id Redis gave it. */ readonly id: string
+  /** The payload stored. */ readonly payload: Payload
+}> {
   const append = redisAppender(client, options)
   // One connection answers in order, so ids come out in the order payloads went in.
   return (source) => source.pipe(mergeMap((payload) => from(append(payload)).pipe(map((id) => ({ id, payload })))))

@@ -1,49 +1,37 @@
 /**
- * The context store on Redis: what receivers and workers write, chatbot
- * servers on other machines read. Each write is one Lua script, so that
- * concurrent writers never interleave a bucket; each read is one script
- * too, and the text is built by the same pure functions as the memory
- * store's (src/context/text.ts), so both say the same for the same inputs.
- *
- * Keys, under `prefix` (default `autoplay-rx:context:`), each with a TTL
- * renewed at every write to it:
+ * The context store on Redis: receivers and workers write, chatbot servers on other machines read. Writes and
+ * reads are one Lua script each (concurrent writers never interleave a bucket), and the text comes from the same
+ * functions as the memory store's. Keys under `prefix`, each with a TTL renewed at every write to it:
  * - `b:{bucket key}`: a list, one element per action, `{forwarded_at}\t{toText(action)}`, oldest first;
  * - `s:{session}`: a hash, `text` and `at` (the summary's time, absent when it had none);
- * - `p:{session}`: a set, the session's product-scoped bucket keys (for the fallback).
- * A script builds some key names itself, so this store is for one Redis
- * (or a replica set), not Redis Cluster.
+ * - `p:{session}`: a set, the session's product-scoped bucket keys.
+ * The scripts build key names themselves: one Redis (or a replica set), not Redis Cluster.
  */
 import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime,
+  byCodePoint, keepCutoff, optionalString, resolveDefaults, resolveGet, summaryTime,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
-import { bucketKey, contextText, enrichText, fallbackWarning, keptLines, numberedLines, UNKNOWN_SESSION, type ContextBatch } from '../context/text.js'
+import {
+  bucketKey, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+} from '../context/text.js'
 import { toText } from '../payloads.js'
 import type { RedisCommandClient } from './client.js'
 
-/**
- * Options of {@link RedisContextStore}: the defaults of `get` (as for the
- * memory store), plus where and how long the keys live.
- *
- * @example
- * ```ts
- * const options: RedisContextStoreOptions = { prefix: 'prod:ctx:', ttlSeconds: 6 * 3600, maxActions: 50 }
- * ```
- */
-export interface RedisContextStoreOptions extends ContextDefaults {
+interface RedisContextStoreOptions extends ContextDefaults {
   /** Prefix of every key; default `autoplay-rx:context:`. */
-  readonly prefix?: string
-  /** How long a key lives after its last write, in seconds (the memory store's `maxSessions`, in time); default 86,400 (a day). */
-  readonly ttlSeconds?: number
-  /** Where product-bucket fallback warnings go; default {@link consoleLogger}. */
-  readonly logger?: Logger
+  readonly prefix?: string | undefined
+  /** How long a key lives after its last write, in seconds (what bounds Redis's memory); default a day. */
+  readonly ttlSeconds?: number | undefined
+  /** Where warnings go; default `consoleLogger`. */
+  readonly logger?: Logger | undefined
 }
 
 // Appends a batch's actions, drops what lookback and the cap leave out, renews the TTLs.
-// KEYS: bucket, product set (only for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('' : none), bucket key, entries…
+// KEYS: bucket, product set (for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('': none), bucket key,
+// entries…
 const ADD = `
 local bucket = KEYS[1]
 for i = 5, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
@@ -81,12 +69,12 @@ return 1`
 
 // Reads a context in one go. KEYS: summary hash, own bucket, product set.
 // ARGV: include summary ('1'/'0'), include actions, fallback allowed, first list index, bucket key prefix.
-// Returns { summary, entries, fallback }: fallback is the product bucket key used, '*n' for n candidates, or ''.
+// Returns { summary, entries, n }: n > 1 when several product-scoped buckets left none to read.
 const READ = `
 local summary = ''
 if ARGV[1] == '1' then summary = redis.call('HGET', KEYS[1], 'text') or '' end
 local entries = {}
-local fallback = ''
+local several = 0
 if ARGV[2] == '1' then
   entries = redis.call('LRANGE', KEYS[2], ARGV[4], -1)
   if #entries == 0 and ARGV[3] == '1' then
@@ -96,15 +84,15 @@ if ARGV[2] == '1' then
     end
     if #live == 1 then
       entries = redis.call('LRANGE', ARGV[5] .. live[1], ARGV[4], -1)
-      fallback = live[1]
     elseif #live > 1 then
-      fallback = '*' .. #live
+      several = #live
     end
   end
 end
-return { summary, entries, fallback }`
+return { summary, entries, several }`
 
-// Forgets a session's summary, own bucket, and one product's bucket. KEYS: summary, own bucket, product bucket?, product set.
+// Forgets a session's summary, own bucket, and one product's bucket.
+// KEYS: summary, own bucket, product bucket?, product set.
 const RESET = `
 redis.call('DEL', KEYS[1], KEYS[2])
 if KEYS[3] then
@@ -113,23 +101,15 @@ if KEYS[3] then
 end
 return 1`
 
-/** How many sessions the fallback warnings remember (then they start again): a bound on this process's memory. */
+/** How many sessions the warnings remember (then they start over): a bound on this process's memory. */
 const WARNED_LIMIT = 10_000
 
 /**
- * Per-session context in Redis, shared by every process: the same rules
- * and the same text as `ContextStore` (the memory store, in `autoplay-rx`), with async
- * calls. Writes are atomic Lua scripts (concurrent writers never interleave
- * a bucket); every key lives `ttlSeconds` after its last write, which bounds
- * Redis's memory where the memory store has `maxSessions`. Needs Redis ≥ 4
- * (not Redis Cluster).
+ * Per-session context in Redis, shared by every process: the rules and the text of `ContextStore`, with async
+ * calls. Every key lives `ttlSeconds` after its last write. Needs Redis ≥ 4, not Redis Cluster.
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
- * import { intoContext } from 'autoplay-rx'
- * import { RedisContextStore } from 'autoplay-rx/redis'
- *
  * const redis = createClient({ url: process.env.REDIS_URL })
  * redis.on('error', (error) => console.error('redis:', error.message))
  * await redis.connect()
@@ -148,27 +128,15 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   private readonly warned = new Set<string>()
   private readonly scripts = new Map<string, string>()
 
-  /**
-   * @param client - a connected node-redis client, or any {@link RedisCommandClient}
-   * @param options - the defaults of `get`, the key prefix and TTL
-   * @throws TypeError naming the option when one is invalid
-   */
+  /** @throws TypeError naming the option when one is invalid */
   constructor(private readonly client: RedisCommandClient, options: RedisContextStoreOptions = {}) {
     this.defaults = resolveDefaults(options)
-    if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('autoplay-rx: prefix must be a string')
-    this.prefix = options.prefix ?? 'autoplay-rx:context:'
+    this.prefix = optionalString('prefix', options.prefix) ?? 'autoplay-rx:context:'
     this.ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 86_400))
     this.logger = options.logger ?? consoleLogger
   }
 
-  /**
-   * Appends a batch's actions to its bucket, atomically; drops the bucket's
-   * batches older than the lookback and its oldest actions past
-   * `maxBucketActions`, as the memory store does.
-   *
-   * @param batch - an actions batch
-   * @returns resolves once stored; rejects when Redis fails
-   */
+  /** Appends a batch's actions to its bucket, then applies lookback and `maxBucketActions`, in one script. */
   async add(batch: ActionsPayload): Promise<void> {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
@@ -176,69 +144,40 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const cap = this.defaults.maxBucketActions === Infinity ? 0 : this.defaults.maxBucketActions
     const at = String(batch.forwarded_at)
     const entries = batch.actions.map((action) => `${at}\t${toText(action)}`)
-    const keys = key === session ? [this.prefix + 'b:' + key] : [this.prefix + 'b:' + key, this.prefix + 'p:' + session]
+    const bucket = this.prefix + 'b:' + key
+    const keys = key === session ? [bucket] : [bucket, this.prefix + 'p:' + session]
     await this.run(ADD, keys, [this.ttl, String(cap), cutoff === undefined ? '' : String(cutoff), key, ...entries])
   }
 
-  /**
-   * Stores a session's summary unless a newer one is there, atomically; the
-   * same rules as `ContextStore.onSummary` (autoplay-rx).
-   *
-   * @param sessionId - the session (`null`: `"unknown"`)
-   * @param text - the summary
-   * @param at - its time (Unix seconds); left out: always stored, the stored time kept
-   * @returns `true` when stored, `false` when a newer summary was there; rejects when Redis fails or on a bad argument
-   */
+  /** Stores a session's summary unless a newer one is there, by the rules of `ContextStore.onSummary`. */
   async onSummary(sessionId: string | null, text: string, at?: number): Promise<boolean> {
-    if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
-    const time = summaryTime(at)
-    const reply = await this.run(SUMMARY, [this.prefix + 's:' + (sessionId ?? UNKNOWN_SESSION)], [text, time === undefined ? '' : String(time), this.ttl])
-    return Number(reply) === 1
+    const time = summaryTime(text, at)
+    const key = this.prefix + 's:' + (sessionId ?? UNKNOWN_SESSION)
+    return Number(await this.run(SUMMARY, [key], [text, time === undefined ? '' : String(time), this.ttl])) === 1
   }
 
-  /**
-   * The session's context text, exactly as `ContextStore.get` (autoplay-rx) gives it
-   * for the same writes.
-   *
-   * @param sessionId - the session
-   * @param options - per-call overrides of the defaults
-   * @returns the text; rejects on an invalid option or when Redis fails
-   */
+  /** The session's context text, as `ContextStore.get` gives it for the same writes. */
   async get(sessionId: string, options?: ContextGetOptions): Promise<string> {
     const o = resolveGet(this.defaults, options)
-    // Without lookback, only the newest maxActions entries can be shown: read no more.
+    // Without lookback only the newest maxActions entries can be shown: read no more.
     const first = o.maxActions !== undefined && o.cutoff === undefined ? -o.maxActions : 0
+    const p = this.prefix
     const reply = await this.run(READ,
-      [this.prefix + 's:' + sessionId, this.prefix + 'b:' + bucketKey(o.productId, sessionId), this.prefix + 'p:' + sessionId],
-      [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0', String(first), this.prefix + 'b:'])
-    const [summary, entries, fallback] = reply as [string, string[], string]
-    if (fallback !== '') this.warnFallback(sessionId, String(fallback))
-    const actions = o.includeActions ? numberedLines(keptLines(entries.map(parseEntry), o.cutoff, o.maxActions)) : ''
-    return contextText(String(summary), actions)
+      [p + 's:' + sessionId, p + 'b:' + bucketKey(o.productId, sessionId), p + 'p:' + sessionId],
+      [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0',
+        String(first), p + 'b:'])
+    const [summary, entries, several] = reply as [string, string[], number]
+    if (Number(several) > 1) this.warnFallback(sessionId, Number(several))
+    return sessionContext(String(summary), entries.map(parseEntry), o.cutoff, o.maxActions)
   }
 
-  /**
-   * The query with the session's context in front, exactly as
-   * `ContextStore.enrich` (autoplay-rx) gives it.
-   *
-   * @param sessionId - the session
-   * @param query - the user's question
-   * @param options - per-call overrides of the defaults
-   * @returns the text; rejects on an invalid option or when Redis fails
-   */
+  /** The query with the session's context in front, as `ContextStore.enrich` gives it. */
   async enrich(sessionId: string, query: string, options?: ContextGetOptions): Promise<string> {
     return enrichText(await this.get(sessionId, options), query)
   }
 
-  /**
-   * Forgets the session's summary and own bucket, and with `productId` that
-   * product's bucket of the session, atomically.
-   *
-   * @param sessionId - the session
-   * @param options - `productId`: also its bucket
-   * @returns resolves once done; rejects when Redis fails
-   */
-  async reset(sessionId: string, options: { readonly productId?: string } = {}): Promise<void> {
+  /** Forgets the session's summary and own bucket, and with `productId` that product's bucket, in one script. */
+  async reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): Promise<void> {
     const keys = [this.prefix + 's:' + sessionId, this.prefix + 'b:' + sessionId]
     const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
     if (product !== undefined) keys.push(this.prefix + 'b:' + product, this.prefix + 'p:' + sessionId)
@@ -246,18 +185,14 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     this.warned.delete(sessionId)
   }
 
-  /**
-   * The keys holding actions or a summary, sorted as the memory store sorts
-   * them. Walks the keyspace with SCAN: for tools and tests, not for every request.
-   *
-   * @returns the keys; rejects when Redis fails
-   */
+  /** The keys holding actions or a summary, sorted as the memory store sorts them; walks the keyspace (SCAN). */
   async activeSessions(): Promise<string[]> {
     const found = new Set<string>()
     const pattern = this.prefix.replace(/[*?[\]\\]/g, '\\$&') + '[bs]:*'
     let cursor = '0'
     do {
-      const [next, keys] = await this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']) as [string, string[]]
+      const reply = await this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+      const [next, keys] = reply as [string, string[]]
       cursor = String(next)
       for (const key of keys) found.add(String(key).slice(this.prefix.length + 2))
     } while (cursor !== '0')
@@ -283,15 +218,15 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     }
   }
 
-  private warnFallback(sessionId: string, fallback: string): void {
+  private warnFallback(sessionId: string, buckets: number): void {
     if (this.warned.has(sessionId)) return
     if (this.warned.size >= WARNED_LIMIT) this.warned.clear()
     this.warned.add(sessionId)
-    log(this.logger, 'warn', fallbackWarning(sessionId, fallback.startsWith('*') ? Number(fallback.slice(1)) : fallback), { session_id: sessionId })
+    log(this.logger, 'warn', fallbackWarning(sessionId, buckets), { session_id: sessionId })
   }
 }
 
-/** One list element back into a one-action batch: the shape the shared text functions take. */
+/** One list element back into a one-action batch, the shape the shared text functions take. */
 function parseEntry(entry: string): ContextBatch {
   const tab = entry.indexOf('\t')
   return { forwarded_at: Number(entry.slice(0, tab)), lines: [entry.slice(tab + 1)] }

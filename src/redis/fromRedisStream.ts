@@ -1,7 +1,6 @@
 /**
- * The reading side of the Redis bridge: a consumer group read as an
- * Observable of deliveries, each acknowledged by the worker (XACK), with
- * what a dead worker left pending claimed (XAUTOCLAIM).
+ * The reading side of the Redis bridge: a consumer group read as an Observable of deliveries, each acknowledged by
+ * the worker (XACK), with what a dead worker left pending claimed (XAUTOCLAIM).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
@@ -11,6 +10,7 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
+import { errorText } from '../context/text.js'
 import { decodeJsonText } from '../decode.js'
 import { log } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
@@ -19,163 +19,77 @@ import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } f
 import { missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
 
-/**
- * A payload read through a consumer group, with the acknowledgement that ends its delivery.
- *
- * @example
- * ```ts
- * const work = async (delivery: RedisDelivery) => {
- *   if (delivery.claimed && (await alreadyIndexed(delivery.id))) return delivery.ack() // done before a crash
- *   try {
- *     await index(delivery.payload)
- *   } catch (error) {
- *     return delivery.release() // failed: its room is freed, the entry comes back after claimIdleMs
- *   }
- *   await delivery.ack()
- * }
- * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: 'indexer-1' }).pipe(mergeMap(work, 8)).subscribe()
- * ```
- */
+/** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
 export interface RedisDelivery {
   /** The stream entry's id: stable across redeliveries, so a good idempotency key. */
   readonly id: string
-  /** The decoded payload, typed as push mode gives it. */
+  /** The decoded payload, as push mode gives it. */
   readonly payload: Payload
-  /**
-   * Whether the entry was handed out before: to this consumer before it
-   * restarted, or to another one it was claimed from. Its work may already
-   * have been done (dedupe, or make it idempotent).
-   */
+  /** Handed out before (to this consumer before a restart, or to another): its work may be done already. */
   readonly claimed: boolean
   /**
-   * XACKs the entry: call it once the work is done. It never rejects. The
-   * acks of one turn of the event loop go out together, as one XACK, on the
-   * next turn: await it before closing the client (an ack not yet sent then
-   * answers `false`).
-   *
-   * @returns `true` once Redis has answered the XACK (the entry is no longer
-   * pending); `false` when it could not (connection down, Redis restarting):
-   * the failure is logged, the entry stays pending and is handed out again
-   * (claimed after `claimIdleMs`), so the work is done at least once. Calling
-   * it again retries; after `true` it answers `true` at once.
-   *
-   * @example
-   * ```ts
-   * if (!(await delivery.ack())) metrics.increment('redis.ack.failed') // it will come back
-   * ```
+   * XACKs the entry once the work is done; never rejects. The acks of one turn of the event loop go out as one
+   * XACK on the next: await it before closing the client. `false` when Redis could not take it (logged): the
+   * entry stays pending and comes back, so the work is done at least once.
    */
   ack(): Promise<boolean>
   /**
-   * Ends this delivery without acknowledging it: call it when the work
-   * failed. It frees the delivery's room under `maxInFlight` at once; the
-   * entry stays pending and is handed out again once it has been idle
-   * `claimIdleMs` (to this worker or another), so it is retried. Never
-   * throws; after `ack()` or a first `release()` it does nothing.
-   *
-   * Until a delivery is acknowledged or released it counts as work under
-   * way: it keeps its room, and a claim of its entry in this subscription is
-   * not handed out a second time (work slower than `claimIdleMs` runs once
-   * here). A failure that neither acks nor releases therefore keeps its room
-   * for good; reading paused that way is logged (a warning every
-   * `claimIdleMs`).
-   *
-   * @example
-   * ```ts
-   * try { await work(delivery.payload) } catch { return delivery.release() }
-   * await delivery.ack()
-   * ```
+   * Ends a delivery whose work failed, without acknowledging it: its room under `maxInFlight` is freed, and the
+   * entry comes back after `claimIdleMs`. A delivery neither acked nor released is work under way: it keeps its
+   * room, and its claims are not handed out again here.
    */
   release(): void
 }
 
-
 /** The part of a node-redis client that a read connection of our own needs. */
-interface OwnConnection extends RedisCommandClient, Pick<EventEmitter, 'addListener' | 'removeListener'> {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  destroy(): void
-}
+type OwnConnection = RedisCommandClient & Pick<EventEmitter, 'addListener' | 'removeListener'> &
+  { readonly isOpen: boolean; connect(): Promise<unknown>; destroy(): void }
 
-/** What one read returned: entries, and whether they were handed out before. */
-interface Batch {
-  readonly entries: ReadonlyArray<RawEntry>
-  readonly claimed: boolean
-}
-
-/** Where the reads are: kept across retries, so that an error does not hand out this consumer's pending entries twice. */
+/** Where the reads are; kept across retries, so an error does not hand out this consumer's pending entries twice. */
 interface Cursor {
-  /** Where the next read of this consumer's own pending entries starts; null once they are all handed out. */
+  /** Where the next read of this consumer's own pending entries starts; null once all are handed out. */
   ownPending: string | null
   /** When (scheduler time) the next XAUTOCLAIM is due. */
   nextClaim: number
-  /** Where the next XAUTOCLAIM scans from: Redis's cursor, `0-0` once a scan of the pending entries is done. */
+  /** Redis's XAUTOCLAIM cursor; `0-0` once a scan is done. */
   claimFrom: string
 }
 
 /**
- * Reads payloads through a Redis consumer group: at-least-once delivery to
- * the workers of the group. Each item carries `ack()`; call it after the
- * work, e.g. `mergeMap(async (d) => { await work(d.payload); await d.ack() }, 8)`.
- * Unacknowledged items are redelivered: to this consumer when it comes
- * back under the same name, or to any consumer after `claimIdleMs`; work
- * that fails calls `release()`, so that its room under `maxInFlight` is
- * freed and the entry retried. An entry whose delivery is still under way
- * in this subscription is never handed out to it again.
- *
- * Two connections: acknowledgements go through `client` (it may be the
- * one the receivers write with: nothing sent on it blocks), reads block on
- * `readClient`, by default a duplicate of `client` opened per subscription.
- * So an ack never waits behind a blocking read.
- *
- * Cold: each subscription runs its own read loop; unsubscribing stops it
- * (what a read in flight took stays pending, nothing is lost). Redis errors
- * are retried with backoff (an outage, a restart; a group Redis forgot is
- * created again at `startAt`); only a client closed by its owner errors the
- * Observable.
- *
- * Built from RxJS operators: `defer` opens the read connection per
- * subscription, each read waits for room under `maxInFlight`, `repeat`
- * loops, `retry` pauses with the library's one backoff (`backoffDelay`)
- * and `finalize` closes the connection it opened.
- *
- * @param client - a connected node-redis client (or any {@link RedisCommandClient}, then with `readClient`).
- * @param options - stream, group and consumer names, and tuning; see {@link FromRedisStreamOptions}.
- * @returns a cold Observable of deliveries; it errors only when `client` or `readClient` is closed by its owner.
- * @throws TypeError on an invalid option, or when `client` has no `duplicate()` and no `readClient` is given.
+ * Reads payloads through a Redis consumer group: at-least-once delivery to the workers of the group. Call
+ * `ack()` after the work, `release()` when it failed; what is not acknowledged is handed out again, to this
+ * consumer when it comes back under its name or to any after `claimIdleMs`. Cold: each subscription runs its own
+ * read loop on its own connection (acks go through `client` and never wait behind a blocking read). Redis errors
+ * are retried with backoff; only a client closed by its owner errors the Observable.
  *
  * @example
  * ```ts
- * const redis = createClient({ url, disableOfflineQueue: true })
- * redis.on('error', (error) => console.error('redis:', error.message))
- * await redis.connect()
  * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
  *   .subscribe()
  * ```
  */
-export function fromRedisStream(client: RedisCommandClient, options: FromRedisStreamOptions): Observable<RedisDelivery> {
+export function fromRedisStream(
+  client: RedisCommandClient, options: FromRedisStreamOptions,
+): Observable<RedisDelivery> {
   const settings = readerSettings(client, options)
   const { stream, group, consumer, maxInFlight, logger, readClient, scheduler } = settings
   // A user's connection closed by its owner: no retry can help, and a silent stop would hide it.
-  const closedByOwner = (error?: unknown) => isClosed(client) ||
-    (readClient !== undefined && (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
+  const closedByOwner = (error?: unknown) => isClosed(client) || (readClient !== undefined &&
+    (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
   const acknowledge = acknowledger(client, settings)
 
   return defer(() => {
-    const own = readClient === undefined ? (client as unknown as { duplicate(): OwnConnection }).duplicate() : undefined
+    const own = readClient ? undefined : (client as unknown as { duplicate(): OwnConnection }).duplicate()
     own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
     const reads: RedisCommandClient = readClient ?? own!
-    // Deliveries neither acknowledged nor released, by entry id: a claim of one of them is work still under way
-    // here (slower than claimIdleMs), not handed out again; each holds one room, whatever comes back through claims.
+    // Deliveries neither acknowledged nor released, by entry id: each holds one room, and a claim of one of them
+    // is work still under way here, not handed out again.
     const held = new Map<string, object>()
     const inFlight = new BehaviorSubject(0)
     const cursor: Cursor = { ownPending: '0', nextClaim: 0, claimFrom: '0-0' }
-    const probe = settings.telemetry === undefined ? undefined : settings.telemetry.redisReader({ client, stream, group })
-    const ack = probe === undefined ? acknowledge : async (id: string) => {
-      const ok = await acknowledge(id)
-      probe.acked(ok)
-      return ok
-    }
+    const probe = settings.telemetry?.redisReader({ client, stream, group })
+    const ack = (id: string) => acknowledge(id).then((ok) => (probe?.acked(ok), ok))
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
@@ -183,12 +97,14 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       await ensureGroup(reads, stream, group, settings.startAt)
     })
     const room = inFlight.pipe(first((n) => n < maxInFlight))
-    // A pause this long is worth a word: deliveries that neither ack nor release keep their room for good.
+    // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
-      log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${held.size} deliveries neither acknowledged nor released (call release() when work fails)`, { stream, group, consumer })
+      log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${held.size} deliveries neither ` +
+        'acknowledged nor released (call release() when work fails)', { stream, group, consumer })
       return waitForRoom()
     }
-    const waitForRoom = (): Observable<number> => room.pipe(timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
+    const waitForRoom = (): Observable<number> =>
+      room.pipe(timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
     const step = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
       return waitForRoom()
@@ -198,7 +114,7 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
       const payload = decodeEntry(entry, settings, ack, probe)
       if (payload === null) return null
-      if (probe !== undefined) probe.read(1, claimed)
+      probe?.read(1, claimed)
       const slot = {}
       held.set(entry.id, slot)
       inFlight.next(held.size)
@@ -228,66 +144,69 @@ export function fromRedisStream(client: RedisCommandClient, options: FromRedisSt
           if (error instanceof ClosedByOwner) return throwError(() => closedError())
           if (closedByOwner(error)) return throwError(() => closedError(error))
           const ms = backoffDelay(attempt, settings.backoff)
-          log(logger, 'error', `Redis read failed; retrying in ${ms} ms`, { stream, group, consumer, error })
+          const why = `Redis read failed: ${errorText(error)}; retry ${attempt} in ${ms} ms`
+          log(logger, 'error', why, { stream, group, consumer })
           const pause = timer(ms, scheduler)
           // Our connection is back: no need to sit out the rest of the pause.
           return own ? race(pause, fromEvent(own, 'ready')) : pause
         },
       }),
       // from() stops between entries once the subscriber is gone: the rest of a batch stays pending, untouched.
-      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)))),
-      filter((delivery): delivery is RedisDelivery => delivery !== null),
+      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)),
+        filter((delivery): delivery is RedisDelivery => delivery !== null))),
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
       finalize(() => {
-        if (probe !== undefined) probe.closed()
+        probe?.closed()
         try { own?.destroy() } catch { /* already closed */ }
       }),
     )
   })
 }
 
-/** One read, in priority order: this consumer's own pending entries, then claims of idle ones when due, then new entries. */
-async function read(reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number): Promise<Batch> {
-  const { stream, group, consumer, scheduler } = settings
+/** One read: this consumer's own pending entries first, then claims of idle ones when due, then new entries. */
+async function read(reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number) {
+  const { stream, group, consumer, scheduler, claimIdleMs } = settings
   const room = Math.min(settings.batchSize, space)
+  const count = ['COUNT', String(room)]
+  const readGroup = ['XREADGROUP', 'GROUP', group, consumer, ...count]
   if (cursor.ownPending !== null) {
-    // Entries this consumer read before a restart and never acknowledged come first, each once.
-    const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'STREAMS', stream, cursor.ownPending])
-    const entries = streamEntries(reply, stream)
+    // What this consumer read before a restart and never acknowledged comes first, each once.
+    const entries = streamEntries(await reads.sendCommand([...readGroup, 'STREAMS', stream, cursor.ownPending]), stream)
     cursor.ownPending = entries.length < room ? null : entries[entries.length - 1]!.id
     return { entries, claimed: true }
   }
   if (scheduler.now() >= cursor.nextClaim) {
-    const reply = await reads.sendCommand(['XAUTOCLAIM', stream, group, consumer, String(settings.claimIdleMs), cursor.claimFrom, 'COUNT', String(room)])
+    const claim = ['XAUTOCLAIM', stream, group, consumer, String(claimIdleMs), cursor.claimFrom, ...count]
+    const reply = await reads.sendCommand(claim)
     const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
-    // Go on from Redis's cursor, so that entries skipped as still under way here are not claimed again in a loop;
+    // Go on from Redis's cursor, so entries skipped as still under way here are not claimed again in a loop;
     // claim again at once while the scan is not done, otherwise every half idle period.
     cursor.claimFrom = Array.isArray(reply) && reply[0] != null ? String(reply[0]) : '0-0'
-    cursor.nextClaim = scheduler.now() + (cursor.claimFrom !== '0-0' ? 0 : Math.max(50, Math.floor(settings.claimIdleMs / 2)))
+    cursor.nextClaim = scheduler.now() + (cursor.claimFrom !== '0-0' ? 0 : Math.max(50, Math.floor(claimIdleMs / 2)))
     if (entries.length > 0) return { entries, claimed: true }
   }
   // Block no longer than until the next claim is due.
   const block = Math.min(settings.blockMs, Math.max(1, cursor.nextClaim - scheduler.now()))
-  const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
+  const reply = await reads.sendCommand([...readGroup, 'BLOCK', String(block), 'STREAMS', stream, '>'])
   return { entries: streamEntries(reply, stream), claimed: false }
 }
 
 /**
- * XACK as a function that answers whether Redis took it, and never rejects.
- * The acks asked for in one turn of the event loop go out as one XACK of
- * all their ids (a worker acks a whole read batch at about the same time):
- * one command and one reply for Redis instead of one per entry. Each caller
- * still learns whether its own entry was taken.
+ * XACK as a function that answers whether Redis took it and never rejects. The acks of one turn of the event loop
+ * go out as one XACK of all their ids (a worker acks a read batch at about the same time); each caller still
+ * learns whether its own entry was taken.
  */
-function acknowledger(client: RedisCommandClient, { stream, group, consumer, logger }: ReaderSettings): (id: string) => Promise<boolean> {
+function acknowledger(client: RedisCommandClient, settings: ReaderSettings): (id: string) => Promise<boolean> {
+  const { stream, group, consumer, logger } = settings
   let pending: { readonly ids: string[]; readonly taken: Promise<boolean> } | null = null
   const send = async (ids: string[]): Promise<boolean> => {
     try {
       await client.sendCommand(['XACK', stream, group, ...ids])
       return true
     } catch (error) {
-      log(logger, 'warn', `Redis XACK failed (${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}); they stay pending and will be handed out again`,
-        { stream, group, consumer, ids, error })
+      const entries = `${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}`
+      const why = `Redis XACK failed: ${errorText(error)}; ${entries} stay pending and will be handed out again`
+      log(logger, 'warn', why, { stream, group, consumer })
       return false
     }
   }
@@ -306,28 +225,30 @@ function acknowledger(client: RedisCommandClient, { stream, group, consumer, log
   }
 }
 
-/**
- * The entry's payload, or null for an entry that does not decode: that one
- * is reported to `rejected` and acknowledged, so that it is not claimed for ever.
- */
+/** The entry's payload, or null for one that does not decode: reported and acknowledged, not claimed for ever. */
 function decodeEntry(
-  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>, probe: RedisReaderProbe | undefined,
+  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
+  probe: RedisReaderProbe | undefined,
 ): Payload | null {
   const text = fields[PAYLOAD_FIELD]
-  const decoded: E.Either<RedisEntryError, Payload> = text === undefined ? E.left(missingPayloadField) : decodeJsonText(text)
+  const decoded: E.Either<RedisEntryError, Payload> = text === undefined
+    ? E.left(missingPayloadField)
+    : decodeJsonText(text)
   if (E.isRight(decoded)) return decoded.right
-  if (probe !== undefined) probe.rejected(decoded.left._tag)
+  probe?.rejected(decoded.left._tag)
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })
   } catch (error) {
+    // A bug in the user's callback: its stack is worth logging.
     const { stream, group, consumer } = settings
-    log(settings.logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same', { stream, group, consumer, id, error })
+    log(settings.logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same',
+      { stream, group, consumer, id, error })
   }
   void acknowledge(id)
   return null
 }
 
-async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: '0' | '$'): Promise<void> {
+async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: string): Promise<void> {
   try {
     await client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM'])
   } catch (error) {
@@ -338,9 +259,10 @@ async function ensureGroup(client: RedisCommandClient, stream: string, group: st
 /** The read loop found its client closed before a read: no command failed, so nothing to wrap. */
 class ClosedByOwner extends Error {}
 
-/** Why the Observable ends: the failed command (if any) is its cause, which alone could read like an outage. */
+/** Why the Observable ends; the failed command, if any, is its cause (alone it could read like an outage). */
 function closedError(cause?: unknown): Error {
-  return new Error('autoplay-rx: fromRedisStream stopped: its Redis client is closed (closed by its owner)', cause === undefined ? undefined : { cause })
+  const message = 'autoplay-rx: fromRedisStream stopped: its Redis client is closed (closed by its owner)'
+  return new Error(message, cause === undefined ? undefined : { cause })
 }
 
 /** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */

@@ -1,21 +1,15 @@
 /**
- * `autoplay-rx/redis`: beyond one process. Receivers append verified
- * payloads to a Redis Stream, workers consume it through a consumer group
- * (at-least-once, dead workers' entries claimed), and a Redis-backed
- * dedupe store makes it effectively once. Needs a Redis client (node-redis).
+ * `autoplay-rx/redis`: beyond one process. Receivers append verified payloads to a Redis Stream, workers consume
+ * it through a consumer group (at least once, dead workers' entries claimed), a Redis dedupe store makes it
+ * effectively once, and a Redis context store shares session context. Needs a Redis client (node-redis).
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
- * import { mergeMap } from 'rxjs'
- * import { createNodeMiddleware } from 'autoplay-rx/node'
- * import { fromRedisStream, redisAppender } from 'autoplay-rx/redis'
- *
  * const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true })
  * redis.on('error', (error) => console.error('redis:', error.message))
  * await redis.connect()
  * // Receiver: answer the connector only once the delivery is in the stream.
- * createServer(createNodeMiddleware(receiver, { persist: redisAppender(redis, { stream: 'autoplay:events' }) })).listen(8787)
+ * createNodeMiddleware(receiver, { persist: redisAppender(redis, { stream: 'autoplay:events' }) })
  * // Worker (any process): at least once, acknowledged after the work.
  * fromRedisStream(redis, { stream: 'autoplay:events', group: 'indexers', consumer: `indexer-${process.pid}` })
  *   .pipe(mergeMap(async (delivery) => { await index(delivery.payload); await delivery.ack() }, 8))
