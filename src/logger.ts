@@ -36,6 +36,11 @@ export const consoleLogger: Logger = {
 /** A logger that says nothing (tests, benchmarks). */
 export const silentLogger: Logger = {}
 
+/** An error's message for a one-line log: expected outages are not bugs, so no stack. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 /** The one warning for a batch whose declared `count` is not its length (the count was corrected). */
 export function warnCountMismatch(logger: Logger, { payload, countMismatch }: Decoded): void {
   if (countMismatch === null) return

@@ -1,12 +1,12 @@
 /** The reader's refusals: `RedisEntryError`, folded by the main entry's one `match`. */
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
-import { decodeJsonText } from '../../src/decode.js'
+import { decodeText } from '../../src/decode.js'
 import { match } from '../../src/index.js'
 import { missingPayloadField, type RedisEntryError } from '../../src/redis/errors.js'
 
 const refusal = (text: string): RedisEntryError => {
-  const decoded = decodeJsonText(text)
+  const decoded = decodeText(text)
   if (E.isRight(decoded)) throw new Error(`${text} decoded`)
   return decoded.left
 }

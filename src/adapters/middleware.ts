@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, notRawBody } from '../errors.js'
-import { log } from '../logger.js'
+import { errorText, log } from '../logger.js'
 import type { Payload } from '../codecs.js'
 import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
 import type { Dispatch, WebhookReceiver } from '../receiver.js'
@@ -146,7 +146,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     const { session_id } = payload
     const stored = Promise.resolve().then(() => store(payload)).then(() => true, (error: unknown) => {
       const reason = error instanceof Error ? error.message : String(error)
-      log(logger, 'error', `persist failed; ${RETRIED}`, { session_id, error: reason })
+      log(logger, 'error', `persist failed: ${errorText(reason)}; ${RETRIED}`, { session_id })
       return false
     })
     const ok = await within(stored, persistTimeoutMs, TIMEOUT)

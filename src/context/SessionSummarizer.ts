@@ -6,11 +6,11 @@
 import { Observable, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
-import { consoleLogger, log, type Logger } from '../logger.js'
+import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import { byCodePoint, optionalCount, optionalFunction, optionalString, type ContextWriter } from './options.js'
-import { DEFAULT_SUMMARY_PROMPT, errorText, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
+import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
 /** Options of {@link SessionSummarizer}; only `llm` is required. */
 export interface SessionSummarizerOptions {

@@ -1,10 +1,10 @@
 /** Feeds a payload stream into a context store: one operator for `payloads$`, an SSE stream or a Redis worker. */
 import { concatMap, from, of, type MonoTypeOperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
-import { consoleLogger, log, type Logger } from '../logger.js'
+import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
 import type { ContextWriter } from './options.js'
-import { errorText, UNKNOWN_SESSION } from './text.js'
+import { UNKNOWN_SESSION } from './text.js'
 
 interface IntoContextOptions {
   /** Called when a write threw or rejected; the payload still passes on. A throwing `onError` is ignored. */

@@ -105,7 +105,3 @@ export function renderPrompt(template: string, actions: string): string | undefi
   return parts.length === 1 ? undefined : parts.join(actions)
 }
 
-/** What a log line says of a failure: its message, not its stack (an outage is expected, not a bug of ours). */
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

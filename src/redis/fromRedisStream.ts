@@ -10,9 +10,8 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
-import { errorText } from '../context/text.js'
-import { decodeJsonText } from '../decode.js'
-import { log } from '../logger.js'
+import { decodeText, type Decoded } from '../decode.js'
+import { errorText, log } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
@@ -231,10 +230,8 @@ function decodeEntry(
   probe: RedisReaderProbe | undefined,
 ): Payload | null {
   const text = fields[PAYLOAD_FIELD]
-  const decoded: E.Either<RedisEntryError, Payload> = text === undefined
-    ? E.left(missingPayloadField)
-    : decodeJsonText(text)
-  if (E.isRight(decoded)) return decoded.right
+  const decoded: E.Either<RedisEntryError, Decoded> = text === undefined ? E.left(missingPayloadField) : decodeText(text)
+  if (E.isRight(decoded)) return decoded.right.payload
   probe?.rejected(decoded.left._tag)
   try {
     settings.rejected?.({ id, text: text ?? '', error: decoded.left })
