@@ -1,6 +1,6 @@
 /**
  * Every refusal of a delivery as a tagged union of plain values (`_tag`), with its constructors and the
- * reporter of io-ts errors. Fold it with `match` (src/internal/match.ts). Nothing here throws except
+ * reporter of io-ts errors. Fold it with `match` (src/match.ts). Nothing here throws except
  * `InvalidSignatureError`, which `handle` throws as the reference does.
  */
 import type * as t from 'io-ts'

@@ -35,7 +35,7 @@ export type { WebhookReceiverOptions } from './receiver.js'
 export type { PayloadCallback } from './callbacks.js'
 export { InvalidSignatureError } from './errors.js'
 export type { IngestError } from './errors.js'
-export { matchTag as match } from './internal/match.js'
+export { match } from './match.js'
 
 // Logging and telemetry hooks (built from OpenTelemetry by `autoplay-rx/otel`)
 export { consoleLogger, silentLogger } from './logger.js'

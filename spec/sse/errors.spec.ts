@@ -6,7 +6,7 @@ import { expect } from 'chai'
 import { firstValueFrom } from 'rxjs'
 import { silentLogger } from '../../src/logger.js'
 import { connectorStream } from '../../src/sse/connectorStream.js'
-import { matchTag } from '../../src/internal/match.js'
+import { match } from '../../src/match.js'
 import {
   ConnectorStreamError, FatalStatusError, isConnectorStreamFailure, RetriesExhaustedError, type ConnectorStreamFailure,
 } from '../../src/sse/errors.js'
@@ -14,8 +14,8 @@ import { disconnectReason } from '../../src/sse/lifecycle.js'
 import { closeServers, failure, startServer, TOKEN } from './helpers.js'
 
 const URL_ = 'https://connector.example.com/stream/prod_abc'
-// The main entry's `match` (matchTag) is the one fold over the failures.
-const describeFailure = matchTag<ConnectorStreamFailure, string>({
+// The main entry's `match` is the one fold over the failures.
+const describeFailure = match<ConnectorStreamFailure, string>({
   FatalStatus: (e) => `fatal ${e.status} at retry ${e.retry}`,
   RetriesExhausted: (e) => `exhausted after ${e.retries}: ${e.lastReason._tag}`,
 })

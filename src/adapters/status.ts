@@ -3,7 +3,7 @@
  * is written here, and nowhere else.
  */
 import type { IngestError } from '../errors.js'
-import { matchTag } from '../internal/match.js'
+import { match } from '../match.js'
 
 /**
  * The stable code of every answer, in the JSON body's `code`; the statuses are in docs/protocol.md.
@@ -52,7 +52,7 @@ export function response(code: ResponseCode, message?: string, extra: Record<str
 export const OK: AdapterResponse = response('ok')
 
 /** The response code of each refusal: the one mapping from outcome to status. */
-export const codeOf: (error: IngestError) => ResponseCode = matchTag<IngestError, ResponseCode>({
+export const codeOf: (error: IngestError) => ResponseCode = match<IngestError, ResponseCode>({
   InvalidSignature: () => 'invalid_signature',
   MalformedJson: () => 'malformed_json',
   InvalidPayload: () => 'invalid_payload',
