@@ -6,6 +6,8 @@
 import { expect } from 'chai'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+// TypeScript 7's API to its native compiler, pinned by package-lock.json; "unstable" means it may
+// change in a later 7.x, which this spec would show by failing, never by counting less.
 import { API, SignatureKind, SymbolFlags, type Checker, type Symbol as TsSymbol } from 'typescript/unstable/sync'
 import { packed } from './packed.js'
 
