@@ -4,12 +4,10 @@
  * expanded, a namespace counted by its members), held to the budget of issue 21.
  */
 import { expect } from 'chai'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-// TypeScript 7's API to its native compiler, pinned by package-lock.json; "unstable" means it may
-// change in a later 7.x, which this spec would show by failing, never by counting less.
-import { API, SignatureKind, SymbolFlags, type Checker, type Symbol as TsSymbol } from 'typescript/unstable/sync'
-import { packed } from './packed.js'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { SignatureKind, SymbolFlags, type Checker, type Symbol as TsSymbol } from 'typescript/unstable/sync'
+import { entryDeclarations, packed, withCompiler } from './packed.js'
 
 /** At most this many public names per entry: each one a name users write in their own code. */
 const BUDGETS: Readonly<Record<string, number>> = {
@@ -47,40 +45,29 @@ describe('the public surface of the packed package', function () {
   let sample: string[] = []
 
   before(() => {
-    const { dir, installed } = packed()
-    type Conditions = { import: { types: string }; require: { types: string } }
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { exports: Record<string, Conditions | string> }
-    const declarations = Object.entries(manifest.exports).flatMap(([entry, target]) => typeof target === 'string' ? [] : [{
-      entry, esm: join(installed, target.import.types), cjs: join(installed, target.require.types),
-    }])
+    const pack = packed()
+    const declarations = entryDeclarations(pack)
     entries = declarations.map(({ entry }) => entry)
-    const project = join(dir, 'surface')
-    mkdirSync(project, { recursive: true })
     // A module that shows what counts, checked along with the package.
-    writeFileSync(join(project, 'inner.d.ts'), 'export declare function f(): void\nexport type T = string\n')
-    writeFileSync(join(project, 'sample.d.ts'), `export * from './inner.js'
+    const sampleFile = join(pack.dir, 'surface', 'sample.d.ts')
+    mkdirSync(dirname(sampleFile), { recursive: true })
+    writeFileSync(join(dirname(sampleFile), 'inner.d.ts'), 'export declare function f(): void\nexport type T = string\n')
+    writeFileSync(sampleFile, `export * from './inner.js'
 export * as ns from './inner.js'
 export type { T as Renamed } from './inner.js'
 export declare const errors: { readonly a: () => void; readonly B: new () => object }
 export declare const table: { readonly x: { readonly unit: string } }
 `)
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'] },
-      files: [join(project, 'sample.d.ts'), ...declarations.flatMap(({ esm, cjs }) => [esm, cjs])],
-    }))
-    const api = new API({ cwd: project })
-    try {
-      const { program, checker } = api.updateSnapshot({ openProjects: [join(project, 'tsconfig.json')] }).getProjects()[0]!
+    const files = [sampleFile, ...declarations.flatMap(({ esm, cjs }) => [esm, cjs])]
+    withCompiler(pack, 'surface', files, (program, checker) => {
       const namesOf = (file: string) => {
         const module = checker.getSymbolAtLocation(program.getSourceFile(file)!)
         if (!module) throw new Error(`${file} is not a module`)
         return publicNames(checker, module).sort()
       }
       for (const { entry, esm, cjs } of declarations) surface.set(entry, { esm: namesOf(esm), cjs: namesOf(cjs) })
-      sample = namesOf(join(project, 'sample.d.ts'))
-    } finally {
-      api.close()
-    }
+      sample = namesOf(sampleFile)
+    })
     for (const [entry, { esm }] of surface) console.log(`      ${entry}: ${esm.length} of ${BUDGETS[entry]}`)
   })
 
