@@ -4,16 +4,11 @@
  * both module systems and run the bin.
  */
 import { expect } from 'chai'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { INSTRUMENTS } from '../src/otel/index.js'
+import { packed, root, versionOf, type Packed } from './package/packed.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const requireHere = createRequire(import.meta.url)
 /** Every file under a folder, as '/'-separated paths relative to it. */
 function listFiles(top: string, prefix = ''): string[] {
   return readdirSync(join(top, prefix)).flatMap((name) => {
@@ -21,22 +16,13 @@ function listFiles(top: string, prefix = ''): string[] {
     return statSync(join(top, rel)).isDirectory() ? listFiles(top, rel) : [rel]
   })
 }
-const versionOf = (name: string) => (requireHere(`${name}/package.json`) as { version: string }).version
 
 describe('the packed package', function () {
   this.timeout(180_000)
   let dir: string
-  const sh = (cmd: string, args: string[], cwd = dir) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  let sh: Packed['sh']
 
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-pack-'))
-    sh('npm', ['pack', '--silent', '--pack-destination', dir], root)
-    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`,
-      `rxjs@${versionOf('rxjs')}`, `io-ts@${versionOf('io-ts')}`, `fp-ts@${versionOf('fp-ts')}`, `@types/node@${versionOf('@types/node')}`])
-  })
-  after(() => rmSync(dir, { recursive: true, force: true }))
+  before(() => { ({ dir, sh } = packed()) })
 
   const program = (load: string) => `${load}
 const secret = 'k'
@@ -68,13 +54,13 @@ console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('
   })
 
   it('type-checks a consumer in both module systems (strict)', () => {
-    const consumer = `import { WebhookReceiver, matchIngestError, toText, type Payload, type IngestError } from 'autoplay-rx'
+    const consumer = `import { WebhookReceiver, match, toText, type Payload, type IngestError } from 'autoplay-rx'
 import { createNodeMiddleware } from 'autoplay-rx/node'
 import { createFetchHandler } from 'autoplay-rx/web'
 import * as E from 'fp-ts/lib/Either.js'
 const receiver = new WebhookReceiver({ secret: ['a', 'b'] })
 const result: E.Either<IngestError, Payload> = receiver.ingest(new Uint8Array(), 'sha256=')
-const status: number = matchIngestError({ InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
+const status: number = match<IngestError, number>({ InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
   UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500 })(E.isLeft(result) ? result.left : { _tag: 'NotRawBody', received: 'x', message: '' })
 receiver.actions$.subscribe((batch) => { const n: number = batch.count; const s: string | null = batch.session_id; void n; void s; void toText(batch) })
 export const handlers = [createNodeMiddleware(receiver, { path: '/events' }), createFetchHandler(receiver)] as const
@@ -104,7 +90,7 @@ export { status }
     for (const needed of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/index.d.ts', 'docs/protocol.md']) {
       expect(files, needed).to.include(needed)
     }
-    expect(files.filter((f) => /^(spec|bench|\.ci|node_modules)\//.test(f))).to.deep.equal([])
+    expect(files.filter((f) => /^(spec|bench|\.ci|node_modules|docs\/tooling)\//.test(f))).to.deep.equal([])
     // Every relative link in a shipped Markdown file lands on a shipped file; none names the
     // reference folder that sits beside the repository during development.
     const broken: string[] = []
@@ -150,9 +136,9 @@ console.log(JSON.stringify({ tag: receiver.ingest(body, rx.sign(body, 'k'))._tag
     writeFileSync(join(dir, 'otel.cjs'), check(`const rx = require('autoplay-rx')\nconst otel = require('autoplay-rx/otel')`))
     for (const file of ['otel.mjs', 'otel.cjs']) expect(JSON.parse(sh('node', [file])), file).to.deep.equal({ tag: 'Right', instruments: Object.keys(INSTRUMENTS).length })
     writeFileSync(join(dir, 'otel-consumer.mts'), `import { WebhookReceiver, type Telemetry } from 'autoplay-rx'
-import { otelTelemetry, INSTRUMENTS, type InstrumentName } from 'autoplay-rx/otel'
+import { otelTelemetry, INSTRUMENTS } from 'autoplay-rx/otel'
 const telemetry: Telemetry = otelTelemetry({ redisTimeoutMs: 500 })
-const name: InstrumentName = 'autoplay_rx.deliveries'
+const name: keyof typeof INSTRUMENTS = 'autoplay_rx.deliveries'
 export const receiver = new WebhookReceiver({ secret: 'k', telemetry })
 export const unit: string = INSTRUMENTS[name].unit
 `)

@@ -1,6 +1,6 @@
 // docs:check in one TypeDoc run (a run costs ~7 s of CPU, so not two):
 // generate the reference into a temporary folder with every warning an
-// error (an undocumented export, a broken link, a missing @example), then
+// error (an export without a summary, a broken link, a missing or misplaced @example), then
 // compare it with the committed docs/api, so a change to a TSDoc comment
 // without `npm run docs` fails too.
 import { spawnSync } from 'node:child_process'
@@ -28,7 +28,7 @@ try {
     cwd: here, stdio: 'inherit',
   })
   if (run.status !== 0) {
-    console.error('docs:check: TypeDoc reported the problems above (undocumented exports, broken links, missing @example).')
+    console.error('docs:check: TypeDoc reported the problems above (exports without a summary, broken links, a missing or misplaced @example).')
     process.exit(run.status ?? 1)
   }
   const generated = files(out)

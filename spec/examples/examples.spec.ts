@@ -1,10 +1,10 @@
 /**
  * Every app in examples/ as a user runs it: the package built, the examples
- * type-checked against it (strict), each app started as its own process
- * (`node --import tsx`, 'autoplay-rx' resolving to dist/ through
- * package.json "exports"), sent signed deliveries the way the connector
- * sends them, and its output checked line by line, down to a clean exit on
- * SIGTERM.
+ * type-checked against it (strict, exactOptionalPropertyTypes), each app
+ * started as its own process (`node --import tsx`, 'autoplay-rx' resolving
+ * to dist/ through package.json "exports"), sent signed deliveries the way
+ * the connector sends them, and its output checked line by line, down to a
+ * clean exit on SIGTERM.
  */
 import { expect } from 'chai'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -145,7 +145,7 @@ describe('examples/', function () {
   })
   after(() => { for (const child of children) child.kill('SIGKILL') })
 
-  it('type-check against the built package (tsc -p examples, strict)', async () => {
+  it('type-check against the built package (tsc -p examples: strict, exactOptionalPropertyTypes)', async () => {
     expect(await typeCheck).to.equal('ok')
   })
 
