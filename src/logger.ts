@@ -45,7 +45,8 @@ export function errorText(error: unknown): string {
 export function warnCountMismatch(logger: Logger, { payload, countMismatch }: Decoded): void {
   if (countMismatch === null) return
   const { declared, actual } = countMismatch
-  log(logger, 'warn', `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
+  log(logger, 'warn',
+    `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
     { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
 }
 

@@ -14,11 +14,13 @@ export type HeaderReader = (name: string) => string | null | undefined
 export interface DeliveryProbe {
   /** Verification starts: the ingest duration runs from here. */
   readonly ingest: () => void
+  /** The signature held (or no secret is set). */
   readonly verified: () => void
   /** Once per `rejected$` value. */
   readonly refused: (error: IngestError) => void
   /** Emitted; `callbacks` says whether callbacks run for it (then `callbacks` below tells how they ended). */
   readonly accepted: (payload: Payload, callbacks: boolean) => void
+  /** How the callbacks ended, or a promise of it. */
   readonly callbacks: (outcome: CallbackOutcome) => void
   /** The answer an adapter wrote: its status and the body's `code`. */
   readonly answered: (status: number, code: string) => void
@@ -42,6 +44,7 @@ export interface StreamProbe {
   readonly event: (event: ConnectorStreamEvent) => void
   /** A payload decoded, about to be emitted. */
   readonly frame: () => void
+  /** The subscription ended, for whatever reason. */
   readonly closed: () => void
 }
 
@@ -49,9 +52,11 @@ export interface StreamProbe {
 export interface RedisReaderProbe {
   /** `count` entries handed out: new ones, or `claimed` (pending before: after a restart, or XAUTOCLAIM). */
   readonly read: (count: number, claimed: boolean) => void
+  /** An XACK ended: `ok` unless Redis refused or failed. */
   readonly acked: (ok: boolean) => void
   /** An entry that did not decode (its error's `_tag`), acknowledged. */
   readonly rejected: (tag: string) => void
+  /** The subscription ended. */
   readonly closed: () => void
 }
 
@@ -73,9 +78,11 @@ export interface Telemetry {
   readonly budget: (budget: BudgetView) => void
   /** `dedupeDeliveries` checked a value: `hit` when it was a repeat, dropped. */
   readonly dedupe: (hit: boolean) => void
+  /** A `connectorStream` subscription starts. */
   readonly connectorStream: () => StreamProbe
   /** An XADD starts; the function returned is called once, with whether it succeeded. */
   readonly redisAppend: (stream: string) => (ok: boolean) => void
+  /** A `fromRedisStream` subscription starts reading `group`. */
   readonly redisReader: (group: RedisGroup) => RedisReaderProbe
   /** A `SessionSummarizer` ended a summary: `'Summarized'`, or the `_tag` of its `SummarizerError`. */
   readonly summarizer: (outcome: string) => void

@@ -45,7 +45,10 @@ export function load(app) {
 
     for (const module of project.getReflectionsByKind(ReflectionKind.Module)) {
       if (!hasSummary(module)) warn(module, 'has no summary: say what the entry is for')
-      if (!hasExample(module)) warn(module, 'has no @example: an entry module shows its first use')
+      // An entry shows its first use on itself or on the function it is entered by (createNodeMiddleware…).
+      if (!hasExample(module) && !(module.children ?? []).some(hasExample)) {
+        warn(module, 'has no @example: an entry module shows its first use')
+      }
     }
     for (const reflection of project.getReflectionsByKind(DECLARATIONS)) {
       // Only what an entry exports: not members, nor types nested in a declaration.

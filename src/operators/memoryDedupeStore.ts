@@ -17,8 +17,11 @@ export interface MemoryDedupeStoreOptions {
 
 /** The in-memory store, synchronous, with its occupancy (expired keys count until reclaimed). */
 interface MemoryDedupeStore extends DedupeStore {
+  /** Records `key`; true when it was already there and not expired. */
   seen(key: string): boolean
+  /** Keys held now. */
   readonly size: number
+  /** Forgets every key. */
   clear(): void
 }
 

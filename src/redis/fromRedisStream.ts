@@ -230,7 +230,8 @@ function decodeEntry(
   probe: RedisReaderProbe | undefined,
 ): Payload | null {
   const text = fields[PAYLOAD_FIELD]
-  const decoded: E.Either<RedisEntryError, Decoded> = text === undefined ? E.left(missingPayloadField) : decodeText(text)
+  const decoded: E.Either<RedisEntryError, Decoded> =
+    text === undefined ? E.left(missingPayloadField) : decodeText(text)
   if (E.isRight(decoded)) return decoded.right.payload
   probe?.rejected(decoded.left._tag)
   try {

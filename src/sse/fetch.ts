@@ -8,7 +8,10 @@ import { disconnectReason, type DisconnectReason } from './lifecycle.js'
 /** The part of a `fetch` response the stream reads: the global `fetch`'s, undici's, or a stub's. */
 interface FetchResponse {
   readonly status: number
-  readonly headers: { get(name: string): string | null }
+  readonly headers: {
+    /** A header by name, `null` when absent. */
+    get(name: string): string | null
+  }
   /** A WHATWG `ReadableStream` and a Node `Readable` are both async iterables of bytes. */
   readonly body: AsyncIterable<Uint8Array> | null
 }
