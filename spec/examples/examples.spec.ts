@@ -157,7 +157,8 @@ describe('examples/', function () {
     expect(sent.stdout).to.include('sent 3, accepted 3, rejected none')
     const refused = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', 'not-the-secret', '--retries', '0', files[1]!])
       .then(() => 'exit 0', (error: { code: number; stdout: string }) => `exit ${error.code}: ${error.stdout.split('\n')[0]}`)
-    expect(refused).to.equal('exit 1: sent 1, accepted 0, rejected 401×1, retried 0, failed 0')
+    expect(refused).to.equal(`exit 1: ${files[1]}: refused 401, invalid_signature: Invalid X-Connector-Signature: ` +
+      'the signature does not match the body — does --secret match the receiver\'s secret?')
     await app.until((l) => l.length >= 5, 'five lines')
     expect(await app.stop()).to.equal(0)
     expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
