@@ -153,8 +153,9 @@ describe('README', function () {
   })
 
   it('every relative link of it, the CHANGELOG and the guides lands on a file, and on a heading there', () => {
-    const guides = ['protocol', 'reliability', 'recipes', 'runtimes', 'benchmarks'].map((name) => `docs/${name}.md`)
-    const sources = ['README.md', 'CHANGELOG.md', ...guides]
+    const guides = ['protocol', 'reliability', 'recipes', 'runtimes', 'benchmarks', 'sse', 'context', 'scaling', 'observability', 'cli']
+      .map((name) => `docs/${name}.md`)
+    const sources = ['README.md', 'CHANGELOG.md', 'examples/README.md', ...guides]
     const broken: string[] = []
     for (const source of sources) {
       const text = readFileSync(join(root, source), 'utf8').replace(/```[\s\S]*?```/g, '')

@@ -1,0 +1,70 @@
+/**
+ * The size of src/, held where it was brought in 0.2.0: code lines (cloc's sense: a line with
+ * anything but comment and blank), comment lines at most half of them, and no line over 120 characters.
+ */
+import { expect } from 'chai'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+
+const root = join(import.meta.dirname, '..')
+const MAX_CODE_LINES = 5000
+const MAX_LINE = 120
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [])
+}
+
+/** Counts a file's code and comment lines: strings and templates are skipped, so a `//` in one is code. */
+function countLines(text: string): { code: number; comment: number } {
+  let code = 0
+  let comment = 0
+  let block = false
+  let quote: string | null = null // inside a template literal that spans lines
+  for (const line of text.split('\n')) {
+    let hasCode = false
+    let hasComment = block
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!
+      if (block) {
+        if (c === '*' && line[i + 1] === '/') { block = false; i++ }
+        continue
+      }
+      if (quote !== null) {
+        hasCode = true
+        if (c === '\\') i++
+        else if (c === quote) quote = null
+        continue
+      }
+      if (c === '/' && line[i + 1] === '/') { hasComment = true; break }
+      if (c === '/' && line[i + 1] === '*') { block = true; hasComment = true; i++; continue }
+      if (c === '"' || c === '\'' || c === '`') quote = c
+      if (c.trim() !== '') hasCode = true
+    }
+    if (quote === '"' || quote === '\'') quote = null
+    if (hasCode) code++
+    else if (hasComment) comment++
+  }
+  return { code, comment }
+}
+
+describe('src/ size', () => {
+  const sources = files(join(root, 'src')).map((path) => ({ path: relative(root, path), text: readFileSync(path, 'utf8') }))
+
+  it('counts a line as cloc does: code wins over a trailing comment, a // inside a string is code', () => {
+    expect(countLines('/** a\n * b\n */\nconst a = 1 // c\n\n// d\nconst u = "http://x"\n`\n//\n`'))
+      .to.deep.equal({ code: 5, comment: 4 })
+  })
+
+  it(`holds at most ${MAX_CODE_LINES} code lines, and comment lines at most half of them`, () => {
+    const total = sources.map(({ text }) => countLines(text)).reduce((a, b) => ({ code: a.code + b.code, comment: a.comment + b.comment }))
+    expect(total.code, 'code lines in src/').to.be.at.most(MAX_CODE_LINES)
+    expect(total.comment, `comment lines in src/ (code: ${total.code})`).to.be.at.most(total.code / 2)
+  })
+
+  it(`has no line over ${MAX_LINE} characters`, () => {
+    const long = sources.flatMap(({ path, text }) =>
+      text.split('\n').flatMap((line, i) => (line.length > MAX_LINE ? [`${path}:${i + 1} (${line.length})`] : [])))
+    expect(long).to.deep.equal([])
+  })
+})
