@@ -145,8 +145,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   const persisted = async (store: NonNullable<typeof persist>, payload: Payload): Promise<boolean> => {
     const { session_id } = payload
     const stored = Promise.resolve().then(() => store(payload)).then(() => true, (error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error)
-      log(logger, 'error', `persist failed: ${errorText(reason)}; ${RETRIED}`, { session_id })
+      log(logger, 'error', `persist failed: ${errorText(error)}; ${RETRIED}`, { session_id })
       return false
     })
     const ok = await within(stored, persistTimeoutMs, TIMEOUT)
