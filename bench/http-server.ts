@@ -8,6 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { Webhooks, createNodeMiddleware as octokitMiddleware } from '@octokit/webhooks'
 import Fastify from 'fastify'
@@ -117,6 +118,29 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
     const middleware = octokitMiddleware(webhooks, { path: '/', log: { debug() {}, info() {}, warn() {}, error() {} } })
     return (req, res) => { void middleware(req, res) }
   },
+}
+
+// BENCH_BASE=<another build's dist/esm>: the same adapters from that build, for a before/after in one run.
+const baseDir = process.env.BENCH_BASE
+if (baseDir !== undefined) {
+  const from = (path: string) => import(join(baseDir, path))
+  const [main, node, fastify, web] = await Promise.all(
+    ['index.js', 'adapters/node.js', 'adapters/fastify.js', 'adapters/web.js'].map(from))
+  const receiver = () => {
+    const made = new main.WebhookReceiver({ secret, logger: main.silentLogger }) as WebhookReceiver
+    made.payloads$.subscribe(() => { delivered++ })
+    return made
+  }
+  handlers['node-adapter-base'] = () => node.createNodeMiddleware(receiver()) as RequestListener
+  handlers['fetch-adapter-base'] = () => getRequestListener(web.createFetchHandler(receiver()))
+  handlers['fastify-adapter-base'] = async () => {
+    let listener: RequestListener | undefined
+    const app = Fastify({ serverFactory: (handler) => { listener = handler; return createServer() } })
+    await app.register(fastify.createFastifyPlugin, { receiver: receiver(), path: '/' })
+    await app.ready()
+    cleanups.push(() => app.close())
+    return listener!
+  }
 }
 
 const kind = process.argv[2] ?? ''

@@ -17,7 +17,8 @@
  *   delivery next to requests/s.
  *
  * `node --import tsx bench/http.ts [--quick] [--seconds=8] [--connections=50]`;
- * `BENCH_KINDS=floor,node-adapter` to pick servers (the floor is required).
+ * `BENCH_KINDS=floor,node-adapter` to pick servers (the floor is required); `BENCH_BASE=<dir>/dist/esm`
+ * adds each adapter served by that other build (`node-adapter-base`…), a before/after in the same rounds.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -35,7 +36,7 @@ const body = readFileSync(new URL('actions-medium.json', fixtures))
 const signature = sign(body, secret)
 const ALL = ['bare', 'floor', 'ingest-in-handler', 'node-adapter', 'fastify-adapter', 'fetch-adapter', 'redis-path', 'octokit'] as const
 /** Run only when asked: the node adapter with telemetry on (`--only=otel`). */
-type Kind = (typeof ALL)[number] | 'node-adapter-otel'
+type Kind = (typeof ALL)[number] | 'node-adapter-otel' | 'node-adapter-base' | 'fastify-adapter-base' | 'fetch-adapter-base'
 /** The library's adapters: the rows that carry the ≥ 0.9× floor target. */
 const ADAPTERS: readonly Kind[] = ['node-adapter', 'fastify-adapter', 'fetch-adapter']
 const TARGET = 0.9
@@ -144,7 +145,8 @@ export async function benchHttp(quick: boolean, only?: readonly Kind[]): Promise
   const seconds = arg('seconds', quick ? 2 : 8)
   const connections = arg('connections', 50)
   const rule: SteadyRule = quick ? { minRounds: 2, maxRounds: 2, tolerance: STEADY.tolerance } : STEADY
-  const asked = [...(only ?? (process.env.BENCH_KINDS?.split(',') as Kind[] | undefined) ?? ALL)]
+  const bases: Kind[] = process.env.BENCH_BASE === undefined ? [] : ['node-adapter-base', 'fastify-adapter-base', 'fetch-adapter-base']
+  const asked = [...(only ?? (process.env.BENCH_KINDS?.split(',') as Kind[] | undefined) ?? [...ALL, ...bases])]
   // A bare clone may have no redis-server: the other rows still run, and the output says what was left out.
   const kinds = installed('redis-server') ? asked : asked.filter((k) => k !== 'redis-path')
   if (!kinds.includes('floor')) throw new Error('the floor server is the reference: keep it in BENCH_KINDS')
@@ -199,6 +201,12 @@ export async function benchHttp(quick: boolean, only?: readonly Kind[]): Promise
   for (const kind of ADAPTERS.filter((k) => kinds.includes(k))) {
     const ratio = quantiles(ratiosOf(kind)).median
     lines.push(`- ${kind}: ${fmt(ratio)}× the floor, target ≥ ${TARGET}×: ${ratio >= TARGET ? 'met' : 'not met'}${quick ? ' (a quick run: a smoke test, not a figure)' : ''}.`)
+  }
+  for (const kind of ADAPTERS) {
+    const now = results.get(kind)
+    const before = results.get(`${kind}-base` as Kind)
+    if (now && before) lines.push(`- ${kind} ÷ the same adapter from BENCH_BASE, per round: req/s ${fmtRatio(now.map((x, i) => x.rps / before[i]!.rps))}; ` +
+      `server CPU per delivery ${fmtRatio(now.map((x, i) => x.cpuUs / before[i]!.cpuUs))}.`)
   }
   const on = results.get('node-adapter-otel')
   const off = results.get('node-adapter')
