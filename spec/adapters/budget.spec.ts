@@ -35,8 +35,8 @@ describe('adapters/budget', () => {
         expect(() => new InFlightBudget(bad), JSON.stringify(bad)).to.throw(TypeError, 'must be a positive integer')
       }
       const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
-      expect(() => resolveOptions(receiver, { budget: { maxBytes: 1 } as InFlightBudget })).to.throw(TypeError, 'budget must be an InFlightBudget')
-      expect(resolveOptions(receiver).budget).to.not.equal(resolveOptions(receiver).budget) // one each, no global state
+      expect(() => resolveOptions(receiver.maxBodyBytes, { budget: { maxBytes: 1 } as InFlightBudget })).to.throw(TypeError, 'budget must be an InFlightBudget')
+      expect(resolveOptions(receiver.maxBodyBytes).budget).to.not.equal(resolveOptions(receiver.maxBodyBytes).budget) // one each, no global state
     })
   })
 
@@ -107,8 +107,8 @@ describe('adapters/budget', () => {
     it('one budget passed to several adapters is the same object for each, so they share its limits', () => {
       const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
       const budget = new InFlightBudget({ maxRequests: 1 })
-      const a = resolveOptions(receiver, { budget })
-      const b = resolveOptions(receiver, { budget })
+      const a = resolveOptions(receiver.maxBodyBytes, { budget })
+      const b = resolveOptions(receiver.maxBodyBytes, { budget })
       expect([a.budget, b.budget]).to.deep.equal([budget, budget])
       expect(a.budget).to.equal(b.budget)
       expect(a.budget.startRead(0)).to.equal(true)

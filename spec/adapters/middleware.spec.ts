@@ -2,23 +2,18 @@ import { expect } from 'chai'
 import { WebhookReceiver, silentLogger, type IngestError } from '../../src/index.js'
 import { ABORTED, type BodyOutcome } from '../../src/adapters/body.js'
 import { checkHead, createMiddleware, type Runtime } from '../../src/adapters/middleware.js'
-import { resolveOptions } from '../../src/adapters/options.js'
 import { NOT_FOUND } from '../../src/adapters/status.js'
 import { fixture, recordingLogger, SECRET, signed } from '../helpers/fixtures.js'
 
 describe('adapters/middleware', () => {
   describe('checkHead', () => {
-    const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger, maxBodyBytes: 100 })
-    const options = resolveOptions(receiver)
-
-    it('decides 405, 415 and 413 from the head alone, else reads on', () => {
-      expect(checkHead(receiver, 'GET', undefined, NaN, options)?.status).to.equal(405)
-      expect(checkHead(receiver, 'POST', 'text/plain', 5, options)?.status).to.equal(415)
-      expect(checkHead(receiver, 'POST', 'application/json', 101, options)?.status).to.equal(413)
+    it('decides 405 and 415 from the head alone, else reads on', () => {
+      expect(checkHead('GET', undefined)?.status).to.equal(405)
+      expect(checkHead('POST', 'text/plain')?.status).to.equal(415)
       for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/cloudevents+json', '', undefined, null]) {
-        expect(checkHead(receiver, 'POST', type, 100, options), String(type)).to.equal(null)
+        expect(checkHead('POST', type), String(type)).to.equal(null)
       }
-      expect(checkHead(receiver, 'POST', 'application/jsonx', NaN, options)?.status).to.equal(415)
+      expect(checkHead('POST', 'application/jsonx')?.status).to.equal(415)
     })
   })
 
@@ -54,6 +49,14 @@ describe('adapters/middleware', () => {
       expect([held.answer?.status, held.answer?.body, held.sync]).to.deep.equal([200, '{"status":"ok"}', true])
       const streamed = await run({ headers, outcome: async () => ({ _tag: 'Body', bytes: body }) })
       expect([streamed.answer?.status, streamed.sync]).to.deep.equal([200, false])
+    })
+
+    it('a declared length over the limit: 413 without reading the body, on rejected$ as BodyTooLarge with that size', async () => {
+      const { run, rejected } = setup()
+      let read = 0
+      const over = await run({ headers: { 'content-length': String(1024 * 1024 + 1) }, outcome: () => { read++; return ABORTED } })
+      expect([over.answer?.status, over.answer?.code, over.answer?.headers.connection, read]).to.deep.equal([413, 'body_too_large', 'close', 0])
+      expect(rejected.map((e) => [e._tag, e._tag === 'BodyTooLarge' && e.size])).to.deep.equal([['BodyTooLarge', 1024 * 1024 + 1]])
     })
 
     it('another path: 404 without reading the body; a client gone: null', async () => {

@@ -7,7 +7,7 @@ describe('adapters/options', () => {
   const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger, maxBodyBytes: 2048 })
 
   it('applies every default, and takes the body limit from the receiver', () => {
-    const { budget, ...rest } = resolveOptions(receiver)
+    const { budget, ...rest } = resolveOptions(receiver.maxBodyBytes)
     expect(rest).to.deep.equal({
       path: undefined, maxBodyBytes: 2048, ack: 'after-callbacks', ackTimeoutMs: 5000, retryOnCallbackError: false,
       bodyTimeoutMs: 10_000, persist: undefined, persistTimeoutMs: 2000,
@@ -22,8 +22,8 @@ describe('adapters/options', () => {
     const given: AdapterOptions = {
       path: '/events', ack: 'on-accept', ackTimeoutMs: 0.5, retryOnCallbackError: true, bodyTimeoutMs: 250, persist, persistTimeoutMs: 75, budget,
     }
-    expect(resolveOptions(receiver, given)).to.deep.equal({ ...given, maxBodyBytes: 2048 })
-    expect(resolveOptions(receiver, given).budget).to.equal(budget)
+    expect(resolveOptions(receiver.maxBodyBytes, given)).to.deep.equal({ ...given, maxBodyBytes: 2048 })
+    expect(resolveOptions(receiver.maxBodyBytes, given).budget).to.equal(budget)
   })
 
   it('refuses each option that cannot work, with its own message', () => {
@@ -45,7 +45,7 @@ describe('adapters/options', () => {
       [{ ack: 'never', ackTimeoutMs: 0 }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
     ]
     for (const [options, message] of cases) {
-      expect(() => resolveOptions(receiver, options as AdapterOptions), JSON.stringify(options)).to.throw(TypeError).with.property('message', message)
+      expect(() => resolveOptions(receiver.maxBodyBytes, options as AdapterOptions), JSON.stringify(options)).to.throw(TypeError).with.property('message', message)
     }
   })
 })

@@ -82,12 +82,12 @@ describe('adapter options under exactOptionalPropertyTypes', function () {
   it('an explicit undefined is "not given": the defaults apply', async () => {
     const none = undefined
     const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
-    const given = resolveOptions(receiver, {
+    const given = resolveOptions(receiver.maxBodyBytes, {
       path: none, ack: none, ackTimeoutMs: none, retryOnCallbackError: none, bodyTimeoutMs: none, persist: none,
       persistTimeoutMs: none, budget: none,
     })
     const { budget, ...rest } = given
-    const { budget: _, ...defaults } = resolveOptions(receiver)
+    const { budget: _, ...defaults } = resolveOptions(receiver.maxBodyBytes)
     expect(rest).to.deep.equal(defaults)
     const limits = (b: InFlightBudget) => [b.maxBytes, b.maxRequests, b.maxPendingCallbacks]
     expect(limits(budget)).to.deep.equal(limits(new InFlightBudget()))

@@ -14,7 +14,7 @@ import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
 import type { BodyLimits, BodyOutcome } from './body.js'
 import { bodyDeadlines } from './deadlines.js'
-import { resolveOptions, type AdapterOptions, type ResolvedOptions } from './options.js'
+import { resolveOptions, type AdapterOptions } from './options.js'
 import { codeOf, NOT_FOUND, OK, overloaded, response, type AdapterResponse } from './status.js'
 
 /** The answer to write, or `null` when the client went away. */
@@ -57,7 +57,7 @@ const lengthOf = (value: Header): number => (value == null ? NaN : Number(value)
 
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
-  const resolved = resolveOptions(receiver, options)
+  const resolved = resolveOptions(receiver.maxBodyBytes, options)
   const { path, budget, maxBodyBytes, bodyTimeoutMs, ack, persist, persistTimeoutMs, ackTimeoutMs } = resolved
   const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, budget, deadlines: bodyDeadlines(bodyTimeoutMs) }
   const { telemetry, logger } = receiver
@@ -76,10 +76,12 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   }
 
   const receive = (req: Req, method: string | undefined, probe: Probe): Answer | Promise<Answer> => {
-    const length = lengthOf(runtime.header(req, 'content-length'))
-    const head = checkHead(receiver, method, runtime.header(req, 'content-type'), length, resolved, probe)
+    const head = checkHead(method, runtime.header(req, 'content-type'))
     if (head !== null) return head
+    const length = lengthOf(runtime.header(req, 'content-length'))
     const signature = runtime.header(req, SIGNATURE_HEADER)
+    // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
+    if (length > maxBodyBytes) return answerBody({ _tag: 'TooLarge', size: length }, signature, probe)
     const body = runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits)
     if (body instanceof Promise) return body.then((read) => answerBody(read, signature, probe))
     return answerBody(body, signature, probe)
@@ -103,7 +105,11 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         receiver.reject(error, probe)
         return response('body_not_raw', error.message)
       }
-      case 'TooLarge': return tooLarge(receiver, maxBodyBytes, read.size, probe)
+      case 'TooLarge': {
+        const error = bodyTooLarge(maxBodyBytes, read.size)
+        receiver.reject(error, probe)
+        return response('body_too_large', error.message, CLOSE)
+      }
       case 'Timeout': return response('body_timeout', `The body did not arrive within ${bodyTimeoutMs} ms`, CLOSE)
       case 'Aborted': return null
       case 'OverBudget': {
@@ -173,24 +179,10 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   return handle
 }
 
-/**
- * What the head alone decides: 405 for another method, 415 for a content type that is present and
- * not JSON, 413 for a declared length (`NaN` when absent) over the limit; `null`: read the body.
- */
-export function checkHead(
-  receiver: WebhookReceiver, method: string | undefined, contentType: Header, declared: number,
-  options: ResolvedOptions, probe?: DeliveryProbe,
-): AdapterResponse | null {
+/** What the head alone decides: 405 for another method, 415 for a content type that is present and not JSON. */
+export function checkHead(method: string | undefined, contentType: Header): AdapterResponse | null {
   if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
   const type = contentType?.trim()
   if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
-  if (declared > options.maxBodyBytes) return tooLarge(receiver, options.maxBodyBytes, declared, probe)
   return null
-}
-
-/** 413, on `rejected$` (with no body to carry: it was never read). */
-function tooLarge(receiver: WebhookReceiver, limit: number, size: number, probe: Probe): AdapterResponse {
-  const error = bodyTooLarge(limit, size)
-  receiver.reject(error, probe)
-  return response('body_too_large', error.message, CLOSE)
 }

@@ -3,7 +3,6 @@
  * body limit is not here: its one owner is the receiver (`new WebhookReceiver({ maxBodyBytes })`).
  */
 import type { Payload } from '../codecs.js'
-import type { WebhookReceiver } from '../receiver.js'
 import { InFlightBudget, isBudget } from './budget.js'
 import { positiveNumber } from '../internal/options.js'
 
@@ -44,7 +43,7 @@ export interface AdapterOptions {
 export type ResolvedOptions = ReturnType<typeof resolveOptions>
 
 /** Applies defaults, and refuses options that cannot work. */
-export function resolveOptions(receiver: WebhookReceiver, options: AdapterOptions = {}) {
+export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
   if ('maxBodyBytes' in options) {
     throw new TypeError(
@@ -52,7 +51,7 @@ export function resolveOptions(receiver: WebhookReceiver, options: AdapterOption
   }
   const resolved = {
     path: options.path,
-    maxBodyBytes: receiver.maxBodyBytes,
+    maxBodyBytes,
     ack: options.ack ?? ('after-callbacks' as const),
     ackTimeoutMs: options.ackTimeoutMs ?? 5000,
     retryOnCallbackError: options.retryOnCallbackError ?? false,
