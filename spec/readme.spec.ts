@@ -32,7 +32,8 @@ function blocksOf(file: string): Block[] {
 
 const blocks = blocksOf('README.md')
 /** The guides' blocks, held to the same rules (not docs/runtimes.md's: Deno, Bun, Worker modules). */
-const guideBlocks = ['docs/protocol.md', 'docs/recipes.md', 'docs/reliability.md'].flatMap(blocksOf)
+const guideBlocks = ['protocol', 'recipes', 'reliability', 'sse', 'context', 'scaling', 'observability']
+  .map((name) => `docs/${name}.md`).flatMap(blocksOf)
 
 /** The lines a block's `// prints:` comment promises, or null for a block that is only type-checked. */
 function promised(code: string): string[] | null {
