@@ -74,12 +74,13 @@ describe('callbacks', () => {
     expect(await outcome.done).to.deep.equal([{ callback: 'onActions', error: undefined }])
   })
 
-  it("sync mode warns about a returned promise, once per handler, and still logs its rejection", async () => {
+  it("sync mode warns about a returned promise once per handler (not per delivery), and still logs each rejection", async () => {
     const logger = recordingLogger()
     const list = callbackList(logger)
     list.onSummary(async () => { throw new Error('later') })
     await failuresOf(list.run(summary, 'sync'))
-    expect(logger.lines.map((l) => l.level)).to.deep.equal(['warn', 'error'])
+    await failuresOf(list.run(summary, 'sync'))
+    expect(logger.lines.map((l) => l.level)).to.deep.equal(['warn', 'error', 'error'])
     expect(logger.lines[0]!.message).to.match(/^onSummary returned a promise, which handleSync does not wait for/)
   })
 

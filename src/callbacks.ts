@@ -44,6 +44,8 @@ export const SETTLED: CallbackOutcome = Object.freeze({ _tag: 'Settled', failure
 interface Handler<P> {
   readonly name: CallbackFailure['callback']
   readonly fn: PayloadCallback<P>
+  /** handleSync's warning about a returned promise is said once per handler, not once per delivery. */
+  warned: boolean
 }
 
 /** An empty handler list whose failures are logged to `logger`. */
@@ -52,8 +54,8 @@ export function callbackList(logger: Logger): CallbackList {
   let summaries: ReadonlyArray<Handler<SummaryPayload>> = []
   return {
     // Copy on write: a handler registered while a delivery runs waits for the next one.
-    onActions: (fn) => { actions = [...actions, { name: 'onActions', fn }] },
-    onSummary: (fn) => { summaries = [...summaries, { name: 'onSummary', fn }] },
+    onActions: (fn) => { actions = [...actions, { name: 'onActions', fn, warned: false }] },
+    onSummary: (fn) => { summaries = [...summaries, { name: 'onSummary', fn, warned: false }] },
     run: (payload, mode) => payload.type === 'actions'
       ? runHandlers(actions, payload, mode, logger)
       : runHandlers(summaries, payload, mode, logger),
@@ -68,7 +70,8 @@ function runHandlers<P extends Payload>(
   if (handlers.length === 0) return SETTLED
   const failures: CallbackFailure[] = []
   const pending: Promise<void>[] = []
-  for (const { name, fn } of handlers) {
+  for (const handler of handlers) {
+    const { name, fn } = handler
     const fail = (error: unknown) => {
       failures.push({ callback: name, error })
       log(logger, 'error', `${name} callback failed`, { ...contextOf(payload), error })
@@ -81,7 +84,8 @@ function runHandlers<P extends Payload>(
       continue
     }
     if (!isThenable(returned)) continue
-    if (mode === 'sync') {
+    if (mode === 'sync' && !handler.warned) {
+      handler.warned = true
       // Not a failure (the work goes on) and not our bug: a warning that names the fix, without a stack.
       log(logger, 'warn', `${name} returned a promise, which handleSync does not wait for: use ` +
         '`await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)',

@@ -4,8 +4,8 @@
  * only when imported.
  *
  * This entry holds the codecs and payload types, the {@link WebhookReceiver},
- * signatures, errors as values, decoding without a receiver, the operators
- * and the SSE source {@link connectorStream}.
+ * signatures, errors as values and their fold {@link match}, the operators,
+ * the session context and the SSE source {@link connectorStream}.
  *
  * @example
  * ```ts

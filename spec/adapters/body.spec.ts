@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { PassThrough } from 'node:stream'
-import { readBody, type BodyLimits } from '../../src/adapters/body.js'
+import { readBody, type BodyLimits, type BodyRead } from '../../src/adapters/body.js'
 import { InFlightBudget } from '../../src/adapters/budget.js'
 import { Deadlines } from '../../src/adapters/deadlines.js'
 import { StreamSource } from '../../src/adapters/nodeStream.js'
@@ -52,5 +52,20 @@ describe('adapters/body: the one accumulator of every body read', () => {
   it('what a read holds is what arrived: no buffer sized by the declared length', async () => {
     const outcome = await sent(['{}'], 9, limits(new InFlightBudget()))
     expect(outcome._tag === 'Body' && outcome.bytes.length).to.equal(2)
+  })
+
+  it('a read that timed out keeps nothing: a chunk or an end that comes late is dropped, the body never built', async () => {
+    const budget = new InFlightBudget()
+    let read: BodyRead | undefined
+    let stopped = 0
+    const source = { start: (r: BodyRead) => { read = r }, stop: () => { stopped++ } }
+    const reading = readBody(source, 0, limits(budget, 10, 20))
+    expect(read!.chunk(new Uint8Array(4))).to.equal(true)
+    expect(await reading).to.deep.equal({ _tag: 'Timeout' })
+    expect([stopped, budget.bytes, budget.requests]).to.deep.equal([1, 0, 0])
+    const held = (read as unknown as { chunks: Uint8Array[] }).chunks
+    expect(read!.chunk(new Uint8Array(4))).to.equal(false)
+    read!.end()
+    expect([held.length, budget.bytes, budget.requests]).to.deep.equal([0, 0, 0])
   })
 })

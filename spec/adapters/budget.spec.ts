@@ -2,6 +2,8 @@ import { expect } from 'chai'
 import { WebhookReceiver, silentLogger } from '../../src/index.js'
 import { InFlightBudget, isBudget } from '../../src/adapters/budget.js'
 import { resolveOptions } from '../../src/adapters/options.js'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { recordingLogger } from '../helpers/fixtures.js'
 
 describe('adapters/budget', () => {
   describe('InFlightBudget', () => {
@@ -37,6 +39,14 @@ describe('adapters/budget', () => {
       const receiver = new WebhookReceiver({ secret: 's', logger: silentLogger })
       expect(() => resolveOptions(receiver.maxBodyBytes, { budget: { maxBytes: 1 } as InFlightBudget })).to.throw(TypeError, 'budget must be an InFlightBudget')
       expect(resolveOptions(receiver.maxBodyBytes).budget).to.not.equal(resolveOptions(receiver.maxBodyBytes).budget) // one each, no global state
+      // A budget smaller than one body at the limit could never read it: the adapter says so once, when made.
+      const logger = recordingLogger()
+      const limited = new WebhookReceiver({ secret: 's', logger, maxBodyBytes: 1024 })
+      createNodeMiddleware(limited, { budget: new InFlightBudget({ maxBytes: 1024 }) })
+      expect(logger.lines).to.deep.equal([])
+      createNodeMiddleware(limited, { budget: new InFlightBudget({ maxBytes: 1023 }) })
+      expect(logger.lines.map((line) => [line.level, line.message.split(':')[0]]))
+        .to.deep.equal([['warn', "The budget's maxBytes (1023) is below the receiver's maxBodyBytes (1024)"]])
     })
   })
 

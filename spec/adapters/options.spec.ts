@@ -26,10 +26,13 @@ describe('adapters/options', () => {
     expect(resolveOptions(receiver.maxBodyBytes, given).budget).to.equal(budget)
   })
 
+  it('takes maxBodyBytes: undefined as not given (a config object that names the field), the receiver\'s limit kept', () => {
+    expect(resolveOptions(2048, { maxBodyBytes: undefined } as AdapterOptions).maxBodyBytes).to.equal(2048)
+  })
+
   it('refuses each option that cannot work, with its own message', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ maxBodyBytes: 10 }, 'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only (new WebhookReceiver({ secret, maxBodyBytes }))'],
-      [{ maxBodyBytes: undefined }, 'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only (new WebhookReceiver({ secret, maxBodyBytes }))'],
       [{ ackTimeoutMs: 0 }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
       [{ ackTimeoutMs: Infinity }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
       [{ bodyTimeoutMs: -1 }, 'autoplay-rx: bodyTimeoutMs must be a positive number'],

@@ -23,9 +23,11 @@ describe('cli/send --dry-run', function () {
       const generated = await run(['send', '--dry-run', '--url', listener.url, '--secret', SECRET, '--count', '2', '--type', 'summary'])
       const fromFile = await run(['send', '--dry-run', '--url', listener.url, '--secret', SECRET, file])
       expect([generated.code, fromFile.code, lines]).to.deep.equal([0, 0, []])
+      // Printed commands are saved and shared: the secret itself is never in them, only the signatures it made.
+      expect([generated.stdout.includes(SECRET), fromFile.stdout.includes(SECRET)]).to.deep.equal([false, false])
       expect(generated.stdout.split('\n').filter((line) => line.startsWith('#'))).to.deep.equal(['# event 1', '# event 2'])
       expect(fromFile.stdout.split('\n')[1]).to.match(new RegExp(`^curl -sS '${listener.url}' -H 'content-type: application/json' ` +
-        `-H 'x-connector-signature: sha256=[0-9a-f]{64}' -H 'authorization: Bearer ${SECRET}' --data-binary '`))
+        `-H 'x-connector-signature: sha256=[0-9a-f]{64}' --data-binary '`))
       const shell = await new Promise<{ error: Error | null; stderr: string }>((resolve) => {
         execFile('sh', ['-e', '-c', generated.stdout + fromFile.stdout], (error, _stdout, stderr) => resolve({ error, stderr }))
       })

@@ -111,7 +111,7 @@ describe('EventBuffer', () => {
     const logger = recordingLogger()
     const failure = new Error('stream closed')
     new EventBuffer({ maxSize: 10, logger }).attach(throwError(() => failure))
-    expect(logger.lines).to.deep.equal([['error', 'EventBuffer: the attached source failed; buffered events are kept', { error: failure }]])
+    expect(logger.lines).to.deep.equal([['error', `EventBuffer: the attached source failed (${failure.message}); buffered events are kept`, undefined]])
   })
 
   it('stops buffering once detached', () => {

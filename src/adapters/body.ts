@@ -88,6 +88,8 @@ export class BodyRead implements Expiring {
 
   /** The body ended: one view of it (a lone chunk is not copied). */
   end(): void {
+    // A read already over (timed out, too large) keeps nothing: a late end must not build the body.
+    if (this.settled) return
     const { chunks, size } = this
     if (chunks.length === 1) return this.settle({ _tag: 'Body', bytes: chunks[0]! }, false)
     const bytes = new Uint8Array(size)
@@ -116,7 +118,10 @@ export class BodyRead implements Expiring {
   private settle(outcome: BodyOutcome, early: boolean): void {
     if (this.settled) return
     this.settled = true
-    if (early) this.source.stop()
+    if (early) {
+      this.source.stop()
+      this.chunks.length = 0
+    }
     this.limits.budget.endRead(this.held)
     this.limits.deadlines.remove(this)
     this.resolve(outcome)

@@ -217,9 +217,11 @@ function fixOf(status: number, code: string | null, url: string): string | undef
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 
-/** The curl command that sends `body` as the connector would; the body is printed as UTF-8 text. */
+/** The curl command that sends `body` signed as the connector would; the body is printed as UTF-8 text. */
 export function curlCommand(url: string, secret: string, body: Uint8Array): string {
-  const headers = Object.entries(connectorHeaders(sign(body, secret), secret))
+  // The receiver verifies the signature only: printed commands (often saved to a file) leave the secret out.
+  const { authorization: _, ...sent } = connectorHeaders(sign(body, secret), secret)
+  const headers = Object.entries(sent)
   const flags = headers.map(([name, value]) => `-H ${quote(`${name}: ${value}`)} `).join('')
   return `curl -sS ${quote(url)} ${flags}--data-binary ${quote(Buffer.from(body).toString('utf8'))}`
 }

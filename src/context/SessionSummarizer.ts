@@ -87,7 +87,7 @@ interface Session {
  * ```
  */
 export class SessionSummarizer {
-  /** Every summary made, in order within a session, once written to the target. */
+  /** Every summary made, in order within a session (a failed write to the target is on `errors$` as well). */
   readonly summary$: Observable<SessionSummary>
   /** Every failure, as a value. */
   readonly errors$: Observable<SummarizerError>

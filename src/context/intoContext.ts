@@ -24,7 +24,7 @@ interface IntoContextOptions {
  *
  * const store = new ContextStore()
  * receiver.payloads$.pipe(intoContext(store)).subscribe()                 // webhooks
- * connectorStream({ url, headers }).pipe(intoContext(store)).subscribe() // SSE
+ * connectorStream({ url, token }).pipe(intoContext(store)).subscribe()   // SSE
  * ```
  */
 export function intoContext<P extends Payload>(

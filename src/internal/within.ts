@@ -1,5 +1,5 @@
-// The one timeout race: every call into user code or the network that the library awaits goes
-// through it, so a promise that never settles cannot hold a delivery, a probe or a reader forever.
+// The one timeout race: the adapters bound `persist` and the callbacks they wait for with it, and the
+// telemetry bounds its Redis reads; a promise that never settles cannot hold an answer or a gauge.
 
 /**
  * Resolves with what `promise` settles to, or with `fallback` once `ms` have passed, whichever

@@ -5,7 +5,7 @@
 import type { Observable, Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
-import { consoleLogger, log, type Logger } from '../logger.js'
+import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 
 interface EventBufferOptions<T> {
   /** Most events held, a positive integer; when full, the oldest is dropped to make room. */
@@ -71,7 +71,7 @@ export class EventBuffer<T extends {
       next: (event) => this.push(event),
       error: (error: unknown) => {
         if (this.onError !== undefined) this.tell(this.onError, error, 'onError')
-        else log(this.logger, 'error', 'EventBuffer: the attached source failed; buffered events are kept', { error })
+        else log(this.logger, 'error', `EventBuffer: the attached source failed (${errorText(error)}); buffered events are kept`)
       },
     })
   }

@@ -56,10 +56,11 @@ type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOpti
  * ).subscribe()
  * ```
  */
-export function dedupeDeliveries<P extends Payload>(options?: DedupeDeliveriesOptions<P>): MonoTypeOperatorFunction<P>
 export function dedupeDeliveries<T>(
   options: DedupeDeliveriesOptions<T> & { readonly key: (value: T) => string },
 ): MonoTypeOperatorFunction<T>
+// Last, so that `Parameters<typeof dedupeDeliveries>[0]` names the options of the common (payload) form.
+export function dedupeDeliveries<P extends Payload>(options?: DedupeDeliveriesOptions<P>): MonoTypeOperatorFunction<P>
 export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): MonoTypeOperatorFunction<T> {
   // Without a key the overloads admit payloads only, so here T is a Payload.
   const key = options.key ?? (deliveryKey as unknown as (value: T) => string)
