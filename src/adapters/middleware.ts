@@ -65,7 +65,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
   if (budget.maxBytes < maxBodyBytes) {
     log(logger, 'warn', `The budget's maxBytes (${budget.maxBytes}) is below the receiver's maxBodyBytes ` +
-      `(${maxBodyBytes}): a body larger than the budget is answered 503 overloaded; raise maxBytes or lower maxBodyBytes`)
+      `(${maxBodyBytes}): a body larger than the budget is answered 503 overloaded; ` +
+      'raise maxBytes or lower maxBodyBytes')
   }
 
   const failed = (error: unknown): AdapterResponse => {

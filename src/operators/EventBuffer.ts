@@ -71,7 +71,10 @@ export class EventBuffer<T extends {
       next: (event) => this.push(event),
       error: (error: unknown) => {
         if (this.onError !== undefined) this.tell(this.onError, error, 'onError')
-        else log(this.logger, 'error', `EventBuffer: the attached source failed (${errorText(error)}); buffered events are kept`)
+        else {
+          const why = `EventBuffer: the attached source failed (${errorText(error)}); buffered events are kept`
+          log(this.logger, 'error', why)
+        }
       },
     })
   }
