@@ -127,4 +127,16 @@ describe('callbacks', () => {
       expect(called).to.equal(false)
     })
   })
+
+  it('a callback whose returned thenable throws when read is a failure like any other: the next callbacks still run', async () => {
+    const logger = recordingLogger()
+    const list = callbackList(logger)
+    const ran: string[] = []
+    list.onActions(() => ({ get then(): never { throw new Error('then getter') } }))
+    list.onActions(() => { ran.push('second') })
+    const failures = await failuresOf(list.run(batch, 'sync'))
+    expect(failures.map((f) => (f.error as Error).message)).to.deep.equal(['then getter'])
+    expect(ran).to.deep.equal(['second'])
+    expect(logger.lines.map((l) => l.level)).to.deep.equal(['error'])
+  })
 })

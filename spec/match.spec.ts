@@ -26,4 +26,11 @@ describe('match', () => {
     const partial = () => match(shapes[1]!, { Circle: () => 1 })
     expect(partial).to.throw(TypeError)
   })
+
+  it('refuses a tag it has no own handler for, by name: Object\'s methods are no handlers', () => {
+    const fold = match<Shape, number>({ Circle: () => 1, Square: () => 2 })
+    for (const tag of ['Triangle', 'toString', 'constructor', 'hasOwnProperty', '__proto__']) {
+      expect(() => fold({ _tag: tag } as unknown as Shape), tag).to.throw(TypeError, `match has no handler for _tag ${tag}`)
+    }
+  })
 })

@@ -266,6 +266,30 @@ describe('WebhookReceiver', () => {
     })
   })
 
+  describe('bodies that fight back', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    class Sly extends Uint8Array {
+      override get byteLength(): number { throw new Error('byteLength getter') }
+    }
+    const bodies: Array<[string, unknown]> = [['a revoked Proxy', proxy], ['a Uint8Array whose byteLength throws', new Sly(4)]]
+
+    for (const [name, body] of bodies) {
+      it(`${name}: a NotRawBody refusal from ingest and ingestAsync, false from verify, null from parse; nothing throws`, async () => {
+        const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+        const refused: string[] = []
+        receiver.rejected$.subscribe((error) => refused.push(error._tag))
+        const tagOf = (result: E.Either<IngestError, Payload>) => (E.isLeft(result) ? result.left._tag : 'accepted')
+        expect(tagOf(receiver.ingest(body as string, 'sha256=00'))).to.equal('NotRawBody')
+        expect(tagOf(await receiver.ingestAsync(body as string, 'sha256=00'))).to.equal('NotRawBody')
+        expect([receiver.verify(body as string, 'sha256=00'), await receiver.verifyAsync(body as string, 'sha256=00')])
+          .to.deep.equal([false, false])
+        expect(receiver.parse(body as string)).to.equal(null)
+        expect(refused).to.deep.equal(['NotRawBody', 'NotRawBody'])
+      })
+    }
+  })
+
   describe('secrets', () => {
     it('accepts any one of several secrets (rotation)', () => {
       const receiver = newReceiver({ secret: ['next-secret', SECRET] })

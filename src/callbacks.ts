@@ -76,14 +76,16 @@ function runHandlers<P extends Payload>(
       failures.push({ callback: name, error })
       log(logger, 'error', `${name} callback failed`, { ...contextOf(payload), error })
     }
-    let returned: unknown
+    let settles: Promise<unknown>
     try {
-      returned = fn(payload)
+      const returned = fn(payload)
+      if (!isThenable(returned)) continue
+      // Adopting a returned thenable reads its `then`, user code that may throw as well.
+      settles = Promise.resolve(returned)
     } catch (error) {
       fail(error)
       continue
     }
-    if (!isThenable(returned)) continue
     if (mode === 'sync' && !handler.warned) {
       handler.warned = true
       // Not a failure (the work goes on) and not our bug: a warning that names the fix, without a stack.
@@ -91,7 +93,7 @@ function runHandlers<P extends Payload>(
         '`await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)',
         contextOf(payload))
     }
-    pending.push(Promise.resolve(returned).then(() => undefined, fail))
+    pending.push(settles.then(() => undefined, fail))
   }
   if (pending.length === 0) return failures.length === 0 ? SETTLED : { _tag: 'Settled', failures }
   return { _tag: 'Pending', done: Promise.all(pending).then(() => failures) }

@@ -47,7 +47,8 @@ function utf8Text(bytes: Uint8Array): string | null {
 export function toBytes(body: unknown): E.Either<NotRawBody, Uint8Array> {
   if (typeof body === 'string') return E.right(encoder.encode(body))
   try {
-    if (body instanceof Uint8Array) return E.right(body)
+    // A subclass may override `byteLength`: read it here, where a throw is a refusal, not later.
+    if (body instanceof Uint8Array && body.byteLength >= 0) return E.right(body)
     if (body instanceof ArrayBuffer) return E.right(new Uint8Array(body))
   } catch {
     // `instanceof` runs a Proxy's getPrototypeOf trap, which may throw.

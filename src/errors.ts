@@ -175,9 +175,9 @@ export class InvalidSignatureError extends Error {
 export function describe(u: unknown): string {
   if (u === null) return 'null'
   if (u === undefined) return 'undefined'
-  if (Array.isArray(u)) return 'array'
   if (typeof u === 'object') {
     try {
+      if (Array.isArray(u)) return 'array' // throws on a revoked Proxy
       const name: unknown = Object.getPrototypeOf(u)?.constructor?.name
       return typeof name === 'string' && name !== 'Object' && name !== '' ? name : 'object'
     } catch {

@@ -28,8 +28,17 @@ export function match<U extends { readonly _tag: string }, H extends TagHandlers
   Returned<H>
 export function match<U extends { readonly _tag: string }, R>(handlers: TagHandlers<U, R>): (value: U) => R
 export function match(first: unknown, second?: unknown): unknown {
-  type Tagged = { readonly _tag: string }
-  type Table = Readonly<Record<string, (value: Tagged) => unknown>>
-  if (second === undefined) return (value: Tagged) => (first as Table)[value._tag]!(value)
-  return (second as Table)[(first as Tagged)._tag]!(first as Tagged)
+  const fold = (handlers: Table, value: Tagged): unknown => {
+    // Own handlers only: a `_tag` of 'toString' or 'constructor' must not find Object's methods.
+    const handler = Object.prototype.hasOwnProperty.call(handlers, value._tag) ? handlers[value._tag] : undefined
+    if (typeof handler !== 'function') {
+      throw new TypeError(`autoplay-rx: match has no handler for _tag ${String(value._tag)}`)
+    }
+    return handler(value)
+  }
+  if (second === undefined) return (value: Tagged) => fold(first as Table, value)
+  return fold(second as Table, first as Tagged)
 }
+
+type Tagged = { readonly _tag: string }
+type Table = Readonly<Record<string, (value: Tagged) => unknown>>

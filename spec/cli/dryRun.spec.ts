@@ -40,6 +40,26 @@ describe('cli/send --dry-run', function () {
     }
   })
 
+  it('a file whose bytes text cannot carry (not UTF-8, a NUL) is sent by curl from the file itself, its signature intact', async () => {
+    const lines: string[] = []
+    const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, json: true, write: (line) => lines.push(line) })
+    const dir = mkdtempSync(join(tmpdir(), 'autoplay-rx-dry-'))
+    try {
+      const file = join(dir, 'binary.json')
+      writeFileSync(file, Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x22, 0x7d])) // {"<ff><nul>"}
+      const printed = await run(['send', '--dry-run', '--url', listener.url, '--secret', SECRET, file])
+      expect(printed.stdout.split('\n')[1]).to.match(new RegExp(`--data-binary '@${file}'$`))
+      const stdin = await run(['send', '--dry-run', '--url', listener.url, '--secret', SECRET, '-'], Buffer.from([0xff]))
+      expect(stdin.stdout.split('\n')[1]).to.equal('# not UTF-8 text, which no command line carries: use send')
+      await new Promise<void>((resolve, reject) => execFile('sh', ['-c', printed.stdout], (error) => (error ? reject(error) : resolve())))
+      // The signature held over the exact bytes: refused as JSON, not as forged.
+      expect(lines.map((line) => (JSON.parse(line) as { tag: string }).tag)).to.deep.equal(['MalformedJson'])
+    } finally {
+      await listener.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('--url may be left out: the commands then target listen\'s default address', async () => {
     const r = await run(['send', '--dry-run', '--secret', SECRET])
     expect([r.code, r.stdout.split('\n')[1]!.slice(0, 48)]).to.deep.equal([0, 'curl -sS \'http://127.0.0.1:8787/events\' -H \'cont'])

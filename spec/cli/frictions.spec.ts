@@ -123,6 +123,8 @@ describe('cli frictions (issue 11 item 5)', function () {
       [['send', '-x'], 'unknown option -x (see autoplay-rx send --help)'],
       [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', '-1'], '--count must be a whole number ≥ 1, got "-1" (see autoplay-rx send --help)'],
       [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', ''], '--count must be a whole number ≥ 1, got "" (see autoplay-rx send --help)'],
+      [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', '1e3'], '--count must be a whole number ≥ 1, got "1e3" (see autoplay-rx send --help)'],
+      [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', '0x10'], '--count must be a whole number ≥ 1, got "0x10" (see autoplay-rx send --help)'],
       [['send', '--secret'], '--secret needs a value (see autoplay-rx send --help)'],
       [['send', '--secret', '--url', 'http://127.0.0.1:1/'], '--secret needs a value (see autoplay-rx send --help)'],
       [['listen', '--json=yes'], '--json takes no value (see autoplay-rx listen --help)'],

@@ -44,7 +44,8 @@ function reader(flags: Command['flags'], values: Values, files: string[]) {
       const value = text(name)!
       const n = Number(value)
       const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`
-      const ok = value.trim() !== '' && Number.isInteger(n) && n >= min && n <= max
+      // Digits only: Number() would also take 1e3, 0x10 and ' 7 '.
+      const ok = /^\d+$/.test(value) && Number.isInteger(n) && n >= min && n <= max
       if (!ok) fail(`--${name} must be a whole number ${range}, got "${value}"`)
       return n
     },

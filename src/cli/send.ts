@@ -176,7 +176,10 @@ export async function sendCommand(options: SendCommand): Promise<number> {
     ? Array.from({ length: events.times }, () => files).flat()
     : generateEvents(events).map((text, i) => ({ body: Buffer.from(text), label: `event ${i + 1}` }))
   if (options.dryRun) {
-    for (const { body, label } of bodies) writeLine(`# ${label}\n${curlCommand(url, secret, body)}`)
+    const fromFiles = 'files' in events
+    for (const { body, label } of bodies) {
+      writeLine(`# ${label}\n${curlCommand(url, secret, body, fromFiles ? label : undefined)}`)
+    }
     return 0
   }
   const report = await sendDeliveries({
@@ -217,11 +220,17 @@ function fixOf(status: number, code: string | null, url: string): string | undef
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 
-/** The curl command that sends `body` signed as the connector would; the body is printed as UTF-8 text. */
-export function curlCommand(url: string, secret: string, body: Uint8Array): string {
+/**
+ * The curl command that sends `body` signed as the connector would: the body inline as UTF-8 text, or, where
+ * text cannot carry its exact bytes (not UTF-8, a NUL), read from its `file` by curl.
+ */
+export function curlCommand(url: string, secret: string, body: Uint8Array, file?: string): string {
   // The receiver verifies the signature only: printed commands (often saved to a file) leave the secret out.
   const { authorization: _, ...sent } = connectorHeaders(sign(body, secret), secret)
   const headers = Object.entries(sent)
   const flags = headers.map(([name, value]) => `-H ${quote(`${name}: ${value}`)} `).join('')
-  return `curl -sS ${quote(url)} ${flags}--data-binary ${quote(Buffer.from(body).toString('utf8'))}`
+  const text = Buffer.from(body).toString('utf8')
+  const exact = !text.includes('\0') && Buffer.from(text, 'utf8').equals(body)
+  if (!exact && (file === undefined || file === '-')) return '# not UTF-8 text, which no command line carries: use send'
+  return `curl -sS ${quote(url)} ${flags}--data-binary ${quote(exact ? text : `@${file}`)}`
 }
