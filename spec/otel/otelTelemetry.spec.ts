@@ -418,35 +418,74 @@ describe('otel/otelTelemetry', () => {
   })
 
   describe('traces', () => {
-    it('one span per delivery, child of the sender\'s traceparent, with events, outcome and answer', async () => {
+    it('one root span per delivery, with events, outcome and answer; a signed one links the sender\'s traceparent', async () => {
       const { url, close } = await serve(otel.telemetry)
       const { body, signature } = signed(fixture('actions-small'))
+      const notJson = signed('not json')
       try {
         await send(url, body, { headers: { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'vendor=opaque' } })
         await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', traceparent: `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01` } })
+        // Not sampled by the sender: the span is still made (a root's sampling is this side's), its link says so.
+        await send(url, notJson.body, { headers: { 'x-connector-signature': notJson.signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` } })
+        // Signed, but an upper-case traceparent is invalid (W3C): nothing to link.
+        await send(url, body, { headers: { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01` } })
       } finally {
         await close()
       }
-      const [accepted, refused] = otel.spans()
+      const spans = otel.spans()
+      expect(spans.map((s) => [s.kind, s.parentSpanContext, s.spanContext().traceId === TRACE_ID])).to.deep.equal([
+        [SpanKind.SERVER, undefined, false], [SpanKind.SERVER, undefined, false], [SpanKind.SERVER, undefined, false],
+        [SpanKind.SERVER, undefined, false],
+      ])
+      // Each link as the SDK keeps it (any field besides its context shows), its trace state as text.
+      const links = spans.map((s) => s.links.map(({ context: { traceState, ...rest }, ...link }) =>
+        ({ ...link, ...rest, traceState: traceState?.serialize() })))
+      expect(links).to.deep.equal([
+        [{ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true, traceState: 'vendor=opaque' }],
+        [],
+        [{ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 0, isRemote: true, traceState: undefined }],
+        [],
+      ])
+      const [accepted, refused, malformed] = spans
       expect(accepted!.name).to.equal('autoplay_rx.delivery')
-      expect(accepted!.kind).to.equal(SpanKind.SERVER)
-      expect(accepted!.spanContext().traceId).to.equal(TRACE_ID)
-      expect(accepted!.parentSpanContext?.spanId).to.equal(PARENT_ID)
-      expect(accepted!.parentSpanContext?.traceState?.get('vendor')).to.equal('opaque')
       expect(accepted!.events.map((e) => e.name)).to.deep.equal(['autoplay_rx.verified', 'autoplay_rx.accepted'])
       expect(accepted!.attributes).to.deep.equal({
         'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': 'actions',
         'http.response.status_code': 200, 'autoplay_rx.response.code': 'ok',
       })
       expect(accepted!.status.code).to.equal(SpanStatusCode.UNSET)
-      // An upper-case traceparent is invalid (W3C): a new trace, not a child.
-      expect(refused!.parentSpanContext).to.equal(undefined)
-      expect(refused!.spanContext().traceId).to.not.equal(TRACE_ID)
       expect(refused!.events).to.deep.equal([])
       expect(refused!.attributes).to.deep.equal({
         'autoplay_rx.delivery.outcome': 'InvalidSignature', 'error.type': 'InvalidSignature',
         'http.response.status_code': 401, 'autoplay_rx.response.code': 'invalid_signature',
       })
+      // Signed by the connector, refused later: the sender is known, so its trace is linked.
+      expect(malformed!.events.map((e) => e.name)).to.deep.equal(['autoplay_rx.verified'])
+      expect(malformed!.attributes['autoplay_rx.delivery.outcome']).to.equal('MalformedJson')
+    })
+
+    it('a request not signed gets a root span with no link, whatever sampled traceparent it carries', async () => {
+      const { url, close } = await serve(otel.telemetry)
+      const { body } = signed(fixture('actions-small'))
+      const traceparent = `00-${TRACE_ID}-${PARENT_ID}-01`
+      const statuses: number[] = []
+      try {
+        statuses.push((await send(url, body, { headers: { traceparent } })).status)
+        statuses.push((await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', traceparent } })).status)
+        statuses.push((await send(url, body, {
+          headers: { 'x-connector-signature': `sha256=${'0'.repeat(64)}`, traceparent, tracestate: 'vendor=opaque' },
+        })).status)
+      } finally {
+        await close()
+      }
+      expect(statuses).to.deep.equal([401, 401, 401])
+      expect(otel.spans().map((s) => [
+        s.kind, s.parentSpanContext, s.spanContext().traceId === TRACE_ID, s.links, s.attributes['autoplay_rx.delivery.outcome'],
+      ])).to.deep.equal([
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+      ])
     })
 
     it('with the global TracerProvider: no span while no SDK is registered, spans once one is (registered later)', () => {
@@ -464,7 +503,7 @@ describe('otel/otelTelemetry', () => {
       expect(spans.getFinishedSpans().map((s) => [s.name, s.attributes['autoplay_rx.delivery.outcome']])).to.deep.equal([['autoplay_rx.delivery', 'accepted']])
     })
 
-    it('a registered propagator wins over the traceparent fallback', async () => {
+    it('a registered propagator wins over the traceparent fallback (the link it reads)', async () => {
       const fromHeader: TextMapPropagator = {
         inject: () => {},
         extract: (ctx, carrier, getter) => {
@@ -486,7 +525,9 @@ describe('otel/otelTelemetry', () => {
       } finally {
         propagation.disable()
       }
-      expect(otel.spans()[0]!.parentSpanContext?.spanId).to.equal('aaaaaaaaaaaaaaaa')
+      const [span] = otel.spans()
+      expect(span!.parentSpanContext).to.equal(undefined)
+      expect(span!.links.map((l) => l.context.spanId)).to.deep.equal(['aaaaaaaaaaaaaaaa'])
     })
 
     it('a span waits for callbacks still running after the answer (ack on-accept), and records their failure', async () => {
