@@ -4,7 +4,7 @@
  * for every instrument family after known traffic, through the real
  * components on loopback.
  */
-import { diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider as MeterProviderApi, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider as MeterProviderApi, type ContextManager, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { connect as netConnect } from 'node:net'
@@ -488,6 +488,45 @@ describe('otel/otelTelemetry', () => {
       ])
     })
 
+    it('inside an active recording span (an HTTP instrumentation\'s) the span is its child, with no link', async () => {
+      // A synchronous stand-in for a context manager: the middleware makes its probe before it first awaits.
+      let current = ROOT_CONTEXT
+      const manager: ContextManager = {
+        active: () => current,
+        with: (ctx, fn, thisArg, ...args) => {
+          const before = current
+          current = ctx
+          try { return fn.call(thisArg, ...args) } finally { current = before }
+        },
+        bind: (_ctx, target) => target,
+        enable() { return this },
+        disable() { return this },
+      }
+      const instrumentation = new BasicTracerProvider().getTracer('http')
+      let outer: string | undefined
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
+      const middleware = createNodeMiddleware(receiver, { path: '/events' })
+      context.setGlobalContextManager(manager)
+      try {
+        const server = await listen((req, res) => {
+          const span = instrumentation.startSpan('POST /events')
+          outer = span.spanContext().spanId
+          res.on('finish', () => span.end())
+          context.with(trace.setSpan(ROOT_CONTEXT, span), () => middleware(req, res))
+        })
+        const { body, signature } = signed(fixture('summary'))
+        try {
+          const headers = { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }
+          expect((await send(`http://127.0.0.1:${server.port}/events`, body, { headers })).status).to.equal(200)
+        } finally {
+          await server.close()
+        }
+      } finally {
+        context.disable()
+      }
+      expect(otel.spans().map((s) => [s.kind, s.parentSpanContext?.spanId, s.links])).to.deep.equal([[SpanKind.INTERNAL, outer, []]])
+    })
+
     it('with the global TracerProvider: no span while no SDK is registered, spans once one is (registered later)', () => {
       const spans = new InMemorySpanExporter()
       const telemetry = otelTelemetry({ meterProvider: new MeterProvider() }) // no tracerProvider: the global one
@@ -503,11 +542,13 @@ describe('otel/otelTelemetry', () => {
       expect(spans.getFinishedSpans().map((s) => [s.name, s.attributes['autoplay_rx.delivery.outcome']])).to.deep.equal([['autoplay_rx.delivery', 'accepted']])
     })
 
-    it('a registered propagator wins over the traceparent fallback (the link it reads)', async () => {
+    it('a registered propagator wins over the traceparent fallback (the link it reads), asked only once verified', async () => {
+      const asked: unknown[] = []
       const fromHeader: TextMapPropagator = {
         inject: () => {},
         extract: (ctx, carrier, getter) => {
           const id = getter.get(carrier, 'x-parent')
+          asked.push(id)
           // A stand-in for a vendor propagator: the parent span id from a header of its own.
           return typeof id === 'string' ? trace.setSpanContext(ctx, { traceId: TRACE_ID, spanId: id, traceFlags: 1, isRemote: true }) : ctx
         },
@@ -518,6 +559,7 @@ describe('otel/otelTelemetry', () => {
         const { url, close } = await serve(otel.telemetry)
         const { body, signature } = signed(fixture('summary'))
         try {
+          await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', 'x-parent': 'bbbbbbbbbbbbbbbb' } })
           await send(url, body, { headers: { 'x-connector-signature': signature, 'x-parent': 'aaaaaaaaaaaaaaaa', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } })
         } finally {
           await close()
@@ -525,9 +567,10 @@ describe('otel/otelTelemetry', () => {
       } finally {
         propagation.disable()
       }
-      const [span] = otel.spans()
-      expect(span!.parentSpanContext).to.equal(undefined)
-      expect(span!.links.map((l) => l.context.spanId)).to.deep.equal(['aaaaaaaaaaaaaaaa'])
+      expect(asked).to.deep.equal(['aaaaaaaaaaaaaaaa'])
+      expect(otel.spans().map((s) => [s.parentSpanContext, s.links.map((l) => l.context.spanId)])).to.deep.equal([
+        [undefined, []], [undefined, ['aaaaaaaaaaaaaaaa']],
+      ])
     })
 
     it('a span waits for callbacks still running after the answer (ack on-accept), and records their failure', async () => {
