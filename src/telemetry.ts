@@ -7,14 +7,14 @@ import type { IngestError } from './errors.js'
 import type { RedisCommandClient } from './redis/client.js'
 import type { ConnectorStreamEvent } from './sse/lifecycle.js'
 
-/** Reads one request header by lower-case name: how an adapter lets the telemetry see `traceparent`. */
+/** Reads one request header by lower-case name, until `finish`: how an adapter lets the telemetry see `traceparent`. */
 export type HeaderReader = (name: string) => string | null | undefined
 
 /** Follows one push delivery from its request (or `ingest` call) to its answer; `finish` is called once. */
 export interface DeliveryProbe {
   /** Verification starts: the ingest duration runs from here. */
   readonly ingest: () => void
-  /** The signature held (or no secret is set). */
+  /** The signature held (or no secret is set): from here what the request's headers say may be trusted. */
   readonly verified: () => void
   /** Once per `rejected$` value. */
   readonly refused: (error: IngestError) => void

@@ -4,7 +4,7 @@
  * for every instrument family after known traffic, through the real
  * components on loopback.
  */
-import { diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider as MeterProviderApi, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Meter, type MeterProvider as MeterProviderApi, type ContextManager, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api'
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { connect as netConnect } from 'node:net'
@@ -418,35 +418,113 @@ describe('otel/otelTelemetry', () => {
   })
 
   describe('traces', () => {
-    it('one span per delivery, child of the sender\'s traceparent, with events, outcome and answer', async () => {
+    it('one root span per delivery, with events, outcome and answer; a signed one links the sender\'s traceparent', async () => {
       const { url, close } = await serve(otel.telemetry)
       const { body, signature } = signed(fixture('actions-small'))
+      const notJson = signed('not json')
       try {
         await send(url, body, { headers: { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'vendor=opaque' } })
         await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', traceparent: `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01` } })
+        // Not sampled by the sender: the span is still made (a root's sampling is this side's), its link says so.
+        await send(url, notJson.body, { headers: { 'x-connector-signature': notJson.signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` } })
+        // Signed, but an upper-case traceparent is invalid (W3C): nothing to link.
+        await send(url, body, { headers: { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01` } })
       } finally {
         await close()
       }
-      const [accepted, refused] = otel.spans()
+      const spans = otel.spans()
+      expect(spans.map((s) => [s.kind, s.parentSpanContext, s.spanContext().traceId === TRACE_ID])).to.deep.equal([
+        [SpanKind.SERVER, undefined, false], [SpanKind.SERVER, undefined, false], [SpanKind.SERVER, undefined, false],
+        [SpanKind.SERVER, undefined, false],
+      ])
+      // Each link as the SDK keeps it (any field besides its context shows), its trace state as text.
+      const links = spans.map((s) => s.links.map(({ context: { traceState, ...rest }, ...link }) =>
+        ({ ...link, ...rest, traceState: traceState?.serialize() })))
+      expect(links).to.deep.equal([
+        [{ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true, traceState: 'vendor=opaque' }],
+        [],
+        [{ traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 0, isRemote: true, traceState: undefined }],
+        [],
+      ])
+      const [accepted, refused, malformed] = spans
       expect(accepted!.name).to.equal('autoplay_rx.delivery')
-      expect(accepted!.kind).to.equal(SpanKind.SERVER)
-      expect(accepted!.spanContext().traceId).to.equal(TRACE_ID)
-      expect(accepted!.parentSpanContext?.spanId).to.equal(PARENT_ID)
-      expect(accepted!.parentSpanContext?.traceState?.get('vendor')).to.equal('opaque')
       expect(accepted!.events.map((e) => e.name)).to.deep.equal(['autoplay_rx.verified', 'autoplay_rx.accepted'])
       expect(accepted!.attributes).to.deep.equal({
         'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': 'actions',
         'http.response.status_code': 200, 'autoplay_rx.response.code': 'ok',
       })
       expect(accepted!.status.code).to.equal(SpanStatusCode.UNSET)
-      // An upper-case traceparent is invalid (W3C): a new trace, not a child.
-      expect(refused!.parentSpanContext).to.equal(undefined)
-      expect(refused!.spanContext().traceId).to.not.equal(TRACE_ID)
       expect(refused!.events).to.deep.equal([])
       expect(refused!.attributes).to.deep.equal({
         'autoplay_rx.delivery.outcome': 'InvalidSignature', 'error.type': 'InvalidSignature',
         'http.response.status_code': 401, 'autoplay_rx.response.code': 'invalid_signature',
       })
+      // Signed by the connector, refused later: the sender is known, so its trace is linked.
+      expect(malformed!.events.map((e) => e.name)).to.deep.equal(['autoplay_rx.verified'])
+      expect(malformed!.attributes['autoplay_rx.delivery.outcome']).to.equal('MalformedJson')
+    })
+
+    it('a request not signed gets a root span with no link, whatever sampled traceparent it carries', async () => {
+      const { url, close } = await serve(otel.telemetry)
+      const { body } = signed(fixture('actions-small'))
+      const traceparent = `00-${TRACE_ID}-${PARENT_ID}-01`
+      const statuses: number[] = []
+      try {
+        statuses.push((await send(url, body, { headers: { traceparent } })).status)
+        statuses.push((await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', traceparent } })).status)
+        statuses.push((await send(url, body, {
+          headers: { 'x-connector-signature': `sha256=${'0'.repeat(64)}`, traceparent, tracestate: 'vendor=opaque' },
+        })).status)
+      } finally {
+        await close()
+      }
+      expect(statuses).to.deep.equal([401, 401, 401])
+      expect(otel.spans().map((s) => [
+        s.kind, s.parentSpanContext, s.spanContext().traceId === TRACE_ID, s.links, s.attributes['autoplay_rx.delivery.outcome'],
+      ])).to.deep.equal([
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+        [SpanKind.SERVER, undefined, false, [], 'InvalidSignature'],
+      ])
+    })
+
+    it('inside an active recording span (an HTTP instrumentation\'s) the span is its child, with no link', async () => {
+      // A synchronous stand-in for a context manager: the middleware makes its probe before it first awaits.
+      let current = ROOT_CONTEXT
+      const manager: ContextManager = {
+        active: () => current,
+        with: (ctx, fn, thisArg, ...args) => {
+          const before = current
+          current = ctx
+          try { return fn.call(thisArg, ...args) } finally { current = before }
+        },
+        bind: (_ctx, target) => target,
+        enable() { return this },
+        disable() { return this },
+      }
+      const instrumentation = new BasicTracerProvider().getTracer('http')
+      let outer: string | undefined
+      const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger, telemetry: otel.telemetry })
+      const middleware = createNodeMiddleware(receiver, { path: '/events' })
+      context.setGlobalContextManager(manager)
+      try {
+        const server = await listen((req, res) => {
+          const span = instrumentation.startSpan('POST /events')
+          outer = span.spanContext().spanId
+          res.on('finish', () => span.end())
+          context.with(trace.setSpan(ROOT_CONTEXT, span), () => middleware(req, res))
+        })
+        const { body, signature } = signed(fixture('summary'))
+        try {
+          const headers = { 'x-connector-signature': signature, traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }
+          expect((await send(`http://127.0.0.1:${server.port}/events`, body, { headers })).status).to.equal(200)
+        } finally {
+          await server.close()
+        }
+      } finally {
+        context.disable()
+      }
+      expect(otel.spans().map((s) => [s.kind, s.parentSpanContext?.spanId, s.links])).to.deep.equal([[SpanKind.INTERNAL, outer, []]])
     })
 
     it('with the global TracerProvider: no span while no SDK is registered, spans once one is (registered later)', () => {
@@ -464,11 +542,13 @@ describe('otel/otelTelemetry', () => {
       expect(spans.getFinishedSpans().map((s) => [s.name, s.attributes['autoplay_rx.delivery.outcome']])).to.deep.equal([['autoplay_rx.delivery', 'accepted']])
     })
 
-    it('a registered propagator wins over the traceparent fallback', async () => {
+    it('a registered propagator wins over the traceparent fallback (the link it reads), asked only once verified', async () => {
+      const asked: unknown[] = []
       const fromHeader: TextMapPropagator = {
         inject: () => {},
         extract: (ctx, carrier, getter) => {
           const id = getter.get(carrier, 'x-parent')
+          asked.push(id)
           // A stand-in for a vendor propagator: the parent span id from a header of its own.
           return typeof id === 'string' ? trace.setSpanContext(ctx, { traceId: TRACE_ID, spanId: id, traceFlags: 1, isRemote: true }) : ctx
         },
@@ -479,6 +559,7 @@ describe('otel/otelTelemetry', () => {
         const { url, close } = await serve(otel.telemetry)
         const { body, signature } = signed(fixture('summary'))
         try {
+          await send(url, body, { headers: { 'x-connector-signature': 'sha256=00', 'x-parent': 'bbbbbbbbbbbbbbbb' } })
           await send(url, body, { headers: { 'x-connector-signature': signature, 'x-parent': 'aaaaaaaaaaaaaaaa', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } })
         } finally {
           await close()
@@ -486,7 +567,10 @@ describe('otel/otelTelemetry', () => {
       } finally {
         propagation.disable()
       }
-      expect(otel.spans()[0]!.parentSpanContext?.spanId).to.equal('aaaaaaaaaaaaaaaa')
+      expect(asked).to.deep.equal(['aaaaaaaaaaaaaaaa'])
+      expect(otel.spans().map((s) => [s.parentSpanContext, s.links.map((l) => l.context.spanId)])).to.deep.equal([
+        [undefined, []], [undefined, ['aaaaaaaaaaaaaaaa']],
+      ])
     })
 
     it('a span waits for callbacks still running after the answer (ack on-accept), and records their failure', async () => {

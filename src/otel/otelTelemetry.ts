@@ -1,9 +1,10 @@
 // The Telemetry hooks built from the OpenTelemetry API: the instruments of the table through a
 // MeterProvider, one span per delivery through a TracerProvider. The SDK is the application's.
 import {
-  context, createNoopMeter, diag, metrics, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace,
-  type Attributes, type BatchObservableResult, type Context, type Histogram, type Meter, type MeterProvider,
-  type Observable, type ObservableResult, type Span, type TextMapGetter, type Tracer, type TracerProvider,
+  context, createNoopMeter, diag, isSpanContextValid, metrics, propagation, ProxyTracerProvider, ROOT_CONTEXT,
+  SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Histogram, type Meter,
+  type MeterProvider, type Observable, type ObservableResult, type Span, type SpanOptions, type TextMapGetter,
+  type Tracer, type TracerProvider,
 } from '@opentelemetry/api'
 import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
 import type { Payload } from '../codecs.js'
@@ -46,8 +47,9 @@ const counted = (name: InstrumentName): name is Counted => {
 
 const SCOPE = 'autoplay-rx'
 const SPAN = 'autoplay_rx.delivery'
-const INTERNAL = Object.freeze({ kind: SpanKind.INTERNAL })
-const SERVER = Object.freeze({ kind: SpanKind.SERVER })
+const INTERNAL: SpanOptions = Object.freeze({ kind: SpanKind.INTERNAL })
+// Whoever sent the request, its traceparent never makes it a parent.
+const ROOT: SpanOptions = Object.freeze({ kind: SpanKind.SERVER, root: true })
 /** What the global proxy hands out while no TracerProvider is registered. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate()
 const NONE: Attributes = Object.freeze({})
@@ -239,6 +241,8 @@ class Delivery implements DeliveryProbe {
   /** Only an adapter (which passes `header`) answers, so only it needs the time its request started. */
   private readonly startedAt: number
   private readonly span: Span | undefined
+  /** The request's headers, read for the sender's context only once the signature holds. */
+  private sender: HeaderReader | undefined
   private ingestAt = 0
   private acceptedAt = 0
   private type: Payload['type'] = 'actions'
@@ -248,7 +252,11 @@ class Delivery implements DeliveryProbe {
   constructor(private readonly state: State, header?: HeaderReader) {
     this.startedAt = header === undefined ? 0 : performance.now()
     const tracer = state.activeTracer
-    if (tracer !== undefined) this.span = state.fence.run(startSpan, tracer, header)
+    if (tracer === undefined) return
+    // An instrumentation's span (an HTTP server's) already answers for the request: the delivery nests in it.
+    const root = header !== undefined && state.fence.run(inRecordingSpan, context) !== true
+    this.span = state.fence.run(startSpan, tracer, root ? ROOT : INTERNAL)
+    if (root && this.span !== undefined) this.sender = header
   }
 
   ingest(): void {
@@ -256,7 +264,10 @@ class Delivery implements DeliveryProbe {
   }
 
   verified(): void {
-    if (this.span !== undefined) this.state.fence.run(addEvent, this.span, 'autoplay_rx.verified')
+    if (this.span === undefined) return
+    this.state.fence.run(addEvent, this.span, 'autoplay_rx.verified')
+    if (this.sender !== undefined) this.state.fence.run(linkSender, this.span, this.sender)
+    this.sender = undefined
   }
 
   refused(error: IngestError): void {
@@ -331,15 +342,11 @@ function settled(span: Span, failures: number): void {
   if (failures > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `${failures} callback(s) failed` })
 }
 
-/**
- * The parent: the span active here (an HTTP instrumentation's), else what the registered propagator
- * reads from the headers, else the sender's `traceparent`. A span that does not record is dropped.
- */
-function startSpan(tracer: Tracer, header: HeaderReader | undefined): Span | undefined {
-  const active = context.active()
-  const span = header === undefined || trace.getSpan(active)?.isRecording() === true
-    ? tracer.startSpan(SPAN, INTERNAL, active)
-    : tracer.startSpan(SPAN, SERVER, parentOf(active, header))
+const inRecordingSpan = (api: typeof context) => trace.getSpan(api.active())?.isRecording() === true
+
+/** A span that does not record is dropped. */
+function startSpan(tracer: Tracer, options: SpanOptions): Span | undefined {
+  const span = tracer.startSpan(SPAN, options)
   return span.isRecording() ? span : undefined
 }
 
@@ -348,11 +355,16 @@ const headerGetter: TextMapGetter<HeaderReader> = {
   keys: () => [],
 }
 
-function parentOf(active: Context, header: HeaderReader): Context {
-  const extracted = propagation.extract(active, header, headerGetter)
-  if (trace.getSpanContext(extracted) !== undefined) return extracted
-  const remote = parseTraceparent(header('traceparent'), header('tracestate'))
-  return remote === undefined ? active : trace.setSpanContext(active, remote)
+/**
+ * The sender's span context, as the registered propagator reads it from the headers, else from `traceparent`:
+ * a link, not a parent, so that its sampling flag decides nothing here. An SDK without `addLink` records none.
+ */
+function linkSender(span: Span, header: HeaderReader): void {
+  const extracted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, header, headerGetter))
+  const sender = extracted !== undefined && isSpanContextValid(extracted)
+    ? extracted
+    : parseTraceparent(header('traceparent'), header('tracestate'))
+  if (sender !== undefined && typeof span.addLink === 'function') span.addLink({ context: sender })
 }
 
 /** One `connectorStream` subscription: its place in the streams gauge, and its counts. */
