@@ -59,8 +59,8 @@ describe('context and Redis options under exactOptionalPropertyTypes', function 
     const store = new ContextStore({ maxSessions: none, logger: silentLogger, maxActions: none, maxBucketActions: none, now: none, maxClockSkewSeconds: none })
     store.add(batch('s1', 'p1', Date.now() / 1000, ['A']))
     // The default allowance applies: a summary a day ahead is refused, one a minute ahead stored.
-    expect(() => store.onSummary('s1', 'Tomorrow.', Date.now() / 1000 + 86_400)).to.throw('past this clock plus maxClockSkewSeconds')
-    expect(store.onSummary('s1', 'Soon.', Date.now() / 1000 + 60)).to.equal(true)
+    expect(() => store.onSummary('s2', 'Tomorrow.', Date.now() / 1000 + 86_400)).to.throw('past this clock plus maxClockSkewSeconds')
+    expect(store.onSummary('s2', 'Soon.', Date.now() / 1000 + 60)).to.equal(true)
     const text = `Recent activity:\n${line(1, 0, 'A')}`
     expect(store.get('s1', { productId: none, maxActions: none, lookbackSeconds: none, includeSummary: none })).to.equal(text)
     const sent: string[][] = []
