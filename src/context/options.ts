@@ -47,6 +47,11 @@ export interface ContextDefaults {
 export class SummaryTimeAheadError extends Error {
   readonly _tag = 'SummaryTimeAhead' as const
   override readonly name = 'SummaryTimeAheadError'
+  /**
+   * @param sessionId the session (`"unknown"` for none)
+   * @param at the summary's time, Unix seconds
+   * @param limit the latest time the store believed: its clock plus `maxClockSkewSeconds`
+   */
   constructor(readonly sessionId: string, readonly at: number, readonly limit: number) {
     super(`the summary of session ${sessionId} is dated ${at}, past this clock plus maxClockSkewSeconds (${limit}): ` +
       'not stored')
