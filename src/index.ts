@@ -56,6 +56,7 @@ export type { ContextStoreOptions } from './context/ContextStore.js'
 export { intoContext } from './context/intoContext.js'
 export { SessionSummarizer } from './context/SessionSummarizer.js'
 export type { SessionSummarizerOptions, SessionSummary } from './context/SessionSummarizer.js'
+export { SummaryTimeAheadError } from './context/options.js'
 export type { ContextReader, ContextWriter } from './context/options.js'
 
 // SSE source

@@ -2,7 +2,9 @@ import { expect } from 'chai'
 import { TestScheduler } from 'rxjs/testing'
 import { ContextStore, type Logger } from '../../src/index.js'
 import { batch, line } from './batches.js'
-import { clock, parity } from './parity.js'
+import { clock, parity, type Harness } from './parity.js'
+import { untrustedTime } from './untrustedTime.js'
+import type { ContextDefaults } from '../../src/context/options.js'
 import { payloads } from '../helpers/redis.js'
 
 const NOW = 1_700_000_100
@@ -14,19 +16,21 @@ function recorder(): Logger & { lines: string[] } {
 }
 
 describe('ContextStore (memory)', () => {
-  describe('the reference\'s rules (shared with the Redis store)', () => {
-    parity(async (defaults) => {
-      const store = new ContextStore({ ...defaults, now: () => clock.ms, logger: {} })
-      return {
-        add: async (b) => store.add(b),
-        summary: async (s, t, at) => store.onSummary(s, t, at),
-        get: async (s, o) => store.get(s, o),
-        enrich: async (s, q, o) => store.enrich(s, q, o),
-        reset: async (s, o) => store.reset(s, o),
-        sessions: async () => store.activeSessions,
-      }
-    })
-  })
+  const make = async (defaults: ContextDefaults): Promise<Harness> => {
+    const store = new ContextStore({ ...defaults, now: () => clock.ms, logger: {} })
+    return {
+      add: async (b) => store.add(b),
+      summary: async (s, t, at) => store.onSummary(s, t, at),
+      get: async (s, o) => store.get(s, o),
+      enrich: async (s, q, o) => store.enrich(s, q, o),
+      reset: async (s, o) => store.reset(s, o),
+      sessions: async () => store.activeSessions,
+    }
+  }
+
+  describe('the reference\'s rules (shared with the Redis store)', () => parity(make))
+
+  describe('untrusted times (shared with the Redis store)', () => untrustedTime(make))
 
   it('get and enrich are synchronous; reader gives the same text as promises, and rejects an invalid option', async () => {
     const store = new ContextStore()

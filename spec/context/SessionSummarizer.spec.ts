@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { lastValueFrom, toArray } from 'rxjs'
-import { ContextStore, SessionSummarizer, WebhookReceiver, sign, silentLogger, type ActionsPayload, type SessionSummary } from '../../src/index.js'
+import { ContextStore, SessionSummarizer, WebhookReceiver, sign, silentLogger, type ActionsPayload, type SessionSummary, type Telemetry } from '../../src/index.js'
 import { DEFAULT_SUMMARY_PROMPT } from '../../src/context/text.js'
 import { type SummarizerError } from '../../src/context/SessionSummarizer.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
@@ -146,20 +146,67 @@ describe('SessionSummarizer', () => {
     expect(calls.length).to.equal(4)
   })
 
-  it('a target that refuses the summary gives TargetFailed with the summary in it; the summary is still emitted', async () => {
+  it('a target that throws or rejects gives TargetFailed with the summary in it; nothing on summary$, nothing counted Summarized', async () => {
+    const outcomes: string[] = []
     const summarizer = new SessionSummarizer({
       llm: async () => 'made',
       threshold: 1,
       target: { add: () => undefined, onSummary: async () => { throw new Error('redis down') } },
       logger: silentLogger,
+      telemetry: { summarizer: (outcome: string) => outcomes.push(outcome) } as unknown as Telemetry,
     })
     const { summaries, errors } = watch(summarizer)
     summarizer.add(batch('s1', '', 7, ['a']))
     await summarizer.complete()
-    expect(summaries).to.deep.equal([{ sessionId: 's1', text: 'made', at: 7, actions: 1 }])
+    expect(summaries).to.deep.equal([])
     expect(errors.map((e) => [e._tag, e.message, e._tag === 'TargetFailed' && e.summary.text])).to.deep.equal([
       ['TargetFailed', 'the summary of session s1 was made but not stored: redis down', 'made'],
     ])
+    expect(outcomes).to.deep.equal(['TargetFailed'])
+  })
+
+  it('a target that answers false (it holds a newer summary) gives TargetRefused; the summary is never reported as stored', async () => {
+    const outcomes: string[] = []
+    const store = new ContextStore()
+    const summarizer = new SessionSummarizer({
+      llm: (prompt) => (prompt.includes('second') ? Promise.resolve('async') : 'sync'), threshold: 1, target: store, logger: silentLogger,
+      telemetry: { summarizer: (outcome: string) => outcomes.push(outcome) } as unknown as Telemetry,
+    })
+    const { summaries, errors } = watch(summarizer)
+    expect(store.onSummary('s1', 'Newer, from the connector.', 100)).to.equal(true)
+    summarizer.add(batch('s1', '', 50, ['first']))
+    summarizer.add(batch('s1', '', 60, ['second'], 1))
+    await summarizer.complete()
+    expect(summaries).to.deep.equal([])
+    expect(errors).to.deep.equal(['sync', 'async'].map((text, i) => ({
+      _tag: 'TargetRefused', sessionId: 's1', summary: { sessionId: 's1', text, at: 50 + 10 * i, actions: 1 },
+      message: 'the summary of session s1 was made but not stored: the target holds a newer summary',
+    })))
+    expect(outcomes).to.deep.equal(['TargetRefused', 'TargetRefused'])
+    expect(store.get('s1')).to.equal('Summary: Newer, from the connector.')
+  })
+
+  it('a batch dated past now + maxClockSkewSeconds (or not finite) stamps its summary with now: it cannot freeze the session', async () => {
+    const NOW = 1_700_000_100
+    const store = new ContextStore({ now: () => NOW * 1000 })
+    const summarizer = new SessionSummarizer({ llm: (prompt) => `${prompt.split('\n').filter((l) => /^\d+\. /.test(l)).length} actions`, threshold: 2, target: store, now: () => NOW * 1000, logger: silentLogger })
+    const { summaries, errors } = watch(summarizer)
+    summarizer.add(batch('s1', '', NOW - 5, ['a']))
+    summarizer.add(batch('s1', '', 9e15, ['b'], 1))
+    summarizer.add(batch('s2', '', Number.NaN, ['c', 'd']))
+    summarizer.add(batch('s3', '', NOW + 300, ['e'])) // within the default allowance: believed
+    summarizer.add(batch('s3', '', NOW - 1, ['f'], 1))
+    await summarizer.complete()
+    expect(errors).to.deep.equal([])
+    expect(summaries.map((s) => [s.sessionId, s.at])).to.deep.equal([['s1', NOW], ['s2', NOW], ['s3', NOW + 300]])
+    // A genuine connector summary after it is stored.
+    expect(store.onSummary('s1', 'From the connector.', NOW + 1)).to.equal(true)
+    const tight = new SessionSummarizer({ llm: () => 'x', threshold: 1, now: () => NOW * 1000, maxClockSkewSeconds: 0.5, logger: silentLogger })
+    const stamped = watch(tight).summaries
+    tight.add(batch('s1', '', NOW + 1, ['a']))
+    expect(stamped.map((s) => s.at)).to.deep.equal([NOW])
+    expect(() => new SessionSummarizer({ llm: () => 'x', maxClockSkewSeconds: -1 })).to.throw(TypeError, 'autoplay-rx: maxClockSkewSeconds must be a positive number')
+    expect(() => new SessionSummarizer({ llm: () => 'x', now: 5 as never })).to.throw(TypeError, 'autoplay-rx: now must be a function (got 5)')
   })
 
   it('fed from a receiver\'s actions$: the fixtures\' 3 + 50 actions make one summary of 53 (threshold 10), failures logged and never thrown into the pipeline', async () => {

@@ -34,6 +34,26 @@ describe('intoContext', () => {
     expect(calls).to.deep.equal([['s1', 'A.', 12.5], ['s1', 'B.', undefined]])
   })
 
+  it('a connector summary dated past the store\'s clock + allowance is refused: onError gets the typed error, the log a line, the stream the payload', () => {
+    const NOW = 1_700_000_100
+    const store = new ContextStore({ now: () => NOW * 1000 })
+    const failures: Array<[unknown, Payload]> = []
+    const logged: string[] = []
+    const seen: number[] = []
+    const source = new Subject<Payload>()
+    source.pipe(intoContext(store, { onError: (e, p) => failures.push([(e as { _tag: string })._tag, p]), logger: { error: (m) => logged.push(m) } }))
+      .subscribe((p) => seen.push(p.forwarded_at))
+    const future = summary('s1', 'From 9999.', 253_402_300_799)
+    source.next(summary('s1', 'Genuine.', NOW - 60))
+    source.next(future)
+    source.next(summary('s1', 'Later, genuine.', NOW))
+    expect(seen).to.deep.equal([NOW - 60, 253_402_300_799, NOW])
+    expect(failures).to.deep.equal([['SummaryTimeAhead', future]])
+    expect(logged).to.deep.equal(['context store write failed for session s1: the summary of session s1 is dated 253402300799, ' +
+      `past this clock plus maxClockSkewSeconds (${NOW + 300}): not stored`])
+    expect(store.get('s1')).to.equal('Summary: Later, genuine.')
+  })
+
   it('awaits an async store\'s writes one at a time, in the stream\'s order, and emits each payload once written', async () => {
     const log: string[] = []
     let release: (() => void) | undefined

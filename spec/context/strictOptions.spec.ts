@@ -20,6 +20,7 @@ const none = undefined
 
 const defaults = {
   includeSummary: none, includeActions: none, lookbackSeconds: none, maxActions: none, maxBucketActions: none, now: none,
+  maxClockSkewSeconds: none,
 }
 const store = new ContextStore({ ...defaults, maxSessions: none, logger: none })
 const perCall = { productId: product, includeSummary: none, includeActions: none, lookbackSeconds: none, maxActions: none }
@@ -30,7 +31,7 @@ store.reset('ps_1', { productId: product })
 intoContext(store, { onError: none, logger: none })
 new SessionSummarizer({
   llm: (prompt) => prompt, threshold: none, prompt: none, formatActions: none, concurrency: none, maxSessions: none,
-  target: none, logger: none, telemetry: none,
+  target: none, logger: none, telemetry: none, now: none, maxClockSkewSeconds: none,
 })
 const redisStore = new RedisContextStore(client, { ...defaults, prefix: none, ttlSeconds: none, logger: none })
 void redisStore.reset('ps_1', { productId: product })
@@ -55,8 +56,11 @@ describe('context and Redis options under exactOptionalPropertyTypes', function 
 
   it('an explicit undefined is "not given": the defaults apply', async () => {
     const none = undefined
-    const store = new ContextStore({ maxSessions: none, logger: silentLogger, maxActions: none, maxBucketActions: none, now: none })
+    const store = new ContextStore({ maxSessions: none, logger: silentLogger, maxActions: none, maxBucketActions: none, now: none, maxClockSkewSeconds: none })
     store.add(batch('s1', 'p1', Date.now() / 1000, ['A']))
+    // The default allowance applies: a summary a day ahead is refused, one a minute ahead stored.
+    expect(() => store.onSummary('s2', 'Tomorrow.', Date.now() / 1000 + 86_400)).to.throw('past this clock plus maxClockSkewSeconds')
+    expect(store.onSummary('s2', 'Soon.', Date.now() / 1000 + 60)).to.equal(true)
     const text = `Recent activity:\n${line(1, 0, 'A')}`
     expect(store.get('s1', { productId: none, maxActions: none, lookbackSeconds: none, includeSummary: none })).to.equal(text)
     const sent: string[][] = []

@@ -7,10 +7,11 @@
  */
 import { expect } from 'chai'
 import { ContextStore, silentLogger, type ActionsPayload, type Logger } from '../../src/index.js'
-import { type ContextGetOptions } from '../../src/context/options.js'
+import { type ContextDefaults, type ContextGetOptions } from '../../src/context/options.js'
 import { RedisContextStore } from '../../src/redis/index.js'
 import { batch, line } from '../context/batches.js'
-import { clock, parity } from '../context/parity.js'
+import { clock, parity, type Harness } from '../context/parity.js'
+import { untrustedTime } from '../context/untrustedTime.js'
 import { redisSuite, runProgram, until } from '../helpers/redis.js'
 
 describe('redis/contextStore: RedisContextStore (real redis-server)', function () {
@@ -18,19 +19,32 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
   const suite = redisSuite()
   const { name, client } = suite
 
-  describe('the reference\'s rules, the same strings as the memory store', () => {
-    parity(async (defaults) => {
-      const redis = await client()
-      const store = new RedisContextStore(redis, { ...defaults, now: () => clock.ms, prefix: `${name('parity')}:`, logger: silentLogger })
-      return {
-        add: (b) => store.add(b),
-        summary: (s, t, at) => store.onSummary(s, t, at),
-        get: (s, o) => store.get(s, o),
-        enrich: (s, q, o) => store.enrich(s, q, o),
-        reset: (s, o) => store.reset(s, o),
-        sessions: () => store.activeSessions(),
-      }
-    })
+  const make = async (defaults: ContextDefaults): Promise<Harness> => {
+    const redis = await client()
+    const store = new RedisContextStore(redis, { ...defaults, now: () => clock.ms, prefix: `${name('parity')}:`, logger: silentLogger })
+    return {
+      add: (b) => store.add(b),
+      summary: (s, t, at) => store.onSummary(s, t, at),
+      get: (s, o) => store.get(s, o),
+      enrich: (s, q, o) => store.enrich(s, q, o),
+      reset: (s, o) => store.reset(s, o),
+      sessions: () => store.activeSessions(),
+    }
+  }
+
+  describe('the reference\'s rules, the same strings as the memory store', () => parity(make))
+
+  describe('untrusted times, as the memory store treats them', () => untrustedTime(make))
+
+  it('a summary time stored past the allowance (an older version, a writer with a fast clock) does not freeze the session', async () => {
+    const redis = await client()
+    const prefix = `${name('poisoned')}:`
+    await redis.sendCommand(['HSET', `${prefix}s:s1`, 'text', 'From 9999.', 'at', '253402300799'])
+    await redis.sendCommand(['EXPIRE', `${prefix}s:s1`, '86400'])
+    const store = new RedisContextStore(redis, { prefix, now: () => 1_700_000_100_000 })
+    expect(await store.onSummary('s1', 'Genuine.', 1_700_000_000)).to.equal(true)
+    expect(await store.get('s1')).to.equal('Summary: Genuine.')
+    expect(await store.onSummary('s1', 'Older than the genuine one.', 1_699_999_999)).to.equal(false)
   })
 
   it('gives the memory store\'s text for the same 400 random writes, under 8 option sets, for every session', async () => {

@@ -6,7 +6,7 @@ import { defer, distinctUntilChanged, filter, map, Observable, startWith, Subjec
 import type { ActionsPayload } from '../codecs.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
+  batchTime, byCodePoint, keepCutoff, resolveDefaults, resolveGet, summaryTime, optionalCount,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
 import {
@@ -77,7 +77,8 @@ export class ContextStore implements ContextWriter {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const entry = this.touch(key, session)
-    entry.batches.push(contextBatch(batch))
+    const forwardedAt = batchTime(batch.forwarded_at, this.defaults)
+    entry.batches.push(contextBatch({ actions: batch.actions, forwarded_at: forwardedAt }))
     entry.actions += batch.actions.length
     const cutoff = keepCutoff(this.defaults)
     if (cutoff !== undefined && entry.batches.some((b) => !(b.forwarded_at >= cutoff))) {
@@ -95,12 +96,13 @@ export class ContextStore implements ContextWriter {
    * replaces (the later arrival wins); no time always replaces and keeps the stored time.
    *
    * @returns `true` when stored, `false` when a newer summary was there
+   * @throws SummaryTimeAheadError when `at` is past now plus `maxClockSkewSeconds`
    */
   onSummary(sessionId: string | null, text: string, at?: number): boolean {
-    const time = summaryTime(text, at)
     const session = sessionId ?? UNKNOWN_SESSION
-    const stored = this.entries.get(session)
-    if (time !== undefined && stored?.at !== undefined && time < stored.at) return false
+    const { time, limit } = summaryTime(session, text, at, this.defaults)
+    const stored = this.entries.get(session)?.at
+    if (time !== undefined && stored !== undefined && stored <= limit && time < stored) return false
     const entry = this.touch(session, session)
     entry.summary = text
     if (time !== undefined) entry.at = time

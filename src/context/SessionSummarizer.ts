@@ -9,7 +9,9 @@ import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
-import { byCodePoint, optionalCount, optionalFunction, optionalString, type ContextWriter } from './options.js'
+import {
+  batchTime, byCodePoint, optionalCount, optionalFunction, optionalString, resolveClock, type ContextWriter,
+} from './options.js'
 import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
 /** Options of {@link SessionSummarizer}; only `llm` is required. */
@@ -32,6 +34,10 @@ export interface SessionSummarizerOptions {
   readonly logger?: Logger | undefined
   /** Counts the summaries made and failed, by outcome (`otelTelemetry()` from `autoplay-rx/otel`). */
   readonly telemetry?: Telemetry | undefined
+  /** The clock in milliseconds; default `Date.now`. */
+  readonly now?: (() => number) | undefined
+  /** How far ahead of `now` a batch's time is believed, in seconds (later: now); default 300, `Infinity`: any. */
+  readonly maxClockSkewSeconds?: number | undefined
 }
 
 /** A summary the summarizer made. */
@@ -40,7 +46,7 @@ export interface SessionSummary {
   readonly sessionId: string
   /** The LLM's text. */
   readonly text: string
-  /** The `forwarded_at` of the newest batch summarised: the summary's time in a store. */
+  /** The `forwarded_at` of the newest batch summarised (now, for one past the allowed skew): its time in a store. */
   readonly at: number
   /** How many actions it summarises. */
   readonly actions: number
@@ -52,11 +58,13 @@ type Failure<Tag, Fields> = { readonly _tag: Tag; readonly sessionId: string; re
  * Why a session was not summarised, or its summary not stored; `message` says what failed and what was kept.
  * `PromptWithoutActions`: the template has no `{actions}`; `LlmFailed`: the LLM (or `formatActions`) threw,
  * rejected or returned something that is not text; both keep the history for the session's next batch.
- * `TargetFailed`: the summary was made (and emitted) but the target refused it.
+ * The summary was made but not stored (nor emitted): `TargetRefused`, the target answered `false` (it holds a
+ * newer one); `TargetFailed`, it threw or rejected (`error`: e.g. a `SummaryTimeAheadError`, a lost connection).
  */
 export type SummarizerError =
   | Failure<'PromptWithoutActions', { readonly actions: number }>
   | Failure<'LlmFailed', { readonly actions: number; readonly error: unknown }>
+  | Failure<'TargetRefused', { readonly summary: SessionSummary }>
   | Failure<'TargetFailed', { readonly summary: SessionSummary; readonly error: unknown }>
 
 interface Session {
@@ -87,7 +95,7 @@ interface Session {
  * ```
  */
 export class SessionSummarizer {
-  /** Every summary made, in order within a session (a failed write to the target is on `errors$` as well). */
+  /** Every summary made and stored by the target (when there is one), in order within a session. */
   readonly summary$: Observable<SessionSummary>
   /** Every failure, as a value. */
   readonly errors$: Observable<SummarizerError>
@@ -168,8 +176,8 @@ export class SessionSummarizer {
     session.count = 0
     session.running = true
     this.active++
-    let at = taken[0]!.forwarded_at
-    for (const batch of taken) if (batch.forwarded_at > at) at = batch.forwarded_at
+    let at = -Infinity
+    for (const batch of taken) at = Math.max(at, batchTime(batch.forwarded_at, this.config))
     const putBack = (error: SummarizerError) => {
       if (this.sessions.get(id) === session) {
         session.history = taken.concat(session.history)
@@ -205,28 +213,32 @@ export class SessionSummarizer {
     else made(result)
   }
 
-  /** Writes the summary to the target (awaited), then emits it. */
+  /** Writes the summary to the target (awaited), then emits it once the target took it. */
   private store(id: string, session: Session, summary: SessionSummary): void {
-    const stored = () => {
-      if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
-      this.summaries.next(summary)
+    const notStored = `the summary of session ${id} was made but not stored: `
+    const stored = (taken: unknown) => {
+      if (taken === false) {
+        const message = notStored + 'the target holds a newer summary'
+        this.fail({ _tag: 'TargetRefused', sessionId: id, summary, message })
+      } else {
+        if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
+        this.summaries.next(summary)
+      }
       this.done(id, session)
     }
-    const refused = (error: unknown) => {
-      this.summaries.next(summary)
-      const message = `the summary of session ${id} was made but not stored: ${errorText(error)}`
-      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message })
+    const failed = (error: unknown) => {
+      this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: notStored + errorText(error) })
       this.done(id, session)
     }
-    if (this.config.target === undefined) return stored()
+    if (this.config.target === undefined) return stored(true)
     let written: unknown
     try {
       written = this.config.target.onSummary(id, summary.text, summary.at)
     } catch (error) {
-      return refused(error)
+      return failed(error)
     }
-    if (isThenable(written)) written.then(stored, refused)
-    else stored()
+    if (isThenable(written)) written.then(stored, failed)
+    else stored(written)
   }
 
   private done(id: string, session: Session): void {
@@ -277,5 +289,6 @@ function settings(options: SessionSummarizerOptions) {
     target: options.target,
     logger: options.logger ?? consoleLogger,
     telemetry: options.telemetry,
+    ...resolveClock(options),
   }
 }

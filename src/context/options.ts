@@ -33,6 +33,29 @@ export interface ContextDefaults {
   readonly maxBucketActions?: number | undefined
   /** The clock in milliseconds, lookback's "now"; default `Date.now`. */
   readonly now?: (() => number) | undefined
+  /**
+   * How far ahead of `now` a payload's time is believed, in seconds; default 300, `Infinity` for any (the
+   * reference). A summary dated later is refused (`SummaryTimeAheadError`), a batch dated later counts as now.
+   */
+  readonly maxClockSkewSeconds?: number | undefined
+}
+
+/**
+ * Thrown (an async store: rejected) by `onSummary` for a summary dated past the store's clock plus
+ * `maxClockSkewSeconds`: it is not stored, so one wrong clock cannot outrank every later summary of the session.
+ */
+export class SummaryTimeAheadError extends Error {
+  readonly _tag = 'SummaryTimeAhead' as const
+  override readonly name = 'SummaryTimeAheadError'
+  /**
+   * @param sessionId the session (`"unknown"` for none)
+   * @param at the summary's time, Unix seconds
+   * @param limit the latest time the store believed: its clock plus `maxClockSkewSeconds`
+   */
+  constructor(readonly sessionId: string, readonly at: number, readonly limit: number) {
+    super(`the summary of session ${sessionId} is dated ${at}, past this clock plus maxClockSkewSeconds (${limit}): ` +
+      'not stored')
+  }
 }
 
 /**
@@ -61,7 +84,10 @@ export interface ContextReader {
 export interface ContextWriter {
   /** Stores an actions batch. */
   add(batch: ActionsPayload): void | PromiseLike<void>
-  /** Stores a session's summary (`null`: `"unknown"`) unless a newer one is there; `at` in Unix seconds. */
+  /**
+   * Stores a session's summary (`null`: `"unknown"`) unless a newer one is there (`false`); `at` in Unix seconds.
+   * A store throws or rejects when it refuses the summary for another reason (`SummaryTimeAheadError`).
+   */
   onSummary(sessionId: string | null, text: string, at?: number): boolean | PromiseLike<boolean>
 }
 
@@ -93,16 +119,34 @@ export function optionalFunction<F>(name: string, value: F | undefined): F | und
   throw new TypeError(`autoplay-rx: ${name} must be a function (got ${got(value)})`)
 }
 
+/** The clock and the skew allowance, as the stores and the summarizer check them. */
+export function resolveClock(options: Pick<ContextDefaults, 'now' | 'maxClockSkewSeconds'>) {
+  const skew = options.maxClockSkewSeconds
+  return {
+    now: optionalFunction('now', options.now) ?? Date.now,
+    // Five minutes: far past what NTP leaves between hosts, short enough that a wrong clock outranks nothing for long.
+    maxClockSkewSeconds: skew === Infinity ? Infinity : optionalSeconds('maxClockSkewSeconds', skew) ?? 300,
+  }
+}
+
+type Clock = ReturnType<typeof resolveClock>
+
+/** A batch's time, or now when it is past the allowance or not finite: its actions are genuine, its clock is not. */
+export function batchTime(at: number, clock: Clock): number {
+  const now = clock.now() / 1000
+  return Number.isFinite(at) && at <= now + clock.maxClockSkewSeconds ? at : now
+}
+
 export function resolveDefaults(options: ContextDefaults) {
   const cap = options.maxBucketActions
   return {
+    ...resolveClock(options),
     includeSummary: flag('includeSummary', options.includeSummary) ?? true,
     includeActions: flag('includeActions', options.includeActions) ?? true,
     lookbackSeconds: optionalSeconds('lookbackSeconds', options.lookbackSeconds),
     maxActions: optionalCount('maxActions', options.maxActions),
     // Bounded by default: without lookback or maxActions a bucket would grow for the session's life.
     maxBucketActions: cap === Infinity ? Infinity : optionalCount('maxBucketActions', cap) ?? 200,
-    now: optionalFunction('now', options.now) ?? Date.now,
   }
 }
 
@@ -124,11 +168,18 @@ export function keepCutoff(defaults: ResolvedDefaults): number | undefined {
   return defaults.lookbackSeconds === undefined ? undefined : defaults.now() / 1000 - defaults.lookbackSeconds
 }
 
-/** Checks `onSummary`'s arguments (both stores): the text, and the time when there is one. */
-export function summaryTime(text: unknown, at: unknown): number | undefined {
+/**
+ * Checks `onSummary`'s arguments (both stores): the text, and the time when there is one, which must not be past
+ * `limit`, the latest time believed now. A stored time past `limit` does not count either.
+ */
+export function summaryTime(session: string, text: unknown, at: unknown, clock: Clock) {
   if (typeof text !== 'string') throw new TypeError(`autoplay-rx: a summary must be a string (got ${typeof text})`)
-  if (at === undefined || (typeof at === 'number' && Number.isFinite(at))) return at
-  throw new TypeError(`autoplay-rx: a summary's time must be a finite number of Unix seconds (got ${got(at)})`)
+  if (at !== undefined && !(typeof at === 'number' && Number.isFinite(at))) {
+    throw new TypeError(`autoplay-rx: a summary's time must be a finite number of Unix seconds (got ${got(at)})`)
+  }
+  const limit = clock.now() / 1000 + clock.maxClockSkewSeconds
+  if (at !== undefined && at > limit) throw new SummaryTimeAheadError(session, at, limit)
+  return { time: at, limit }
 }
 
 /** Sorts as Python sorts strings, by code point (UTF-16 order differs past U+D7FF). */

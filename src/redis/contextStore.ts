@@ -11,7 +11,7 @@ import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  byCodePoint, keepCutoff, optionalString, resolveDefaults, resolveGet, summaryTime,
+  batchTime, byCodePoint, keepCutoff, optionalString, resolveDefaults, resolveGet, summaryTime,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
@@ -58,10 +58,12 @@ if redis.call('EXISTS', bucket) == 1 then
 end
 return 1`
 
-// Stores a summary unless the stored one is newer. KEYS: summary hash. ARGV: text, at ('' : none), ttl.
+// Stores a summary unless the stored one is newer; a stored time past the limit does not count.
+// KEYS: summary hash. ARGV: text, at ('' : none), ttl, limit ('': none).
 const SUMMARY = `
-local stored = redis.call('HGET', KEYS[1], 'at')
-if ARGV[2] ~= '' and stored and tonumber(ARGV[2]) < tonumber(stored) then return 0 end
+local stored = tonumber(redis.call('HGET', KEYS[1], 'at') or '')
+local believed = stored and (ARGV[4] == '' or stored <= tonumber(ARGV[4]))
+if ARGV[2] ~= '' and believed and tonumber(ARGV[2]) < stored then return 0 end
 redis.call('HSET', KEYS[1], 'text', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'at', ARGV[2]) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -142,18 +144,22 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const key = bucketKey(batch.product_id, session)
     const cutoff = keepCutoff(this.defaults)
     const cap = this.defaults.maxBucketActions === Infinity ? 0 : this.defaults.maxBucketActions
-    const at = String(batch.forwarded_at)
+    const at = String(batchTime(batch.forwarded_at, this.defaults))
     const entries = batch.actions.map((action) => `${at}\t${toText(action)}`)
     const bucket = this.prefix + 'b:' + key
     const keys = key === session ? [bucket] : [bucket, this.prefix + 'p:' + session]
     await this.run(ADD, keys, [this.ttl, String(cap), cutoff === undefined ? '' : String(cutoff), key, ...entries])
   }
 
-  /** Stores a session's summary unless a newer one is there, by the rules of `ContextStore.onSummary`. */
+  /**
+   * Stores a session's summary unless a newer one is there, by the rules of `ContextStore.onSummary` (rejects
+   * with `SummaryTimeAheadError` as it throws).
+   */
   async onSummary(sessionId: string | null, text: string, at?: number): Promise<boolean> {
-    const time = summaryTime(text, at)
-    const key = this.prefix + 's:' + (sessionId ?? UNKNOWN_SESSION)
-    return Number(await this.run(SUMMARY, [key], [text, time === undefined ? '' : String(time), this.ttl])) === 1
+    const session = sessionId ?? UNKNOWN_SESSION
+    const { time, limit } = summaryTime(session, text, at, this.defaults)
+    const args = [text, time === undefined ? '' : String(time), this.ttl, limit === Infinity ? '' : String(limit)]
+    return Number(await this.run(SUMMARY, [this.prefix + 's:' + session], args)) === 1
   }
 
   /** The session's context text, as `ContextStore.get` gives it for the same writes. */
