@@ -123,6 +123,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
         }),
         mergeMap((signal): ObservableInput<Payload> => {
           if (signal._tag === 'Frames') return payloads(signal.messages)
+          if (signal._tag === 'Alive') return EMPTY
           emit({ _tag: 'Connected', retry: retries, status: signal.status })
           return stableLater
         }),

@@ -25,10 +25,14 @@ export type FetchFunction = (
   init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal },
 ) => Promise<FetchResponse>
 
-/** What a connection emits: once `Open` (headers accepted), then `Frames` per chunk that completed frames. */
+/**
+ * What a connection emits: once `Open` (headers accepted), then `Frames` per chunk that completed frames,
+ * or `Alive` per chunk that completed only lines without a frame (a heartbeat with no `data:`, a comment).
+ */
 export type Signal =
   | { readonly _tag: 'Open'; readonly status: number }
   | { readonly _tag: 'Frames'; readonly messages: readonly EventSourceMessage[] }
+  | { readonly _tag: 'Alive' }
 
 /** How a connection ends, on the error channel between the connection and the retry policy. */
 export class Ended {
@@ -89,16 +93,21 @@ function read(response: FetchResponse, request: Request): Observable<Signal> {
   return concat(of<Signal>({ _tag: 'Open', status: response.status }), frames(body, request))
 }
 
+// Shared, so that a chunk of lines without a frame allocates nothing.
+const ALIVE: readonly Signal[] = [{ _tag: 'Alive' }]
+const NOTHING: readonly Signal[] = []
+
+/** Whether the text ends a line: the parser reports frames only, and a lone CR ends a line too. */
+const endsLine = (text: string): boolean => text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1
+
 /** The body as complete frames; a parser and decoder per connection, so no half frame leaks into the next. */
 function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<Signal> {
   return defer(() => {
     const decode = utf8Chunks()
     let messages: EventSourceMessage[] = []
-    let complete = false
     let overflowed = false
     const parser = createParser({
-      onEvent: (message) => { messages.push(message); complete = true },
-      onComment: () => { complete = true },
+      onEvent: (message) => { messages.push(message) },
       onRetry: request.onRetry,
       onError: (error) => {
         // Other parse errors (an unknown field, a bad retry:) are ignored, as EventSource does.
@@ -110,10 +119,14 @@ function frames(body: AsyncIterable<Uint8Array>, request: Request): Observable<S
       mergeMap((chunk) => {
         const text = decode(chunk)
         if (text !== '') parser.feed(text)
-        // Only whole frames and comments are signals, so that a line that never ends stalls.
-        const out: Signal[] = complete ? [{ _tag: 'Frames', messages }] : []
-        messages = []
-        complete = false
+        // Any complete line is life; the bytes of a line that never ends are not, so that it stalls.
+        let out = NOTHING
+        if (messages.length > 0) {
+          out = [{ _tag: 'Frames', messages }]
+          messages = []
+        } else if (endsLine(text)) {
+          out = ALIVE
+        }
         return overflowed ? concat(out, ended(disconnectReason.frameTooLarge(request.maxFrameChars))) : out
       }),
     )

@@ -26,7 +26,7 @@ interface UnexpectedContentType {
 interface NetworkError { readonly _tag: 'NetworkError'; readonly error: unknown; readonly message: string }
 /** No response headers within `connectTimeoutMs`. */
 interface ConnectTimeout { readonly _tag: 'ConnectTimeout'; readonly timeoutMs: number; readonly message: string }
-/** No complete frame or comment for `stallTimeoutMs` (bytes of an unfinished line do not count). */
+/** No complete line (frame, heartbeat, comment) for `stallTimeoutMs`; bytes of an unfinished line do not count. */
 interface Stalled { readonly _tag: 'Stalled'; readonly timeoutMs: number; readonly message: string }
 /** A frame or line longer than `maxFrameChars` (`limit`) without its end: dropped with the connection. */
 interface FrameTooLarge { readonly _tag: 'FrameTooLarge'; readonly limit: number; readonly message: string }
@@ -72,7 +72,7 @@ export const disconnectReason = {
   }),
   stalled: (timeoutMs: number): Stalled => ({
     _tag: 'Stalled', timeoutMs,
-    message: `No complete frame, not even a heartbeat, for ${timeoutMs} ms`,
+    message: `No complete line, not even a heartbeat, for ${timeoutMs} ms`,
   }),
   frameTooLarge: (limit: number): FrameTooLarge => ({
     _tag: 'FrameTooLarge', limit,

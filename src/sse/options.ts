@@ -37,7 +37,7 @@ export interface ConnectorStreamOptions {
   readonly maxRetries?: number | undefined
   /** Time allowed for the response headers, in ms; default 10000; `Infinity` waits for ever. */
   readonly connectTimeoutMs?: number | undefined
-  /** Time without a complete frame or comment, heartbeats included, before a reconnect, in ms; default 90000. */
+  /** Time without a complete line (a frame, a heartbeat, a comment) before a reconnect, in ms; default 90000. */
   readonly stallTimeoutMs?: number | undefined
   /** Longest frame or line buffered, in UTF-16 code units; default 4 Mi. Past it: `FrameTooLarge`, retried. */
   readonly maxFrameChars?: number | undefined
