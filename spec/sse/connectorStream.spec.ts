@@ -360,6 +360,16 @@ describe('sse/connectorStream', () => {
       await server.requests[0]!.closed // the stalled socket was closed, not left open
     })
 
+    it('reads a stalled fatal body for half stallTimeoutMs when that is under a second, so the stall never wins', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(404).write('no such product') })
+      const started = performance.now()
+      const { result, events } = run({ url: server.url, stallTimeoutMs: 200 }, 1)
+      const fatal = (await failure(result)) as FatalStatusError
+      expect(performance.now() - started).to.be.within(90, 190)
+      expect([fatal._tag, fatal.status, fatal.body]).to.deep.equal(['FatalStatus', 404, 'no such product'])
+      expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 404'])
+    })
+
     it('keeps a quiet stream open while heartbeats without data:, blank lines and field lines arrive', async () => {
       const lines = ['event: heartbeat\n\n', '\n', 'event: heartbeat\n', 'id: 3\n']
       const server = await startServer(async (_req, res) => {

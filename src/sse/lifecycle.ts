@@ -54,9 +54,10 @@ export type ConnectorStreamEvent = ConnectionEvent | FrameRejection
 
 /** Constructors of {@link DisconnectReason}, each with its message. */
 export const disconnectReason = {
-  httpStatus: (status: number, fatal: boolean): HttpStatus => ({
+  /** `body`: the first KiB of a fatal answer's body, quoted in the message. */
+  httpStatus: (status: number, fatal: boolean, body = ''): HttpStatus => ({
     _tag: 'HttpStatus', status, fatal,
-    message: `The server answered HTTP ${status}${fatal ? ' (fatal: not retried)' : ''}`,
+    message: `The server answered HTTP ${status}${fatal ? ` (fatal: not retried): ${fatalAdvice(status, body)}` : ''}`,
   }),
   unexpectedContentType: (type: string | null): UnexpectedContentType => ({
     _tag: 'UnexpectedContentType', contentType: type,
@@ -79,6 +80,18 @@ export const disconnectReason = {
     message: `The server sent a frame longer than maxFrameChars (${limit} characters) without ending it`,
   }),
   streamEnded: (): StreamEnded => ({ _tag: 'StreamEnded', message: 'The server closed the stream' }),
+}
+
+const CHECK: Readonly<Record<number, string>> = {
+  401: 'check the token (missing, mistyped, expired or revoked)',
+  403: "check the token's rights: it is not allowed this product's stream",
+  404: 'check the URL and the product id in it',
+}
+
+/** What to check after a fatal status, and what the server said, on one line (the body is quoted). */
+export function fatalAdvice(status: number, body: string): string {
+  const check = CHECK[status] ?? 'check the token and the URL'
+  return body === '' ? check : `${check}; it said ${JSON.stringify(body)}`
 }
 
 function describeError(error: unknown): string {

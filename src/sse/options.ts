@@ -18,6 +18,8 @@ export const DEFAULT_RESET_BACKOFF_AFTER_MS = 5_000
 export const DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 export const DEFAULT_STALL_TIMEOUT_MS = 90_000 // three missed heartbeats (the connector sends one every 30 s or so)
+// A fatal answer's body is read this long at most (or half stallTimeoutMs, if less) for the error.
+export const REFUSAL_BODY_TIMEOUT_MS = 1_000
 
 /** Options of `connectorStream`: only `url` and `token` are required; `undefined` is the default. */
 export interface ConnectorStreamOptions {
