@@ -285,8 +285,8 @@ describe('examples/', function () {
       const app = await start('sse.ts', { CONNECTOR_URL: url, CONNECTOR_TOKEN: 'wrong' })
       expect(await within(app.exited, () => 'sse.ts exiting by itself')).to.equal(1)
       expect(app.lines.filter((line) => line.startsWith('sse '))).to.deep.equal([
-        'sse dropped: The server answered HTTP 401 (fatal: not retried)',
-        `sse stopped: SSE stream ${url} refused with HTTP 401; not retried`,
+        'sse dropped: The server answered HTTP 401 (fatal: not retried): check the token (missing, mistyped, expired or revoked)',
+        `sse stopped: SSE stream ${url} refused with HTTP 401; not retried: check the token (missing, mistyped, expired or revoked)`,
       ])
     })
   })

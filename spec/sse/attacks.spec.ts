@@ -211,12 +211,28 @@ describe('sse/connectorStream under attack (issue 10)', () => {
       expect(lines[1]).to.equal(`info: SSE stream ${server.url} connected again at retry 3`)
     })
 
+    it('without a lifecycle observer, logs a fatal status in one error line: what to check and the body, no stack, no token', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(403).end(`{"error":"forbidden"}`) })
+      const contexts: unknown[] = []
+      const { logger, lines } = recordingLogger()
+      const error = await failure(firstValueFrom(connectorStream({
+        url: server.url, token: TOKEN, logger: { ...logger, error: (m, c) => { logger.error!(m, c); contexts.push(c) } },
+      }).pipe(timeout(4000))))
+      expect((error as { _tag: string })._tag).to.equal('FatalStatus')
+      expect(lines).to.deep.equal([`error: SSE stream ${server.url}: The server answered HTTP 403 (fatal: not retried): ` +
+        `check the token's rights: it is not allowed this product's stream; it said "{\\"error\\":\\"forbidden\\"}"`])
+      expect(contexts).to.deep.equal([{ url: server.url, status: 403 }])
+    })
+
     it('logs nothing of the connection when a lifecycle observer is given', async () => {
       const server = await startServer(failThenServe(1, 503, 'back'))
       const { logger, lines } = recordingLogger()
       const { result, events } = run({ url: server.url, logger }, 1)
       expect(await result).to.deep.equal([summary('back')])
       expect(events.map(show)).to.include('Disconnected HttpStatus 503')
+      const refusing = await startServer((_req, res) => { res.writeHead(401).end('no') })
+      const fatal = run({ url: refusing.url, logger }, 1)
+      expect(await failure(fatal.result)).to.have.property('_tag', 'FatalStatus')
       expect(lines).to.deep.equal([])
     })
   })

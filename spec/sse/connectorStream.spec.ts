@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
 import { firstValueFrom, merge, Subject, take, timeout, toArray } from 'rxjs'
 import type { SummaryPayload } from '../../src/codecs.js'
 import { WebhookReceiver } from '../../src/receiver.js'
@@ -258,20 +259,36 @@ describe('sse/connectorStream', () => {
       expect(reason?._tag === 'Disconnected' && reason.reason).to.deep.include({ _tag: 'UnexpectedContentType', contentType: 'text/html' })
     })
 
+    const hints: Record<number, string> = {
+      401: 'check the token (missing, mistyped, expired or revoked)',
+      403: "check the token's rights: it is not allowed this product's stream",
+      404: 'check the URL and the product id in it',
+    }
     for (const status of [401, 403, 404]) {
-      it(`errors at once on HTTP ${status}, with a typed error, and never retries`, async () => {
-        const server = await startServer((_req, res) => { res.writeHead(status).end() })
+      it(`errors at once on HTTP ${status}, with a typed error carrying the body and what to check, and never retries`, async () => {
+        const server = await startServer((_req, res) => { res.writeHead(status, { 'content-type': 'application/json' }).end('{"error":"nope"}\n') })
         const { result, events } = run({ url: server.url, initialBackoffMs: 0 }, 1)
         const error = await failure(result)
         expect(error).to.be.instanceOf(FatalStatusError).and.instanceOf(ConnectorStreamError)
         const fatal = error as FatalStatusError
-        expect([fatal._tag, fatal.status, fatal.retry, fatal.url]).to.deep.equal(['FatalStatus', status, 0, server.url])
-        expect(fatal.message).to.equal(`SSE stream ${server.url} refused with HTTP ${status}; not retried`)
+        expect([fatal._tag, fatal.status, fatal.retry, fatal.url, fatal.body]).to.deep.equal(['FatalStatus', status, 0, server.url, '{"error":"nope"}'])
+        expect(fatal.message).to.equal(`SSE stream ${server.url} refused with HTTP ${status}; not retried: ${hints[status]}; it said "{\\"error\\":\\"nope\\"}"`)
         await sleep(50)
         expect(server.requests).to.have.length(1)
         expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', `Disconnected HttpStatus ${status}`])
       })
     }
+
+    it('errors on a fatal status whose body stalls, within a second, with the bytes that came, not a retry', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(401).write('token expi') })
+      const started = performance.now()
+      const { result, events } = run({ url: server.url, connectTimeoutMs: 300 }, 1, 5000)
+      const fatal = (await failure(result)) as FatalStatusError
+      expect(performance.now() - started).to.be.within(900, 2000)
+      expect([fatal._tag, fatal.status, fatal.body]).to.deep.equal(['FatalStatus', 401, 'token expi'])
+      expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 401'])
+      await server.requests[0]!.closed
+    })
 
     it('errors with a typed error once maxRetries reconnections in a row failed', async () => {
       const server = await startServer((_req, res) => { res.writeHead(503).end() })
@@ -341,6 +358,33 @@ describe('sse/connectorStream', () => {
       const gap = server.requests[1]!.at - server.requests[0]!.at
       expect(gap).to.be.within(300 + 120, 300 + 120 + 400)
       await server.requests[0]!.closed // the stalled socket was closed, not left open
+    })
+
+    it('reads a stalled fatal body for half stallTimeoutMs when that is under a second, so the stall never wins', async () => {
+      const server = await startServer((_req, res) => { res.writeHead(404).write('no such product') })
+      const started = performance.now()
+      const { result, events } = run({ url: server.url, stallTimeoutMs: 200 }, 1)
+      const fatal = (await failure(result)) as FatalStatusError
+      expect(performance.now() - started).to.be.within(90, 600) // well under the 1 s bound
+      expect([fatal._tag, fatal.status, fatal.body]).to.deep.equal(['FatalStatus', 404, 'no such product'])
+      expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', 'Disconnected HttpStatus 404'])
+    })
+
+    it('keeps a quiet stream open while heartbeats without data:, blank lines and field lines arrive', async () => {
+      const lines = ['event: heartbeat\n\n', '\n', 'event: heartbeat\n', 'id: 3\n']
+      const server = await startServer(async (_req, res) => {
+        openSse(res)
+        // 400 ms of lines, each well within the 150 ms watchdog, none of them a payload.
+        for (let i = 0; i < 10; i++) {
+          await write(res, lines[i % lines.length]!)
+          await sleep(40)
+        }
+        await write(res, frame('after the quiet'))
+      })
+      const { result, events } = run({ url: server.url, stallTimeoutMs: 150 }, 1)
+      expect(await result).to.deep.equal([summary('after the quiet')])
+      expect(events.map(show)).to.deep.equal(['Connecting retry=0 lastEventId=null', 'Connected retry=0 200'])
+      expect(server.requests).to.have.length(1)
     })
 
     it('gives up on a server that sends no response headers within connectTimeoutMs', async () => {

@@ -23,10 +23,16 @@ const describeFailure = match<ConnectorStreamFailure, string>({
 describe('sse/errors', () => {
   afterEach(closeServers)
 
-  it('FatalStatusError carries the status, the retry and the URL, and says so', () => {
-    const error = new FatalStatusError(403, 2, URL_)
-    expect([error._tag, error.name, error.status, error.retry, error.url, error.message]).to.deep.equal([
-      'FatalStatus', 'FatalStatusError', 403, 2, URL_, `SSE stream ${URL_} refused with HTTP 403; not retried`,
+  it('FatalStatusError carries the status, the retry, the URL and the body, and says what to check', () => {
+    const error = new FatalStatusError(403, 2, URL_, 'no access')
+    expect([error._tag, error.name, error.status, error.retry, error.url, error.body, error.message]).to.deep.equal([
+      'FatalStatus', 'FatalStatusError', 403, 2, URL_, 'no access',
+      `SSE stream ${URL_} refused with HTTP 403; not retried: check the token's rights: it is not allowed this product's stream; ` +
+      'it said "no access"',
+    ])
+    expect([401, 404].map((status) => new FatalStatusError(status, 0, URL_).message)).to.deep.equal([
+      `SSE stream ${URL_} refused with HTTP 401; not retried: check the token (missing, mistyped, expired or revoked)`,
+      `SSE stream ${URL_} refused with HTTP 404; not retried: check the URL and the product id in it`,
     ])
     expect(error).to.be.instanceOf(ConnectorStreamError).and.instanceOf(Error)
   })

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
-import { timeout } from 'rxjs'
+import { performance } from 'node:perf_hooks'
+import { asyncScheduler, timeout } from 'rxjs'
 import { connection, Ended, type FetchFunction, type Request, type Signal } from '../../src/sse/fetch.js'
 import type { DisconnectReason } from '../../src/sse/lifecycle.js'
 import { closeServers, frame, openSse, startServer, summaryJson } from './helpers.js'
@@ -7,18 +8,29 @@ import { closeServers, frame, openSse, startServer, summaryJson } from './helper
 const fetchFunction: FetchFunction = (url, init) => fetch(url, init)
 
 /** Runs one connection to its end: every signal, then the reason it ended with (anything else rejects). */
-function collect(url: string, options: Partial<Request> = {}): Promise<{ signals: Signal[]; reason: DisconnectReason; retries: number[] }> {
+function collect(url: string, options: Partial<Request> = {}):
+  Promise<{ signals: Signal[]; reason: DisconnectReason; body: string; retries: number[] }> {
   const signals: Signal[] = []
   const retries: number[] = []
+  const defaults = { fetch: fetchFunction, url, headers: {}, maxFrameChars: 1024, refusalTimeoutMs: 1000, scheduler: asyncScheduler }
   return new Promise((resolve, reject) => {
-    connection({ fetch: fetchFunction, url, headers: {}, maxFrameChars: 1024, onRetry: (ms) => retries.push(ms), ...options })
+    connection({ ...defaults, onRetry: (ms) => retries.push(ms), ...options })
       .pipe(timeout(5000))
       .subscribe({
         next: (signal) => signals.push(signal),
-        error: (error: unknown) => (error instanceof Ended ? resolve({ signals, reason: error.reason, retries }) : reject(error)),
+        error: (error: unknown) => (error instanceof Ended
+          ? resolve({ signals, reason: error.reason, body: error.body, retries })
+          : reject(error)),
         complete: () => reject(new Error('a connection never completes')),
       })
   })
+}
+
+const utf8 = new TextEncoder()
+const HINTS: Record<number, string> = {
+  401: 'check the token (missing, mistyped, expired or revoked)',
+  403: "check the token's rights: it is not allowed this product's stream",
+  404: 'check the URL and the product id in it',
 }
 
 const messagesOf = (signals: Signal[]) => signals.flatMap((s) => (s._tag === 'Frames' ? s.messages : []))
@@ -43,13 +55,23 @@ describe('sse/fetch: one connection', () => {
     expect(server.requests.map((r) => [r.headers.authorization, r.headers['x-extra']])).to.deep.equal([['Bearer t', '1']])
   })
 
-  it('emits Frames for a heartbeat comment alone, with no messages', async () => {
+  it('signals life for every complete line (a heartbeat without data:, a blank line, a comment, a field), not for a line without its end', async () => {
+    const chunks = ['event: heartbeat\n', '\n', ': c\n', 'id: 4\r\n', 'retry: 5\n', 'data: never ends'].map((c) => utf8.encode(c))
+    const stub: FetchFunction = async () => ({
+      status: 200, headers: { get: () => 'text/event-stream' }, body: (async function* () { yield* chunks })(),
+    })
+    const { signals, reason } = await collect('http://127.0.0.1:1/', { fetch: stub })
+    expect(signals).to.deep.equal([{ _tag: 'Open', status: 200 }, ...Array(5).fill({ _tag: 'Alive' })])
+    expect(reason._tag).to.equal('StreamEnded')
+  })
+
+  it('signals life for a heartbeat comment alone, with no messages, over TCP', async () => {
     const server = await startServer((_req, res) => {
       openSse(res)
-      res.end(': heartbeat\n\n')
+      res.end('event: heartbeat\n\n')
     })
     const { signals, reason } = await collect(server.url)
-    expect(signals).to.deep.equal([{ _tag: 'Open', status: 200 }, { _tag: 'Frames', messages: [] }])
+    expect(signals).to.deep.equal([{ _tag: 'Open', status: 200 }, { _tag: 'Alive' }])
     expect(reason._tag).to.equal('StreamEnded')
   })
 
@@ -67,19 +89,43 @@ describe('sse/fetch: one connection', () => {
     await server.requests[0]!.closed
   })
 
-  it('ends HttpStatus on a non-2xx answer: 401, 403 and 404 fatal, any other retried', async () => {
+  it('ends HttpStatus on a non-2xx answer: 401, 403 and 404 fatal with what to check and their body, any other retried', async () => {
     const statuses = [401, 403, 404, 400, 429, 500, 503]
     const server = await startServer((_req, res, index) => { res.writeHead(statuses[index]!).end('refused') })
-    const reasons: DisconnectReason[] = []
+    const outcomes: unknown[] = []
     for (const _status of statuses) {
-      const { signals, reason } = await collect(server.url)
-      expect(signals).to.deep.equal([])
-      reasons.push(reason)
+      const { signals, reason, body } = await collect(server.url)
+      outcomes.push([signals.length, reason, body])
     }
-    expect(reasons).to.deep.equal(statuses.map((status) => {
+    expect(outcomes).to.deep.equal(statuses.map((status) => {
       const fatal = status === 401 || status === 403 || status === 404
-      return { _tag: 'HttpStatus', status, fatal, message: `The server answered HTTP ${status}${fatal ? ' (fatal: not retried)' : ''}` }
+      const message = fatal
+        ? `The server answered HTTP ${status} (fatal: not retried): ${HINTS[status]}; it said "refused"`
+        : `The server answered HTTP ${status}`
+      // A fatal answer's headers are a sign of life: the connect timeout does not cut its body.
+      return [fatal ? 1 : 0, { _tag: 'HttpStatus', status, fatal, message }, fatal ? 'refused' : '']
     }))
+  })
+
+  it('keeps the first KiB of a fatal body, never more, and hides the token if the server echoes it', async () => {
+    const long = 'é'.repeat(600) // 1,200 bytes: the cut falls inside no character
+    const server = await startServer((req, res) => { res.writeHead(401).end(`bad ${req.headers.authorization} ${long}`) })
+    const { body, reason } = await collect(server.url, { headers: { authorization: 'Bearer tok_secret' } })
+    const expected = `bad Bearer [token] ${'é'.repeat((1024 - 'bad Bearer tok_secret '.length) / 2)}`
+    expect(body).to.equal(expected)
+    expect(reason.message).to.include(JSON.stringify(expected)).and.not.include('tok_secret')
+  })
+
+  it('ends a fatal status within refusalTimeoutMs when its body stalls, with the bytes that came, and closes the socket', async () => {
+    const server = await startServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/plain' })
+      res.write('{"error":"no access to prod_abc"')
+    })
+    const started = performance.now()
+    const { signals, reason, body } = await collect(server.url, { refusalTimeoutMs: 150 })
+    expect(performance.now() - started).to.be.within(140, 1000)
+    expect([signals, reason._tag, body]).to.deep.equal([[{ _tag: 'Alive' }], 'HttpStatus', '{"error":"no access to prod_abc"'])
+    await server.requests[0]!.closed
   })
 
   it('ends UnexpectedContentType on a 2xx that is not an event stream, and accepts text/event-stream in any case with parameters', async () => {

@@ -19,6 +19,7 @@ type Helpers = Parameters<Parameters<TestScheduler['run']>[0]>[0]
 const open: Signal = { _tag: 'Open', status: 200 }
 const payload = (text: string, id?: string): Signal => ({ _tag: 'Frames', messages: [{ data: summaryJson(text), id, event: undefined }] })
 const comment: Signal = { _tag: 'Frames', messages: [] }
+const alive = { _tag: 'Alive' } as unknown as Signal
 const refused = new Ended(disconnectReason.httpStatus(503, false))
 const dropped = new Ended(disconnectReason.streamEnded())
 
@@ -100,7 +101,25 @@ describe('sse/reconnecting (virtual time)', () => {
       cold('a 39ms b 39ms c 79ms d', { a: open, b: payload('one'), c: comment, d: payload('late') }))
     expect(log).to.deep.equal([
       '0: Connecting 0', '0: Connected 0', '40: payload one', '130: Disconnected Stalled',
-      '130: error RetriesExhausted SSE stream http://connector.test/stream/p: gave up after 0 retries; last: No complete frame, not even a heartbeat, for 50 ms',
+      '130: error RetriesExhausted SSE stream http://connector.test/stream/p: gave up after 0 retries; last: No complete line, not even a heartbeat, for 50 ms',
+    ])
+  })
+
+  it('counts any complete line (an Alive signal) as life for the stall clock, and says nothing of it', () => {
+    const { log } = play({ stallTimeoutMs: 50, maxRetries: 0 }, ({ cold }) =>
+      cold('a 39ms h 39ms h 39ms b 89ms d', { a: open, h: alive, b: payload('one'), d: payload('late') }))
+    expect(log).to.deep.equal([
+      '0: Connecting 0', '0: Connected 0', '120: payload one', '170: Disconnected Stalled',
+      '170: error RetriesExhausted SSE stream http://connector.test/stream/p: gave up after 0 retries; last: No complete line, not even a heartbeat, for 50 ms',
+    ])
+  })
+
+  it('does not reset the backoff for Alive signals alone', () => {
+    const { log } = play({ resetBackoffAfterMs: Infinity }, ({ cold }, n) =>
+      n === 0 ? cold('a 9ms h 9ms #', { a: open, h: alive }, dropped) : cold('#', undefined, refused), 150)
+    expect(log).to.deep.equal([
+      '0: Connecting 0', '0: Connected 0', '20: Disconnected StreamEnded', '20: Retrying 1 in 100',
+      '120: Connecting 1', '120: Disconnected HttpStatus', '120: Retrying 2 in 200',
     ])
   })
 
@@ -132,11 +151,13 @@ describe('sse/reconnecting (virtual time)', () => {
     ])
   })
 
-  it('errors at once on a fatal status, never retrying', () => {
-    const { log, asked } = play({}, ({ cold }) => cold('#', undefined, new Ended(disconnectReason.httpStatus(401, true))))
+  it('errors at once on a fatal status, never retrying, with its body and what to check', () => {
+    const fatal = new Ended(disconnectReason.httpStatus(401, true, 'bad token'), 'bad token')
+    const { log, asked } = play({}, ({ cold }) => cold('a 20ms #', { a: alive }, fatal))
     expect(log).to.deep.equal([
-      '0: Connecting 0', '0: Disconnected HttpStatus',
-      '0: error FatalStatus SSE stream http://connector.test/stream/p refused with HTTP 401; not retried',
+      '0: Connecting 0', '21: Disconnected HttpStatus',
+      '21: error FatalStatus SSE stream http://connector.test/stream/p refused with HTTP 401; not retried: ' +
+      'check the token (missing, mistyped, expired or revoked); it said "bad token"',
     ])
     expect(asked).to.have.length(1)
   })

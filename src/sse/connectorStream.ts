@@ -17,7 +17,7 @@ import { FatalStatusError, RetriesExhaustedError } from './errors.js'
 import { connection, Ended, type Signal } from './fetch.js'
 import { disconnectReason, type ConnectorStreamEvent } from './lifecycle.js'
 import { logLifecycle } from './logLifecycle.js'
-import { resolveOptions, type Config, type ConnectorStreamOptions } from './options.js'
+import { REFUSAL_BODY_TIMEOUT_MS, resolveOptions, type Config, type ConnectorStreamOptions } from './options.js'
 
 /**
  * The connector's SSE stream (`GET /stream/{product_id}`) as a cold Observable of typed payloads.
@@ -26,8 +26,9 @@ import { resolveOptions, type Config, type ConnectorStreamOptions } from './opti
  * over `maxFrameChars`, it reconnects with a doubling backoff and `Last-Event-ID`; a stable connection
  * (a payload, or `resetBackoffAfterMs` up) resets the backoff. Only complete frames are delivered.
  * A frame that does not decode goes to `events` as `FrameRejected`; without `events`, failures are logged.
- * It never completes; it errors on HTTP 401, 403 or 404 and once `maxRetries` is spent, with a
- * `ConnectorStreamFailure`. Options that cannot be right throw a TypeError at once.
+ * It never completes; it errors on HTTP 401, 403 or 404 (with the first KiB of the body, logged without
+ * `events`) and once `maxRetries` is spent, with a `ConnectorStreamFailure`. Options that cannot be right
+ * throw a TypeError at once.
  *
  * @example
  * ```ts
@@ -51,6 +52,9 @@ export function connectorStream(options: ConnectorStreamOptions): Observable<Pay
     headers: lastEventId === null ? config.headers : { ...config.headers, 'last-event-id': lastEventId },
     maxFrameChars: config.maxFrameChars,
     onRetry,
+    // Under the stall timeout, which runs from the fatal answer's headers: the body read always ends first.
+    refusalTimeoutMs: Math.min(REFUSAL_BODY_TIMEOUT_MS, config.stallTimeoutMs / 2),
+    scheduler: config.scheduler,
   }))
 }
 
@@ -123,6 +127,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
         }),
         mergeMap((signal): ObservableInput<Payload> => {
           if (signal._tag === 'Frames') return payloads(signal.messages)
+          if (signal._tag === 'Alive') return EMPTY
           emit({ _tag: 'Connected', retry: retries, status: signal.status })
           return stableLater
         }),
@@ -138,7 +143,7 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           const reason = error.reason
           emit({ _tag: 'Disconnected', reason })
           if (reason._tag === 'HttpStatus' && reason.fatal) {
-            throw new FatalStatusError(reason.status, retries, config.url)
+            throw new FatalStatusError(reason.status, retries, config.url, error.body)
           }
           if (retries >= config.maxRetries) throw new RetriesExhaustedError(retries, reason, config.url)
           retries += 1

@@ -2,7 +2,7 @@
  * The two ways a `connectorStream` subscription ends in an error: `Error`s carrying a `_tag` and the data
  * to act on, told apart with {@link isConnectorStreamFailure} and `_tag`, or the main entry's `match`.
  */
-import type { DisconnectReason } from './lifecycle.js'
+import { fatalAdvice, type DisconnectReason } from './lifecycle.js'
 
 export abstract class ConnectorStreamError extends Error {
   abstract readonly _tag: 'FatalStatus' | 'RetriesExhausted'
@@ -11,12 +11,15 @@ export abstract class ConnectorStreamError extends Error {
   }
 }
 
-/** 401, 403 or 404 (a wrong token or URL, a revoked product): no retry can fix it. `retry` 0: the first try. */
+/**
+ * 401, 403 or 404 (a wrong token or URL, a revoked product): no retry can fix it. `retry` 0: the first try.
+ * `body` is the first KiB of the server's answer ('' if none), the message says it and what to check.
+ */
 export class FatalStatusError extends ConnectorStreamError {
   override readonly name = 'FatalStatusError'
   readonly _tag = 'FatalStatus' as const
-  constructor(readonly status: number, readonly retry: number, url: string) {
-    super(`SSE stream ${url} refused with HTTP ${status}; not retried`, url)
+  constructor(readonly status: number, readonly retry: number, url: string, readonly body = '') {
+    super(`SSE stream ${url} refused with HTTP ${status}; not retried: ${fatalAdvice(status, body)}`, url)
   }
 }
 
@@ -31,7 +34,7 @@ export class RetriesExhaustedError extends ConnectorStreamError {
 }
 
 /**
- * What a `connectorStream` Observable errors with, to switch on `_tag`: `FatalStatus` (`status`, `retry`)
+ * What a `connectorStream` Observable errors with, to switch on `_tag`: `FatalStatus` (`status`, `retry`, `body`)
  * or `RetriesExhausted` (`retries`, `lastReason`), both with the stream's `url` and a `message`.
  */
 export type ConnectorStreamFailure = FatalStatusError | RetriesExhaustedError
@@ -54,10 +57,11 @@ export function isConnectorStreamFailure(error: unknown): error is ConnectorStre
   if (typeof error !== 'object' || error === null) return false
   try {
     const e = error as Partial<Record<
-      '_tag' | 'name' | 'message' | 'url' | 'status' | 'retry' | 'retries' | 'lastReason', unknown>>
+      '_tag' | 'name' | 'message' | 'url' | 'status' | 'retry' | 'body' | 'retries' | 'lastReason', unknown>>
     if (typeof e.url !== 'string' || typeof e.message !== 'string') return false
     if (e._tag === 'FatalStatus') {
-      return e.name === 'FatalStatusError' && typeof e.status === 'number' && typeof e.retry === 'number'
+      return e.name === 'FatalStatusError' && typeof e.status === 'number' && typeof e.retry === 'number' &&
+        typeof e.body === 'string'
     }
     return e._tag === 'RetriesExhausted' && e.name === 'RetriesExhaustedError' && typeof e.retries === 'number' &&
       typeof e.lastReason === 'object' && e.lastReason !== null

@@ -26,7 +26,7 @@ interface UnexpectedContentType {
 interface NetworkError { readonly _tag: 'NetworkError'; readonly error: unknown; readonly message: string }
 /** No response headers within `connectTimeoutMs`. */
 interface ConnectTimeout { readonly _tag: 'ConnectTimeout'; readonly timeoutMs: number; readonly message: string }
-/** No complete frame or comment for `stallTimeoutMs` (bytes of an unfinished line do not count). */
+/** No complete line (frame, heartbeat, comment) for `stallTimeoutMs`; bytes of an unfinished line do not count. */
 interface Stalled { readonly _tag: 'Stalled'; readonly timeoutMs: number; readonly message: string }
 /** A frame or line longer than `maxFrameChars` (`limit`) without its end: dropped with the connection. */
 interface FrameTooLarge { readonly _tag: 'FrameTooLarge'; readonly limit: number; readonly message: string }
@@ -54,9 +54,10 @@ export type ConnectorStreamEvent = ConnectionEvent | FrameRejection
 
 /** Constructors of {@link DisconnectReason}, each with its message. */
 export const disconnectReason = {
-  httpStatus: (status: number, fatal: boolean): HttpStatus => ({
+  /** `body`: the first KiB of a fatal answer's body, quoted in the message. */
+  httpStatus: (status: number, fatal: boolean, body = ''): HttpStatus => ({
     _tag: 'HttpStatus', status, fatal,
-    message: `The server answered HTTP ${status}${fatal ? ' (fatal: not retried)' : ''}`,
+    message: `The server answered HTTP ${status}${fatal ? ` (fatal: not retried): ${fatalAdvice(status, body)}` : ''}`,
   }),
   unexpectedContentType: (type: string | null): UnexpectedContentType => ({
     _tag: 'UnexpectedContentType', contentType: type,
@@ -72,13 +73,25 @@ export const disconnectReason = {
   }),
   stalled: (timeoutMs: number): Stalled => ({
     _tag: 'Stalled', timeoutMs,
-    message: `No complete frame, not even a heartbeat, for ${timeoutMs} ms`,
+    message: `No complete line, not even a heartbeat, for ${timeoutMs} ms`,
   }),
   frameTooLarge: (limit: number): FrameTooLarge => ({
     _tag: 'FrameTooLarge', limit,
     message: `The server sent a frame longer than maxFrameChars (${limit} characters) without ending it`,
   }),
   streamEnded: (): StreamEnded => ({ _tag: 'StreamEnded', message: 'The server closed the stream' }),
+}
+
+const CHECK: Readonly<Record<number, string>> = {
+  401: 'check the token (missing, mistyped, expired or revoked)',
+  403: "check the token's rights: it is not allowed this product's stream",
+  404: 'check the URL and the product id in it',
+}
+
+/** What to check after a fatal status, and what the server said, on one line (the body is quoted). */
+export function fatalAdvice(status: number, body: string): string {
+  const check = CHECK[status] ?? 'check the token and the URL'
+  return body === '' ? check : `${check}; it said ${JSON.stringify(body)}`
 }
 
 function describeError(error: unknown): string {

@@ -11,7 +11,8 @@ export const FAILURE_LOG_INTERVAL_MS = 30_000
 /**
  * A lifecycle observer that logs the first failure at once (warn), then at most one line per
  * {@link FAILURE_LOG_INTERVAL_MS} counting the failures it stands for, and the connect after a logged
- * failure once (info). `now` is the clock in ms; the url carries no credentials (the options refuse them).
+ * failure once (info), and a fatal status at once (error). `now` is the clock in ms; the url carries no
+ * credentials (the options refuse them).
  */
 export function logLifecycle(logger: Logger, url: string, now: () => number = Date.now):
   (event: ConnectorStreamEvent) => void {
@@ -23,6 +24,10 @@ export function logLifecycle(logger: Logger, url: string, now: () => number = Da
     switch (event._tag) {
       case 'Disconnected':
         reason = event.reason
+        // A fatal status ends the stream: said at once, its message holding what to check and the body.
+        if (reason._tag === 'HttpStatus' && reason.fatal) {
+          log(logger, 'error', `SSE stream ${url}: ${reason.message}`, { url, status: reason.status })
+        }
         return
       case 'Retrying': {
         const at = now()

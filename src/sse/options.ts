@@ -18,6 +18,8 @@ export const DEFAULT_RESET_BACKOFF_AFTER_MS = 5_000
 export const DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 export const DEFAULT_STALL_TIMEOUT_MS = 90_000 // three missed heartbeats (the connector sends one every 30 s or so)
+// A fatal answer's body is read this long at most (or half stallTimeoutMs, if less) for the error.
+export const REFUSAL_BODY_TIMEOUT_MS = 1_000
 
 /** Options of `connectorStream`: only `url` and `token` are required; `undefined` is the default. */
 export interface ConnectorStreamOptions {
@@ -37,7 +39,7 @@ export interface ConnectorStreamOptions {
   readonly maxRetries?: number | undefined
   /** Time allowed for the response headers, in ms; default 10000; `Infinity` waits for ever. */
   readonly connectTimeoutMs?: number | undefined
-  /** Time without a complete frame or comment, heartbeats included, before a reconnect, in ms; default 90000. */
+  /** Time without a complete line (a frame, a heartbeat, a comment) before a reconnect, in ms; default 90000. */
   readonly stallTimeoutMs?: number | undefined
   /** Longest frame or line buffered, in UTF-16 code units; default 4 Mi. Past it: `FrameTooLarge`, retried. */
   readonly maxFrameChars?: number | undefined
