@@ -14,8 +14,6 @@ import {
 const identity = nullableId(false)
 /** Identity of a batch or summary: an empty string becomes `null`. */
 const batchIdentity = nullableId(true)
-/** The product's id; default `""`. */
-const productId = idOr('')
 
 const slimActionProps = {
   /** Position of the action in its session, from 0; default `0`. */
@@ -56,7 +54,7 @@ const actionsProps = {
   /** Selects this kind of event. */
   type: literal('actions'),
   /** The connector's id of the product; default `""`. */
-  product_id: productId,
+  product_id: idOr(''),
   /** The user's session; `null` when absent or `""`, as every identity of a batch. */
   session_id: batchIdentity,
   /** The product's own id for the user. */
@@ -89,7 +87,7 @@ const summaryProps = {
   /** Selects this kind of event. */
   type: literal('summary'),
   /** The connector's id of the product; default `""`. */
-  product_id: productId,
+  product_id: idOr(''),
   /** The session summarised; `null` when absent or `""`. */
   session_id: batchIdentity,
   /** The summary, as prose; default `""`. */
