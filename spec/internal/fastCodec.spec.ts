@@ -88,6 +88,21 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
     }
   })
 
+  it('the fast path, remembering the last id each field accepted, still refuses a control character after it', () => {
+    const long = 'i'.repeat(300)
+    const batch = (ids: string[]) => ({ type: 'actions', session_id: ids[0], actions: ids.map((id) => ({ session_id: id })) })
+    const fast = (u: unknown) => {
+      const d = payloadCodecs.actions.fast(u)
+      return d === INVALID ? 'refused' : d.actions.map((a) => a.session_id).join(',')
+    }
+    expect(fast(batch(['a', 'a', 'a']))).to.equal('a,a,a')
+    expect(fast(batch(['a', 'a', 'a\x1f']))).to.equal('refused')
+    expect(fast(batch(['a\x1f', 'a']))).to.equal('refused')
+    expect(fast(batch([long, long]))).to.equal(`${long},${long}`)
+    expect(fast(batch([long, `${long}\x7f`]))).to.equal('refused')
+    expect(fast(batch(['a', 'a']))).to.equal('a,a')
+  })
+
   it('ignores values inherited from a prototype on the fast path too', () => {
     const input = Object.assign(Object.create({ product_id: 'inherited' }), { type: 'actions' })
     const fast = payloadCodecs.actions.fast(input)
