@@ -81,7 +81,7 @@ const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(in
  * Whether a string holds a control character: C0 (U+0000–U+001F), DEL or C1 (U+007F–U+009F), Unicode's
  * category Cc. Stores join ids into keys with U+001F; C1 too, as no id needs one and NEL breaks log lines.
  */
-export function hasControlCharacter(s: string): boolean {
+function hasControlCharacter(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
     if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true
