@@ -105,6 +105,49 @@ describe('decode', () => {
       eventType: 'usertour_trigger', event: { type: 'usertour_trigger', x: 1 } })
   })
 
+  describe('ids hold no control character (C0, DEL, C1): stores join them into keys with U+001F', () => {
+    const ids = {
+      actions: ['product_id', 'session_id', 'user_id', 'email', 'conversation_id'],
+      summary: ['product_id', 'session_id'],
+      action: ['session_id', 'user_id', 'email', 'conversation_id'],
+    } as const
+    const controls = ['\x00', '\t', '\n', '\x1f', '\x7f', '\x80', '\x85', '\x9f']
+
+    it('refuses each id field holding one, with the path and what an id must be', () => {
+      for (const c of controls) {
+        const id = `prod_abc${c}ps_victim`
+        for (const field of ids.actions) {
+          expect(leftOf(decodeText(JSON.stringify({ type: 'actions', [field]: id }))), `${field} ${JSON.stringify(c)}`)
+            .to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
+              issues: [{ path: field, expected: 'an id without control characters', got: 'string' }],
+              message: `Invalid actions payload: ${field}: expected an id without control characters, got string` })
+        }
+        for (const field of ids.summary) {
+          expect(leftOf(decodeText(JSON.stringify({ type: 'summary', [field]: id }))), `${field} ${JSON.stringify(c)}`)
+            .to.deep.include({ issues: [{ path: field, expected: 'an id without control characters', got: 'string' }] })
+        }
+        for (const field of ids.action) {
+          const text = JSON.stringify({ type: 'actions', actions: [{}, { [field]: id }] })
+          expect(leftOf(decodeText(text)), `actions.1.${field} ${JSON.stringify(c)}`).to.deep.include({
+            issues: [{ path: `actions.1.${field}`, expected: 'an id without control characters', got: 'string' }] })
+        }
+      }
+    })
+
+    it('keeps the other types\' messages, and accepts what borders the ranges and control characters in text fields', () => {
+      expect(leftOf(decodeText('{"type":"actions","session_id":7}'))).to.deep.include({
+        message: 'Invalid actions payload: session_id: expected string | null, got number' })
+      expect(leftOf(decodeText('{"type":"summary","product_id":false}'))).to.deep.include({
+        message: 'Invalid summary payload: product_id: expected string, got boolean' })
+      const near = ' ~\xa0\u2028\ufeff\u{1F600}é'
+      const { payload } = rightOf(decodeText(JSON.stringify({ type: 'actions', product_id: near, session_id: near,
+        actions: [{ session_id: near, description: 'line\nbreak\ttab\x1f\x85', title: '\x00' }] })))
+      expect(payload).to.deep.include({ product_id: near, session_id: near })
+      expect(payload.type === 'actions' && payload.actions[0]).to.deep.include({ session_id: near,
+        description: 'line\nbreak\ttab\x1f\x85', title: '\x00' })
+    })
+  })
+
   it('decodeBytes and decodeText give the same payload', () => {
     const body = fixture('summary')
     const { payload } = rightOf(decodeBytes(body))

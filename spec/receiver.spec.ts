@@ -195,6 +195,20 @@ describe('WebhookReceiver', () => {
       expect(error.message).to.equal('Invalid actions payload: forwarded_at: expected number, got string; actions.2.title: expected string, got number')
     })
 
+    it('InvalidPayload for a signed batch whose session id holds the key separator: nothing reaches the streams', () => {
+      const forging = newReceiver()
+      const seen: string[] = []
+      forging.payloads$.subscribe((p) => seen.push(p.session_id ?? 'null'))
+      forging.rejected$.subscribe((e) => seen.push(e._tag))
+      const { body: b, signature } = signed(JSON.stringify({ type: 'actions', session_id: 'prod_abc\x1fps_victim',
+        actions: [{ index: 0, type: 'click', description: 'Injected' }] }))
+      const error = leftOf(forging.ingest(b, signature))
+      expect(error).to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
+        issues: [{ path: 'session_id', expected: 'an id without control characters', got: 'string' }],
+        message: 'Invalid actions payload: session_id: expected an id without control characters, got string' })
+      expect(seen).to.deep.equal(['InvalidPayload'])
+    })
+
     it('InvalidPayload when an action is not an object, or a string stands where a number belongs', () => {
       const { body: b, signature } = signed('{"type":"actions","actions":["click"]}')
       expect(leftOf(receiver.ingest(b, signature))).to.deep.include({ _tag: 'InvalidPayload' })

@@ -5,14 +5,15 @@
  */
 import * as t from 'io-ts'
 import {
-  arrayOf, integerOr0, integerOrNull, literal, nullableString, numberOr0, objectCodec, stringOr,
-  type OutputOf,
+  arrayOf, idOr, integerOr0, integerOrNull, literal, nullableId, numberOr0, objectCodec, stringOr, type OutputOf,
 } from './internal/fastCodec.js'
 
+// Every id and identity refuses control characters (C0, DEL, C1): the stores join a product id and a session id
+// into one key with U+001F, so an id holding it could read or write another session's context.
 /** Identity inside an action: an empty string stays `""`. */
-const identity = nullableString(false)
+const identity = nullableId(false)
 /** Identity of a batch or summary: an empty string becomes `null`. */
-const batchIdentity = nullableString(true)
+const batchIdentity = nullableId(true)
 
 const slimActionProps = {
   /** Position of the action in its session, from 0; default `0`. */
@@ -53,7 +54,7 @@ const actionsProps = {
   /** Selects this kind of event. */
   type: literal('actions'),
   /** The connector's id of the product; default `""`. */
-  product_id: stringOr(''),
+  product_id: idOr(''),
   /** The user's session; `null` when absent or `""`, as every identity of a batch. */
   session_id: batchIdentity,
   /** The product's own id for the user. */
@@ -86,7 +87,7 @@ const summaryProps = {
   /** Selects this kind of event. */
   type: literal('summary'),
   /** The connector's id of the product; default `""`. */
-  product_id: stringOr(''),
+  product_id: idOr(''),
   /** The session summarised; `null` when absent or `""`. */
   session_id: batchIdentity,
   /** The summary, as prose; default `""`. */

@@ -58,6 +58,21 @@ describe('ContextStore (memory)', () => {
     expect(store.onSummary('c', 'New.', 1)).to.equal(true)
   })
 
+  it('get, enrich and context$ never throw after a key shared through a session id holding the separator is evicted', () => {
+    const store = new ContextStore({ maxSessions: 1 })
+    store.add(batch('p1\x1fs1', '', NOW, ['Forged']))
+    store.add(batch('s1', 'p1', NOW, ['Genuine']))
+    store.add(batch('other', '', NOW, ['X'])) // evicts the shared key
+    const seen: string[] = []
+    const subscription = store.context$('s1').subscribe({ next: (text) => seen.push(text), error: (e: Error) => seen.push(`error: ${e.message}`) })
+    expect([store.get('s1'), store.enrich('s1', 'q')]).to.deep.equal(['', 'q'])
+    store.onSummary('s1', 'Sum.') // evicts other
+    store.reset('s1')
+    store.add(batch('s1', 'p1', NOW, ['Next'], 1))
+    subscription.unsubscribe()
+    expect(seen).to.deep.equal(['', 'Summary: Sum.', '', `Recent activity:\n${line(1, 1, 'Next')}`])
+  })
+
   it('reads a session\'s only product-scoped bucket without a productId, and says nothing: the connector\'s normal case', () => {
     const logger = recorder()
     const store = new ContextStore({ logger })

@@ -92,6 +92,23 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect(await store.get('s9')).to.equal('')
   })
 
+  it('a session id holding the separator, written directly, never makes get or enrich throw once its key is reset', async () => {
+    // The codec refuses such ids; add() takes what it is given, so the key can still be shared with a product's bucket.
+    const forged = 'p1\x1fs1'
+    for (const forgedFirst of [true, false]) {
+      const store = await make({})
+      const writes = [() => store.add(batch(forged, '', NOW, ['Forged'])), () => store.add(batch('s1', 'p1', NOW, ['Genuine']))]
+      for (const write of forgedFirst ? writes : writes.reverse()) await write()
+      await store.reset(forged)
+      expect(await store.get('s1'), `forged first: ${forgedFirst}`).to.equal('')
+      expect(await store.enrich('s1', 'q')).to.equal('q')
+      expect(await store.get('s1', { productId: 'p1' })).to.equal('')
+      expect(await store.get(forged)).to.equal('')
+      await store.add(batch('s1', 'p1', NOW, ['Next'], 1))
+      expect(await store.get('s1')).to.equal(`Recent activity:\n${line(1, 1, 'Next')}`)
+    }
+  })
+
   it('lookback: only batches with forwarded_at ≥ now − lookbackSeconds (the boundary kept); per call too', async () => {
     const store = await make({})
     await store.add(batch('s1', '', NOW - 61, ['Old']))

@@ -113,22 +113,26 @@ const own = (o: Record<string, unknown>, key: string): unknown => (Object.protot
 const optString = (u: unknown) => u == null || typeof u === 'string'
 const optNumber = (u: unknown) => u == null || (typeof u === 'number' && Number.isFinite(u))
 const optInteger = (u: unknown) => u == null || Number.isSafeInteger(u)
+/** An id: a string without a control character (C0, DEL, C1), or missing. */
+const optId = (u: unknown) => u == null || (typeof u === 'string' && !/[\x00-\x1f\x7f-\x9f]/.test(u))
 
 const validAction = (a: unknown) => isRecord(a) && optInteger(own(a, 'index')) &&
-  ['type', 'title', 'description', 'canonical_url', 'raw_url', 'session_id', 'user_id', 'email', 'conversation_id'].every((k) => optString(own(a, k))) &&
+  ['type', 'title', 'description', 'canonical_url', 'raw_url'].every((k) => optString(own(a, k))) &&
+  ['session_id', 'user_id', 'email', 'conversation_id'].every((k) => optId(own(a, k))) &&
   ['timestamp_start', 'timestamp_end'].every((k) => optNumber(own(a, k)))
 
 /**
  * SPEC.md §1 as a predicate: missing or null fields take defaults, a value of
- * the wrong JSON type is an error, numbers are finite, integers are safe integers.
+ * the wrong JSON type is an error, numbers are finite, integers are safe integers,
+ * ids hold no control character.
  */
 function classify(value: unknown): Outcome {
   if (!isRecord(value)) return 'InvalidPayload'
   const type = own(value, 'type')
-  const common = optString(own(value, 'product_id')) && optString(own(value, 'session_id')) && optNumber(own(value, 'forwarded_at'))
+  const common = optId(own(value, 'product_id')) && optId(own(value, 'session_id')) && optNumber(own(value, 'forwarded_at'))
   if (type === 'actions') {
     const actions = own(value, 'actions')
-    const ok = common && ['user_id', 'email', 'conversation_id'].every((k) => optString(own(value, k))) &&
+    const ok = common && ['user_id', 'email', 'conversation_id'].every((k) => optId(own(value, k))) &&
       optInteger(own(value, 'count')) && (actions == null || (Array.isArray(actions) && actions.every(validAction)))
     return ok ? 'Accepted' : 'InvalidPayload'
   }

@@ -110,6 +110,18 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     await until(async () => (await short.get('s2')) === '', 'the key to expire', 5000)
   })
 
+  it('get and enrich never fail after a key shared through a session id holding the separator is evicted', async () => {
+    const redis = await client()
+    const prefix = `${name('shared')}:`
+    const store = new RedisContextStore(redis, { prefix })
+    await store.add(batch('p1\x1fs1', '', 10, ['Forged']))
+    await store.add(batch('s1', 'p1', 10, ['Genuine']))
+    await redis.sendCommand(['DEL', prefix + 'b:p1\x1fs1']) // as maxmemory eviction or the TTL would
+    expect([await store.get('s1'), await store.enrich('s1', 'q'), await store.get('p1\x1fs1')]).to.deep.equal(['', 'q', ''])
+    await store.add(batch('s1', 'p1', 11, ['Next'], 1))
+    expect(await store.get('s1')).to.equal(`Recent activity:\n${line(1, 1, 'Next')}`)
+  })
+
   it('loads its scripts again when Redis forgot them (SCRIPT FLUSH, as after a restart)', async () => {
     const redis = await client()
     const store = new RedisContextStore(redis, { prefix: `${name('flush')}:` })

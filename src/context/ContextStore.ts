@@ -203,6 +203,13 @@ export class ContextStore implements ContextWriter {
     if ((own !== undefined && own.length > 0) || productId !== undefined) return own ?? []
     const keys = this.productKeys.get(sessionId)
     if (keys === undefined) return []
+    // Only live keys count, as in the Redis store: a key shared with a session id holding the separator (add()
+    // takes what it is given; the codec refuses such ids) may have been removed under that other session.
+    for (const key of keys) if (!this.entries.has(key)) keys.delete(key)
+    if (keys.size === 0) {
+      this.productKeys.delete(sessionId)
+      return []
+    }
     // One product per session is what the connector sends: read it, silently.
     if (keys.size === 1) return this.entries.get(keys.values().next().value!)!.batches
     if (!this.warned.has(sessionId)) {

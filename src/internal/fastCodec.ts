@@ -27,15 +27,19 @@ export interface FastCodec<A> extends t.Type<A, A, unknown>, FastPart<A> {
 }
 
 // A leaf: a value is already an `A` when decoding gives it back unchanged (only a default, or `""` read as
-// null, maps a value to another, and `is` must refuse those anyway).
+// null, maps a value to another, and `is` must refuse those anyway). `explain` names a narrower check a
+// refused value failed, so that the report says more than the leaf's type.
 class LeafCodec<A> extends t.Type<A> implements FastCodec<A> {
   readonly fast: (u: unknown) => A | Invalid
   constructor(
     name: string, readonly interpret: (u: unknown) => A | Invalid, readonly inline: (v: string, gen: Gen) => string,
+    explain?: (u: unknown) => t.Decoder<unknown, unknown> | undefined,
   ) {
     super(name, (u): u is A => interpret(u) === u, (u, c) => {
       const v = interpret(u)
-      return v === INVALID ? t.failure(u, c) : t.success(v)
+      if (v !== INVALID) return t.success(v)
+      const check = explain?.(u)
+      return t.failure(u, check === undefined ? c : t.appendContext(c, '', check, u))
     }, t.identity)
     this.fast = interpret
   }
@@ -72,6 +76,41 @@ const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(in
     const literal = primitive ? JSON.stringify(fallback) : gen.ref(fallback)
     return `(${v} == null ? ${literal} : ${inner.inline(v, gen)})`
   })
+
+/**
+ * Whether a string holds a control character: C0 (U+0000–U+001F), DEL or C1 (U+007F–U+009F), Unicode's
+ * category Cc. Stores join ids into keys with U+001F; C1 too, as no id needs one and NEL breaks log lines.
+ */
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true
+  }
+  return false
+}
+
+// Only a name for the report of a string the id leaves refuse.
+const idCheck = new t.Type<string>('an id without control characters',
+  (u): u is string => typeof u === 'string' && !hasControlCharacter(u),
+  (u, c) => (typeof u === 'string' && !hasControlCharacter(u) ? t.success(u) : t.failure(u, c)), t.identity)
+
+// A string leaf that also refuses a string holding a control character, reported as `idCheck`. Compiled, each
+// field remembers the last id it accepted: every action of a batch repeats its session, user and e-mail, so a
+// repeat costs one comparison instead of a scan (short ids only, so that no large string is kept).
+const withoutControls = <A>(inner: FastPart<A>) => new LeafCodec<A>(inner.name,
+  (u) => (typeof u === 'string' && hasControlCharacter(u) ? INVALID : inner.interpret(u)),
+  (v, gen) => {
+    const seen = gen.ref({ id: '' })
+    const fresh = `${v} !== ${seen}.id && !${gen.ref(acceptId)}(${v}, ${seen})`
+    return `(typeof ${v} === 'string' && ${fresh} ? INVALID : ${inner.inline(v, gen)})`
+  },
+  (u) => (typeof u === 'string' && hasControlCharacter(u) ? idCheck : undefined))
+
+function acceptId(id: string, seen: { id: string }): boolean {
+  if (hasControlCharacter(id)) return false
+  if (id.length <= 256) seen.id = id
+  return true
+}
 
 const literalCodec = <V extends string>(value: V) => new LeafCodec<V>(JSON.stringify(value),
   (u) => (u === value ? value : INVALID),
@@ -215,5 +254,10 @@ export const numberOr0: FastCodec<number> = defaultCodec(finiteNumberCodec, 0)
 export const integerOr0: FastCodec<number> = defaultCodec(integerCodec, 0)
 export const integerOrNull: FastCodec<number | null> = defaultCodec<number | null>(integerCodec, null)
 export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => nullableStringCodec(emptyIsNull)
+/** An id: as `stringOr`, without control characters. */
+export const idOr = (fallback: string): FastCodec<string> => withoutControls(stringOr(fallback))
+/** An id that may be absent: as `nullableString`, without control characters. */
+export const nullableId = (emptyIsNull: boolean): FastCodec<string | null> =>
+  withoutControls(nullableStringCodec(emptyIsNull))
 export const literal = <V extends string>(value: V): FastCodec<V> => literalCodec(value)
 export const arrayOf = <A>(item: FastPart<A>): FastCodec<A[]> => new ArrayCodec(item)
