@@ -149,9 +149,8 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
 
 export const syncVerificationUnavailable = (body: Uint8Array): SyncVerificationUnavailable => ({
   _tag: 'SyncVerificationUnavailable',
-  message: 'This runtime has no node:crypto (Cloudflare Workers without nodejs_compat, the Edge runtime), so the ' +
-    'signature cannot be checked synchronously: ingestAsync (or handle) verifies with WebCrypto on every ' +
-    'runtime, and the fetch handler of autoplay-rx/web does so by itself.',
+  message: 'This runtime has no node:crypto (Workers, Edge), so the signature cannot be checked synchronously: ' +
+    'ingestAsync (or handle) verifies with WebCrypto on every runtime, as the fetch handler does by itself.',
   body,
 })
 

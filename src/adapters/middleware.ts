@@ -64,9 +64,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   if (telemetry !== undefined) telemetry.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
   if (budget.maxBytes < maxBodyBytes) {
-    log(logger, 'warn', `The budget's maxBytes (${budget.maxBytes}) is below the receiver's maxBodyBytes ` +
-      `(${maxBodyBytes}): a body larger than the budget is answered 503 overloaded; ` +
-      'raise maxBytes or lower maxBodyBytes')
+    log(logger, 'warn', `budget.maxBytes (${budget.maxBytes}) < maxBodyBytes (${maxBodyBytes}): larger bodies get 503`)
   }
 
   const failed = (error: unknown): AdapterResponse => {

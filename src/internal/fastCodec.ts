@@ -81,18 +81,13 @@ const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(in
  * Whether a string holds a control character: C0 (U+0000–U+001F), DEL or C1 (U+007F–U+009F), Unicode's
  * category Cc. Stores join ids into keys with U+001F; C1 too, as no id needs one and NEL breaks log lines.
  */
-function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true
-  }
-  return false
-}
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const hasControlCharacter = (s: string): boolean => CONTROL.test(s)
 
 // Only a name for the report of a string the id leaves refuse.
-const idCheck = new t.Type<string>('an id without control characters',
+const idCheck: t.Type<string> = new t.Type<string>('an id without control characters',
   (u): u is string => typeof u === 'string' && !hasControlCharacter(u),
-  (u, c) => (typeof u === 'string' && !hasControlCharacter(u) ? t.success(u) : t.failure(u, c)), t.identity)
+  (u, c) => (idCheck.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
 // A string leaf that also refuses a string holding a control character, reported as `idCheck`. Compiled, each
 // field remembers the last id it accepted: every action of a batch repeats its session, user and e-mail, so a
