@@ -53,7 +53,7 @@ export { EventBuffer } from './operators/EventBuffer.js'
 // Session context: the context store in memory, the summarizer, and what every store implements
 export { ContextStore } from './context/ContextStore.js'
 export type { ContextStoreOptions } from './context/ContextStore.js'
-export { intoContext } from './context/intoContext.js'
+export { ContextQueueFullError, ContextWriteTimeoutError, intoContext } from './context/intoContext.js'
 export { SessionSummarizer } from './context/SessionSummarizer.js'
 export type { SessionSummarizerOptions, SessionSummary } from './context/SessionSummarizer.js'
 export { SummaryTimeAheadError } from './context/options.js'

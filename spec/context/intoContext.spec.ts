@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { Subject, lastValueFrom, toArray } from 'rxjs'
-import { ContextStore, intoContext, WebhookReceiver, sign, silentLogger, type ActionsPayload, type ContextWriter, type Payload } from '../../src/index.js'
+import { ContextStore, ContextQueueFullError, ContextWriteTimeoutError, intoContext, WebhookReceiver, sign, silentLogger, type ActionsPayload, type ContextWriter, type Payload } from '../../src/index.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { batch, line } from './batches.js'
 
@@ -130,5 +130,122 @@ describe('intoContext', () => {
     failing.pipe(intoContext(new ContextStore())).subscribe({ error: (e: unknown) => { error = e } })
     failing.error(new Error('source broke'))
     expect((error as Error).message).to.equal('source broke')
+  })
+  it('a write that never settles fails after writeTimeoutMs: onError gets ContextWriteTimeout, the log a line, the stream goes on', async () => {
+    const started: number[] = []
+    const writer: ContextWriter = { add: (b) => { started.push(b.forwarded_at); return new Promise<void>(() => undefined) }, onSummary: () => true }
+    const failures: Array<[string, number, number]> = []
+    const logged: string[] = []
+    const source = new Subject<Payload>()
+    const out = lastValueFrom(source.pipe(intoContext(writer, {
+      writeTimeoutMs: 20,
+      onError: (e, p) => failures.push([(e as ContextWriteTimeoutError)._tag, (e as ContextWriteTimeoutError).timeoutMs, p.forwarded_at]),
+      logger: { error: (m) => logged.push(m) },
+    }), toArray()))
+    for (let i = 1; i <= 3; i++) source.next(batch('s1', '', i, [`a${i}`]))
+    source.complete()
+    expect((await out).map((p) => p.forwarded_at)).to.deep.equal([1, 2, 3])
+    expect(started).to.deep.equal([1, 2, 3])
+    expect(failures).to.deep.equal([['ContextWriteTimeout', 20, 1], ['ContextWriteTimeout', 20, 2], ['ContextWriteTimeout', 20, 3]])
+    expect(logged).to.deep.equal(Array(3).fill('context store write failed for session s1: the write did not settle within 20 ms'))
+  })
+
+  // A store whose writes wait for the spec's release; it records the most writes in flight and the most waiting.
+  function slowStore() {
+    const state = { sent: 0, seen: [] as number[], written: [] as number[], inFlight: 0, maxInFlight: 0, maxWaiting: 0 }
+    const releases: Array<() => void> = []
+    const writer: ContextWriter = {
+      add: (b) => new Promise<void>((resolve) => {
+        state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight)
+        releases.push(() => { state.inFlight--; state.written.push(b.forwarded_at); resolve() })
+      }),
+      onSummary: () => true,
+    }
+    const observe = () => { state.maxWaiting = Math.max(state.maxWaiting, state.sent - state.seen.length - state.inFlight) }
+    const drain = async () => {
+      while (releases.length > state.written.length) { observe(); releases[state.written.length]!(); await new Promise((r) => setImmediate(r)) }
+    }
+    return { state, writer, observe, drain }
+  }
+
+  it('a flood on a slow store waits at most maxQueued payloads; the rest pass on unwritten, each reported, one log line', async () => {
+    const { state, writer, observe, drain } = slowStore()
+    const failures: Array<[string, number]> = []
+    const logged: string[] = []
+    const source = new Subject<Payload>()
+    let completed = false
+    source.pipe(intoContext(writer, {
+      maxQueued: 3,
+      onError: (e, p) => failures.push([(e as ContextQueueFullError)._tag, p.forwarded_at]),
+      logger: { error: (m) => logged.push(m) },
+    })).subscribe({ next: (p) => state.seen.push(p.forwarded_at), complete: () => { completed = true } })
+    for (let i = 1; i <= 10; i++) { state.sent++; source.next(batch('s1', '', i, [`a${i}`])); observe() }
+    expect(failures).to.deep.equal([5, 6, 7, 8, 9, 10].map((at) => ['ContextQueueFull', at]))
+    expect(state.seen).to.deep.equal([5, 6, 7, 8, 9, 10])
+    expect(logged).to.deep.equal(['context store queue full (3 payloads or 67108864 bytes waiting): ' +
+      'a payload of session s1 passes on unwritten; more are reported to onError alone for 10 s'])
+    await drain()
+    state.sent++
+    source.next(batch('s1', '', 11, ['a11']))
+    source.complete()
+    expect(completed).to.equal(false)
+    await drain()
+    expect(completed).to.equal(true)
+    expect(state.seen).to.deep.equal([5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 11])
+    expect(state.written).to.deep.equal([1, 2, 3, 4, 11])
+    expect([state.maxInFlight, state.maxWaiting, failures.length, logged.length]).to.deep.equal([1, 3, 6, 1])
+  })
+
+  it('the queue holds at most maxQueuedBytes, estimated from the lengths of a payload\'s strings', async () => {
+    const { state, writer, observe, drain } = slowStore()
+    const failures: number[] = []
+    const source = new Subject<Payload>()
+    source.pipe(intoContext(writer, {
+      maxQueuedBytes: 100_000, onError: (e, p) => failures.push(p.forwarded_at), logger: silentLogger,
+    })).subscribe((p) => state.seen.push(p.forwarded_at))
+    // Each action holds its description twice (title and description): about 40,000 bytes a payload.
+    const big = 'x'.repeat(10_000)
+    for (let i = 1; i <= 5; i++) { state.sent++; source.next(batch('s1', '', i, [big])); observe() }
+    expect(failures).to.deep.equal([4, 5])
+    await drain()
+    expect(state.seen).to.deep.equal([4, 5, 1, 2, 3])
+    expect([state.maxInFlight, state.maxWaiting]).to.deep.equal([1, 2])
+  })
+
+  it('unsubscribing drops the queue: the pending write\'s end emits nothing and starts no other write', async () => {
+    const { state, writer, drain } = slowStore()
+    const source = new Subject<Payload>()
+    const subscription = source.pipe(intoContext(writer)).subscribe((p) => state.seen.push(p.forwarded_at))
+    for (let i = 1; i <= 3; i++) source.next(batch('s1', '', i, [`a${i}`]))
+    subscription.unsubscribe()
+    await drain()
+    expect([state.written, state.seen, source.observed]).to.deep.equal([[1], [], false])
+  })
+
+  it('a synchronous store never queues: no timer, nothing reported, each payload written and emitted within next()', () => {
+    const store = new ContextStore()
+    const source = new Subject<Payload>()
+    const seen: number[] = []
+    const failures: unknown[] = []
+    source.pipe(intoContext(store, { maxQueued: 1, maxQueuedBytes: 1, writeTimeoutMs: 1, onError: (e) => failures.push(e) }))
+      .subscribe((p) => seen.push(p.forwarded_at))
+    const realSetTimeout = globalThis.setTimeout
+    let timers = 0
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => { timers++; return realSetTimeout(...args) }) as typeof setTimeout
+    try {
+      for (let i = 1; i <= 100; i++) source.next(batch('s1', '', i, [`a${i}`]))
+    } finally {
+      globalThis.setTimeout = realSetTimeout
+    }
+    expect([timers, failures.length, seen.length, seen[99]]).to.deep.equal([0, 0, 100, 100])
+    expect(store.get('s1', { maxActions: 1 })).to.equal(`Recent activity:\n${line(1, 0, 'a100')}`)
+  })
+
+  it('refuses a bad writeTimeoutMs, maxQueued or maxQueuedBytes; undefined means the default', () => {
+    const store = new ContextStore()
+    expect(() => intoContext(store, { writeTimeoutMs: 0 })).to.throw(TypeError, 'autoplay-rx: writeTimeoutMs must be a positive number')
+    expect(() => intoContext(store, { maxQueued: 1.5 })).to.throw(TypeError, 'autoplay-rx: maxQueued must be a positive integer')
+    expect(() => intoContext(store, { maxQueuedBytes: -1 })).to.throw(TypeError, 'autoplay-rx: maxQueuedBytes must be a positive integer')
+    expect(() => intoContext(store, { writeTimeoutMs: undefined, maxQueued: undefined, maxQueuedBytes: undefined })).not.to.throw()
   })
 })

@@ -28,7 +28,7 @@ store.get('ps_1', perCall)
 store.enrich('ps_1', 'q', { productId: product })
 store.context$('ps_1', perCall)
 store.reset('ps_1', { productId: product })
-intoContext(store, { onError: none, logger: none })
+intoContext(store, { onError: none, logger: none, writeTimeoutMs: none, maxQueued: none, maxQueuedBytes: none })
 new SessionSummarizer({
   llm: (prompt) => prompt, threshold: none, prompt: none, formatActions: none, concurrency: none, maxSessions: none,
   target: none, logger: none, telemetry: none, now: none, maxClockSkewSeconds: none,

@@ -100,7 +100,7 @@ const optional = <T>(check: (name: string, value: unknown) => T) => (name: strin
 
 export const optionalCount = optional(positiveInteger)
 
-const optionalSeconds = optional(positiveNumber)
+export const optionalPositive = optional(positiveNumber)
 
 /** `undefined`, or a value of `type`; else a TypeError naming the option in the same words everywhere. */
 const ofType = <T>(type: string, expected: string, shown = true) => (name: string, value: unknown): T | undefined => {
@@ -125,7 +125,7 @@ export function resolveClock(options: Pick<ContextDefaults, 'now' | 'maxClockSke
   return {
     now: optionalFunction('now', options.now) ?? Date.now,
     // Five minutes: far past what NTP leaves between hosts, short enough that a wrong clock outranks nothing for long.
-    maxClockSkewSeconds: skew === Infinity ? Infinity : optionalSeconds('maxClockSkewSeconds', skew) ?? 300,
+    maxClockSkewSeconds: skew === Infinity ? Infinity : optionalPositive('maxClockSkewSeconds', skew) ?? 300,
   }
 }
 
@@ -143,7 +143,7 @@ export function resolveDefaults(options: ContextDefaults) {
     ...resolveClock(options),
     includeSummary: flag('includeSummary', options.includeSummary) ?? true,
     includeActions: flag('includeActions', options.includeActions) ?? true,
-    lookbackSeconds: optionalSeconds('lookbackSeconds', options.lookbackSeconds),
+    lookbackSeconds: optionalPositive('lookbackSeconds', options.lookbackSeconds),
     maxActions: optionalCount('maxActions', options.maxActions),
     // Bounded by default: without lookback or maxActions a bucket would grow for the session's life.
     maxBucketActions: cap === Infinity ? Infinity : optionalCount('maxBucketActions', cap) ?? 200,
@@ -152,7 +152,7 @@ export function resolveDefaults(options: ContextDefaults) {
 
 /** One call's options over the defaults, checked; `cutoff` is the oldest `forwarded_at` shown. */
 export function resolveGet(defaults: ResolvedDefaults, options: ContextGetOptions | undefined) {
-  const lookback = optionalSeconds('lookbackSeconds', options?.lookbackSeconds) ?? defaults.lookbackSeconds
+  const lookback = optionalPositive('lookbackSeconds', options?.lookbackSeconds) ?? defaults.lookbackSeconds
   const productId = productIdOf('productId', options?.productId)
   return {
     productId: productId || undefined,
