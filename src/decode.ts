@@ -7,6 +7,7 @@ import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
 import { isPayloadType, payloadCodecs, type ActionsPayload, type Payload } from './codecs.js'
 import { INVALID } from './internal/compile.js'
+import { errorText } from './logger.js'
 import {
   invalidPayload, malformedJson, notRawBody,
   unknownEventType, type InvalidPayload, type MalformedJson, type NotRawBody, type UnknownEventType,
@@ -78,7 +79,7 @@ function decodeJson(text: string): E.Either<Refusal, Decoded> {
   const parsed = J.parse(text)
   if (E.isRight(parsed)) return decodeValue(parsed.right)
   // SyntaxError, or RangeError on input too deep for the engine.
-  const detail = parsed.left instanceof Error ? parsed.left.message : String(parsed.left)
+  const detail = errorText(parsed.left)
   return E.left((body) => malformedJson('syntax', detail, body))
 }
 
