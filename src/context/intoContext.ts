@@ -4,7 +4,7 @@ import type { Payload } from '../codecs.js'
 import { within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
-import { optionalCount, optionalPositive, type ContextWriter } from './options.js'
+import { estimatedBytes, optionalCount, optionalPositive, type ContextWriter } from './options.js'
 import { UNKNOWN_SESSION } from './text.js'
 
 interface IntoContextOptions {
@@ -131,12 +131,6 @@ export function intoContext<P extends Payload>(
 }
 
 const sessionOf = (payload: Payload): string => payload.session_id ?? UNKNOWN_SESSION
-
-// Two bytes a UTF-16 code unit plus 16 a value: a cheap, deterministic stand-in for the heap a payload holds,
-// walked only for payloads that wait.
-const estimatedBytes = (value: unknown): number => typeof value === 'string' ? 16 + 2 * value.length
-  : typeof value !== 'object' || value === null ? 16
-  : Object.values(value).reduce((bytes: number, field: unknown) => bytes + estimatedBytes(field), 16)
 
 function writeToContext(store: ContextWriter, payload: Payload): void | boolean | PromiseLike<unknown> {
   return payload.type === 'actions'
