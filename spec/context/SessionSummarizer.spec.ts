@@ -281,6 +281,22 @@ describe('SessionSummarizer', () => {
       expect(() => new SessionSummarizer({ llm: () => 'x', callTimeoutMs: 0 })).to.throw(TypeError, 'autoplay-rx: callTimeoutMs must be a positive number')
     })
 
+    it('a target write that has not settled within callTimeoutMs is a TargetFailed (a TimeoutError); the next summary goes on', async () => {
+      let writes = 0
+      const summarizer = new SessionSummarizer({
+        llm: () => 'made', threshold: 1, callTimeoutMs: 100, logger: silentLogger,
+        target: { add: () => undefined, onSummary: () => (++writes === 1 ? new Promise<boolean>(() => undefined) : Promise.resolve(true)) },
+      })
+      const { summaries, errors } = watch(summarizer)
+      summarizer.add(batch('s1', '', 1, ['a']))
+      summarizer.add(batch('s1', '', 2, ['b'], 1))
+      expect(await within(summarizer.complete().then(() => 'completed'), 1000)).to.equal('completed')
+      expect(errors.map((e) => [e._tag, e.message, e._tag === 'TargetFailed' && (e.error as Error).name])).to.deep.equal([
+        ['TargetFailed', 'the summary of session s1 was made but not stored: the target did not answer within 100 ms', 'TimeoutError'],
+      ])
+      expect(summaries.map((s) => [s.text, s.at])).to.deep.equal([['made', 2]])
+    })
+
     it('complete() resolves within twice callTimeoutMs with an LLM that never answers; the histories not summarised are kept', async () => {
       const summarizer = new SessionSummarizer({ llm: () => new Promise<string>(() => undefined), threshold: 1, concurrency: 1, callTimeoutMs: 100, logger: silentLogger })
       for (let i = 0; i < 10; i++) summarizer.add(batch(`s${i}`, '', 1, [`a${i}`]))
