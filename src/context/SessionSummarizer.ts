@@ -6,13 +6,14 @@
 import { Observable, Subject } from 'rxjs'
 import { backoffDelay, type BackoffPolicy } from '../backoff.js'
 import type { ActionsPayload } from '../codecs.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 import { within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import {
-  batchTime, byCodePoint, estimatedBytes, optionalFunction, optionalString, resolveClock, type ContextWriter,
+  batchTime, byCodePoint, optionalFunction, optionalString, resolveClock, type ContextWriter,
 } from './options.js'
 import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 

@@ -1,10 +1,11 @@
 /** Feeds a payload stream into a context store: one operator for `payloads$`, an SSE stream or a Redis worker. */
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
-import { estimatedBytes, optionalCount, optionalPositive, type ContextWriter } from './options.js'
+import { optionalCount, optionalPositive, type ContextWriter } from './options.js'
 import { UNKNOWN_SESSION } from './text.js'
 
 interface IntoContextOptions {

@@ -182,12 +182,6 @@ export function summaryTime(session: string, text: unknown, at: unknown, clock: 
   return { time: at, limit }
 }
 
-// Two bytes a UTF-16 code unit plus 16 a value: a cheap, deterministic stand-in for the heap a payload holds
-// (intoContext's queue, the summarizer's pending histories), never serialized.
-export const estimatedBytes = (value: unknown): number => typeof value === 'string' ? 16 + 2 * value.length
-  : typeof value !== 'object' || value === null ? 16
-  : Object.values(value).reduce((bytes: number, field: unknown) => bytes + estimatedBytes(field), 16)
-
 /** Sorts as Python sorts strings, by code point (UTF-16 order differs past U+D7FF). */
 export function byCodePoint(a: string, b: string): number {
   const n = Math.min(a.length, b.length)
