@@ -43,6 +43,7 @@ export function actionsBody(sessionId: string, actions: number, description = 'C
 export const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
 export interface Child {
+  /** The `ROW ` lines it printed (the others go to `onLine` only). */
   readonly lines: string[]
   /** Resolves with the exit code, or the signal's name. */
   readonly exited: Promise<number | string>
@@ -58,7 +59,10 @@ export function child(file: string, args: string[], options: { heapMiB?: number;
   proc.stdout!.on('data', (d: Buffer) => {
     const parts = (rest + d.toString()).split('\n')
     rest = parts.pop()!
-    for (const line of parts) { lines.push(line); options.onLine?.(line) }
+    for (const line of parts) {
+      if (line.startsWith('ROW ')) lines.push(line)
+      options.onLine?.(line)
+    }
   })
   proc.stderr!.on('data', () => undefined)
   const deadline = setTimeout(() => proc.kill('SIGKILL'), options.limitMs)
