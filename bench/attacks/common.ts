@@ -47,6 +47,8 @@ export interface Child {
   readonly lines: string[]
   /** Resolves with the exit code, or the signal's name. */
   readonly exited: Promise<number | string>
+  /** The end of its stderr. */
+  stderr(): string
   kill(): void
 }
 
@@ -64,11 +66,13 @@ export function child(file: string, args: string[], options: { heapMiB?: number;
       options.onLine?.(line)
     }
   })
-  proc.stderr!.on('data', () => undefined)
+  // The last of stderr, to say why a script failed.
+  let err = ''
+  proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000) })
   const deadline = setTimeout(() => proc.kill('SIGKILL'), options.limitMs)
   const exited = new Promise<number | string>((resolve) => proc.on('close', (code, signal) => {
     clearTimeout(deadline)
     resolve(code ?? signal ?? 'unknown')
   }))
-  return { lines, exited, kill: () => proc.kill('SIGKILL') }
+  return { lines, exited, stderr: () => err, kill: () => proc.kill('SIGKILL') }
 }
