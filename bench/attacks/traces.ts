@@ -1,6 +1,6 @@
 /**
  * Issue 22, item 12: traces from strangers. 18,000 unsigned requests carrying a sampled `traceparent` to the
- * node adapter with `otelTelemetry` and an always-on sampler,: how many delivery spans land under the sender's trace?
+ * node adapter with `otelTelemetry` and an always-on sampler: how many delivery spans land under the sender's trace?
  */
 import { Agent, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
