@@ -20,7 +20,7 @@ try {
   let seen = 0
   receiver.payloads$.pipe(intoContext(store, { logger: silentLogger })).subscribe(() => seen++)
   const persist = redisAppender(client, { stream: 'events' })
-  const server = createServer(createNodeMiddleware(receiver, { persist, logger: silentLogger }))
+  const server = createServer(createNodeMiddleware(receiver, { persist }))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
   const body = actionsBody('ps_1', 1, 'Clicked Export once')
