@@ -1,7 +1,7 @@
 /**
  * Issue 22, item 1: the unauthenticated lockout, run by bench/http-attack.ts (one child per adapter and size):
  * N hostile sockets from 127.0.0.1 declare a 1 MiB body and never send it, reopened as soon as they close,
- * while genuine signed deliveries come from 127.0.0.2. Its last line is a JSON summary. Scaled down: 15 s per
+ * while genuine signed deliveries come from 127.0.0.2. Its last line is a JSON summary. Scaled down: 10 s per
  * run where the issue ran 40 s. Where bench/http-attack.ts has no `--hostile-sockets` yet, the row says so.
  */
 import { spawn } from 'node:child_process'
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { here, int, row } from './common.js'
 
 const script = here('../http-attack.ts')
-const seconds = 15
+const seconds = 10
 const available = readFileSync(script, 'utf8').includes('hostile-sockets')
 const target = '≥ 99 % of genuine deliveries 2xx, RSS ≤ 256 MiB'
 const num = (j: Record<string, unknown>, ...names: string[]) => {
