@@ -4,7 +4,8 @@
  * run it, compiled (dist/, built by the npm script first): running the
  * TypeScript source through tsx would time its transform too (its keepNames
  * wraps every named closure, a few µs per HTTP delivery). `--quick` for a short run;
- * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context,otel` to pick.
+ * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context,otel` to pick; `--only=attacks` (issue 22's
+ * attacks, ~10 min) runs only when named.
  */
 import { arch, cpus, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -15,6 +16,7 @@ import { benchRedis } from './redis.js'
 import { benchRuntimes } from './runtimes.js'
 import { benchContext } from './context.js'
 import { benchOtel } from './otel.js'
+import { benchAttacks } from './attacks.js'
 import { fmt, loadLine } from './stats.js'
 
 const quick = process.argv.includes('--quick')
@@ -32,11 +34,12 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],
   ['context', '## Session context: enrich latency (memory, Redis), heap across sessions, ingest → store', () => benchContext(quick)],
   ['otel', '## Telemetry on beside off: ingest and HTTP (otelTelemetry, a real MeterProvider)', () => benchOtel(quick)],
+  ['attacks', '## Attacks (issue 22), at full size or scaled down where a row says so', () => benchAttacks()],
 ]
 
 console.log(`Node ${process.version}, ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick run)' : ''}\n`)
 for (const [name, title, run] of sections) {
-  if (!want(name)) continue
+  if (!want(name) || (name === 'attacks' && only === null)) continue
   console.log(`${title}\n`)
   // The machine may be shared: say how busy it was around each section.
   const started = performance.now()
