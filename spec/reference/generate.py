@@ -24,8 +24,10 @@ import hmac
 import importlib
 import json
 import logging
+import math
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -113,6 +115,8 @@ def plain(value):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list):
         return [plain(v) for v in value]
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return {"float": repr(value)}  # JSON has no NaN nor infinity
     return value
 
 
@@ -125,8 +129,7 @@ def outcome(call):
 
 # --- the receiver and the models -----------------------------------------------------------------
 
-def receiver_rows(ref, rng: random.Random) -> list[dict]:
-    Receiver = ref.webhook_receiver.WebhookReceiver
+def receiver_bodies(rng: random.Random) -> list:
     bodies = []
     for i in range(120):
         session = rng.choice(["ps_1", "ps_2", "", None])
@@ -143,10 +146,18 @@ def receiver_rows(ref, rng: random.Random) -> list[dict]:
            b"\xef\xbb\xbf{\"type\":\"summary\",\"summary\":\"bom\"}", b"{\"type\":\"summary\",\"summary\":\"\xff\"}",
            b"{\"type\":\"summary\",\"summary\":\"a\",\"summary\":\"b\"}", b"{\"type\":\"summary\",\"__proto__\":{}}",
            b"{\"type\":\"actions\",\"session_id\":123,\"actions\":[]}", b"  {\"type\":\"summary\"}  ",
-           b"{\"type\":\"summary\",\"forwarded_at\":NaN}", b"{\"type\":\"summary\",\"forwarded_at\":1e999}"]
-    bodies += [("odd", b) for b in odd]
-    rows = []
-    for n, (kind, body) in enumerate(bodies):
+           b"{\"type\":\"summary\",\"forwarded_at\":NaN}", b"{\"type\":\"summary\",\"forwarded_at\":1e999}",
+           b"{\"type\":\"actions\",\"session_id\":\"prod_a\\u001fps_victim\",\"actions\":[]}",
+           b"{\"type\":\"actions\",\"actions\":[{\"index\":true}]}", b"{\"type\":\"summary\",\"replaces\":2.0}",
+           b"{\"type\":\"summary\",\"replaces\":9007199254740993}", b"{\"type\":\"summary\",\"x\":" + b"[" * 5000 + b"]" * 5000 + b"}",
+           "{\"type\":\"summary\",\"summary\":\"utf-16\"}".encode("utf-16"),
+           "{\"type\":\"summary\",\"summary\":\"utf-16-le\"}".encode("utf-16-le"),
+           "{\"type\":\"summary\",\"summary\":\"utf-32\"}".encode("utf-32")]
+    return bodies + [("odd", b) for b in odd]
+
+
+def receiver_answers(Receiver, kind: str, body: bytes) -> dict:
+    if True:
         good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         headers = {"valid": good, "forged": "sha256=" + "0" * 64, "missing": None, "uppercase": good.upper(),
                    "bare": good.removeprefix("sha256="), "padded": good + " "}
@@ -164,8 +175,19 @@ def receiver_rows(ref, rng: random.Random) -> list[dict]:
             text = Receiver().parse(body).to_text()
         except Exception:  # no payload (None) or a body the reference cannot read
             text = None
-        rows.append({"id": f"receiver/{n}", "kind": kind, **body_fields(body), "headers": headers,
-                     "reference": {"parse": outcome(lambda: Receiver().parse(body)), "text": text, "cases": answers}})
+        return {"headers": headers, "answers": [outcome(lambda: Receiver().parse(body)), text, *answers]}
+
+
+def receiver_rows(ref, rng: random.Random) -> list[dict]:
+    rows = []
+    kinds = receiver_differences(ref)
+    for n, (kind, body) in enumerate(receiver_bodies(rng)):
+        reference = receiver_answers(ref.webhook_receiver.WebhookReceiver, kind, body)
+        row = {"id": f"receiver/{n}", "kind": kind, **body_fields(body), "headers": reference["headers"],
+               "answers": reference["answers"]}
+        tag_row(row, [(name, receiver_answers(cls, kind, body)) for name, cls in kinds.items()],
+                receiver_answers(all_of(kinds), kind, body))
+        rows.append(row)
     return rows
 
 
@@ -199,15 +221,14 @@ def get_options(rng: random.Random) -> dict:
     return options
 
 
-def store_rows(ref, rng: random.Random, count: int) -> list[dict]:
+def store_scenario(ref, rng: random.Random, store_class) -> dict:
     clock = Clock()
     ref.context_store.time = clock  # the module's `time.time()` reads this clock
     sessions = ["ps_1", "ps_2", "ps_3", "ps_4"]
-    rows = []
-    for n in range(count):
+    if True:
         clock.now = NOW
         options = store_options(rng)
-        store = ref.context_store.ContextStore(**options)
+        store = store_class(**options)
         ops = []
         for _ in range(rng.randint(4, 30)):
             roll = rng.random()
@@ -240,8 +261,177 @@ def store_rows(ref, rng: random.Random, count: int) -> list[dict]:
                 clock.now += seconds
                 ops.append({"op": "tick", "seconds": seconds})
         ops.append({"op": "sessions", "answer": store.active_sessions})
-        rows.append({"id": f"store/{n}", "options": options, "ops": ops})
+        return {"options": options, "ops": ops}
+
+
+def store_rows(ref, seed: int, count: int) -> list[dict]:
+    """Each scenario run on the reference, then on the reference changed by each named difference."""
+    rows = []
+    for n in range(count):
+        row = {"id": f"store/{n}", **store_scenario(ref, random.Random(f"{seed}/{n}"), ref.context_store.ContextStore)}
+        tag_row(row, [(name, store_scenario(ref, random.Random(f"{seed}/{n}"), cls))
+                      for name, cls in store_differences(ref).items()],
+                store_scenario(ref, random.Random(f"{seed}/{n}"), all_of(store_differences(ref))))
+        rows.append(row)
     return rows
+
+
+def answers(scenario: dict) -> list:
+    if "answers" in scenario:
+        return scenario["answers"]
+    return [op["answer"] for op in scenario["ops"] if "answer" in op]
+
+
+def all_of(classes: dict):
+    """Every named difference of a component at once (each a subclass calling super(), so they compose)."""
+    classes = list(classes.values())
+    return type("Ours", tuple(classes), {}) if len(classes) > 1 else classes[0]
+
+
+def tag_row(row: dict, each: list, ours: dict) -> None:
+    """Tags a row with the named differences that change its answers; `ours` is what all of them together give."""
+    reference, changed = answers(row), answers(ours)
+    names = [name for name, scenario in each if answers(scenario) != reference]
+    if changed == reference and not names:
+        return
+    row["tag"] = "differs: " + ", ".join(names)
+    row["ours"] = {str(i): {"reference": r, "ours": o} for i, (r, o) in enumerate(zip(reference, changed)) if r != o}
+
+
+# --- the named differences, each a change to the reference's class (docs/context.md's parity table) ---
+
+def store_differences(ref) -> dict:
+    base = ref.context_store.ContextStore
+
+    class EmptyBucketGoes(base):
+        """A bucket left without actions (all of its batches past the lookback, or only empty batches) is removed,
+        so activeSessions does not list it and it takes no place under maxSessions."""
+        def add(self, payload):
+            super().add(payload)
+            key = ref.context_store.actions_bucket_id(payload.product_id, payload.session_id or "unknown")
+            with self._lock:
+                if not any(p.actions for p in self._actions.get(key, [])) and key not in self._summaries:
+                    self._actions.pop(key, None)
+
+    return {"empty-bucket-removed": EmptyBucketGoes}
+
+
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+SAFE = 2 ** 53 - 1
+
+
+def wrong_type(raw: dict) -> bool:
+    """Whether a field has a JSON type our codec refuses (null or absent always take the default)."""
+    def text(v): return v is None or isinstance(v, str)
+    def number(v): return v is None or type(v) in (int, float)  # non-finite: finite-numbers-only
+    def integer(v): return v is None or (number(v) and math.isfinite(v) and float(v).is_integer() and abs(v) <= SAFE)
+    if raw.get("type") == "summary":
+        checks = [text(raw.get(k)) for k in ("product_id", "session_id", "summary")]
+        return not all(checks + [integer(raw.get("replaces")), number(raw.get("forwarded_at"))])
+    actions = raw.get("actions")
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return True
+    checks = [text(raw.get(k)) for k in ("product_id", "session_id", "user_id", "email", "conversation_id")]
+    checks += [integer(raw.get("count")), number(raw.get("forwarded_at"))]
+    for a in actions or []:
+        checks += [text(a.get(k)) for k in ("type", "title", "description", "canonical_url", "raw_url", "session_id",
+                                             "user_id", "email", "conversation_id")]
+        checks += [integer(a.get("index")), number(a.get("timestamp_start")), number(a.get("timestamp_end"))]
+    return not all(checks)
+
+
+def ids(raw: dict) -> list:
+    found = [raw.get(k) for k in ("product_id", "session_id", "user_id", "email", "conversation_id")]
+    for a in raw.get("actions") or [] if isinstance(raw.get("actions"), list) else []:
+        if isinstance(a, dict):
+            found += [a.get(k) for k in ("session_id", "user_id", "email", "conversation_id")]
+    return [v for v in found if isinstance(v, str)]
+
+
+def receiver_differences(ref) -> dict:
+    base = ref.webhook_receiver.WebhookReceiver
+
+    def event(body):
+        """The body as ours reads it: UTF-8 (one leading BOM dropped), JSON without NaN or infinities."""
+        def refuse(name): raise ValueError(name)
+        return json.loads(body.decode("utf-8-sig"), parse_constant=refuse)
+
+    class NotAnEventRefused(base):
+        """A body that is no JSON object (not UTF-8, nested deeper than the parser goes, JSON of another kind):
+        the reference raises from parse and handle; ours answers None (a typed refusal on rejected$)."""
+        def parse(self, body):
+            try:
+                raw = json.loads(body)
+            except json.JSONDecodeError:
+                return super().parse(body)
+            except UnicodeDecodeError:  # the reference lets it through
+                return None
+            except RecursionError:
+                return super().parse(body)  # deep-nesting-read
+            return super().parse(body) if isinstance(raw, dict) else None
+
+    class DeepNestingRead(base):
+        """JSON nested deeper than Python's recursion limit (about 1,000 levels), which the reference raises on: ours
+        reads it as the JavaScript engine does (thousands of levels; past the engine's limit it is MalformedJson)."""
+        def parse(self, body):
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(100_000)
+            try:
+                return super().parse(body)
+            finally:
+                sys.setrecursionlimit(limit)
+
+    class Utf8Only(base):
+        """JSON in UTF-16 or UTF-32, which the reference's json.loads detects and reads: ours reads UTF-8 only."""
+        def parse(self, body):
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return None if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body else super().parse(body)
+            return None if b"\x00" in body else super().parse(body)
+
+    class FiniteNumbersOnly(base):
+        """NaN and numbers too large for a double (JSON has neither): the reference keeps nan and inf."""
+        def parse(self, body):
+            try:
+                event(body)
+            except ValueError as error:
+                if str(error) in ("NaN", "Infinity", "-Infinity"):
+                    return None
+            except Exception:
+                pass
+            try:
+                raw = json.loads(body)
+            except Exception:
+                return super().parse(body)
+            if isinstance(raw, dict) and any(isinstance(v, float) and not math.isfinite(v) for v in raw.values()):
+                return None
+            return super().parse(body)
+
+    class WrongTypeRefused(base):
+        """A field of the wrong JSON type refuses the event; the reference keeps the value as sent."""
+        def parse(self, body):
+            try:
+                raw = json.loads(body)
+            except Exception:
+                return super().parse(body)
+            if isinstance(raw, dict) and raw.get("type") in ("actions", "summary") and wrong_type(raw):
+                return None
+            return super().parse(body)
+
+    class ControlCharactersRefused(base):
+        """An id holding a control character (the stores' key separator U+001F among them) refuses the event."""
+        def parse(self, body):
+            try:
+                raw = json.loads(body)
+            except Exception:
+                return super().parse(body)
+            if isinstance(raw, dict) and raw.get("type") in ("actions", "summary") and any(CONTROL.search(v) for v in ids(raw)):
+                return None
+            return super().parse(body)
+
+    return {"not-an-event-refused": NotAnEventRefused, "deep-nesting-read": DeepNestingRead, "utf8-only": Utf8Only, "finite-numbers-only": FiniteNumbersOnly,
+            "wrong-type-refused": WrongTypeRefused, "control-characters-refused": ControlCharactersRefused}
 
 
 # --- the summarizers -----------------------------------------------------------------------------
@@ -384,7 +574,7 @@ def main() -> None:
         sys.exit("usage: python3 spec/reference/generate.py <Autoplay-AI-SDK clone or bare mirror>")
     ref = load(os.path.abspath(sys.argv[1]))
     write("receiver", 2301, receiver_rows(ref, random.Random(2301)))
-    write("context-store", 2302, store_rows(ref, random.Random(2302), 150))
+    write("context-store", 2302, store_rows(ref, 2302, 150))
     write("summarizer", 2303, summarizer_rows(ref, random.Random(2303), 150))
 
 
