@@ -10,5 +10,8 @@ export const differences: Record<string, string> = {
   'finite-numbers-only': 'NaN and numbers past a double refuse the event; the reference keeps nan and inf',
   'wrong-type-refused': 'a field of the wrong JSON type refuses the event; the reference keeps the value as sent',
   'control-characters-refused': 'an id holding a control character refuses the event, so no id can name another session\'s key',
+  'prompt-needs-actions': 'a prompt template without {actions} is refused (PromptWithoutActions, the history kept); the reference sends it',
+  'prompt-literal': 'only {actions} is replaced, as written; the reference\'s str.format turns {{ into { and refuses other {names}',
+  'sessions-sorted': 'activeSessions is sorted, as the reference\'s async class sorts; its sync class lists least recently used first',
   'empty-bucket-removed': 'a bucket left without actions is removed: activeSessions does not list it, maxSessions does not count it',
 }

@@ -288,9 +288,9 @@ def all_of(classes: dict):
     return type("Ours", tuple(classes), {}) if len(classes) > 1 else classes[0]
 
 
-def tag_row(row: dict, each: list, ours: dict) -> None:
+def tag_row(row: dict, each: list, ours: dict, reference=None) -> None:
     """Tags a row with the named differences that change its answers; `ours` is what all of them together give."""
-    reference, changed = answers(row), answers(ours)
+    reference, changed = reference if reference is not None else answers(row), answers(ours)
     names = [name for name, scenario in each if answers(scenario) != reference]
     if changed == reference and not names:
         return
@@ -475,9 +475,9 @@ def fake_llm(failures, prompts):
     return llm
 
 
-def run_sync(ref, scenario: dict) -> list[dict]:
+def run_sync(ref, scenario: dict, cls=None) -> list[dict]:
     prompts, summaries, answers = [], [], []
-    s = ref.summarizer.SessionSummarizer(fake_llm(set(scenario["failures"]), prompts),
+    s = (cls or ref.summarizer.SessionSummarizer)(fake_llm(set(scenario["failures"]), prompts),
                                          on_summary=lambda sid, text: summaries.append([sid, text]),
                                          **scenario["options"])
     for op in scenario["ops"]:
@@ -494,7 +494,7 @@ def run_sync(ref, scenario: dict) -> list[dict]:
     return answers
 
 
-def run_async(ref, scenario: dict) -> list[dict]:
+def run_async(ref, scenario: dict, cls=None) -> list[dict]:
     options = {k: v for k, v in scenario["options"].items() if k != "max_sessions"}  # the async class has none
 
     async def main():
@@ -507,7 +507,7 @@ def run_async(ref, scenario: dict) -> list[dict]:
         async def on_summary(sid, text):
             summaries.append([sid, text])
 
-        s = ref.summarizer.AsyncSessionSummarizer(llm, on_summary=on_summary, **options)
+        s = (cls or ref.summarizer.AsyncSessionSummarizer)(llm, on_summary=on_summary, **options)
         for op in scenario["ops"]:
             before = (len(prompts), len(summaries))
             try:
@@ -533,12 +533,66 @@ def run_async(ref, scenario: dict) -> list[dict]:
 
 def summarizer_rows(ref, rng: random.Random, count: int) -> list[dict]:
     rows = []
+    sync_kinds = summarizer_differences(ref, ref.summarizer.SessionSummarizer, False)
+    async_kinds = summarizer_differences(ref, ref.summarizer.AsyncSessionSummarizer, True)
     for n in range(count):
         scenario = summarizer_scenario(rng)
         sync, answers = run_sync(ref, scenario), run_async(ref, scenario)
-        rows.append({"id": f"summarizer/{n}", **scenario,
-                     "reference": {"sync": sync, "async": "same" if answers == sync else answers}})
+        row = {"id": f"summarizer/{n}", **scenario,
+               "reference": {"sync": sync, "async": "same" if answers == sync else answers}}
+        tag_row(row, [(name, {"answers": run_sync(ref, scenario, cls)}) for name, cls in sync_kinds.items()],
+                {"answers": run_sync(ref, scenario, all_of(sync_kinds))}, sync)
+        mode = {}
+        tag_row(mode, [(name, {"answers": run_async(ref, scenario, cls)}) for name, cls in async_kinds.items()],
+                {"answers": run_async(ref, scenario, all_of(async_kinds))}, answers)
+        if mode:
+            row["async"] = mode
+        rows.append(row)
     return rows
+
+
+def summarizer_differences(ref, base, is_async: bool) -> dict:
+    def restore(self, session_id, history):
+        """The reference's own way to keep a history it could not summarise."""
+        self._history[session_id] = history + self._history.get(session_id, [])
+        self._counts[session_id] = self._counts.get(session_id, 0) + sum(len(p.actions) for p in history)
+
+    class PromptNeedsActions(base):
+        """A template without {actions} is refused (PromptWithoutActions on errors$, the history kept) instead of
+        sending the LLM a prompt that holds none of the session."""
+        if is_async:
+            async def _summarise(self, session_id, history):
+                if "{actions}" in self._prompt_template:
+                    return await super()._summarise(session_id, history)
+                async with self._state_lock:
+                    restore(self, session_id, history)
+        else:
+            def _summarise(self, session_id, history):
+                if "{actions}" in self._prompt_template:
+                    return super()._summarise(session_id, history)
+                with self._lock:
+                    restore(self, session_id, history)
+
+    class Literal(str):
+        def format(self, actions):  # every {actions} replaced as written; other braces are text
+            return str.replace(self, "{actions}", actions)
+
+    class PromptLiteral(base):
+        """Only {actions} is replaced, literally: `{{actions}}` and `{other}` are text, where the reference's
+        str.format turns `{{` into `{` and refuses `{other}` (KeyError: no call, the history kept)."""
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._prompt_template = Literal(self._prompt_template)
+
+    kinds = {"prompt-needs-actions": PromptNeedsActions, "prompt-literal": PromptLiteral}
+    if not is_async:
+        class SessionsSorted(base):
+            """activeSessions is sorted (as the reference's async class sorts), not in least-recently-used order."""
+            @property
+            def active_sessions(self):
+                return sorted(super().active_sessions)
+        kinds["sessions-sorted"] = SessionsSorted
+    return kinds
 
 
 # --- writing ---------------------------------------------------------------------------------------
