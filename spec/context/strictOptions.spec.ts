@@ -32,6 +32,7 @@ intoContext(store, { onError: none, logger: none, writeTimeoutMs: none, maxQueue
 new SessionSummarizer({
   llm: (prompt) => prompt, threshold: none, prompt: none, formatActions: none, concurrency: none, maxSessions: none,
   target: none, logger: none, telemetry: none, now: none, maxClockSkewSeconds: none,
+  maxPendingActions: none, maxPendingBytes: none, callTimeoutMs: none, backoff: none,
 })
 const redisStore = new RedisContextStore(client, { ...defaults, prefix: none, ttlSeconds: none, logger: none })
 void redisStore.reset('ps_1', { productId: product })

@@ -4,13 +4,16 @@
  * two outputs (summaries and failures) that an operator would have to hide one of.
  */
 import { Observable, Subject } from 'rxjs'
+import { backoffDelay, type BackoffPolicy } from '../backoff.js'
 import type { ActionsPayload } from '../codecs.js'
-import { positiveInteger } from '../internal/options.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
+import { positiveInteger, positiveNumber } from '../internal/options.js'
+import { within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import {
-  batchTime, byCodePoint, optionalCount, optionalFunction, optionalString, resolveClock, type ContextWriter,
+  batchTime, byCodePoint, optionalFunction, optionalString, resolveClock, type ContextWriter,
 } from './options.js'
 import { DEFAULT_SUMMARY_PROMPT, formatActions, renderPrompt, UNKNOWN_SESSION } from './text.js'
 
@@ -26,8 +29,19 @@ export interface SessionSummarizerOptions {
   readonly formatActions?: ((batches: readonly ActionsPayload[]) => string) | undefined
   /** How many LLM calls may run at once, across sessions; default 4. */
   readonly concurrency?: number | undefined
-  /** Keep the pending history of at most this many sessions, the least recently added to forgotten first. */
+  /** Keep at most this many sessions (waiting, under way or not), the least recently fed forgotten first; 10,000. */
   readonly maxSessions?: number | undefined
+  /** Keep at most this many pending actions per session, the newest; default 500 (at least `threshold`). */
+  readonly maxPendingActions?: number | undefined
+  /**
+   * Keep at most this many bytes of pending actions per session (estimated: 2 a character, 16 a value), the newest;
+   * default 256 KiB. A session is summarised once they take half of it, even below `threshold`.
+   */
+  readonly maxPendingBytes?: number | undefined
+  /** An async LLM call, or a write to the target, not settled within this many ms fails (`TimeoutError`); 30,000. */
+  readonly callTimeoutMs?: number | undefined
+  /** The pause before any new LLM call after each failure in a row; default 1 s, doubling up to 60 s. */
+  readonly backoff?: BackoffPolicy | undefined
   /** Where each summary is written (`onSummary(sessionId, text, at)`, awaited): a context store. */
   readonly target?: ContextWriter | undefined
   /** Where failures and evictions are logged; default `consoleLogger`. */
@@ -57,12 +71,14 @@ type Failure<Tag, Fields> = { readonly _tag: Tag; readonly sessionId: string; re
 /**
  * Why a session was not summarised, or its summary not stored; `message` says what failed and what was kept.
  * `PromptWithoutActions`: the template has no `{actions}`; `LlmFailed`: the LLM (or `formatActions`) threw,
- * rejected or returned something that is not text; both keep the history for the session's next batch.
+ * rejected, timed out or returned something that is not text; both keep the history for the session's next batch.
+ * `ActionsDropped`: pending actions forgotten to hold a bound (`maxPendingActions`, `maxPendingBytes`, `maxSessions`).
  * The summary was made but not stored (nor emitted): `TargetRefused`, the target answered `false` (it holds a
  * newer one); `TargetFailed`, it threw or rejected (`error`: e.g. a `SummaryTimeAheadError`, a lost connection).
  */
 export type SummarizerError =
   | Failure<'PromptWithoutActions', { readonly actions: number }>
+  | Failure<'ActionsDropped', { readonly actions: number }>
   | Failure<'LlmFailed', { readonly actions: number; readonly error: unknown }>
   | Failure<'TargetRefused', { readonly summary: SessionSummary }>
   | Failure<'TargetFailed', { readonly summary: SessionSummary; readonly error: unknown }>
@@ -70,13 +86,19 @@ export type SummarizerError =
 interface Session {
   history: ActionsPayload[]
   count: number
-  /** An LLM call (and its write) is under way. */
-  running: boolean
-  /** Waiting for a free LLM slot. */
-  queued: boolean
+  bytes: number
   /** The last attempt failed: wait for the next batch before trying again (no retry storm). */
   failed: boolean
 }
+
+const TIMED_OUT = Symbol('timed out')
+
+/** `promise`, rejected with a `TimeoutError` if it has not settled within `ms`. */
+const bounded = <A>(promise: PromiseLike<A>, ms: number, who: string): Promise<A> =>
+  within(promise, ms, TIMED_OUT).then((value) => {
+    if (value === TIMED_OUT) throw new DOMException(`${who} did not answer within ${ms} ms`, 'TimeoutError')
+    return value
+  })
 
 /**
  * Calls the user's LLM once a session has `threshold` pending actions, and feeds each summary to a context store
@@ -103,8 +125,14 @@ export class SessionSummarizer {
   private readonly config: ReturnType<typeof settings>
   /** Least recently added to first. */
   private readonly sessions = new Map<string, Session>()
-  private readonly waiting: string[] = []
-  private active = 0
+  /** By id, not by session: a reset session's next call waits for the one under way. */
+  private readonly running = new Set<string>()
+  /** Ready sessions waiting for a slot or for the backoff, first come first served. */
+  private readonly waiting = new Set<string>()
+  private draining = false
+  private failuresInRow = 0
+  private resumeAt = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
   private readonly summaries = new Subject<SessionSummary>()
   private readonly failures = new Subject<SummarizerError>()
   private idle: Array<() => void> = []
@@ -122,17 +150,15 @@ export class SessionSummarizer {
    */
   add(batch: ActionsPayload): void {
     const id = batch.session_id ?? UNKNOWN_SESSION
-    let session = this.sessions.get(id)
-    if (session === undefined) {
-      session = { history: [], count: 0, running: false, queued: false, failed: false }
-      this.sessions.set(id, session)
-      this.evictPastCap(id)
-    } else {
-      this.sessions.delete(id)
-      this.sessions.set(id, session)
+    const session = this.sessions.get(id) ?? { history: [], count: 0, bytes: 0, failed: false }
+    this.touch(id, session)
+    // An empty batch registers the session, as in the reference, and holds nothing.
+    if (batch.actions.length > 0) {
+      session.history.push(batch)
+      session.count += batch.actions.length
+      session.bytes += batch.actions.reduce((sum, action) => sum + estimatedBytes(action), 0)
+      this.trim(id, session)
     }
-    session.history.push(batch)
-    session.count += batch.actions.length
     session.failed = false
     this.schedule(id, session)
   }
@@ -146,6 +172,7 @@ export class SessionSummarizer {
   /** Forgets the session's pending history; a summary under way completes, and is not put back if it fails. */
   reset(sessionId: string): void {
     this.sessions.delete(sessionId)
+    this.waiting.delete(sessionId)
   }
 
   /** The sessions with pending actions, sorted. */
@@ -153,45 +180,78 @@ export class SessionSummarizer {
     return [...this.sessions].filter(([, s]) => s.history.length > 0).map(([id]) => id).sort(byCodePoint)
   }
 
-  /** Waits for the summaries under way or waiting for a slot, then completes `summary$` and `errors$`. */
+  /**
+   * Waits for the summaries under way or waiting for a slot, at most twice `callTimeoutMs` (a call and its write),
+   * then starts no more of them (their histories stay pending) and completes `summary$` and `errors$`.
+   */
   async complete(): Promise<void> {
-    if (this.active > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
+    if (this.running.size > 0 || this.waiting.size > 0) {
+      const idle = new Promise<void>((resolve) => this.idle.push(resolve))
+      await within(idle, 2 * this.config.callTimeoutMs, undefined)
+    }
+    this.waiting.clear()
+    clearTimeout(this.timer)
+    this.timer = undefined
     this.summaries.complete()
     this.failures.complete()
   }
 
-  private schedule(id: string, session: Session): void {
-    if (session.running || session.queued || session.failed || session.count < this.config.threshold) return
-    if (this.active < this.config.concurrency) this.run(id, session)
-    else {
-      session.queued = true
-      this.waiting.push(id)
+  /** Queues the session if it is ready (and not under way), then starts what may start. */
+  private schedule(id: string, session: Session | undefined): void {
+    const { threshold, maxPendingBytes } = this.config
+    const ready = session !== undefined && !session.failed && (session.count >= threshold ||
+      (session.count > 0 && 2 * session.bytes >= maxPendingBytes))
+    if (ready && !this.running.has(id)) this.waiting.add(id)
+    this.drain()
+  }
+
+  /** Starts waiting sessions in order while a slot is free and the backoff allows; not re-entered (no deep stack). */
+  private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      for (const id of this.waiting) {
+        if (this.running.size >= this.config.concurrency || Date.now() < this.resumeAt) break
+        this.waiting.delete(id)
+        this.run(id, this.sessions.get(id)!)
+      }
+    } finally {
+      this.draining = false
     }
+    if (this.waiting.size > 0 && this.timer === undefined && Date.now() < this.resumeAt) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.drain() }, this.resumeAt - Date.now())
+      ;(this.timer as { unref?: () => void }).unref?.()
+    }
+    if (this.running.size === 0 && this.waiting.size === 0) for (const resolve of this.idle.splice(0)) resolve()
   }
 
   private run(id: string, session: Session): void {
-    const taken = session.history
-    const actions = session.count
-    session.history = []
-    session.count = 0
-    session.running = true
-    this.active++
+    const { history: taken, count: actions, bytes } = session
+    Object.assign(session, { history: [], count: 0, bytes: 0 })
+    this.running.add(id)
     let at = -Infinity
     for (const batch of taken) at = Math.max(at, batchTime(batch.forwarded_at, this.config))
     const putBack = (error: SummarizerError) => {
       if (this.sessions.get(id) === session) {
         session.history = taken.concat(session.history)
         session.count += actions
+        session.bytes += bytes
         session.failed = true
+        // Back as the most recently fed: the history kept for the next try is not the next one forgotten.
+        this.touch(id, session)
+        this.trim(id, session)
       }
       this.fail(error)
-      this.done(id, session)
+      this.done(id)
     }
-    const llmFailed = (error: unknown) => putBack({
-      _tag: 'LlmFailed', sessionId: id, actions, error,
-      message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ` +
-        errorText(error),
-    })
+    const llmFailed = (error: unknown) => {
+      this.resumeAt = Date.now() + backoffDelay(++this.failuresInRow, this.config.backoff)
+      putBack({
+        _tag: 'LlmFailed', sessionId: id, actions, error,
+        message: `the LLM failed to summarise session ${id} (${actions} actions kept for the next try): ` +
+          errorText(error),
+      })
+    }
     let result: unknown
     try {
       const prompt = renderPrompt(this.config.template, this.config.format(taken))
@@ -200,6 +260,8 @@ export class SessionSummarizer {
         return putBack({ _tag: 'PromptWithoutActions', sessionId: id, actions, message })
       }
       result = this.config.llm(prompt)
+      // A native promise settles once, whatever the thenable does (a `then` that throws, a double fulfilment).
+      if (isThenable(result)) result = bounded(result, this.config.callTimeoutMs, 'the LLM')
     } catch (error) {
       return llmFailed(error)
     }
@@ -207,14 +269,15 @@ export class SessionSummarizer {
       if (typeof text !== 'string') {
         return llmFailed(new TypeError(`the LLM returned ${text === null ? 'null' : typeof text}, not text`))
       }
-      this.store(id, session, { sessionId: id, text, at, actions })
+      this.failuresInRow = 0
+      this.store(id, { sessionId: id, text, at, actions })
     }
-    if (isThenable(result)) result.then(made, llmFailed)
+    if (result instanceof Promise) result.then(made, llmFailed)
     else made(result)
   }
 
   /** Writes the summary to the target (awaited), then emits it once the target took it. */
-  private store(id: string, session: Session, summary: SessionSummary): void {
+  private store(id: string, summary: SessionSummary): void {
     const notStored = `the summary of session ${id} was made but not stored: `
     const stored = (taken: unknown) => {
       if (taken === false) {
@@ -224,68 +287,107 @@ export class SessionSummarizer {
         if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
         this.summaries.next(summary)
       }
-      this.done(id, session)
+      this.done(id)
     }
     const failed = (error: unknown) => {
       this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: notStored + errorText(error) })
-      this.done(id, session)
+      this.done(id)
     }
     if (this.config.target === undefined) return stored(true)
     let written: unknown
     try {
       written = this.config.target.onSummary(id, summary.text, summary.at)
+      if (isThenable(written)) written = bounded(written, this.config.callTimeoutMs, 'the target')
     } catch (error) {
       return failed(error)
     }
-    if (isThenable(written)) written.then(stored, failed)
+    if (written instanceof Promise) written.then(stored, failed)
     else stored(written)
   }
 
-  private done(id: string, session: Session): void {
-    session.running = false
-    this.active--
-    // Sessions that waited for a slot go first; this one, if ready again, queues behind them.
-    while (this.active < this.config.concurrency && this.waiting.length > 0) {
-      const next = this.waiting.shift()!
-      const waiting = this.sessions.get(next)
-      if (waiting === undefined || !waiting.queued) continue
-      waiting.queued = false
-      this.schedule(next, waiting)
-    }
-    if (this.sessions.get(id) === session) this.schedule(id, session)
-    if (this.active === 0 && this.waiting.length === 0) for (const resolve of this.idle.splice(0)) resolve()
+  /** Sessions that waited for a slot go first; this one, if ready again, queues behind them. */
+  private done(id: string): void {
+    this.running.delete(id)
+    this.schedule(id, this.sessions.get(id))
   }
 
-  private fail(error: SummarizerError): void {
-    log(this.config.logger, 'error', error.message, { session_id: error.sessionId, tag: error._tag })
+  private fail(error: SummarizerError, level: 'error' | 'warn' = 'error'): void {
+    log(this.config.logger, level, error.message, { session_id: error.sessionId, tag: error._tag })
     if (this.config.telemetry !== undefined) this.config.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 
-  /** Past `maxSessions`, forgets the least recently added-to session that has no summary under way. */
-  private evictPastCap(added: string): void {
-    if (this.config.maxSessions === undefined || this.sessions.size <= this.config.maxSessions) return
-    for (const [id, session] of this.sessions) {
-      if (session.running || session.queued || id === added) continue
-      this.sessions.delete(id)
-      const why = `forgotten past maxSessions (${this.config.maxSessions}), ${session.count} pending actions dropped`
-      if (session.count > 0) log(this.config.logger, 'warn', `summarizer: session ${id} ${why}`, { session_id: id })
-      return
+  private dropped(id: string, actions: number, why: string): void {
+    const message = `summarizer: session ${id}: ${actions} pending actions dropped, ${why}`
+    if (actions > 0) this.fail({ _tag: 'ActionsDropped', sessionId: id, actions, message }, 'warn')
+  }
+
+  /** Makes the session the most recently fed; past `maxSessions`, forgets the least recently fed one not under way. */
+  private touch(id: string, session: Session): void {
+    this.sessions.delete(id)
+    this.sessions.set(id, session)
+    if (this.sessions.size <= this.config.maxSessions) return
+    let victim: string | undefined
+    for (const other of this.sessions.keys()) {
+      if (other === id) continue
+      victim ??= other // all under way (maxSessions ≤ concurrency): the oldest of them
+      if (!this.running.has(other)) {
+        victim = other
+        break
+      }
+    }
+    const { count } = this.sessions.get(victim!)!
+    this.reset(victim!)
+    this.dropped(victim!, count, `forgotten past maxSessions (${this.config.maxSessions})`)
+  }
+
+  /** Drops the oldest pending actions past `maxPendingActions` or `maxPendingBytes`. */
+  private trim(id: string, session: Session): void {
+    const { maxPendingActions: maxActions, maxPendingBytes: maxBytes } = this.config
+    let dropped = 0
+    let cut = 0
+    while (session.history.length > 0 && (session.count > maxActions || session.bytes > maxBytes)) {
+      const oldest = session.history[0]!
+      session.count--
+      session.bytes -= estimatedBytes(oldest.actions[cut++])
+      dropped++
+      if (cut === oldest.actions.length) {
+        session.history.shift()
+        cut = 0
+      }
+    }
+    if (cut > 0) session.history[0] = { ...session.history[0]!, actions: session.history[0]!.actions.slice(cut) }
+    this.dropped(id, dropped, `the oldest, past maxPendingActions (${maxActions}) or maxPendingBytes (${maxBytes})`)
+  }
+
+}
+
+function checkedBackoff(policy: BackoffPolicy): BackoffPolicy {
+  for (const key of ['initialMs', 'maxMs'] as const) {
+    if (!(policy?.[key] >= 0 && policy[key] < Infinity)) {
+      throw new TypeError(`autoplay-rx: backoff.${key} must be a number of ms, 0 or more`)
     }
   }
+  return policy
 }
 
 function settings(options: SessionSummarizerOptions) {
   if (typeof options?.llm !== 'function') {
     throw new TypeError('autoplay-rx: llm must be a function (prompt text → summary text)')
   }
+  const threshold = positiveInteger('threshold', options.threshold ?? 10)
   return {
     llm: options.llm,
     template: optionalString('prompt', options.prompt) ?? DEFAULT_SUMMARY_PROMPT,
-    threshold: positiveInteger('threshold', options.threshold ?? 10),
+    threshold,
     format: optionalFunction('formatActions', options.formatActions) ?? formatActions,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 4),
-    maxSessions: optionalCount('maxSessions', options.maxSessions),
+    maxSessions: positiveInteger('maxSessions', options.maxSessions ?? 10_000),
+    // At least the threshold, or a session could never reach it.
+    maxPendingActions: Math.max(threshold, positiveInteger('maxPendingActions', options.maxPendingActions ?? 500)),
+    maxPendingBytes: positiveInteger('maxPendingBytes', options.maxPendingBytes ?? 256 * 1024),
+    callTimeoutMs: positiveNumber('callTimeoutMs', options.callTimeoutMs ?? 30_000),
+    backoff: checkedBackoff(options.backoff ?? { initialMs: 1000, maxMs: 60_000 }),
     target: options.target,
     logger: options.logger ?? consoleLogger,
     telemetry: options.telemetry,
