@@ -30,10 +30,9 @@ export interface CountMismatch {
 const encoder = new TextEncoder()
 
 // A replacing decoder is the fast path on every runtime; only text holding a U+FFFD (malformed bytes, or a
-// real U+FFFD) is decoded again, fatally, to tell which. `ignoreBOM`: a leading U+FEFF reaches JSON.parse,
-// which refuses it.
-const replacing = new TextDecoder('utf-8', { ignoreBOM: true })
-const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+// real U+FFFD) is decoded again, fatally, to tell which. Both drop one leading BOM, as the reference's json.loads.
+const replacing = new TextDecoder()
+const fatal = new TextDecoder('utf-8', { fatal: true })
 function utf8Text(bytes: Uint8Array): string | null {
   const text = replacing.decode(bytes)
   if (text.indexOf('\ufffd') === -1) return text

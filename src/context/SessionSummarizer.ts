@@ -287,11 +287,11 @@ export class SessionSummarizer {
         if (this.config.telemetry !== undefined) this.config.telemetry.summarizer('Summarized')
         this.summaries.next(summary)
       }
-      this.done(id)
+      this.done(id, true)
     }
     const failed = (error: unknown) => {
       this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: notStored + errorText(error) })
-      this.done(id)
+      this.done(id, true)
     }
     if (this.config.target === undefined) return stored(true)
     let written: unknown
@@ -306,8 +306,10 @@ export class SessionSummarizer {
   }
 
   /** Sessions that waited for a slot go first; this one, if ready again, queues behind them. */
-  private done(id: string): void {
+  private done(id: string, summarised = false): void {
     this.running.delete(id)
+    // As the reference forgets a session once summarised: with nothing pending it holds no place under maxSessions.
+    if (summarised && this.sessions.get(id)?.history.length === 0) this.sessions.delete(id)
     this.schedule(id, this.sessions.get(id))
   }
 

@@ -1,0 +1,72 @@
+/**
+ * The reference's WebhookReceiver answers (fixtures/receiver.json: 183 bodies — generated events, odd JSON,
+ * wrong types, bad bytes — each under valid, forged, missing and misshapen signatures, with and without a
+ * secret) replayed on ours: verify, parse (the payload's fields and its text form), handleSync and which
+ * callback ran.
+ */
+import { Buffer } from 'node:buffer'
+import { silentLogger, toText, WebhookReceiver, type Payload } from '../../src/index.js'
+import { fixture, holds, type Row } from './replay.js'
+
+interface Case { secret: string; signature: string; verify: boolean; handle_sync: Answer; called: string[] }
+type Answer = { returns: unknown } | { raises: string }
+interface ReceiverRow extends Row {
+  kind: string
+  body?: string
+  body_b64?: string
+  headers: Record<string, string | null>
+  /** parse, the payload's text, then one answer per case (secret × signature). */
+  answers: [Answer, string | null, ...Case[]]
+}
+
+const { rows } = fixture<ReceiverRow>('receiver')
+
+const ACTION_FIELDS = ['title', 'description', 'canonical_url', 'index', 'type', 'timestamp_start', 'timestamp_end',
+  'raw_url', 'session_id', 'user_id', 'email', 'conversation_id'] as const
+const FIELDS = {
+  actions: ['product_id', 'session_id', 'user_id', 'email', 'actions', 'count', 'forwarded_at', 'conversation_id'],
+  summary: ['product_id', 'session_id', 'summary', 'replaces', 'forwarded_at'],
+} as const
+
+/** A payload as the reference's dataclasses show it: every field, the `type` left out. */
+function fields(payload: Payload): Record<string, unknown> {
+  const record = payload as unknown as Record<string, unknown>
+  return Object.fromEntries(FIELDS[payload.type].map((name) => [name, name === 'actions'
+    ? (record.actions as Array<Record<string, unknown>>).map((a) => Object.fromEntries(ACTION_FIELDS.map((f) => [f, a[f] ?? null])))
+    : record[name] ?? null]))
+}
+
+function answer(run: () => Payload | null): Answer {
+  try {
+    const payload = run()
+    return { returns: payload === null ? null : fields(payload) }
+  } catch (error) {
+    // The reference raises ValueError on a bad signature; ours throws InvalidSignatureError for the same refusal.
+    return { raises: (error as Error).name === 'InvalidSignatureError' ? 'ValueError' : (error as Error).name }
+  }
+}
+
+describe('the reference\'s recorded WebhookReceiver answers', () => {
+  for (const row of rows) {
+    it(row.id, () => {
+      const body = row.body !== undefined ? Buffer.from(row.body, 'utf8') : Buffer.from(row.body_b64!, 'base64')
+      const [, , ...cases] = row.answers
+      const ours: unknown[] = []
+      const parser = new WebhookReceiver({ secret: 'unused', logger: silentLogger })
+      ours.push(answer(() => parser.parse(body)))
+      const parsed = parser.parse(body)
+      ours.push(parsed === null ? null : toText(parsed))
+      for (const c of cases) {
+        const called: string[] = []
+        const receiver = new WebhookReceiver({
+          secret: c.secret, logger: silentLogger,
+          onActions: () => { called.push('actions') }, onSummary: () => { called.push('summary') },
+        })
+        const header = row.headers[c.signature]
+        const handled = answer(() => receiver.handleSync(body, header))
+        ours.push({ ...c, verify: receiver.verify(body, header), handle_sync: handled, called })
+      }
+      holds(row, row.answers, ours)
+    })
+  }
+})
