@@ -48,6 +48,8 @@ export interface Dispatch {
 }
 
 type Signature = string | null | undefined
+/** Stores a payload before it is emitted: false (or a rejection) emits nothing. @internal */
+export type Store = (payload: Payload) => Promise<boolean>
 
 // With no secret, every body verifies (the receiver's rule, not the HMAC check's).
 const UNSIGNED: SignatureCheck = () => null
@@ -137,13 +139,18 @@ export class WebhookReceiver {
 
   /**
    * `ingest` that also tells how the delivery's callbacks ended; a promise only where the signature must be
-   * checked asynchronously. The probe's owner (the adapter) finishes it.
+   * checked asynchronously. The probe's owner (the adapter) finishes it. With `store`, an accepted payload is
+   * emitted only once stored, and null is returned when it was not.
    * @internal
    */
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe):
+    Dispatch | Promise<Dispatch>
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature: Signature, probe: DeliveryProbe | undefined,
+    store: Store | undefined): Dispatch | Promise<Dispatch | null>
   dispatch(
-    body: Uint8Array | ArrayBuffer | string, signature?: string | null, probe?: DeliveryProbe,
-  ): Dispatch | Promise<Dispatch> {
-    return this.deliver(body, signature, 'async', true, probe)
+    body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
+    return this.deliver(body, signature, 'async', true, probe, store)
   }
 
   /** Checks the signature only (the reference's `verify`); false where only `verifyAsync` can check. */
@@ -228,10 +235,12 @@ export class WebhookReceiver {
   // verifies, never faking a check). With no telemetry `probe` stays undefined and each hook costs one check.
   private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: false, given?: DeliveryProbe):
     Dispatch
-  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe):
-    Dispatch | Promise<Dispatch>
-  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe):
-    Dispatch | Promise<Dispatch> {
+  private deliver(
+    body: unknown, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null>
+  private deliver(
+    body: unknown, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
     const probe = given ?? this.telemetry?.delivery()
     if (probe !== undefined) probe.ingest()
     const owned = given === undefined
@@ -242,17 +251,20 @@ export class WebhookReceiver {
       return this.conclude(E.left(syncVerificationUnavailable(raw)), mode, probe, owned)
     }
     const failure = this.check(raw, signature)
-    if (failure instanceof Promise) return failure.then((late) => this.decode(raw, late, mode, probe, owned))
-    return this.decode(raw, failure, mode, probe, owned)
+    if (failure instanceof Promise) return failure.then((late) => this.decode(raw, late, mode, probe, owned, store))
+    return this.decode(raw, failure, mode, probe, owned, store)
   }
 
   private decode(
     raw: Uint8Array, failure: SignatureFailure | null, mode: CallbackMode, probe: DeliveryProbe | undefined,
-    owned: boolean,
-  ): Dispatch {
+    owned: boolean, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
     if (failure !== null) return this.conclude(E.left(invalidSignature(failure, raw)), mode, probe, owned)
     if (probe !== undefined) probe.verified()
-    return this.conclude(decodeBytes(raw), mode, probe, owned)
+    const decoded = decodeBytes(raw)
+    // Stored first: a delivery answered 503 (to be retried) must reach nothing in-process.
+    if (store === undefined || E.isLeft(decoded)) return this.conclude(decoded, mode, probe, owned)
+    return store(decoded.right.payload).then((ok) => ok ? this.conclude(decoded, mode, probe, owned) : null)
   }
 
   // Streams first, then callbacks (they are not subscribers). The receiver finishes only a probe it made:
