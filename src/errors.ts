@@ -13,9 +13,9 @@ export interface InvalidSignature {
   readonly _tag: 'InvalidSignature'
   readonly reason: SignatureFailure
   readonly message: string
-  /** The raw body as received; on `rejected$`, its first `maxRejectedBodyBytes` bytes. */
+  /** The raw body as received, up to the receiver's `maxRejectedBodyBytes` (a copy of its first bytes). */
   readonly body: Uint8Array
-  /** On `rejected$`: the body's full size, present only when `body` was cut to `maxRejectedBodyBytes`. */
+  /** The body's full size, present only when `body` was cut to `maxRejectedBodyBytes`. */
   readonly bodySize?: number
 }
 

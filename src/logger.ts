@@ -32,7 +32,8 @@ export interface Logger {
 export const consoleLogger: Logger = { warn: toConsole('warn'), error: toConsole('error') }
 
 function toConsole(level: 'warn' | 'error') {
-  return (message: string, context?: LogContext) => console[level](`[autoplay-rx] ${message}`, ...(context ? [context] : []))
+  return (message: string, context?: LogContext) =>
+    console[level](`[autoplay-rx] ${message}`, ...(context ? [context] : []))
 }
 
 /** A logger that says nothing (tests, benchmarks). */
@@ -48,7 +49,8 @@ export function warnCountMismatch(logger: Logger, { payload, countMismatch }: De
   if (countMismatch === null) return
   const { declared, actual } = countMismatch
   log(logger, 'warn',
-    `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`, contextOf(payload))
+    `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
+    contextOf(payload))
 }
 
 /** What a log line says of a payload: whose it is, never its content. */

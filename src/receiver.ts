@@ -34,7 +34,7 @@ export interface WebhookReceiverOptions {
   readonly logger?: Logger | undefined
   /** Largest body accepted, in bytes; default 1 MiB. */
   readonly maxBodyBytes?: number | undefined
-  /** A refusal on `rejected$` keeps this many bytes of its body (and `bodySize`, when cut); default 4 KiB. */
+  /** A refusal (on `rejected$`, in `ingest`'s result) keeps this many bytes of its body; default 4 KiB. */
   readonly maxRejectedBodyBytes?: number | undefined
   /** Metrics and traces of every delivery (`otelTelemetry()` from `autoplay-rx/otel`); default none, at no cost. */
   readonly telemetry?: Telemetry | undefined

@@ -70,7 +70,8 @@ export function redisAppender(
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
   const append = async (payload: Payload) => {
-    const [id, length] = await run([stream], [String(maxLen), PAYLOAD_FIELD, JSON.stringify(payload)]) as [unknown, number]
+    const reply = await run([stream], [String(maxLen), PAYLOAD_FIELD, JSON.stringify(payload)])
+    const [id, length] = reply as [unknown, number]
     if (length > maxLen + NODE) {
       report(logger, 'warn', `Stream ${stream} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
         'unread in a consumer group are not trimmed until acknowledged')
