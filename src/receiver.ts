@@ -150,8 +150,10 @@ export class WebhookReceiver {
    */
   dispatch(body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe):
     Dispatch | Promise<Dispatch>
+  /** @internal */
   dispatch(body: Uint8Array | ArrayBuffer | string, signature: Signature, probe: DeliveryProbe | undefined,
     store: Store | undefined): Dispatch | Promise<Dispatch | null>
+  /** @internal */
   dispatch(
     body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe, store?: Store,
   ): Dispatch | Promise<Dispatch | null> {
