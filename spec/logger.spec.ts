@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { consoleLogger, silentLogger, type Logger } from '../src/index.js'
-import { log } from '../src/logger.js'
+import { log, rateLimited } from '../src/logger.js'
+import { recordingLogger } from './helpers/fixtures.js'
 
 type Method = 'log' | 'debug' | 'info' | 'warn' | 'error' | 'trace'
 const methods: ReadonlyArray<Method> = ['log', 'debug', 'info', 'warn', 'error', 'trace']
@@ -85,6 +86,21 @@ describe('logger', () => {
       expect(() => log(logger, 'warn', 'first')).to.not.throw()
       log(logger, 'error', 'second')
       expect(seen).to.deep.equal(['second'])
+    })
+  })
+
+  describe('rateLimited', () => {
+    it('says one line per period; the next one counts the lines held back', async () => {
+      const logger = recordingLogger()
+      const limited = rateLimited(100)
+      for (let i = 0; i < 5; i++) limited(logger, 'debug', `refused ${i}`, { i })
+      await new Promise((resolve) => setTimeout(resolve, 120))
+      limited(logger, 'debug', 'refused 5', { i: 5 })
+      limited(logger, 'debug', 'refused 6', { i: 6 })
+      expect(logger.lines).to.deep.equal([
+        { level: 'debug', message: 'refused 0', context: { i: 0 } },
+        { level: 'debug', message: 'refused 5 (and 4 more)', context: { i: 5 } },
+      ])
     })
   })
 })

@@ -305,6 +305,28 @@ describe('WebhookReceiver', () => {
         expect(refused).to.deep.equal(['NotRawBody', 'NotRawBody'])
       })
     }
+
+    it('1,000 forged 1 MiB bodies: rejected$ carries the first maxRejectedBodyBytes (4 KiB) of each and its size; one log line per 10 s', () => {
+      const logger = recordingLogger()
+      const receiver = new WebhookReceiver({ secret: SECRET, logger })
+      const refused: IngestError[] = []
+      receiver.rejected$.subscribe((error) => refused.push(error))
+      const forged = Buffer.alloc(1024 * 1024, 'x')
+      for (let i = 0; i < 1000; i++) receiver.ingest(forged, i % 10 === 0 ? sign('other', SECRET) : 'sha256=forged')
+      expect(refused).to.have.length(1000)
+      for (const error of refused) {
+        if (error._tag !== 'InvalidSignature') throw new Error(`expected InvalidSignature, got ${error._tag}`)
+        // A copy: the megabyte it was cut from is not held.
+        expect([error.body.buffer.byteLength, error.bodySize]).to.deep.equal([4096, 1024 * 1024])
+        expect(Buffer.from(error.body).equals(forged.subarray(0, 4096))).to.equal(true)
+      }
+      expect(logger.lines.map((l) => l.message)).to.deep.equal([
+        'Delivery refused: Invalid X-Connector-Signature: the signature does not match the body'])
+      const small = newReceiver({ maxRejectedBodyBytes: 100 })
+      const cut = leftOf(small.ingest(Buffer.alloc(100, 'y'), 'sha256=forged'))
+      expect(cut._tag === 'InvalidSignature' && [cut.body.byteLength, cut.bodySize]).to.deep.equal([100, undefined])
+      expect(() => newReceiver({ maxRejectedBodyBytes: 0 })).to.throw(TypeError, /maxRejectedBodyBytes/)
+    })
   })
 
   describe('secrets', () => {
@@ -323,8 +345,8 @@ describe('WebhookReceiver', () => {
       expect(E.isRight(receiver.ingest(fixture('summary'), 'sha256=nonsense'))).to.equal(true)
       expect(receiver.verify(fixture('summary'), undefined)).to.equal(true)
       expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
-        'The secret is empty: every delivery is accepted without a signature check. ' +
-        'Use this in development only; in production, give the receiver the secret the connector signs with.',
+        'The secret is empty: every delivery is accepted unsigned. For development only; in production, ' +
+        'pass the secret the connector signs with.',
       ])
     })
 
@@ -544,8 +566,7 @@ describe('WebhookReceiver', () => {
       })
       expect(faults).to.deep.equal([])
       expect(logger.lines.map((l) => [l.level, l.message, (l.context?.error as Error | undefined)?.message])).to.deep.equal([
-        ['warn', 'onSummary returned a promise, which handleSync does not wait for: ' +
-          'use `await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)', undefined],
+        ['warn', 'onSummary returned a promise, which handleSync does not wait for: use handle (a rejection is logged)', undefined],
         ['error', 'onSummary callback failed', 'rejected later'],
       ])
     })

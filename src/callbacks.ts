@@ -3,7 +3,7 @@
  * payload returns their failures as data: the caller of a delivery learns how its own callbacks ended.
  */
 import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
-import { log, type LogContext, type Logger } from './logger.js'
+import { contextOf, log, type Logger } from './logger.js'
 import { isThenable } from './thenable.js'
 
 /** A callback for one kind of payload; it may be async. A throw or a rejection is logged and stops nothing. */
@@ -52,14 +52,14 @@ interface Handler<P> {
 export function callbackList(logger: Logger): CallbackList {
   let actions: ReadonlyArray<Handler<ActionsPayload>> = []
   let summaries: ReadonlyArray<Handler<SummaryPayload>> = []
+  // A payload's handlers; its type matches theirs.
+  const of = (payload: Payload) => (payload.type === 'actions' ? actions : summaries) as ReadonlyArray<Handler<Payload>>
   return {
     // Copy on write: a handler registered while a delivery runs waits for the next one.
     onActions: (fn) => { actions = [...actions, { name: 'onActions', fn, warned: false }] },
     onSummary: (fn) => { summaries = [...summaries, { name: 'onSummary', fn, warned: false }] },
-    run: (payload, mode) => payload.type === 'actions'
-      ? runHandlers(actions, payload, mode, logger)
-      : runHandlers(summaries, payload, mode, logger),
-    handles: (payload) => (payload.type === 'actions' ? actions : summaries).length > 0,
+    run: (payload, mode) => runHandlers(of(payload), payload, mode, logger),
+    handles: (payload) => of(payload).length > 0,
     clear: () => { actions = []; summaries = [] },
   }
 }
@@ -89,16 +89,11 @@ function runHandlers<P extends Payload>(
     if (mode === 'sync' && !handler.warned) {
       handler.warned = true
       // Not a failure (the work goes on) and not our bug: a warning that names the fix, without a stack.
-      log(logger, 'warn', `${name} returned a promise, which handleSync does not wait for: use ` +
-        '`await receiver.handle(body, signature)` with async callbacks (this one still runs; a rejection is logged)',
-        contextOf(payload))
+      log(logger, 'warn', `${name} returned a promise, which handleSync does not wait for: use handle ` +
+        '(a rejection is logged)', contextOf(payload))
     }
     pending.push(settles.then(() => undefined, fail))
   }
   if (pending.length === 0) return failures.length === 0 ? SETTLED : { _tag: 'Settled', failures }
   return { _tag: 'Pending', done: Promise.all(pending).then(() => failures) }
-}
-
-function contextOf(payload: Payload): LogContext {
-  return { session_id: payload.session_id, product_id: payload.product_id, type: payload.type }
 }

@@ -13,8 +13,10 @@ export interface InvalidSignature {
   readonly _tag: 'InvalidSignature'
   readonly reason: SignatureFailure
   readonly message: string
-  /** The raw body as received. */
+  /** The raw body as received, up to the receiver's `maxRejectedBodyBytes` (a copy of its first bytes). */
   readonly body: Uint8Array
+  /** The body's full size, present only when `body` was cut to `maxRejectedBodyBytes`. */
+  readonly bodySize?: number
 }
 
 /** The body is not UTF-8, or not JSON (nested too deep to parse included) (400). */
@@ -23,6 +25,7 @@ export interface MalformedJson {
   readonly reason: 'invalid-utf8' | 'syntax'
   readonly message: string
   readonly body: Uint8Array
+  readonly bodySize?: number
 }
 
 /** One readable problem of an {@link InvalidPayload}: `actions.2.title: expected string, got number`. */
@@ -44,6 +47,7 @@ export interface InvalidPayload {
   /** The first five issues. */
   readonly message: string
   readonly body: Uint8Array
+  readonly bodySize?: number
 }
 
 /** A well-formed event of a type this version does not model (`usertour_trigger`): not a fault (200 `ignored`). */
@@ -54,6 +58,7 @@ export interface UnknownEventType {
   readonly event: Readonly<Record<string, unknown>>
   readonly message: string
   readonly body: Uint8Array
+  readonly bodySize?: number
 }
 
 /** `ingest` got no raw bytes or text (a JSON body parser ran first): the server's own setup (500 `body_not_raw`). */
@@ -79,6 +84,7 @@ export interface SyncVerificationUnavailable {
   readonly _tag: 'SyncVerificationUnavailable'
   readonly message: string
   readonly body: Uint8Array
+  readonly bodySize?: number
 }
 
 /** Everything `ingest` can refuse, as data told apart by `_tag` (fold it with `match`). */

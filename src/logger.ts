@@ -3,6 +3,7 @@
  * logs secrets, signatures or bodies.
  */
 
+import type { Payload } from './codecs.js'
 import type { Decoded } from './decode.js'
 
 export type LogContext = Readonly<Record<string, unknown>>
@@ -28,9 +29,11 @@ export interface Logger {
 }
 
 /** The default: warnings and errors to the console, prefixed `[autoplay-rx]`; info and debug are silent. */
-export const consoleLogger: Logger = {
-  warn: (message, context) => console.warn(`[autoplay-rx] ${message}`, ...(context ? [context] : [])),
-  error: (message, context) => console.error(`[autoplay-rx] ${message}`, ...(context ? [context] : [])),
+export const consoleLogger: Logger = { warn: toConsole('warn'), error: toConsole('error') }
+
+function toConsole(level: 'warn' | 'error') {
+  return (message: string, context?: LogContext) =>
+    console[level](`[autoplay-rx] ${message}`, ...(context ? [context] : []))
 }
 
 /** A logger that says nothing (tests, benchmarks). */
@@ -47,7 +50,12 @@ export function warnCountMismatch(logger: Logger, { payload, countMismatch }: De
   const { declared, actual } = countMismatch
   log(logger, 'warn',
     `Declared count ${declared} does not match the ${actual} actions received; count set to ${actual}`,
-    { session_id: payload.session_id, product_id: payload.product_id, type: payload.type })
+    contextOf(payload))
+}
+
+/** What a log line says of a payload: whose it is, never its content. */
+export function contextOf(payload: Payload): LogContext {
+  return { session_id: payload.session_id, product_id: payload.product_id, type: payload.type }
 }
 
 /** Calls a logger level, never letting a throwing logger escape: a broken logger must not break delivery. */
@@ -56,5 +64,17 @@ export function log(logger: Logger, level: keyof Logger, message: string, contex
     logger[level]?.(message, context)
   } catch {
     // ignored, as said above
+  }
+}
+
+/** `log` at most once per `ms`; a line counts those held back before it (a flood must not become one of lines). */
+export function rateLimited(ms: number): typeof log {
+  let at = -ms
+  let held = 0
+  return (logger, level, message, context) => {
+    if (Date.now() - at < ms) return void held++
+    at = Date.now()
+    log(logger, level, held ? `${message} (and ${held} more)` : message, context)
+    held = 0
   }
 }

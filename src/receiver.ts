@@ -14,7 +14,7 @@ import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError, syncVerificationUnavailable,
   type IngestError, type SignatureFailure,
 } from './errors.js'
-import { consoleLogger, log, warnCountMismatch, type Logger } from './logger.js'
+import { consoleLogger, log, rateLimited, warnCountMismatch, type Logger } from './logger.js'
 import { signatureCheck, SYNC_SIGNATURES, type SignatureCheck } from './signature.js'
 import { positiveInteger } from './internal/options.js'
 import type { DeliveryProbe, Telemetry } from './telemetry.js'
@@ -34,6 +34,8 @@ export interface WebhookReceiverOptions {
   readonly logger?: Logger | undefined
   /** Largest body accepted, in bytes; default 1 MiB. */
   readonly maxBodyBytes?: number | undefined
+  /** A refusal (on `rejected$`, in `ingest`'s result) keeps this many bytes of its body; default 4 KiB. */
+  readonly maxRejectedBodyBytes?: number | undefined
   /** Metrics and traces of every delivery (`otelTelemetry()` from `autoplay-rx/otel`); default none, at no cost. */
   readonly telemetry?: Telemetry | undefined
 }
@@ -48,6 +50,8 @@ export interface Dispatch {
 }
 
 type Signature = string | null | undefined
+/** Stores a payload before it is emitted: false (or a rejection) emits nothing. @internal */
+export type Store = (payload: Payload) => Promise<boolean>
 
 // With no secret, every body verifies (the receiver's rule, not the HMAC check's).
 const UNSIGNED: SignatureCheck = () => null
@@ -71,7 +75,7 @@ const isNull = (failure: SignatureFailure | null) => failure === null
  * ```
  */
 export class WebhookReceiver {
-  private readonly check: SignatureCheck
+  readonly #check: SignatureCheck
   /**
    * Whether `ingest`, `verify` and `handleSync` can verify in this runtime: `false` only with a secret on a
    * runtime without `node:crypto` (Workers without nodejs_compat, the Edge), where they refuse and the async
@@ -84,20 +88,22 @@ export class WebhookReceiver {
   readonly maxBodyBytes: number
   /** @internal */
   readonly telemetry: Telemetry | undefined
-  private readonly payloadSubject = new Subject<Payload>()
-  private readonly actionsSubject = new Subject<ActionsPayload>()
-  private readonly summarySubject = new Subject<SummaryPayload>()
-  private readonly rejectedSubject = new Subject<IngestError>()
-  private readonly callbacks: CallbackList
+  readonly #payloadSubject = new Subject<Payload>()
+  readonly #actionsSubject = new Subject<ActionsPayload>()
+  readonly #summarySubject = new Subject<SummaryPayload>()
+  readonly #rejectedSubject = new Subject<IngestError>()
+  readonly #callbacks: CallbackList
+  readonly #maxRejected: number
+  readonly #logRefusal = rateLimited(10_000)
 
   /** Every accepted payload, both kinds, in arrival order. Hot; never errors. */
-  readonly payloads$: Observable<Payload> = this.payloadSubject.asObservable()
+  readonly payloads$: Observable<Payload> = this.#payloadSubject.asObservable()
   /** Every accepted actions batch. Hot; never errors. */
-  readonly actions$: Observable<ActionsPayload> = this.actionsSubject.asObservable()
+  readonly actions$: Observable<ActionsPayload> = this.#actionsSubject.asObservable()
   /** Every accepted summary. Hot; never errors. */
-  readonly summary$: Observable<SummaryPayload> = this.summarySubject.asObservable()
+  readonly summary$: Observable<SummaryPayload> = this.#summarySubject.asObservable()
   /** Every refused delivery, for dead-lettering and metrics. Hot; never errors. */
-  readonly rejected$: Observable<IngestError> = this.rejectedSubject.asObservable()
+  readonly rejected$: Observable<IngestError> = this.#rejectedSubject.asObservable()
 
   /**
    * Throws a TypeError on a configuration that cannot be right: no secret, an empty secret among real ones,
@@ -105,16 +111,17 @@ export class WebhookReceiver {
    */
   constructor(options: WebhookReceiverOptions) {
     this.logger = options.logger ?? consoleLogger
-    this.callbacks = callbackList(this.logger)
+    this.#callbacks = callbackList(this.logger)
     const secrets = normaliseSecrets(options.secret)
-    this.check = secrets.length === 0 ? UNSIGNED : signatureCheck(secrets)
+    this.#check = secrets.length === 0 ? UNSIGNED : signatureCheck(secrets)
     this.verifiesSync = secrets.length === 0 || SYNC_SIGNATURES
     this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024)
+    this.#maxRejected = positiveInteger('maxRejectedBodyBytes', options.maxRejectedBodyBytes ?? 4096)
     this.telemetry = options.telemetry
     if (secrets.length === 0) {
       log(this.logger, 'warn',
-        'The secret is empty: every delivery is accepted without a signature check. Use this in development ' +
-        'only; in production, give the receiver the secret the connector signs with.')
+        'The secret is empty: every delivery is accepted unsigned. For development only; in production, pass the ' +
+        'secret the connector signs with.')
     }
     if (options.onActions) this.onActions(options.onActions)
     if (options.onSummary) this.onSummary(options.onSummary)
@@ -125,7 +132,7 @@ export class WebhookReceiver {
    * outcome. Never throws; without `node:crypto` it refuses (`SyncVerificationUnavailable`): see `ingestAsync`.
    */
   ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
-    return this.deliver(body, signature, 'async', false).result
+    return this.#deliver(body, signature, 'async', false).result
   }
 
   /** `ingest` on every runtime: WebCrypto verifies where there is no `node:crypto`. Never rejects. */
@@ -137,28 +144,35 @@ export class WebhookReceiver {
 
   /**
    * `ingest` that also tells how the delivery's callbacks ended; a promise only where the signature must be
-   * checked asynchronously. The probe's owner (the adapter) finishes it.
+   * checked asynchronously. The probe's owner (the adapter) finishes it. With `store`, an accepted payload is
+   * emitted only once stored, and null is returned when it was not.
    * @internal
    */
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe):
+    Dispatch | Promise<Dispatch>
+  /** @internal */
+  dispatch(body: Uint8Array | ArrayBuffer | string, signature: Signature, probe: DeliveryProbe | undefined,
+    store: Store | undefined): Dispatch | Promise<Dispatch | null>
+  /** @internal */
   dispatch(
-    body: Uint8Array | ArrayBuffer | string, signature?: string | null, probe?: DeliveryProbe,
-  ): Dispatch | Promise<Dispatch> {
-    return this.deliver(body, signature, 'async', true, probe)
+    body: Uint8Array | ArrayBuffer | string, signature?: Signature, probe?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
+    return this.#deliver(body, signature, 'async', true, probe, store)
   }
 
   /** Checks the signature only (the reference's `verify`); false where only `verifyAsync` can check. */
   verify(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): boolean {
-    return this.verifiesSync && this.verdict(body, signature) === true
+    return this.verifiesSync && this.#verdict(body, signature) === true
   }
 
   /** `verify` on every runtime. Never rejects. */
   async verifyAsync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<boolean> {
-    return this.verdict(body, signature)
+    return this.#verdict(body, signature)
   }
 
   /** Decodes a body without checking its signature nor emitting (the reference's `parse`): null if no event. */
   parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
-    const bytes = this.bytesOf(body)
+    const bytes = this.#bytesOf(body)
     const decoded = E.isRight(bytes) ? decodeBytes(bytes.right) : bytes
     return E.isRight(decoded) ? decoded.right.payload : null
   }
@@ -178,28 +192,28 @@ export class WebhookReceiver {
    * logger). Throws {@link InvalidSignatureError}, or a TypeError naming `handle` without `node:crypto`.
    */
   handleSync(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Payload | null {
-    return settle(this.deliver(body, signature, 'sync', false).result)
+    return settle(this.#deliver(body, signature, 'sync', false).result)
   }
 
   /** Registers a callback run after `actions$` emits a batch; a throw or rejection is logged. */
   onActions(fn: PayloadCallback<ActionsPayload>): this {
-    this.callbacks.onActions(fn)
+    this.#callbacks.onActions(fn)
     return this
   }
 
   /** Registers a callback run after `summary$` emits a summary; a throw or rejection is logged. */
   onSummary(fn: PayloadCallback<SummaryPayload>): this {
-    this.callbacks.onSummary(fn)
+    this.#callbacks.onSummary(fn)
     return this
   }
 
   /** Completes every stream and drops the callbacks (graceful shutdown); later deliveries emit nothing. */
   complete(): void {
-    this.payloadSubject.complete()
-    this.actionsSubject.complete()
-    this.summarySubject.complete()
-    this.rejectedSubject.complete()
-    this.callbacks.clear()
+    this.#payloadSubject.complete()
+    this.#actionsSubject.complete()
+    this.#summarySubject.complete()
+    this.#rejectedSubject.complete()
+    this.#callbacks.clear()
   }
 
   /**
@@ -208,17 +222,17 @@ export class WebhookReceiver {
    * @internal
    */
   reject(error: IngestError, probe?: DeliveryProbe): void {
-    this.conclude(E.left(error), 'async', probe ?? this.telemetry?.delivery(), probe === undefined)
+    this.#conclude(E.left(error), 'async', probe ?? this.telemetry?.delivery(), probe === undefined)
   }
 
-  private verdict(body: unknown, signature: Signature): boolean | Promise<boolean> {
+  #verdict(body: unknown, signature: Signature): boolean | Promise<boolean> {
     const bytes = toBytes(body)
     if (E.isLeft(bytes)) return false
-    const failure = this.check(bytes.right, signature)
+    const failure = this.#check(bytes.right, signature)
     return failure instanceof Promise ? failure.then(isNull) : failure === null
   }
 
-  private bytesOf(body: unknown): E.Either<IngestError, Uint8Array> {
+  #bytesOf(body: unknown): E.Either<IngestError, Uint8Array> {
     const bytes = toBytes(body)
     if (E.isLeft(bytes) || bytes.right.byteLength <= this.maxBodyBytes) return bytes
     return E.left(bodyTooLarge(this.maxBodyBytes, bytes.right.byteLength))
@@ -226,60 +240,71 @@ export class WebhookReceiver {
 
   // The one path. `awaits`: whether this door may return a promise (else it refuses where only WebCrypto
   // verifies, never faking a check). With no telemetry `probe` stays undefined and each hook costs one check.
-  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: false, given?: DeliveryProbe):
+  #deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: false, given?: DeliveryProbe):
     Dispatch
-  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe):
-    Dispatch | Promise<Dispatch>
-  private deliver(body: unknown, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe):
-    Dispatch | Promise<Dispatch> {
+  #deliver(
+    body: unknown, signature: Signature, mode: CallbackMode, awaits: true, given?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null>
+  #deliver(
+    body: unknown, signature: Signature, mode: CallbackMode, awaits: boolean, given?: DeliveryProbe, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
     const probe = given ?? this.telemetry?.delivery()
-    if (probe !== undefined) probe.ingest()
+    probe?.ingest()
     const owned = given === undefined
-    const bytes = this.bytesOf(body)
-    if (E.isLeft(bytes)) return this.conclude(bytes, mode, probe, owned)
+    const bytes = this.#bytesOf(body)
+    if (E.isLeft(bytes)) return this.#conclude(bytes, mode, probe, owned)
     const raw = bytes.right
     if (!awaits && !this.verifiesSync) {
-      return this.conclude(E.left(syncVerificationUnavailable(raw)), mode, probe, owned)
+      return this.#conclude(E.left(syncVerificationUnavailable(raw)), mode, probe, owned)
     }
-    const failure = this.check(raw, signature)
-    if (failure instanceof Promise) return failure.then((late) => this.decode(raw, late, mode, probe, owned))
-    return this.decode(raw, failure, mode, probe, owned)
+    const failure = this.#check(raw, signature)
+    if (failure instanceof Promise) return failure.then((late) => this.#decode(raw, late, mode, probe, owned, store))
+    return this.#decode(raw, failure, mode, probe, owned, store)
   }
 
-  private decode(
+  #decode(
     raw: Uint8Array, failure: SignatureFailure | null, mode: CallbackMode, probe: DeliveryProbe | undefined,
-    owned: boolean,
-  ): Dispatch {
-    if (failure !== null) return this.conclude(E.left(invalidSignature(failure, raw)), mode, probe, owned)
-    if (probe !== undefined) probe.verified()
-    return this.conclude(decodeBytes(raw), mode, probe, owned)
+    owned: boolean, store?: Store,
+  ): Dispatch | Promise<Dispatch | null> {
+    if (failure !== null) return this.#conclude(E.left(invalidSignature(failure, raw)), mode, probe, owned)
+    probe?.verified()
+    const decoded = decodeBytes(raw)
+    // Stored first: a delivery answered 503 (to be retried) must reach nothing in-process.
+    if (store === undefined || E.isLeft(decoded)) return this.#conclude(decoded, mode, probe, owned)
+    return store(decoded.right.payload).then((ok) => ok ? this.#conclude(decoded, mode, probe, owned) : null)
   }
 
   // Streams first, then callbacks (they are not subscribers). The receiver finishes only a probe it made:
   // an adapter finishes its own once it has answered.
-  private conclude(
+  #conclude(
     decoded: E.Either<IngestError, Decoded>, mode: CallbackMode, probe: DeliveryProbe | undefined, owned: boolean,
   ): Dispatch {
     let outcome: Dispatch
     if (E.isLeft(decoded)) {
-      const error = decoded.left
-      log(this.logger, 'debug', `Delivery refused: ${error.message}`, { tag: error._tag })
-      if (probe !== undefined) probe.refused(error)
-      this.rejectedSubject.next(error)
-      outcome = { result: decoded, callbacks: SETTLED }
+      let error = decoded.left
+      // A forged megabyte is not handed on: a copy of its head, so the rest can be collected.
+      const { body } = error as { body?: Uint8Array }
+      const max = this.#maxRejected
+      if (body && body.byteLength > max) {
+        error = { ...error, body: new Uint8Array(body.subarray(0, max)), bodySize: body.byteLength } as IngestError
+      }
+      this.#logRefusal(this.logger, 'debug', `Delivery refused: ${error.message}`, { tag: error._tag })
+      probe?.refused(error)
+      this.#rejectedSubject.next(error)
+      outcome = { result: E.left(error), callbacks: SETTLED }
     } else {
       const payload = decoded.right.payload
       warnCountMismatch(this.logger, decoded.right)
-      this.payloadSubject.next(payload)
-      if (payload.type === 'actions') this.actionsSubject.next(payload)
-      else this.summarySubject.next(payload)
-      const handled = probe !== undefined && this.callbacks.handles(payload)
+      this.#payloadSubject.next(payload)
+      if (payload.type === 'actions') this.#actionsSubject.next(payload)
+      else this.#summarySubject.next(payload)
+      const handled = probe !== undefined && this.#callbacks.handles(payload)
       probe?.accepted(payload, handled)
-      const callbacks = this.callbacks.run(payload, mode)
+      const callbacks = this.#callbacks.run(payload, mode)
       if (handled) probe?.callbacks(callbacks)
       outcome = { result: E.right(payload), callbacks }
     }
-    if (owned && probe !== undefined) probe.finish()
+    if (owned) probe?.finish()
     return outcome
   }
 
@@ -288,9 +313,8 @@ export class WebhookReceiver {
 function settle(result: E.Either<IngestError, Payload>): Payload | null {
   if (E.isRight(result)) return result.right
   if (result.left._tag === 'InvalidSignature') throw new InvalidSignatureError(result.left)
-  if (result.left._tag === 'SyncVerificationUnavailable') {
-    throw new TypeError(`autoplay-rx: handleSync: ${result.left.message.replace('ingestAsync (or handle)', 'handle')}`)
-  }
+  // Its message names ingestAsync (or handle), which verify with WebCrypto.
+  if (result.left._tag === 'SyncVerificationUnavailable') refuse(`handleSync: ${result.left.message}`)
   return null
 }
 
@@ -298,15 +322,15 @@ function normaliseSecrets(secret: unknown): ReadonlyArray<string> {
   const list = typeof secret === 'string' ? [secret] : secret
   if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
     const got = Array.isArray(list) ? 'a list holding a non-string' : describe(list)
-    throw new TypeError(`autoplay-rx: secret must be a string or a non-empty list of strings, got ${got}: ` +
+    refuse(`secret must be a string or a non-empty list of strings, got ${got}: ` +
       'pass the secret the connector signs with (is the environment variable that holds it set?)')
   }
-  if (list.length === 0) {
-    throw new TypeError('autoplay-rx: secret list is empty; pass at least one secret (or "" for development)')
-  }
+  if (list.length === 0) refuse('secret list is empty; pass at least one secret (or "" for development)')
   if (list.length === 1 && list[0] === '') return []
-  if (list.includes('')) {
-    throw new TypeError('autoplay-rx: an empty secret among real ones would accept unsigned deliveries; remove it')
-  }
+  if (list.includes('')) refuse('an empty secret among real ones would accept unsigned deliveries; remove it')
   return [...list]
+}
+
+function refuse(why: string): never {
+  throw new TypeError(`autoplay-rx: ${why}`)
 }

@@ -6,9 +6,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, notRawBody } from '../errors.js'
 import { errorText, log } from '../logger.js'
-import type { Payload } from '../codecs.js'
-import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
-import type { Dispatch, WebhookReceiver } from '../receiver.js'
+import type { CallbackFailure } from '../callbacks.js'
+import type { Dispatch, Store, WebhookReceiver } from '../receiver.js'
 import { SIGNATURE_HEADER } from '../signature.js'
 import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
@@ -98,7 +97,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         const running = budget.pendingCallbacks
         if (budget.callbacksFull) return overloaded(`${running} deliveries still have callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
-        const dispatched: Dispatch | Promise<Dispatch> = receiver.dispatch(read.bytes, signature, probe)
+        const dispatched = receiver.dispatch(read.bytes, signature, probe, persist && persisted)
         return dispatched instanceof Promise ? dispatched.then(acknowledge) : acknowledge(dispatched)
       }
       case 'NotRaw': {
@@ -123,24 +122,22 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     }
   }
 
-  const acknowledge = ({ result, callbacks }: Dispatch): AdapterResponse | Promise<AdapterResponse> => {
+  // null: `persist` failed, so the receiver emitted nothing and the connector's retry is the delivery.
+  const acknowledge = (dispatched: Dispatch | null): AdapterResponse | Promise<AdapterResponse> => {
+    if (dispatched === null) return response('unavailable', 'The delivery could not be stored; retry later')
+    const { result, callbacks } = dispatched
     if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done)
     if (E.isLeft(result)) {
       const code = codeOf(result.left)
       return response(code, code === 'ignored' ? undefined : result.left.message)
     }
-    // The common case (no durable write, callbacks done) answers at once: no promise, no timer.
-    if (persist === undefined && callbacks._tag === 'Settled') return afterCallbacks(callbacks.failures)
-    return afterWork(result.right, callbacks)
+    // The common case (callbacks done) answers at once: no promise, no timer.
+    if (callbacks._tag === 'Settled') return afterCallbacks(callbacks.failures)
+    return ack === 'on-accept' ? OK : afterWork(callbacks.done)
   }
 
-  const afterWork = async (payload: Payload, callbacks: CallbackOutcome): Promise<AdapterResponse> => {
-    if (persist !== undefined && !(await persisted(persist, payload))) {
-      return response('unavailable', 'The delivery could not be stored; retry later')
-    }
-    if (ack === 'on-accept') return OK
-    if (callbacks._tag === 'Settled') return afterCallbacks(callbacks.failures)
-    const failures = await within(callbacks.done, ackTimeoutMs, TIMEOUT)
+  const afterWork = async (done: Promise<ReadonlyArray<CallbackFailure>>): Promise<AdapterResponse> => {
+    const failures = await within(done, ackTimeoutMs, TIMEOUT)
     if (failures !== TIMEOUT) return afterCallbacks(failures)
     log(logger, 'warn', `Callbacks still running after ${ackTimeoutMs} ms; answered 202`)
     return response('processing')
@@ -152,9 +149,9 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       : OK
 
   // A store that fails or hangs is an outage: one line, no stack.
-  const persisted = async (store: NonNullable<typeof persist>, payload: Payload): Promise<boolean> => {
+  const persisted: Store = async (payload) => {
     const { session_id } = payload
-    const stored = Promise.resolve().then(() => store(payload)).then(() => true, (error: unknown) => {
+    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, (error: unknown) => {
       log(logger, 'error', `persist failed: ${errorText(error)}; ${RETRIED}`, { session_id })
       return false
     })

@@ -1,12 +1,37 @@
 /**
- * The writing side of the Redis bridge: each verified payload appended to a stream (XADD with an approximate
- * MAXLEN), as a function for the adapters' `persist` option or as an operator.
+ * The writing side of the Redis bridge: each verified payload appended to a stream (XADD, then trimmed to about
+ * `maxLen` but never past what a consumer group still needs), as a function for `persist` or as an operator.
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
-import type { RedisCommandClient } from './client.js'
+import { scriptRunner, type RedisCommandClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
+
+// Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
+// LIMIT the excess): an entry a group still needs is never trimmed. Returns the id and the length left.
+// (Redis 8.2's XADD … ACKED does the like, but says nothing of what it kept; this runs on every version.)
+const APPEND = `local id = redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3])
+local len = redis.call('XLEN', KEYS[1])
+local excess = len - tonumber(ARGV[1])
+if excess <= 0 then return {id, len} end
+local floor, fms, fseq
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+  local need = info['last-delivered-id']
+  if info['pending'] > 0 then need = redis.call('XPENDING', KEYS[1], info['name'])[2] end
+  local ms, seq = string.match(need, '(%d+)-(%d+)')
+  ms, seq = tonumber(ms), tonumber(seq)
+  if floor == nil or ms < fms or (ms == fms and seq < fseq) then floor, fms, fseq = need, ms, seq end
+end
+if floor == nil then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
+else redis.call('XTRIM', KEYS[1], 'MINID', '~', floor, 'LIMIT', excess) end
+return {id, redis.call('XLEN', KEYS[1])}`
+
+/** How far over `maxLen` a stream may be before it is reported: Redis trims whole nodes (100 entries at most). */
+const NODE = 100
 
 /** The field of each stream entry that holds the payload's JSON. */
 export const PAYLOAD_FIELD = 'payload'
@@ -15,8 +40,13 @@ export const PAYLOAD_FIELD = 'payload'
 export interface RedisAppendOptions {
   /** The stream key. */
   readonly stream: string
-  /** Approximate maximum length (`MAXLEN ~`: Redis trims whole nodes, so a few more may stay); default 1,000,000. */
+  /**
+   * Approximate maximum length (Redis trims whole nodes, so a few more may stay); default 1,000,000. Entries a
+   * consumer group has pending or not yet read are never trimmed: the stream then grows past it, and says so.
+   */
   readonly maxLen?: number | undefined
+  /** Where a stream held over `maxLen` is reported (one line per 10 s); default {@link consoleLogger}. */
+  readonly logger?: Logger | undefined
   /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). */
   readonly telemetry?: Telemetry | undefined
 }
@@ -36,9 +66,18 @@ export function redisAppender(
 ): (payload: Payload) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
-  const head = ['XADD', stream, 'MAXLEN', '~', String(maxLen), '*', PAYLOAD_FIELD]
-  const telemetry = options.telemetry
-  const append = async (payload: Payload) => String(await client.sendCommand([...head, JSON.stringify(payload)]))
+  const { telemetry, logger = consoleLogger } = options
+  const run = scriptRunner(client, APPEND)
+  const report = rateLimited(10_000)
+  const append = async (payload: Payload) => {
+    const reply = await run([stream], [String(maxLen), PAYLOAD_FIELD, JSON.stringify(payload)])
+    const [id, length] = reply as [unknown, number]
+    if (length > maxLen + NODE) {
+      report(logger, 'warn', `Stream ${stream} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
+        'unread in a consumer group are not trimmed until acknowledged')
+    }
+    return String(id)
+  }
   if (telemetry === undefined) return append
   return async (payload) => {
     const done = telemetry.redisAppend(stream)

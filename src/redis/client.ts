@@ -46,3 +46,21 @@ export function streamEntries(reply: unknown, stream: string): RawEntry[] {
   if (Array.isArray(reply)) return parseEntries(reply.find(ours)?.[1])
   return reply && typeof reply === 'object' ? parseEntries((reply as Record<string, unknown>)[stream]) : []
 }
+
+/** Runs a Lua script by its SHA1: loaded on first use, and again when Redis forgot it (a restart, SCRIPT FLUSH). */
+export function scriptRunner(client: RedisCommandClient, source: string) {
+  let sha: string | undefined
+  const evalsha = async (keys: string[], args: string[]) => {
+    sha ??= String(await client.sendCommand(['SCRIPT', 'LOAD', source]))
+    return client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
+  }
+  return async (keys: string[], args: string[]): Promise<unknown> => {
+    try {
+      return await evalsha(keys, args)
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+      sha = undefined
+      return evalsha(keys, args)
+    }
+  }
+}

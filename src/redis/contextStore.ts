@@ -18,7 +18,7 @@ import {
   bucketKey, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
 } from '../context/text.js'
 import { toText } from '../payloads.js'
-import type { RedisCommandClient } from './client.js'
+import { scriptRunner, type RedisCommandClient } from './client.js'
 
 interface RedisContextStoreOptions extends ContextDefaults {
   /** Prefix of every key; default `autoplay-rx:context:`. */
@@ -128,7 +128,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   private readonly ttl: string
   private readonly logger: Logger
   private readonly warned = new Set<string>()
-  private readonly scripts = new Map<string, string>()
+  private readonly scripts = new Map<string, ReturnType<typeof scriptRunner>>()
 
   /** @throws TypeError naming the option when one is invalid */
   constructor(private readonly client: RedisCommandClient, options: RedisContextStoreOptions = {}) {
@@ -205,23 +205,11 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     return [...found].sort(byCodePoint)
   }
 
-  /** Runs a script by its SHA1, loading it first, and once more when Redis forgot it (a restart, SCRIPT FLUSH). */
-  private async run(source: string, keys: string[], args: string[]): Promise<unknown> {
-    const evalsha = async () => {
-      let sha = this.scripts.get(source)
-      if (sha === undefined) {
-        sha = String(await this.client.sendCommand(['SCRIPT', 'LOAD', source]))
-        this.scripts.set(source, sha)
-      }
-      return this.client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
-    }
-    try {
-      return await evalsha()
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-      this.scripts.delete(source)
-      return evalsha()
-    }
+  /** Runs a script by its SHA1 (see scriptRunner), one runner per script. */
+  private run(source: string, keys: string[], args: string[]): Promise<unknown> {
+    let runner = this.scripts.get(source)
+    if (runner === undefined) this.scripts.set(source, runner = scriptRunner(this.client, source))
+    return runner(keys, args)
   }
 
   private warnFallback(sessionId: string, buckets: number): void {

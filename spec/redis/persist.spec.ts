@@ -1,0 +1,46 @@
+import { expect } from 'chai'
+import { WebhookReceiver, silentLogger, type Payload } from '../../src/index.js'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { redisAppender } from '../../src/redis/index.js'
+import { generateEvents } from '../../src/cli/generate.js'
+import { sendDeliveries } from '../../src/cli/send.js'
+import { SECRET } from '../helpers/fixtures.js'
+import { listen } from '../helpers/http.js'
+import { redisSuite, until } from '../helpers/redis.js'
+
+describe('persist: a delivery reaches the in-process streams once stored, and only then (real redis-server)', function () {
+  this.timeout(30_000)
+  const suite = redisSuite()
+
+  it('Redis down, the connector retrying the same delivery: 503 each time and nothing in-process; once back, one 2xx, one emission, XLEN 1', async () => {
+    const stream = suite.name('persist')
+    const writer = await suite.client()
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const seen: Payload[] = []
+    const called: Payload[] = []
+    suite.keep(receiver.payloads$.subscribe((p) => seen.push(p)))
+    suite.keep(receiver.actions$.subscribe((p) => seen.push(p)))
+    receiver.onActions((p) => { called.push(p) })
+    const persist = redisAppender(writer, { stream })
+    const server = await listen(createNodeMiddleware(receiver, { persist, persistTimeoutMs: 300 }))
+    const url = `http://127.0.0.1:${server.port}/`
+    const body = Buffer.from(generateEvents({ type: 'actions', count: 1, sessions: 1, seed: 7 })[0]!)
+    try {
+      await suite.redis.stop()
+      const outage = await sendDeliveries({ url, secret: SECRET, deliveries: [1, 2, 3, 4].map(() => ({ body })), retries: 0, concurrency: 1 })
+      expect(outage.statuses).to.deep.equal([503, 503, 503, 503])
+      expect(seen).to.have.length(0)
+      expect(called).to.have.length(0)
+      await suite.redis.start()
+      await suite.reconnected()
+      const retry = await sendDeliveries({ url, secret: SECRET, deliveries: [{ body }], retries: 0 })
+      expect(retry.statuses).to.deep.equal([200])
+      await until(() => called.length === 1, 'the callback')
+      expect(seen.map((p) => p.forwarded_at)).to.deep.equal([1, 2].map(() => JSON.parse(body.toString()).forwarded_at))
+      expect(called).to.have.length(1)
+      expect(Number(await writer.sendCommand(['XLEN', stream]))).to.equal(1)
+    } finally {
+      await server.close()
+    }
+  })
+})
