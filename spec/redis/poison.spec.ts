@@ -45,8 +45,9 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
   this.timeout(60_000)
   const suite = redisSuite()
   const { name, client, keep } = suite
-  const pendingCount = async (stream: string) =>
-    Number(((await (await client()).sendCommand(['XPENDING', stream, 'workers'])) as [number])[0])
+  // -1 while the group is not there yet.
+  const pendingCount = async (redis: { sendCommand(args: string[]): Promise<unknown> }, stream: string) =>
+    Number(((await redis.sendCommand(['XPENDING', stream, 'workers']).catch(() => [-1])) as [number])[0])
 
   it('a poison entry that kills the worker is dead-lettered after maxDeliveries; the 11 others are processed, 0 pending', async function () {
     this.timeout(120_000)
@@ -62,7 +63,7 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     while (!done && runs < 9) {
       runs++
       const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison.forwarded_at), WORK_MS: '5' }, 40_000)
-      const finished = async () => (await pendingCount(stream)) === 0 && Number(await writer.sendCommand(['XLEN', `${stream}:dead`])) === 1
+      const finished = async () => (await pendingCount(writer, stream)) === 0 && Number(await writer.sendCommand(['XLEN', `${stream}:dead`])) === 1
       await until(async () => !program.alive() || (program.out().includes('ready') && await finished()), 'the worker to die or be done', 35_000)
       for (const line of program.out().split('\n')) if (line.startsWith('processed ')) processed.add(line.slice(10))
       done = program.alive()
@@ -71,7 +72,7 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     }
     expect(done, `done within ${runs} runs`).to.equal(true)
     expect([...processed].sort()).to.deep.equal(sent.filter((p) => p !== poison).map((p) => String(p.forwarded_at)).sort())
-    expect(await pendingCount(stream)).to.equal(0)
+    expect(await pendingCount(writer, stream)).to.equal(0)
     const [letter] = parseEntries(await writer.sendCommand(['XRANGE', `${stream}:dead`, '-', '+']))
     expect(JSON.parse(letter!.fields['payload']!)).to.deep.equal(poison)
     expect(letter!.fields).to.include({ 'dead:why': 'maxDeliveries', 'dead:deliveries': '5', 'dead:group': 'workers' })
@@ -93,7 +94,7 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     expect(handed).to.deep.equal(Array(5).fill(id))
     expect(rejected.map((r) => [r.id, r.error._tag, r.error._tag === 'DeliveryLimit' && r.error.deliveries])).to.deep.equal([[id, 'DeliveryLimit', 5]])
     expect(logger.lines.map((l) => `${l.level}: ${l.message}`)).to.deep.equal([`warn: Entry ${id} dead-lettered after 5 deliveries`])
-    expect(await pendingCount(stream)).to.equal(0)
+    expect(await pendingCount(writer, stream)).to.equal(0)
     const letters = parseEntries(await writer.sendCommand(['XRANGE', `${stream}:dead`, '-', '+']))
     expect(letters.map((l) => [l.fields['dead:id'], l.fields['dead:deliveries'], JSON.parse(l.fields['payload']!).forwarded_at])).to.deep.equal([[id, '5', bad!.forwarded_at]])
   })
@@ -116,7 +117,7 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     expect(claimed.map((d) => d.id)).to.deep.equal(ids.slice(6))
     expect(rejected.map((r) => `${r.id} ${r.error._tag}`)).to.deep.equal(ids.slice(0, 6).map((id) => `${id} EntryTrimmed`))
     expect(logger.lines.map((l) => l.message)).to.deep.equal(ids.slice(0, 6).map((id) => `Entry ${id} was trimmed while pending: lost`))
-    expect(await pendingCount(stream)).to.equal(0)
+    expect(await pendingCount(writer, stream)).to.equal(0)
   })
 
   it('removes consumers idle for idleConsumerMs with nothing pending; keeps those with pending entries', async () => {
@@ -129,8 +130,8 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     await sleep(300)
     keep(fromRedisStream(await client(), { stream, group: 'workers', consumer: 'c', idleConsumerMs: 200, blockMs: 50 }).subscribe())
     const names = async () => ((await writer.sendCommand(['XINFO', 'CONSUMERS', stream, 'workers'])) as unknown[][]).map((c) => String(Array.isArray(c) ? c[1] : (c as { name?: unknown }).name)).sort()
-    await until(async () => !(await names()).includes('gone'), 'the idle consumer to be removed')
-    expect(await names()).to.deep.equal(['busy', 'c'])
+    // 'c' reads nothing new, so Redis 7.0 makes no consumer of it.
+    await until(async () => (await names()).join() === 'busy', 'the idle consumer to be removed')
   })
 
   it('bounds the bytes in flight: 60 entries of 1 MiB, slow work, reader defaults, a worker with a 96 MiB heap processes them all', async () => {
