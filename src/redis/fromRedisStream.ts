@@ -5,8 +5,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
-  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, of, race, repeat,
-  retry, throwError, timeout, timer,
+  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, of, race,
+  repeat, retry, throwError, timeout, timer,
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
@@ -67,8 +67,8 @@ interface Batch {
 // Pending entries, this consumer's own (ARGV[9] '') or any idle ones, in one atomic step: past maxDeliveries an
 // entry is moved to the dead-letter stream and acknowledged; one trimmed while pending is acknowledged and reported.
 // A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
-const CLAIM = `local stream, dead, group, me, idle, count, max = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]),
-  tonumber(ARGV[6])
+const CLAIM = `local stream, dead, group, me, idle = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
+local count, max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local skip = {}
 for i = 10, #ARGV do skip[ARGV[i]] = true end
 local query = {'XPENDING', stream, group, 'IDLE', idle, ARGV[4], '+', count}
