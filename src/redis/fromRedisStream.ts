@@ -1,6 +1,6 @@
 /**
  * The reading side of the Redis bridge: a consumer group read as an Observable of deliveries, each acknowledged by
- * the worker (XACK), with what a dead worker left pending claimed (XAUTOCLAIM).
+ * the worker (XACK), with what a dead worker left pending claimed, and poison entries dead-lettered.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'

@@ -19,7 +19,7 @@ export interface FromRedisStreamOptions {
   readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
   readonly blockMs?: number | undefined
-  /** Entries pending in any consumer for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  /** Entries pending in any consumer for this long are claimed (XCLAIM); default 30000 ms. */
   readonly claimIdleMs?: number | undefined
   /** Most deliveries neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
   readonly maxInFlight?: number | undefined
