@@ -134,12 +134,12 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     await until(async () => (await names()).join() === 'busy', 'the idle consumer to be removed')
   })
 
-  it('bounds the bytes in flight: 60 entries of 1 MiB, slow work, reader defaults, a worker with a 96 MiB heap processes them all', async () => {
+  it('bounds the bytes in flight: 100 entries of 1 MiB, slow work, reader defaults, a worker with a 128 MiB heap processes them all', async () => {
     const stream = name('bytes')
     const writer = await client()
     const [base] = payloads(1, 1, 45) as [Extract<Payload, { type: 'actions' }>]
     const big = (n: number) => ({ ...base, forwarded_at: base.forwarded_at + n, actions: [{ ...base.actions[0]!, description: `${n}`.padEnd(2 ** 20, 'x') }] })
-    for (let n = 0; n < 60; n++) await redisAppender(writer, { stream })(big(n) as Payload)
+    for (let n = 0; n < 100; n++) await redisAppender(writer, { stream })(big(n) as Payload)
     const program = runProgram(`
       import { createClient } from 'redis'
       import { mergeMap } from 'rxjs'
@@ -155,9 +155,9 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
         }, 8))
         .subscribe()
       process.once('SIGTERM', () => process.exit(0))
-    `, { REDIS_URL: suite.redis.url, STREAM: stream, NODE_OPTIONS: '--max-old-space-size=96' }, 50_000)
+    `, { REDIS_URL: suite.redis.url, STREAM: stream, NODE_OPTIONS: '--max-old-space-size=128' }, 50_000)
     try {
-      await until(() => !program.alive() || program.out().includes('done 60'), 'the 60 entries', 45_000)
+      await until(() => !program.alive() || program.out().includes('done 100'), 'the 100 entries', 45_000)
       expect(program.alive(), program.err().slice(0, 500)).to.equal(true)
     } finally {
       program.kill('SIGTERM')
