@@ -99,6 +99,20 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     expect(letters.map((l) => [l.fields['dead:id'], l.fields['dead:deliveries'], JSON.parse(l.fields['payload']!).forwarded_at])).to.deep.equal([[id, '5', bad!.forwarded_at]])
   })
 
+  it('the dead-letter stream keeps the newest deadLetterMaxLen dead letters', async () => {
+    const stream = name('dead-cap')
+    const writer = await client()
+    const ids: string[] = []
+    for (const p of payloads(3, 1, 46)) ids.push(await redisAppender(writer, { stream })(p))
+    let dead = 0
+    keep(fromRedisStream(await client(), {
+      stream, group: 'workers', consumer: 'c', claimIdleMs: 50, blockMs: 50, maxDeliveries: 1, deadLetterMaxLen: 2, logger: {}, rejected: () => { dead++ },
+    }).subscribe((d) => d.release()))
+    await until(() => dead === 3, 'three dead letters')
+    const letters = parseEntries(await writer.sendCommand(['XRANGE', `${stream}:dead`, '-', '+']))
+    expect(letters.map((l) => l.fields['dead:id'])).to.deep.equal(ids.slice(1))
+  })
+
   it('entries trimmed while pending in a dead consumer are each reported when claimed (log line, rejected), and leave the PEL', async () => {
     const stream = name('trimmed')
     const writer = await client()

@@ -95,7 +95,7 @@ for _, p in ipairs(pending) do
       local f = e[1][2]
       for _, v in ipairs({'dead:why', 'maxDeliveries', 'dead:deliveries', n, 'dead:id', id, 'dead:group', group,
         'dead:at', ARGV[8]}) do f[#f + 1] = v end
-      redis.call('XADD', dead, 'MAXLEN', '~', ARGV[7], '*', unpack(f))
+      redis.call('XADD', dead, 'MAXLEN', ARGV[7], '*', unpack(f))
       redis.call('XACK', stream, group, id)
       deadIds[#deadIds + 1] = {id, n}
     else

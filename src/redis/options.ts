@@ -27,7 +27,7 @@ export interface FromRedisStreamOptions {
   readonly maxInFlightBytes?: number | undefined
   /** Times an entry is handed out; one more and it is moved to `<stream>:dead` and acknowledged. Default 5. */
   readonly maxDeliveries?: number | undefined
-  /** The dead-letter stream's `MAXLEN ~`; default 10000. */
+  /** Most entries the dead-letter stream keeps (exact MAXLEN: dead letters are rare); default 10000. */
   readonly deadLetterMaxLen?: number | undefined
   /** Consumers of the group idle this long with nothing pending are removed (XGROUP DELCONSUMER); default 1 h. */
   readonly idleConsumerMs?: number | undefined
