@@ -50,11 +50,11 @@ export interface StreamProbe {
 
 /** Follows one `fromRedisStream` subscription. */
 export interface RedisReaderProbe {
-  /** `count` entries handed out: new ones, or `claimed` (pending before: after a restart, or XAUTOCLAIM). */
+  /** `count` entries handed out: new ones, or `claimed` (pending before: after a restart, or claimed). */
   readonly read: (count: number, claimed: boolean) => void
   /** An XACK ended: `ok` unless Redis refused or failed. */
   readonly acked: (ok: boolean) => void
-  /** An entry that did not decode (its error's `_tag`), acknowledged. */
+  /** An entry not handed out (its error's `_tag`: not decoded, dead-lettered, trimmed), acknowledged. */
   readonly rejected: (tag: string) => void
   /** The subscription ended. */
   readonly closed: () => void

@@ -118,7 +118,7 @@ describe('cli frictions (issue 11 item 5)', function () {
       [['sign', '-'], '--secret is required: pass the secret to sign with (see autoplay-rx sign --help)'],
       [['sign', '--secret', 's', '/nonexistent.json'], 'cannot read /nonexistent.json (ENOENT): check the path (see autoplay-rx sign --help)'],
       [['work'], '--redis is required: the stream\'s Redis server, such as --redis redis://127.0.0.1:6379 (see autoplay-rx work --help)'],
-      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work, demo and version (see autoplay-rx --help)'],
+      [['serve'], 'unknown command "serve": the commands are listen, send, sign, work, dead, demo and version (see autoplay-rx --help)'],
       [['send', '--bogus'], 'unknown option --bogus (see autoplay-rx send --help)'],
       [['send', '-x'], 'unknown option -x (see autoplay-rx send --help)'],
       [['send', '--url', 'http://127.0.0.1:1/', '--secret', 's', '--count', '-1'], '--count must be a whole number ≥ 1, got "-1" (see autoplay-rx send --help)'],

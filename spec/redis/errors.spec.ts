@@ -3,7 +3,7 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeText } from '../../src/decode.js'
 import { match } from '../../src/index.js'
-import { missingPayloadField, type RedisEntryError } from '../../src/redis/errors.js'
+import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from '../../src/redis/errors.js'
 
 const refusal = (text: string): RedisEntryError => {
   const decoded = decodeText(text)
@@ -23,7 +23,9 @@ describe('redis/errors', () => {
     const why = match<RedisEntryError, string>({
       MalformedJson: (e) => `json:${e.reason}`, InvalidPayload: (e) => `shape:${e.eventType}`,
       UnknownEventType: (e) => `type:${e.eventType}`, MissingPayloadField: (e) => `foreign:${e.message}`,
+      DeliveryLimit: (e) => `dead:${e.deliveries}`, EntryTrimmed: () => 'lost',
     })
-    expect(errors.map(why)).to.deep.equal(['json:syntax', 'shape:actions', 'type:usertour_trigger', 'foreign:Entry has no "payload" field'])
+    expect([...errors, deliveryLimit(5, 's:dead'), entryTrimmed].map(why)).to.deep.equal(['json:syntax', 'shape:actions',
+      'type:usertour_trigger', 'foreign:Entry has no "payload" field', 'dead:5', 'lost'])
   })
 })

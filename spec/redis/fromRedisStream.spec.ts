@@ -200,6 +200,7 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     const why = match<RedisEntryError, string>({
       MalformedJson: (e) => `json ${e.reason}`, InvalidPayload: (e) => `shape ${e.eventType}`,
       UnknownEventType: (e) => `type ${e.eventType}`, MissingPayloadField: () => 'foreign',
+      DeliveryLimit: (e) => `dead ${e.deliveries}`, EntryTrimmed: () => 'lost',
     })
     const good = await firstValueFrom(fromRedisStream(await client(), {
       stream, group: 'g', consumer: 'c', startAt: '0', blockMs: 50,
@@ -280,8 +281,9 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
       sendCommand: (args) => {
         const at = scheduler.now()
         const block = args.indexOf('BLOCK')
-        const from = args[0] === 'XREADGROUP' ? ` from ${args.at(-1)}` : args[0] === 'XAUTOCLAIM' && args[5] !== '0-0' ? ` from ${args[5]}` : ''
-        log.push(`${at} ${args[0]}${block > 0 ? ` BLOCK ${args[block + 1]}` : from}`)
+        // EVAL: the pending script, on this consumer's own entries (`own`) or claiming idle ones (`claim`, from its cursor).
+        const what = args[0] === 'EVAL' ? (args[13] === '' ? 'EVAL own' : `EVAL claim${args[8] !== '-' ? ` from ${args[8]}` : ''}`) : args[0]
+        log.push(`${at} ${what}${block > 0 ? ` BLOCK ${args[block + 1]}` : ''}`)
         const reply = answer(at, args)
         if (reply instanceof Error) return Promise.reject(reply)
         if (block < 0) return Promise.resolve(reply)
@@ -296,30 +298,30 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
     const lost = new Error('connection lost')
     const reads = scripted(scheduler, (at, [command]) => {
       if (command === 'XGROUP') return 'OK'
-      if (at < 900 || (at === 1900 && command === 'XAUTOCLAIM')) return lost
-      return command === 'XAUTOCLAIM' ? ['0-0', [], []] : null
+      if (at < 900 || (at === 1900 && command === 'EVAL')) return lost
+      return command === 'EVAL' ? ['-', [], [], [], 0] : null
     })
     const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
       stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 1000, blockMs: 2000, logger, scheduler,
       backoff: { initialMs: 100, maxMs: 300, jitter: 0 },
     }).subscribe()
     try {
-      await runUntil(scheduler, () => reads.log.includes('2500 XREADGROUP BLOCK 500'))
+      await runUntil(scheduler, () => reads.log.includes('2500 XREADGROUP BLOCK 500')).catch((e) => { console.log(reads.log.slice(0, 30)); throw e })
     } finally {
       subscription.unsubscribe()
     }
     expect(reads.log).to.deep.equal([
-      '0 XGROUP', '0 XREADGROUP from 0',
-      '100 XGROUP', '100 XREADGROUP from 0',
-      '300 XGROUP', '300 XREADGROUP from 0',
-      '600 XGROUP', '600 XREADGROUP from 0',
+      '0 XGROUP', '0 EVAL own',
+      '100 XGROUP', '100 EVAL own',
+      '300 XGROUP', '300 EVAL own',
+      '600 XGROUP', '600 EVAL own',
       // Back: its own pending entries (none), a claim, then new entries, blocking only until the next claim is due.
-      '900 XGROUP', '900 XREADGROUP from 0', '900 XAUTOCLAIM', '900 XREADGROUP BLOCK 500',
-      '1400 XAUTOCLAIM', '1400 XREADGROUP BLOCK 500',
-      '1900 XAUTOCLAIM',
+      '900 XGROUP', '900 EVAL own', '900 EVAL claim', '900 XREADGROUP BLOCK 500',
+      '1400 EVAL claim', '1400 XREADGROUP BLOCK 500',
+      '1900 EVAL claim',
       // One failure after reads that answered: the backoff starts over, and its pending entries are not read again.
-      '2000 XGROUP', '2000 XAUTOCLAIM', '2000 XREADGROUP BLOCK 500',
-      '2500 XAUTOCLAIM', '2500 XREADGROUP BLOCK 500',
+      '2000 XGROUP', '2000 EVAL claim', '2000 XREADGROUP BLOCK 500',
+      '2500 EVAL claim', '2500 XREADGROUP BLOCK 500',
     ])
     expect(logger.lines.map((l) => `${l.level}: ${l.message}`)).to.deep.equal([[1, 100], [2, 200], [3, 300], [4, 300], [1, 100]]
       .map(([attempt, ms]) => `error: Redis read failed: connection lost; retry ${attempt} in ${ms} ms`))
@@ -330,11 +332,13 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
   it('claims again at once, from its cursor, while Redis says the scan goes on, then waits claimIdleMs / 2 (at least 50 ms)', async () => {
     const scheduler = new VirtualTimeScheduler()
     let backlog = 5
-    const reads = scripted(scheduler, (_, [command]) => {
-      if (command !== 'XAUTOCLAIM') return command === 'XGROUP' ? 'OK' : null
+    const reads = scripted(scheduler, (_, args) => {
+      const command = args[0]
+      if (command !== 'EVAL') return command === 'XGROUP' ? 'OK' : null
+      if (args[13] === '') return ['-', [], [], [], 0]
       const taken = Math.min(2, backlog)
       backlog -= taken
-      return [backlog > 0 ? `1-${backlog}` : '0-0', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), []]
+      return [backlog > 0 ? `(1-${backlog}` : '-', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), [], [], 0]
     })
     const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
       stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 60, batchSize: 2, maxInFlight: 100, scheduler, rejected: () => undefined,
@@ -345,10 +349,10 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
       subscription.unsubscribe()
     }
     expect(reads.log).to.deep.equal([
-      '0 XGROUP', '0 XREADGROUP from 0',
-      '0 XAUTOCLAIM', '0 XAUTOCLAIM from 1-3', '0 XAUTOCLAIM from 1-1', '0 XREADGROUP BLOCK 50',
-      '50 XAUTOCLAIM', '50 XREADGROUP BLOCK 50',
-      '100 XAUTOCLAIM', '100 XREADGROUP BLOCK 50',
+      '0 XGROUP', '0 EVAL own',
+      '0 EVAL claim', '0 EVAL claim from (1-3', '0 EVAL claim from (1-1', '0 XREADGROUP BLOCK 50',
+      '50 EVAL claim', '50 XREADGROUP BLOCK 50',
+      '100 EVAL claim', '100 XREADGROUP BLOCK 50',
     ])
   })
 })

@@ -13,7 +13,7 @@ interface Flag { readonly arg?: string; readonly help: string; readonly default?
 
 interface Command {
   readonly about: string
-  /** The command line in short, for both helps; a command whose usage names FILE takes file arguments. */
+  /** The command line in short, for both helps; a command whose usage names FILE or ID takes positional arguments. */
   readonly usage: string
   readonly flags: Readonly<Record<string, Flag>>
   readonly note?: string
@@ -160,6 +160,33 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       })
     },
   },
+  dead: {
+    about: 'list, show or replay the entries fromRedisStream dead-lettered (<stream>:dead)',
+    usage: 'autoplay-rx dead list|show ID|replay ID|replay --all --redis URL [--stream NAME]',
+    flags: {
+      redis: { arg: 'URL', help: 'Redis server (required)' },
+      stream: { arg: 'NAME', help: 'the stream whose dead letters these are', default: 'autoplay:events' },
+      count: { arg: 'N', help: 'dead letters listed, oldest first', default: '100' },
+      all: { help: 'replay every dead letter' },
+      json: { help: 'print NDJSON instead of text' },
+    },
+    note: 'replay adds the original fields to the stream and deletes the dead letter, in one step.',
+    async run(args) {
+      const [action, id, ...rest] = args.files
+      if (action !== 'list' && action !== 'show' && action !== 'replay') {
+        const got = action === undefined ? 'nothing' : `"${action}"`
+        return fail(`dead takes list, show ID or replay ID|--all, got ${got}`)
+      }
+      const wanted = action === 'show' || (action === 'replay' && !args.switch('all'))
+      const takes = `${wanted ? 'one ID' : 'no ID'}${action === 'replay' ? ' (or --all)' : ''}`
+      if (rest.length > 0 || (id !== undefined) !== wanted) fail(`dead ${action} takes ${takes}`)
+      if (id !== undefined && !/^\d+-\d+$/.test(id)) fail(`ID must be an id such as 1700000000000-0, got "${id}"`)
+      return (await import('./dead.js')).deadCommand({
+        redisUrl: args.redis(), stream: args.text('stream')!, action, id, count: args.int('count', 1),
+        json: args.switch('json'),
+      })
+    },
+  },
   demo: {
     about: 'the whole story in a few seconds (npm start)',
     usage: 'autoplay-rx demo',
@@ -172,6 +199,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 }
+
+const COMMAND_NAMES = Object.keys(COMMANDS).join(', ')
 
 const MAIN_HELP = ['autoplay-rx — receive and play Autoplay connector events', '', 'Usage:',
   ...Object.values(COMMANDS).map(({ usage }) => `  ${usage}`), '  autoplay-rx --version', '',
@@ -195,7 +224,7 @@ function parse({ flags, usage }: Command, argv: string[]): Args | 'help' {
   const values: Values = {}
   const files: string[] = []
   for (const token of tokens) {
-    if (token.kind === 'positional' && !usage.includes('FILE')) fail(`unexpected argument "${token.value}"`)
+    if (token.kind === 'positional' && !/FILE|ID/.test(usage)) fail(`unexpected argument "${token.value}"`)
     if (token.kind === 'positional') files.push(token.value)
     if (token.kind !== 'option') continue
     const { name, rawName, value } = token
@@ -225,7 +254,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (name === undefined || ['-h', '--help', 'help'].includes(name)) process.stdout.write(`${MAIN_HELP}\n`)
     else if (['version', '-v', '--version'].includes(name)) process.stdout.write(`${version()}\n`)
-    else if (!command) fail(`unknown command "${name}": the commands are listen, send, sign, work, demo and version`)
+    else if (!command) fail(`unknown command "${name}": the commands are ${COMMAND_NAMES} and version`)
     else {
       const args = parse(command, rest)
       if (args !== 'help') return await command.run(args)

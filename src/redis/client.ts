@@ -18,12 +18,12 @@ export interface RawEntry {
   readonly fields: Record<string, string>
 }
 
-/** The entries of one stream out of an XREADGROUP or XAUTOCLAIM entry list. */
+/** The entries of one stream out of an XREADGROUP or XCLAIM entry list. */
 export function parseEntries(list: unknown): RawEntry[] {
   if (!Array.isArray(list)) return []
   const entries: RawEntry[] = []
   for (const item of list) {
-    // XAUTOCLAIM on Redis 6.2 returns null in place of an entry deleted meanwhile.
+    // XCLAIM on Redis 6.2 returns null in place of an entry deleted meanwhile.
     if (!Array.isArray(item) || item.length < 2) continue
     const [id, flat] = item as [unknown, unknown]
     const fields: Record<string, string> = Object.create(null) as Record<string, string>

@@ -1,12 +1,12 @@
 /**
  * The reading side of the Redis bridge: a consumer group read as an Observable of deliveries, each acknowledged by
- * the worker (XACK), with what a dead worker left pending claimed (XAUTOCLAIM).
+ * the worker (XACK), with what a dead worker left pending claimed, and poison entries dead-lettered.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
-  BehaviorSubject, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, race, repeat, retry,
-  throwError, timeout, timer,
+  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, of, race,
+  repeat, retry, throwError, timeout, timer,
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
@@ -15,7 +15,7 @@ import { errorText, log } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
-import { missingPayloadField, type RedisEntryError } from './errors.js'
+import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
 
 /** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
@@ -48,11 +48,64 @@ type OwnConnection = RedisCommandClient & Pick<EventEmitter, 'addListener' | 're
 interface Cursor {
   /** Where the next read of this consumer's own pending entries starts; null once all are handed out. */
   ownPending: string | null
-  /** When (scheduler time) the next XAUTOCLAIM is due. */
+  /** When (scheduler time) the next claim of idle entries is due. */
   nextClaim: number
-  /** Redis's XAUTOCLAIM cursor; `0-0` once a scan is done. */
+  /** Where the claim scan goes on; `-` once a scan is done. */
   claimFrom: string
 }
+
+/** What one read gives: entries to hand out, and pending ones it dead-lettered (id, deliveries) or found trimmed. */
+interface Batch {
+  readonly entries: RawEntry[]
+  readonly claimed: boolean
+  /** One entry handed out before: it goes out alone, so a poison that kills the process takes nothing with it. */
+  readonly alone: boolean
+  readonly dead: [string, number][]
+  readonly lost: string[]
+}
+
+// Pending entries, this consumer's own (ARGV[9] '') or any idle ones, in one atomic step: past maxDeliveries an
+// entry is moved to the dead-letter stream and acknowledged; one trimmed while pending is acknowledged and reported.
+// A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
+const CLAIM = `local stream, dead, group, me, idle = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
+local count, max = tonumber(ARGV[5]), tonumber(ARGV[6])
+local skip = {}
+for i = 10, #ARGV do skip[ARGV[i]] = true end
+local query = {'XPENDING', stream, group, 'IDLE', idle, ARGV[4], '+', count}
+if ARGV[9] == '' then query[9] = me elseif ARGV[4] == '-' then
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+    local info = {}
+    for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+    if info.pending == 0 and info.idle >= tonumber(ARGV[9]) and info.name ~= me then
+      redis.call('XGROUP', 'DELCONSUMER', stream, group, info.name)
+    end
+  end
+end
+local pending = redis.call(unpack(query))
+local entries, deadIds, lost, last, alone, stopped = {}, {}, {}, nil, 0, false
+for _, p in ipairs(pending) do
+  local id, n = p[1], p[4]
+  if not skip[id] then
+    if n > 1 and #entries > 0 then stopped = true break end
+    local e = n >= max and redis.call('XRANGE', stream, id, id) or redis.call('XCLAIM', stream, group, me, idle, id)
+    if type(e[1]) ~= 'table' then
+      lost[#lost + 1] = id
+      redis.call('XACK', stream, group, id)
+    elseif n >= max then
+      local f = e[1][2]
+      for _, v in ipairs({'dead:why', 'maxDeliveries', 'dead:deliveries', n, 'dead:id', id, 'dead:group', group,
+        'dead:at', ARGV[8]}) do f[#f + 1] = v end
+      redis.call('XADD', dead, 'MAXLEN', ARGV[7], '*', unpack(f))
+      redis.call('XACK', stream, group, id)
+      deadIds[#deadIds + 1] = {id, n}
+    else
+      entries[#entries + 1] = e[1]
+      if n > 1 then alone, last, stopped = 1, id, true break end
+    end
+  end
+  last = id
+end
+return {(stopped or #pending == count) and ('(' .. last) or '-', entries, deadIds, lost, alone}`
 
 /**
  * Reads payloads through a Redis consumer group: at-least-once delivery to the workers of the group. Call
@@ -72,7 +125,7 @@ export function fromRedisStream(
   client: RedisCommandClient, options: FromRedisStreamOptions,
 ): Observable<RedisDelivery> {
   const settings = readerSettings(client, options)
-  const { stream, group, consumer, maxInFlight, logger, readClient, scheduler } = settings
+  const { stream, group, consumer, maxInFlight, maxInFlightBytes, logger, readClient, scheduler } = settings
   // A user's connection closed by its owner: no retry can help, and a silent stop would hide it.
   const closedByOwner = (error?: unknown) => isClosed(client) || (readClient !== undefined &&
     (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
@@ -82,46 +135,72 @@ export function fromRedisStream(
     const own = readClient ? undefined : (client as unknown as { duplicate(): OwnConnection }).duplicate()
     own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
     const reads: RedisCommandClient = readClient ?? own!
-    // Deliveries neither acknowledged nor released, by entry id: each holds one room, and a claim of one of them
-    // is work still under way here, not handed out again.
-    const held = new Map<string, object>()
-    const inFlight = new BehaviorSubject(0)
-    const cursor: Cursor = { ownPending: '0', nextClaim: 0, claimFrom: '0-0' }
+    // Deliveries neither acknowledged nor released, by entry id, with their bytes: each holds room, and a claim of
+    // one of them is work still under way here, not handed out again.
+    const held = new Map<string, { readonly bytes: number }>()
+    let heldBytes = 0
+    // The largest entry seen, at least a default body: reads take no more entries than the free bytes would hold.
+    let largest = 2 ** 20
+    let alone = false
+    const changed = new BehaviorSubject<void>(undefined)
+    const cursor: Cursor = { ownPending: '-', nextClaim: 0, claimFrom: '-' }
     const probe = settings.telemetry?.redisReader({ client, stream, group })
     const ack = (id: string) => acknowledge(id).then((ok) => (probe?.acked(ok), ok))
+    const refuse = refuser(settings, probe)
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
       if (own && !own.isOpen) await own.connect()
       await ensureGroup(reads, stream, group, settings.startAt)
     })
-    const room = inFlight.pipe(first((n) => n < maxInFlight))
+    // A delivery out alone holds all the room until it ends.
+    const hasRoom = () => alone ? held.size === 0 : held.size < maxInFlight && heldBytes < maxInFlightBytes
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${held.size} deliveries neither ` +
         'acknowledged nor released (call release() when work fails)', { stream, group, consumer })
       return waitForRoom()
     }
-    const waitForRoom = (): Observable<number> =>
-      room.pipe(timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
-    const step = defer(() => {
+    const waitForRoom = (): Observable<void> =>
+      changed.pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
+    const space = () => Math.min(maxInFlight - held.size,
+      Math.max(1, Math.floor((maxInFlightBytes - heldBytes) / largest)))
+    const step: Observable<RedisDelivery | null> = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
       return waitForRoom()
-    }).pipe(concatMap((n) => from(read(reads, settings, cursor, maxInFlight - n))))
+    }).pipe(
+      concatMap(() => from(read(reads, settings, cursor, space(), [...held.keys()]))),
+      concatMap((batch) => {
+        for (const [id, n] of batch.dead) {
+          refuse(id, '', deliveryLimit(n, `${stream}:dead`), `Entry ${id} dead-lettered after ${n} deliveries`)
+        }
+        for (const id of batch.lost) refuse(id, '', entryTrimmed, `Entry ${id} was trimmed while pending: lost`)
+        alone = batch.alone
+        // null first: a read that answered ends a run of failures (retry's resetOnSuccess). from() stops between
+        // entries once the subscriber is gone: the rest of a batch stays pending, untouched.
+        const handOut = () => from(batch.entries).pipe(map((entry) => toDelivery(entry, batch.claimed)))
+        return concat(of(null), alone ? waitForRoom().pipe(concatMap(handOut)) : handOut())
+      }),
+    )
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
-      const payload = decodeEntry(entry, settings, ack, probe)
+      const payload = decodeEntry(entry, refuse, ack)
       if (payload === null) return null
       probe?.read(1, claimed)
-      const slot = {}
+      let bytes = 0
+      for (const [k, v] of Object.entries(entry.fields)) bytes += k.length + v.length
+      largest = Math.max(largest, bytes)
+      const slot = { bytes }
       held.set(entry.id, slot)
-      inFlight.next(held.size)
+      heldBytes += bytes
+      changed.next()
       // Only this delivery's own slot: a late answer must not free the room of the entry's next delivery.
       const release = () => {
         if (held.get(entry.id) !== slot) return
         held.delete(entry.id)
-        inFlight.next(held.size)
+        heldBytes -= bytes
+        changed.next()
       }
       let acked = false
       return {
@@ -150,9 +229,7 @@ export function fromRedisStream(
           return own ? race(pause, fromEvent(own, 'ready')) : pause
         },
       }),
-      // from() stops between entries once the subscriber is gone: the rest of a batch stays pending, untouched.
-      concatMap(({ entries, claimed }) => from(entries).pipe(map((entry) => toDelivery(entry, claimed)),
-        filter((delivery): delivery is RedisDelivery => delivery !== null))),
+      filter((delivery): delivery is RedisDelivery => delivery !== null),
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
       finalize(() => {
         probe?.closed()
@@ -162,32 +239,43 @@ export function fromRedisStream(
   })
 }
 
-/** One read: this consumer's own pending entries first, then claims of idle ones when due, then new entries. */
-async function read(reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number) {
+/**
+ * One read: this consumer's own pending entries first, then claims of idle ones when due, then new entries.
+ * `skip`: entries whose work is under way here, not claimed.
+ */
+async function read(
+  reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number, skip: string[],
+): Promise<Batch> {
   const { stream, group, consumer, scheduler, claimIdleMs } = settings
   const room = Math.min(settings.batchSize, space)
-  const count = ['COUNT', String(room)]
-  const readGroup = ['XREADGROUP', 'GROUP', group, consumer, ...count]
+  const pending = async (from: string, own: boolean) => {
+    const reply = await reads.sendCommand(['EVAL', CLAIM, '2', stream, `${stream}:dead`, group, consumer,
+      own ? '0' : String(claimIdleMs), from, String(room), String(settings.maxDeliveries),
+      String(settings.deadLetterMaxLen), String(Date.now()), own ? '' : String(settings.idleConsumerMs),
+      ...(own ? [] : skip)]) as [unknown, unknown, [unknown, unknown][], unknown[], unknown]
+    const dead = reply[2].map(([id, n]): [string, number] => [String(id), Number(n)])
+    const entries = parseEntries(reply[1])
+    return { next: String(reply[0]), entries, claimed: true, alone: reply[4] === 1, dead, lost: reply[3].map(String) }
+  }
   if (cursor.ownPending !== null) {
     // What this consumer read before a restart and never acknowledged comes first, each once.
-    const entries = streamEntries(await reads.sendCommand([...readGroup, 'STREAMS', stream, cursor.ownPending]), stream)
-    cursor.ownPending = entries.length < room ? null : entries[entries.length - 1]!.id
-    return { entries, claimed: true }
+    const batch = await pending(cursor.ownPending, true)
+    cursor.ownPending = batch.next === '-' ? null : batch.next
+    return batch
   }
   if (scheduler.now() >= cursor.nextClaim) {
-    const claim = ['XAUTOCLAIM', stream, group, consumer, String(claimIdleMs), cursor.claimFrom, ...count]
-    const reply = await reads.sendCommand(claim)
-    const entries = Array.isArray(reply) ? parseEntries(reply[1]) : []
-    // Go on from Redis's cursor, so entries skipped as still under way here are not claimed again in a loop;
+    const batch = await pending(cursor.claimFrom, false)
+    // Go on from the scan's cursor, so entries skipped as still under way here are not claimed again in a loop;
     // claim again at once while the scan is not done, otherwise every half idle period.
-    cursor.claimFrom = Array.isArray(reply) && reply[0] != null ? String(reply[0]) : '0-0'
-    cursor.nextClaim = scheduler.now() + (cursor.claimFrom !== '0-0' ? 0 : Math.max(50, Math.floor(claimIdleMs / 2)))
-    if (entries.length > 0) return { entries, claimed: true }
+    cursor.claimFrom = batch.next
+    cursor.nextClaim = scheduler.now() + (batch.next !== '-' ? 0 : Math.max(50, Math.floor(claimIdleMs / 2)))
+    if (batch.entries.length + batch.dead.length + batch.lost.length > 0) return batch
   }
   // Block no longer than until the next claim is due.
   const block = Math.min(settings.blockMs, Math.max(1, cursor.nextClaim - scheduler.now()))
-  const reply = await reads.sendCommand([...readGroup, 'BLOCK', String(block), 'STREAMS', stream, '>'])
-  return { entries: streamEntries(reply, stream), claimed: false }
+  const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room),
+    'BLOCK', String(block), 'STREAMS', stream, '>'])
+  return { entries: streamEntries(reply, stream), claimed: false, alone: false, dead: [], lost: [] }
 }
 
 /**
@@ -224,24 +312,31 @@ function acknowledger(client: RedisCommandClient, settings: ReaderSettings): (id
   }
 }
 
+type Refuse = (id: string, text: string, error: RedisEntryError, line?: string) => void
+
+/** Reports an entry not handed out: the metric, the `rejected` callback, and a warning line when `line` is given. */
+function refuser(settings: ReaderSettings, probe: RedisReaderProbe | undefined): Refuse {
+  const { stream, group, consumer, logger } = settings
+  return (id, text, error, line) => {
+    probe?.rejected(error._tag)
+    if (line !== undefined) log(logger, 'warn', line, { stream, group, consumer, id })
+    try {
+      settings.rejected?.({ id, text, error })
+    } catch (error) {
+      // A bug in the user's callback: its stack is worth logging.
+      log(logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same',
+        { stream, group, consumer, id, error })
+    }
+  }
+}
+
 /** The entry's payload, or null for one that does not decode: reported and acknowledged, not claimed for ever. */
-function decodeEntry(
-  { id, fields }: RawEntry, settings: ReaderSettings, acknowledge: (id: string) => Promise<boolean>,
-  probe: RedisReaderProbe | undefined,
-): Payload | null {
+function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id: string) => Promise<boolean>) {
   const text = fields[PAYLOAD_FIELD]
   const decoded: E.Either<RedisEntryError, Decoded> =
     text === undefined ? E.left(missingPayloadField) : decodeText(text)
   if (E.isRight(decoded)) return decoded.right.payload
-  probe?.rejected(decoded.left._tag)
-  try {
-    settings.rejected?.({ id, text: text ?? '', error: decoded.left })
-  } catch (error) {
-    // A bug in the user's callback: its stack is worth logging.
-    const { stream, group, consumer } = settings
-    log(settings.logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same',
-      { stream, group, consumer, id, error })
-  }
+  refuse(id, text ?? '', decoded.left)
   void acknowledge(id)
   return null
 }

@@ -19,10 +19,18 @@ export interface FromRedisStreamOptions {
   readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
   readonly blockMs?: number | undefined
-  /** Entries pending in any consumer for this long are claimed (XAUTOCLAIM); default 30000 ms. */
+  /** Entries pending in any consumer for this long are claimed (XCLAIM); default 30000 ms. */
   readonly claimIdleMs?: number | undefined
   /** Most deliveries neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
   readonly maxInFlight?: number | undefined
+  /** The same in bytes (an entry's field lengths); default 32 MiB. */
+  readonly maxInFlightBytes?: number | undefined
+  /** Times an entry is handed out; one more and it is moved to `<stream>:dead` and acknowledged. Default 5. */
+  readonly maxDeliveries?: number | undefined
+  /** Most entries the dead-letter stream keeps (exact MAXLEN: dead letters are rare); default 10000. */
+  readonly deadLetterMaxLen?: number | undefined
+  /** Consumers of the group idle this long with nothing pending are removed (XGROUP DELCONSUMER); default 1 h. */
+  readonly idleConsumerMs?: number | undefined
   /**
    * Where the group starts when this call creates it (again, after Redis forgot it): `'0'` (default) every entry
    * in the stream, so nothing stored meanwhile is skipped; `'$'` live only.
@@ -30,7 +38,7 @@ export interface FromRedisStreamOptions {
   readonly startAt?: '0' | '$' | undefined
   /** The connection the reads block on; default a duplicate of `client` per subscription. Required for a wrapper. */
   readonly readClient?: RedisCommandClient | undefined
-  /** Entries that do not decode (acknowledged all the same). A callback that throws is logged. */
+  /** Entries not handed out: not decoded, dead-lettered, trimmed while pending (acknowledged). Throwing is logged. */
   readonly rejected?: ((rejection: RedisEntryRejection) => void) | undefined
   /** Where Redis errors and failed acknowledgements are reported, one line each; default `consoleLogger`. */
   readonly logger?: Logger | undefined
@@ -67,6 +75,10 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? batchSize * 2),
+    maxInFlightBytes: positiveInteger('maxInFlightBytes', options.maxInFlightBytes ?? 32 * 2 ** 20),
+    maxDeliveries: positiveInteger('maxDeliveries', options.maxDeliveries ?? 5),
+    deadLetterMaxLen: positiveInteger('deadLetterMaxLen', options.deadLetterMaxLen ?? 10_000),
+    idleConsumerMs: positiveInteger('idleConsumerMs', options.idleConsumerMs ?? 3_600_000),
     startAt,
     readClient: options.readClient,
     rejected: options.rejected,
