@@ -6,6 +6,7 @@ import { clock, parity, type Harness } from './parity.js'
 import { untrustedTime } from './untrustedTime.js'
 import type { ContextDefaults } from '../../src/context/options.js'
 import { payloads } from '../helpers/redis.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 const NOW = 1_700_000_100
 
@@ -118,6 +119,50 @@ describe('ContextStore (memory)', () => {
     const store = new ContextStore({ logger: { warn: () => { throw new Error('broken logger') } } })
     store.add(batch('s1', 'p1', NOW, ['A']))
     expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+  })
+
+  it('holds a few sessions of 1 MiB descriptions and 200,000 empty batches in a 64 MiB heap, with the docs\' options; get() gives at most maxContextBytes', async function () {
+    this.timeout(20_000)
+    const { stdout } = await runChild(18_000, `
+      import { ContextStore } from ${JSON.stringify(sourceModule('context/ContextStore.ts'))}
+      const store = new ContextStore({ maxSessions: 10_000, maxActions: 30 })
+      const action = (description) => ({ index: 0, type: 'click', title: '', description, canonical_url: '/x', raw_url: '', timestamp_start: 0, timestamp_end: 0, session_id: null, user_id: null, email: null, conversation_id: null })
+      const batch = (session, actions) => ({ type: 'actions', product_id: '', session_id: session, user_id: null, email: null, conversation_id: null, count: actions.length, forwarded_at: 1, actions })
+      const heap = () => { globalThis.gc(); return process.memoryUsage().heapUsed }
+      const start = heap()
+      // A fresh 1 MiB string each, as a decoded body gives: 3 sessions × 40 batches.
+      for (let i = 0; i < 120; i++) store.add(batch('s' + (i % 3), [action(Buffer.alloc(1 << 20, String(i % 10)).toString())]))
+      const text = store.get('s0')
+      const described = heap() - start
+      const before = heap()
+      for (let i = 0; i < 200_000; i++) store.add(batch('s1', []))
+      const empty = heap() - before
+      let started = performance.now()
+      store.get('s1')
+      console.log(JSON.stringify({ described, empty, length: text.length, lines: text.split('\\n').length, ms: performance.now() - started, sessions: store.activeSessions }))
+    `, ['--max-old-space-size=64', '--expose-gc'])
+    const seen = JSON.parse(stdout) as { described: number; empty: number; length: number; lines: number; ms: number; sessions: string[] }
+    expect(seen.sessions).to.deep.equal(['s0', 's1', 's2'])
+    expect(seen.described).to.be.below(4 * 1024 * 1024)
+    expect(seen.empty).to.be.below(1024 * 1024)
+    expect(seen.length).to.be.within(60 * 1024, 65 * 1024) // 64 KiB of text and its framing
+    expect(seen.ms).to.be.below(5)
+  })
+
+  it('maxBytes bounds the whole store\'s text (keys, summaries, actions), evicting the least recently written keys', () => {
+    const store = new ContextStore({ maxBytes: 300 })
+    for (const s of ['a', 'b', 'c', 'd']) store.add(batch(s, '', NOW, ['x'.repeat(70)])) // 91 bytes a line, 92 a key
+    expect(store.activeSessions).to.deep.equal(['b', 'c', 'd'])
+    store.onSummary('b', 'S'.repeat(100)) // b is now the most recent; c and d give way
+    expect(store.activeSessions).to.deep.equal(['b', 'd'])
+    expect(() => new ContextStore({ maxBytes: 0 })).to.throw(TypeError, 'autoplay-rx: maxBytes must be a positive integer')
+  })
+
+  it('maxSessions is 100,000 by default', () => {
+    const store = new ContextStore()
+    for (let i = 0; i <= 100_000; i++) store.add(batch(`s${i}`, '', NOW, []))
+    expect(store.activeSessions.length).to.equal(100_000)
+    expect(store.get('s0')).to.equal('')
   })
 
   it('refuses maxSessions that is not a positive integer, a summary that is not text, and a time that is not finite', () => {

@@ -100,7 +100,7 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     const store = new RedisContextStore(redis, { prefix, ttlSeconds: 3600 })
     await store.add(batch('s1', 'p1', 10, ['A']))
     await store.onSummary('s1', 'Sum.', 10)
-    for (const key of ['b:p1\x1fs1', 'p:s1', 's:s1']) {
+    for (const key of ['b:p1\x1fs1', 'i:s1', 's:s1']) {
       expect(Number(await redis.sendCommand(['TTL', prefix + key])), key).to.be.within(3590, 3600)
     }
     expect(await redis.sendCommand(['LRANGE', prefix + 'b:p1\x1fs1', '0', '-1'])).to.deep.equal(['10\t[0] click: A \u2014 /home'])
@@ -108,6 +108,19 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     await short.add(batch('s2', '', 10, ['B']))
     expect(await short.get('s2')).to.equal(`Recent activity:\n${line(1, 0, 'B')}`)
     await until(async () => (await short.get('s2')) === '', 'the key to expire', 5000)
+  })
+
+  it('without a product, get() reads at most maxSessionProducts (64) product buckets of a session, however many it was sent (issue 22, item 9)', async () => {
+    const redis = await client()
+    const prefix = `${name('products')}:`
+    const store = new RedisContextStore(redis, { prefix })
+    await Promise.all(Array.from({ length: 200 }, (_, p) => store.add(batch('s1', `p${p}`, 1, ['A']))))
+    await redis.sendCommand(['CONFIG', 'RESETSTAT'])
+    expect(await store.get('s1')).to.equal('')
+    const stats = String(await redis.sendCommand(['INFO', 'commandstats']))
+    const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+    expect(calls('exists') + calls('smembers') + calls('lrange')).to.be.at.most(66)
+    expect((await store.activeSessions()).length).to.equal(64)
   })
 
   it('get and enrich never fail after a key shared through a session id holding the separator is evicted', async () => {
