@@ -1,6 +1,6 @@
 /**
  * The context store in memory: per session, the recent actions per product and the latest summary, read
- * synchronously at query time; bounded per bucket and in keys, with summaries ordered by time.
+ * synchronously at query time; bounded per bucket, in keys and in bytes, with summaries ordered by time.
  */
 import { defer, distinctUntilChanged, filter, map, Observable, startWith, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
