@@ -47,12 +47,13 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     expect(await store.onSummary('s1', 'Older than the genuine one.', 1_699_999_999)).to.equal(false)
   })
 
-  it('gives the memory store\'s text for the same 400 random writes, under 8 option sets, for every session', async () => {
+  const bounds: ContextDefaults[] = [{}, { maxContextBytes: 300, maxActionBytes: 50, maxSessionProducts: 1 }]
+  for (const bound of bounds) it(`gives the memory store's text for the same 400 random writes, under 8 option sets, for every session (${JSON.stringify(bound)})`, async () => {
     let seed = 42
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!
     const now = 1_700_000_000_000
-    const defaults = { now: () => now, maxBucketActions: 12, lookbackSeconds: 500 }
+    const defaults = { now: () => now, maxBucketActions: 12, lookbackSeconds: 500, ...bound }
     const memory = new ContextStore({ ...defaults, logger: silentLogger })
     const redis = new RedisContextStore(await client(), { ...defaults, prefix: `${name('random')}:`, logger: silentLogger })
     const sessions = ['s1', 's2', 's3', 'unknown', 'é\u{1F600}']
@@ -62,14 +63,14 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
       const session = pick(sessions)
       const roll = random()
       if (roll < 0.7) {
-        const descriptions = Array.from({ length: 1 + Math.floor(random() * 6) }, (_, j) => `op ${i}.${j} "quoted" \\ \t tab`)
+        const descriptions = Array.from({ length: 1 + Math.floor(random() * 6) }, (_, j) => `op ${i}.${j} "quoted" \\ \t tab ${'\u00e9\u{1F600}'.repeat(Math.floor(random() * 8))}`)
         const b: ActionsPayload = batch(session === 'unknown' ? null : session, pick(products), now / 1000 - Math.floor(random() * 700) + 0.25, descriptions, index)
         index += descriptions.length
         memory.add(b)
         await redis.add(b)
       } else if (roll < 0.93) {
         const at = random() < 0.3 ? undefined : Math.floor(random() * 100)
-        const text = `summary ${i}`
+        const text = `summary ${i} ${'\u00e9'.repeat(Math.floor(random() * 200))}`
         expect(await redis.onSummary(session, text, at)).to.equal(memory.onSummary(session, text, at))
       } else {
         const productId = random() < 0.5 ? pick(products) : undefined

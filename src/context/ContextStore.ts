@@ -26,16 +26,12 @@ export interface ContextStoreOptions extends ContextDefaults {
 
 interface Held extends ContextBatch { readonly bytes: number }
 
-const held = (forwarded_at: number, lines: readonly string[]): Held =>
-  ({ forwarded_at, lines, bytes: lines.reduce((n, line) => n + utf8Bytes(line), 0) })
-
-/** What one key holds: a bucket, a summary (under a session id), or both; `bytes` of text in all, `fixed` of them
- * the key's and the summary's. */
+/** What one key holds: a bucket, a summary (under a session id), or both; `text`: the UTF-8 bytes of its lines. */
 interface Entry {
   readonly session: string
   batches: Held[]
-  bytes: number
-  fixed: number
+  actions: number
+  text: number
   summary: string | undefined
   /** The newest summary time taken: an older summary is refused. */
   at: number | undefined
@@ -91,13 +87,23 @@ export class ContextStore implements ContextWriter {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const entry = this.touch(key, session)
+    const before = entry.text
     if (batch.actions.length > 0) {
-      const forwardedAt = batchTime(batch.forwarded_at, this.defaults)
-      entry.batches.push(held(forwardedAt, contextBatch(batch, this.defaults.maxActionBytes).lines))
+      const { lines } = contextBatch(batch, this.defaults.maxActionBytes)
+      const added = { forwarded_at: batchTime(batch.forwarded_at, this.defaults), lines, bytes: 0 }
+      for (const line of lines) added.bytes += utf8Bytes(line)
+      entry.batches.push(added)
+      entry.actions += added.lines.length
+      entry.text += added.bytes
     }
     const cutoff = keepCutoff(this.defaults)
-    if (cutoff !== undefined) entry.batches = entry.batches.filter((b) => b.forwarded_at >= cutoff)
+    if (cutoff !== undefined && entry.batches.some((b) => !(b.forwarded_at >= cutoff))) {
+      entry.batches = entry.batches.filter((b) => b.forwarded_at >= cutoff)
+      entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
+      entry.text = entry.batches.reduce((n, b) => n + b.bytes, 0)
+    }
     this.cap(entry)
+    this.bytes += entry.text - before
     if (key !== session) {
       const keys = this.productKeys.get(session) ?? new Set()
       keys.delete(key)
@@ -123,10 +129,9 @@ export class ContextStore implements ContextWriter {
     if (time !== undefined && stored !== undefined && stored <= limit && time < stored) return false
     const entry = this.touch(session, session)
     const summary = cutText(text, this.defaults.maxContextBytes)
-    entry.fixed += utf8Bytes(summary) - utf8Bytes(entry.summary ?? '')
+    this.bytes += utf8Bytes(summary) - utf8Bytes(entry.summary ?? '')
     entry.summary = summary
     if (time !== undefined) entry.at = time
-    this.cap(entry)
     this.evict()
     this.changed(session)
     return true
@@ -187,8 +192,9 @@ export class ContextStore implements ContextWriter {
       this.entries.set(key, entry)
       return entry
     }
-    entry = { session, batches: [], bytes: 0, fixed: utf8Bytes(key), summary: undefined, at: undefined }
+    entry = { session, batches: [], actions: 0, text: 0, summary: undefined, at: undefined }
     this.entries.set(key, entry)
+    this.bytes += utf8Bytes(key)
     return entry
   }
 
@@ -202,34 +208,31 @@ export class ContextStore implements ContextWriter {
     }
   }
 
-  /**
-   * Keeps the newest actions within `maxBucketActions` and `maxContextBytes` (whole batches, then the last lines of
-   * the one that straddles), and brings the entry's and the store's byte counts up to date.
-   */
+  /** Drops the oldest actions past `maxBucketActions` or `maxContextBytes`: whole batches, then the front of one. */
   private cap(entry: Entry): void {
-    let room = this.defaults.maxBucketActions
-    let bytes = this.defaults.maxContextBytes
-    let i = entry.batches.length
-    for (let b = entry.batches[i - 1]; b && b.lines.length <= room && b.bytes <= bytes; b = entry.batches[--i - 1]) {
-      room -= b.lines.length
-      bytes -= b.bytes
+    const { maxBucketActions, maxContextBytes } = this.defaults
+    let [drop, cut, gone] = [0, 0, 0] // whole batches, then lines and their bytes of the next
+    while (entry.actions > maxBucketActions || entry.text > maxContextBytes) {
+      const { lines, bytes } = entry.batches[drop]!
+      // When the count alone takes the whole batch, no line is measured.
+      const whole = cut === 0 && entry.actions - lines.length >= maxBucketActions
+      const taken = whole ? bytes : utf8Bytes(lines[cut]!)
+      entry.actions -= whole ? lines.length : 1
+      entry.text -= taken
+      gone += taken
+      if (whole || ++cut === lines.length) [drop, cut, gone] = [drop + 1, 0, 0]
     }
-    if (i > 0) {
-      const { forwarded_at, lines } = entry.batches[i - 1]!
-      let j = lines.length
-      while (j > 0 && room-- > 0 && (bytes -= utf8Bytes(lines[j - 1]!)) >= 0) j--
-      const straddling = held(forwarded_at, lines.slice(j))
-      entry.batches.splice(0, i, ...(j < lines.length ? [straddling] : []))
+    if (drop > 0) entry.batches.splice(0, drop)
+    if (cut > 0) {
+      const first = entry.batches[0]!
+      entry.batches[0] = { forwarded_at: first.forwarded_at, lines: first.lines.slice(cut), bytes: first.bytes - gone }
     }
-    const total = entry.batches.reduce((n, b) => n + b.bytes, entry.fixed)
-    this.bytes += total - entry.bytes
-    entry.bytes = total
   }
 
   private remove(key: string): void {
     const entry = this.entries.get(key)
     if (entry === undefined) return
-    this.bytes -= entry.bytes
+    this.bytes -= utf8Bytes(key) + utf8Bytes(entry.summary ?? '') + entry.text
     this.entries.delete(key)
     this.warned.delete(entry.session)
     const keys = this.productKeys.get(entry.session)

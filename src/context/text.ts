@@ -12,6 +12,8 @@ import { toText } from '../payloads.js'
 export interface ContextBatch {
   readonly forwarded_at: number
   readonly lines: readonly string[]
+  /** The lines' UTF-8 bytes when known: a batch that fits is shown without measuring a line. */
+  readonly bytes?: number
 }
 
 type Actions = { readonly actions: readonly SlimAction[] }
@@ -36,14 +38,11 @@ export function cutText(text: string, maxBytes: number): string {
   return `${decoder.decode(buffer.subarray(0, written))}\u2026[${text.length - read} more characters]`
 }
 
-/** The UTF-8 length of `text` (what Redis counts), without encoding it. */
+const scratch = new Uint8Array(16_384)
+
+/** The UTF-8 length of `text` (what Redis counts), encoded natively into a scratch buffer when it fits. */
 export function utf8Bytes(text: string): number {
-  let bytes = text.length
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c >= 0x80) bytes += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2
-  }
-  return bytes
+  return text.length * 3 <= scratch.length ? encoder.encodeInto(text, scratch).written : encoder.encode(text).length
 }
 
 /** The session id of a batch or summary without one (the reference's choice). */
@@ -72,12 +71,14 @@ string[] {
   const kept: string[] = []
   let room = maxActions ?? Infinity
   for (let i = batches.length - 1; i >= 0 && room > 0; i--) {
-    const batch = batches[i]!
-    if (cutoff !== undefined && !(batch.forwarded_at >= cutoff)) continue
-    for (let j = batch.lines.length - 1; j >= 0 && room > 0; j--, room--) {
-      if ((maxBytes -= utf8Bytes(batch.lines[j]!)) < 0) return kept.reverse()
-      kept.push(batch.lines[j]!)
+    const { forwarded_at, lines, bytes } = batches[i]!
+    if (cutoff !== undefined && !(forwarded_at >= cutoff)) continue
+    const whole = bytes !== undefined && bytes <= maxBytes && lines.length <= room
+    for (let j = lines.length - 1; j >= 0 && room > 0; j--, room--) {
+      if (!whole && (maxBytes -= utf8Bytes(lines[j]!)) < 0) return kept.reverse()
+      kept.push(lines[j]!)
     }
+    if (whole) maxBytes -= bytes
   }
   return kept.reverse()
 }
