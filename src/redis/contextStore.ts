@@ -52,7 +52,7 @@ local cap = tonumber(ARGV[2])
 if cap > 0 then redis.call('LTRIM', bucket, -cap, -1) end
 local kept, room = redis.call('LRANGE', bucket, 0, -1), tonumber(ARGV[5])
 for i = #kept, 1, -1 do
-  room = room - #kept[i] + #string.match(kept[i], '^[^\t]*') + 1
+  room = room - #kept[i] + #string.match(kept[i], '^[^\\t]*') + 1
   if room < 0 then redis.call('LTRIM', bucket, i, -1) break end
 end
 if redis.call('EXPIRE', bucket, ARGV[1]) == 0 then redis.call('SET', KEYS[2], '', 'EX', ARGV[1]) end
