@@ -6,6 +6,7 @@ import { clock, parity, type Harness } from './parity.js'
 import { untrustedTime } from './untrustedTime.js'
 import type { ContextDefaults } from '../../src/context/options.js'
 import { payloads } from '../helpers/redis.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 const NOW = 1_700_000_100
 
@@ -118,6 +119,62 @@ describe('ContextStore (memory)', () => {
     const store = new ContextStore({ logger: { warn: () => { throw new Error('broken logger') } } })
     store.add(batch('s1', 'p1', NOW, ['A']))
     expect(store.get('s1')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+  })
+
+  /** Runs `code` after a store and helpers in a child with a 64 MiB heap; its output, as JSON. */
+  const child = async (code: string) => JSON.parse((await runChild(18_000, `
+    import { ContextStore } from ${JSON.stringify(sourceModule('context/ContextStore.ts'))}
+    const store = new ContextStore({ maxSessions: 10_000, maxActions: 30 })
+    const action = (description) => ({ index: 0, type: 'click', title: '', description, canonical_url: '/x', raw_url: '', timestamp_start: 0, timestamp_end: 0, session_id: null, user_id: null, email: null, conversation_id: null })
+    const batch = (session, actions) => ({ type: 'actions', product_id: '', session_id: session, user_id: null, email: null, conversation_id: null, count: actions.length, forwarded_at: 1, actions })
+    const heap = () => { globalThis.gc(); return process.memoryUsage().heapUsed }
+    ${code}
+  `, ['--max-old-space-size=64', '--expose-gc'])).stdout) as Record<string, unknown>
+
+  it('holds 3 sessions of 1 MiB descriptions in a few MiB of a 64 MiB heap, with the docs\' options; get() gives at most maxContextBytes', async function () {
+    this.timeout(20_000)
+    const seen = await child(`
+      const start = heap()
+      // A fresh 1 MiB string each, as a decoded body gives: 3 sessions × 40 batches.
+      for (let i = 0; i < 120; i++) store.add(batch('s' + (i % 3), [action(Buffer.alloc(1 << 20, String(i % 10)).toString())]))
+      const text = store.get('s0')
+      console.log(JSON.stringify({ heap: heap() - start, length: text.length, sessions: store.activeSessions }))
+    `)
+    expect(seen['sessions']).to.deep.equal(['s0', 's1', 's2'])
+    expect(seen['heap']).to.be.below(4 * 1024 * 1024)
+    expect(seen['length']).to.be.within(60 * 1024, 65 * 1024) // 64 KiB of text and its framing
+  })
+
+  it('holds nothing for 200,000 empty batches of a session, and get() stays fast', async function () {
+    this.timeout(20_000)
+    const seen = await child(`
+      store.add(batch('s1', [action('A')]))
+      const start = heap()
+      for (let i = 0; i < 200_000; i++) store.add(batch('s1', []))
+      const grown = heap() - start
+      const started = performance.now()
+      const text = store.get('s1')
+      console.log(JSON.stringify({ heap: grown, ms: performance.now() - started, text, sessions: store.activeSessions }))
+    `)
+    expect(seen).to.deep.include({ text: 'Recent activity:\n1. [0] click: A \u2014 /x', sessions: ['s1'] })
+    expect(seen['heap']).to.be.below(1024 * 1024)
+    expect(seen['ms']).to.be.below(5)
+  })
+
+  it('maxBytes bounds the whole store\'s text (keys, summaries, actions), evicting the least recently written keys', () => {
+    const store = new ContextStore({ maxBytes: 300 })
+    for (const s of ['a', 'b', 'c', 'd']) store.add(batch(s, '', NOW, ['x'.repeat(70)])) // 91 bytes a line, 92 a key
+    expect(store.activeSessions).to.deep.equal(['b', 'c', 'd'])
+    store.onSummary('b', 'S'.repeat(100)) // b is now the most recent; c and d give way
+    expect(store.activeSessions).to.deep.equal(['b', 'd'])
+    expect(() => new ContextStore({ maxBytes: 0 })).to.throw(TypeError, 'autoplay-rx: maxBytes must be a positive integer')
+  })
+
+  it('maxSessions is 100,000 by default', () => {
+    const store = new ContextStore()
+    for (let i = 0; i <= 100_000; i++) store.add(batch(`s${i}`, '', NOW, []))
+    expect(store.activeSessions.length).to.equal(100_000)
+    expect(store.get('s0')).to.equal('')
   })
 
   it('refuses maxSessions that is not a positive integer, a summary that is not text, and a time that is not finite', () => {

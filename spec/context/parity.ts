@@ -205,6 +205,61 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect((await open.get('s1')).split('\n').length).to.equal(1002)
   })
 
+  it('cuts one action\'s text past maxActionBytes (default 2 KiB of UTF-8), saying how many characters were cut', async () => {
+    const store = await make({ maxActionBytes: 40 })
+    // "[0] click: " (11 bytes), 30 × "é" (2 bytes each), " — /home": 14 "é" fit in 40 bytes, 24 characters go.
+    await store.add(batch('s1', '', NOW, ['\u00e9'.repeat(30)]))
+    expect(await store.get('s1')).to.equal(`Recent activity:\n1. [0] click: ${'\u00e9'.repeat(14)}\u2026[24 more characters]`)
+    const byDefault = await make({})
+    await byDefault.add(batch('s1', '', NOW, ['a'.repeat(3000), 'b']))
+    expect(await byDefault.get('s1')).to.equal(`Recent activity:\n1. [0] click: ${'a'.repeat(2037)}\u2026[971 more characters]\n${line(2, 1, 'b')}`)
+  })
+
+  it('keeps at most maxContextBytes of action text per bucket (the oldest dropped) and of summary; get shows at most that much of both, the newest actions', async () => {
+    const store = await make({ maxContextBytes: 100 })
+    const twenty = (c: string) => c.repeat(20) // a line of 41 bytes: two fit in 100, three do not
+    await store.add(batch('s1', '', NOW, [twenty('a'), twenty('b'), twenty('c')]))
+    await store.add(batch('s1', '', NOW, [twenty('d')], 3))
+    expect(await store.get('s1')).to.equal(`Recent activity:\n${line(1, 2, twenty('c'))}\n${line(2, 3, twenty('d'))}`)
+    await store.summary('s1', 'S'.repeat(50))
+    expect(await store.get('s1')).to.equal(`Summary: ${'S'.repeat(50)}\n\nRecent activity:\n${line(1, 3, twenty('d'))}`)
+    await store.summary('s1', 'T'.repeat(150))
+    expect(await store.get('s1')).to.equal(`Summary: ${'T'.repeat(100)}\u2026[50 more characters]`)
+    // Stored, not only hidden: without the summary the two newest lines are there.
+    expect(await store.get('s1', { includeSummary: false })).to.equal(`Recent activity:\n${line(1, 2, twenty('c'))}\n${line(2, 3, twenty('d'))}`)
+  })
+
+  it('an empty batch registers its key (activeSessions lists it, as the reference does) and holds nothing', async () => {
+    const store = await make({})
+    await store.add(batch('s1', '', NOW, []))
+    await store.add(batch('s2', 'p1', NOW, []))
+    expect(await store.sessions()).to.deep.equal(['p1\x1fs2', 's1'])
+    expect(await store.get('s1')).to.equal('')
+    // Empty buckets, its own and another product's, do not hide the session's only product-scoped actions.
+    await store.add(batch('s2', 'p2', NOW, ['A']))
+    await store.add(batch('s2', '', NOW, []))
+    expect(await store.get('s2')).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+    await store.add(batch('s2', 'p2', NOW, [], 1))
+    expect(await store.get('s2', { productId: 'p2' })).to.equal(`Recent activity:\n${line(1, 0, 'A')}`)
+    await store.reset('s2', { productId: 'p1' })
+    expect(await store.sessions()).to.deep.equal(['p2\x1fs2', 's1'])
+  })
+
+  it('keeps a session\'s maxSessionProducts most recently written product buckets (default 64), the others dropped', async () => {
+    const store = await make({ maxSessionProducts: 2 })
+    await store.add(batch('s1', 'p1', NOW, ['A']))
+    await store.add(batch('s1', 'p2', NOW, ['B']))
+    await store.add(batch('s1', 'p1', NOW, ['C'], 1))
+    await store.add(batch('s1', 'p3', NOW, ['D']))
+    expect(await store.sessions()).to.deep.equal(['p1\x1fs1', 'p3\x1fs1'])
+    expect(await store.get('s1', { productId: 'p2' })).to.equal('')
+    expect(await store.get('s1', { productId: 'p1' })).to.equal(`Recent activity:\n${line(1, 0, 'A')}\n${line(2, 1, 'C')}`)
+    const byDefault = await make({})
+    for (let p = 0; p < 70; p++) await byDefault.add(batch('s1', `p${p}`, NOW, ['x']))
+    expect((await byDefault.sessions()).length).to.equal(64)
+    expect(await byDefault.get('s1', { productId: 'p5' })).to.equal('')
+  })
+
   it('refuses invalid options at construction and per call, naming the option (the shared words of internal/options)', async () => {
     const refusals: Array<[ContextDefaults, string]> = [
       [{ lookbackSeconds: 0 }, 'autoplay-rx: lookbackSeconds must be a positive number'],
@@ -215,6 +270,9 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
       [{ includeSummary: 'yes' as unknown as boolean }, 'autoplay-rx: includeSummary must be true or false (got "yes")'],
       [{ includeActions: 1 as unknown as boolean }, 'autoplay-rx: includeActions must be true or false (got 1)'],
       [{ maxBucketActions: 0 }, 'autoplay-rx: maxBucketActions must be a positive integer'],
+      [{ maxActionBytes: 0 }, 'autoplay-rx: maxActionBytes must be a positive integer'],
+      [{ maxContextBytes: 1.5 }, 'autoplay-rx: maxContextBytes must be a positive integer'],
+      [{ maxSessionProducts: -1 }, 'autoplay-rx: maxSessionProducts must be a positive integer'],
     ]
     for (const [options, message] of refusals) {
       const made = await make(options).then(() => 'accepted', (error: Error) => `${error.name}: ${error.message}`)

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { bucketKey, contextBatch, contextText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptLines, numberedLines, renderPrompt, UNKNOWN_SESSION } from '../../src/context/text.js'
+import { bucketKey, contextBatch, contextText, cutText, DEFAULT_SUMMARY_PROMPT, enrichText, formatActions, keptLines, numberedLines, renderPrompt, UNKNOWN_SESSION, utf8Bytes } from '../../src/context/text.js'
 import { action, batch, line } from './batches.js'
 
 describe('context/text: the strings both stores and the summarizer build', () => {
@@ -28,6 +28,26 @@ describe('context/text: the strings both stores and the summarizer build', () =>
     expect(names(10, 3)).to.deep.equal(['c', 'e', 'f'])
     expect(names(10, undefined)).to.deep.equal(['a', 'b', 'c', 'e', 'f'])
     expect(names(21, undefined)).to.deep.equal([])
+  })
+
+  it('utf8Bytes counts as Buffer.byteLength does; cutText keeps whole characters within the bytes and says how many characters went', () => {
+    for (const text of ['', 'abc', '\u00e9\u2014\u{1F600}', 'x'.repeat(20_000) + '\u{1F600}', 'lone \ud800 surrogate']) {
+      expect(utf8Bytes(text), JSON.stringify(text.slice(0, 20))).to.equal(Buffer.byteLength(text))
+    }
+    expect(cutText('abcdef', 6)).to.equal('abcdef')
+    expect(cutText('abcdef', 4)).to.equal('abcd\u2026[2 more characters]')
+    expect(cutText('\u{1F600}\u{1F600}', 7)).to.equal('\u{1F600}\u2026[2 more characters]') // a pair is never split
+    expect(cutText('\u00e9\u00e9\u00e9', 3)).to.equal('\u00e9\u2026[2 more characters]')
+  })
+
+  it('keptLines with maxBytes: the newest lines that fit, stopping at the first that does not; a batch of known bytes that fits is taken whole', () => {
+    const batches = [{ forwarded_at: 1, lines: ['aaaa', 'bb'] }, { forwarded_at: 2, lines: ['ccc', 'd'], bytes: 4 }]
+    expect(keptLines(batches, undefined, undefined, 4)).to.deep.equal(['ccc', 'd'])
+    expect(keptLines(batches, undefined, undefined, 6)).to.deep.equal(['bb', 'ccc', 'd'])
+    expect(keptLines(batches, undefined, undefined, 9)).to.deep.equal(['bb', 'ccc', 'd'])
+    expect(keptLines(batches, undefined, undefined, 3)).to.deep.equal(['d'])
+    expect(keptLines(batches, undefined, 1, 10)).to.deep.equal(['d'])
+    expect(keptLines(batches, undefined, undefined, 0)).to.deep.equal([])
   })
 
   it('contextText and enrichText: the four shapes', () => {

@@ -47,12 +47,13 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     expect(await store.onSummary('s1', 'Older than the genuine one.', 1_699_999_999)).to.equal(false)
   })
 
-  it('gives the memory store\'s text for the same 400 random writes, under 8 option sets, for every session', async () => {
+  const bounds: ContextDefaults[] = [{}, { maxContextBytes: 300, maxActionBytes: 50, maxSessionProducts: 1 }]
+  for (const bound of bounds) it(`gives the memory store's text for the same 400 random writes, under 8 option sets, for every session (${JSON.stringify(bound)})`, async () => {
     let seed = 42
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!
     const now = 1_700_000_000_000
-    const defaults = { now: () => now, maxBucketActions: 12, lookbackSeconds: 500 }
+    const defaults = { now: () => now, maxBucketActions: 12, lookbackSeconds: 500, ...bound }
     const memory = new ContextStore({ ...defaults, logger: silentLogger })
     const redis = new RedisContextStore(await client(), { ...defaults, prefix: `${name('random')}:`, logger: silentLogger })
     const sessions = ['s1', 's2', 's3', 'unknown', 'é\u{1F600}']
@@ -62,14 +63,14 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
       const session = pick(sessions)
       const roll = random()
       if (roll < 0.7) {
-        const descriptions = Array.from({ length: 1 + Math.floor(random() * 6) }, (_, j) => `op ${i}.${j} "quoted" \\ \t tab`)
+        const descriptions = Array.from({ length: 1 + Math.floor(random() * 6) }, (_, j) => `op ${i}.${j} "quoted" \\ \t tab ${'\u00e9\u{1F600}'.repeat(Math.floor(random() * 8))}`)
         const b: ActionsPayload = batch(session === 'unknown' ? null : session, pick(products), now / 1000 - Math.floor(random() * 700) + 0.25, descriptions, index)
         index += descriptions.length
         memory.add(b)
         await redis.add(b)
       } else if (roll < 0.93) {
         const at = random() < 0.3 ? undefined : Math.floor(random() * 100)
-        const text = `summary ${i}`
+        const text = `summary ${i} ${'\u00e9'.repeat(Math.floor(random() * 200))}`
         expect(await redis.onSummary(session, text, at)).to.equal(memory.onSummary(session, text, at))
       } else {
         const productId = random() < 0.5 ? pick(products) : undefined
@@ -100,7 +101,7 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     const store = new RedisContextStore(redis, { prefix, ttlSeconds: 3600 })
     await store.add(batch('s1', 'p1', 10, ['A']))
     await store.onSummary('s1', 'Sum.', 10)
-    for (const key of ['b:p1\x1fs1', 'p:s1', 's:s1']) {
+    for (const key of ['b:p1\x1fs1', 'i:s1', 's:s1']) {
       expect(Number(await redis.sendCommand(['TTL', prefix + key])), key).to.be.within(3590, 3600)
     }
     expect(await redis.sendCommand(['LRANGE', prefix + 'b:p1\x1fs1', '0', '-1'])).to.deep.equal(['10\t[0] click: A \u2014 /home'])
@@ -108,6 +109,19 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     await short.add(batch('s2', '', 10, ['B']))
     expect(await short.get('s2')).to.equal(`Recent activity:\n${line(1, 0, 'B')}`)
     await until(async () => (await short.get('s2')) === '', 'the key to expire', 5000)
+  })
+
+  it('without a product, get() reads at most maxSessionProducts (64) product buckets of a session, however many it was sent (issue 22, item 9)', async () => {
+    const redis = await client()
+    const prefix = `${name('products')}:`
+    const store = new RedisContextStore(redis, { prefix })
+    await Promise.all(Array.from({ length: 200 }, (_, p) => store.add(batch('s1', `p${p}`, 1, ['A']))))
+    await redis.sendCommand(['CONFIG', 'RESETSTAT'])
+    expect(await store.get('s1')).to.equal('')
+    const stats = String(await redis.sendCommand(['INFO', 'commandstats']))
+    const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+    expect(calls('exists') + calls('smembers') + calls('lrange')).to.be.at.most(66)
+    expect((await store.activeSessions()).length).to.equal(64)
   })
 
   it('get and enrich never fail after a key shared through a session id holding the separator is evicted', async () => {

@@ -1,6 +1,6 @@
 /**
  * The context store in memory: per session, the recent actions per product and the latest summary, read
- * synchronously at query time; bounded per bucket and in keys, with summaries ordered by time.
+ * synchronously at query time; bounded per bucket, in keys and in bytes, with summaries ordered by time.
  */
 import { defer, distinctUntilChanged, filter, map, Observable, startWith, Subject } from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
@@ -10,22 +10,28 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
 import {
-  bucketKey, contextBatch, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+  bucketKey, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, utf8Bytes,
+  type ContextBatch,
 } from './text.js'
 
 /** Options of {@link ContextStore}: the defaults of `get`, and the store's bounds. */
 export interface ContextStoreOptions extends ContextDefaults {
-  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; default none. */
+  /** Keep at most this many keys (buckets and summaries), the least recently written evicted first; default 100,000. */
   readonly maxSessions?: number | undefined
+  /** Keep at most this many UTF-8 bytes of keys, summaries and actions, evicting as `maxSessions`; default 64 MiB. */
+  readonly maxBytes?: number | undefined
   /** Where warnings go; default `consoleLogger`. */
   readonly logger?: Logger | undefined
 }
 
-/** What one key holds: a bucket, a summary (under a session id), or both. */
+interface Held extends ContextBatch { readonly bytes: number }
+
+/** What one key holds: a bucket, a summary (under a session id), or both; `text`: the UTF-8 bytes of its lines. */
 interface Entry {
   readonly session: string
-  batches: ContextBatch[]
+  batches: Held[]
   actions: number
+  text: number
   summary: string | undefined
   /** The newest summary time taken: an older summary is refused. */
   at: number | undefined
@@ -48,7 +54,9 @@ interface Entry {
  */
 export class ContextStore implements ContextWriter {
   private readonly defaults: ResolvedDefaults
-  private readonly maxSessions: number | undefined
+  private readonly maxSessions: number
+  private readonly maxBytes: number
+  private bytes = 0
   private readonly logger: Logger
   /** Least recently written first. */
   private readonly entries = new Map<string, Entry>()
@@ -65,29 +73,45 @@ export class ContextStore implements ContextWriter {
   /** @throws TypeError naming the option when one is invalid */
   constructor(options: ContextStoreOptions = {}) {
     this.defaults = resolveDefaults(options)
-    this.maxSessions = optionalCount('maxSessions', options.maxSessions)
+    this.maxSessions = optionalCount('maxSessions', options.maxSessions) ?? 100_000
+    this.maxBytes = optionalCount('maxBytes', options.maxBytes) ?? 64 * 1024 * 1024
     this.logger = options.logger ?? consoleLogger
   }
 
   /**
-   * Appends a batch to its bucket (marked most recently used), then drops the bucket's batches older than the
-   * lookback and its oldest actions past `maxBucketActions`; past `maxSessions` the least recently used key goes.
+   * Appends a batch to its bucket (marked most recently used; an empty batch only marks it), then drops the
+   * bucket's batches older than the lookback and its oldest actions past `maxBucketActions` or `maxContextBytes`;
+   * past `maxSessionProducts`, `maxSessions` or `maxBytes` the least recently used bucket or key goes.
    */
   add(batch: ActionsPayload): void {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const entry = this.touch(key, session)
-    const forwardedAt = batchTime(batch.forwarded_at, this.defaults)
-    entry.batches.push(contextBatch({ actions: batch.actions, forwarded_at: forwardedAt }))
-    entry.actions += batch.actions.length
+    const before = entry.text
+    if (batch.actions.length > 0) {
+      const { lines } = contextBatch(batch, this.defaults.maxActionBytes)
+      const added = { forwarded_at: batchTime(batch.forwarded_at, this.defaults), lines, bytes: 0 }
+      for (const line of lines) added.bytes += utf8Bytes(line)
+      entry.batches.push(added)
+      entry.actions += added.lines.length
+      entry.text += added.bytes
+    }
     const cutoff = keepCutoff(this.defaults)
     if (cutoff !== undefined && entry.batches.some((b) => !(b.forwarded_at >= cutoff))) {
       entry.batches = entry.batches.filter((b) => b.forwarded_at >= cutoff)
       entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
+      entry.text = entry.batches.reduce((n, b) => n + b.bytes, 0)
     }
     this.cap(entry)
-    if (key !== session) this.productKeys.set(session, (this.productKeys.get(session) ?? new Set()).add(key))
-    if (entry.actions === 0 && entry.summary === undefined) this.remove(key)
+    this.bytes += entry.text - before
+    if (key !== session) {
+      const keys = this.productKeys.get(session) ?? new Set()
+      keys.delete(key)
+      this.productKeys.set(session, keys.add(key))
+      const oldest = keys.values().next().value!
+      if (keys.size > this.defaults.maxSessionProducts && keys.delete(oldest)) this.remove(oldest)
+    }
+    this.evict()
     this.changed(session)
   }
 
@@ -104,8 +128,11 @@ export class ContextStore implements ContextWriter {
     const stored = this.entries.get(session)?.at
     if (time !== undefined && stored !== undefined && stored <= limit && time < stored) return false
     const entry = this.touch(session, session)
-    entry.summary = text
+    const summary = cutText(text, this.defaults.maxContextBytes)
+    this.bytes += utf8Bytes(summary) - utf8Bytes(entry.summary ?? '')
+    entry.summary = summary
     if (time !== undefined) entry.at = time
+    this.evict()
     this.changed(session)
     return true
   }
@@ -118,7 +145,8 @@ export class ContextStore implements ContextWriter {
   get(sessionId: string, options?: ContextGetOptions): string {
     const o = resolveGet(this.defaults, options)
     const summary = o.includeSummary ? (this.entries.get(sessionId)?.summary ?? '') : ''
-    return sessionContext(summary, o.includeActions ? this.bucket(sessionId, o.productId) : [], o.cutoff, o.maxActions)
+    const batches = o.includeActions ? this.bucket(sessionId, o.productId) : []
+    return sessionContext(summary, batches, o.cutoff, o.maxActions, this.defaults.maxContextBytes)
   }
 
   /** The query with the session's context in front (`[Session context]…[Query]`), or the query alone. */
@@ -164,34 +192,47 @@ export class ContextStore implements ContextWriter {
       this.entries.set(key, entry)
       return entry
     }
-    entry = { session, batches: [], actions: 0, summary: undefined, at: undefined }
+    entry = { session, batches: [], actions: 0, text: 0, summary: undefined, at: undefined }
     this.entries.set(key, entry)
-    if (this.maxSessions !== undefined && this.entries.size > this.maxSessions) {
+    this.bytes += utf8Bytes(key)
+    return entry
+  }
+
+  /** Evicts the least recently written keys while past `maxSessions` or `maxBytes`, never the one just written. */
+  private evict(): void {
+    while (this.entries.size > 1 && (this.entries.size > this.maxSessions || this.bytes > this.maxBytes)) {
       const oldest = this.entries.keys().next().value!
       const evicted = this.entries.get(oldest)!.session
       this.remove(oldest)
       this.changed(evicted)
     }
-    return entry
   }
 
-  /** Drops the oldest actions past the cap: whole batches, then the front of the one that straddles. */
+  /** Drops the oldest actions past `maxBucketActions` or `maxContextBytes`: whole batches, then the front of one. */
   private cap(entry: Entry): void {
-    let excess = entry.actions - this.defaults.maxBucketActions
-    if (excess <= 0) return
-    let drop = 0
-    while (excess >= entry.batches[drop]!.lines.length) excess -= entry.batches[drop++]!.lines.length
-    if (drop > 0) entry.batches.splice(0, drop)
-    if (excess > 0) {
-      const first = entry.batches[0]!
-      entry.batches[0] = { forwarded_at: first.forwarded_at, lines: first.lines.slice(excess) }
+    const { maxBucketActions, maxContextBytes } = this.defaults
+    let [drop, cut, gone] = [0, 0, 0] // whole batches, then lines and their bytes of the next
+    while (entry.actions > maxBucketActions || entry.text > maxContextBytes) {
+      const { lines, bytes } = entry.batches[drop]!
+      // When the count alone takes the whole batch, no line is measured.
+      const whole = cut === 0 && entry.actions - lines.length >= maxBucketActions
+      const taken = whole ? bytes : utf8Bytes(lines[cut]!)
+      entry.actions -= whole ? lines.length : 1
+      entry.text -= taken
+      gone += taken
+      if (whole || ++cut === lines.length) [drop, cut, gone] = [drop + 1, 0, 0]
     }
-    entry.actions = this.defaults.maxBucketActions
+    if (drop > 0) entry.batches.splice(0, drop)
+    if (cut > 0) {
+      const first = entry.batches[0]!
+      entry.batches[0] = { forwarded_at: first.forwarded_at, lines: first.lines.slice(cut), bytes: first.bytes - gone }
+    }
   }
 
   private remove(key: string): void {
     const entry = this.entries.get(key)
     if (entry === undefined) return
+    this.bytes -= utf8Bytes(key) + utf8Bytes(entry.summary ?? '') + entry.text
     this.entries.delete(key)
     this.warned.delete(entry.session)
     const keys = this.productKeys.get(entry.session)
@@ -199,8 +240,8 @@ export class ContextStore implements ContextWriter {
   }
 
   private bucket(sessionId: string, productId: string | undefined): readonly ContextBatch[] {
-    const own = this.entries.get(bucketKey(productId, sessionId))?.batches
-    if ((own !== undefined && own.length > 0) || productId !== undefined) return own ?? []
+    const own = this.entries.get(bucketKey(productId, sessionId))?.batches ?? []
+    if (own.length > 0 || productId !== undefined) return own
     const keys = this.productKeys.get(sessionId)
     if (keys === undefined) return []
     // Only live keys count, as in the Redis store: a key shared with a session id holding the separator (add()
@@ -210,11 +251,13 @@ export class ContextStore implements ContextWriter {
       this.productKeys.delete(sessionId)
       return []
     }
+    // Buckets with actions count, as the Redis store sees them.
+    const live = [...keys].map((key) => this.entries.get(key)!.batches).filter((batches) => batches.length > 0)
     // One product per session is what the connector sends: read it, silently.
-    if (keys.size === 1) return this.entries.get(keys.values().next().value!)!.batches
-    if (!this.warned.has(sessionId)) {
+    if (live.length === 1) return live[0]!
+    if (live.length > 1 && !this.warned.has(sessionId)) {
       this.warned.add(sessionId)
-      log(this.logger, 'warn', fallbackWarning(sessionId, keys.size), { session_id: sessionId })
+      log(this.logger, 'warn', fallbackWarning(sessionId, live.length), { session_id: sessionId })
     }
     return []
   }

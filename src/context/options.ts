@@ -31,6 +31,12 @@ export interface ContextDefaults {
   readonly maxActions?: number | undefined
   /** Keep at most this many actions per bucket, the newest; default 200, `Infinity` for no cap (the reference). */
   readonly maxBucketActions?: number | undefined
+  /** Cut one action's text line past this many UTF-8 bytes, with a marker; default 2,048. */
+  readonly maxActionBytes?: number | undefined
+  /** Keep per bucket, and per summary, and show in `get`, at most this many bytes of text; default 65,536. */
+  readonly maxContextBytes?: number | undefined
+  /** Keep a session's most recently written product buckets, at most this many; default 64. */
+  readonly maxSessionProducts?: number | undefined
   /** The clock in milliseconds, lookback's "now"; default `Date.now`. */
   readonly now?: (() => number) | undefined
   /**
@@ -147,6 +153,9 @@ export function resolveDefaults(options: ContextDefaults) {
     maxActions: optionalCount('maxActions', options.maxActions),
     // Bounded by default: without lookback or maxActions a bucket would grow for the session's life.
     maxBucketActions: cap === Infinity ? Infinity : optionalCount('maxBucketActions', cap) ?? 200,
+    maxActionBytes: optionalCount('maxActionBytes', options.maxActionBytes) ?? 2048,
+    maxContextBytes: optionalCount('maxContextBytes', options.maxContextBytes) ?? 65_536,
+    maxSessionProducts: optionalCount('maxSessionProducts', options.maxSessionProducts) ?? 64,
   }
 }
 

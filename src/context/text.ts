@@ -12,12 +12,37 @@ import { toText } from '../payloads.js'
 export interface ContextBatch {
   readonly forwarded_at: number
   readonly lines: readonly string[]
+  /** The lines' UTF-8 bytes when known: a batch that fits is shown without measuring a line. */
+  readonly bytes?: number
 }
 
 type Actions = { readonly actions: readonly SlimAction[] }
 
-export function contextBatch(batch: Actions & { readonly forwarded_at: number }): ContextBatch {
-  return { forwarded_at: batch.forwarded_at, lines: batch.actions.map((action) => toText(action)) }
+/** Each line cut to `maxBytes` (see {@link cutText}). */
+export function contextBatch(batch: Actions & { readonly forwarded_at: number }, maxBytes = Infinity): ContextBatch {
+  return { forwarded_at: batch.forwarded_at, lines: batch.actions.map((action) => cutText(toText(action), maxBytes)) }
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/**
+ * `text` cut to its longest prefix of at most `maxBytes` UTF-8 bytes, then `…[{n} more characters]`. The prefix is
+ * a fresh string: a slice would keep the whole text alive.
+ */
+export function cutText(text: string, maxBytes: number): string {
+  if (text.length * 3 <= maxBytes) return text
+  const buffer = new Uint8Array(Math.min(maxBytes, text.length * 3))
+  const { read, written } = encoder.encodeInto(text, buffer)
+  if (read === text.length) return text
+  return `${decoder.decode(buffer.subarray(0, written))}\u2026[${text.length - read} more characters]`
+}
+
+const scratch = new Uint8Array(16_384)
+
+/** The UTF-8 length of `text` (what Redis counts), encoded natively into a scratch buffer when it fits. */
+export function utf8Bytes(text: string): number {
+  return text.length * 3 <= scratch.length ? encoder.encodeInto(text, scratch).written : encoder.encode(text).length
 }
 
 /** The session id of a batch or summary without one (the reference's choice). */
@@ -38,18 +63,22 @@ export function fallbackWarning(sessionId: string, buckets: number): string {
 
 /**
  * The lines a context shows, oldest first: batches sent before `cutoff` left out, then the newest `maxActions`
- * counted across batches newest first (a batch that straddles the cut keeps its last actions).
+ * counted across batches newest first (a batch that straddles the cut keeps its last actions), and no older one
+ * than the first that does not fit in `maxBytes`.
  */
-export function keptLines(batches: readonly ContextBatch[], cutoff?: number, maxActions?: number): string[] {
+export function keptLines(batches: readonly ContextBatch[], cutoff?: number, maxActions?: number, maxBytes = Infinity):
+string[] {
   const kept: string[] = []
   let room = maxActions ?? Infinity
   for (let i = batches.length - 1; i >= 0 && room > 0; i--) {
-    const batch = batches[i]!
-    if (cutoff !== undefined && !(batch.forwarded_at >= cutoff)) continue
-    const lines = batch.lines
-    const from = Math.max(0, lines.length - room)
-    for (let j = lines.length - 1; j >= from; j--) kept.push(lines[j]!)
-    room -= lines.length - from
+    const { forwarded_at, lines, bytes } = batches[i]!
+    if (cutoff !== undefined && !(forwarded_at >= cutoff)) continue
+    const whole = bytes !== undefined && bytes <= maxBytes && lines.length <= room
+    for (let j = lines.length - 1; j >= 0 && room > 0; j--, room--) {
+      if (!whole && (maxBytes -= utf8Bytes(lines[j]!)) < 0) return kept.reverse()
+      kept.push(lines[j]!)
+    }
+    if (whole) maxBytes -= bytes
   }
   return kept.reverse()
 }
@@ -72,11 +101,11 @@ export function contextText(summary: string, actions: string): string {
   return actions === '' ? `Summary: ${summary}` : `Summary: ${summary}\n\nRecent activity:\n${actions}`
 }
 
-/** A session's context from its summary and bucket, after lookback (`cutoff`) and `maxActions`. */
+/** A session's context from its summary and bucket, after lookback (`cutoff`) and `maxActions`, in `maxBytes`. */
 export function sessionContext(
-  summary: string, batches: readonly ContextBatch[], cutoff?: number, maxActions?: number,
+  summary: string, batches: readonly ContextBatch[], cutoff?: number, maxActions?: number, maxBytes = Infinity,
 ): string {
-  return contextText(summary, numberedLines(keptLines(batches, cutoff, maxActions)))
+  return contextText(summary, numberedLines(keptLines(batches, cutoff, maxActions, maxBytes - utf8Bytes(summary))))
 }
 
 /** `[Session context]\n{context}\n\n[Query]\n{query}`, or the query alone when the context is `""`. */

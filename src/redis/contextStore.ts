@@ -3,8 +3,9 @@
  * reads are one Lua script each (concurrent writers never interleave a bucket), and the text comes from the same
  * functions as the memory store's. Keys under `prefix`, each with a TTL renewed at every write to it:
  * - `b:{bucket key}`: a list, one element per action, `{forwarded_at}\t{toText(action)}`, oldest first;
+ * - `e:{bucket key}`: an empty string, the mark of a key written with no action (as the reference lists it);
  * - `s:{session}`: a hash, `text` and `at` (the summary's time, absent when it had none);
- * - `p:{session}`: a set, the session's product-scoped bucket keys.
+ * - `i:{session}`: a list, the session's product-scoped bucket keys, least recently written first.
  * The scripts build key names themselves: one Redis (or a replica set), not Redis Cluster.
  */
 import type { ActionsPayload } from '../codecs.js'
@@ -15,9 +16,8 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
-  bucketKey, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+  bucketKey, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
 } from '../context/text.js'
-import { toText } from '../payloads.js'
 import { scriptRunner, type RedisCommandClient } from './client.js'
 
 interface RedisContextStoreOptions extends ContextDefaults {
@@ -29,12 +29,13 @@ interface RedisContextStoreOptions extends ContextDefaults {
   readonly logger?: Logger | undefined
 }
 
-// Appends a batch's actions, drops what lookback and the cap leave out, renews the TTLs.
-// KEYS: bucket, product set (for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('': none), bucket key,
-// entries…
+// Appends a batch's actions, drops what lookback and the caps leave out, renews the TTLs, and keeps the session's
+// newest product keys (their buckets, past the cap, deleted).
+// KEYS: bucket, mark, product index (for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('': none),
+// bucket key, max bytes, max products, key prefix, entries…
 const ADD = `
 local bucket = KEYS[1]
-for i = 5, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+for i = 8, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 if ARGV[3] ~= '' then
   local cutoff = tonumber(ARGV[3])
   local all = redis.call('LRANGE', bucket, 0, -1)
@@ -49,12 +50,20 @@ if ARGV[3] ~= '' then
 end
 local cap = tonumber(ARGV[2])
 if cap > 0 then redis.call('LTRIM', bucket, -cap, -1) end
-if redis.call('EXISTS', bucket) == 1 then
-  redis.call('EXPIRE', bucket, ARGV[1])
-  if KEYS[2] then
-    redis.call('SADD', KEYS[2], ARGV[4])
-    redis.call('EXPIRE', KEYS[2], ARGV[1])
+local kept, room = redis.call('LRANGE', bucket, 0, -1), tonumber(ARGV[5])
+for i = #kept, 1, -1 do
+  room = room - #kept[i] + #string.match(kept[i], '^[^\\t]*') + 1
+  if room < 0 then redis.call('LTRIM', bucket, i, -1) break end
+end
+if redis.call('EXPIRE', bucket, ARGV[1]) == 0 then redis.call('SET', KEYS[2], '', 'EX', ARGV[1]) end
+if KEYS[3] then
+  redis.call('LREM', KEYS[3], 0, ARGV[4])
+  local over = redis.call('RPUSH', KEYS[3], ARGV[4]) - tonumber(ARGV[6])
+  for _, old in ipairs(over > 0 and redis.call('LRANGE', KEYS[3], 0, over - 1) or {}) do
+    redis.call('DEL', ARGV[7] .. 'b:' .. old, ARGV[7] .. 'e:' .. old)
   end
+  redis.call('LTRIM', KEYS[3], math.max(over, 0), -1)
+  redis.call('EXPIRE', KEYS[3], ARGV[1])
 end
 return 1`
 
@@ -69,8 +78,9 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'at', ARGV[2]) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`
 
-// Reads a context in one go. KEYS: summary hash, own bucket, product set.
-// ARGV: include summary ('1'/'0'), include actions, fallback allowed, first list index, bucket key prefix.
+// Reads a context in one go. KEYS: summary hash, own bucket, product index.
+// ARGV: include summary ('1'/'0'), include actions, fallback allowed, first list index, bucket key prefix, max
+// products.
 // Returns { summary, entries, n }: n > 1 when several product-scoped buckets left none to read.
 const READ = `
 local summary = ''
@@ -81,7 +91,7 @@ if ARGV[2] == '1' then
   entries = redis.call('LRANGE', KEYS[2], ARGV[4], -1)
   if #entries == 0 and ARGV[3] == '1' then
     local live = {}
-    for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    for _, member in ipairs(redis.call('LRANGE', KEYS[3], -tonumber(ARGV[6]), -1)) do
       if redis.call('EXISTS', ARGV[5] .. member) == 1 then live[#live + 1] = member end
     end
     if #live == 1 then
@@ -93,13 +103,13 @@ if ARGV[2] == '1' then
 end
 return { summary, entries, several }`
 
-// Forgets a session's summary, own bucket, and one product's bucket.
-// KEYS: summary, own bucket, product bucket?, product set.
+// Forgets a session's summary, own bucket, and one product's bucket, with their marks.
+// KEYS: summary, own bucket, own mark, product bucket?, product mark?, product index?
 const RESET = `
-redis.call('DEL', KEYS[1], KEYS[2])
-if KEYS[3] then
-  redis.call('DEL', KEYS[3])
-  redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+if KEYS[4] then
+  redis.call('DEL', KEYS[4], KEYS[5])
+  redis.call('LREM', KEYS[6], 0, ARGV[1])
 end
 return 1`
 
@@ -143,12 +153,13 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const cutoff = keepCutoff(this.defaults)
-    const cap = this.defaults.maxBucketActions === Infinity ? 0 : this.defaults.maxBucketActions
+    const { maxBucketActions, maxActionBytes, maxContextBytes, maxSessionProducts } = this.defaults
     const at = String(batchTime(batch.forwarded_at, this.defaults))
-    const entries = batch.actions.map((action) => `${at}\t${toText(action)}`)
-    const bucket = this.prefix + 'b:' + key
-    const keys = key === session ? [bucket] : [bucket, this.prefix + 'p:' + session]
-    await this.run(ADD, keys, [this.ttl, String(cap), cutoff === undefined ? '' : String(cutoff), key, ...entries])
+    const p = this.prefix
+    const keys = [p + 'b:' + key, p + 'e:' + key, ...(key === session ? [] : [p + 'i:' + session])]
+    await this.run(ADD, keys, [this.ttl, String(maxBucketActions === Infinity ? 0 : maxBucketActions),
+      cutoff === undefined ? '' : String(cutoff), key, String(maxContextBytes), String(maxSessionProducts), p,
+      ...contextBatch(batch, maxActionBytes).lines.map((line) => `${at}\t${line}`)])
   }
 
   /**
@@ -158,7 +169,8 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   async onSummary(sessionId: string | null, text: string, at?: number): Promise<boolean> {
     const session = sessionId ?? UNKNOWN_SESSION
     const { time, limit } = summaryTime(session, text, at, this.defaults)
-    const args = [text, time === undefined ? '' : String(time), this.ttl, limit === Infinity ? '' : String(limit)]
+    const args = [cutText(text, this.defaults.maxContextBytes), time === undefined ? '' : String(time), this.ttl,
+      limit === Infinity ? '' : String(limit)]
     return Number(await this.run(SUMMARY, [this.prefix + 's:' + session], args)) === 1
   }
 
@@ -169,12 +181,13 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const first = o.maxActions !== undefined && o.cutoff === undefined ? -o.maxActions : 0
     const p = this.prefix
     const reply = await this.run(READ,
-      [p + 's:' + sessionId, p + 'b:' + bucketKey(o.productId, sessionId), p + 'p:' + sessionId],
+      [p + 's:' + sessionId, p + 'b:' + bucketKey(o.productId, sessionId), p + 'i:' + sessionId],
       [o.includeSummary ? '1' : '0', o.includeActions ? '1' : '0', o.productId === undefined ? '1' : '0',
-        String(first), p + 'b:'])
+        String(first), p + 'b:', String(this.defaults.maxSessionProducts)])
     const [summary, entries, several] = reply as [string, string[], number]
     if (Number(several) > 1) this.warnFallback(sessionId, Number(several))
-    return sessionContext(String(summary), entries.map(parseEntry), o.cutoff, o.maxActions)
+    const batches = entries.map(parseEntry)
+    return sessionContext(String(summary), batches, o.cutoff, o.maxActions, this.defaults.maxContextBytes)
   }
 
   /** The query with the session's context in front, as `ContextStore.enrich` gives it. */
@@ -184,9 +197,10 @@ export class RedisContextStore implements ContextWriter, ContextReader {
 
   /** Forgets the session's summary and own bucket, and with `productId` that product's bucket, in one script. */
   async reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): Promise<void> {
-    const keys = [this.prefix + 's:' + sessionId, this.prefix + 'b:' + sessionId]
+    const p = this.prefix
+    const keys = [p + 's:' + sessionId, p + 'b:' + sessionId, p + 'e:' + sessionId]
     const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
-    if (product !== undefined) keys.push(this.prefix + 'b:' + product, this.prefix + 'p:' + sessionId)
+    if (product !== undefined) keys.push(p + 'b:' + product, p + 'e:' + product, p + 'i:' + sessionId)
     await this.run(RESET, keys, product === undefined ? [] : [product])
     this.warned.delete(sessionId)
   }
@@ -194,7 +208,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   /** The keys holding actions or a summary, sorted as the memory store sorts them; walks the keyspace (SCAN). */
   async activeSessions(): Promise<string[]> {
     const found = new Set<string>()
-    const pattern = this.prefix.replace(/[*?[\]\\]/g, '\\$&') + '[bs]:*'
+    const pattern = this.prefix.replace(/[*?[\]\\]/g, '\\$&') + '[bse]:*'
     let cursor = '0'
     do {
       const reply = await this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
