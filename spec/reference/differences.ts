@@ -13,5 +13,6 @@ export const differences: Record<string, string> = {
   'prompt-needs-actions': 'a prompt template without {actions} is refused (PromptWithoutActions, the history kept); the reference sends it',
   'prompt-literal': 'only {actions} is replaced, as written; the reference\'s str.format turns {{ into { and refuses other {names}',
   'sessions-sorted': 'activeSessions is sorted, as the reference\'s async class sorts; its sync class lists least recently used first',
-  'empty-bucket-removed': 'a bucket left without actions is removed: activeSessions does not list it, maxSessions does not count it',
+  'empty-buckets-not-read': 'without a productId, a bucket holding only empty batches is passed over, so an empty batch never hides a session\'s actions',
+  'empty-bucket-removed': 'a bucket left with no batch in the lookback is removed: activeSessions does not list it, maxSessions does not count it',
 }

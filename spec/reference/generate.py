@@ -10,9 +10,9 @@ Regenerate (a clone or a bare mirror of the repository; nothing else is read):
 
     python3 spec/reference/generate.py /path/to/Autoplay-AI-SDK
 
-Scenarios are seeded, so a rerun writes the same files. A row keeps the `tag` and `ours` fields of
-the previous file when its id and its reference answer are unchanged; a row whose reference answer
-changed loses them, so that the spec says which named difference needs a new look.
+Scenarios are seeded, so a rerun writes the same files. Each named difference is a subclass of the
+reference's class below; a row is tagged with the differences that change its answers, and `ours`
+holds what the reference changed by all of them answers (the spec requires exactly that of ours).
 """
 from __future__ import annotations
 
@@ -304,16 +304,37 @@ def store_differences(ref) -> dict:
     base = ref.context_store.ContextStore
 
     class EmptyBucketGoes(base):
-        """A bucket left without actions (all of its batches past the lookback, or only empty batches) is removed,
-        so activeSessions does not list it and it takes no place under maxSessions."""
+        """A bucket left with no batch in the lookback (an empty batch counts while it is in it) is removed, so
+        activeSessions does not list it (its docstring: "at least one stored action or summary") and it takes no
+        place under maxSessions, where it would push out a live bucket."""
         def add(self, payload):
-            super().add(payload)
             key = ref.context_store.actions_bucket_id(payload.product_id, payload.session_id or "unknown")
+            before = (self._actions.copy(), self._summaries.copy())
+            super().add(payload)
             with self._lock:
-                if not any(p.actions for p in self._actions.get(key, [])) and key not in self._summaries:
-                    self._actions.pop(key, None)
+                if not self._actions.get(key, True) and key not in self._summaries:
+                    del self._actions[key]
+                    if key not in before[0]:  # a key that never holds a batch evicts no other
+                        self._actions, self._summaries = before
 
-    return {"empty-bucket-removed": EmptyBucketGoes}
+    class EmptyBucketsNotRead(base):
+        """Without a productId, a bucket holding only empty batches is passed over: the session's own does not hide
+        its one product bucket, and a product bucket of empty batches is not one of "several"."""
+        def get(self, session_id, *, product_id=None, **options):
+            if (product_id or "").strip():
+                return super().get(session_id, product_id=product_id, **options)
+            with self._lock:
+                empty = {key: held for key, held in self._actions.items() if held and not any(p.actions for p in held)
+                         and (key == session_id or key.endswith("\x1f" + session_id))}
+                for key in empty:
+                    self._actions[key] = []  # read as no bucket; its place in the LRU order kept
+            try:
+                return super().get(session_id, product_id=product_id, **options)
+            finally:
+                with self._lock:
+                    self._actions.update(empty)
+
+    return {"empty-bucket-removed": EmptyBucketGoes, "empty-buckets-not-read": EmptyBucketsNotRead}
 
 
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -599,18 +620,6 @@ def summarizer_differences(ref, base, is_async: bool) -> dict:
 
 def write(name: str, seed: int, rows: list[dict]) -> None:
     path = os.path.join(OUT, f"{name}.json")
-    previous = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            previous = {row["id"]: row for row in json.load(f)["rows"]}
-    kept = 0
-    for row in rows:
-        old = previous.get(row["id"])
-        if old is not None and {k: v for k, v in old.items() if k not in ("tag", "ours")} == row:
-            for key in ("tag", "ours"):
-                if key in old:
-                    row[key] = old[key]
-            kept += "tag" in old
     os.makedirs(OUT, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"source": {"repository": REPO, "commit": COMMIT, "license": "MIT"},
@@ -620,7 +629,7 @@ def write(name: str, seed: int, rows: list[dict]) -> None:
         f.write(', "rows": [\n')  # one row a line, so that a regeneration's diff reads row by row
         f.write(",\n".join(json.dumps(row, ensure_ascii=False) for row in rows))
         f.write("\n]}\n")
-    print(f"{path}: {len(rows)} rows, {kept} tags kept")
+    print(f"{path}: {len(rows)} rows, {sum('tag' in row for row in rows)} tagged")
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ interface Entry {
   summary: string | undefined
   /** The newest summary time taken: an older summary is refused. */
   at: number | undefined
+  /** The newest empty batch's time: it holds no action, yet keeps the key within the lookback. */
+  empty: number
 }
 
 /**
@@ -95,12 +97,18 @@ export class ContextStore implements ContextWriter {
       entry.batches.push(added)
       entry.actions += added.lines.length
       entry.text += added.bytes
-    }
+    } else entry.empty = Math.max(entry.empty, batchTime(batch.forwarded_at, this.defaults))
     const cutoff = keepCutoff(this.defaults)
     if (cutoff !== undefined && entry.batches.some((b) => !(b.forwarded_at >= cutoff))) {
       entry.batches = entry.batches.filter((b) => b.forwarded_at >= cutoff)
       entry.actions = entry.batches.reduce((n, b) => n + b.lines.length, 0)
       entry.text = entry.batches.reduce((n, b) => n + b.bytes, 0)
+    }
+    // A key left with no batch in the lookback goes (the reference keeps it, listed and counted under maxSessions).
+    if (cutoff !== undefined && entry.actions === 0 && entry.summary === undefined && !(entry.empty >= cutoff)) {
+      this.bytes += entry.text - before
+      this.remove(key)
+      return this.changed(session)
     }
     this.cap(entry)
     this.bytes += entry.text - before
@@ -192,7 +200,7 @@ export class ContextStore implements ContextWriter {
       this.entries.set(key, entry)
       return entry
     }
-    entry = { session, batches: [], actions: 0, text: 0, summary: undefined, at: undefined }
+    entry = { session, batches: [], actions: 0, text: 0, summary: undefined, at: undefined, empty: -Infinity }
     this.entries.set(key, entry)
     this.bytes += utf8Bytes(key)
     return entry

@@ -12,7 +12,7 @@ import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
-  batchTime, byCodePoint, keepCutoff, optionalString, resolveDefaults, resolveGet, summaryTime,
+  batchTime, byCodePoint, keepCutoff, optionalCount, optionalString, resolveDefaults, resolveGet, summaryTime,
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
@@ -27,15 +27,37 @@ interface RedisContextStoreOptions extends ContextDefaults {
   readonly ttlSeconds?: number | undefined
   /** Where warnings go; default `consoleLogger`. */
   readonly logger?: Logger | undefined
+  /** Keep at most this many keys, the least recently written evicted first (as `ContextStore`); default none. */
+  readonly maxSessions?: number | undefined
 }
+
+// With maxSessions: a sorted set orders the keys by last write; a write moves its key last (or, for a key left
+// holding nothing, out) and evicts the first past the cap, with its bucket, mark, summary and index entry.
+const LRU = `
+local function touch(prefix, member, held, max, ttl)
+  if max == '' then return end
+  local lru, n = prefix .. 'lru', prefix .. 'n'
+  if not held then redis.call('ZREM', lru, member) return end
+  local new = redis.call('ZADD', lru, redis.call('INCR', n), member)
+  while new == 1 and redis.call('ZCARD', lru) > tonumber(max) do
+    local old = redis.call('ZRANGE', lru, 0, 0)[1]
+    redis.call('ZREM', lru, old)
+    redis.call('DEL', prefix .. 'b:' .. old, prefix .. 'e:' .. old, prefix .. 's:' .. old)
+    local sep = string.find(old, '\\31', 1, true)
+    if sep then redis.call('LREM', prefix .. 'i:' .. string.sub(old, sep + 1), 0, old) end
+  end
+  redis.call('EXPIRE', lru, ttl)
+  redis.call('EXPIRE', n, ttl)
+end
+`
 
 // Appends a batch's actions, drops what lookback and the caps leave out, renews the TTLs, and keeps the session's
 // newest product keys (their buckets, past the cap, deleted).
 // KEYS: bucket, mark, product index (for a product-scoped bucket). ARGV: ttl, cap (0: none), cutoff ('': none),
-// bucket key, max bytes, max products, key prefix, entries…
-const ADD = `
+// bucket key, max bytes, max products, key prefix, the batch's time, max sessions ('': none), entries…
+const ADD = LRU + `
 local bucket = KEYS[1]
-for i = 8, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+for i = 10, #ARGV, 1000 do redis.call('RPUSH', bucket, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 if ARGV[3] ~= '' then
   local cutoff = tonumber(ARGV[3])
   local all = redis.call('LRANGE', bucket, 0, -1)
@@ -55,7 +77,14 @@ for i = #kept, 1, -1 do
   room = room - #kept[i] + #string.match(kept[i], '^[^\\t]*') + 1
   if room < 0 then redis.call('LTRIM', bucket, i, -1) break end
 end
-if redis.call('EXPIRE', bucket, ARGV[1]) == 0 then redis.call('SET', KEYS[2], '', 'EX', ARGV[1]) end
+-- The mark holds the newest empty batch's time: with no action left, the key stays while that is in the lookback.
+local mark = tonumber(redis.call('GET', KEYS[2]) or '')
+if #ARGV == 9 then mark = math.max(mark or -math.huge, tonumber(ARGV[8])) end
+if redis.call('EXPIRE', bucket, ARGV[1]) == 1 or (mark and (ARGV[3] == '' or mark >= tonumber(ARGV[3]))) then
+  if mark then redis.call('SET', KEYS[2], mark, 'EX', ARGV[1]) end
+else
+  redis.call('DEL', KEYS[2])
+end
 if KEYS[3] then
   redis.call('LREM', KEYS[3], 0, ARGV[4])
   local over = redis.call('RPUSH', KEYS[3], ARGV[4]) - tonumber(ARGV[6])
@@ -65,17 +94,19 @@ if KEYS[3] then
   redis.call('LTRIM', KEYS[3], math.max(over, 0), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[1])
 end
+touch(ARGV[7], ARGV[4], redis.call('EXISTS', bucket, KEYS[2]) > 0, ARGV[9], ARGV[1])
 return 1`
 
 // Stores a summary unless the stored one is newer; a stored time past the limit does not count.
-// KEYS: summary hash. ARGV: text, at ('' : none), ttl, limit ('': none).
-const SUMMARY = `
+// KEYS: summary hash. ARGV: text, at ('' : none), ttl, limit ('': none), key prefix, session, max sessions.
+const SUMMARY = LRU + `
 local stored = tonumber(redis.call('HGET', KEYS[1], 'at') or '')
 local believed = stored and (ARGV[4] == '' or stored <= tonumber(ARGV[4]))
 if ARGV[2] ~= '' and believed and tonumber(ARGV[2]) < stored then return 0 end
 redis.call('HSET', KEYS[1], 'text', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'at', ARGV[2]) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+touch(ARGV[5], ARGV[6], true, ARGV[7], ARGV[3])
 return 1`
 
 // Reads a context in one go. KEYS: summary hash, own bucket, product index.
@@ -105,8 +136,10 @@ return { summary, entries, several }`
 
 // Forgets a session's summary, own bucket, and one product's bucket, with their marks.
 // KEYS: summary, own bucket, own mark, product bucket?, product mark?, product index?
+// ARGV: product bucket key ('': none), the LRU set, session.
 const RESET = `
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', ARGV[2], ARGV[3], ARGV[1])
 if KEYS[4] then
   redis.call('DEL', KEYS[4], KEYS[5])
   redis.call('LREM', KEYS[6], 0, ARGV[1])
@@ -137,6 +170,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   private readonly prefix: string
   private readonly ttl: string
   private readonly logger: Logger
+  private readonly maxSessions: string
   private readonly warned = new Set<string>()
   private readonly scripts = new Map<string, ReturnType<typeof scriptRunner>>()
 
@@ -146,6 +180,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     this.prefix = optionalString('prefix', options.prefix) ?? 'autoplay-rx:context:'
     this.ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 86_400))
     this.logger = options.logger ?? consoleLogger
+    this.maxSessions = String(optionalCount('maxSessions', options.maxSessions) ?? '')
   }
 
   /** Appends a batch's actions to its bucket, then applies lookback and `maxBucketActions`, in one script. */
@@ -158,8 +193,8 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const p = this.prefix
     const keys = [p + 'b:' + key, p + 'e:' + key, ...(key === session ? [] : [p + 'i:' + session])]
     await this.run(ADD, keys, [this.ttl, String(maxBucketActions === Infinity ? 0 : maxBucketActions),
-      cutoff === undefined ? '' : String(cutoff), key, String(maxContextBytes), String(maxSessionProducts), p,
-      ...contextBatch(batch, maxActionBytes).lines.map((line) => `${at}\t${line}`)])
+      cutoff === undefined ? '' : String(cutoff), key, String(maxContextBytes), String(maxSessionProducts), p, at,
+      this.maxSessions, ...contextBatch(batch, maxActionBytes).lines.map((line) => `${at}\t${line}`)])
   }
 
   /**
@@ -170,7 +205,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const session = sessionId ?? UNKNOWN_SESSION
     const { time, limit } = summaryTime(session, text, at, this.defaults)
     const args = [cutText(text, this.defaults.maxContextBytes), time === undefined ? '' : String(time), this.ttl,
-      limit === Infinity ? '' : String(limit)]
+      limit === Infinity ? '' : String(limit), this.prefix, session, this.maxSessions]
     return Number(await this.run(SUMMARY, [this.prefix + 's:' + session], args)) === 1
   }
 
@@ -201,7 +236,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const keys = [p + 's:' + sessionId, p + 'b:' + sessionId, p + 'e:' + sessionId]
     const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
     if (product !== undefined) keys.push(p + 'b:' + product, p + 'e:' + product, p + 'i:' + sessionId)
-    await this.run(RESET, keys, product === undefined ? [] : [product])
+    await this.run(RESET, keys, [product ?? '', p + 'lru', sessionId])
     this.warned.delete(sessionId)
   }
 
