@@ -61,6 +61,21 @@ export function parity(make: (defaults: ContextDefaults) => Promise<Harness>): v
     expect(await store.enrich('s1', 'q', { includeActions: false })).to.equal('q')
   })
 
+  it('an id holding a control character (a chat widget\'s, say) names no key: reads are "", writes and reset do nothing', async () => {
+    const store = await make({})
+    await store.add(batch('ps_victim', 'prod_abc', NOW, ['Secret']))
+    const victim = await store.get('ps_victim')
+    expect(victim).to.include('Secret')
+    expect(await store.get('prod_abc\x1fps_victim')).to.equal('')
+    expect(await store.get('ps_victim', { productId: 'prod_abc\x1f' })).to.equal('')
+    expect(await store.enrich('prod_abc\x1fps_victim', 'q')).to.equal('q')
+    await store.add(batch('prod_abc\x1fps_victim', '', NOW, ['Injected']))
+    expect(await store.summary('prod_abc\x1fps_victim', 'Injected.')).to.equal(false)
+    await store.reset('prod_abc\x1fps_victim')
+    expect(await store.get('ps_victim')).to.equal(victim)
+    expect(await store.sessions()).to.deep.equal(['prod_abc\x1fps_victim'])
+  })
+
   it('stores a batch or summary without a session id under "unknown"', async () => {
     const store = await make({})
     await store.add(batch(null, '', NOW, ['A']))

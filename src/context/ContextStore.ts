@@ -10,7 +10,7 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from './options.js'
 import {
-  bucketKey, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, utf8Bytes,
+  bucketKey, foreignIds, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, utf8Bytes,
   type ContextBatch,
 } from './text.js'
 
@@ -86,6 +86,7 @@ export class ContextStore implements ContextWriter {
    * past `maxSessionProducts`, `maxSessions` or `maxBytes` the least recently used bucket or key goes.
    */
   add(batch: ActionsPayload): void {
+    if (foreignIds(batch.session_id, batch.product_id)) return
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const entry = this.touch(key, session)
@@ -131,6 +132,7 @@ export class ContextStore implements ContextWriter {
    * @throws SummaryTimeAheadError when `at` is past now plus `maxClockSkewSeconds`
    */
   onSummary(sessionId: string | null, text: string, at?: number): boolean {
+    if (foreignIds(sessionId)) return false
     const session = sessionId ?? UNKNOWN_SESSION
     const { time, limit } = summaryTime(session, text, at, this.defaults)
     const stored = this.entries.get(session)?.at
@@ -152,6 +154,7 @@ export class ContextStore implements ContextWriter {
    */
   get(sessionId: string, options?: ContextGetOptions): string {
     const o = resolveGet(this.defaults, options)
+    if (foreignIds(sessionId, o.productId)) return ''
     const summary = o.includeSummary ? (this.entries.get(sessionId)?.summary ?? '') : ''
     const batches = o.includeActions ? this.bucket(sessionId, o.productId) : []
     return sessionContext(summary, batches, o.cutoff, o.maxActions, this.defaults.maxContextBytes)
@@ -164,6 +167,7 @@ export class ContextStore implements ContextWriter {
 
   /** Forgets the session's summary and its own bucket, and with `productId` that product's bucket too. */
   reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): void {
+    if (foreignIds(sessionId, options.productId)) return
     this.remove(sessionId)
     if (options.productId) this.remove(bucketKey(options.productId, sessionId))
     this.changed(sessionId)

@@ -3,6 +3,7 @@
  * their strings here, so the memory and Redis stores say the same thing for the same writes by construction.
  */
 import type { SlimAction } from '../codecs.js'
+import { hasControlCharacter } from '../internal/fastCodec.js'
 import { toText } from '../payloads.js'
 
 /**
@@ -49,6 +50,13 @@ export function utf8Bytes(text: string): number {
 export const UNKNOWN_SESSION = 'unknown'
 
 const BUCKET_SEPARATOR = '\x1f'
+
+/**
+ * Whether ids could name another session's key: the codec refuses them in payloads, and the stores treat a call
+ * with one (an id from a chat widget, say) as naming no key: `get` answers "", writes and `reset` do nothing.
+ */
+export const foreignIds = (sessionId: string | null, productId?: string): boolean =>
+  hasControlCharacter(sessionId ?? '') || (productId !== undefined && hasControlCharacter(productId))
 
 /** `product_id + "\x1f" + session_id`, or the session id alone when the product id is empty. */
 export function bucketKey(productId: string | undefined, sessionId: string): string {

@@ -82,7 +82,7 @@ const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(in
  * category Cc. Stores join ids into keys with U+001F; C1 too, as no id needs one and NEL breaks log lines.
  */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
-const hasControlCharacter = (s: string): boolean => CONTROL.test(s)
+export const hasControlCharacter = (s: string): boolean => CONTROL.test(s)
 
 // Only a name for the report of a string the id leaves refuse.
 const idCheck: t.Type<string> = new t.Type<string>('an id without control characters',

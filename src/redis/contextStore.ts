@@ -16,7 +16,7 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
-  bucketKey, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+  bucketKey, foreignIds, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
 } from '../context/text.js'
 import { scriptRunner, type RedisCommandClient } from './client.js'
 
@@ -185,6 +185,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
 
   /** Appends a batch's actions to its bucket, then applies lookback and `maxBucketActions`, in one script. */
   async add(batch: ActionsPayload): Promise<void> {
+    if (foreignIds(batch.session_id, batch.product_id)) return
     const session = batch.session_id ?? UNKNOWN_SESSION
     const key = bucketKey(batch.product_id, session)
     const cutoff = keepCutoff(this.defaults)
@@ -202,6 +203,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
    * with `SummaryTimeAheadError` as it throws).
    */
   async onSummary(sessionId: string | null, text: string, at?: number): Promise<boolean> {
+    if (foreignIds(sessionId)) return false
     const session = sessionId ?? UNKNOWN_SESSION
     const { time, limit } = summaryTime(session, text, at, this.defaults)
     const args = [cutText(text, this.defaults.maxContextBytes), time === undefined ? '' : String(time), this.ttl,
@@ -212,6 +214,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   /** The session's context text, as `ContextStore.get` gives it for the same writes. */
   async get(sessionId: string, options?: ContextGetOptions): Promise<string> {
     const o = resolveGet(this.defaults, options)
+    if (foreignIds(sessionId, o.productId)) return ''
     // Without lookback only the newest maxActions entries can be shown: read no more.
     const first = o.maxActions !== undefined && o.cutoff === undefined ? -o.maxActions : 0
     const p = this.prefix
@@ -232,6 +235,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
 
   /** Forgets the session's summary and own bucket, and with `productId` that product's bucket, in one script. */
   async reset(sessionId: string, options: { readonly productId?: string | undefined } = {}): Promise<void> {
+    if (foreignIds(sessionId, options.productId)) return
     const p = this.prefix
     const keys = [p + 's:' + sessionId, p + 'b:' + sessionId, p + 'e:' + sessionId]
     const product = options.productId ? bucketKey(options.productId, sessionId) : undefined
