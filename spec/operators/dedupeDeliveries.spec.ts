@@ -166,7 +166,10 @@ describe('dedupeDeliveries', () => {
 
   it('refuses a store combined with in-memory bounds, and invalid bounds', () => {
     const store = memoryDedupeStore()
-    expect(() => dedupeDeliveries({ store, maxKeys: 5 } as never)).to.throw(TypeError, 'either a store or maxKeys/ttlMs/scheduler')
+    const either = 'either a store or maxKeys/maxBytes/ttlMs/scheduler'
+    expect(() => dedupeDeliveries({ store, maxKeys: 5 } as never)).to.throw(TypeError, either)
+    expect(() => dedupeDeliveries({ store, maxBytes: 5 } as never)).to.throw(TypeError, either)
+    expect(() => dedupeDeliveries({ maxBytes: 0.5 })).to.throw(TypeError, 'maxBytes must be a positive integer')
     expect(() => dedupeDeliveries({ maxKeys: 0 })).to.throw(TypeError, 'maxKeys must be a positive integer')
     expect(() => dedupeDeliveries({ ttlMs: -1 })).to.throw(TypeError, 'ttlMs must be a positive number')
   })

@@ -1,6 +1,7 @@
 /** Feeds a payload stream into a context store: one operator for `payloads$`, an SSE stream or a Redis worker. */
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import { isThenable } from '../thenable.js'
@@ -131,12 +132,6 @@ export function intoContext<P extends Payload>(
 }
 
 const sessionOf = (payload: Payload): string => payload.session_id ?? UNKNOWN_SESSION
-
-// Two bytes a UTF-16 code unit plus 16 a value: a cheap, deterministic stand-in for the heap a payload holds,
-// walked only for payloads that wait.
-const estimatedBytes = (value: unknown): number => typeof value === 'string' ? 16 + 2 * value.length
-  : typeof value !== 'object' || value === null ? 16
-  : Object.values(value).reduce((bytes: number, field: unknown) => bytes + estimatedBytes(field), 16)
 
 function writeToContext(store: ContextWriter, payload: Payload): void | boolean | PromiseLike<unknown> {
   return payload.type === 'actions'

@@ -1,14 +1,17 @@
 /**
- * The default store behind dedupeDeliveries: in memory, bounded by a number of keys (least recently
- * seen forgotten first) and by a time to live.
+ * The default store behind dedupeDeliveries: in memory, bounded by a number of keys and their bytes
+ * (least recently seen forgotten first) and by a time to live.
  */
 import { asyncScheduler } from 'rxjs'
 import type { DedupeStore } from './dedupeStore.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 
 export interface MemoryDedupeStoreOptions {
   /** Most keys remembered; beyond it the least recently seen is forgotten. Default 10,000. */
   readonly maxKeys?: number | undefined
+  /** Most bytes of keys (16 a key, 2 a character), forgotten the same way; default 16 MiB. */
+  readonly maxBytes?: number | undefined
   /** How long a key is remembered from when it was first recorded, in ms (`Infinity`: for ever). Default one hour. */
   readonly ttlMs?: number | undefined
   /** The clock, in ms; default `asyncScheduler.now()` (virtual time inside `TestScheduler.run`). */
@@ -26,6 +29,7 @@ interface MemoryDedupeStore extends DedupeStore {
 }
 
 const DEFAULT_MAX_KEYS = 10_000
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 // Well beyond the connector's retry schedule.
 const DEFAULT_TTL_MS = 60 * 60 * 1000
 
@@ -44,18 +48,25 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
  * ```
  */
 export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): MemoryDedupeStore {
-  const { maxKeys = DEFAULT_MAX_KEYS, ttlMs = DEFAULT_TTL_MS, now = () => asyncScheduler.now() } = options
+  const { maxKeys = DEFAULT_MAX_KEYS, maxBytes = DEFAULT_MAX_BYTES, ttlMs = DEFAULT_TTL_MS } = options
+  const { now = () => asyncScheduler.now() } = options
   positiveInteger('maxKeys', maxKeys)
+  positiveInteger('maxBytes', maxBytes)
   if (ttlMs !== Infinity) positiveNumber('ttlMs', ttlMs)
   // key → expiry. A Map iterates in insertion order and a repeat is re-inserted, so the first key is
   // always the least recently seen.
   const expiries = new Map<string, number>()
+  let bytes = 0
+  const forget = (key: string): void => {
+    expiries.delete(key)
+    bytes -= estimatedBytes(key)
+  }
 
   function reclaimExpired(time: number): void {
     // From the oldest end only (O(1) amortised): an expired key may hide behind a live one; maxKeys holds.
     for (const [key, expiry] of expiries) {
       if (expiry > time) break
-      expiries.delete(key)
+      forget(key)
     }
   }
 
@@ -70,12 +81,15 @@ export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): Memor
           expiries.set(key, expiry)
           return true
         }
+        bytes -= estimatedBytes(key)
       }
-      if (expiries.size >= maxKeys) {
-        const oldest = expiries.keys().next()
-        if (!oldest.done) expiries.delete(oldest.value)
+      const cost = estimatedBytes(key)
+      for (const oldest of expiries.keys()) {
+        if (expiries.size < maxKeys && bytes + cost <= maxBytes) break
+        forget(oldest)
       }
       expiries.set(key, time + ttlMs)
+      bytes += cost
       return false
     },
     get size() {
@@ -83,6 +97,7 @@ export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): Memor
     },
     clear() {
       expiries.clear()
+      bytes = 0
     },
   }
 }
