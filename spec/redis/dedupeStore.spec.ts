@@ -58,6 +58,28 @@ describe('redis/dedupeStore: redisDedupeStore (real redis-server)', function () 
     expect(failure).to.be.instanceOf(Error)
   })
 
+  it('rejects when Redis does not answer within timeoutMs (default 5 s): a check never hangs the stream', async () => {
+    const [redis, admin] = [await client(), await client()]
+    const store = redisDedupeStore(redis, { prefix: `${name('paused')}:`, timeoutMs: 200 })
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'WRITE']) // a Redis that takes no write for 1.5 s
+    const started = Date.now()
+    const failure = await Promise.resolve(store.seen('k')).then(() => undefined, (error: unknown) => error)
+    expect(failure).to.be.instanceOf(Error).with.property('message').that.includes('did not answer within 200 ms')
+    expect(Date.now() - started).to.be.below(1000)
+    await admin.sendCommand(['CLIENT', 'UNPAUSE'])
+    expect(() => redisDedupeStore(redis, { timeoutMs: 0 })).to.throw(TypeError, 'timeoutMs must be a positive integer')
+  })
+
+  it('stores a key over 256 characters as its SHA-256, so that long ids cost Redis 64 bytes a delivery', async () => {
+    const redis = await client()
+    const prefix = `${name('long')}:`
+    const store = redisDedupeStore(redis, { prefix })
+    const long = 'x'.repeat(100_000)
+    expect([await store.seen(long), await store.seen(long), await store.seen(`${long}y`)]).to.deep.equal([false, true, false])
+    const keys = (await redis.sendCommand(['KEYS', `${prefix}*`])) as string[]
+    expect(keys.map((key) => key.length - prefix.length)).to.deep.equal([71, 71]) // 'sha256:' and 64 hex digits
+  })
+
   it('refuses a ttlMs that is not a positive integer, naming it', () => {
     for (const ttlMs of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => redisDedupeStore({ sendCommand: async () => null }, { ttlMs }), String(ttlMs))
