@@ -40,7 +40,7 @@ export function redisDedupeStore(client: RedisCommandClient, options: RedisDedup
     seen: async (key) => {
       const set = client.sendCommand(['SET', prefix + stored(key), '1', 'NX', 'PX', String(ttlMs)])
       const answer = await within(set, timeoutMs, TIMED_OUT)
-      if (answer === TIMED_OUT) throw new Error(`autoplay-rx: redisDedupeStore: Redis did not answer within ${timeoutMs} ms`)
+      if (answer === TIMED_OUT) throw new Error(`autoplay-rx: Redis did not answer within ${timeoutMs} ms`)
       return answer === null
     },
   }
