@@ -22,7 +22,8 @@ interface BySessionOptions {
  * Groups payloads by `session_id` into one `GroupedObservable` per session (`key`: the session id, or
  * `NO_SESSION`). A group completes after `idleMs` without a payload of its session, or when `maxSessions`
  * are open and another session arrives, and is forgotten; a later payload opens a new group. As with
- * `groupBy`, subscribe to each group as it arrives (`mergeMap` does): a group does not replay. Unsubscribing stops the source and every idle timer.
+ * `groupBy`, subscribe to each group as it arrives (`mergeMap` does): a group does not replay. Unsubscribing
+ * stops the source and every idle timer.
  *
  * @example
  * ```ts

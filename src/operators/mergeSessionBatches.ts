@@ -34,8 +34,8 @@ interface Window {
  * with `mergeActions` (actions re-indexed from 0), emitted when the window closes: a fixed window, not a
  * debounce, so latency stays bounded. A window is flushed early once it holds `maxActions`, or before a
  * batch would take it past; the oldest windows are, before a batch would pass `maxSessions` or `maxBytes`.
- * Other payloads (summaries) pass at once. Nothing is lost: open windows are flushed, in opening order, before the source's completion or error (these batches were acknowledged
- * and will not be sent again). Unsubscribing discards open windows.
+ * Other payloads (summaries) pass at once. Nothing is lost: open windows are flushed, in opening order,
+ * before the source's completion or error (these batches were acknowledged and will not be sent again). Unsubscribing discards open windows.
  *
  * @example
  * ```ts
