@@ -35,7 +35,8 @@ interface Window {
  * debounce, so latency stays bounded. A window is flushed early once it holds `maxActions`, or before a
  * batch would take it past; the oldest windows are, before a batch would pass `maxSessions` or `maxBytes`.
  * Other payloads (summaries) pass at once. Nothing is lost: open windows are flushed, in opening order,
- * before the source's completion or error (these batches were acknowledged and will not be sent again). Unsubscribing discards open windows.
+ * before the source's completion or error (these batches were acknowledged and will not be sent again).
+ * Unsubscribing discards open windows.
  *
  * @example
  * ```ts
