@@ -43,8 +43,8 @@ interface BySessionOptions {
 export function bySession<P extends HasSession>(
   options: BySessionOptions,
 ): OperatorFunction<P, GroupedObservable<SessionKey, P>> {
-  const { idleMs, maxSessions = 10_000, scheduler = asyncScheduler } = options
-  positiveInteger('maxSessions', maxSessions)
+  const { idleMs, scheduler = asyncScheduler } = options
+  const maxSessions = positiveInteger('maxSessions', options.maxSessions ?? 10_000)
   if (!(typeof idleMs === 'number' && Number.isFinite(idleMs) && idleMs >= 0)) {
     throw new TypeError('autoplay-rx: bySession needs idleMs, a finite number >= 0')
   }

@@ -18,7 +18,7 @@ export interface MemoryDedupeStoreOptions {
   readonly now?: (() => number) | undefined
 }
 
-/** The in-memory store, synchronous, with its occupancy (expired keys count until reclaimed). */
+/** The in-memory store, synchronous, with its occupancy (expired keys count until a new key reclaims them). */
 interface MemoryDedupeStore extends DedupeStore {
   /** Records `key`; true when it was already there and not expired. */
   seen(key: string): boolean
@@ -29,7 +29,6 @@ interface MemoryDedupeStore extends DedupeStore {
 }
 
 const DEFAULT_MAX_KEYS = 10_000
-const DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 // Well beyond the connector's retry schedule.
 const DEFAULT_TTL_MS = 60 * 60 * 1000
 
@@ -48,44 +47,30 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
  * ```
  */
 export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): MemoryDedupeStore {
-  const { maxKeys = DEFAULT_MAX_KEYS, maxBytes = DEFAULT_MAX_BYTES, ttlMs = DEFAULT_TTL_MS } = options
-  const { now = () => asyncScheduler.now() } = options
+  const { maxKeys = DEFAULT_MAX_KEYS, ttlMs = DEFAULT_TTL_MS, now = () => asyncScheduler.now() } = options
   positiveInteger('maxKeys', maxKeys)
-  positiveInteger('maxBytes', maxBytes)
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 1024 * 1024)
   if (ttlMs !== Infinity) positiveNumber('ttlMs', ttlMs)
   // key → expiry. A Map iterates in insertion order and a repeat is re-inserted, so the first key is
   // always the least recently seen.
   const expiries = new Map<string, number>()
   let bytes = 0
-  const forget = (key: string): void => {
-    expiries.delete(key)
-    bytes -= estimatedBytes(key)
-  }
-
-  function reclaimExpired(time: number): void {
-    // From the oldest end only (O(1) amortised): an expired key may hide behind a live one; maxKeys holds.
-    for (const [key, expiry] of expiries) {
-      if (expiry > time) break
-      forget(key)
-    }
-  }
+  const forget = (key: string): void => { expiries.delete(key); bytes -= estimatedBytes(key) }
 
   return {
     seen(key: string): boolean {
       const time = now()
-      reclaimExpired(time)
       const expiry = expiries.get(key)
-      if (expiry !== undefined) {
+      if (expiry !== undefined && expiry > time) {
         expiries.delete(key)
-        if (expiry > time) {
-          expiries.set(key, expiry)
-          return true
-        }
-        bytes -= estimatedBytes(key)
+        expiries.set(key, expiry)
+        return true
       }
+      if (expiry !== undefined) forget(key)
       const cost = estimatedBytes(key)
-      for (const oldest of expiries.keys()) {
-        if (expiries.size < maxKeys && bytes + cost <= maxBytes) break
+      // From the oldest end only (O(1) amortised): the expired keys, then what the bounds need to make room.
+      for (const [oldest, at] of expiries) {
+        if (at > time && expiries.size < maxKeys && bytes + cost <= maxBytes) break
         forget(oldest)
       }
       expiries.set(key, time + ttlMs)

@@ -50,10 +50,9 @@ interface Window {
  */
 export function mergeSessionBatches(options: MergeSessionBatchesOptions):
   <P extends Payload>(source: Observable<P>) => Observable<P | ActionsPayload> {
-  const { windowMs, maxActions = Infinity, maxSessions = 10_000, maxBytes = 16 * 1024 * 1024 } = options
-  const { scheduler = asyncScheduler } = options
-  positiveInteger('maxSessions', maxSessions)
-  positiveInteger('maxBytes', maxBytes)
+  const { windowMs, maxActions = Infinity, scheduler = asyncScheduler } = options
+  const maxSessions = positiveInteger('maxSessions', options.maxSessions ?? 10_000)
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 1024 * 1024)
   if (!(typeof windowMs === 'number' && Number.isFinite(windowMs) && windowMs >= 0)) {
     throw new TypeError('autoplay-rx: mergeSessionBatches needs { windowMs }, a finite number >= 0')
   }
