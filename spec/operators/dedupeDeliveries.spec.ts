@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { firstValueFrom, Observable, of, range, map, Subject, toArray } from 'rxjs'
+import { firstValueFrom, Observable, of, range, map, Subject, TimeoutError, toArray } from 'rxjs'
 import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { dedupeDeliveries } from '../../src/operators/dedupeDeliveries.js'
 import type { DedupeStore } from '../../src/operators/dedupeStore.js'
@@ -147,6 +147,18 @@ describe('dedupeDeliveries', () => {
       })
       expect(error).to.equal(failure)
       expect(seen).to.deep.equal(['s1'])
+    })
+
+    it('errors the stream with a TimeoutError when the store does not answer within timeoutMs (default 5 s)', async () => {
+      const store: DedupeStore = { seen: (key) => (key.includes('"s2"') ? new Promise<boolean>(() => {}) : false) }
+      const seen: Array<string | null> = []
+      const started = Date.now()
+      const error = await new Promise((resolve) => {
+        of(batch('s1', 1), batch('s2', 1), batch('s3', 1)).pipe(dedupeDeliveries({ store, timeoutMs: 50 }))
+          .subscribe({ next: (p) => seen.push(p.session_id), error: resolve })
+      })
+      expect([error instanceof TimeoutError, seen, Date.now() - started < 1000]).to.deep.equal([true, ['s1'], true])
+      expect(() => dedupeDeliveries({ store, timeoutMs: 0 })).to.throw(TypeError, 'timeoutMs must be a positive integer')
     })
 
     it('ignores an answer that arrives after unsubscribing', async () => {

@@ -6,18 +6,14 @@ import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
 import { nodeBuiltin } from '../internal/builtin.js'
 import { positiveInteger } from '../internal/options.js'
-import { within } from '../internal/within.js'
 
 interface RedisDedupeStoreOptions {
   /** Prefix of the keys; default `autoplay-rx:seen:`. */
   readonly prefix?: string | undefined
   /** How long a delivery is remembered; default an hour (the connector's retries end well within it). */
   readonly ttlMs?: number | undefined
-  /** How long a check waits for Redis before it rejects (the stream errors); default 5,000 ms. */
-  readonly timeoutMs?: number | undefined
 }
 
-const TIMED_OUT = Symbol('timed out')
 const crypto = nodeBuiltin('node:crypto')
 // A key over 256 characters (long ids, scattered indexes) is stored as its digest: 71 bytes, whatever its length.
 const stored = (key: string): string => key.length <= 256 || crypto === undefined ? key
@@ -34,14 +30,9 @@ const stored = (key: string): string => key.length <= 256 || crypto === undefine
 export function redisDedupeStore(client: RedisCommandClient, options: RedisDedupeStoreOptions = {}): DedupeStore {
   const prefix = options.prefix ?? 'autoplay-rx:seen:'
   const ttlMs = positiveInteger('ttlMs', options.ttlMs ?? 3_600_000)
-  const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 5_000)
   return {
     // OK when the key was set (first time seen), null when it was there.
-    seen: async (key) => {
-      const set = client.sendCommand(['SET', prefix + stored(key), '1', 'NX', 'PX', String(ttlMs)])
-      const answer = await within(set, timeoutMs, TIMED_OUT)
-      if (answer === TIMED_OUT) throw new Error(`autoplay-rx: Redis did not answer within ${timeoutMs} ms`)
-      return answer === null
-    },
+    seen: async (key) =>
+      (await client.sendCommand(['SET', prefix + stored(key), '1', 'NX', 'PX', String(ttlMs)])) === null,
   }
 }
