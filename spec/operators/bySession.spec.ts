@@ -1,11 +1,12 @@
 import { expect } from 'chai'
 import {
-  map, mergeMap, Observable, Subject, take, toArray, VirtualAction, VirtualTimeScheduler,
+  map, mergeMap, Observable, Subject, Subscription, take, toArray, VirtualAction, VirtualTimeScheduler,
   type SchedulerLike,
 } from 'rxjs'
 import type { ActionsPayload, Payload, SummaryPayload } from '../../src/codecs.js'
 import { bySession } from '../../src/operators/bySession.js'
-import { NO_SESSION } from '../../src/payloads.js'
+import { NO_SESSION, type SessionKey } from '../../src/payloads.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 import { batch, summary, testScheduler } from '../helpers/payloads.js'
 
 describe('bySession', () => {
@@ -94,6 +95,48 @@ describe('bySession', () => {
       scheduler.schedule(() => source.next(batch('s1', 2)), 3)
     })
     expect(closed).to.deep.equal({ s2: 5, s1: 8 })
+  })
+
+  it('holds at most maxSessions groups: a new session completes the least recently active one at once', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1), b: batch('s2', 2), c: batch('s1', 3), d: batch('s3', 4) }
+      // s3 opens a third group: s2, quiet since 1 (s1 was heard at 2), completes; nothing is lost.
+      expectObservable(cold('abcd-----|', values).pipe(bySession({ idleMs: 100, maxSessions: 2 }))).toBe('xy-z-----|', {
+        x: cold('a-c------|', values),
+        y: cold('b-|', values),
+        z: cold('d-----|', values),
+      })
+    })
+    expect(() => bySession({ idleMs: 1, maxSessions: 0 })).to.throw(TypeError, 'maxSessions must be a positive integer')
+  })
+
+  it('holds 10,000 groups by default', () => {
+    const scheduler: SchedulerLike = { now: () => 0, schedule: () => new Subscription() } // timers never due
+    const closed: SessionKey[] = []
+    const source = new Subject<ActionsPayload>()
+    source.pipe(bySession({ idleMs: 60_000, scheduler })).subscribe((group) => {
+      group.subscribe({ complete: () => closed.push(group.key) })
+    })
+    for (let i = 0; i <= 10_000; i++) source.next(batch(`s${i}`, i))
+    expect(closed).to.deep.equal(['s0'])
+    source.complete()
+  })
+
+  it('holds no payload for an open group: 200 quiet sessions of 1 MiB batches live in a 96 MiB heap', async function () {
+    this.timeout(20_000)
+    // The idle timer once kept each group's last payload until the group closed.
+    const { stdout } = await runChild(18_000, `
+      import { Subject, mergeMap } from 'rxjs'
+      import { bySession } from ${JSON.stringify(sourceModule('operators/bySession.ts'))}
+      const source = new Subject()
+      let seen = 0
+      const subscription = source.pipe(bySession({ idleMs: 60_000 }), mergeMap((group) => group)).subscribe(() => seen++)
+      const text = 'x'.repeat(1024 * 1024)
+      for (let i = 0; i < 200; i++) source.next({ type: 'summary', session_id: 's' + i, summary: JSON.stringify([i, text]) })
+      subscription.unsubscribe()
+      console.log(seen)
+    `, ['--max-old-space-size=96'])
+    expect(Number(stdout)).to.equal(200)
   })
 
   it('refuses an idleMs that is not a finite number >= 0', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { firstValueFrom, Observable, of, range, map, Subject, toArray } from 'rxjs'
+import { firstValueFrom, Observable, of, range, map, Subject, TimeoutError, toArray } from 'rxjs'
 import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
 import { dedupeDeliveries } from '../../src/operators/dedupeDeliveries.js'
 import type { DedupeStore } from '../../src/operators/dedupeStore.js'
@@ -149,6 +149,18 @@ describe('dedupeDeliveries', () => {
       expect(seen).to.deep.equal(['s1'])
     })
 
+    it('errors the stream with a TimeoutError when the store does not answer within timeoutMs (default 5 s)', async () => {
+      const store: DedupeStore = { seen: (key) => (key.includes('"s2"') ? new Promise<boolean>(() => {}) : false) }
+      const seen: Array<string | null> = []
+      const started = Date.now()
+      const error = await new Promise((resolve) => {
+        of(batch('s1', 1), batch('s2', 1), batch('s3', 1)).pipe(dedupeDeliveries({ store, timeoutMs: 50 }))
+          .subscribe({ next: (p) => seen.push(p.session_id), error: resolve })
+      })
+      expect([error instanceof TimeoutError, seen, Date.now() - started < 1000]).to.deep.equal([true, ['s1'], true])
+      expect(() => dedupeDeliveries({ store, timeoutMs: 0 })).to.throw(TypeError, 'timeoutMs must be a positive integer')
+    })
+
     it('ignores an answer that arrives after unsubscribing', async () => {
       let answer!: (repeat: boolean) => void
       const store: DedupeStore = { seen: () => new Promise<boolean>((resolve) => { answer = resolve }) }
@@ -166,7 +178,10 @@ describe('dedupeDeliveries', () => {
 
   it('refuses a store combined with in-memory bounds, and invalid bounds', () => {
     const store = memoryDedupeStore()
-    expect(() => dedupeDeliveries({ store, maxKeys: 5 } as never)).to.throw(TypeError, 'either a store or maxKeys/ttlMs/scheduler')
+    const either = 'either a store or maxKeys/maxBytes/ttlMs/scheduler'
+    expect(() => dedupeDeliveries({ store, maxKeys: 5 } as never)).to.throw(TypeError, either)
+    expect(() => dedupeDeliveries({ store, maxBytes: 5 } as never)).to.throw(TypeError, either)
+    expect(() => dedupeDeliveries({ maxBytes: 0.5 })).to.throw(TypeError, 'maxBytes must be a positive integer')
     expect(() => dedupeDeliveries({ maxKeys: 0 })).to.throw(TypeError, 'maxKeys must be a positive integer')
     expect(() => dedupeDeliveries({ ttlMs: -1 })).to.throw(TypeError, 'ttlMs must be a positive number')
   })

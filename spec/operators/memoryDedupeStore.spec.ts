@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import { map } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { memoryDedupeStore } from '../../src/operators/memoryDedupeStore.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 describe('memoryDedupeStore', () => {
   it('answers false for a new key and true for a repeat', () => {
@@ -72,6 +73,29 @@ describe('memoryDedupeStore', () => {
     for (let i = 0; i <= 10_000; i++) store.seen(`k${i}`)
     expect(store.size).to.equal(10_000)
     expect(store.seen('k0')).to.equal(false) // the oldest was forgotten
+  })
+
+  it('holds at most maxBytes of keys (16 bytes a key, two a character), forgetting the least recently seen', () => {
+    const store = memoryDedupeStore({ maxBytes: 200, now: () => 0 })
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((letter) => letter.repeat(20)) // 56 bytes each
+    for (const key of [a, b, c]) store.seen(key!)
+    expect(store.seen(a!)).to.equal(true) // a is now the most recent
+    expect(store.seen(d!)).to.equal(false) // 224 bytes: b is forgotten
+    expect([store.size, store.seen(b!), store.seen(a!)]).to.deep.equal([3, false, true])
+    expect(() => memoryDedupeStore({ maxBytes: 0 })).to.throw(TypeError, 'maxBytes must be a positive integer')
+  })
+
+  it('holds 16 MiB of keys by default: 300 keys of 1 MiB live in a 96 MiB heap', async function () {
+    this.timeout(20_000)
+    // Keys of 1 MiB are deliveryKeys of signed batches with long ids or scattered indexes (within the body limit).
+    const { stdout } = await runChild(18_000, `
+      import { memoryDedupeStore } from ${JSON.stringify(sourceModule('operators/memoryDedupeStore.ts'))}
+      const store = memoryDedupeStore()
+      const id = 'x'.repeat(1024 * 1024)
+      for (let i = 0; i < 300; i++) store.seen(JSON.stringify([i, id])) // a new 1 MiB string each
+      console.log(store.size)
+    `, ['--max-old-space-size=96'])
+    expect(Number(stdout)).to.equal(7) // (16 MiB) / (2 MiB + 16) per key
   })
 
   it('remembers a key for one hour by default', () => {

@@ -1,7 +1,9 @@
 import { expect } from 'chai'
 import { Subject } from 'rxjs'
 import { ActionsPayload, SummaryPayload, type Payload } from '../../src/codecs.js'
+import { estimatedBytes } from '../../src/internal/estimatedBytes.js'
 import { mergeSessionBatches } from '../../src/operators/mergeSessionBatches.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 import { batch, summary, testScheduler, type BatchIdentity } from '../helpers/payloads.js'
 
 /** What merging batches holding `indexes` must give: those actions, re-indexed from 0. */
@@ -157,6 +159,46 @@ describe('mergeSessionBatches', () => {
     actions$.next(batch('s1', 1, [4]))
     actions$.complete()
     expect(out).to.deep.equal([merged('s1', 1, [4])])
+  })
+
+  it('holds at most maxSessions windows: a new session flushes the oldest window at once', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0]), b: batch('s2', 2, [0]), c: batch('s3', 3, [0]) }
+      expectObservable(cold('abc-----|', values).pipe(mergeSessionBatches({ windowMs: 5, maxSessions: 2 })))
+        .toBe('--x---yz|', { x: merged('s1', 1, [0]), y: merged('s2', 2, [0]), z: merged('s3', 3, [0]) })
+    })
+    expect(() => mergeSessionBatches({ windowMs: 5, maxSessions: 0 })).to.throw(TypeError, 'maxSessions')
+  })
+
+  it('holds at most maxBytes of batches (estimated from their strings): the oldest windows flush first', () => {
+    const size = estimatedBytes(batch('s1', 1, [0]))
+    testScheduler().run(({ cold, expectObservable }) => {
+      const values = { a: batch('s1', 1, [0]), b: batch('s1', 2, [1]), c: batch('s2', 3, [0]) }
+      // a and b fill 2 × size of 2 × size + 1: c flushes s1's window before it opens its own.
+      expectObservable(cold('abc------|', values).pipe(mergeSessionBatches({ windowMs: 5, maxBytes: 2 * size + 1 })))
+        .toBe('--x----y-|', { x: merged('s1', 2, [0, 1]), y: merged('s2', 3, [0]) })
+    })
+    expect(() => mergeSessionBatches({ windowMs: 5, maxBytes: -1 })).to.throw(TypeError, 'maxBytes')
+  })
+
+  it('holds 16 MiB of batches by default: 200 batches of 1 MiB in one window live in a 96 MiB heap', async function () {
+    this.timeout(20_000)
+    const { stdout } = await runChild(18_000, `
+      import { Subject } from 'rxjs'
+      import { mergeSessionBatches } from ${JSON.stringify(sourceModule('operators/mergeSessionBatches.ts'))}
+      const source = new Subject()
+      let actions = 0
+      const subscription = source.pipe(mergeSessionBatches({ windowMs: 60_000 })).subscribe((b) => { actions += b.count })
+      const text = 'x'.repeat(1024 * 1024)
+      for (let i = 0; i < 200; i++) {
+        const action = { index: i, type: 'click', description: JSON.stringify([i, text]) }
+        source.next({ type: 'actions', session_id: 's1', forwarded_at: i, count: 1, actions: [action] })
+      }
+      source.complete()
+      subscription.unsubscribe()
+      console.log(actions)
+    `, ['--max-old-space-size=96'])
+    expect(Number(stdout)).to.equal(200)
   })
 
   it('refuses a window or cap that cannot be right', () => {

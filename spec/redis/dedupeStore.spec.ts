@@ -1,6 +1,6 @@
 /** redisDedupeStore against a real redis-server: the key it writes, its time to live, atomicity across clients, and its errors. */
 import { expect } from 'chai'
-import { from, lastValueFrom, toArray } from 'rxjs'
+import { from, lastValueFrom, TimeoutError, toArray } from 'rxjs'
 import { dedupeDeliveries } from '../../src/operators/dedupeDeliveries.js'
 import { redisDedupeStore } from '../../src/redis/dedupeStore.js'
 import { sleep } from '../helpers/http.js'
@@ -56,6 +56,27 @@ describe('redis/dedupeStore: redisDedupeStore (real redis-server)', function () 
     let failure: unknown
     await Promise.resolve(store.seen('k')).catch((error: unknown) => { failure = error })
     expect(failure).to.be.instanceOf(Error)
+  })
+
+  it('behind dedupeDeliveries, a check Redis does not answer within timeoutMs errors the stream: nothing hangs', async () => {
+    const [redis, admin] = [await client(), await client()]
+    const store = redisDedupeStore(redis, { prefix: `${name('paused')}:` })
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'WRITE']) // a Redis that takes no write for 1.5 s
+    const started = Date.now()
+    const failure = await lastValueFrom(from(['k']).pipe(dedupeDeliveries({ store, key: (x: string) => x, timeoutMs: 200 })))
+      .then(() => undefined, (error: unknown) => error)
+    expect([failure instanceof TimeoutError, Date.now() - started < 1000]).to.deep.equal([true, true])
+    await admin.sendCommand(['CLIENT', 'UNPAUSE'])
+  })
+
+  it('stores a key over 256 characters as its SHA-256, so that long ids cost Redis 64 bytes a delivery', async () => {
+    const redis = await client()
+    const prefix = `${name('long')}:`
+    const store = redisDedupeStore(redis, { prefix })
+    const long = 'x'.repeat(100_000)
+    expect([await store.seen(long), await store.seen(long), await store.seen(`${long}y`)]).to.deep.equal([false, true, false])
+    const keys = (await redis.sendCommand(['KEYS', `${prefix}*`])) as string[]
+    expect(keys.map((key) => key.length - prefix.length)).to.deep.equal([71, 71]) // 'sha256:' and 64 hex digits
   })
 
   it('refuses a ttlMs that is not a positive integer, naming it', () => {

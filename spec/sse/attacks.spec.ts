@@ -236,4 +236,19 @@ describe('sse/connectorStream under attack (issue 10)', () => {
       expect(lines).to.deep.equal([])
     })
   })
+
+  describe('ids the client cannot send back (issue 22)', () => {
+    it('keeps the last id it can send as Last-Event-ID: one beyond Latin-1 or over 1,024 characters is ignored', async () => {
+      // A fetch refuses a header beyond Latin-1 and a server refuses a huge one: every reconnect failed for ever.
+      const server = await startServer(async (_req, res, index) => {
+        openSse(res)
+        const frames = [frame('a', '7') + frame('b', '\u20ac8'), frame('c', 'y'.repeat(1025)), frame('d')]
+        await write(res, frames[index] ?? '')
+        res.end()
+      })
+      const { result } = run({ url: server.url }, 4)
+      expect((await result).map((p) => (p as SummaryPayload).summary)).to.deep.equal(['a', 'b', 'c', 'd'])
+      expect(server.requests.slice(0, 3).map((r) => r.headers['last-event-id'])).to.deep.equal([undefined, '7', '7'])
+    })
+  })
 })

@@ -3,8 +3,10 @@
  * more than once. This operator lets the first copy through and drops the repeats, with bounded memory.
  */
 import {
-  asyncScheduler, concatMap, defer, EMPTY, from, of, type MonoTypeOperatorFunction, type Observable, type SchedulerLike,
+  asyncScheduler, concatMap, defer, EMPTY, from, of, timeout, type MonoTypeOperatorFunction, type Observable,
+  type SchedulerLike,
 } from 'rxjs'
+import { positiveInteger } from '../internal/options.js'
 import type { Payload } from '../codecs.js'
 import type { Telemetry } from '../telemetry.js'
 import { deliveryKey } from '../payloads.js'
@@ -17,6 +19,8 @@ interface KeyOption<T> {
   readonly key?: ((value: T) => string) | undefined
   /** Told each check, repeat or not (`otelTelemetry()` from `autoplay-rx/otel`); default none. */
   readonly telemetry?: Telemetry | undefined
+  /** How long a store's asynchronous answer may take before the stream errors (`TimeoutError`); default 5,000 ms. */
+  readonly timeoutMs?: number | undefined
 }
 
 /** The bounds of the in-memory store made per subscription (see `memoryDedupeStore`). */
@@ -30,6 +34,7 @@ interface DedupeInMemoryOptions<T> extends KeyOption<T>, Omit<MemoryDedupeStoreO
 interface DedupeWithStoreOptions<T> extends KeyOption<T> {
   readonly store: DedupeStore
   readonly maxKeys?: undefined
+  readonly maxBytes?: undefined
   readonly ttlMs?: undefined
   readonly scheduler?: undefined
 }
@@ -39,10 +44,11 @@ type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOpti
 /**
  * Drops repeated deliveries: a value passes the first time its key (`deliveryKey` by default) is seen,
  * and is dropped while the store remembers it. The store is a `memoryDedupeStore` per subscription
- * (`maxKeys` default 10,000, `ttlMs` default one hour), or the `store` given, shared. Values are checked
- * one at a time, in order, even when the store answers with a promise. A key function or store that
- * throws or rejects errors the stream: a lost check would let a duplicate through or lose an event.
- * Throws a TypeError when `store` comes with `maxKeys`, `ttlMs` or `scheduler`, or a bound is wrong.
+ * (`maxKeys` default 10,000, `maxBytes` 16 MiB, `ttlMs` one hour), or the `store` given, shared. Values are
+ * checked one at a time, in order, even when the store answers with a promise. A key function or store that
+ * throws, rejects or answers after `timeoutMs` errors the stream: a lost check would let a duplicate through or
+ * lose an event. Throws a TypeError when `store` comes with `maxKeys`, `maxBytes`, `ttlMs` or `scheduler`, or a
+ * bound is wrong.
  *
  * @example
  * ```ts
@@ -64,12 +70,13 @@ export function dedupeDeliveries<P extends Payload>(options?: DedupeDeliveriesOp
 export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): MonoTypeOperatorFunction<T> {
   // Without a key the overloads admit payloads only, so here T is a Payload.
   const key = options.key ?? (deliveryKey as unknown as (value: T) => string)
-  const { store: given, telemetry, maxKeys, ttlMs } = options
-  if (given !== undefined && (maxKeys !== undefined || ttlMs !== undefined || options.scheduler !== undefined)) {
-    throw new TypeError('autoplay-rx: dedupeDeliveries takes either a store or maxKeys/ttlMs/scheduler, not both')
+  const { store: given, telemetry, maxKeys, maxBytes, ttlMs } = options
+  const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 5_000)
+  if (given !== undefined && [maxKeys, maxBytes, ttlMs, options.scheduler].some((bound) => bound !== undefined)) {
+    throw new TypeError('autoplay-rx: dedupeDeliveries takes either a store or maxKeys/maxBytes/ttlMs/scheduler')
   }
   const scheduler = options.scheduler ?? asyncScheduler
-  const bounds: MemoryDedupeStoreOptions = { maxKeys, ttlMs, now: () => scheduler.now() }
+  const bounds: MemoryDedupeStoreOptions = { maxKeys, maxBytes, ttlMs, now: () => scheduler.now() }
   if (given === undefined) memoryDedupeStore(bounds) // checks the bounds at the call site, not at subscription
   return (source: Observable<T>) => defer(() => {
     // Per subscription, like any operator state: two subscribers each see every delivery once.
@@ -80,7 +87,7 @@ export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): M
     }
     return source.pipe(concatMap((value) => {
       const seen = store.seen(key(value))
-      if (isThenable(seen)) return from(seen).pipe(concatMap((repeat) => pass(value, repeat)))
+      if (isThenable(seen)) return from(seen).pipe(timeout(timeoutMs), concatMap((repeat) => pass(value, repeat)))
       return pass(value, seen)
     }))
   })

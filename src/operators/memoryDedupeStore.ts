@@ -1,21 +1,24 @@
 /**
- * The default store behind dedupeDeliveries: in memory, bounded by a number of keys (least recently
- * seen forgotten first) and by a time to live.
+ * The default store behind dedupeDeliveries: in memory, bounded by a number of keys and their bytes
+ * (least recently seen forgotten first) and by a time to live.
  */
 import { asyncScheduler } from 'rxjs'
 import type { DedupeStore } from './dedupeStore.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 
 export interface MemoryDedupeStoreOptions {
   /** Most keys remembered; beyond it the least recently seen is forgotten. Default 10,000. */
   readonly maxKeys?: number | undefined
+  /** Most bytes of keys (16 a key, 2 a character), forgotten the same way; default 16 MiB. */
+  readonly maxBytes?: number | undefined
   /** How long a key is remembered from when it was first recorded, in ms (`Infinity`: for ever). Default one hour. */
   readonly ttlMs?: number | undefined
   /** The clock, in ms; default `asyncScheduler.now()` (virtual time inside `TestScheduler.run`). */
   readonly now?: (() => number) | undefined
 }
 
-/** The in-memory store, synchronous, with its occupancy (expired keys count until reclaimed). */
+/** The in-memory store, synchronous, with its occupancy (expired keys count until a new key reclaims them). */
 interface MemoryDedupeStore extends DedupeStore {
   /** Records `key`; true when it was already there and not expired. */
   seen(key: string): boolean
@@ -46,36 +49,32 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000
 export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): MemoryDedupeStore {
   const { maxKeys = DEFAULT_MAX_KEYS, ttlMs = DEFAULT_TTL_MS, now = () => asyncScheduler.now() } = options
   positiveInteger('maxKeys', maxKeys)
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 1024 * 1024)
   if (ttlMs !== Infinity) positiveNumber('ttlMs', ttlMs)
   // key → expiry. A Map iterates in insertion order and a repeat is re-inserted, so the first key is
   // always the least recently seen.
   const expiries = new Map<string, number>()
-
-  function reclaimExpired(time: number): void {
-    // From the oldest end only (O(1) amortised): an expired key may hide behind a live one; maxKeys holds.
-    for (const [key, expiry] of expiries) {
-      if (expiry > time) break
-      expiries.delete(key)
-    }
-  }
+  let bytes = 0
+  const forget = (key: string): void => { expiries.delete(key); bytes -= estimatedBytes(key) }
 
   return {
     seen(key: string): boolean {
       const time = now()
-      reclaimExpired(time)
       const expiry = expiries.get(key)
-      if (expiry !== undefined) {
+      if (expiry !== undefined && expiry > time) {
         expiries.delete(key)
-        if (expiry > time) {
-          expiries.set(key, expiry)
-          return true
-        }
+        expiries.set(key, expiry)
+        return true
       }
-      if (expiries.size >= maxKeys) {
-        const oldest = expiries.keys().next()
-        if (!oldest.done) expiries.delete(oldest.value)
+      if (expiry !== undefined) forget(key)
+      const cost = estimatedBytes(key)
+      // From the oldest end only (O(1) amortised): the expired keys, then what the bounds need to make room.
+      for (const [oldest, at] of expiries) {
+        if (at > time && expiries.size < maxKeys && bytes + cost <= maxBytes) break
+        forget(oldest)
       }
       expiries.set(key, time + ttlMs)
+      bytes += cost
       return false
     },
     get size() {
@@ -83,6 +82,7 @@ export function memoryDedupeStore(options: MemoryDedupeStoreOptions = {}): Memor
     },
     clear() {
       expiries.clear()
+      bytes = 0
     },
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { DedupeStore } from '../operators/dedupeStore.js'
 import type { RedisCommandClient } from './client.js'
+import { nodeBuiltin } from '../internal/builtin.js'
 import { positiveInteger } from '../internal/options.js'
 
 interface RedisDedupeStoreOptions {
@@ -12,6 +13,11 @@ interface RedisDedupeStoreOptions {
   /** How long a delivery is remembered; default an hour (the connector's retries end well within it). */
   readonly ttlMs?: number | undefined
 }
+
+const crypto = nodeBuiltin('node:crypto')
+// A key over 256 characters (long ids, scattered indexes) is stored as its digest: 71 bytes, whatever its length.
+const stored = (key: string): string => key.length <= 256 || crypto === undefined ? key
+  : `sha256:${crypto.createHash('sha256').update(key).digest('hex')}`
 
 /**
  * A `DedupeStore` shared through Redis, for `dedupeDeliveries`.
@@ -26,6 +32,7 @@ export function redisDedupeStore(client: RedisCommandClient, options: RedisDedup
   const ttlMs = positiveInteger('ttlMs', options.ttlMs ?? 3_600_000)
   return {
     // OK when the key was set (first time seen), null when it was there.
-    seen: async (key) => (await client.sendCommand(['SET', prefix + key, '1', 'NX', 'PX', String(ttlMs)])) === null,
+    seen: async (key) =>
+      (await client.sendCommand(['SET', prefix + stored(key), '1', 'NX', 'PX', String(ttlMs)])) === null,
   }
 }

@@ -64,6 +64,7 @@ type Connect = (lastEventId: string | null, onRetry: (ms: number) => void) => Ob
 /** Node fires a delay above 2^31 - 1 ms at once; 24 days is for ever enough. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const capped = (ms: number): number => Math.min(ms, MAX_TIMER_MS)
+const SENDABLE_ID = /^[\t\x20-\x7e\x80-\xff]{0,1024}$/
 
 /** The reconnection policy over any `connect`: a fetch, or cold Observables in marble specs. */
 export function reconnecting(config: Config, connect: Connect): Observable<Payload> {
@@ -90,8 +91,10 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
     const payloads = (messages: readonly EventSourceMessage[]): Observable<Payload> => new Observable((subscriber) => {
       for (const message of messages) {
         if (subscriber.closed) return
-        // Per the SSE standard the id is remembered across frames; an empty one clears it.
-        if (message.id !== undefined) lastEventId = message.id === '' ? null : message.id
+        // Per the SSE standard the id is remembered across frames; an empty one clears it. One that no fetch
+        // or server takes as a header (beyond Latin-1, too long) would fail every reconnect: it is ignored.
+        if (message.id !== undefined && SENDABLE_ID.test(message.id)) lastEventId = message.id || null
+        else if (message.id !== undefined) log(config.logger, 'warn', 'SSE id ignored: not sendable as Last-Event-ID')
         if (message.event === 'heartbeat') continue
         const decoded = decodeText(message.data)
         if (E.isLeft(decoded)) {
