@@ -157,25 +157,26 @@ def receiver_bodies(rng: random.Random) -> list:
 
 
 def receiver_answers(Receiver, kind: str, body: bytes) -> dict:
-    if True:
-        good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        headers = {"valid": good, "forged": "sha256=" + "0" * 64, "missing": None, "uppercase": good.upper(),
-                   "bare": good.removeprefix("sha256="), "padded": good + " "}
-        cases = [(SECRET, h) for h in (["valid", "forged", "missing"] if kind != "odd" else list(headers))]
-        cases += [("", "valid"), ("", "missing")]
-        answers = []
-        for secret, header_kind in cases:
-            header = headers[header_kind]
-            called = []
-            receiver = Receiver(secret=secret, on_actions=lambda p: called.append("actions"),
-                                on_summary=lambda p: called.append("summary"))
-            answers.append({"secret": secret, "signature": header_kind, "verify": receiver.verify(body, header),
-                            "handle_sync": outcome(lambda: receiver.handle_sync(body, header)), "called": called})
-        try:
-            text = Receiver().parse(body).to_text()
-        except Exception:  # no payload (None) or a body the reference cannot read
-            text = None
-        return {"headers": headers, "answers": [outcome(lambda: Receiver().parse(body)), text, *answers]}
+    good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"valid": good, "forged": "sha256=" + "0" * 64, "missing": None, "uppercase": good.upper(),
+               "bare": good.removeprefix("sha256="), "padded": good + " "}
+    cases = [(SECRET, h) for h in (["valid", "forged", "missing"] if kind != "odd" else list(headers))]
+    cases += [("", "valid"), ("", "missing")]
+    answers = []
+    for secret, header_kind in cases:
+        header = headers[header_kind]
+        called = []
+        receiver = Receiver(secret=secret, on_actions=lambda p: called.append("actions"),
+                            on_summary=lambda p: called.append("summary"))
+        sync = outcome(lambda: receiver.handle_sync(body, header))
+        handle = outcome(lambda: asyncio.run(receiver.handle(body, header)))  # its async door, callbacks awaited
+        answers.append({"secret": secret, "signature": header_kind, "verify": receiver.verify(body, header),
+                        "handle_sync": sync, "handle": handle, "called": called})
+    try:
+        text = Receiver().parse(body).to_text()
+    except Exception:  # no payload (None) or a body the reference cannot read
+        text = None
+    return {"headers": headers, "answers": [outcome(lambda: Receiver().parse(body)), text, *answers]}
 
 
 def receiver_rows(ref, rng: random.Random) -> list[dict]:
@@ -225,43 +226,42 @@ def store_scenario(ref, rng: random.Random, store_class) -> dict:
     clock = Clock()
     ref.context_store.time = clock  # the module's `time.time()` reads this clock
     sessions = ["ps_1", "ps_2", "ps_3", "ps_4"]
-    if True:
-        clock.now = NOW
-        options = store_options(rng)
-        store = store_class(**options)
-        ops = []
-        for _ in range(rng.randint(4, 30)):
-            roll = rng.random()
-            session = rng.choice(sessions)
-            if roll < 0.40:
-                payload = actions_payload(rng, rng.choice(sessions + [None]), rng.choice(["prod_a", "prod_b", "", None]),
-                                          clock.now - rng.choice([0, 0, 5, 30, 120, 700, 1000, 2000]) - rng.random())
-                store.add(ref.models.ActionsPayload.from_dict(payload))
-                ops.append({"op": "add", "payload": payload})
-            elif roll < 0.50:
-                text = words(rng, 1, 8)
-                store.on_summary(session, text)
-                ops.append({"op": "summary", "session": session, "text": text})
-            elif roll < 0.68:
-                o = get_options(rng)
-                ops.append({"op": "get", "session": session, "options": o, "answer": store.get(session, **o)})
-            elif roll < 0.76:
-                o = get_options(rng)
-                query = words(rng, 1, 5)
-                ops.append({"op": "enrich", "session": session, "query": query, "options": o,
-                            "answer": store.enrich(session, query, **o)})
-            elif roll < 0.82:
-                product = rng.choice([None, "prod_a"])
-                store.reset(session, **({"product_id": product} if product is not None else {}))
-                ops.append({"op": "reset", "session": session, **({"product_id": product} if product else {})})
-            elif roll < 0.92:
-                ops.append({"op": "sessions", "answer": store.active_sessions})
-            else:
-                seconds = rng.choice([10, 100, 1000])
-                clock.now += seconds
-                ops.append({"op": "tick", "seconds": seconds})
-        ops.append({"op": "sessions", "answer": store.active_sessions})
-        return {"options": options, "ops": ops}
+    clock.now = NOW
+    options = store_options(rng)
+    store = store_class(**options)
+    ops = []
+    for _ in range(rng.randint(4, 30)):
+        roll = rng.random()
+        session = rng.choice(sessions)
+        if roll < 0.40:
+            payload = actions_payload(rng, rng.choice(sessions + [None]), rng.choice(["prod_a", "prod_b", "", None]),
+                                      clock.now - rng.choice([0, 0, 5, 30, 120, 700, 1000, 2000]) - rng.random())
+            store.add(ref.models.ActionsPayload.from_dict(payload))
+            ops.append({"op": "add", "payload": payload})
+        elif roll < 0.50:
+            text = words(rng, 1, 8)
+            store.on_summary(session, text)
+            ops.append({"op": "summary", "session": session, "text": text})
+        elif roll < 0.68:
+            o = get_options(rng)
+            ops.append({"op": "get", "session": session, "options": o, "answer": store.get(session, **o)})
+        elif roll < 0.76:
+            o = get_options(rng)
+            query = words(rng, 1, 5)
+            ops.append({"op": "enrich", "session": session, "query": query, "options": o,
+                        "answer": store.enrich(session, query, **o)})
+        elif roll < 0.82:
+            product = rng.choice([None, "prod_a"])
+            store.reset(session, **({"product_id": product} if product is not None else {}))
+            ops.append({"op": "reset", "session": session, **({"product_id": product} if product else {})})
+        elif roll < 0.92:
+            ops.append({"op": "sessions", "answer": store.active_sessions})
+        else:
+            seconds = rng.choice([10, 100, 1000])
+            clock.now += seconds
+            ops.append({"op": "tick", "seconds": seconds})
+    ops.append({"op": "sessions", "answer": store.active_sessions})
+    return {"options": options, "ops": ops}
 
 
 def store_rows(ref, seed: int, count: int) -> list[dict]:

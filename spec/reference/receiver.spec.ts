@@ -1,14 +1,14 @@
 /**
  * The reference's WebhookReceiver answers (fixtures/receiver.json: 183 bodies — generated events, odd JSON,
  * wrong types, bad bytes — each under valid, forged, missing and misshapen signatures, with and without a
- * secret) replayed on ours: verify, parse (the payload's fields and its text form), handleSync and which
- * callback ran.
+ * secret) replayed on ours: verify, parse (the payload's fields and its text form), handleSync, handle and
+ * which callbacks ran.
  */
 import { Buffer } from 'node:buffer'
 import { silentLogger, toText, WebhookReceiver, type Payload } from '../../src/index.js'
 import { fixture, holds, type Row } from './replay.js'
 
-interface Case { secret: string; signature: string; verify: boolean; handle_sync: Answer; called: string[] }
+interface Case { secret: string; signature: string; verify: boolean; handle_sync: Answer; handle: Answer; called: string[] }
 type Answer = { returns: unknown } | { raises: string }
 interface ReceiverRow extends Row {
   kind: string
@@ -36,9 +36,9 @@ function fields(payload: Payload): Record<string, unknown> {
     : record[name] ?? null]))
 }
 
-function answer(run: () => Payload | null): Answer {
+async function answer(run: () => Payload | null | Promise<Payload | null>): Promise<Answer> {
   try {
-    const payload = run()
+    const payload = await run()
     return { returns: payload === null ? null : fields(payload) }
   } catch (error) {
     // The reference raises ValueError on a bad signature; ours throws InvalidSignatureError for the same refusal.
@@ -48,12 +48,12 @@ function answer(run: () => Payload | null): Answer {
 
 describe('the reference\'s recorded WebhookReceiver answers', () => {
   for (const row of rows) {
-    it(row.id, () => {
+    it(row.id, async () => {
       const body = row.body !== undefined ? Buffer.from(row.body, 'utf8') : Buffer.from(row.body_b64!, 'base64')
       const [, , ...cases] = row.answers
       const ours: unknown[] = []
       const parser = new WebhookReceiver({ secret: 'unused', logger: silentLogger })
-      ours.push(answer(() => parser.parse(body)))
+      ours.push(await answer(() => parser.parse(body)))
       const parsed = parser.parse(body)
       ours.push(parsed === null ? null : toText(parsed))
       for (const c of cases) {
@@ -63,8 +63,9 @@ describe('the reference\'s recorded WebhookReceiver answers', () => {
           onActions: () => { called.push('actions') }, onSummary: () => { called.push('summary') },
         })
         const header = row.headers[c.signature]
-        const handled = answer(() => receiver.handleSync(body, header))
-        ours.push({ ...c, verify: receiver.verify(body, header), handle_sync: handled, called })
+        const handleSync = await answer(() => receiver.handleSync(body, header))
+        const handle = await answer(() => receiver.handle(body, header))
+        ours.push({ ...c, verify: receiver.verify(body, header), handle_sync: handleSync, handle, called })
       }
       holds(row, row.answers, ours)
     })
