@@ -16,7 +16,8 @@ import {
   type ContextDefaults, type ContextGetOptions, type ContextReader, type ContextWriter, type ResolvedDefaults,
 } from '../context/options.js'
 import {
-  bucketKey, foreignIds, contextBatch, cutText, enrichText, fallbackWarning, sessionContext, UNKNOWN_SESSION, type ContextBatch,
+  bucketKey, contextBatch, cutText, enrichText, fallbackWarning, foreignIds, sessionContext, UNKNOWN_SESSION,
+  type ContextBatch,
 } from '../context/text.js'
 import { scriptRunner, type RedisCommandClient } from './client.js'
 
