@@ -54,13 +54,17 @@ function build(spec: Spec): ProactiveTrigger {
   switch (spec.kind) {
     case 'ping_pong': return pingPongTrigger({ ...timings, minCycles: spec.min_cycles, urlContains: spec.url_contains })
     case 'dwell':
-      return pageDwellTrigger({ ...timings, thresholdSeconds: spec.threshold, maxActions: spec.max_actions, body: spec.body })
+      return pageDwellTrigger({
+        ...timings, thresholdSeconds: spec.threshold, maxActions: spec.max_actions, body: spec.body,
+      })
     case 'section':
       return sectionPlaybookTrigger({
         ...timings, fallbackSection: spec.fallback, currentSection: () => spec.current,
-        rules: spec.rules.map((rule: { prefix: string; section_id: string }) => ({ prefix: rule.prefix, sectionId: rule.section_id })),
+        rules: spec.rules.map((rule: { prefix: string; section_id: string }) =>
+          ({ prefix: rule.prefix, sectionId: rule.section_id })),
         playbook: Object.fromEntries(Object.entries(spec.playbook).map(([id, row]: [string, any]) =>
-          [id, row === null || typeof row === 'string' ? row : { body: row.body, replyLabels: row.reply_option_labels }])),
+          [id, row === null || typeof row === 'string' ? row
+            : { body: row.body, replyLabels: row.reply_option_labels }])),
       })
     case 'predicate':
       return predicateTrigger({

@@ -12,9 +12,10 @@ import type { ActionsPayload } from '../../src/index.js'
 
 /** The named differences of generate_proactive.py, by id. */
 export const differences: Record<string, string> = {
-  'body-shortened': 'every match\'s body is stripped and cut to 150 characters; the reference cuts only its built-ins\' bodies',
-  'bad-options-refused': 'a dwell threshold or max actions ≤ 0, or minCycles < 1, is refused with a TypeError where the trigger ' +
-    'is made; the reference never fires, takes the default, or fires on any three URLs',
+  'body-shortened': 'every match\'s body is stripped and cut to 150 characters; the reference cuts only its ' +
+    'built-ins\' bodies',
+  'bad-options-refused': 'a dwell threshold or max actions ≤ 0, or minCycles < 1, is refused with a TypeError ' +
+    'where the trigger is made; the reference never fires, takes the default, or fires on any three URLs',
 }
 
 export interface Row {
@@ -35,7 +36,7 @@ export function decoded(wire: unknown): ActionsPayload {
   return result.right.payload
 }
 
-/** Runs `answer`; a thrown TypeError or RangeError (a refused option) answers `{ refused: true }`, as a ValueError did. */
+/** Runs `answer`; a TypeError or RangeError (a refused option) answers `{ refused: true }`, as a ValueError did. */
 export function refusedOr<A>(answer: () => A): A | { refused: true } {
   try {
     return answer()

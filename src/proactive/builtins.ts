@@ -26,7 +26,8 @@ export function pingPongTrigger(options: Timings & {
 } = {}): ProactiveTrigger {
   const minCycles = positiveInteger('minCycles', options.minCycles ?? 1)
   const scope = options.urlContains === undefined ? undefined : strip(options.urlContains)
-  const metadata = scope === undefined ? { min_cycles: minCycles } : { min_cycles: minCycles, scoped_canonical_url_contains: scope }
+  const metadata = scope === undefined ? { min_cycles: minCycles }
+    : { min_cycles: minCycles, scoped_canonical_url_contains: scope }
   return trigger('canonical_url_ping_pong', options, (context) => {
     const seen = urls(context)
     if (scope && !seen.some((url) => url.includes(scope))) return undefined
@@ -122,7 +123,9 @@ export function sectionPlaybookTrigger(options: Timings & {
   }
   return trigger('section_playbook_match', options, (context) => {
     const current = strip(options.currentSection?.(context) ?? '')
-    const id = current !== '' && book.has(current) ? current : options.rules.length > 0 ? busiest(context.actions) : undefined
+    // The reference computes sections only when rules are given, even rules it then skips as blank.
+    const id = current !== '' && book.has(current) ? current
+      : options.rules.length > 0 ? busiest(context.actions) : undefined
     const row = id === undefined ? undefined : book.get(id)
     const body = typeof row === 'string' ? row : typeof row === 'object' && row !== null ? row.body ?? '' : ''
     if (strip(body) === '') return undefined

@@ -6,7 +6,9 @@
  *
  * @example
  * ```ts
- * import { matchTriggers, pageDwellTrigger, pingPongTrigger, predicateTrigger, proactiveContext } from 'autoplay-rx/proactive'
+ * import {
+ *   matchTriggers, pageDwellTrigger, pingPongTrigger, predicateTrigger, proactiveContext,
+ * } from 'autoplay-rx/proactive'
  *
  * const triggers = [
  *   predicateTrigger({ id: 'checkout_hesitation', body: 'Stuck at checkout? I can walk you through it.',

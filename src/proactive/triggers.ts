@@ -69,7 +69,8 @@ export function matchTriggers(
     const last = context.actions[context.actions.length - 1]
     matches.push({
       triggerId: trigger.id, body: shorten(hit.body), replyLabels: hit.replyLabels ?? [], metadata: hit.metadata ?? {},
-      interactionTimeoutSeconds: trigger.interactionTimeoutSeconds ?? 10, cooldownSeconds: trigger.cooldownSeconds ?? 30,
+      interactionTimeoutSeconds: trigger.interactionTimeoutSeconds ?? 10,
+      cooldownSeconds: trigger.cooldownSeconds ?? 30,
       offerId: hash(JSON.stringify([context.productId, context.sessionId, trigger.id, context.actions.length,
         last?.index, last?.timestamp_start])),
     })
