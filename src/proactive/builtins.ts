@@ -7,23 +7,24 @@ import { byCodePoint } from '../context/options.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 import type { ProactiveContext } from './context.js'
 import { codePoints, round3, strip } from './text.js'
-import { trigger, type ProactiveTrigger } from './triggers.js'
-
-type Timings = Pick<ProactiveTrigger, 'interactionTimeoutSeconds' | 'cooldownSeconds'>
+import { trigger, type ProactiveTrigger, type TriggerTimings } from './triggers.js'
 
 /** The canonical URLs that are not blank, stripped. */
 const urls = (context: ProactiveContext) => context.canonicalUrls.flatMap((url) => strip(url ?? '') || [])
+
+/** The options of {@link pingPongTrigger}. */
+interface PingPongOptions extends TriggerTimings {
+  /** A → B → A triples needed; default 1. */
+  readonly minCycles?: number | undefined
+  /** Fire only when a URL of the window contains this text; default: anywhere. */
+  readonly urlContains?: string | undefined
+}
 
 /**
  * `canonical_url_ping_pong`: the user goes back and forth, A → B → A, at least `minCycles` times (overlapping
  * triples of the non-blank URLs). With `urlContains`, only when some URL contains it (the reference's scoped one).
  */
-export function pingPongTrigger(options: Timings & {
-  /** A → B → A triples needed; default 1. */
-  readonly minCycles?: number | undefined
-  /** Fire only when a URL of the window contains this text; default: anywhere. */
-  readonly urlContains?: string | undefined
-} = {}): ProactiveTrigger {
+export function pingPongTrigger(options: PingPongOptions = {}): ProactiveTrigger {
   const minCycles = positiveInteger('minCycles', options.minCycles ?? 1)
   const scope = options.urlContains === undefined ? undefined : strip(options.urlContains)
   const metadata = scope === undefined ? { min_cycles: minCycles }
@@ -37,18 +38,21 @@ export function pingPongTrigger(options: Timings & {
   })
 }
 
-/**
- * `user_page_dwell`: the newest actions on one canonical URL (the trailing streak) span at least `thresholdSeconds`
- * with at most `maxActions` of them. A streak of one action with no span lasts until `now`.
- */
-export function pageDwellTrigger(options: Timings & {
+/** The options of {@link pageDwellTrigger}: the reference's `context_extra` keys. */
+interface PageDwellOptions extends TriggerTimings {
   /** Seconds the streak must last; default 60. */
   readonly thresholdSeconds?: number | undefined
   /** Most actions in the streak (more is exploring, not lingering); default 5. */
   readonly maxActions?: number | undefined
   /** The offer; default "Still on this page — want a quick tip?". */
   readonly body?: string | undefined
-} = {}): ProactiveTrigger {
+}
+
+/**
+ * `user_page_dwell`: the newest actions on one canonical URL (the trailing streak) span at least `thresholdSeconds`
+ * with at most `maxActions` of them. A streak of one action with no span lasts until `now`.
+ */
+export function pageDwellTrigger(options: PageDwellOptions = {}): ProactiveTrigger {
   const threshold = positiveNumber('thresholdSeconds', options.thresholdSeconds ?? 60)
   const max = positiveInteger('maxActions', options.maxActions ?? 5)
   const body = strip(options.body ?? '') || 'Still on this page \u2014 want a quick tip?'
@@ -75,22 +79,33 @@ export function pageDwellTrigger(options: Timings & {
 /** One section's guidance: its text, or its text and quick-reply labels. */
 type PlaybookRow = string | { readonly body: string; readonly replyLabels?: readonly string[] | undefined }
 
+/** A URL prefix rule: a URL that starts with `prefix` (after stripping) is in section `sectionId`. */
+interface SectionRule {
+  /** The start of the canonical URLs of the section, as sent (no slash normalised). */
+  readonly prefix: string
+  /** The section's id, a key of the playbook. */
+  readonly sectionId: string
+}
+
+/** The options of {@link sectionPlaybookTrigger}: the reference's `context_extra` keys. */
+interface SectionPlaybookOptions extends TriggerTimings {
+  /** Ordered prefix rules (`section_url_rules`); a rule with a blank prefix or id is skipped. */
+  readonly rules: readonly SectionRule[]
+  /** The section of a URL no rule maps (`section_url_fallback_id`); default `other`. */
+  readonly fallbackSection?: string | undefined
+  /** Guidance by section id (`section_playbook`). */
+  readonly playbook: Readonly<Record<string, PlaybookRow>>
+  /** The app's own idea of the current section (`current_section_id`), which wins when the playbook has it. */
+  readonly currentSection?: ((context: ProactiveContext) => string | null | undefined) | undefined
+}
+
 /**
  * `section_playbook_match`: guidance for a section of the product. URLs map to sections by the first rule whose
  * prefix starts the URL (else `fallbackSection`); the section offered is `currentSection`'s when the playbook has
  * it, else the playbook section with the most dwell (each action's end − start) in the window, then the most
  * visits, then the first id by code point.
  */
-export function sectionPlaybookTrigger(options: Timings & {
-  /** Ordered prefix rules; a rule with a blank prefix or id is skipped. */
-  readonly rules: readonly { readonly prefix: string; readonly sectionId: string }[]
-  /** The section of a URL no rule maps; default `other`. */
-  readonly fallbackSection?: string | undefined
-  /** Guidance by section id. */
-  readonly playbook: Readonly<Record<string, PlaybookRow>>
-  /** The app's own idea of the current section, which wins when the playbook has it; default none. */
-  readonly currentSection?: ((context: ProactiveContext) => string | null | undefined) | undefined
-}): ProactiveTrigger {
+export function sectionPlaybookTrigger(options: SectionPlaybookOptions): ProactiveTrigger {
   const rules = options.rules.flatMap(({ prefix, sectionId }) =>
     strip(prefix) && strip(sectionId) ? [{ prefix: strip(prefix), id: strip(sectionId) }] : [])
   const fallback = strip(options.fallbackSection ?? '') || 'other'

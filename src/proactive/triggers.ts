@@ -17,7 +17,7 @@ interface TriggerHit {
 }
 
 /** How long an offer waits for an interaction, and how long before the trigger fires again. */
-interface TriggerTimings {
+export interface TriggerTimings {
   /** Seconds an offer waits for an interaction before the session returns to thinking; default 10. */
   readonly interactionTimeoutSeconds?: number | undefined
   /** Seconds before this trigger may fire again in the session; default 30. */
