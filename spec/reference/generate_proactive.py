@@ -25,6 +25,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 import types
 
 COMMIT = "d82a2fd1e93059601540bd3286219e553510623a"
@@ -34,12 +35,23 @@ MODULES = ["models", "proactive_triggers/scope", "proactive_triggers/defaults", 
            "proactive_triggers/predicate_trigger", "proactive_triggers/section_activity",
            "proactive_triggers/url_scope", "integrations/intercom", "proactive_triggers/triggers/canonical_ping_pong",
            "proactive_triggers/triggers/scoped_canonical_ping_pong", "proactive_triggers/triggers/user_page_dwell",
-           "proactive_triggers/triggers/section_playbook"]
+           "proactive_triggers/triggers/section_playbook", "proactive_triggers/tour_registry", "agent_state_v2/types",
+           "agent_state_v2/session_state"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
 NOW = 1_700_000_000.0  # the clock every scenario starts near, in seconds
 
 logging.disable(logging.CRITICAL)  # the reference logs scope violations it raises on
+
+
+class Clock:
+    """The session scenarios' clock: agent_state_v2 reads time.monotonic(), and binds it as a dataclass default
+    factory when imported, so it is replaced before the import (in this process only)."""
+    now = 0.0
+
+
+CLOCK = Clock()
+time.monotonic = lambda: CLOCK.now
 
 
 def load(repo: str) -> types.SimpleNamespace:
@@ -58,8 +70,10 @@ def load(repo: str) -> types.SimpleNamespace:
     stub = types.ModuleType("autoplay_sdk")
     stub.__path__ = [package]
     sys.modules["autoplay_sdk"] = stub
-    return types.SimpleNamespace(**{name.split("/")[-1]: importlib.import_module("autoplay_sdk." + name.replace("/", "."))
-                                    for name in MODULES})
+    # By the module's own name; agent_state_v2's `types` as `agent_types`, apart from proactive_triggers' own.
+    key = {"agent_state_v2/types": "agent_types"}
+    return types.SimpleNamespace(**{key.get(name, name.split("/")[-1]):
+                                    importlib.import_module("autoplay_sdk." + name.replace("/", ".")) for name in MODULES})
 
 
 # --- random inputs -------------------------------------------------------------------------------
@@ -333,6 +347,66 @@ def reference_kinds(ref) -> dict:
             "predicate": ref.predicate_trigger.PredicateProactiveTrigger}
 
 
+# --- the session state machine (agent_state_v2) --------------------------------------------------------
+
+EVENTS = ["tick"] * 5 + ["offered"] * 3 + ["opened-chat", "wrote", "clicked", "clicked", "reacted", "tour-step",
+                                           "tour-started", "tour-started", "tour-ended"]
+TOURS = {"tour_a": [3, 100], "tour_b": [40, 0.25]}
+
+
+def session_scenario(rng: random.Random) -> dict:
+    options = {}
+    if rng.random() < 0.5:
+        options["interaction_timeout_s"] = rng.choice([5, 10, 20.5])
+    if rng.random() < 0.5:
+        options["cooldown_period_s"] = rng.choice([0.5, 30, 60])
+    steps = []
+    for _ in range(rng.randint(3, 40)):
+        step = {"advance": rng.choice([0, 0, 0.1, 0.25, 1, 3, 5, 10, 20, 20.5, 30, 40, 60, 100]), "event": rng.choice(EVENTS)}
+        if step["event"] == "tour-started":
+            step["tour_id"] = rng.choice(["tour_a", "tour_b", "tour_x", "", None])
+        steps.append(step)
+    return {"options": options, "tours": TOURS if rng.random() < 0.6 else None, "steps": steps}
+
+
+def session_answers(ref, scenario: dict) -> list:
+    """After each step: why the call was refused (raised: `state`; an offer answered False: `cooldown`) and the state."""
+    CLOCK.now = 1000.0
+    s = ref.session_state.SessionState(**scenario["options"])
+    registry = None
+    if scenario["tours"] is not None:
+        registry = ref.tour_registry.TourRegistry("prod_a", [ref.tour_registry.TourDefinition(
+            id=f"chip_{tid}", user_tour_id=tid, interaction_timeout_s=t, cooldown_period_s=c)
+            for tid, (t, c) in scenario["tours"].items()])
+    calls = {"tick": lambda step: s.tick(registry), "offered": lambda step: s.transition_to_proactive("busy"),
+             "opened-chat": lambda step: s.transition_to_reactive(), "wrote": lambda step: s.record_user_interaction(),
+             "clicked": lambda step: s.record_option_click(), "reacted": lambda step: s.record_reaction(),
+             "tour-step": lambda step: s.record_tour_step(),
+             "tour-started": lambda step: s.set_visual_guidance(True, step["tour_id"]),
+             "tour-ended": lambda step: s.set_visual_guidance(False)}
+    out = []
+    for step in scenario["steps"]:
+        CLOCK.now += step["advance"]
+        try:
+            refused = "cooldown" if calls[step["event"]](step) is False else None
+        except ref.agent_types.InvalidTransitionError:
+            refused = "state"
+        cooling = s.thinking.cooldown_active
+        out.append({"refused": refused, "state": s.current_state.value, "last_interaction_at": s.last_interaction_at,
+                    "cooldown_since": s.thinking.cooldown_started_at if cooling else None,
+                    "cooldown_seconds": s.thinking.active_cooldown_period_s, "guidance": s.visual_guidance_active,
+                    "tour_id": s.active_tour_id, "clicked_option": s.proactive.user_clicked_option})
+    return out
+
+
+def session_rows(ref, seed: int, count: int) -> list:
+    rows = []
+    for n in range(count):
+        scenario = session_scenario(random.Random(f"{seed}/{n}"))
+        rows.append({"id": f"session/{n}", **scenario, "answers": session_answers(ref, scenario)})
+    return rows
+
+
 # --- the named differences, each a change to the reference's class (docs/proactive.md's parity table) ---
 
 def named_differences(ref) -> dict:
@@ -419,6 +493,7 @@ def main() -> None:
     write("section", 2504, trigger_rows(ref, "section", 2504, 200, lambda rng: ["section"]))
     write("predicate", 2505, trigger_rows(ref, "predicate", 2505, 100, lambda rng: ["predicate"]))
     write("registry", 2506, trigger_rows(ref, "registry", 2506, 150, registry_kinds))
+    write("session", 2507, session_rows(ref, 2507, 200))
 
 
 if __name__ == "__main__":

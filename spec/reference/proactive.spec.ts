@@ -6,13 +6,18 @@
 import { expect } from 'chai'
 import {
   matchTriggers, pageDwellTrigger, pingPongTrigger, predicateTrigger, proactiveContext, sectionPlaybookTrigger,
-  type ProactiveContext, type ProactiveTrigger, type TriggerMatch,
+  sessionTransition, type ProactiveContext, type ProactiveTrigger, type SessionState, type TriggerMatch,
 } from '../../src/proactive/index.js'
 import { decoded, differences, fixture, holds, refusedOr, type Row } from './proactiveReplay.js'
 
 type Options = Readonly<Record<string, unknown>>
 interface ContextRow extends Row { payloads: unknown[]; queries: { options: Options; now: number }[] }
 interface TriggerRow extends Row { triggers: Spec[]; payloads: unknown[]; now: number }
+interface SessionRow extends Row {
+  options: { interaction_timeout_s?: number; cooldown_period_s?: number }
+  tours: Record<string, [number, number]> | null
+  steps: { advance: number; event: Parameters<typeof sessionTransition>[1]['type']; tour_id?: string | null }[]
+}
 interface Spec {
   kind: 'ping_pong' | 'dwell' | 'section' | 'predicate'
   [key: string]: any
@@ -88,6 +93,31 @@ function triggerAnswers(row: TriggerRow): unknown[] {
     matchTriggers(triggers, context, row.now, Infinity).map(asReference)]
 }
 
+/** Our modes as the reference's AgentStateV2 values. */
+const MODES = { thinking: 'thinking', proactive: 'proactive_assistance', reactive: 'reactive_assistance' }
+
+/** Plays a session's steps from a new session at the reference's clock (1,000 s); the state after each, as it reads. */
+function sessionAnswers(row: SessionRow): unknown[] {
+  const options = {
+    interactionTimeoutSeconds: row.options.interaction_timeout_s, cooldownSeconds: row.options.cooldown_period_s,
+    tours: row.tours === null ? undefined : Object.fromEntries(Object.entries(row.tours)
+      .map(([id, [timeout, cooldown]]) => [id, { interactionTimeoutSeconds: timeout, cooldownSeconds: cooldown }])),
+  }
+  let now = 1000
+  let state: SessionState = sessionTransition(undefined, { type: 'tick' }, now, options).state
+  return row.steps.map((step) => {
+    now += step.advance
+    const event = step.event === 'tour-started' ? { type: step.event, tourId: step.tour_id } : { type: step.event }
+    const next = sessionTransition(state, event as Parameters<typeof sessionTransition>[1], now, options)
+    state = next.state
+    return {
+      refused: next.refused, state: MODES[state.mode], last_interaction_at: state.lastInteractionAt,
+      cooldown_since: state.cooldownSince, cooldown_seconds: state.cooldownSeconds, guidance: state.guidance,
+      tour_id: state.tourId, clicked_option: state.clickedOption,
+    }
+  })
+}
+
 describe('the reference\'s recorded proactive answers', () => {
   describe('context building (lookback by forwarded_at, then the newest actions, batch-aware)', () => {
     for (const row of fixture<ContextRow>('context')) {
@@ -101,8 +131,13 @@ describe('the reference\'s recorded proactive answers', () => {
     })
   }
 
+  describe('the session state machine (agent_state_v2: thinking, proactive, reactive; timeouts and cooldowns)', () => {
+    for (const row of fixture<SessionRow>('session')) it(row.id, () => holds(row, sessionAnswers(row)))
+  })
+
   it('uses every named difference in some row, and names no other', () => {
-    const used = new Set(['context', 'ping-pong', 'dwell', 'section', 'predicate', 'registry'].flatMap((name) =>
+    const names = ['context', 'ping-pong', 'dwell', 'section', 'predicate', 'registry', 'session']
+    const used = new Set(names.flatMap((name) =>
       fixture(name).flatMap((row) => /^differs: (.+)$/.exec(row.tag ?? '')?.[1]?.split(', ') ?? [])))
     expect([...used].sort()).to.deep.equal(Object.keys(differences).sort())
   })

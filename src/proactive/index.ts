@@ -25,3 +25,4 @@
 export { proactiveContext, type ProactiveContext } from './context.js'
 export { matchTriggers, predicateTrigger, type ProactiveTrigger, type TriggerMatch } from './triggers.js'
 export { pageDwellTrigger, pingPongTrigger, sectionPlaybookTrigger } from './builtins.js'
+export { sessionTransition, type SessionState } from './session.js'
