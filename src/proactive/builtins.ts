@@ -61,6 +61,7 @@ export function pageDwellTrigger(options: PageDwellOptions = {}): ProactiveTrigg
     const url = strip(last?.canonical_url ?? '')
     if (last === undefined || url === '') return undefined
     let first = actions.length - 1
+    // The streak is walked back no further than maxActions + 1: a longer one does not fire either.
     while (first > 0 && actions.length - first <= max && strip(actions[first - 1]!.canonical_url) === url) first--
     const count = actions.length - first
     const start = actions[first]!.timestamp_start
@@ -109,6 +110,8 @@ export function sectionPlaybookTrigger(options: SectionPlaybookOptions): Proacti
   const rules = options.rules.flatMap(({ prefix, sectionId }) =>
     strip(prefix) && strip(sectionId) ? [{ prefix: strip(prefix), id: strip(sectionId) }] : [])
   const fallback = strip(options.fallbackSection ?? '') || 'other'
+  // The reference computes sections only when rules are given, even rules it then skips as blank.
+  const sectioned = options.rules.length > 0
   const book = new Map(Object.entries(options.playbook))
   const sectionOf = (url: string) => {
     const stripped = strip(url)
@@ -138,9 +141,7 @@ export function sectionPlaybookTrigger(options: SectionPlaybookOptions): Proacti
   }
   return trigger('section_playbook_match', options, (context) => {
     const current = strip(options.currentSection?.(context) ?? '')
-    // The reference computes sections only when rules are given, even rules it then skips as blank.
-    const id = current !== '' && book.has(current) ? current
-      : options.rules.length > 0 ? busiest(context.actions) : undefined
+    const id = current !== '' && book.has(current) ? current : sectioned ? busiest(context.actions) : undefined
     const row = id === undefined ? undefined : book.get(id)
     const body = typeof row === 'string' ? row : typeof row === 'object' && row !== null ? row.body ?? '' : ''
     if (strip(body) === '') return undefined
