@@ -98,7 +98,8 @@ interface PredicateTriggerOptions extends TriggerTimings {
   /** Quick-reply labels; default none. */
   readonly replyLabels?: readonly string[] | undefined
   /** The match's metadata, fixed or per context; default `{}`. */
-  readonly metadata?: Readonly<Record<string, unknown>> | ((context: ProactiveContext) => Record<string, unknown>)
+  readonly metadata?: Readonly<Record<string, unknown>> | ((context: ProactiveContext) => Record<string, unknown>) |
+    undefined
 }
 
 /** A trigger from one boolean rule over the context: the reference's `PredicateProactiveTrigger`. */
