@@ -18,7 +18,7 @@ interface Report {
   }
 }
 
-const ENTRIES = ['.', './node', './web', './fastify', './redis', './otel']
+const ENTRIES = ['.', './node', './web', './fastify', './redis', './otel', './proactive']
 /** node10 (TypeScript's `moduleResolution: node`) ignores "exports", so it cannot see subpaths; TypeScript 7 dropped it. */
 const RESOLUTIONS = ['node16-esm', 'node16-cjs', 'bundler']
 
