@@ -23,11 +23,11 @@ describe('adapters/budget', () => {
       let reject!: (e: Error) => void
       budget.trackCallbacks(new Promise<void>((r) => { fulfil = r }))
       budget.trackCallbacks(new Promise<void>((_r, j) => { reject = j }))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, true])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, true])
       fulfil()
       reject(new Error('callback failed'))
       await new Promise((r) => setImmediate(r))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([0, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([0, false])
     })
 
     it('has defaults for a small server and refuses limits that cannot work', () => {
@@ -88,12 +88,12 @@ describe('adapters/budget', () => {
       const track = () => budget.trackCallbacks(new Promise<void>((r) => settle.push(r)))
       track()
       track()
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, false])
       track()
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([3, true])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([3, true])
       settle[1]!()
       await new Promise((r) => setImmediate(r))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, false])
       // Reads and callbacks are separate counts.
       expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
       settle[0]!()

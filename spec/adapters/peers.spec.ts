@@ -68,9 +68,8 @@ describe('adapters: one remote address cannot lock the others out', function () 
     const budget = new InFlightBudget({ maxBytes: 64 * 1024, maxRequests: 4 })
     const { port, close } = await listening(createHardenedServer(createNodeMiddleware(receiver(), { path: '/events', budget })))
     try {
-      const { body, signature } = signed(fixture('actions-small'))
       // Four reads at once, each holding 15 KiB of padding before its body ends: 60 KiB of 64, all from one address.
-      const padded = Buffer.concat([Buffer.alloc(15 * 1024, 0x20), body])
+      const { body: padded, signature } = signed(Buffer.concat([Buffer.alloc(15 * 1024, 0x20), fixture('actions-small')]))
       const url = `http://127.0.0.1:${port}/events`
       const head = postHead(url, padded.length, signature).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')
       const reads = Array.from({ length: 4 }, () => rawRequest(url, head + padded.subarray(0, 15 * 1024).toString('latin1')))
