@@ -40,7 +40,8 @@ export class InFlightBudget {
   private heldBytes = 0
   private reading = 0
   private pending = 0
-  private readonly shares = new Shares()
+  /** What each remote address holds: `shares.of(peer)` is passed to the calls below. */
+  readonly shares = new Shares()
 
   /** @throws TypeError when a limit is not a positive integer */
   constructor(options: InFlightBudgetOptions = {}) {
@@ -67,13 +68,8 @@ export class InFlightBudget {
     return this.pending
   }
 
-  /** What `peer` (a remote address; `undefined`: exempt from shares) holds, to pass to the calls below. */
-  share(peer: string | undefined): Share {
-    return this.shares.of(peer)
-  }
-
-  /** Starts a read holding `bytes`, if a slot, the bytes and its share are free; each `true` ends with one {@link endRead}. */
-  startRead(bytes: number, share = this.shares.exempt): boolean {
+  /** Starts a read holding `bytes` if a slot, the bytes and its share are free; each `true` ends in {@link endRead}. */
+  startRead(bytes: number, share: Share = EXEMPT): boolean {
     const reading = this.reading + 1
     if (reading > this.maxRequests || this.shares.over(share, share.reads + 1, reading, this.maxRequests)) return false
     if (!this.hold(bytes, share)) return false
@@ -83,7 +79,7 @@ export class InFlightBudget {
   }
 
   /** Holds `bytes` more for a read in progress, if they and its share are free. */
-  hold(bytes: number, share = this.shares.exempt): boolean {
+  hold(bytes: number, share: Share = EXEMPT): boolean {
     const held = this.heldBytes + bytes
     if (held > this.maxBytes || this.shares.over(share, share.bytes + bytes, held, this.maxBytes)) return false
     this.heldBytes = held
@@ -92,7 +88,7 @@ export class InFlightBudget {
   }
 
   /** Ends a read, giving back the `bytes` it held. */
-  endRead(bytes: number, share = this.shares.exempt): void {
+  endRead(bytes: number, share: Share = EXEMPT): void {
     this.reading--
     this.heldBytes -= bytes
     share.reads--
@@ -100,13 +96,14 @@ export class InFlightBudget {
   }
 
   /** Whether one more delivery's callbacks from `share`'s address may not run. */
-  callbacksFull(share = this.shares.exempt): boolean {
+  callbacksFull(share: Share = EXEMPT): boolean {
     const pending = this.pending + 1
-    return pending > this.maxPendingCallbacks || this.shares.over(share, share.pending + 1, pending, this.maxPendingCallbacks)
+    const max = this.maxPendingCallbacks
+    return pending > max || this.shares.over(share, share.pending + 1, pending, max)
   }
 
   /** Counts a delivery's callbacks as pending until `settled` settles (a rejection ends the count too). */
-  trackCallbacks(settled: PromiseLike<unknown>, share = this.shares.exempt): void {
+  trackCallbacks(settled: PromiseLike<unknown>, share: Share = EXEMPT): void {
     this.pending++
     share.pending++
     const done = () => {
@@ -126,6 +123,9 @@ export interface Share {
   seen: number
 }
 
+/** The share of every exempt address (trusted, or not known): counted, never over. */
+const EXEMPT: Share = { reads: 0, bytes: 0, pending: 0, seen: 0 }
+
 /**
  * Who holds what, by remote address. Under contention, when more than half of a limit is used, an
  * address may not hold more than the larger of an eighth of it and an even split among the addresses
@@ -134,13 +134,11 @@ export interface Share {
  */
 export class Shares {
   private readonly held = new Map<string, Share>()
-  /** The share of every exempt address (trusted, or not known): counted, never over. */
-  readonly exempt: Share = { reads: 0, bytes: 0, pending: 0, seen: 0 }
   private generation = 0
   private calls = 0
 
   of(peer: string | undefined): Share {
-    if (peer === undefined) return this.exempt
+    if (peer === undefined) return EXEMPT
     let share = this.held.get(peer)
     if (share === undefined) this.held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
     share.seen = this.generation
@@ -150,7 +148,7 @@ export class Shares {
 
   /** Whether `share`, holding `held` once `used` of `max` is held in all, is over its share. */
   over(share: Share, held: number, used: number, max: number): boolean {
-    return share !== this.exempt && used * 2 > max && held * Math.min(8, this.held.size) > max
+    return share !== EXEMPT && used * 2 > max && held * Math.min(8, this.held.size) > max
   }
 
   private forget(): void {

@@ -17,7 +17,7 @@ export interface HardenOptions {
   readonly idleTimeoutMs?: number | undefined
   /** How long an idle keep-alive connection is kept (`server.keepAliveTimeout`); default 5,000 ms. */
   readonly keepAliveTimeoutMs?: number | undefined
-  /** Connections held at once (`server.maxConnections`), and per address its share (docs/reliability.md); default 1024. */
+  /** Connections held at once (`server.maxConnections`), each address to its share; default 1024. */
   readonly maxConnections?: number | undefined
   /** Remote addresses held to no share of the connections; default none. */
   readonly trustedPeers?: ReadonlyArray<string> | undefined

@@ -29,7 +29,7 @@ export interface Runtime<Req> {
   /** A header by lower-case name (the first, when repeated). */
   readonly header: (req: Req, name: string) => Header
   /** The raw body under `limits` and `share`: at once where it is already held. May throw (answered 500). */
-  readonly readBody: (req: Req, declared: number, limits: BodyLimits, share: Share) => BodyOutcome | Promise<BodyOutcome>
+  readonly readBody: (req: Req, declared: number, limits: BodyLimits, share: Share) => Read
 }
 
 /**
@@ -48,6 +48,7 @@ export function pathOf(url: string | undefined): string {
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 
 type Header = string | null | undefined
+type Read = BodyOutcome | Promise<BodyOutcome>
 type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
 const TIMEOUT = 'timeout' as const
@@ -59,9 +60,10 @@ const lengthOf = (value: Header): number => (value == null ? NaN : Number(value)
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver.maxBodyBytes, options)
-  const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs, ackTimeoutMs } = resolved
-  const { trustedPeers, trustedProxies } = resolved
-  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, minBodyRate, budget, deadlines: bodyDeadlines(bodyTimeoutMs) }
+  const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
+  const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
+  const deadlines = bodyDeadlines(bodyTimeoutMs)
+  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, minBodyRate, budget, deadlines }
   const { telemetry, logger } = receiver
   if (telemetry !== undefined) telemetry.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
@@ -86,7 +88,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     if (peer !== undefined && trustedProxies.has(peer)) {
       peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
     }
-    return budget.share(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
+    return budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
   }
 
   const receive = (req: Req, method: string | undefined, probe: Probe, peer?: string): Answer | Promise<Answer> => {
@@ -110,7 +112,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         if (budget.callbacksFull(share)) return overloaded(`${running} deliveries have callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
         const dispatched: Dispatch | Promise<Dispatch> = receiver.dispatch(read.bytes, signature, probe)
-        return dispatched instanceof Promise ? dispatched.then((d) => acknowledge(d, share)) : acknowledge(dispatched, share)
+        if (dispatched instanceof Promise) return dispatched.then((done) => acknowledge(done, share))
+        return acknowledge(dispatched, share)
       }
       case 'NotRaw': {
         const refusal = notRawBody(read.received)
@@ -128,10 +131,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       case 'Timeout': return response('body_timeout', `The body did not arrive within ${bodyTimeoutMs} ms`, CLOSE)
       case 'TooSlow': return response('body_timeout', `The body arrived slower than ${minBodyRate} B/s`, CLOSE)
       case 'Aborted': return null
-      case 'OverBudget': {
-        const held = `${budget.maxBytes} bytes, ${budget.maxRequests} requests`
-        return overloaded(`Too many bodies in flight (budget: ${held}); retry later`, CLOSE)
-      }
+      case 'OverBudget':
+        return overloaded(`Over budget (${budget.maxBytes} B, ${budget.maxRequests} reads) or share`, CLOSE)
     }
   }
 

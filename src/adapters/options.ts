@@ -52,8 +52,7 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>
 export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
   if ((options as { maxBodyBytes?: unknown }).maxBodyBytes !== undefined) {
-    throw new TypeError(
-      'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only (new WebhookReceiver({ secret, maxBodyBytes }))')
+    throw new TypeError('autoplay-rx: maxBodyBytes is set on the WebhookReceiver only')
   }
   const resolved = {
     path: options.path,

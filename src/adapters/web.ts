@@ -47,9 +47,8 @@ export function createFetchHandler(
   }
 }
 
-const USED_HINT = 'The request body was already read, or is being read, before the handler ran (request.json() or ' +
-  'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before ' +
-  'reading it.'
+const USED_HINT = 'The body was read before the handler (request.json(), a body parser): ' +
+  'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
 const BROKEN = response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
