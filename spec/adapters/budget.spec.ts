@@ -126,6 +126,43 @@ describe('adapters/budget', () => {
     })
   })
 
+  describe('shares by remote address', () => {
+    /** How many reads `peer` gets started, one after another, up to `tries`. */
+    const reads = (budget: InFlightBudget, peer: string | undefined, tries: number) => {
+      let started = 0
+      while (started < tries && budget.startRead(0, budget.shares.of(peer))) started++
+      return started
+    }
+
+    it('alone, an address takes every slot; with a second one seen, each stops at half once over half is used', () => {
+      const alone = new InFlightBudget({ maxRequests: 8 })
+      expect(reads(alone, 'a', 10)).to.equal(8)
+      const two = new InFlightBudget({ maxRequests: 8 })
+      two.shares.of('b')
+      expect([reads(two, 'a', 10), reads(two, 'b', 10), two.requests]).to.deep.equal([4, 4, 8])
+    })
+
+    it('with many addresses seen, an address may still hold an eighth; bytes and callbacks are shared the same way', () => {
+      const budget = new InFlightBudget({ maxRequests: 16, maxBytes: 1600, maxPendingCallbacks: 16 })
+      for (let i = 0; i < 20; i++) budget.shares.of(`10.0.0.${i}`)
+      const a = budget.shares.of('a')
+      expect(reads(budget, 'a', 16)).to.equal(8) // up to half used no share applies; past it, 'a' holds far more than 2
+      budget.endRead(0, a)
+      expect([budget.hold(800, a), budget.hold(1, a), budget.hold(1, budget.shares.of('b'))]).to.deep.equal([true, false, true])
+      for (let i = 0; i < 9; i++) budget.trackCallbacks(new Promise(() => {}), a)
+      expect([budget.callbacksFull(a), budget.callbacksFull(budget.shares.of('b'))]).to.deep.equal([true, false])
+    })
+
+    it('an exempt sender (undefined) is never held to a share, and idle addresses are forgotten after 1,024 to 2,048 calls', () => {
+      const budget = new InFlightBudget({ maxRequests: 8 })
+      budget.shares.of('b')
+      expect(reads(budget, undefined, 10)).to.equal(8)
+      for (let i = 0; i < 8; i++) budget.endRead(0)
+      for (let i = 0; i < 2048; i++) budget.shares.of('a')
+      expect(reads(budget, 'a', 10)).to.equal(8) // 'b' was forgotten: 'a' is alone again
+    })
+  })
+
   describe('InFlightBudget options', () => {
     it('takes each limit given, the others at their defaults', () => {
       const budget = new InFlightBudget({ maxRequests: 7 })
