@@ -9,7 +9,7 @@ export interface Expiring {
   readonly at: number
   /** Called once: `true` when {@link abandoned} said so, `false` when the time ran out. */
   expire(abandoned: boolean): void
-  /** Checked at each sweep: the work was abandoned (its client went away), so expire early. */
+  /** Checked at each sweep: the work was abandoned (its client went away) or ended itself, so expire early. */
   abandoned(now: number): boolean
 }
 
