@@ -19,6 +19,7 @@ export interface InFlightBudgetOptions {
  * every adapter makes its own when none is given. Past `maxBytes` or `maxRequests` a body is answered
  * 503 `overloaded` and its connection closed; past `maxPendingCallbacks` a delivery is answered 503 and
  * not emitted, so the connector's retry is its only delivery. A delivery answered 2xx has its callbacks run.
+ * While others compete, each remote address is held to a share of each limit ({@link Shares}).
  *
  * @example
  * ```ts
