@@ -19,7 +19,7 @@ export interface InFlightBudgetOptions {
  * every adapter makes its own when none is given. Past `maxBytes` or `maxRequests` a body is answered
  * 503 `overloaded` and its connection closed; past `maxPendingCallbacks` a delivery is answered 503 and
  * not emitted, so the connector's retry is its only delivery. A delivery answered 2xx has its callbacks run.
- * While others compete, each remote address is held to a share of each limit ({@link Shares}).
+ * While others compete, each remote address is held to a share of each limit (docs/reliability.md).
  *
  * @example
  * ```ts
@@ -41,7 +41,7 @@ export class InFlightBudget {
   private heldBytes = 0
   private reading = 0
   private pending = 0
-  /** What each remote address holds: `shares.of(peer)` is passed to the calls below. */
+  /** @internal What each remote address holds: `shares.of(peer)` is passed to the calls below. */
   readonly shares = new Shares()
 
   /** @throws TypeError when a limit is not a positive integer */
@@ -120,7 +120,7 @@ export interface Share {
   reads: number
   bytes: number
   pending: number
-  /** The {@link Shares} generation it was last seen in. */
+  /** The generation of its table it was last seen in. */
   seen: number
 }
 
