@@ -42,7 +42,13 @@ export function createFetchHandler(
   const handle = createMiddleware(receiver, options, fetchRuntime)
   const { peer } = options
   return (request, ...rest) => {
-    const answer = handle(request, false, peer?.(request, ...rest))
+    let address: string | undefined
+    try {
+      address = peer?.(request, ...rest)
+    } catch {
+      // The handler never rejects: a `peer` that throws leaves the request without an address (no share).
+    }
+    const answer = handle(request, false, address)
     return answer instanceof Promise ? answer.then(toResponse) : Promise.resolve(toResponse(answer))
   }
 }
