@@ -18,6 +18,11 @@
  *
  * `--lib` points at another copy of the library's src/ (e.g. an extract of
  * 0.1) to measure it the same way.
+ *
+ * `--hostile-sockets N [--seconds 40] [--adapter node|express|fastify|fetch]`: the lockout attack
+ * (spec/helpers/lockout.ts) against an adapter as its docs show it, default options: N sockets from
+ * 127.0.0.1 send only a head declaring 1 MiB, reopened when closed; a genuine signed delivery from
+ * 127.0.0.2 every 100 ms. Ends with one JSON line: the genuine 2xx ratio and the server's RSS peak.
  */
 import { fork } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -34,10 +39,63 @@ const MiB = 1024 * 1024
 const adapter = arg('adapter', 'node')
 const lib = resolve(arg('lib', fileURLToPath(new URL('../src', import.meta.url))))
 
-const attackKind = arg('attack', 'slow-body')
+const hostile = process.argv.includes('--hostile-sockets') ? Number(arg('hostile-sockets', '32')) : undefined
+const attackKind = hostile !== undefined ? 'lockout' : arg('attack', 'slow-body')
 const SECRET = 'whsec_attack_target'
 
-if (process.argv[2] === 'server') {
+if (process.argv[2] === 'server' && attackKind === 'lockout') {
+  const load = (path: string) => import(pathToFileURL(`${lib}/${path}`).href)
+  const { WebhookReceiver, silentLogger } = await load('index.ts')
+  // The secret the genuine deliveries of spec/helpers/lockout.ts are signed with.
+  const { SECRET: FIXTURE_SECRET } = await import('../spec/helpers/fixtures.js')
+  const receiver = new WebhookReceiver({ secret: FIXTURE_SECRET, logger: silentLogger })
+  let port: number
+  if (adapter === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const app = Fastify()
+    await app.register((await load('adapters/fastify.ts')).createFastifyPlugin, { receiver, path: '/' })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = (app.server.address() as AddressInfo).port
+  } else if (adapter === 'fetch') {
+    const { serve } = await import('@hono/node-server')
+    const { getConnInfo } = await import('@hono/node-server/conninfo')
+    const { Hono } = await import('hono')
+    const handler = (await load('adapters/web.ts')).createFetchHandler(receiver, {
+      peer: (_request: Request, c: never) => getConnInfo(c).remote.address,
+    })
+    const app = new Hono()
+    app.post('/', (c) => handler(c.req.raw, c))
+    port = await new Promise<number>((r) => serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => r(info.port)))
+  } else {
+    const { createHardenedServer, createNodeMiddleware } = await load('adapters/node.ts')
+    let server
+    if (adapter === 'express') {
+      const { default: express } = await import('express')
+      const app = express()
+      app.post('/', createNodeMiddleware(receiver))
+      server = app.listen(0, '127.0.0.1')
+    } else {
+      server = createHardenedServer(createNodeMiddleware(receiver)).listen(0, '127.0.0.1')
+    }
+    await new Promise((r) => server.once('listening', r))
+    port = (server.address() as AddressInfo).port
+  }
+  process.on('message', () => process.send!({ rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 }))
+  process.send!({ port })
+} else if (attackKind === 'lockout') {
+  const { lockout } = await import('../spec/helpers/lockout.js')
+  const seconds = Number(arg('seconds', '40'))
+  const child = fork(fileURLToPath(import.meta.url), ['server', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] })
+  const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as never)))
+  const result = await lockout({ port, path: '/', hostile: hostile!, seconds, intervalMs: 100 })
+  const end = await new Promise<{ rss: number; peak: number }>((r) => { child.once('message', (m) => r(m as never)); child.send('rss') })
+  child.kill('SIGKILL')
+  console.log(JSON.stringify({
+    adapter, hostileSockets: hostile, seconds, genuine: result.sent, genuine2xx: result.ok,
+    ratio2xx: Number((result.ok / result.sent).toFixed(4)), statuses: result.statuses, hostileOpened: result.opened,
+    rssPeakMiB: Math.round(end.peak / MiB), rssEndMiB: Math.round(end.rss / MiB),
+  }))
+} else if (process.argv[2] === 'server') {
   const load = (path: string) => import(pathToFileURL(`${lib}/${path}`).href)
   const { WebhookReceiver, silentLogger } = await load('index.ts')
   const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })

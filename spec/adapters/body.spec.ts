@@ -7,8 +7,8 @@ import { StreamSource } from '../../src/adapters/nodeStream.js'
 
 describe('adapters/body: the one accumulator of every body read', () => {
   const limits = (budget: InFlightBudget, maxBodyBytes = 10, bodyTimeoutMs = 5000): BodyLimits =>
-    ({ maxBodyBytes, bodyTimeoutMs, budget, deadlines: new Deadlines(5) })
-  const read = (stream: PassThrough, declared: number, given: BodyLimits) => readBody(new StreamSource(stream), declared, given)
+    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines: new Deadlines(5) })
+  const read = (stream: PassThrough, declared: number, given: BodyLimits) => readBody(new StreamSource(stream), declared, given, given.budget.shares.of(undefined))
 
   /** A body sent whole in `chunks`. */
   const sent = (chunks: ReadonlyArray<string | Buffer>, declared: number, given: BodyLimits) => {
@@ -59,7 +59,7 @@ describe('adapters/body: the one accumulator of every body read', () => {
     let read: BodyRead | undefined
     let stopped = 0
     const source = { start: (r: BodyRead) => { read = r }, stop: () => { stopped++ } }
-    const reading = readBody(source, 0, limits(budget, 10, 20))
+    const reading = readBody(source, 0, limits(budget, 10, 20), budget.shares.of(undefined))
     expect(read!.chunk(new Uint8Array(4))).to.equal(true)
     expect(await reading).to.deep.equal({ _tag: 'Timeout' })
     expect([stopped, budget.bytes, budget.requests]).to.deep.equal([1, 0, 0])

@@ -23,11 +23,11 @@ describe('adapters/budget', () => {
       let reject!: (e: Error) => void
       budget.trackCallbacks(new Promise<void>((r) => { fulfil = r }))
       budget.trackCallbacks(new Promise<void>((_r, j) => { reject = j }))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, true])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, true])
       fulfil()
       reject(new Error('callback failed'))
       await new Promise((r) => setImmediate(r))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([0, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([0, false])
     })
 
     it('has defaults for a small server and refuses limits that cannot work', () => {
@@ -88,12 +88,12 @@ describe('adapters/budget', () => {
       const track = () => budget.trackCallbacks(new Promise<void>((r) => settle.push(r)))
       track()
       track()
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, false])
       track()
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([3, true])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([3, true])
       settle[1]!()
       await new Promise((r) => setImmediate(r))
-      expect([budget.pendingCallbacks, budget.callbacksFull]).to.deep.equal([2, false])
+      expect([budget.pendingCallbacks, budget.callbacksFull()]).to.deep.equal([2, false])
       // Reads and callbacks are separate counts.
       expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
       settle[0]!()
@@ -123,6 +123,43 @@ describe('adapters/budget', () => {
       expect(a.budget).to.equal(b.budget)
       expect(a.budget.startRead(0)).to.equal(true)
       expect(b.budget.startRead(0)).to.equal(false) // the one slot is taken by the other adapter
+    })
+  })
+
+  describe('shares by remote address', () => {
+    /** How many reads `peer` gets started, one after another, up to `tries`. */
+    const reads = (budget: InFlightBudget, peer: string | undefined, tries: number) => {
+      let started = 0
+      while (started < tries && budget.startRead(0, budget.shares.of(peer))) started++
+      return started
+    }
+
+    it('alone, an address takes every slot; with a second one seen, each stops at half once over half is used', () => {
+      const alone = new InFlightBudget({ maxRequests: 8 })
+      expect(reads(alone, 'a', 10)).to.equal(8)
+      const two = new InFlightBudget({ maxRequests: 8 })
+      two.shares.of('b')
+      expect([reads(two, 'a', 10), reads(two, 'b', 10), two.requests]).to.deep.equal([4, 4, 8])
+    })
+
+    it('with many addresses seen, an address may still hold an eighth; bytes and callbacks are shared the same way', () => {
+      const budget = new InFlightBudget({ maxRequests: 16, maxBytes: 1600, maxPendingCallbacks: 16 })
+      for (let i = 0; i < 20; i++) budget.shares.of(`10.0.0.${i}`)
+      const a = budget.shares.of('a')
+      expect(reads(budget, 'a', 16)).to.equal(8) // up to half used no share applies; past it, 'a' holds far more than 2
+      budget.endRead(0, a)
+      expect([budget.hold(800, a), budget.hold(1, a), budget.hold(1, budget.shares.of('b'))]).to.deep.equal([true, false, true])
+      for (let i = 0; i < 9; i++) budget.trackCallbacks(new Promise(() => {}), a)
+      expect([budget.callbacksFull(a), budget.callbacksFull(budget.shares.of('b'))]).to.deep.equal([true, false])
+    })
+
+    it('an exempt sender (undefined) is never held to a share, and idle addresses are forgotten after 1,024 to 2,048 calls', () => {
+      const budget = new InFlightBudget({ maxRequests: 8 })
+      budget.shares.of('b')
+      expect(reads(budget, undefined, 10)).to.equal(8)
+      for (let i = 0; i < 8; i++) budget.endRead(0)
+      for (let i = 0; i < 2048; i++) budget.shares.of('a')
+      expect(reads(budget, 'a', 10)).to.equal(8) // 'b' was forgotten: 'a' is alone again
     })
   })
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, request, type Server } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import { createHardenedServer, hardenServer, type HardenOptions } from '../../src/adapters/harden.js'
 import { closeServer, rawRequest, send } from '../helpers/http.js'
 
@@ -60,6 +60,43 @@ describe('adapters/harden', () => {
       const url = await listen(server)
       const answer = await rawRequest(url, '', 8000).done
       expect([answer.closedByServer, answer.text]).to.deep.equal([true, ''])
+    })
+  })
+
+  describe('shares of the connections by remote address', () => {
+    const get = (url: string, from: string) => new Promise<number>((resolve) => {
+      const req = request(url, { localAddress: from, agent: false }, (res) => { res.resume(); resolve(res.statusCode!) })
+      req.on('error', () => resolve(0))
+      req.end()
+    })
+    /** Opens `n` silent sockets from `from`; resolves with those still open after the server had its say. */
+    const hold = async (url: string, from: string, n: number) => {
+      const { port } = new URL(url)
+      const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve) => {
+        const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress: from }, () => resolve(socket))
+        socket.on('error', () => {})
+      })))
+      await new Promise((r) => setTimeout(r, 100))
+      return sockets.filter((s) => !s.destroyed && s.readyState === 'open' && !s.readableEnded)
+    }
+
+    it('under contention an address holds at most its share of maxConnections; the other address is still served', async () => {
+      const url = await listen(createHardenedServer((_req, res) => res.end('served'), { maxConnections: 8 }))
+      expect(await get(url, '127.0.0.2')).to.equal(200)
+      const open = await hold(url, '127.0.0.1', 8)
+      expect(open).to.have.length(4)
+      expect(await get(url, '127.0.0.2')).to.equal(200)
+      for (const s of open) s.destroy()
+    })
+
+    it('an address alone, or a trusted one, may hold every connection', async () => {
+      const alone = await hold(await listen(createHardenedServer(undefined, { maxConnections: 8 })), '127.0.0.1', 8)
+      expect(alone).to.have.length(8)
+      const url = await listen(createHardenedServer((_req, res) => res.end(), { maxConnections: 8, trustedPeers: ['127.0.0.1'] }))
+      expect(await get(url, '127.0.0.2')).to.equal(200)
+      const trusted = await hold(url, '127.0.0.1', 8)
+      expect(trusted).to.have.length(8)
+      for (const s of [...alone, ...trusted]) s.destroy()
     })
   })
 

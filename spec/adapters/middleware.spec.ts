@@ -35,7 +35,7 @@ describe('adapters/middleware', () => {
       receiver.rejected$.subscribe((e) => rejected.push(e))
       const handle = createMiddleware(receiver, { path: path ?? undefined }, runtime)
       const run = async (req: Partial<Req>, passOn = false) => {
-        const answer = handle({ method: 'POST', path: '/events', headers: {}, outcome: () => ABORTED, ...req }, passOn)
+        const answer = handle({ method: 'POST', path: '/events', headers: {}, outcome: () => ABORTED, ...req }, passOn, undefined)
         return { sync: !(answer instanceof Promise), answer: await answer }
       }
       return { logger, rejected, run }

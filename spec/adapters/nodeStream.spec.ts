@@ -8,8 +8,8 @@ import { runChild, sourceModule } from '../sse/helpers.js'
 
 describe('adapters/nodeStream: a body read from a stream that is not node:http', () => {
   const limits = (budget = new InFlightBudget(), maxBodyBytes = 10, bodyTimeoutMs = 5000, deadlines = new Deadlines(5)): BodyLimits =>
-    ({ maxBodyBytes, bodyTimeoutMs, budget, deadlines })
-  const readBody = async (stream: PassThrough, declared: number, given: BodyLimits) => readWith(new StreamSource(stream), declared, given)
+    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines })
+  const readBody = async (stream: PassThrough, declared: number, given: BodyLimits) => readWith(new StreamSource(stream), declared, given, given.budget.shares.of(undefined))
 
   it('reads the first value of a repeated header, as node:http and Fastify hand headers over', () => {
     expect([headerOf({ a: ['1', '2'] }, 'a'), headerOf({ a: '1' }, 'a'), headerOf({}, 'a')]).to.deep.equal(['1', '1', undefined])

@@ -2,7 +2,7 @@
  * The one body accumulator of every adapter: a runtime's chunks ({@link ChunkSource}) gathered under the
  * size limit, the in-flight budget and the deadline; it holds what arrived, never a buffer of the declared length.
  */
-import type { InFlightBudget } from './budget.js'
+import type { InFlightBudget, Share } from './budget.js'
 import type { Deadlines, Expiring } from './deadlines.js'
 
 /** How reading a request body ended. */
@@ -12,6 +12,8 @@ export type BodyOutcome =
   | { readonly _tag: 'NotRaw'; readonly received: unknown; readonly hint?: string }
   | { readonly _tag: 'TooLarge'; readonly size: number }
   | { readonly _tag: 'Timeout' }
+  /** Slower than `minBodyRate`. */
+  | { readonly _tag: 'TooSlow' }
   /** The client went away, or the stream broke, before the body ended. */
   | { readonly _tag: 'Aborted' }
   | { readonly _tag: 'OverBudget' }
@@ -20,6 +22,8 @@ export type BodyOutcome =
 export interface BodyLimits {
   readonly maxBodyBytes: number
   readonly bodyTimeoutMs: number
+  /** Bytes per second a body must average, from its first second on. */
+  readonly minBodyRate: number
   readonly budget: InFlightBudget
   /** One sweep shared by every read of an adapter: a timer per request costs more than a small delivery. */
   readonly deadlines: Deadlines
@@ -38,17 +42,18 @@ export interface ChunkSource {
 export const ABORTED: BodyOutcome = { _tag: 'Aborted' }
 const OVER_BUDGET: BodyOutcome = { _tag: 'OverBudget' }
 const TIMEOUT: BodyOutcome = { _tag: 'Timeout' }
+const TOO_SLOW: BodyOutcome = { _tag: 'TooSlow' }
 
 /**
- * Reads `source` whole under `limits`. The declared length is held in the budget from the start, so a
- * body that stalls holds it all; one that does not fit is refused before a byte is read. Never rejects.
+ * Reads `source` whole under `limits`, within its sender's `share` of the budget. It holds bytes as they arrive,
+ * or `held` from the start (a source whose chunks the budget cannot see). Never rejects.
  */
-export function readBody(source: ChunkSource, declared: number, limits: BodyLimits) {
-  if (!limits.budget.startRead(declared)) {
+export function readBody(source: ChunkSource, held: number, limits: BodyLimits, share: Share) {
+  if (!limits.budget.startRead(held, share)) {
     source.stop()
     return OVER_BUDGET
   }
-  return new Promise<BodyOutcome>((resolve) => new BodyRead(source, declared, limits, resolve).start())
+  return new Promise<BodyOutcome>((resolve) => new BodyRead(source, held, limits, share, resolve).start())
 }
 
 /** One read in progress: its chunks, what it holds in the budget, and its deadline. */
@@ -60,9 +65,10 @@ export class BodyRead implements Expiring {
 
   constructor(
     private readonly source: ChunkSource,
-    /** Bytes held in the budget: the declared length, then as much as arrived. */
+    /** Bytes held in the budget: as much as arrived, or more from the start. */
     private held: number,
     private readonly limits: BodyLimits,
+    private readonly share: Share,
     private readonly resolve: (outcome: BodyOutcome) => void,
   ) {
     this.at = Date.now() + limits.bodyTimeoutMs
@@ -79,7 +85,7 @@ export class BodyRead implements Expiring {
     const size = (this.size += bytes.byteLength)
     if (size > this.limits.maxBodyBytes) return this.fail({ _tag: 'TooLarge', size })
     if (size > this.held) {
-      if (!this.limits.budget.hold(size - this.held)) return this.fail(OVER_BUDGET)
+      if (!this.limits.budget.hold(size - this.held, this.share)) return this.fail(OVER_BUDGET)
       this.held = size
     }
     this.chunks.push(bytes)
@@ -111,8 +117,12 @@ export class BodyRead implements Expiring {
     this.fail(abandoned ? ABORTED : TIMEOUT)
   }
 
-  abandoned(): boolean {
-    return this.source.gone?.() === true
+  abandoned(now: number): boolean {
+    if (this.source.gone?.() === true) return true
+    // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
+    const elapsed = now - this.at + this.limits.bodyTimeoutMs
+    if (elapsed > 1000 && this.size * 1000 < this.limits.minBodyRate * elapsed) this.fail(TOO_SLOW)
+    return this.settled
   }
 
   private settle(outcome: BodyOutcome, early: boolean): void {
@@ -122,7 +132,7 @@ export class BodyRead implements Expiring {
       this.source.stop()
       this.chunks.length = 0
     }
-    this.limits.budget.endRead(this.held)
+    this.limits.budget.endRead(this.held, this.share)
     this.limits.deadlines.remove(this)
     this.resolve(outcome)
   }

@@ -6,7 +6,7 @@ import { positiveInteger } from '../internal/options.js'
 
 /** Limits of an {@link InFlightBudget}; each has a default. */
 export interface InFlightBudgetOptions {
-  /** Body bytes held by reads in progress, from the declared length or as they arrive. Default 32 MiB. */
+  /** Body bytes held by reads in progress, as they arrive. Default 32 MiB. */
   readonly maxBytes?: number | undefined
   /** Bodies being read at once, whatever their size. Default 1024. */
   readonly maxRequests?: number | undefined
@@ -19,6 +19,7 @@ export interface InFlightBudgetOptions {
  * every adapter makes its own when none is given. Past `maxBytes` or `maxRequests` a body is answered
  * 503 `overloaded` and its connection closed; past `maxPendingCallbacks` a delivery is answered 503 and
  * not emitted, so the connector's retry is its only delivery. A delivery answered 2xx has its callbacks run.
+ * While others compete, each remote address is held to a share of each limit (docs/reliability.md).
  *
  * @example
  * ```ts
@@ -40,6 +41,8 @@ export class InFlightBudget {
   private heldBytes = 0
   private reading = 0
   private pending = 0
+  /** @internal What each remote address holds: `shares.of(peer)` is passed to the calls below. */
+  readonly shares = new Shares()
 
   /** @throws TypeError when a limit is not a positive integer */
   constructor(options: InFlightBudgetOptions = {}) {
@@ -66,37 +69,95 @@ export class InFlightBudget {
     return this.pending
   }
 
-  /** Starts a read holding `bytes`, if a slot and the bytes are free; each `true` ends with one {@link endRead}. */
-  startRead(bytes: number): boolean {
-    if (this.reading >= this.maxRequests || this.heldBytes + bytes > this.maxBytes) return false
-    this.reading++
-    this.heldBytes += bytes
+  /** Starts a read holding `bytes` if a slot, the bytes and its share are free; each `true` ends in {@link endRead}. */
+  startRead(bytes: number, share: Share = EXEMPT): boolean {
+    const reading = this.reading + 1
+    if (reading > this.maxRequests || this.shares.over(share, share.reads + 1, reading, this.maxRequests)) return false
+    if (!this.hold(bytes, share)) return false
+    this.reading = reading
+    share.reads++
     return true
   }
 
-  /** Holds `bytes` more for a read in progress, if they are free. */
-  hold(bytes: number): boolean {
-    if (this.heldBytes + bytes > this.maxBytes) return false
-    this.heldBytes += bytes
+  /** Holds `bytes` more for a read in progress, if they and its share are free. */
+  hold(bytes: number, share: Share = EXEMPT): boolean {
+    const held = this.heldBytes + bytes
+    if (held > this.maxBytes || this.shares.over(share, share.bytes + bytes, held, this.maxBytes)) return false
+    this.heldBytes = held
+    share.bytes += bytes
     return true
   }
 
   /** Ends a read, giving back the `bytes` it held. */
-  endRead(bytes: number): void {
+  endRead(bytes: number, share: Share = EXEMPT): void {
     this.reading--
     this.heldBytes -= bytes
+    share.reads--
+    share.bytes -= bytes
   }
 
-  /** Whether one more delivery's callbacks may not run. */
-  get callbacksFull(): boolean {
-    return this.pending >= this.maxPendingCallbacks
+  /** Whether one more delivery's callbacks from `share`'s address may not run. */
+  callbacksFull(share: Share = EXEMPT): boolean {
+    const pending = this.pending + 1
+    const max = this.maxPendingCallbacks
+    return pending > max || this.shares.over(share, share.pending + 1, pending, max)
   }
 
   /** Counts a delivery's callbacks as pending until `settled` settles (a rejection ends the count too). */
-  trackCallbacks(settled: PromiseLike<unknown>): void {
+  trackCallbacks(settled: PromiseLike<unknown>, share: Share = EXEMPT): void {
     this.pending++
-    const done = () => { this.pending-- }
+    share.pending++
+    const done = () => {
+      this.pending--
+      share.pending--
+    }
     settled.then(done, done)
+  }
+}
+
+/** What one remote address holds: reads, body bytes, pending callbacks (or connections, in `reads`). */
+export interface Share {
+  reads: number
+  bytes: number
+  pending: number
+  /** The generation of its table it was last seen in. */
+  seen: number
+}
+
+/** The share of every exempt address (trusted, or not known): counted, never over. */
+const EXEMPT: Share = { reads: 0, bytes: 0, pending: 0, seen: 0 }
+
+/**
+ * Who holds what, by remote address. Under contention, when more than half of a limit is used, an
+ * address may not hold more than the larger of an eighth of it and an even split among the addresses
+ * seen lately; alone, an address may use it all, so a connector behind one load balancer is never
+ * starved by its own share. Addresses seen in the last 1,024 to 2,048 calls count, idle ones are forgotten.
+ */
+export class Shares {
+  private readonly held = new Map<string, Share>()
+  private generation = 0
+  private calls = 0
+
+  of(peer: string | undefined): Share {
+    if (peer === undefined) return EXEMPT
+    let share = this.held.get(peer)
+    if (share === undefined) this.held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
+    share.seen = this.generation
+    if (++this.calls === 1024) this.forget()
+    return share
+  }
+
+  /** Whether `share`, holding `held` once `used` of `max` is held in all, is over its share. */
+  over(share: Share, held: number, used: number, max: number): boolean {
+    return share !== EXEMPT && used * 2 > max && held * Math.min(8, this.held.size) > max
+  }
+
+  private forget(): void {
+    this.calls = 0
+    for (const [peer, share] of this.held) {
+      if (share.seen !== this.generation && share.reads + share.bytes + share.pending === 0) this.held.delete(peer)
+    }
+    this.generation++
   }
 }
 

@@ -9,8 +9,8 @@ export interface Expiring {
   readonly at: number
   /** Called once: `true` when {@link abandoned} said so, `false` when the time ran out. */
   expire(abandoned: boolean): void
-  /** Checked at each sweep: the work was abandoned (its client went away), so expire early. */
-  abandoned(): boolean
+  /** Checked at each sweep: the work was abandoned (its client went away) or ended itself, so expire early. */
+  abandoned(now: number): boolean
 }
 
 /** A sweep of deadlines: one fires up to `resolutionMs` late; the timer never keeps a process alive. */
@@ -45,7 +45,7 @@ export class Deadlines {
   private sweep(): void {
     const now = Date.now()
     for (const work of this.pending) {
-      const abandoned = work.abandoned()
+      const abandoned = work.abandoned(now)
       if (!abandoned && work.at > now) continue
       this.pending.delete(work)
       work.expire(abandoned)

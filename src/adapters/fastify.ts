@@ -33,8 +33,8 @@ const fastifyRuntime: Runtime<FastifyRequest> = {
   method: (request) => request.raw.method,
   header: (request, name) => headerOf(request.headers, name),
   // No parser ran (no body at all): an empty body, on the same path as any other.
-  readBody: ({ body }, declared, limits) =>
-    body instanceof RawBody ? readBody(new StreamSource(body.stream), declared, limits) : EMPTY,
+  readBody: ({ body }, _declared, limits, share) =>
+    body instanceof RawBody ? readBody(new StreamSource(body.stream), 0, limits, share) : EMPTY,
 }
 
 /**
@@ -70,7 +70,7 @@ export const createFastifyPlugin: FastifyPluginCallback<FastifyAdapterOptions> =
   fastify.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, new RawBody(payload)))
 
   fastify.all(path, async (request, reply) => {
-    const answer = await handle(request)
+    const answer = await handle(request, false, request.raw.socket?.remoteAddress)
     if (answer === null) return reply.hijack() // the client went away: nothing to answer
     reply.code(answer.status).headers(answer.headers)
     if (answer.headers.connection === 'close') reply.raw.once('finish', () => request.raw.destroy())

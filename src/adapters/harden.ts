@@ -3,7 +3,9 @@
  * bounds the body once the headers are in; before that, Node's defaults leave a silent socket open forever.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { positiveInteger } from '../internal/options.js'
+import { Shares } from './budget.js'
 
 /** The settings {@link hardenServer} and {@link createHardenedServer} apply; each has a default. */
 export interface HardenOptions {
@@ -15,13 +17,15 @@ export interface HardenOptions {
   readonly idleTimeoutMs?: number | undefined
   /** How long an idle keep-alive connection is kept (`server.keepAliveTimeout`); default 5,000 ms. */
   readonly keepAliveTimeoutMs?: number | undefined
-  /** Connections held at once (`server.maxConnections`); default 1024. */
+  /** Connections held at once (`server.maxConnections`), each address to its share; default 1024. */
   readonly maxConnections?: number | undefined
+  /** Remote addresses held to no share of the connections; default none. */
+  readonly trustedPeers?: ReadonlyArray<string> | undefined
   /** How often Node checks the request timeouts; read at creation, so only {@link createHardenedServer} sets it. */
   readonly connectionsCheckingIntervalMs?: number | undefined
 }
 
-type Resolved = { readonly [K in keyof HardenOptions]-?: number }
+type Resolved = { readonly [K in Exclude<keyof HardenOptions, 'trustedPeers'>]-?: number }
 
 function resolve(options: HardenOptions): Resolved {
   const resolved: Resolved = {
@@ -55,6 +59,7 @@ export function hardenServer<S extends Server>(server: S, options: HardenOptions
   server.maxConnections = settings.maxConnections
   // With no 'timeout' listener Node destroys the silent socket itself.
   server.setTimeout(settings.idleTimeoutMs)
+  shareConnections(server, settings.maxConnections, new Set(options.trustedPeers))
   return server
 }
 
@@ -75,4 +80,22 @@ export function createHardenedServer(handler?: RequestListener, options: HardenO
     connectionsCheckingInterval: settings.connectionsCheckingIntervalMs,
   }, handler)
   return hardenServer(server, options)
+}
+
+/** Holds each remote address to its share of the connections (an address Node dropped counts as seen). */
+function shareConnections(server: Server, max: number, trusted: ReadonlySet<string>): void {
+  const shares = new Shares()
+  let open = 0
+  server.on('drop', (data?: { remoteAddress?: string }) => data?.remoteAddress && shares.of(data.remoteAddress))
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    const share = shares.of(address === undefined || trusted.has(address) ? undefined : address)
+    if (shares.over(share, share.reads + 1, open + 1, max)) return void socket.destroy()
+    open++
+    share.reads++
+    socket.once('close', () => {
+      open--
+      share.reads--
+    })
+  })
 }

@@ -12,6 +12,7 @@ import { SIGNATURE_HEADER } from '../signature.js'
 import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
 import type { BodyLimits, BodyOutcome } from './body.js'
+import type { Share } from './budget.js'
 import { bodyDeadlines } from './deadlines.js'
 import { resolveOptions, type AdapterOptions } from './options.js'
 import { codeOf, NOT_FOUND, OK, overloaded, response, type AdapterResponse } from './status.js'
@@ -26,16 +27,16 @@ export interface Runtime<Req> {
   readonly path?: (req: Req) => string
   /** A header by lower-case name (the first, when repeated). */
   readonly header: (req: Req, name: string) => Header
-  /** The raw body under `limits`: at once where it is already held. May throw (answered 500). */
-  readonly readBody: (req: Req, declared: number, limits: BodyLimits) => BodyOutcome | Promise<BodyOutcome>
+  /** The raw body under `limits` and `share`: at once where it is already held. May throw (answered 500). */
+  readonly readBody: (req: Req, declared: number, limits: BodyLimits, share: Share) => Read
 }
 
 /**
- * Handles one request. `passOn`: a next handler exists, so a request that is not ours (another path,
- * or any method but POST when no path is set) gets {@link NOT_FOUND} to hand on. Never throws, never
- * rejects: a bug in a step is logged and answered 500, so the connector retries.
+ * Handles one request from the remote address `peer`. `passOn`: a next handler exists, so a request that
+ * is not ours (another path, or any method but POST when no path is set) gets {@link NOT_FOUND} to hand on.
+ * Never throws, never rejects: a bug in a step is logged and answered 500, so the connector retries.
  */
-export type Handle<Req> = (req: Req, passOn?: boolean) => Answer | Promise<Answer>
+export type Handle<Req> = (req: Req, passOn: boolean, peer: string | undefined) => Answer | Promise<Answer>
 
 /** A request target's path: the URL up to its query. */
 export function pathOf(url: string | undefined): string {
@@ -46,6 +47,7 @@ export function pathOf(url: string | undefined): string {
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 
 type Header = string | null | undefined
+type Read = BodyOutcome | Promise<BodyOutcome>
 type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
 const TIMEOUT = 'timeout' as const
@@ -57,8 +59,10 @@ const lengthOf = (value: Header): number => (value == null ? NaN : Number(value)
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver.maxBodyBytes, options)
-  const { path, budget, maxBodyBytes, bodyTimeoutMs, ack, persist, persistTimeoutMs, ackTimeoutMs } = resolved
-  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, budget, deadlines: bodyDeadlines(bodyTimeoutMs) }
+  const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
+  const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
+  const deadlines = bodyDeadlines(bodyTimeoutMs)
+  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, minBodyRate, budget, deadlines }
   const { telemetry, logger } = receiver
   if (telemetry !== undefined) telemetry.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
@@ -78,27 +82,37 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     return answer
   }
 
-  const receive = (req: Req, method: string | undefined, probe: Probe): Answer | Promise<Answer> => {
+  // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
+  const shareOf = (req: Req, peer: string | undefined): Share => {
+    if (peer !== undefined && trustedProxies.has(peer)) {
+      peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
+    }
+    return budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
+  }
+
+  const receive = (req: Req, method: string | undefined, probe: Probe, peer?: string): Answer | Promise<Answer> => {
     const head = checkHead(method, runtime.header(req, 'content-type'))
     if (head !== null) return head
     const length = lengthOf(runtime.header(req, 'content-length'))
     const signature = runtime.header(req, SIGNATURE_HEADER)
     // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
-    if (length > maxBodyBytes) return answerBody({ _tag: 'TooLarge', size: length }, signature, probe)
-    const body = runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits)
-    if (body instanceof Promise) return body.then((read) => answerBody(read, signature, probe))
-    return answerBody(body, signature, probe)
+    const share = shareOf(req, peer)
+    if (length > maxBodyBytes) return answerBody({ _tag: 'TooLarge', size: length }, signature, probe, share)
+    const body = runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)
+    if (body instanceof Promise) return body.then((read) => answerBody(read, signature, probe, share))
+    return answerBody(body, signature, probe, share)
   }
 
-  const answerBody = (read: BodyOutcome, signature: Header, probe: Probe): Answer | Promise<Answer> => {
+  const answerBody = (read: BodyOutcome, signature: Header, probe: Probe, share: Share): Answer | Promise<Answer> => {
     switch (read._tag) {
       case 'Body': {
         // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
         const running = budget.pendingCallbacks
-        if (budget.callbacksFull) return overloaded(`${running} deliveries still have callbacks running; retry later`)
+        if (budget.callbacksFull(share)) return overloaded(`${running} deliveries have callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
         const dispatched = receiver.dispatch(read.bytes, signature, probe, persist && persisted)
-        return dispatched instanceof Promise ? dispatched.then(acknowledge) : acknowledge(dispatched)
+        if (dispatched instanceof Promise) return dispatched.then((done) => acknowledge(done, share))
+        return acknowledge(dispatched, share)
       }
       case 'NotRaw': {
         const refusal = notRawBody(read.received)
@@ -114,19 +128,18 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         return response('body_too_large', error.message, CLOSE)
       }
       case 'Timeout': return response('body_timeout', `The body did not arrive within ${bodyTimeoutMs} ms`, CLOSE)
+      case 'TooSlow': return response('body_timeout', `The body arrived slower than ${minBodyRate} B/s`, CLOSE)
       case 'Aborted': return null
-      case 'OverBudget': {
-        const held = `${budget.maxBytes} bytes, ${budget.maxRequests} requests`
-        return overloaded(`Too many bodies in flight (budget: ${held}); retry later`, CLOSE)
-      }
+      case 'OverBudget':
+        return overloaded(`Over budget (${budget.maxBytes} B, ${budget.maxRequests} reads) or share`, CLOSE)
     }
   }
 
   // null: `persist` failed, so the receiver emitted nothing and the connector's retry is the delivery.
-  const acknowledge = (dispatched: Dispatch | null): AdapterResponse | Promise<AdapterResponse> => {
+  const acknowledge = (dispatched: Dispatch | null, share: Share): AdapterResponse | Promise<AdapterResponse> => {
     if (dispatched === null) return response('unavailable', 'The delivery could not be stored; retry later')
     const { result, callbacks } = dispatched
-    if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done)
+    if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done, share)
     if (E.isLeft(result)) {
       const code = codeOf(result.left)
       return response(code, code === 'ignored' ? undefined : result.left.message)
@@ -160,7 +173,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     return ok === true
   }
 
-  const handle: Handle<Req> = (req, passOn = false) => {
+  const handle: Handle<Req> = (req, passOn, peer) => {
     let probe: DeliveryProbe | undefined
     let answer: Answer | Promise<Answer>
     try {
@@ -169,7 +182,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       if (passOn && path === undefined && method !== 'POST') return NOT_FOUND
       // Another route's request is no delivery. With no telemetry: no probe, no closure, one check.
       if (telemetry !== undefined) probe = telemetry.delivery((name) => runtime.header(req, name))
-      answer = receive(req, method, probe)
+      answer = receive(req, method, probe, peer)
     } catch (error) {
       answer = failed(error)
     }

@@ -26,13 +26,13 @@ const nodeRuntime: Runtime<NodeRequest> = {
   method: (req) => req.method,
   path: (req) => pathOf(req.url),
   header: (req, name) => headerOf(req.headers, name),
-  readBody: (req, declared, limits) => {
+  readBody: (req, _declared, limits, share) => {
     const { rawBody, body } = req
     if (typeof rawBody === 'string' || rawBody instanceof Uint8Array) return { _tag: 'Body', bytes: rawBody }
     if (typeof body === 'string' || body instanceof Uint8Array) return { _tag: 'Body', bytes: body }
     // A body parser ran first: never wait on a drained stream, never verify a re-serialised body.
     if (req.readableEnded || req._body === true) return { _tag: 'NotRaw', received: body }
-    return readBody(new StreamSource(req), declared, limits)
+    return readBody(new StreamSource(req), 0, limits, share)
   },
 }
 
@@ -70,7 +70,7 @@ export function createNodeMiddleware(
   }
   return (req, res, next) => {
     // Written at once when nothing had to be awaited: no promise, no closure.
-    const answer = handle(req as NodeRequest, next !== undefined)
+    const answer = handle(req as NodeRequest, next !== undefined, req.socket?.remoteAddress)
     if (answer instanceof Promise) return answer.then((settled) => respond(req, res, next, settled))
     respond(req, res, next, answer)
     return DONE

@@ -37,6 +37,12 @@ export interface AdapterOptions {
   readonly persistTimeoutMs?: number | undefined
   /** What this adapter may hold at once (past it: 503); share one between adapters. Default: its own. */
   readonly budget?: InFlightBudget | undefined
+  /** The slowest a body may arrive, in bytes per second averaged from its head, after 1 s; default 4096. */
+  readonly minBodyRate?: number | undefined
+  /** Remote addresses held to no share of the budget (docs/reliability.md); default none. */
+  readonly trustedPeers?: ReadonlyArray<string> | undefined
+  /** Proxies whose last `X-Forwarded-For` address is taken as the remote address; default none. */
+  readonly trustedProxies?: ReadonlyArray<string> | undefined
 }
 
 /** The options with defaults applied, and the receiver's body limit. */
@@ -46,8 +52,7 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>
 export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
   if ((options as { maxBodyBytes?: unknown }).maxBodyBytes !== undefined) {
-    throw new TypeError(
-      'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only (new WebhookReceiver({ secret, maxBodyBytes }))')
+    throw new TypeError('autoplay-rx: maxBodyBytes is set on the WebhookReceiver only')
   }
   const resolved = {
     path: options.path,
@@ -59,8 +64,13 @@ export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {
     persist: options.persist,
     persistTimeoutMs: options.persistTimeoutMs ?? 2000,
     budget: options.budget ?? new InFlightBudget(),
+    minBodyRate: options.minBodyRate ?? 4096,
+    trustedPeers: new Set(options.trustedPeers),
+    trustedProxies: new Set(options.trustedProxies),
   }
-  for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs'] as const) positiveNumber(key, resolved[key])
+  for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs', 'minBodyRate'] as const) {
+    positiveNumber(key, resolved[key])
+  }
   if (resolved.path !== undefined && !(typeof resolved.path === 'string' && resolved.path.startsWith('/'))) {
     throw new TypeError('autoplay-rx: path must be a string starting with /')
   }

@@ -13,8 +13,8 @@ import { response } from './status.js'
 export type { AdapterOptions } from './options.js'
 export { InFlightBudget } from './budget.js'
 
-/** A Fetch API handler. It never rejects: every failure is a `Response`. */
-export type FetchHandler = (request: Request) => Promise<Response>
+/** A Fetch API handler; `rest` (Bun's server, Deno's info, Hono's context) goes to `peer`. It never rejects. */
+export type FetchHandler = (request: Request, ...rest: unknown[]) => Promise<Response>
 
 /**
  * Creates a Fetch API handler that receives the connector's deliveries.
@@ -31,37 +31,51 @@ export type FetchHandler = (request: Request) => Promise<Response>
  * app.post('/events', (c) => handler(c.req.raw)) // the untouched Request: never c.req.json() first
  * // Next.js app/api/events/route.ts: export const POST = createFetchHandler(receiver)
  * ```
+ *
+ * `options.peer` names the remote address, for the budget's per-address shares (docs/runtimes.md):
+ * `(request, c) => getConnInfo(c).remote.address` with `handler(c.req.raw, c)` on Hono.
  */
-export function createFetchHandler(receiver: WebhookReceiver, options: AdapterOptions = {}): FetchHandler {
+export function createFetchHandler(
+  receiver: WebhookReceiver,
+  options: AdapterOptions & { readonly peer?: (request: Request, ...rest: unknown[]) => string | undefined } = {},
+): FetchHandler {
   const handle = createMiddleware(receiver, options, fetchRuntime)
-  return (request) => {
-    const answer = handle(request)
+  const { peer } = options
+  return (request, ...rest) => {
+    let address: string | undefined
+    try {
+      address = peer?.(request, ...rest)
+    } catch {
+      // The handler never rejects: a `peer` that throws leaves the request without an address (no share).
+    }
+    const answer = handle(request, false, address)
     return answer instanceof Promise ? answer.then(toResponse) : Promise.resolve(toResponse(answer))
   }
 }
 
-const USED_HINT = 'The request body was already read, or is being read, before the handler ran (request.json() or ' +
-  'request.text(), or a framework body parser). Fix: pass the Request untouched, or request.clone() taken before ' +
-  'reading it.'
+const USED_HINT = 'The body was read before the handler (request.json(), a body parser): ' +
+  'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
 const BROKEN = response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
 
 const EMPTY: BodyOutcome = { _tag: 'Body', bytes: new Uint8Array(0) }
+const WHOLE = 65536
 
 const fetchRuntime: Runtime<Request> = {
   method: (request) => request.method,
   path: (request) => new URL(request.url).pathname,
   header: (request, name) => request.headers.get(name),
-  readBody: (request, declared, limits) => {
+  readBody: (request, declared, limits, share) => {
     // `request.body` is not touched on the way to `arrayBuffer()`: on Deno, reading it turns the
     // body into a stream that `arrayBuffer()` then reads through, slower (docs/benchmarks.md).
     if (request.bodyUsed) return notRaw(request)
-    if (declared > 0) return readBody(new WholeSource(request), declared, limits)
+    // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
+    if (declared > 0 && declared <= WHOLE) return readBody(new WholeSource(request), declared, limits, share)
     const stream = request.body
     if (stream === null) return EMPTY
     if (stream.locked) return notRaw(request)
-    return readBody(new StreamSource(stream), declared, limits)
+    return readBody(new StreamSource(stream), 0, limits, share)
   },
 }
 
@@ -116,5 +130,6 @@ class StreamSource implements ChunkSource {
 
 function toResponse(answer: Answer): Response {
   const { body, status, headers } = answer ?? BROKEN
-  return new Response(body, { status, headers })
+  // A copy: @hono/node-server writes Content-Length into the object it is given, and OK's is shared.
+  return new Response(body, { status, headers: { ...headers } })
 }
