@@ -34,7 +34,8 @@ const line = ({ id, fields: f }: RawEntry) =>
 export async function deadCommand(options: DeadOptions): Promise<number> {
   const { stream, id, json, timeoutMs = 10_000 } = options
   const dead = `${stream}:dead`
-  const silent = new CliError(`Redis did not answer within ${timeoutMs} ms: is it overloaded? (--timeout waits longer)`, 1)
+  const why = `Redis did not answer within ${timeoutMs} ms: is it overloaded? (--timeout waits longer)`
+  const silent = new CliError(why, 1)
   const redis = await connectRedis(options.redisUrl, timeoutMs).catch((error: Error) => {
     throw error.name === 'TimeoutError' ? silent : error
   })
