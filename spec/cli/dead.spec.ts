@@ -4,7 +4,7 @@ import { parseEntries } from '../../src/redis/client.js'
 import { fromRedisStream, redisAppender } from '../../src/redis/index.js'
 import { silentLogger } from '../../src/index.js'
 import { connect, freePort, payloads, startRedis, until, type RedisServer } from '../helpers/redis.js'
-import { runEach } from './run.js'
+import { run, runEach } from './run.js'
 
 describe('cli dead: list, show, replay (real redis-server)', function () {
   this.timeout(60_000)
@@ -50,6 +50,27 @@ describe('cli dead: list, show, replay (real redis-server)', function () {
       expect(back.map((e) => JSON.parse(e.fields['payload']!))).to.deep.equal(sent)
     } finally {
       client.destroy()
+    }
+  })
+
+  it('a Redis that takes the connection but does not answer: exits 1 with one line once --timeout has passed, at connect or mid-command', async () => {
+    const silent = await startRedis()
+    const admin = await connect(silent.url)
+    try {
+      const timed = async (args: string[]) => {
+        const started = Date.now()
+        const { code, stderr } = await run(['dead', ...args, '--redis', silent.url, '--timeout', '500'])
+        return [code, stderr, Date.now() - started < 4000] // a Node and tsx start included; the pause lasts 8 s
+      }
+      const said = [1, 'autoplay-rx: Redis did not answer within 500 ms: is it overloaded? (--timeout waits longer)\n', true]
+      await admin.sendCommand(['CLIENT', 'PAUSE', '8000', 'WRITE']) // connects, lists; a replay waits
+      expect(await timed(['list'])).to.deep.equal([0, '', true])
+      expect(await timed(['replay', '1-0'])).to.deep.equal(said)
+      await admin.sendCommand(['CLIENT', 'PAUSE', '8000', 'ALL']) // not even the connection's first command
+      expect(await timed(['list'])).to.deep.equal(said)
+    } finally {
+      admin.destroy()
+      await silent.stop()
     }
   })
 

@@ -184,4 +184,25 @@ describe('cli/send: sendDeliveries against a real local receiver', function () {
       await receiver.close()
     }
   })
+
+  it('holds at most concurrency requests in flight (default 8): a server holding each for 30 ms sees at most 8 at once, then 3', async () => {
+    let open = 0
+    let most = 0
+    const server = await listen((req: IncomingMessage, res: ServerResponse) => {
+      most = Math.max(most, ++open)
+      req.resume()
+      req.on('end', () => setTimeout(() => { open--; res.end('{"ok":true}') }, 30))
+    })
+    try {
+      const url = `http://127.0.0.1:${server.port}/events`
+      const mostAt = async (concurrency?: number) => {
+        most = 0
+        const report = await sendDeliveries({ url, secret: SECRET, deliveries: Array.from({ length: 40 }, () => ({ body })), concurrency })
+        return [report.accepted, most]
+      }
+      expect([await mostAt(), await mostAt(3)]).to.deep.equal([[40, 8], [40, 3]])
+    } finally {
+      await server.close()
+    }
+  })
 })

@@ -164,6 +164,43 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
     ])
   })
 
+  it('forgets the sessions it warned about past 10,000: the first warns again after 10,000 others', async () => {
+    const redis = await client()
+    const prefix = `${name('warned')}:`
+    // 10,001 sessions of two product buckets each, written in one script (10,001 adds would take seconds).
+    await redis.sendCommand(['EVAL', `for i = 1, 10001 do
+      local s = 's' .. i
+      redis.call('RPUSH', KEYS[1] .. 'i:' .. s, 'p1\\31' .. s, 'p2\\31' .. s)
+      redis.call('RPUSH', KEYS[1] .. 'b:p1\\31' .. s, '1\\tA')
+      redis.call('RPUSH', KEYS[1] .. 'b:p2\\31' .. s, '1\\tB')
+    end`, '1', prefix])
+    const warned: string[] = []
+    const store = new RedisContextStore(redis, { prefix, logger: { warn: (_, context) => warned.push(String(context?.['session_id'])) } })
+    const read = async (from: number, to: number) => {
+      for (let i = from; i <= to; i += 500) {
+        await Promise.all(Array.from({ length: Math.min(500, to - i + 1) }, (_, k) => store.get(`s${i + k}`)))
+      }
+    }
+    await read(1, 10_000)
+    await read(1, 1) // remembered: no second warning
+    await read(10_001, 10_001)
+    await read(1, 1)
+    expect([warned.length, warned.slice(-2)]).to.deep.equal([10_002, ['s10001', 's1']])
+  })
+
+  it('a Redis that takes the connection but does not answer: get, enrich, add, onSummary and reset reject with a TimeoutError after timeoutMs', async () => {
+    const [redis, admin] = [await client(), await client()]
+    const store = new RedisContextStore(redis, { prefix: `${name('paused')}:`, timeoutMs: 200 })
+    await store.add(batch('s1', '', 1, ['A']))
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']) // every command waits 1.5 s
+    const started = Date.now()
+    const calls = [store.get('s1'), store.enrich('s1', 'q'), store.add(batch('s1', '', 2, ['B'], 1)), store.onSummary('s1', 'S.'), store.reset('s1')]
+    const outcomes = await Promise.all(calls.map((call) => call.then(() => 'answered', (e: Error) => `${e.name}: ${e.message}`)))
+    expect([outcomes, Date.now() - started < 1000]).to.deep.equal([Array(5).fill('TimeoutError: Redis did not answer within 200 ms'), true])
+    await admin.sendCommand(['PING']) // answered once the pause is over
+    expect(() => new RedisContextStore(redis, { timeoutMs: 0 })).to.throw(TypeError, 'autoplay-rx: timeoutMs must be a positive')
+  })
+
   it('refuses a bad ttlSeconds or prefix, and a Redis failure rejects the call', async () => {
     const redis = await client()
     expect(() => new RedisContextStore(redis, { ttlSeconds: 0 })).to.throw(TypeError, 'autoplay-rx: ttlSeconds must be a positive integer')

@@ -237,6 +237,43 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     expect(received).to.deep.equal([...before, ...after])
   })
 
+  it('a Redis that does not answer: each call fails after its bound (blockMs + timeoutMs for a read), is logged and retried; once Redis answers, every entry is handed out and acknowledged, and unsubscribing ends it at once', async () => {
+    const [writer, admin] = [await client(), await client()]
+    const stream = name('paused')
+    const append = redisAppender(writer, { stream })
+    const sent = payloads(6, 2, 61)
+    for (const p of sent.slice(0, 3)) await append(p)
+    const logger = recordingLogger()
+    const done: number[] = []
+    const reading = fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 50, timeoutMs: 200, logger, backoff: { initialMs: 50, maxMs: 100 } })
+      .pipe(mergeMap(async (d) => { if (await d.ack()) done.push(d.payload.forwarded_at); else d.release() }, 8))
+      .subscribe()
+    keep(reading)
+    await until(() => done.length === 3, 'the first entries')
+    // XREADGROUP, XGROUP CREATE, the claim script and XACK are writes: each waits 1.5 s.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'WRITE'])
+    const paused = Date.now()
+    const appended = Promise.all(sent.slice(3).map((p) => append(p))) // stored once the pause is over
+    const failures = () => logger.lines.filter((l) => l.level === 'error').map((l) => l.message)
+    await until(() => failures().length >= 2, 'two failed reads logged', 1200)
+    expect(Date.now() - paused).to.be.below(1500)
+    expect(failures()[0]).to.match(/^Redis read failed: Redis did not answer within (1?\d{1,2}|2[0-4]\d|250) ms; retry 1 in \d+ ms$/)
+    await appended
+    await until(() => done.length === 6, 'every entry handed out and acknowledged once Redis answers', 4000)
+    expect([...done].sort()).to.deep.equal(sent.map((p) => p.forwarded_at).sort())
+    expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+    // Paused again: unsubscribing closes the read connection at once, and nothing more is logged.
+    const clients = async () => String(await admin.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length
+    const before = await clients()
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1000', 'WRITE'])
+    await sleep(300)
+    reading.unsubscribe()
+    const lines = logger.lines.length
+    await until(async () => await clients() === before - 1, 'the read connection to close', 200)
+    await sleep(700)
+    expect(logger.lines.length).to.equal(lines)
+  })
+
   it('errors the Observable when its client is closed by its owner (no endless retries)', async () => {
     const reader = await connect(suite.redis.url)
     const failure = new Promise<Error>((resolve) => {

@@ -14,7 +14,7 @@ describe('redis/options: option checks', () => {
 
   it('fromRedisStream: whole positive numbers, non-empty names, startAt, backoff', () => {
     const cases: Array<[Partial<Record<keyof FromRedisStreamOptions, unknown>>, string]> = [
-      ...(['batchSize', 'blockMs', 'claimIdleMs', 'maxInFlight', 'maxInFlightBytes', 'maxDeliveries', 'deadLetterMaxLen', 'idleConsumerMs'] as const).flatMap((name) =>
+      ...(['batchSize', 'blockMs', 'timeoutMs', 'claimIdleMs', 'maxInFlight', 'maxInFlightBytes', 'maxDeliveries', 'deadLetterMaxLen', 'idleConsumerMs'] as const).flatMap((name) =>
         [0, -5, 2.5, Number.NaN, Number.POSITIVE_INFINITY, '10'].map((value): [Record<string, unknown>, string] =>
           [{ [name]: value }, `autoplay-rx: ${name} must be a positive integer`])),
       ...(['stream', 'group', 'consumer'] as const).flatMap((name) =>

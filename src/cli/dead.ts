@@ -1,4 +1,5 @@
 /** `autoplay-rx dead`: the dead letters `fromRedisStream` moved to `<stream>:dead`, listed, shown, replayed. */
+import { within } from '../internal/within.js'
 import { parseEntries, type RawEntry } from '../redis/client.js'
 import { CliError } from './errors.js'
 import { writeLine } from './io.js'
@@ -13,8 +14,6 @@ local id = redis.call('XADD', KEYS[1], '*', unpack(out))
 redis.call('XDEL', KEYS[2], ARGV[1])
 return id`
 
-const TIMEOUT_MS = 10_000
-
 export interface DeadOptions {
   readonly redisUrl: string
   readonly stream: string
@@ -23,6 +22,8 @@ export interface DeadOptions {
   readonly id?: string | undefined
   readonly count: number
   readonly json: boolean
+  /** How long the command waits for Redis to connect, then for its answers; default 10,000 ms each. */
+  readonly timeoutMs?: number | undefined
 }
 
 const line = ({ id, fields: f }: RawEntry) =>
@@ -31,9 +32,13 @@ const line = ({ id, fields: f }: RawEntry) =>
 
 /** Runs one `dead` action; resolves with 0, or fails with exit 1 (no such dead letter, Redis unreachable or silent). */
 export async function deadCommand(options: DeadOptions): Promise<number> {
-  const { stream, id, json } = options
+  const { stream, id, json, timeoutMs = 10_000 } = options
   const dead = `${stream}:dead`
-  const redis = await connectRedis(options.redisUrl)
+  const why = `Redis did not answer within ${timeoutMs} ms: is it overloaded? (--timeout waits longer)`
+  const silent = new CliError(why, 1)
+  const redis = await connectRedis(options.redisUrl, timeoutMs).catch((error: Error) => {
+    throw error.name === 'TimeoutError' ? silent : error
+  })
   const range = async (from: string, to: string, count: number) =>
     parseEntries(await redis.sendCommand(['XRANGE', dead, from, to, 'COUNT', String(count)]))
   const missing = () => new CliError(`no dead letter ${id} in ${dead}: see autoplay-rx dead list`, 1)
@@ -55,18 +60,15 @@ export async function deadCommand(options: DeadOptions): Promise<number> {
     }
     return 0
   }
-  let timer: NodeJS.Timeout | undefined
-  const silent = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CliError(`Redis did not answer in ${TIMEOUT_MS / 1000} s`, 1)), TIMEOUT_MS)
-  })
   try {
     // An outage mid-command is the user's to fix, not a bug of ours: one line, no stack.
     const answered = run().catch((error: unknown) => {
       throw error instanceof CliError ? error : new CliError(`redis: ${(error as Error).message}`, 1)
     })
-    return await Promise.race([answered, silent])
+    const code = await within(answered, timeoutMs, null)
+    if (code === null) throw silent
+    return code
   } finally {
-    clearTimeout(timer)
     redis.destroy()
   }
 }

@@ -169,6 +169,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       count: { arg: 'N', help: 'dead letters listed, oldest first', default: '100' },
       all: { help: 'replay every dead letter' },
       json: { help: 'print NDJSON instead of text' },
+      timeout: { arg: 'MS', help: 'how long to wait for Redis to connect, then to answer', default: '10000' },
     },
     note: 'replay adds the original fields to the stream and deletes the dead letter, in one step.',
     async run(args) {
@@ -183,7 +184,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       if (id !== undefined && !/^\d+-\d+$/.test(id)) fail(`ID must be an id such as 1700000000000-0, got "${id}"`)
       return (await import('./dead.js')).deadCommand({
         redisUrl: args.redis(), stream: args.text('stream')!, action, id, count: args.int('count', 1),
-        json: args.switch('json'),
+        json: args.switch('json'), timeoutMs: args.int('timeout', 1),
       })
     },
   },

@@ -8,7 +8,7 @@ import { backoffDelay, type BackoffPolicy } from '../backoff.js'
 import type { ActionsPayload } from '../codecs.js'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
-import { within } from '../internal/within.js'
+import { bounded, within } from '../internal/within.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
@@ -90,15 +90,6 @@ interface Session {
   /** The last attempt failed: wait for the next batch before trying again (no retry storm). */
   failed: boolean
 }
-
-const TIMED_OUT = Symbol('timed out')
-
-/** `promise`, rejected with a `TimeoutError` if it has not settled within `ms`. */
-const bounded = <A>(promise: PromiseLike<A>, ms: number, who: string): Promise<A> =>
-  within(promise, ms, TIMED_OUT).then((value) => {
-    if (value === TIMED_OUT) throw new DOMException(`${who} did not answer within ${ms} ms`, 'TimeoutError')
-    return value
-  })
 
 /**
  * Calls the user's LLM once a session has `threshold` pending actions, and feeds each summary to a context store

@@ -10,6 +10,7 @@
  */
 import type { ActionsPayload } from '../codecs.js'
 import { positiveInteger } from '../internal/options.js'
+import { bounded } from '../internal/within.js'
 import { consoleLogger, log, type Logger } from '../logger.js'
 import {
   batchTime, byCodePoint, keepCutoff, optionalCount, optionalString, resolveDefaults, resolveGet, summaryTime,
@@ -30,6 +31,8 @@ interface RedisContextStoreOptions extends ContextDefaults {
   readonly logger?: Logger | undefined
   /** Keep at most this many keys, the least recently written evicted first (as `ContextStore`); default none. */
   readonly maxSessions?: number | undefined
+  /** A call Redis has not answered within this many ms rejects with a `TimeoutError`; default 5,000. */
+  readonly timeoutMs?: number | undefined
 }
 
 // With maxSessions: a sorted set orders the keys by last write; a write moves its key last (or, for a key left
@@ -172,6 +175,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
   private readonly ttl: string
   private readonly logger: Logger
   private readonly maxSessions: string
+  private readonly timeoutMs: number
   private readonly warned = new Set<string>()
   private readonly scripts = new Map<string, ReturnType<typeof scriptRunner>>()
 
@@ -182,6 +186,7 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     this.ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 86_400))
     this.logger = options.logger ?? consoleLogger
     this.maxSessions = String(optionalCount('maxSessions', options.maxSessions) ?? '')
+    this.timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 5000)
   }
 
   /** Appends a batch's actions to its bucket, then applies lookback and `maxBucketActions`, in one script. */
@@ -251,7 +256,8 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     const pattern = this.prefix.replace(/[*?[\]\\]/g, '\\$&') + '[bse]:*'
     let cursor = '0'
     do {
-      const reply = await this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+      const reply = await bounded(this.client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']),
+        this.timeoutMs, 'Redis')
       const [next, keys] = reply as [string, string[]]
       cursor = String(next)
       for (const key of keys) found.add(String(key).slice(this.prefix.length + 2))
@@ -259,11 +265,11 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     return [...found].sort(byCodePoint)
   }
 
-  /** Runs a script by its SHA1 (see scriptRunner), one runner per script. */
+  /** Runs a script by its SHA1 (see scriptRunner), one runner per script, within `timeoutMs`. */
   private run(source: string, keys: string[], args: string[]): Promise<unknown> {
     let runner = this.scripts.get(source)
     if (runner === undefined) this.scripts.set(source, runner = scriptRunner(this.client, source))
-    return runner(keys, args)
+    return bounded(runner(keys, args), this.timeoutMs, 'Redis')
   }
 
   private warnFallback(sessionId: string, buckets: number): void {

@@ -11,6 +11,7 @@ import {
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
 import { decodeText, type Decoded } from '../decode.js'
+import { bounded } from '../internal/within.js'
 import { errorText, log } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
@@ -151,7 +152,7 @@ export function fromRedisStream(
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
       if (own && !own.isOpen) await own.connect()
-      await ensureGroup(reads, stream, group, settings.startAt)
+      await ensureGroup(timed(reads, settings.timeoutMs), stream, group, settings.startAt)
     })
     // A delivery out alone holds all the room until it ends.
     const hasRoom = () => alone ? held.size === 0 : held.size < maxInFlight && heldBytes < maxInFlightBytes
@@ -221,6 +222,9 @@ export function fromRedisStream(
         delay: (error: unknown, attempt) => {
           if (error instanceof ClosedByOwner) return throwError(() => closedError())
           if (closedByOwner(error)) return throwError(() => closedError(error))
+          // A command given up on still runs once Redis answers: a read may take entries no one hands out. They are
+          // this consumer's pending entries, read first again (on the same connection, after it).
+          if ((error as Error)?.name === 'TimeoutError') cursor.ownPending = '-'
           const ms = backoffDelay(attempt, settings.backoff)
           const why = `Redis read failed: ${errorText(error)}; retry ${attempt} in ${ms} ms`
           log(logger, 'error', why, { stream, group, consumer })
@@ -249,10 +253,10 @@ async function read(
   const { stream, group, consumer, scheduler, claimIdleMs } = settings
   const room = Math.min(settings.batchSize, space)
   const pending = async (from: string, own: boolean) => {
-    const reply = await reads.sendCommand(['EVAL', CLAIM, '2', stream, `${stream}:dead`, group, consumer,
-      own ? '0' : String(claimIdleMs), from, String(room), String(settings.maxDeliveries),
+    const reply = await timed(reads, settings.timeoutMs).sendCommand(['EVAL', CLAIM, '2', stream, `${stream}:dead`,
+      group, consumer, own ? '0' : String(claimIdleMs), from, String(room), String(settings.maxDeliveries),
       String(settings.deadLetterMaxLen), String(Date.now()), own ? '' : String(settings.idleConsumerMs),
-      ...(own ? [] : skip)]) as [unknown, unknown, [unknown, unknown][], unknown[], unknown]
+      ...skip]) as [unknown, unknown, [unknown, unknown][], unknown[], unknown]
     const dead = reply[2].map(([id, n]): [string, number] => [String(id), Number(n)])
     const entries = parseEntries(reply[1])
     return { next: String(reply[0]), entries, claimed: true, alone: reply[4] === 1, dead, lost: reply[3].map(String) }
@@ -273,8 +277,8 @@ async function read(
   }
   // Block no longer than until the next claim is due.
   const block = Math.min(settings.blockMs, Math.max(1, cursor.nextClaim - scheduler.now()))
-  const reply = await reads.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(room),
-    'BLOCK', String(block), 'STREAMS', stream, '>'])
+  const reply = await timed(reads, block + settings.timeoutMs).sendCommand(['XREADGROUP', 'GROUP', group, consumer,
+    'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
   return { entries: streamEntries(reply, stream), claimed: false, alone: false, dead: [], lost: [] }
 }
 
@@ -288,7 +292,7 @@ function acknowledger(client: RedisCommandClient, settings: ReaderSettings): (id
   let pending: { readonly ids: string[]; readonly taken: Promise<boolean> } | null = null
   const send = async (ids: string[]): Promise<boolean> => {
     try {
-      await client.sendCommand(['XACK', stream, group, ...ids])
+      await timed(client, settings.timeoutMs).sendCommand(['XACK', stream, group, ...ids])
       return true
     } catch (error) {
       const entries = `${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}`
@@ -340,6 +344,10 @@ function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id:
   void acknowledge(id)
   return null
 }
+
+/** `client` whose commands fail with a `TimeoutError` when Redis has not answered within `ms`. */
+const timed = (client: RedisCommandClient, ms: number): RedisCommandClient =>
+  ({ sendCommand: (args) => bounded(client.sendCommand(args), ms, 'Redis') })
 
 async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: string): Promise<void> {
   try {

@@ -19,6 +19,8 @@ export interface FromRedisStreamOptions {
   readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
   readonly blockMs?: number | undefined
+  /** A command not answered this many ms past its BLOCK fails as a Redis error (retried; an ack `false`); 5000. */
+  readonly timeoutMs?: number | undefined
   /** Entries pending in any consumer for this long are claimed (XCLAIM); default 30000 ms. */
   readonly claimIdleMs?: number | undefined
   /** Most deliveries neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
@@ -73,6 +75,7 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     consumer: nonEmpty('consumer', options.consumer),
     batchSize,
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
+    timeoutMs: positiveInteger('timeoutMs', options.timeoutMs ?? 5000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? batchSize * 2),
     maxInFlightBytes: positiveInteger('maxInFlightBytes', options.maxInFlightBytes ?? 32 * 2 ** 20),
