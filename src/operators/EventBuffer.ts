@@ -26,8 +26,8 @@ const COMPACT_AFTER = 1024
 
 /**
  * A bounded, pull-based buffer of events, in arrival order: attach it to a stream, then take events out
- * when convenient. At most `maxSize` are held, and `maxBytes`: a consumer that falls behind loses the oldest events
- * (passed to `onDrop`), never the newest. Throws a TypeError when `maxSize` is not a positive integer.
+ * when convenient. At most `maxSize` events and `maxBytes` are held: a consumer that falls behind loses the
+ * oldest events (passed to `onDrop`), never the newest. Throws a TypeError when `maxSize` is not a positive integer.
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@
  * more than once. This operator lets the first copy through and drops the repeats, with bounded memory.
  */
 import {
-  asyncScheduler, concatMap, defer, EMPTY, filter, from, Observable, of, timeout, type MonoTypeOperatorFunction,
+  asyncScheduler, concatMap, EMPTY, filter, from, Observable, of, timeout, type MonoTypeOperatorFunction,
   type SchedulerLike,
 } from 'rxjs'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
@@ -54,10 +54,10 @@ type DedupeDeliveriesOptions<T> = DedupeInMemoryOptions<T> | DedupeWithStoreOpti
  * and is dropped while the store remembers it. The store is a `memoryDedupeStore` per subscription
  * (`maxKeys` default 10,000, `maxBytes` 16 MiB, `ttlMs` one hour), or the `store` given, shared. Values are
  * checked one at a time, in order, even when the store answers with a promise; past `maxQueued` (10,000) or
- * `maxQueuedBytes` (16 MiB) waiting for its answer, a value passes on unchecked, logged. A key function or store that
- * throws, rejects or answers after `timeoutMs` errors the stream: a lost check would let a duplicate through or
- * lose an event. Throws a TypeError when `store` comes with `maxKeys`, `maxBytes`, `ttlMs` or `scheduler`, or a
- * bound is wrong.
+ * `maxQueuedBytes` (16 MiB) waiting for its answer, a value passes on unchecked (ahead of them), logged. A key
+ * function or store that throws, rejects or answers after `timeoutMs` errors the stream: a lost check would let
+ * a duplicate through or lose an event. Throws a TypeError when `store` comes with `maxKeys`, `maxBytes`, `ttlMs`
+ * or `scheduler`, or a bound is wrong.
  *
  * @example
  * ```ts
