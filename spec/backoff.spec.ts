@@ -20,8 +20,14 @@ describe('backoffDelay', () => {
     expect(backoffDelay(1, { initialMs: 1000, minMs: 250, maxMs: 30000 }, () => 7)).to.equal(1100)
   })
 
-  it('honours a server base above the cap instead of cutting it', () => {
+  it('honours a server base above the cap instead of cutting it, up to ten caps', () => {
     expect([1, 2].map((retry) => backoffDelay(retry, { initialMs: 60000, minMs: 250, maxMs: 30000 }, none))).to.deep.equal([60000, 60000])
+    expect(backoffDelay(1, { initialMs: 300000, minMs: 250, maxMs: 30000 }, none)).to.equal(300000)
+  })
+
+  it('cuts an untrusted base (a server\'s retry: of 24 days) at ten caps, and keeps the floor above a zero cap', () => {
+    expect([1, 2].map((retry) => backoffDelay(retry, { initialMs: 2 ** 31 - 1, minMs: 250, maxMs: 30000 }, none))).to.deep.equal([300000, 300000])
+    expect(backoffDelay(1, { initialMs: 5000, maxMs: 0 }, none)).to.equal(1)
   })
 
   it('raises a base under the floor (a server\'s retry: 0) to the floor, and doubles from there', () => {

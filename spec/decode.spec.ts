@@ -119,18 +119,38 @@ describe('decode', () => {
         for (const field of ids.actions) {
           expect(leftOf(decodeText(JSON.stringify({ type: 'actions', [field]: id }))), `${field} ${JSON.stringify(c)}`)
             .to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
-              issues: [{ path: field, expected: 'an id without control characters', got: 'string' }],
-              message: `Invalid actions payload: ${field}: expected an id without control characters, got string` })
+              issues: [{ path: field, expected: 'an id: at most 1024 characters, no control', got: 'string' }],
+              message: `Invalid actions payload: ${field}: expected an id: at most 1024 characters, no control, got string` })
         }
         for (const field of ids.summary) {
           expect(leftOf(decodeText(JSON.stringify({ type: 'summary', [field]: id }))), `${field} ${JSON.stringify(c)}`)
-            .to.deep.include({ issues: [{ path: field, expected: 'an id without control characters', got: 'string' }] })
+            .to.deep.include({ issues: [{ path: field, expected: 'an id: at most 1024 characters, no control', got: 'string' }] })
         }
         for (const field of ids.action) {
           const text = JSON.stringify({ type: 'actions', actions: [{}, { [field]: id }] })
           expect(leftOf(decodeText(text)), `actions.1.${field} ${JSON.stringify(c)}`).to.deep.include({
-            issues: [{ path: `actions.1.${field}`, expected: 'an id without control characters', got: 'string' }] })
+            issues: [{ path: `actions.1.${field}`, expected: 'an id: at most 1024 characters, no control', got: 'string' }] })
         }
+      }
+    })
+
+    it('refuses each id field over 1,024 characters (every store keys by them), with the path; takes 1,024', () => {
+      const long = 'x'.repeat(1025)
+      const expected = 'an id: at most 1024 characters, no control'
+      for (const field of ids.actions) {
+        expect(leftOf(decodeText(JSON.stringify({ type: 'actions', [field]: long }))), field).to.deep.include({
+          _tag: 'InvalidPayload', issues: [{ path: field, expected, got: 'string' }] })
+        expect(E.isRight(decodeText(JSON.stringify({ type: 'actions', [field]: long.slice(1) }))), field).to.equal(true)
+      }
+      for (const field of ids.summary) {
+        expect(leftOf(decodeText(JSON.stringify({ type: 'summary', [field]: long }))), field).to.deep.include({
+          issues: [{ path: field, expected, got: 'string' }] })
+      }
+      for (const field of ids.action) {
+        // A repeated id is compared with the last one accepted, not checked again: a long one is never accepted.
+        const text = JSON.stringify({ type: 'actions', actions: [{ [field]: long }, { [field]: long }] })
+        expect(leftOf(decodeText(text)), field).to.deep.include({
+          issues: [0, 1].map((i) => ({ path: `actions.${i}.${field}`, expected, got: 'string' })) })
       }
     })
 

@@ -207,8 +207,8 @@ describe('WebhookReceiver', () => {
         actions: [{ index: 0, type: 'click', description: 'Injected' }] }))
       const error = leftOf(forging.ingest(b, signature))
       expect(error).to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
-        issues: [{ path: 'session_id', expected: 'an id without control characters', got: 'string' }],
-        message: 'Invalid actions payload: session_id: expected an id without control characters, got string' })
+        issues: [{ path: 'session_id', expected: 'an id: at most 1024 characters, no control', got: 'string' }],
+        message: 'Invalid actions payload: session_id: expected an id: at most 1024 characters, no control, got string' })
       expect(seen).to.deep.equal(['InvalidPayload'])
     })
 

@@ -75,7 +75,8 @@ const actionsProps = {
 export interface ActionsPayload extends OutputOf<typeof actionsProps> {}
 
 /** The codec of an actions batch; `count` is set to `actions.length`. */
-export const ActionsPayload: t.Type<ActionsPayload> = objectCodec('ActionsPayload', actionsProps,
+// Pure, as is the union: a bundle that only decodes (the receiver) drops both.
+export const ActionsPayload: t.Type<ActionsPayload> = /* @__PURE__ */ objectCodec('ActionsPayload', actionsProps,
   (a): ActionsPayload => {
     a.count = a.actions.length
     return a
@@ -111,7 +112,7 @@ export const payloadCodecs = { actions: actionsAsSent, summary: summaryPayload }
 
 /** The codec of any modelled event, told apart by `type` (decoding is faster, and tells an unknown type apart). */
 export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
-  t.union([ActionsPayload, SummaryPayload], 'Payload')
+  /* @__PURE__ */ t.union([ActionsPayload, SummaryPayload], 'Payload')
 /** Any modelled event: an {@link ActionsPayload} or a {@link SummaryPayload}, told apart by `type`. */
 export type Payload = ActionsPayload | SummaryPayload
 

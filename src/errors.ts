@@ -141,10 +141,9 @@ export const notRawBody = (value: unknown): NotRawBody => {
     // Once a parser has consumed the stream nothing mounted later can get the bytes back:
     // name only what helps then.
     message: `Expected the raw request body (Uint8Array, Buffer, ArrayBuffer or string), got ${received}. ` +
-      'A JSON body parser (e.g. express.json()) consumed the request before the receiver, and the signature ' +
-      'is over the exact bytes. Fix: mount the receiver before any body parser (its route before ' +
-      'express.json()), or exclude its path from the parser, or keep the raw bytes with ' +
-      'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }) (the adapters use req.rawBody).',
+      'A body parser read it first, and the signature is over the exact bytes. Fix: mount the receiver before ' +
+      'any body parser (before express.json()), exclude its path from the parser, or keep the raw bytes with ' +
+      'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }), which the adapters read.',
   }
 }
 
@@ -155,8 +154,8 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
 
 export const syncVerificationUnavailable = (body: Uint8Array): SyncVerificationUnavailable => ({
   _tag: 'SyncVerificationUnavailable',
-  message: 'This runtime has no node:crypto (Workers, Edge), so the signature cannot be checked synchronously: ' +
-    'ingestAsync (or handle) verifies with WebCrypto on every runtime, as the fetch handler does by itself.',
+  message: 'This runtime has no node:crypto (Workers, Edge) to check a signature synchronously: use ingestAsync ' +
+    'or handle (WebCrypto), as the fetch handler does.',
   body,
 })
 

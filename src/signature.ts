@@ -46,7 +46,8 @@ export async function signAsync(body: Uint8Array | string, secret: string): Prom
   return hex
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+// Pure: a bundle without signAsync drops the table.
+const HEX = /* @__PURE__ */ Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 // WebCrypto takes a BufferSource; a Uint8Array over a SharedArrayBuffer is copied, anything else refused.
 function bufferSourceOf(body: unknown): Uint8Array<ArrayBuffer> {

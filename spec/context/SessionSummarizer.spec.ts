@@ -359,6 +359,15 @@ describe('SessionSummarizer', () => {
       expect(() => new SessionSummarizer({ llm: () => 'x', maxPendingBytes: 1.5 })).to.throw(TypeError, 'autoplay-rx: maxPendingBytes must be a positive integer')
     })
 
+    it('logs ActionsDropped at most once per 10 s (a long outage trims every batch), yet puts every one on errors$', () => {
+      const lines: string[] = []
+      const failing = new SessionSummarizer({ llm: () => { throw new Error('down') }, threshold: 2, maxPendingActions: 2, backoff: NO_BACKOFF, logger: { warn: (m) => lines.push(m) } })
+      const { errors } = watch(failing)
+      for (let i = 0; i < 50; i++) failing.add(batch('s1', '', i, [`a${2 * i}`, `a${2 * i + 1}`], 2 * i))
+      expect(errors.filter((e) => e._tag === 'ActionsDropped')).to.have.length(49)
+      expect(lines.filter((l) => l.includes('pending actions dropped'))).to.have.length(1)
+    })
+
     it('summarises a session once its pending actions take half of maxPendingBytes, before the threshold: big actions are summarised, not dropped', () => {
       const summarizer = new SessionSummarizer({ llm: () => 'big', threshold: 10, maxPendingBytes: 12_000, logger: silentLogger })
       const { summaries, errors } = watch(summarizer)

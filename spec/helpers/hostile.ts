@@ -113,8 +113,8 @@ const own = (o: Record<string, unknown>, key: string): unknown => (Object.protot
 const optString = (u: unknown) => u == null || typeof u === 'string'
 const optNumber = (u: unknown) => u == null || (typeof u === 'number' && Number.isFinite(u))
 const optInteger = (u: unknown) => u == null || Number.isSafeInteger(u)
-/** An id: a string without a control character (C0, DEL, C1), or missing. */
-const optId = (u: unknown) => u == null || (typeof u === 'string' && !/[\x00-\x1f\x7f-\x9f]/.test(u))
+/** An id: a string of at most 1,024 UTF-16 units without a control character (C0, DEL, C1), or missing. */
+const optId = (u: unknown) => u == null || (typeof u === 'string' && u.length <= 1024 && !/[\x00-\x1f\x7f-\x9f]/.test(u))
 
 const validAction = (a: unknown) => isRecord(a) && optInteger(own(a, 'index')) &&
   ['type', 'title', 'description', 'canonical_url', 'raw_url'].every((k) => optString(own(a, k))) &&
@@ -124,7 +124,7 @@ const validAction = (a: unknown) => isRecord(a) && optInteger(own(a, 'index')) &
 /**
  * SPEC.md §1 as a predicate: missing or null fields take defaults, a value of
  * the wrong JSON type is an error, numbers are finite, integers are safe integers,
- * ids hold no control character.
+ * ids hold no control character and at most 1,024 characters.
  */
 function classify(value: unknown): Outcome {
   if (!isRecord(value)) return 'InvalidPayload'

@@ -4,6 +4,7 @@ import type { ActionsPayload, Payload, SummaryPayload } from '../../src/codecs.j
 import type { LogContext, Logger } from '../../src/logger.js'
 import { EventBuffer } from '../../src/operators/EventBuffer.js'
 import { batch, summary } from '../helpers/payloads.js'
+import { runChild, sourceModule } from '../sse/helpers.js'
 
 /** A logger that keeps what it is told. */
 function recordingLogger(): Logger & { lines: Array<[string, string, LogContext | undefined]> } {
@@ -170,6 +171,35 @@ describe('EventBuffer', () => {
       expect(kept[0]).to.equal(999_000)
       expect(kept[999]).to.equal(999_999)
       expect(largest).to.equal(1_000)
+    })
+
+    it('holds 16 MiB of events by default (maxBytes): 200 summaries of 1 MiB with maxSize 10,000 live in a 96 MiB heap, the oldest to onDrop', async function () {
+      this.timeout(20_000)
+      const { stdout } = await runChild(18_000, `
+        import { EventBuffer } from ${JSON.stringify(sourceModule('operators/EventBuffer.ts'))}
+        let dropped = 0
+        const buffer = new EventBuffer({ maxSize: 10_000, onDrop: () => dropped++ })
+        const text = 'x'.repeat(1024 * 1024)
+        for (let i = 0; i < 200; i++) buffer.push({ type: 'summary', session_id: 's' + i, summary: JSON.stringify([i, text]) })
+        console.log(JSON.stringify([buffer.size, dropped, buffer.drain().at(-1).session_id]))
+      `, ['--max-old-space-size=96'])
+      // 2 a character: a 1 MiB summary counts 2 MiB, so 7 of them fit in 16 MiB.
+      expect(JSON.parse(stdout)).to.deep.equal([7, 193, 's199'])
+    })
+
+    it('maxBytes drops the oldest events, and an event larger than it alone, to onDrop; drains give the bytes back', () => {
+      const dropped: string[] = []
+      // 16 an object, 16 + 2 a character a string: 380 estimated bytes for 150 characters.
+      const big = (id: string, n: number) => ({ type: 'summary', session_id: id, summary: 'x'.repeat(n) })
+      const buffer = new EventBuffer<ReturnType<typeof big>>({ maxSize: 100, maxBytes: 1_000, onDrop: (e) => dropped.push(e.session_id) })
+      for (const id of ['a', 'b', 'c']) buffer.push(big(id, 150))
+      expect(dropped).to.deep.equal(['a'])
+      buffer.drain(1)
+      buffer.push(big('d', 150))
+      expect(dropped).to.deep.equal(['a'])
+      buffer.push(big('e', 600))
+      expect(dropped).to.deep.equal(['a', 'c', 'd', 'e'])
+      expect(() => new EventBuffer({ maxSize: 1, maxBytes: 0 })).to.throw(TypeError, 'maxBytes')
     })
   })
 })

@@ -5,6 +5,7 @@ import { dedupeDeliveries } from '../../src/operators/dedupeDeliveries.js'
 import type { DedupeStore } from '../../src/operators/dedupeStore.js'
 import { memoryDedupeStore } from '../../src/operators/memoryDedupeStore.js'
 import { deliveryKey } from '../../src/payloads.js'
+import { estimatedBytes } from '../../src/internal/estimatedBytes.js'
 import { batch as buildBatch, summary, testScheduler } from '../helpers/payloads.js'
 
 /** Batches here carry a user id, as real deliveries do: the delivery key must not depend on it. */
@@ -159,6 +160,33 @@ describe('dedupeDeliveries', () => {
       })
       expect([error instanceof TimeoutError, seen, Date.now() - started < 1000]).to.deep.equal([true, ['s1'], true])
       expect(() => dedupeDeliveries({ store, timeoutMs: 0 })).to.throw(TypeError, 'timeoutMs must be a positive integer')
+    })
+
+    /** 300 distinct batches pushed at once into a store answering each after 1 ms: the most waiting at a time, and what came out. */
+    async function flood(options: { maxQueued?: number, maxQueuedBytes?: number }) {
+      const source = new Subject<ActionsPayload>()
+      const out: Array<string | null> = []
+      const lines: string[] = []
+      let largest = 0
+      const done = new Promise((resolve) => source.pipe(dedupeDeliveries({ store: slowStore(() => 1), logger: { warn: (m) => lines.push(m) }, ...options }))
+        .subscribe({ next: (p) => out.push(p.session_id), complete: () => resolve(null) }))
+      for (let i = 0; i < 300; i++) {
+        source.next(batch(`s${i}`, 1))
+        largest = Math.max(largest, i + 1 - out.length) // in the operator: waiting, or being checked
+      }
+      source.complete()
+      await done
+      return { largest, out: out.sort(), lines }
+    }
+
+    it('a flood on a slow store waits at most maxQueued values and maxQueuedBytes; the rest pass on unchecked, every value comes out, one log line', async () => {
+      const all = Array.from({ length: 300 }, (_, i) => `s${i}`).sort()
+      const counted = await flood({ maxQueued: 50 })
+      expect([counted.largest, counted.out, counted.lines.length]).to.deep.equal([51, all, 1])
+      expect(counted.lines[0]).to.match(/^dedupeDeliveries: past maxQueued \(50\) or maxQueuedBytes \(\d+\) values waiting for the store: passed on unchecked \(duplicates\?\)/)
+      const bytes = await flood({ maxQueuedBytes: 20 * estimatedBytes(batch('s100', 1)) })
+      expect([bytes.largest, bytes.out, bytes.lines.length]).to.deep.equal([21, all, 1])
+      expect(() => dedupeDeliveries({ maxQueued: 0 })).to.throw(TypeError, 'maxQueued must be a positive integer')
     })
 
     it('ignores an answer that arrives after unsubscribing', async () => {

@@ -9,7 +9,7 @@ import type { ActionsPayload } from '../codecs.js'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 import { bounded, within } from '../internal/within.js'
-import { consoleLogger, errorText, log, type Logger } from '../logger.js'
+import { consoleLogger, errorText, log, rateLimited, type Logger } from '../logger.js'
 import type { Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import {
@@ -122,6 +122,8 @@ export class SessionSummarizer {
   private readonly waiting = new Set<string>()
   private draining = false
   private failuresInRow = 0
+  /** A long LLM outage trims on every batch: one line per 10 s, every drop still on errors$. */
+  private readonly sayDropped = rateLimited(10_000)
   private resumeAt = 0
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly summaries = new Subject<SessionSummary>()
@@ -304,15 +306,15 @@ export class SessionSummarizer {
     this.schedule(id, this.sessions.get(id))
   }
 
-  private fail(error: SummarizerError, level: 'error' | 'warn' = 'error'): void {
-    log(this.config.logger, level, error.message, { session_id: error.sessionId, tag: error._tag })
+  private fail(error: SummarizerError, level: 'error' | 'warn' = 'error', say = log): void {
+    say(this.config.logger, level, error.message, { session_id: error.sessionId, tag: error._tag })
     if (this.config.telemetry !== undefined) this.config.telemetry.summarizer(error._tag)
     this.failures.next(error)
   }
 
   private dropped(id: string, actions: number, why: string): void {
     const message = `summarizer: session ${id}: ${actions} pending actions dropped, ${why}`
-    if (actions > 0) this.fail({ _tag: 'ActionsDropped', sessionId: id, actions, message }, 'warn')
+    if (actions > 0) this.fail({ _tag: 'ActionsDropped', sessionId: id, actions, message }, 'warn', this.sayDropped)
   }
 
   /** Makes the session the most recently fed; past `maxSessions`, forgets the least recently fed one not under way. */

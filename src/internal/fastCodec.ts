@@ -83,26 +83,28 @@ const defaultCodec = <A>(inner: FastPart<A>, fallback: A) => new LeafCodec<A>(in
  */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 export const hasControlCharacter = (s: string): boolean => CONTROL.test(s)
+// Ids are keys in every store: past 1,024 characters (connector ids are UUIDs, e-mails at most 254) one is refused.
+const badId = (u: unknown): boolean => typeof u === 'string' && (u.length > 1024 || CONTROL.test(u))
 
 // Only a name for the report of a string the id leaves refuse.
-const idCheck: t.Type<string> = new t.Type<string>('an id without control characters',
-  (u): u is string => typeof u === 'string' && !hasControlCharacter(u),
+const idCheck: t.Type<string> = new t.Type<string>('an id: at most 1024 characters, no control',
+  (u): u is string => typeof u === 'string' && !badId(u),
   (u, c) => (idCheck.is(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
-// A string leaf that also refuses a string holding a control character, reported as `idCheck`. Compiled, each
+// A string leaf that also refuses a bad id (too long, or holding a control), reported as `idCheck`. Compiled, each
 // field remembers the last id it accepted: every action of a batch repeats its session, user and e-mail, so a
 // repeat costs one comparison instead of a scan (short ids only, so that no large string is kept).
 const withoutControls = <A>(inner: FastPart<A>) => new LeafCodec<A>(inner.name,
-  (u) => (typeof u === 'string' && hasControlCharacter(u) ? INVALID : inner.interpret(u)),
+  (u) => (badId(u) ? INVALID : inner.interpret(u)),
   (v, gen) => {
     const seen = gen.ref({ id: '' })
     const fresh = `${v} !== ${seen}.id && !${gen.ref(acceptId)}(${v}, ${seen})`
     return `(typeof ${v} === 'string' && ${fresh} ? INVALID : ${inner.inline(v, gen)})`
   },
-  (u) => (typeof u === 'string' && hasControlCharacter(u) ? idCheck : undefined))
+  (u) => (badId(u) ? idCheck : undefined))
 
 function acceptId(id: string, seen: { id: string }): boolean {
-  if (hasControlCharacter(id)) return false
+  if (badId(id)) return false
   if (id.length <= 256) seen.id = id
   return true
 }

@@ -4,12 +4,15 @@
  */
 import type { Observable, Subscription } from 'rxjs'
 import type { Payload } from '../codecs.js'
+import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, errorText, log, type Logger } from '../logger.js'
 
 interface EventBufferOptions<T> {
   /** Most events held, a positive integer; when full, the oldest is dropped to make room. */
   readonly maxSize: number
+  /** Most bytes held (2 a string's character, 16 a value); default 16 MiB; past it the oldest drop, as past maxSize. */
+  readonly maxBytes?: number | undefined
   /** Told each event dropped to make room, oldest first; a throw is logged. */
   readonly onDrop?: ((dropped: T) => void) | undefined
   /** Told when an attached source errors (the buffered events stay); default: logged. */
@@ -23,8 +26,8 @@ const COMPACT_AFTER = 1024
 
 /**
  * A bounded, pull-based buffer of events, in arrival order: attach it to a stream, then take events out
- * when convenient. At most `maxSize` are held: a consumer that falls behind loses the oldest events
- * (passed to `onDrop`), never the newest. Throws a TypeError when `maxSize` is not a positive integer.
+ * when convenient. At most `maxSize` events and `maxBytes` are held: a consumer that falls behind loses the
+ * oldest events (passed to `onDrop`), never the newest. Throws a TypeError when `maxSize` is not a positive integer.
  *
  * @example
  * ```ts
@@ -46,15 +49,19 @@ export class EventBuffer<T extends {
 } = Payload> {
   /** Most events held. */
   readonly maxSize: number
+  /** Most bytes held, estimated. */
+  readonly maxBytes: number
   private readonly onDrop: ((dropped: T) => void) | undefined
   private readonly onError: ((error: unknown) => void) | undefined
   private readonly logger: Logger
   // Events live in items[head..]; slots before head are spent.
   private items: T[] = []
   private head = 0
+  private bytes = 0
 
   constructor(options: EventBufferOptions<T>) {
     this.maxSize = positiveInteger('maxSize', options.maxSize)
+    this.maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 1024 * 1024)
     this.onDrop = options.onDrop
     this.onError = options.onError
     this.logger = options.logger ?? consoleLogger
@@ -81,9 +88,10 @@ export class EventBuffer<T extends {
 
   /** Adds one event; when that makes one too many, drops the oldest (and passes it to `onDrop`). */
   push(event: T): void {
-    // Add, then drop: an onDrop that pushes again still leaves maxSize events.
+    // Add, then drop: an onDrop that pushes again still leaves maxSize events. One larger than maxBytes goes too.
     this.items.push(event)
-    if (this.size > this.maxSize) this.dropOldest()
+    this.bytes += estimatedBytes(event)
+    while (this.size > this.maxSize || (this.bytes > this.maxBytes && this.size > 0)) this.dropOldest()
   }
 
   /** Removes and returns at most `max` events (a non-negative integer; all when omitted), oldest first. */
@@ -140,7 +148,10 @@ export class EventBuffer<T extends {
   private advance(n: number): void {
     const items = this.items
     // Release the references at once, so drained events can be collected.
-    for (let i = this.head; i < this.head + n; i++) (items as unknown[])[i] = undefined
+    for (let i = this.head; i < this.head + n; i++) {
+      this.bytes -= estimatedBytes(items[i])
+      ;(items as unknown[])[i] = undefined
+    }
     this.head += n
     if (this.head >= COMPACT_AFTER && this.head * 2 >= items.length) this.reset(items.slice(this.head))
   }
@@ -148,6 +159,7 @@ export class EventBuffer<T extends {
   private reset(items: T[]): void {
     this.items = items
     this.head = 0
+    this.bytes = items.reduce((sum, event) => sum + estimatedBytes(event), 0)
   }
 }
 

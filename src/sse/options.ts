@@ -31,7 +31,7 @@ export interface ConnectorStreamOptions {
   readonly initialBackoffMs?: number | undefined
   /** Floor under every delay, the server's `retry:` included, in ms; default 250, positive (no hot loop). */
   readonly minBackoffMs?: number | undefined
-  /** Cap of the doubling delay, in ms, before jitter (up to a tenth more); default 30000. */
+  /** Cap of the doubling delay, in ms, before jitter (up to a tenth more); default 30000. `retry:` is cut at 10×. */
   readonly maxBackoffMs?: number | undefined
   /** Time up after which a connection without payloads is stable (resets the backoff), in ms; default 5000. */
   readonly resetBackoffAfterMs?: number | undefined
