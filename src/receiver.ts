@@ -17,7 +17,7 @@ import {
 import { consoleLogger, log, rateLimited, warnCountMismatch, type Logger } from './logger.js'
 import { signatureCheck, SYNC_SIGNATURES, type SignatureCheck } from './signature.js'
 import { positiveInteger } from './internal/options.js'
-import type { DeliveryProbe, Telemetry } from './telemetry.js'
+import { fenced, type DeliveryProbe, type Telemetry } from './telemetry.js'
 
 /** Options of a {@link WebhookReceiver}. */
 export interface WebhookReceiverOptions {
@@ -117,7 +117,7 @@ export class WebhookReceiver {
     this.verifiesSync = secrets.length === 0 || SYNC_SIGNATURES
     this.maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024)
     this.#maxRejected = positiveInteger('maxRejectedBodyBytes', options.maxRejectedBodyBytes ?? 4096)
-    this.telemetry = options.telemetry
+    this.telemetry = fenced(options.telemetry, this.logger)
     if (secrets.length === 0) {
       log(this.logger, 'warn',
         'The secret is empty: every delivery is accepted unsigned. For development only; in production, pass the ' +

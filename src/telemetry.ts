@@ -6,6 +6,29 @@ import type { Payload } from './codecs.js'
 import type { IngestError } from './errors.js'
 import type { RedisCommandClient } from './redis/client.js'
 import type { ConnectorStreamEvent } from './sse/lifecycle.js'
+import { errorText, rateLimited, type Logger } from './logger.js'
+
+/** Marks a telemetry that fences its own calls (`otelTelemetry`): {@link fenced} leaves it as it is. */
+export const FENCED = Symbol.for('autoplay-rx/fenced')
+// What a hook that threw gives: any property of it, or any call, is itself, so a probe never made is a no-op.
+const NOOP: unknown = new Proxy(() => NOOP, { get: () => NOOP })
+const said = rateLimited(10_000)
+
+/** A telemetry of the user's own, its hooks and the probes they make kept from throwing into the path (logged). */
+export function fenced<T extends object | undefined>(hooks: T, logger: Logger): T {
+  if (hooks === undefined || FENCED in hooks) return hooks
+  const guard = (value: unknown, self?: object): unknown => typeof value === 'function'
+    ? (...args: unknown[]) => {
+      try {
+        return guard(value.apply(self, args))
+      } catch (error) {
+        said(logger, 'error', 'telemetry threw: ' + errorText(error))
+        return NOOP
+      }
+    }
+    : typeof value === 'object' && value !== null ? new Proxy(value, { get: (o, k) => guard(Reflect.get(o, k), o) }) : value
+  return guard(hooks) as T
+}
 
 /** Reads one request header by lower-case name, until `finish`: how an adapter lets the telemetry see `traceparent`. */
 export type HeaderReader = (name: string) => string | null | undefined

@@ -10,7 +10,7 @@ import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger, positiveNumber } from '../internal/options.js'
 import { bounded, within } from '../internal/within.js'
 import { consoleLogger, errorText, log, rateLimited, type Logger } from '../logger.js'
-import type { Telemetry } from '../telemetry.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import { isThenable } from '../thenable.js'
 import {
   batchTime, byCodePoint, optionalFunction, optionalString, resolveClock, type ContextWriter,
@@ -385,7 +385,7 @@ function settings(options: SessionSummarizerOptions) {
     backoff: checkedBackoff(options.backoff ?? { initialMs: 1000, maxMs: 60_000 }),
     target: options.target,
     logger: options.logger ?? consoleLogger,
-    telemetry: options.telemetry,
+    telemetry: fenced(options.telemetry, options.logger ?? consoleLogger),
     ...resolveClock(options),
   }
 }

@@ -10,7 +10,7 @@ import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { positiveInteger } from '../internal/options.js'
 import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import type { Payload } from '../codecs.js'
-import type { Telemetry } from '../telemetry.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import { deliveryKey } from '../payloads.js'
 import { isThenable } from '../thenable.js'
 import type { DedupeStore } from './dedupeStore.js'
@@ -79,7 +79,8 @@ export function dedupeDeliveries<P extends Payload>(options?: DedupeDeliveriesOp
 export function dedupeDeliveries<T>(options: DedupeDeliveriesOptions<T> = {}): MonoTypeOperatorFunction<T> {
   // Without a key the overloads admit payloads only, so here T is a Payload.
   const key = options.key ?? (deliveryKey as unknown as (value: T) => string)
-  const { store: given, telemetry, maxKeys, maxBytes, ttlMs } = options
+  const { store: given, maxKeys, maxBytes, ttlMs } = options
+  const telemetry = fenced(options.telemetry, options.logger ?? consoleLogger)
   const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 5_000)
   const maxQueued = positiveInteger('maxQueued', options.maxQueued ?? 10_000)
   const maxQueuedBytes = positiveInteger('maxQueuedBytes', options.maxQueuedBytes ?? 16 * 1024 * 1024)

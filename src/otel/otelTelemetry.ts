@@ -11,8 +11,9 @@ import type { Payload } from '../codecs.js'
 import type { IngestError } from '../errors.js'
 import { within } from '../internal/within.js'
 import type { ConnectorStreamEvent } from '../sse/lifecycle.js'
-import type {
-  BudgetView, DeliveryProbe, HeaderReader, RedisGroup, RedisReaderProbe, StreamProbe, Telemetry,
+import {
+  FENCED, type BudgetView, type DeliveryProbe, type HeaderReader, type RedisGroup, type RedisReaderProbe,
+  type StreamProbe, type Telemetry,
 } from '../telemetry.js'
 import { TABLE, type InstrumentName } from './instruments.js'
 import { Tally } from './tally.js'
@@ -454,7 +455,8 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     }
     return attributes
   }
-  return {
+  const telemetry: Telemetry & { [FENCED]: true } = {
+    [FENCED]: true,
     delivery: (header) => new Delivery(state, header),
     budget: (budget) => { state.budgets.add(budget) },
     dedupe: (repeat) => state.count('autoplay_rx.dedupe.checks', repeat ? 'true' : 'false', hit),
@@ -466,4 +468,5 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     redisReader: (group) => readerProbe(state, group),
     summarizer: (outcome) => state.count('autoplay_rx.summarizer.summaries', outcome),
   }
+  return telemetry
 }

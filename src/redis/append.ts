@@ -5,7 +5,7 @@
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload } from '../codecs.js'
 import { consoleLogger, rateLimited, type Logger } from '../logger.js'
-import type { Telemetry } from '../telemetry.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisCommandClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 
@@ -66,7 +66,8 @@ export function redisAppender(
 ): (payload: Payload) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
-  const { telemetry, logger = consoleLogger } = options
+  const { logger = consoleLogger } = options
+  const telemetry = fenced(options.telemetry, logger)
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
   const append = async (payload: Payload) => {

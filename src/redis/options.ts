@@ -1,7 +1,7 @@
 /** The Redis reader's options, checked at the call, before any connection is opened. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import type { BackoffPolicy } from '../backoff.js'
-import type { Telemetry } from '../telemetry.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
@@ -88,6 +88,6 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     logger: options.logger ?? consoleLogger,
     backoff,
     scheduler: options.scheduler ?? asyncScheduler,
-    telemetry: options.telemetry,
+    telemetry: fenced(options.telemetry, options.logger ?? consoleLogger),
   }
 }

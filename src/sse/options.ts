@@ -5,7 +5,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { nonEmpty, positiveInteger, positiveNumber } from '../internal/options.js'
 import { consoleLogger, type Logger } from '../logger.js'
-import type { Telemetry } from '../telemetry.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import type { FetchFunction } from './fetch.js'
 import type { ConnectorStreamEvent } from './lifecycle.js'
 
@@ -126,7 +126,7 @@ export function resolveOptions(options: ConnectorStreamOptions): Config {
     fetch: fetchFunction!,
     events: options.events,
     logger: options.logger ?? consoleLogger,
-    telemetry: options.telemetry,
+    telemetry: fenced(options.telemetry, options.logger ?? consoleLogger),
     random: options.random ?? Math.random,
     scheduler: options.scheduler ?? asyncScheduler,
   }
