@@ -15,47 +15,47 @@ export interface Expiring {
 
 /** A sweep of deadlines: one fires up to `resolutionMs` late; the timer never keeps a process alive. */
 export class Deadlines {
-  private readonly pending = new Set<Expiring>()
-  private timer: ReturnType<typeof setInterval> | undefined
-  constructor(private readonly resolutionMs: number) {}
+  readonly #pending = new Set<Expiring>()
+  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #resolutionMs: number
+  constructor(resolutionMs: number) {
+    this.#resolutionMs = resolutionMs
+  }
 
   get size(): number {
-    return this.pending.size
+    return this.#pending.size
   }
 
   /** Whether the sweeping timer runs (only while deadlines are pending). */
   get sweeping(): boolean {
-    return this.timer !== undefined
+    return this.#timer !== undefined
   }
 
   add(work: Expiring): void {
-    this.pending.add(work)
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.sweep(), this.resolutionMs)
-      ;(this.timer as { unref?: () => void }).unref?.()
+    this.#pending.add(work)
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), this.#resolutionMs)
+      ;(this.#timer as { unref?: () => void }).unref?.()
     }
   }
 
   /** Drops a deadline before it fires (harmless once it has); the timer stops when none is left. */
   remove(work: Expiring): void {
-    this.pending.delete(work)
-    if (this.pending.size === 0) this.stop()
+    this.#pending.delete(work)
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
   }
 
-  private sweep(): void {
+  #sweep(): void {
     const now = Date.now()
-    for (const work of this.pending) {
+    for (const work of this.#pending) {
       const abandoned = work.abandoned(now)
       if (!abandoned && work.at > now) continue
-      this.pending.delete(work)
+      this.remove(work)
       work.expire(abandoned)
     }
-    if (this.pending.size === 0) this.stop()
-  }
-
-  private stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer)
-    this.timer = undefined
   }
 }
 

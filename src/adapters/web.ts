@@ -5,7 +5,7 @@
  * @module autoplay-rx/web
  */
 import type { WebhookReceiver } from '../receiver.js'
-import { ABORTED, readBody, type BodyOutcome, type BodyRead, type ChunkSource } from './body.js'
+import { ABORTED, readBody, type BodyOutcome, type ChunkSource } from './body.js'
 import { createMiddleware, type Answer, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { response } from './status.js'
@@ -71,11 +71,11 @@ const fetchRuntime: Runtime<Request> = {
     // body into a stream that `arrayBuffer()` then reads through, slower (docs/benchmarks.md).
     if (request.bodyUsed) return notRaw(request)
     // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
-    if (declared > 0 && declared <= WHOLE) return readBody(new WholeSource(request), declared, limits, share)
+    if (declared > 0 && declared <= WHOLE) return readBody(wholeSource(request), declared, limits, share)
     const stream = request.body
     if (stream === null) return EMPTY
     if (stream.locked) return notRaw(request)
-    return readBody(new StreamSource(stream), 0, limits, share)
+    return readBody(streamSource(stream), 0, limits, share)
   },
 }
 
@@ -86,45 +86,36 @@ const ignore = (): void => {}
  * A body of declared length, read in one native call: the runtime's server frames it by that length
  * (the head check refused one over the limit), and reading chunk by chunk costs a promise a chunk.
  */
-class WholeSource implements ChunkSource {
-  constructor(private readonly request: Request) {}
-
-  start(read: BodyRead): void {
-    this.request.arrayBuffer().then((bytes) => {
+const wholeSource = (request: Request): ChunkSource => ({
+  start: (read) => {
+    request.arrayBuffer().then((bytes) => {
       // Checked all the same, for a Request built by hand.
       if (read.chunk(new Uint8Array(bytes))) read.end()
     }, (error: unknown) => {
       // A body locked by another reader fails with the standard's TypeError, one that broke off with its
       // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
-      read.fail(error instanceof TypeError && this.request.body?.locked === true ? notRaw(this.request) : ABORTED)
+      read.fail(error instanceof TypeError && request.body?.locked === true ? notRaw(request) : ABORTED)
     })
-  }
-
-  stop(): void {
-    // Past the deadline nobody waits for the read; refused before it, the body is let go.
-    this.request.body?.cancel().catch(ignore)
-  }
-}
+  },
+  // Past the deadline nobody waits for the read; refused before it, the body is let go.
+  stop: () => request.body?.cancel().catch(ignore),
+})
 
 /** A body of unknown length, read chunk by chunk so that the limit stops it early. */
-class StreamSource implements ChunkSource {
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-
-  constructor(private readonly stream: ReadableStream<Uint8Array>) {}
-
-  start(read: BodyRead): void {
-    const reader = (this.reader = this.stream.getReader())
-    const next = (): void => {
-      reader.read().then(({ done, value }) => {
-        if (done) read.end()
-        else if (read.chunk(value)) next()
-      }, () => read.fail(ABORTED))
-    }
-    next()
-  }
-
-  stop(): void {
-    ;(this.reader ?? this.stream).cancel().catch(ignore)
+const streamSource = (stream: ReadableStream<Uint8Array>): ChunkSource => {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return {
+    start: (read) => {
+      const next = (): void => {
+        reader!.read().then(({ done, value }) => {
+          if (done) read.end()
+          else if (read.chunk(value)) next()
+        }, () => read.fail(ABORTED))
+      }
+      reader = stream.getReader()
+      next()
+    },
+    stop: () => (reader ?? stream).cancel().catch(ignore),
   }
 }
 
