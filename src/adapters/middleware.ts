@@ -3,7 +3,6 @@
  * head → body under the limits → the receiver → callbacks as the ack mode says → the answer. A runtime
  * only reads its request ({@link Runtime}) and writes the answer the core returns.
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, notRawBody } from '../errors.js'
 import { errorText, log } from '../logger.js'
 import type { CallbackFailure } from '../callbacks.js'
@@ -51,7 +50,6 @@ type Read = BodyOutcome | Promise<BodyOutcome>
 type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
 const TIMEOUT = 'timeout' as const
-const RETRIED = 'answered 503 so the connector retries'
 
 /** The `Content-Length` as a number: `NaN` when absent or not a number. */
 const lengthOf = (value: Header): number => (value == null ? NaN : Number(value))
@@ -62,7 +60,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
   const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
   const deadlines = bodyDeadlines(bodyTimeoutMs)
-  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, minBodyRate, budget, deadlines }
+  const limits: BodyLimits = { ...resolved, deadlines }
   const { telemetry, logger } = receiver
   if (telemetry !== undefined) telemetry.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
@@ -108,7 +106,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       case 'Body': {
         // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
         const running = budget.pendingCallbacks
-        if (budget.callbacksFull(share)) return overloaded(`${running} deliveries have callbacks running; retry later`)
+        if (budget.callbacksFull(share)) return overloaded(`${running} deliveries' callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
         const dispatched = receiver.dispatch(read.bytes, signature, probe, persist && persisted)
         if (dispatched instanceof Promise) return dispatched.then((done) => acknowledge(done, share))
@@ -137,10 +135,10 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 
   // null: `persist` failed, so the receiver emitted nothing and the connector's retry is the delivery.
   const acknowledge = (dispatched: Dispatch | null, share: Share): AdapterResponse | Promise<AdapterResponse> => {
-    if (dispatched === null) return response('unavailable', 'The delivery could not be stored; retry later')
+    if (dispatched === null) return response('unavailable', 'Not stored; retry later')
     const { result, callbacks } = dispatched
     if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done, share)
-    if (E.isLeft(result)) {
+    if (result._tag === 'Left') {
       const code = codeOf(result.left)
       return response(code, code === 'ignored' ? undefined : result.left.message)
     }
@@ -165,11 +163,11 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   const persisted: Store = async (payload) => {
     const { session_id } = payload
     const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, (error: unknown) => {
-      log(logger, 'error', `persist failed: ${errorText(error)}; ${RETRIED}`, { session_id })
+      log(logger, 'error', `persist failed: ${errorText(error)}; answered 503`, { session_id })
       return false
     })
     const ok = await within(stored, persistTimeoutMs, TIMEOUT)
-    if (ok === TIMEOUT) log(logger, 'error', `persist took over ${persistTimeoutMs} ms; ${RETRIED}`, { session_id })
+    if (ok === TIMEOUT) log(logger, 'error', `persist took over ${persistTimeoutMs} ms; answered 503`, { session_id })
     return ok === true
   }
 
@@ -195,7 +193,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 
 /** What the head alone decides: 405 for another method, 415 for a content type that is present and not JSON. */
 export function checkHead(method: string | undefined, contentType: Header): AdapterResponse | null {
-  if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
+  if (method !== 'POST') return response('method_not_allowed', 'Only POST')
   const type = contentType?.trim()
   if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
   return null

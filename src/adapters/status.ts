@@ -3,7 +3,6 @@
  * is written here, and nowhere else.
  */
 import type { IngestError } from '../errors.js'
-import { match } from '../match.js'
 
 /**
  * The stable code of every answer, in the JSON body's `code`; the statuses are in docs/protocol.md.
@@ -51,16 +50,18 @@ export function response(code: ResponseCode, message?: string, extra: Record<str
 /** The answer to an accepted delivery, made once: it is the hot path. */
 export const OK: AdapterResponse = response('ok')
 
+const CODES: Record<IngestError['_tag'], ResponseCode> = {
+  InvalidSignature: 'invalid_signature',
+  MalformedJson: 'malformed_json',
+  InvalidPayload: 'invalid_payload',
+  UnknownEventType: 'ignored',
+  NotRawBody: 'body_not_raw',
+  BodyTooLarge: 'body_too_large',
+  SyncVerificationUnavailable: 'verification_unavailable',
+}
+
 /** The response code of each refusal: the one mapping from outcome to status. */
-export const codeOf: (error: IngestError) => ResponseCode = match<IngestError, ResponseCode>({
-  InvalidSignature: () => 'invalid_signature',
-  MalformedJson: () => 'malformed_json',
-  InvalidPayload: () => 'invalid_payload',
-  UnknownEventType: () => 'ignored',
-  NotRawBody: () => 'body_not_raw',
-  BodyTooLarge: () => 'body_too_large',
-  SyncVerificationUnavailable: () => 'verification_unavailable',
-})
+export const codeOf = (error: IngestError): ResponseCode => CODES[error._tag]
 
 /** The answer to a request for another path (Express and node:http without a `next` handler). */
 export const NOT_FOUND: AdapterResponse = response('not_found', 'Not found')

@@ -41,23 +41,22 @@ export function createFetchHandler(
 ): FetchHandler {
   const handle = createMiddleware(receiver, options, fetchRuntime)
   const { peer } = options
-  return (request, ...rest) => {
+  return async (request, ...rest) => {
     let address: string | undefined
     try {
       address = peer?.(request, ...rest)
     } catch {
       // The handler never rejects: a `peer` that throws leaves the request without an address (no share).
     }
-    const answer = handle(request, false, address)
-    return answer instanceof Promise ? answer.then(toResponse) : Promise.resolve(toResponse(answer))
+    return toResponse(await handle(request, false, address))
   }
 }
 
-const USED_HINT = 'The body was read before the handler (request.json(), a body parser): ' +
+const USED_HINT = 'Body read before the handler (request.json(), a body parser): ' +
   'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
-const BROKEN = response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
+const BROKEN = response('body_timeout', 'The body stream broke off', { connection: 'close' })
 
 const EMPTY: BodyOutcome = { _tag: 'Body', bytes: new Uint8Array(0) }
 const WHOLE = 65536
