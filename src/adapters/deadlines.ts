@@ -58,8 +58,3 @@ export class Deadlines {
     }
   }
 }
-
-/** Deadlines for reads under `bodyTimeoutMs`: a tenth of it late at most, between 5 ms and 1 s. */
-export function bodyDeadlines(bodyTimeoutMs: number): Deadlines {
-  return new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
-}

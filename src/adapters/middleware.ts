@@ -12,7 +12,7 @@ import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
 import type { BodyLimits, BodyOutcome } from './body.js'
 import type { Share } from './budget.js'
-import { bodyDeadlines } from './deadlines.js'
+import { Deadlines } from './deadlines.js'
 import { resolveOptions, type AdapterOptions } from './options.js'
 import { codeOf, NOT_FOUND, OK, overloaded, response, type AdapterResponse } from './status.js'
 
@@ -51,15 +51,13 @@ type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
 const TIMEOUT = 'timeout' as const
 
-/** The `Content-Length` as a number: `NaN` when absent or not a number. */
-const lengthOf = (value: Header): number => (value == null ? NaN : Number(value))
-
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver.maxBodyBytes, options)
   const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
   const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
-  const deadlines = bodyDeadlines(bodyTimeoutMs)
+  // A tenth of the body timeout late at most, between 5 ms and 1 s.
+  const deadlines = new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
   const limits: BodyLimits = { ...resolved, deadlines }
   const { telemetry, logger } = receiver
   if (telemetry !== undefined) telemetry.budget(budget)
@@ -78,27 +76,6 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     if (answer !== null) probe.answered(answer.status, answer.code)
     probe.finish()
     return answer
-  }
-
-  // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
-  const shareOf = (req: Req, peer: string | undefined): Share => {
-    if (peer !== undefined && trustedProxies.has(peer)) {
-      peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
-    }
-    return budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
-  }
-
-  const receive = (req: Req, method: string | undefined, probe: Probe, peer?: string): Answer | Promise<Answer> => {
-    const head = checkHead(method, runtime.header(req, 'content-type'))
-    if (head !== null) return head
-    const length = lengthOf(runtime.header(req, 'content-length'))
-    const signature = runtime.header(req, SIGNATURE_HEADER)
-    // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
-    const share = shareOf(req, peer)
-    if (length > maxBodyBytes) return answerBody({ _tag: 'TooLarge', size: length }, signature, probe, share)
-    const body = runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)
-    if (body instanceof Promise) return body.then((read) => answerBody(read, signature, probe, share))
-    return answerBody(body, signature, probe, share)
   }
 
   const answerBody = (read: BodyOutcome, signature: Header, probe: Probe, share: Share): Answer | Promise<Answer> => {
@@ -180,7 +157,22 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       if (passOn && path === undefined && method !== 'POST') return NOT_FOUND
       // Another route's request is no delivery. With no telemetry: no probe, no closure, one check.
       if (telemetry !== undefined) probe = telemetry.delivery((name) => runtime.header(req, name))
-      answer = receive(req, method, probe, peer)
+      answer = checkHead(method, runtime.header(req, 'content-type'))
+      if (answer === null) {
+        // Absent (0 or NaN) or not a number (NaN): no declared length.
+        const length = Number(runtime.header(req, 'content-length'))
+        const signature = runtime.header(req, SIGNATURE_HEADER)
+        // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
+        if (peer !== undefined && trustedProxies.has(peer)) {
+          peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
+        }
+        const share = budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
+        // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
+        const body: Read = length > maxBodyBytes ? { _tag: 'TooLarge', size: length }
+          : runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)
+        answer = body instanceof Promise
+          ? body.then((read) => answerBody(read, signature, probe, share)) : answerBody(body, signature, probe, share)
+      }
     } catch (error) {
       answer = failed(error)
     }
