@@ -102,8 +102,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         receiver.reject(error, probe)
         return response('body_too_large', error.message, CLOSE)
       }
-      case 'Timeout': return response('body_timeout', `The body did not arrive within ${bodyTimeoutMs} ms`, CLOSE)
-      case 'TooSlow': return response('body_timeout', `The body arrived slower than ${minBodyRate} B/s`, CLOSE)
+      case 'Timeout': return response('body_timeout', `Body not received in ${bodyTimeoutMs} ms`, CLOSE)
+      case 'TooSlow': return response('body_timeout', `Body slower than ${minBodyRate} B/s`, CLOSE)
       case 'Aborted': return null
       case 'OverBudget':
         return overloaded(`Over budget (${budget.maxBytes} B, ${budget.maxRequests} reads) or share`, CLOSE)
@@ -136,16 +136,12 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       ? response('callback_failed', `${failures.length} callback(s) failed; retry`)
       : OK
 
-  // A store that fails or hangs is an outage: one line, no stack.
+  // A store that fails or hangs is an outage: one line per delivery answered 503, no stack.
   const persisted: Store = async (payload) => {
-    const { session_id } = payload
-    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, (error: unknown) => {
-      log(logger, 'error', `persist failed: ${errorText(error)}; answered 503`, { session_id })
-      return false
-    })
-    const ok = await within(stored, persistTimeoutMs, TIMEOUT)
-    if (ok === TIMEOUT) log(logger, 'error', `persist took over ${persistTimeoutMs} ms; answered 503`, { session_id })
-    return ok === true
+    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, errorText)
+    const outcome = await within(stored, persistTimeoutMs, `timed out after ${persistTimeoutMs} ms`)
+    if (outcome !== true) log(logger, 'error', `persist failed: ${outcome}; answered 503`, { session_id: payload.session_id })
+    return outcome === true
   }
 
   const handle: Handle<Req> = (req, passOn, peer) => {

@@ -52,7 +52,7 @@ export function createFetchHandler(
   }
 }
 
-const USED_HINT = 'Body read before the handler (request.json(), a body parser): ' +
+const USED_HINT = 'Body already read (request.json(), a body parser): ' +
   'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
