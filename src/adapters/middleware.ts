@@ -49,13 +49,14 @@ type Header = string | null | undefined
 type Read = BodyOutcome | Promise<BodyOutcome>
 type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
-const TIMEOUT = 'timeout' as const
 
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver.maxBodyBytes, options)
-  const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
-  const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
+  const {
+    path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs, ackTimeoutMs, trustedPeers,
+    trustedProxies, retryOnCallbackError,
+  } = resolved
   // A tenth of the body timeout late at most, between 5 ms and 1 s.
   const deadlines = new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
   const limits: BodyLimits = { ...resolved, deadlines }
@@ -125,14 +126,14 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   }
 
   const afterWork = async (done: Promise<ReadonlyArray<CallbackFailure>>): Promise<AdapterResponse> => {
-    const failures = await within(done, ackTimeoutMs, TIMEOUT)
-    if (failures !== TIMEOUT) return afterCallbacks(failures)
+    const failures = await within(done, ackTimeoutMs, null)
+    if (failures) return afterCallbacks(failures)
     log(logger, 'warn', `Callbacks still running after ${ackTimeoutMs} ms; answered 202`)
     return response('processing')
   }
 
   const afterCallbacks = (failures: ReadonlyArray<CallbackFailure>): AdapterResponse =>
-    failures.length > 0 && resolved.retryOnCallbackError && ack !== 'on-accept'
+    failures.length > 0 && retryOnCallbackError && ack !== 'on-accept'
       ? response('callback_failed', `${failures.length} callback(s) failed; retry`)
       : OK
 

@@ -39,9 +39,10 @@ const STATUS: Record<ResponseCode, number> = {
 /** The response for a code; `message` is short and safe to show. */
 export function response(code: ResponseCode, message?: string, extra: Record<string, string> = {}): AdapterResponse {
   const status = STATUS[code]
-  const body = status < 300
-    ? JSON.stringify(code === 'ok' ? { status: 'ok' } : { status: code === 'processing' ? 'accepted' : 'ok', code })
-    : JSON.stringify({ status: 'error', code, message: message ?? code })
+  // A `code` left undefined is left out: `{"status":"ok"}`.
+  const body = JSON.stringify(status < 300
+    ? { status: code === 'processing' ? 'accepted' : 'ok', code: code === 'ok' ? undefined : code }
+    : { status: 'error', code, message: message ?? code })
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extra }
   if (code === 'method_not_allowed') headers.allow = 'POST'
   return { status, code, headers, body }
