@@ -51,9 +51,7 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>
 /** Applies defaults, and refuses options that cannot work. */
 export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
-  if ((options as { maxBodyBytes?: unknown }).maxBodyBytes !== undefined) {
-    throw new TypeError('autoplay-rx: maxBodyBytes is set on the WebhookReceiver only')
-  }
+  must((options as { maxBodyBytes?: unknown }).maxBodyBytes === undefined, 'maxBodyBytes', 'set on the WebhookReceiver only')
   const resolved = {
     path: options.path,
     maxBodyBytes,

@@ -70,11 +70,11 @@ const fetchRuntime: Runtime<Request> = {
     // body into a stream that `arrayBuffer()` then reads through, slower (docs/benchmarks.md).
     if (request.bodyUsed) return notRaw(request)
     // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
-    if (declared > 0 && declared <= WHOLE) return readBody(wholeSource(request), declared, limits, share)
+    if (declared > 0 && declared <= WHOLE) return readBody(fetchSource(request, true), declared, limits, share)
     const stream = request.body
     if (stream === null) return EMPTY
     if (stream.locked) return notRaw(request)
-    return readBody(streamSource(stream), 0, limits, share)
+    return readBody(fetchSource(request, false), 0, limits, share)
   },
 }
 
@@ -82,39 +82,35 @@ const notRaw = (request: Request): BodyOutcome => ({ _tag: 'NotRaw', received: r
 const ignore = (): void => {}
 
 /**
- * A body of declared length, read in one native call: the runtime's server frames it by that length
- * (the head check refused one over the limit), and reading chunk by chunk costs a promise a chunk.
+ * The body as chunks. Of declared length (`whole`), read in one native call: the runtime's server frames it
+ * by that length (the head check refused one over the limit), and reading chunk by chunk costs a promise a
+ * chunk. Else read chunk by chunk, so that the limit stops it early.
  */
-const wholeSource = (request: Request): ChunkSource => ({
-  start: (read) => {
-    request.arrayBuffer().then((bytes) => {
-      // Checked all the same, for a Request built by hand.
-      if (read.chunk(new Uint8Array(bytes))) read.end()
-    }, (error: unknown) => {
-      // A body locked by another reader fails with the standard's TypeError, one that broke off with its
-      // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
-      read.fail(error instanceof TypeError && request.body?.locked === true ? notRaw(request) : ABORTED)
-    })
-  },
-  // Past the deadline nobody waits for the read; refused before it, the body is let go.
-  stop: () => request.body?.cancel().catch(ignore),
-})
-
-/** A body of unknown length, read chunk by chunk so that the limit stops it early. */
-const streamSource = (stream: ReadableStream<Uint8Array>): ChunkSource => {
+const fetchSource = (request: Request, whole: boolean): ChunkSource => {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   return {
     start: (read) => {
+      if (whole) {
+        return void request.arrayBuffer().then((bytes) => {
+          // Checked all the same, for a Request built by hand.
+          if (read.chunk(new Uint8Array(bytes))) read.end()
+        }, (error: unknown) => {
+          // A body locked by another reader fails with the standard's TypeError, one that broke off with its
+          // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
+          read.fail(error instanceof TypeError && request.body?.locked === true ? notRaw(request) : ABORTED)
+        })
+      }
       const next = (): void => {
         reader!.read().then(({ done, value }) => {
           if (done) read.end()
           else if (read.chunk(value)) next()
         }, () => read.fail(ABORTED))
       }
-      reader = stream.getReader()
+      reader = request.body!.getReader()
       next()
     },
-    stop: () => (reader ?? stream).cancel().catch(ignore),
+    // Past the deadline nobody waits for the read; refused before it, the body is let go.
+    stop: () => (reader ?? request.body)?.cancel().catch(ignore),
   }
 }
 
