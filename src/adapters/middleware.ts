@@ -43,7 +43,8 @@ export function pathOf(url: string | undefined): string {
   return url === undefined ? '' : q === -1 ? url : url.slice(0, q)
 }
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
+// Blank counts as absent.
+const JSON_TYPE = /^\s*(application\/([a-z0-9.+-]*\+)?json\s*(;|$)|$)/i
 
 type Header = string | null | undefined
 type Read = BodyOutcome | Promise<BodyOutcome>
@@ -61,7 +62,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   const deadlines = new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
   const limits: BodyLimits = { ...resolved, deadlines }
   const { telemetry, logger } = receiver
-  if (telemetry !== undefined) telemetry.budget(budget)
+  telemetry?.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
   if (budget.maxBytes < maxBodyBytes) {
     log(logger, 'warn', `budget.maxBytes (${budget.maxBytes}) < maxBodyBytes (${maxBodyBytes}): larger bodies get 503`)
@@ -141,7 +142,9 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   const persisted: Store = async (payload) => {
     const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, errorText)
     const outcome = await within(stored, persistTimeoutMs, `timed out after ${persistTimeoutMs} ms`)
-    if (outcome !== true) log(logger, 'error', `persist failed: ${outcome}; answered 503`, { session_id: payload.session_id })
+    if (outcome !== true) {
+      log(logger, 'error', `persist failed: ${outcome}; answered 503`, { session_id: payload.session_id })
+    }
     return outcome === true
   }
 
@@ -153,7 +156,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       const method = runtime.method(req)
       if (passOn && path === undefined && method !== 'POST') return NOT_FOUND
       // Another route's request is no delivery. With no telemetry: no probe, no closure, one check.
-      if (telemetry !== undefined) probe = telemetry.delivery((name) => runtime.header(req, name))
+      probe = telemetry?.delivery((name) => runtime.header(req, name))
       answer = checkHead(method, runtime.header(req, 'content-type'))
       if (answer === null) {
         // Absent (0 or NaN) or not a number (NaN): no declared length.
@@ -183,7 +186,6 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 /** What the head alone decides: 405 for another method, 415 for a content type that is present and not JSON. */
 export function checkHead(method: string | undefined, contentType: Header): AdapterResponse | null {
   if (method !== 'POST') return response('method_not_allowed', 'Only POST')
-  const type = contentType?.trim()
-  if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
-  return null
+  const json = !contentType || JSON_TYPE.test(contentType)
+  return json ? null : response('unsupported_media_type', 'Content-Type must be application/json')
 }

@@ -51,7 +51,8 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>
 /** Applies defaults, and refuses options that cannot work. */
 export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
-  must((options as { maxBodyBytes?: unknown }).maxBodyBytes === undefined, 'maxBodyBytes', 'set on the WebhookReceiver only')
+  const misplaced = (options as { maxBodyBytes?: unknown }).maxBodyBytes
+  must(misplaced === undefined, 'maxBodyBytes', 'set on the WebhookReceiver only')
   const resolved = {
     path: options.path,
     maxBodyBytes,
