@@ -2,12 +2,12 @@ import { expect } from 'chai'
 import { PassThrough } from 'node:stream'
 import { readBody, type BodyLimits, type BodyRead } from '../../src/adapters/body.js'
 import { InFlightBudget } from '../../src/adapters/budget.js'
-import { Deadlines } from '../../src/adapters/deadlines.js'
+import { deadlineSweep } from '../../src/adapters/deadlines.js'
 import { StreamSource } from '../../src/adapters/nodeStream.js'
 
 describe('adapters/body: the one accumulator of every body read', () => {
   const limits = (budget: InFlightBudget, maxBodyBytes = 10, bodyTimeoutMs = 5000): BodyLimits =>
-    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines: new Deadlines(5) })
+    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines: deadlineSweep(5) })
   const read = (stream: PassThrough, declared: number, given: BodyLimits) => readBody(new StreamSource(stream), declared, given, given.budget.shares.of(undefined))
 
   /** A body sent whole in `chunks`. */

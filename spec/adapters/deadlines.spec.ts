@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { Deadlines, type Expiring } from '../../src/adapters/deadlines.js'
+import { deadlineSweep, type Expiring } from '../../src/adapters/deadlines.js'
 import { sleep } from '../helpers/http.js'
 
 describe('adapters/deadlines', () => {
@@ -8,7 +8,7 @@ describe('adapters/deadlines', () => {
       ({ at: Date.now() + ms, expire, abandoned })
 
     it('expires a deadline once its time has passed, at most one resolution late', async () => {
-      const deadlines = new Deadlines(10)
+      const deadlines = deadlineSweep(10)
       const fired: Array<[boolean, number]> = []
       const started = Date.now()
       deadlines.add(work(50, (abandoned) => fired.push([abandoned, Date.now() - started])))
@@ -20,7 +20,7 @@ describe('adapters/deadlines', () => {
     })
 
     it('never fires a removed deadline, and runs no timer while nothing is pending', async () => {
-      const deadlines = new Deadlines(5)
+      const deadlines = deadlineSweep(5)
       let fired = 0
       expect(deadlines.sweeping).to.equal(false)
       const a = work(20, () => { fired++ })
@@ -37,7 +37,7 @@ describe('adapters/deadlines', () => {
     })
 
     it('expires early, as abandoned, when its check says the work was abandoned', async () => {
-      const deadlines = new Deadlines(5)
+      const deadlines = deadlineSweep(5)
       let gone = false
       const fired: boolean[] = []
       deadlines.add(work(10_000, (abandoned) => fired.push(abandoned), () => gone))

@@ -14,47 +14,48 @@ export interface Expiring {
 }
 
 /** A sweep of deadlines: one fires up to `resolutionMs` late; the timer never keeps a process alive. */
-export class Deadlines {
-  readonly #pending = new Set<Expiring>()
-  #timer: ReturnType<typeof setInterval> | undefined
-  readonly #resolutionMs: number
-  constructor(resolutionMs: number) {
-    this.#resolutionMs = resolutionMs
-  }
-
-  get size(): number {
-    return this.#pending.size
-  }
-
+export interface Deadlines {
+  readonly size: number
   /** Whether the sweeping timer runs (only while deadlines are pending). */
-  get sweeping(): boolean {
-    return this.#timer !== undefined
-  }
-
-  add(work: Expiring): void {
-    this.#pending.add(work)
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#sweep(), this.#resolutionMs)
-      ;(this.#timer as { unref?: () => void }).unref?.()
-    }
-  }
-
+  readonly sweeping: boolean
+  add(work: Expiring): void
   /** Drops a deadline before it fires (harmless once it has); the timer stops when none is left. */
-  remove(work: Expiring): void {
-    this.#pending.delete(work)
-    if (this.#pending.size === 0) {
-      clearInterval(this.#timer)
-      this.#timer = undefined
-    }
-  }
+  remove(work: Expiring): void
+}
 
-  #sweep(): void {
+export function deadlineSweep(resolutionMs: number): Deadlines {
+  const pending = new Set<Expiring>()
+  let timer: ReturnType<typeof setInterval> | undefined
+  const sweep = (): void => {
     const now = Date.now()
-    for (const work of this.#pending) {
+    for (const work of pending) {
       const abandoned = work.abandoned(now)
       if (!abandoned && work.at > now) continue
-      this.remove(work)
+      remove(work)
       work.expire(abandoned)
     }
+  }
+  const remove = (work: Expiring): void => {
+    pending.delete(work)
+    if (pending.size === 0) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+  return {
+    get size() {
+      return pending.size
+    },
+    get sweeping() {
+      return timer !== undefined
+    },
+    add: (work) => {
+      pending.add(work)
+      if (timer === undefined) {
+        timer = setInterval(sweep, resolutionMs)
+        ;(timer as { unref?: () => void }).unref?.()
+      }
+    },
+    remove,
   }
 }

@@ -12,7 +12,7 @@ import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
 import type { BodyLimits, BodyOutcome } from './body.js'
 import type { Share } from './budget.js'
-import { Deadlines } from './deadlines.js'
+import { deadlineSweep } from './deadlines.js'
 import { resolveOptions, type AdapterOptions } from './options.js'
 import { codeOf, NOT_FOUND, OK, overloaded, response, type AdapterResponse } from './status.js'
 
@@ -59,7 +59,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     trustedProxies, retryOnCallbackError,
   } = resolved
   // A tenth of the body timeout late at most, between 5 ms and 1 s.
-  const deadlines = new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
+  const deadlines = deadlineSweep(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
   const limits: BodyLimits = { ...resolved, deadlines }
   const { telemetry, logger } = receiver
   telemetry?.budget(budget)
