@@ -42,7 +42,7 @@ export class InFlightBudget {
   #requests = 0
   #pending = 0
   /** @internal What each remote address holds: `shares.of(peer)` is passed to the calls below. */
-  readonly shares = new Shares()
+  readonly shares = shareTable()
 
   /** @throws TypeError when a limit is not a positive integer */
   constructor(options: InFlightBudgetOptions = {}) {
@@ -132,30 +132,34 @@ const EXEMPT: Share = { reads: 0, bytes: 0, pending: 0, seen: 0 }
  * seen lately; alone, an address may use it all, so a connector behind one load balancer is never
  * starved by its own share. Addresses seen in the last 1,024 to 2,048 calls count, idle ones are forgotten.
  */
-export class Shares {
-  readonly #held = new Map<string, Share>()
-  #generation = 0
-  #calls = 0
-
-  of(peer: string | undefined): Share {
-    if (peer === undefined) return EXEMPT
-    let share = this.#held.get(peer)
-    if (share === undefined) this.#held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
-    share.seen = this.#generation
-    if (++this.#calls === 1024) {
-      // Forgets the idle addresses not seen in this generation.
-      this.#calls = 0
-      for (const [address, { seen, reads, bytes, pending }] of this.#held) {
-        if (seen !== this.#generation && reads + bytes + pending === 0) this.#held.delete(address)
-      }
-      this.#generation++
-    }
-    return share
-  }
-
+export interface Shares {
+  /** The share of `peer`, or of the exempt ones when it is `undefined`; it counts as seen. */
+  of(peer: string | undefined): Share
   /** Whether `share`, holding `held` once `used` of `max` is held in all, is over its share. */
-  over(share: Share, held: number, used: number, max: number): boolean {
-    return share !== EXEMPT && used * 2 > max && held * Math.min(8, this.#held.size) > max
+  over(share: Share, held: number, used: number, max: number): boolean
+}
+
+export function shareTable(): Shares {
+  const held = new Map<string, Share>()
+  let generation = 0
+  let calls = 0
+  return {
+    of: (peer) => {
+      if (peer === undefined) return EXEMPT
+      let share = held.get(peer)
+      if (share === undefined) held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
+      share.seen = generation
+      if (++calls === 1024) {
+        // Forgets the idle addresses not seen in this generation.
+        calls = 0
+        for (const [address, { seen, reads, bytes, pending }] of held) {
+          if (seen !== generation && reads + bytes + pending === 0) held.delete(address)
+        }
+        generation++
+      }
+      return share
+    },
+    over: (share, used, all, max) => share !== EXEMPT && all * 2 > max && used * Math.min(8, held.size) > max,
   }
 }
 
