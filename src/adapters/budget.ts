@@ -32,12 +32,13 @@ export interface InFlightBudgetOptions {
  * ```
  */
 export class InFlightBudget {
+  // `declare`: set in the constructor, with no field defined first (less code in a bundle).
   /** As given to the constructor, or its default. */
-  readonly maxBytes: number
+  declare readonly maxBytes: number
   /** As given to the constructor, or its default. */
-  readonly maxRequests: number
+  declare readonly maxRequests: number
   /** As given to the constructor, or its default. */
-  readonly maxPendingCallbacks: number
+  declare readonly maxPendingCallbacks: number
   #bytes = 0
   #requests = 0
   #pending = 0
