@@ -114,7 +114,7 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
       },
       expire: (abandoned) => fail(abandoned ? ABORTED : TIMEOUT),
       abandoned: (now) => {
-        if (source.gone?.() === true) return true
+        if (source.gone?.()) return true
         // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
         const elapsed = now - read.at + bodyTimeoutMs
         if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) fail(TOO_SLOW)

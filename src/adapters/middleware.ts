@@ -74,9 +74,11 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   }
 
   // The one place a delivery's probe is finished (it is made below, once the request is ours).
-  const finish = (answer: Answer, probe: DeliveryProbe): Answer => {
-    if (answer !== null) probe.answered(answer.status, answer.code)
-    probe.finish()
+  const finish = (answer: Answer, probe: Probe): Answer => {
+    if (probe !== undefined) {
+      if (answer !== null) probe.answered(answer.status, answer.code)
+      probe.finish()
+    }
     return answer
   }
 
@@ -176,7 +178,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
     } catch (error) {
       answer = failed(error)
     }
-    if (!(answer instanceof Promise)) return probe === undefined ? answer : finish(answer, probe)
+    if (!(answer instanceof Promise)) return finish(answer, probe)
     const settled = answer.catch(failed)
     return probe === undefined ? settled : settled.then((done) => finish(done, probe))
   }

@@ -58,7 +58,6 @@ const USED_HINT = 'Body already read (request.json(), a body parser): ' +
 // A Response must be returned even when the body stream broke: nobody may be listening.
 const BROKEN = response('body_timeout', 'The body stream broke off', { connection: 'close' })
 
-const EMPTY: BodyOutcome = { _tag: 'Body', bytes: new Uint8Array(0) }
 const WHOLE = 65536
 
 const fetchRuntime: Runtime<Request> = {
@@ -72,9 +71,9 @@ const fetchRuntime: Runtime<Request> = {
     // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
     if (declared > 0 && declared <= WHOLE) return readBody(fetchSource(request, true), declared, limits, share)
     const stream = request.body
-    if (stream === null) return EMPTY
-    if (stream.locked) return notRaw(request)
-    return readBody(fetchSource(request, false), 0, limits, share)
+    if (stream?.locked) return notRaw(request)
+    // No body at all: read whole, as empty.
+    return readBody(fetchSource(request, stream === null), 0, limits, share)
   },
 }
 
@@ -97,7 +96,7 @@ const fetchSource = (request: Request, whole: boolean): ChunkSource => {
         }, (error: unknown) => {
           // A body locked by another reader fails with the standard's TypeError, one that broke off with its
           // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
-          read.fail(error instanceof TypeError && request.body?.locked === true ? notRaw(request) : ABORTED)
+          read.fail(error instanceof TypeError && request.body?.locked ? notRaw(request) : ABORTED)
         })
       }
       const next = (): void => {

@@ -11,7 +11,7 @@ export function positiveInteger(name: string, value: unknown): number {
 }
 
 export function positiveNumber(name: string, value: unknown): number {
-  must(typeof value === 'number' && Number.isFinite(value) && value > 0, name, 'a positive number')
+  must(Number.isFinite(value) && (value as number) > 0, name, 'a positive number')
   return value as number
 }
 
