@@ -68,10 +68,11 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
     const chunks: Uint8Array[] = []
     let size = 0
     let settled = false
-    const settle = (outcome: BodyOutcome, early?: boolean): false => {
+    // Any outcome but the body ends the read before the body did: the source is stopped.
+    const settle = (outcome: BodyOutcome): false => {
       if (!settled) {
         settled = true
-        if (early) {
+        if (outcome._tag !== 'Body') {
           source.stop()
           chunks.length = 0
         }
@@ -81,18 +82,17 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
       }
       return false
     }
-    const fail = (outcome: BodyOutcome) => settle(outcome, true)
     // `chunks` is there for a spec to see that a read cut short lets its chunks go.
     const read: BodyRead & { chunks: Uint8Array[] } = {
       at: Date.now() + bodyTimeoutMs,
       chunks,
-      fail,
+      fail: settle,
       chunk: (bytes) => {
         if (settled) return false
         size += bytes.byteLength
-        if (size > limits.maxBodyBytes) return fail({ _tag: 'TooLarge', size })
+        if (size > limits.maxBodyBytes) return settle({ _tag: 'TooLarge', size })
         if (size > held) {
-          if (!budget.hold(size - held, share)) return fail(OVER_BUDGET)
+          if (!budget.hold(size - held, share)) return settle(OVER_BUDGET)
           held = size
         }
         chunks.push(bytes)
@@ -112,12 +112,12 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
         }
         settle({ _tag: 'Body', bytes })
       },
-      expire: (abandoned) => fail(abandoned ? ABORTED : TIMEOUT),
+      expire: (abandoned) => settle(abandoned ? ABORTED : TIMEOUT),
       abandoned: (now) => {
         if (source.gone?.()) return true
         // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
         const elapsed = now - read.at + bodyTimeoutMs
-        if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) fail(TOO_SLOW)
+        if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) settle(TOO_SLOW)
         return settled
       },
     }
