@@ -58,7 +58,6 @@ const USED_HINT = 'Body already read (request.json(), a body parser): ' +
 // A Response must be returned even when the body stream broke: nobody may be listening.
 const BROKEN = response('body_timeout', 'The body stream broke off', { connection: 'close' })
 
-const WHOLE = 65536
 
 const fetchRuntime: Runtime<Request> = {
   method: (request) => request.method,
@@ -68,8 +67,8 @@ const fetchRuntime: Runtime<Request> = {
     // `request.body` is not touched on the way to `arrayBuffer()`: on Deno, reading it turns the
     // body into a stream that `arrayBuffer()` then reads through, slower (docs/benchmarks.md).
     if (request.bodyUsed) return notRaw(request)
-    // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
-    if (declared > 0 && declared <= WHOLE) return readBody(fetchSource(request, true), declared, limits, share)
+    // The budget cannot see a whole read's bytes arrive: a small body (64 KiB) holds its length from the start.
+    if (declared > 0 && declared <= 65536) return readBody(fetchSource(request, true), declared, limits, share)
     const stream = request.body
     if (stream?.locked) return notRaw(request)
     // No body at all: read whole, as empty.
@@ -78,7 +77,6 @@ const fetchRuntime: Runtime<Request> = {
 }
 
 const notRaw = (request: Request): BodyOutcome => ({ _tag: 'NotRaw', received: request.body, hint: USED_HINT })
-const ignore = (): void => {}
 
 /**
  * The body as chunks. Of declared length (`whole`), read in one native call: the runtime's server frames it
@@ -109,7 +107,7 @@ const fetchSource = (request: Request, whole: boolean): ChunkSource => {
       next()
     },
     // Past the deadline nobody waits for the read; refused before it, the body is let go.
-    stop: () => (reader ?? request.body)?.cancel().catch(ignore),
+    stop: () => (reader ?? request.body)?.cancel().catch(() => {}),
   }
 }
 
