@@ -165,10 +165,10 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         const length = Number(runtime.header(req, 'content-length'))
         const signature = runtime.header(req, SIGNATURE_HEADER)
         // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
-        if (peer !== undefined && trustedProxies.has(peer)) {
+        if (trustedProxies.has(peer)) {
           peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
         }
-        const share = budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
+        const share = budget.shares.of(trustedPeers.has(peer) ? undefined : peer)
         // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
         const body: Read = length > maxBodyBytes ? { _tag: 'TooLarge', size: length }
           : runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)

@@ -64,8 +64,9 @@ export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {
     persistTimeoutMs: options.persistTimeoutMs ?? 2000,
     budget: options.budget ?? new InFlightBudget(),
     minBodyRate: options.minBodyRate ?? 4096,
-    trustedPeers: new Set(options.trustedPeers),
-    trustedProxies: new Set(options.trustedProxies),
+    // Of strings: an unknown address (`undefined`) is in neither.
+    trustedPeers: new Set<string | undefined>(options.trustedPeers),
+    trustedProxies: new Set<string | undefined>(options.trustedProxies),
   }
   for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs', 'minBodyRate'] as const) {
     positiveNumber(key, resolved[key])
