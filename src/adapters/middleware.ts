@@ -95,7 +95,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       }
       case 'NotRaw': {
         const refusal = notRawBody(read.received)
-        const error = read.hint === undefined ? refusal : { ...refusal, message: read.hint }
+        const error = { ...refusal, message: read.hint ?? refusal.message }
         // The server's own misconfiguration: its operator must hear of it, not only the connector.
         log(logger, 'error', error.message)
         receiver.reject(error, probe)

@@ -56,7 +56,7 @@ const USED_HINT = 'Body already read (request.json(), a body parser): ' +
   'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
-const BROKEN = response('body_timeout', 'The body stream broke off', { connection: 'close' })
+const BROKEN = response('body_timeout', 'Body stream broke off', { connection: 'close' })
 
 
 const fetchRuntime: Runtime<Request> = {
