@@ -54,6 +54,19 @@ describe('adapters/body: the one accumulator of every body read', () => {
     expect(outcome._tag === 'Body' && outcome.bytes.length).to.equal(2)
   })
 
+  it('times out once bodyTimeoutMs passed, at most one sweep late; too slow first when below the rate after a second', async () => {
+    const budget = new InFlightBudget()
+    const never = { start: () => {}, stop: () => {} }
+    const started = Date.now()
+    expect(await readBody(never, 0, limits(budget, 10, 50), budget.shares.of(undefined))).to.deep.equal({ _tag: 'Timeout' })
+    expect(Date.now() - started).to.be.within(50, 90)
+    const slow = { ...limits(budget, 10, 5000), minBodyRate: 100 }
+    const at = Date.now()
+    expect(await readBody(never, 0, slow, budget.shares.of(undefined))).to.deep.equal({ _tag: 'TooSlow' })
+    expect(Date.now() - at).to.be.within(1000, 1200)
+    expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+  })
+
   it('a read that timed out keeps nothing: a chunk or an end that comes late is dropped, the body never built', async () => {
     const budget = new InFlightBudget()
     let read: BodyRead | undefined

@@ -68,6 +68,7 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
     const chunks: Uint8Array[] = []
     let size = 0
     let settled = false
+    const started = Date.now()
     // Any outcome but the body ends the read before the body did: the source is stopped.
     const settle = (outcome: BodyOutcome): false => {
       if (!settled) {
@@ -84,7 +85,6 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
     }
     // `chunks` is there for a spec to see that a read cut short lets its chunks go.
     const read: BodyRead & { chunks: Uint8Array[] } = {
-      at: Date.now() + bodyTimeoutMs,
       chunks,
       fail: settle,
       chunk: (bytes) => {
@@ -112,13 +112,12 @@ export function readBody(source: ChunkSource, held: number, limits: BodyLimits, 
         }
         settle({ _tag: 'Body', bytes })
       },
-      expire: (abandoned) => settle(abandoned ? ABORTED : TIMEOUT),
-      abandoned: (now) => {
-        if (source.gone?.()) return true
+      check: (now) => {
+        const elapsed = now - started
+        if (source.gone?.()) settle(ABORTED)
         // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
-        const elapsed = now - read.at + bodyTimeoutMs
-        if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) settle(TOO_SLOW)
-        return settled
+        else if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) settle(TOO_SLOW)
+        else if (elapsed >= bodyTimeoutMs) settle(TIMEOUT)
       },
     }
     deadlines.add(read)
