@@ -29,7 +29,7 @@ describe('adapters/deadlines', () => {
       expect(deadlines.sweeping).to.equal(false)
     })
 
-    it('never checks a removed work, and runs no timer while nothing is pending', async () => {
+    it('never fires a removed deadline, and runs no timer while nothing is pending', async () => {
       const deadlines = deadlineSweep(5)
       let checked = 0
       expect(deadlines.sweeping).to.equal(false)
