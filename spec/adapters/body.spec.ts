@@ -2,12 +2,12 @@ import { expect } from 'chai'
 import { PassThrough } from 'node:stream'
 import { readBody, type BodyLimits, type BodyRead } from '../../src/adapters/body.js'
 import { InFlightBudget } from '../../src/adapters/budget.js'
-import { Deadlines } from '../../src/adapters/deadlines.js'
+import { deadlineSweep } from '../../src/adapters/deadlines.js'
 import { StreamSource } from '../../src/adapters/nodeStream.js'
 
 describe('adapters/body: the one accumulator of every body read', () => {
   const limits = (budget: InFlightBudget, maxBodyBytes = 10, bodyTimeoutMs = 5000): BodyLimits =>
-    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines: new Deadlines(5) })
+    ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines: deadlineSweep(5) })
   const read = (stream: PassThrough, declared: number, given: BodyLimits) => readBody(new StreamSource(stream), declared, given, given.budget.shares.of(undefined))
 
   /** A body sent whole in `chunks`. */
@@ -52,6 +52,19 @@ describe('adapters/body: the one accumulator of every body read', () => {
   it('what a read holds is what arrived: no buffer sized by the declared length', async () => {
     const outcome = await sent(['{}'], 9, limits(new InFlightBudget()))
     expect(outcome._tag === 'Body' && outcome.bytes.length).to.equal(2)
+  })
+
+  it('times out once bodyTimeoutMs passed, at most one sweep late; too slow first when below the rate after a second', async () => {
+    const budget = new InFlightBudget()
+    const never = { start: () => {}, stop: () => {} }
+    const started = Date.now()
+    expect(await readBody(never, 0, limits(budget, 10, 50), budget.shares.of(undefined))).to.deep.equal({ _tag: 'Timeout' })
+    expect(Date.now() - started).to.be.within(50, 90)
+    const slow = { ...limits(budget, 10, 5000), minBodyRate: 100 }
+    const at = Date.now()
+    expect(await readBody(never, 0, slow, budget.shares.of(undefined))).to.deep.equal({ _tag: 'TooSlow' })
+    expect(Date.now() - at).to.be.within(1000, 1200)
+    expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
   })
 
   it('a read that timed out keeps nothing: a chunk or an end that comes late is dropped, the body never built', async () => {

@@ -1,30 +1,40 @@
 import { expect } from 'chai'
-import { Deadlines, type Expiring } from '../../src/adapters/deadlines.js'
+import { deadlineSweep, type Expiring } from '../../src/adapters/deadlines.js'
 import { sleep } from '../helpers/http.js'
 
 describe('adapters/deadlines', () => {
-  describe('Deadlines', () => {
-    const work = (ms: number, expire: (abandoned: boolean) => void, abandoned = () => false): Expiring =>
-      ({ at: Date.now() + ms, expire, abandoned })
-
-    it('expires a deadline once its time has passed, at most one resolution late', async () => {
-      const deadlines = new Deadlines(10)
-      const fired: Array<[boolean, number]> = []
+  describe('deadlineSweep', () => {
+    it('checks each pending work at each tick, one resolution apart, and its deadline at most one resolution late', async () => {
+      const deadlines = deadlineSweep(10)
       const started = Date.now()
-      deadlines.add(work(50, (abandoned) => fired.push([abandoned, Date.now() - started])))
+      const checks: number[] = []
+      let expired: number | undefined
+      // A work of 50 ms, as a body read is: it ends itself (and leaves the sweep) once its time ran out.
+      const work: Expiring = {
+        check: (now) => {
+          checks.push(now - started)
+          if (now - started >= 50) {
+            expired = Date.now() - started
+            deadlines.remove(work)
+          }
+        },
+      }
+      deadlines.add(work)
       await sleep(30)
-      expect(fired).to.deep.equal([])
+      expect(expired).to.equal(undefined)
+      expect(checks.length).to.be.within(1, 3)
       await sleep(60)
-      expect(fired.map(([abandoned]) => abandoned)).to.deep.equal([false])
-      expect(fired[0]![1]).to.be.within(50, 85)
+      expect(expired).to.be.within(50, 85)
+      expect(checks.length).to.be.within(4, 8)
+      expect(deadlines.sweeping).to.equal(false)
     })
 
     it('never fires a removed deadline, and runs no timer while nothing is pending', async () => {
-      const deadlines = new Deadlines(5)
-      let fired = 0
+      const deadlines = deadlineSweep(5)
+      let checked = 0
       expect(deadlines.sweeping).to.equal(false)
-      const a = work(20, () => { fired++ })
-      const b = work(20, () => { fired++ })
+      const a: Expiring = { check: () => { checked++ } }
+      const b: Expiring = { check: () => { checked++ } }
       deadlines.add(a)
       deadlines.add(b)
       expect([deadlines.size, deadlines.sweeping]).to.deep.equal([2, true])
@@ -33,19 +43,26 @@ describe('adapters/deadlines', () => {
       deadlines.remove(b)
       expect([deadlines.size, deadlines.sweeping]).to.deep.equal([0, false])
       await sleep(40)
-      expect(fired).to.equal(0)
+      expect(checked).to.equal(0)
     })
 
-    it('expires early, as abandoned, when its check says the work was abandoned', async () => {
-      const deadlines = new Deadlines(5)
+    it('a work that ends early (abandoned) leaves at the next tick, and the timer stops with the last one', async () => {
+      const deadlines = deadlineSweep(5)
       let gone = false
-      const fired: boolean[] = []
-      deadlines.add(work(10_000, (abandoned) => fired.push(abandoned), () => gone))
+      const ended: boolean[] = []
+      const work: Expiring = {
+        check: () => {
+          if (!gone) return
+          ended.push(true)
+          deadlines.remove(work)
+        },
+      }
+      deadlines.add(work)
       await sleep(20)
-      expect(fired).to.deep.equal([])
+      expect(ended).to.deep.equal([])
       gone = true
       await sleep(20)
-      expect(fired).to.deep.equal([true])
+      expect(ended).to.deep.equal([true])
       expect(deadlines.sweeping).to.equal(false)
     })
   })

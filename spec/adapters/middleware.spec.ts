@@ -10,7 +10,7 @@ describe('adapters/middleware', () => {
     it('decides 405 and 415 from the head alone, else reads on', () => {
       expect(checkHead('GET', undefined)?.status).to.equal(405)
       expect(checkHead('POST', 'text/plain')?.status).to.equal(415)
-      for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/cloudevents+json', '', undefined, null]) {
+      for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/cloudevents+json', ' application/json ', ' ', '', undefined, null]) {
         expect(checkHead('POST', type), String(type)).to.equal(null)
       }
       expect(checkHead('POST', 'application/jsonx')?.status).to.equal(415)

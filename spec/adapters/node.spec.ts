@@ -69,6 +69,6 @@ describe('node:http adapter', () => {
     expect(() => createNodeMiddleware(receiver, { path: 'events' })).to.throw(TypeError, 'path must be a string starting with /')
     // The body limit has one owner, the receiver: an adapter option for it is refused, never silently ignored.
     expect(() => createNodeMiddleware(receiver, { maxBodyBytes: 2000 } as AdapterOptions))
-      .to.throw(TypeError, 'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only')
+      .to.throw(TypeError, 'autoplay-rx: maxBodyBytes must be set on the WebhookReceiver only')
   })
 })

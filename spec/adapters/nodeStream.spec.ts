@@ -2,12 +2,12 @@ import { expect } from 'chai'
 import { PassThrough } from 'node:stream'
 import { readBody as readWith, type BodyLimits } from '../../src/adapters/body.js'
 import { InFlightBudget } from '../../src/adapters/budget.js'
-import { Deadlines } from '../../src/adapters/deadlines.js'
+import { deadlineSweep } from '../../src/adapters/deadlines.js'
 import { headerOf, StreamSource } from '../../src/adapters/nodeStream.js'
 import { runChild, sourceModule } from '../sse/helpers.js'
 
 describe('adapters/nodeStream: a body read from a stream that is not node:http', () => {
-  const limits = (budget = new InFlightBudget(), maxBodyBytes = 10, bodyTimeoutMs = 5000, deadlines = new Deadlines(5)): BodyLimits =>
+  const limits = (budget = new InFlightBudget(), maxBodyBytes = 10, bodyTimeoutMs = 5000, deadlines = deadlineSweep(5)): BodyLimits =>
     ({ maxBodyBytes, bodyTimeoutMs, minBodyRate: 1, budget, deadlines })
   const readBody = async (stream: PassThrough, declared: number, given: BodyLimits) => readWith(new StreamSource(stream), declared, given, given.budget.shares.of(undefined))
 
@@ -36,9 +36,9 @@ describe('adapters/nodeStream: a body read from a stream that is not node:http',
       import { readBody } from '${sourceModule('adapters/body.ts')}'
       import { StreamSource } from '${sourceModule('adapters/nodeStream.ts')}'
       import { InFlightBudget } from '${sourceModule('adapters/budget.ts')}'
-      import { Deadlines } from '${sourceModule('adapters/deadlines.ts')}'
+      import { deadlineSweep } from '${sourceModule('adapters/deadlines.ts')}'
       const stream = new PassThrough()
-      const limits = { maxBodyBytes: 4, bodyTimeoutMs: 5000, budget: new InFlightBudget(), deadlines: new Deadlines(5) }
+      const limits = { maxBodyBytes: 4, bodyTimeoutMs: 5000, budget: new InFlightBudget(), deadlines: deadlineSweep(5) }
       const reading = readBody(new StreamSource(stream), 0, limits)
       stream.write('123456')
       console.log((await reading)._tag)
@@ -54,7 +54,7 @@ describe('adapters/nodeStream: a body read from a stream that is not node:http',
     const failed = readBody(failing, 0, limits())
     failing.destroy(new Error('socket hang up'))
     expect(await failed).to.deep.equal({ _tag: 'Aborted' })
-    const deadlines = new Deadlines(5)
+    const deadlines = deadlineSweep(5)
     const stalled = new PassThrough()
     const started = Date.now()
     const outcome = await readBody(stalled, 0, limits(new InFlightBudget(), 10, 30, deadlines))

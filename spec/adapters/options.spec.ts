@@ -36,7 +36,7 @@ describe('adapters/options', () => {
 
   it('refuses each option that cannot work, with its own message', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ maxBodyBytes: 10 }, 'autoplay-rx: maxBodyBytes is set on the WebhookReceiver only'],
+      [{ maxBodyBytes: 10 }, 'autoplay-rx: maxBodyBytes must be set on the WebhookReceiver only'],
       [{ ackTimeoutMs: 0 }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
       [{ ackTimeoutMs: Infinity }, 'autoplay-rx: ackTimeoutMs must be a positive number'],
       [{ bodyTimeoutMs: -1 }, 'autoplay-rx: bodyTimeoutMs must be a positive number'],

@@ -158,7 +158,7 @@ describe('adapters: one remote address cannot lock the others out', function () 
       try {
         const { text, ms } = await stall(port, '127.0.0.1', '', '{"type"').answer
         expect(text).to.match(/^HTTP\/1\.1 503 /)
-        expect(text).to.include('"code":"body_timeout","message":"The body arrived slower than 100 B/s"')
+        expect(text).to.include('"code":"body_timeout","message":"Body slower than 100 B/s"')
         expect(ms).to.be.within(900, 2500)
       } finally {
         await close()

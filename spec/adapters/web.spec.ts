@@ -25,6 +25,16 @@ describe('Fetch handler with Request objects', () => {
     expect(seen.at(-1)?.type).to.equal('actions')
   })
 
+  it('a POST with no body at all is read as empty: signed, it is malformed JSON (400), and nothing is held', async () => {
+    const budget = new InFlightBudget()
+    const empty = createFetchHandler(receiver, { path: '/events', budget })
+    const response = await empty(new Request('http://x.test/events', {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-connector-signature': signed('').signature },
+    }))
+    expect([response.status, (await response.json() as { code: string }).code]).to.deep.equal([400, 'malformed_json'])
+    expect([budget.bytes, budget.requests]).to.deep.equal([0, 0])
+  })
+
   it('reads a streamed body and enforces the limit while streaming', async () => {
     const chunks = Array.from({ length: 100 }, () => Buffer.alloc(3000, 0x20))
     let pulled = 0

@@ -44,96 +44,83 @@ const OVER_BUDGET: BodyOutcome = { _tag: 'OverBudget' }
 const TIMEOUT: BodyOutcome = { _tag: 'Timeout' }
 const TOO_SLOW: BodyOutcome = { _tag: 'TooSlow' }
 
+/** One read in progress, as its source and the deadline sweep see it. */
+export interface BodyRead extends Expiring {
+  /** Takes a chunk; `false` once the read is over (the chunk is then not kept). */
+  chunk(bytes: Uint8Array): boolean
+  /** The body ended: one view of it (a lone chunk is not copied). */
+  end(): void
+  /** Ends the read before the body did: the source is stopped. Returns `false`, for `chunk`. */
+  fail(outcome: BodyOutcome): false
+}
+
 /**
  * Reads `source` whole under `limits`, within its sender's `share` of the budget. It holds bytes as they arrive,
  * or `held` from the start (a source whose chunks the budget cannot see). Never rejects.
  */
 export function readBody(source: ChunkSource, held: number, limits: BodyLimits, share: Share) {
-  if (!limits.budget.startRead(held, share)) {
+  const { budget, deadlines, bodyTimeoutMs } = limits
+  if (!budget.startRead(held, share)) {
     source.stop()
     return OVER_BUDGET
   }
-  return new Promise<BodyOutcome>((resolve) => new BodyRead(source, held, limits, share, resolve).start())
-}
-
-/** One read in progress: its chunks, what it holds in the budget, and its deadline. */
-export class BodyRead implements Expiring {
-  readonly at: number
-  private readonly chunks: Uint8Array[] = []
-  private size = 0
-  private settled = false
-
-  constructor(
-    private readonly source: ChunkSource,
-    /** Bytes held in the budget: as much as arrived, or more from the start. */
-    private held: number,
-    private readonly limits: BodyLimits,
-    private readonly share: Share,
-    private readonly resolve: (outcome: BodyOutcome) => void,
-  ) {
-    this.at = Date.now() + limits.bodyTimeoutMs
-  }
-
-  start(): void {
-    this.limits.deadlines.add(this)
-    this.source.start(this)
-  }
-
-  /** Takes a chunk; `false` once the read is over (the chunk is then not kept). */
-  chunk(bytes: Uint8Array): boolean {
-    if (this.settled) return false
-    const size = (this.size += bytes.byteLength)
-    if (size > this.limits.maxBodyBytes) return this.fail({ _tag: 'TooLarge', size })
-    if (size > this.held) {
-      if (!this.limits.budget.hold(size - this.held, this.share)) return this.fail(OVER_BUDGET)
-      this.held = size
+  return new Promise<BodyOutcome>((resolve) => {
+    const chunks: Uint8Array[] = []
+    let size = 0
+    let settled = false
+    const started = Date.now()
+    // Any outcome but the body ends the read before the body did: the source is stopped.
+    const settle = (outcome: BodyOutcome): false => {
+      if (!settled) {
+        settled = true
+        if (outcome._tag !== 'Body') {
+          source.stop()
+          chunks.length = 0
+        }
+        budget.endRead(held, share)
+        deadlines.remove(read)
+        resolve(outcome)
+      }
+      return false
     }
-    this.chunks.push(bytes)
-    return true
-  }
-
-  /** The body ended: one view of it (a lone chunk is not copied). */
-  end(): void {
-    // A read already over (timed out, too large) keeps nothing: a late end must not build the body.
-    if (this.settled) return
-    const { chunks, size } = this
-    if (chunks.length === 1) return this.settle({ _tag: 'Body', bytes: chunks[0]! }, false)
-    const bytes = new Uint8Array(size)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.byteLength
+    // `chunks` is there for a spec to see that a read cut short lets its chunks go.
+    const read: BodyRead & { chunks: Uint8Array[] } = {
+      chunks,
+      fail: settle,
+      chunk: (bytes) => {
+        if (settled) return false
+        size += bytes.byteLength
+        if (size > limits.maxBodyBytes) return settle({ _tag: 'TooLarge', size })
+        if (size > held) {
+          if (!budget.hold(size - held, share)) return settle(OVER_BUDGET)
+          held = size
+        }
+        chunks.push(bytes)
+        return true
+      },
+      end: () => {
+        // A read already over (timed out, too large) keeps nothing: a late end must not build the body.
+        if (settled) return
+        let bytes = chunks[0]!
+        if (chunks.length !== 1) {
+          bytes = new Uint8Array(size)
+          let offset = 0
+          for (const chunk of chunks) {
+            bytes.set(chunk, offset)
+            offset += chunk.byteLength
+          }
+        }
+        settle({ _tag: 'Body', bytes })
+      },
+      check: (now) => {
+        const elapsed = now - started
+        if (source.gone?.()) settle(ABORTED)
+        // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
+        else if (elapsed > 1000 && size * 1000 < limits.minBodyRate * elapsed) settle(TOO_SLOW)
+        else if (elapsed >= bodyTimeoutMs) settle(TIMEOUT)
+      },
     }
-    this.settle({ _tag: 'Body', bytes }, false)
-  }
-
-  /** Ends the read before the body did: the source is stopped. Returns `false`, for {@link chunk}. */
-  fail(outcome: BodyOutcome): false {
-    this.settle(outcome, true)
-    return false
-  }
-
-  expire(abandoned: boolean): void {
-    this.fail(abandoned ? ABORTED : TIMEOUT)
-  }
-
-  abandoned(now: number): boolean {
-    if (this.source.gone?.() === true) return true
-    // A body trickled in, or never sent, holds a slot for nothing: cut below the rate after a second.
-    const elapsed = now - this.at + this.limits.bodyTimeoutMs
-    if (elapsed > 1000 && this.size * 1000 < this.limits.minBodyRate * elapsed) this.fail(TOO_SLOW)
-    return this.settled
-  }
-
-  private settle(outcome: BodyOutcome, early: boolean): void {
-    if (this.settled) return
-    this.settled = true
-    if (early) {
-      this.source.stop()
-      this.chunks.length = 0
-    }
-    this.limits.budget.endRead(this.held, this.share)
-    this.limits.deadlines.remove(this)
-    this.resolve(outcome)
-  }
+    deadlines.add(read)
+    source.start(read)
+  })
 }

@@ -32,83 +32,83 @@ export interface InFlightBudgetOptions {
  * ```
  */
 export class InFlightBudget {
+  // `declare`: set in the constructor, with no field defined first (less code in a bundle).
   /** As given to the constructor, or its default. */
-  readonly maxBytes: number
+  declare readonly maxBytes: number
   /** As given to the constructor, or its default. */
-  readonly maxRequests: number
+  declare readonly maxRequests: number
   /** As given to the constructor, or its default. */
-  readonly maxPendingCallbacks: number
-  private heldBytes = 0
-  private reading = 0
-  private pending = 0
+  declare readonly maxPendingCallbacks: number
+  #bytes = 0
+  #requests = 0
+  #pending = 0
   /** @internal What each remote address holds: `shares.of(peer)` is passed to the calls below. */
-  readonly shares = new Shares()
+  readonly shares = shareTable()
 
   /** @throws TypeError when a limit is not a positive integer */
   constructor(options: InFlightBudgetOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024
-    this.maxRequests = options.maxRequests ?? 1024
-    this.maxPendingCallbacks = options.maxPendingCallbacks ?? 512
-    for (const key of ['maxBytes', 'maxRequests', 'maxPendingCallbacks'] as const) {
-      positiveInteger(`budget ${key}`, this[key])
-    }
+    this.maxBytes = positiveInteger('budget maxBytes', options.maxBytes ?? 32 * 1024 * 1024)
+    this.maxRequests = positiveInteger('budget maxRequests', options.maxRequests ?? 1024)
+    this.maxPendingCallbacks = positiveInteger('budget maxPendingCallbacks', options.maxPendingCallbacks ?? 512)
+  }
+
+  // Over the limit, or over the share of `share`'s address.
+  #over(share: Share, held: number, used: number, max: number): boolean {
+    return used > max || this.shares.over(share, held, used, max)
   }
 
   /** Body bytes held now by reads in progress. */
   get bytes(): number {
-    return this.heldBytes
+    return this.#bytes
   }
 
   /** Bodies being read now. */
   get requests(): number {
-    return this.reading
+    return this.#requests
   }
 
   /** Deliveries whose callbacks are still running. */
   get pendingCallbacks(): number {
-    return this.pending
+    return this.#pending
   }
 
   /** Starts a read holding `bytes` if a slot, the bytes and its share are free; each `true` ends in {@link endRead}. */
   startRead(bytes: number, share: Share = EXEMPT): boolean {
-    const reading = this.reading + 1
-    if (reading > this.maxRequests || this.shares.over(share, share.reads + 1, reading, this.maxRequests)) return false
-    if (!this.hold(bytes, share)) return false
-    this.reading = reading
+    if (this.#over(share, share.reads + 1, this.#requests + 1, this.maxRequests) || !this.hold(bytes, share)) {
+      return false
+    }
+    this.#requests++
     share.reads++
     return true
   }
 
   /** Holds `bytes` more for a read in progress, if they and its share are free. */
   hold(bytes: number, share: Share = EXEMPT): boolean {
-    const held = this.heldBytes + bytes
-    if (held > this.maxBytes || this.shares.over(share, share.bytes + bytes, held, this.maxBytes)) return false
-    this.heldBytes = held
+    if (this.#over(share, share.bytes + bytes, this.#bytes + bytes, this.maxBytes)) return false
+    this.#bytes += bytes
     share.bytes += bytes
     return true
   }
 
   /** Ends a read, giving back the `bytes` it held. */
   endRead(bytes: number, share: Share = EXEMPT): void {
-    this.reading--
-    this.heldBytes -= bytes
+    this.#requests--
+    this.#bytes -= bytes
     share.reads--
     share.bytes -= bytes
   }
 
   /** Whether one more delivery's callbacks from `share`'s address may not run. */
   callbacksFull(share: Share = EXEMPT): boolean {
-    const pending = this.pending + 1
-    const max = this.maxPendingCallbacks
-    return pending > max || this.shares.over(share, share.pending + 1, pending, max)
+    return this.#over(share, share.pending + 1, this.#pending + 1, this.maxPendingCallbacks)
   }
 
   /** Counts a delivery's callbacks as pending until `settled` settles (a rejection ends the count too). */
   trackCallbacks(settled: PromiseLike<unknown>, share: Share = EXEMPT): void {
-    this.pending++
+    this.#pending++
     share.pending++
     const done = () => {
-      this.pending--
+      this.#pending--
       share.pending--
     }
     settled.then(done, done)
@@ -133,31 +133,34 @@ const EXEMPT: Share = { reads: 0, bytes: 0, pending: 0, seen: 0 }
  * seen lately; alone, an address may use it all, so a connector behind one load balancer is never
  * starved by its own share. Addresses seen in the last 1,024 to 2,048 calls count, idle ones are forgotten.
  */
-export class Shares {
-  private readonly held = new Map<string, Share>()
-  private generation = 0
-  private calls = 0
-
-  of(peer: string | undefined): Share {
-    if (peer === undefined) return EXEMPT
-    let share = this.held.get(peer)
-    if (share === undefined) this.held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
-    share.seen = this.generation
-    if (++this.calls === 1024) this.forget()
-    return share
-  }
-
+export interface Shares {
+  /** The share of `peer`, or of the exempt ones when it is `undefined`; it counts as seen. */
+  of(peer: string | undefined): Share
   /** Whether `share`, holding `held` once `used` of `max` is held in all, is over its share. */
-  over(share: Share, held: number, used: number, max: number): boolean {
-    return share !== EXEMPT && used * 2 > max && held * Math.min(8, this.held.size) > max
-  }
+  over(share: Share, held: number, used: number, max: number): boolean
+}
 
-  private forget(): void {
-    this.calls = 0
-    for (const [peer, share] of this.held) {
-      if (share.seen !== this.generation && share.reads + share.bytes + share.pending === 0) this.held.delete(peer)
-    }
-    this.generation++
+export function shareTable(): Shares {
+  const held = new Map<string, Share>()
+  let generation = 0
+  let calls = 0
+  return {
+    of: (peer) => {
+      if (peer === undefined) return EXEMPT
+      let share = held.get(peer)
+      if (share === undefined) held.set(peer, (share = { reads: 0, bytes: 0, pending: 0, seen: 0 }))
+      share.seen = generation
+      if (++calls === 1024) {
+        // Forgets the idle addresses not seen in this generation.
+        calls = 0
+        for (const [address, { seen, reads, bytes, pending }] of held) {
+          if (seen !== generation && reads + bytes + pending === 0) held.delete(address)
+        }
+        generation++
+      }
+      return share
+    },
+    over: (share, used, all, max) => share !== EXEMPT && all * 2 > max && used * Math.min(8, held.size) > max,
   }
 }
 

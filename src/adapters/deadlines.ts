@@ -1,65 +1,54 @@
 /**
  * Many deadlines on one coarse timer, for body reads: a timer per request costs more than decoding a
- * small delivery, so one interval, running only while deadlines are pending, sweeps them.
+ * small delivery, so one interval, running only while work is pending, checks each work's deadline.
  */
 
 /** Work under a deadline (a body read is one: no object is made for its deadline). */
 export interface Expiring {
-  /** When it expires, in ms since the epoch. */
-  readonly at: number
-  /** Called once: `true` when {@link abandoned} said so, `false` when the time ran out. */
-  expire(abandoned: boolean): void
-  /** Checked at each sweep: the work was abandoned (its client went away) or ended itself, so expire early. */
-  abandoned(now: number): boolean
+  /**
+   * Called at each tick while the work is pending: it ends itself (and is removed) once its time ran out,
+   * or once it was abandoned (its client went away).
+   */
+  check(now: number): void
 }
 
 /** A sweep of deadlines: one fires up to `resolutionMs` late; the timer never keeps a process alive. */
-export class Deadlines {
-  private readonly pending = new Set<Expiring>()
-  private timer: ReturnType<typeof setInterval> | undefined
-  constructor(private readonly resolutionMs: number) {}
-
-  get size(): number {
-    return this.pending.size
-  }
-
-  /** Whether the sweeping timer runs (only while deadlines are pending). */
-  get sweeping(): boolean {
-    return this.timer !== undefined
-  }
-
-  add(work: Expiring): void {
-    this.pending.add(work)
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.sweep(), this.resolutionMs)
-      ;(this.timer as { unref?: () => void }).unref?.()
-    }
-  }
-
-  /** Drops a deadline before it fires (harmless once it has); the timer stops when none is left. */
-  remove(work: Expiring): void {
-    this.pending.delete(work)
-    if (this.pending.size === 0) this.stop()
-  }
-
-  private sweep(): void {
-    const now = Date.now()
-    for (const work of this.pending) {
-      const abandoned = work.abandoned(now)
-      if (!abandoned && work.at > now) continue
-      this.pending.delete(work)
-      work.expire(abandoned)
-    }
-    if (this.pending.size === 0) this.stop()
-  }
-
-  private stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer)
-    this.timer = undefined
-  }
+export interface Deadlines {
+  readonly size: number
+  /** Whether the sweeping timer runs (only while work is pending). */
+  readonly sweeping: boolean
+  add(work: Expiring): void
+  /** Drops a work, once it ended: it is checked no more, and the timer stops when none is left. */
+  remove(work: Expiring): void
 }
 
-/** Deadlines for reads under `bodyTimeoutMs`: a tenth of it late at most, between 5 ms and 1 s. */
-export function bodyDeadlines(bodyTimeoutMs: number): Deadlines {
-  return new Deadlines(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
+export function deadlineSweep(resolutionMs: number): Deadlines {
+  const pending = new Set<Expiring>()
+  let timer: ReturnType<typeof setInterval> | undefined
+  const sweep = (): void => {
+    const now = Date.now()
+    for (const work of pending) work.check(now)
+  }
+  return {
+    get size() {
+      return pending.size
+    },
+    get sweeping() {
+      return timer !== undefined
+    },
+    add: (work) => {
+      pending.add(work)
+      if (timer === undefined) {
+        timer = setInterval(sweep, resolutionMs)
+        ;(timer as { unref?: () => void }).unref?.()
+      }
+    },
+    remove: (work) => {
+      pending.delete(work)
+      if (pending.size === 0) {
+        clearInterval(timer)
+        timer = undefined
+      }
+    },
+  }
 }

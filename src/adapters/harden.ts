@@ -5,7 +5,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { positiveInteger } from '../internal/options.js'
-import { Shares } from './budget.js'
+import { shareTable } from './budget.js'
 
 /** The settings {@link hardenServer} and {@link createHardenedServer} apply; each has a default. */
 export interface HardenOptions {
@@ -84,7 +84,7 @@ export function createHardenedServer(handler?: RequestListener, options: HardenO
 
 /** Holds each remote address to its share of the connections (an address Node dropped counts as seen). */
 function shareConnections(server: Server, max: number, trusted: ReadonlySet<string>): void {
-  const shares = new Shares()
+  const shares = shareTable()
   let open = 0
   server.on('drop', (data?: { remoteAddress?: string }) => data?.remoteAddress && shares.of(data.remoteAddress))
   server.on('connection', (socket: Socket) => {

@@ -3,7 +3,6 @@
  * head → body under the limits → the receiver → callbacks as the ack mode says → the answer. A runtime
  * only reads its request ({@link Runtime}) and writes the answer the core returns.
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { bodyTooLarge, notRawBody } from '../errors.js'
 import { errorText, log } from '../logger.js'
 import type { CallbackFailure } from '../callbacks.js'
@@ -13,7 +12,7 @@ import type { DeliveryProbe } from '../telemetry.js'
 import { within } from '../internal/within.js'
 import type { BodyLimits, BodyOutcome } from './body.js'
 import type { Share } from './budget.js'
-import { bodyDeadlines } from './deadlines.js'
+import { deadlineSweep } from './deadlines.js'
 import { resolveOptions, type AdapterOptions } from './options.js'
 import { codeOf, NOT_FOUND, OK, overloaded, response, type AdapterResponse } from './status.js'
 
@@ -44,27 +43,26 @@ export function pathOf(url: string | undefined): string {
   return url === undefined ? '' : q === -1 ? url : url.slice(0, q)
 }
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
+// Blank counts as absent.
+const JSON_TYPE = /^\s*(application\/([a-z0-9.+-]*\+)?json\s*(;|$)|$)/i
 
 type Header = string | null | undefined
 type Read = BodyOutcome | Promise<BodyOutcome>
 type Probe = DeliveryProbe | undefined
 const CLOSE = { connection: 'close' }
-const TIMEOUT = 'timeout' as const
-const RETRIED = 'answered 503 so the connector retries'
-
-/** The `Content-Length` as a number: `NaN` when absent or not a number. */
-const lengthOf = (value: Header): number => (value == null ? NaN : Number(value))
 
 /** The core of every adapter: `runtime` reads its requests, the core decides the answer. */
 export function createMiddleware<Req>(receiver: WebhookReceiver, options: AdapterOptions, runtime: Runtime<Req>) {
   const resolved = resolveOptions(receiver.maxBodyBytes, options)
-  const { path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs } = resolved
-  const { ackTimeoutMs, trustedPeers, trustedProxies } = resolved
-  const deadlines = bodyDeadlines(bodyTimeoutMs)
-  const limits: BodyLimits = { maxBodyBytes, bodyTimeoutMs, minBodyRate, budget, deadlines }
+  const {
+    path, budget, maxBodyBytes, bodyTimeoutMs, minBodyRate, ack, persist, persistTimeoutMs, ackTimeoutMs, trustedPeers,
+    trustedProxies, retryOnCallbackError,
+  } = resolved
+  // A tenth of the body timeout late at most, between 5 ms and 1 s.
+  const deadlines = deadlineSweep(Math.min(1000, Math.max(5, Math.floor(bodyTimeoutMs / 10))))
+  const limits: BodyLimits = { ...resolved, deadlines }
   const { telemetry, logger } = receiver
-  if (telemetry !== undefined) telemetry.budget(budget)
+  telemetry?.budget(budget)
   // A body the budget can never hold is answered 503 until the connector gives up: say so once, at setup.
   if (budget.maxBytes < maxBodyBytes) {
     log(logger, 'warn', `budget.maxBytes (${budget.maxBytes}) < maxBodyBytes (${maxBodyBytes}): larger bodies get 503`)
@@ -76,31 +74,12 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   }
 
   // The one place a delivery's probe is finished (it is made below, once the request is ours).
-  const finish = (answer: Answer, probe: DeliveryProbe): Answer => {
-    if (answer !== null) probe.answered(answer.status, answer.code)
-    probe.finish()
-    return answer
-  }
-
-  // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
-  const shareOf = (req: Req, peer: string | undefined): Share => {
-    if (peer !== undefined && trustedProxies.has(peer)) {
-      peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
+  const finish = (answer: Answer, probe: Probe): Answer => {
+    if (probe !== undefined) {
+      if (answer !== null) probe.answered(answer.status, answer.code)
+      probe.finish()
     }
-    return budget.shares.of(peer !== undefined && trustedPeers.has(peer) ? undefined : peer)
-  }
-
-  const receive = (req: Req, method: string | undefined, probe: Probe, peer?: string): Answer | Promise<Answer> => {
-    const head = checkHead(method, runtime.header(req, 'content-type'))
-    if (head !== null) return head
-    const length = lengthOf(runtime.header(req, 'content-length'))
-    const signature = runtime.header(req, SIGNATURE_HEADER)
-    // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
-    const share = shareOf(req, peer)
-    if (length > maxBodyBytes) return answerBody({ _tag: 'TooLarge', size: length }, signature, probe, share)
-    const body = runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)
-    if (body instanceof Promise) return body.then((read) => answerBody(read, signature, probe, share))
-    return answerBody(body, signature, probe, share)
+    return answer
   }
 
   const answerBody = (read: BodyOutcome, signature: Header, probe: Probe, share: Share): Answer | Promise<Answer> => {
@@ -108,7 +87,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       case 'Body': {
         // Refused before dispatch, so nothing is emitted and no callback runs: the retry is the delivery.
         const running = budget.pendingCallbacks
-        if (budget.callbacksFull(share)) return overloaded(`${running} deliveries have callbacks running; retry later`)
+        if (budget.callbacksFull(share)) return overloaded(`${running} deliveries' callbacks running; retry later`)
         // A promise only where the signature is checked asynchronously (WebCrypto, without node:crypto).
         const dispatched = receiver.dispatch(read.bytes, signature, probe, persist && persisted)
         if (dispatched instanceof Promise) return dispatched.then((done) => acknowledge(done, share))
@@ -116,7 +95,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       }
       case 'NotRaw': {
         const refusal = notRawBody(read.received)
-        const error = read.hint === undefined ? refusal : { ...refusal, message: read.hint }
+        const error = { ...refusal, message: read.hint ?? refusal.message }
         // The server's own misconfiguration: its operator must hear of it, not only the connector.
         log(logger, 'error', error.message)
         receiver.reject(error, probe)
@@ -127,8 +106,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
         receiver.reject(error, probe)
         return response('body_too_large', error.message, CLOSE)
       }
-      case 'Timeout': return response('body_timeout', `The body did not arrive within ${bodyTimeoutMs} ms`, CLOSE)
-      case 'TooSlow': return response('body_timeout', `The body arrived slower than ${minBodyRate} B/s`, CLOSE)
+      case 'Timeout': return response('body_timeout', `Body not received in ${bodyTimeoutMs} ms`, CLOSE)
+      case 'TooSlow': return response('body_timeout', `Body slower than ${minBodyRate} B/s`, CLOSE)
       case 'Aborted': return null
       case 'OverBudget':
         return overloaded(`Over budget (${budget.maxBytes} B, ${budget.maxRequests} reads) or share`, CLOSE)
@@ -137,10 +116,10 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 
   // null: `persist` failed, so the receiver emitted nothing and the connector's retry is the delivery.
   const acknowledge = (dispatched: Dispatch | null, share: Share): AdapterResponse | Promise<AdapterResponse> => {
-    if (dispatched === null) return response('unavailable', 'The delivery could not be stored; retry later')
+    if (dispatched === null) return response('unavailable', 'Not stored; retry later')
     const { result, callbacks } = dispatched
     if (callbacks._tag === 'Pending') budget.trackCallbacks(callbacks.done, share)
-    if (E.isLeft(result)) {
+    if (result._tag === 'Left') {
       const code = codeOf(result.left)
       return response(code, code === 'ignored' ? undefined : result.left.message)
     }
@@ -150,27 +129,25 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
   }
 
   const afterWork = async (done: Promise<ReadonlyArray<CallbackFailure>>): Promise<AdapterResponse> => {
-    const failures = await within(done, ackTimeoutMs, TIMEOUT)
-    if (failures !== TIMEOUT) return afterCallbacks(failures)
+    const failures = await within(done, ackTimeoutMs, null)
+    if (failures) return afterCallbacks(failures)
     log(logger, 'warn', `Callbacks still running after ${ackTimeoutMs} ms; answered 202`)
     return response('processing')
   }
 
   const afterCallbacks = (failures: ReadonlyArray<CallbackFailure>): AdapterResponse =>
-    failures.length > 0 && resolved.retryOnCallbackError && ack !== 'on-accept'
+    failures.length > 0 && retryOnCallbackError && ack !== 'on-accept'
       ? response('callback_failed', `${failures.length} callback(s) failed; retry`)
       : OK
 
-  // A store that fails or hangs is an outage: one line, no stack.
+  // A store that fails or hangs is an outage: one line per delivery answered 503, no stack.
   const persisted: Store = async (payload) => {
-    const { session_id } = payload
-    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, (error: unknown) => {
-      log(logger, 'error', `persist failed: ${errorText(error)}; ${RETRIED}`, { session_id })
-      return false
-    })
-    const ok = await within(stored, persistTimeoutMs, TIMEOUT)
-    if (ok === TIMEOUT) log(logger, 'error', `persist took over ${persistTimeoutMs} ms; ${RETRIED}`, { session_id })
-    return ok === true
+    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, errorText)
+    const outcome = await within(stored, persistTimeoutMs, `timed out after ${persistTimeoutMs} ms`)
+    if (outcome !== true) {
+      log(logger, 'error', `persist failed: ${outcome}; answered 503`, { session_id: payload.session_id })
+    }
+    return outcome === true
   }
 
   const handle: Handle<Req> = (req, passOn, peer) => {
@@ -181,12 +158,27 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       const method = runtime.method(req)
       if (passOn && path === undefined && method !== 'POST') return NOT_FOUND
       // Another route's request is no delivery. With no telemetry: no probe, no closure, one check.
-      if (telemetry !== undefined) probe = telemetry.delivery((name) => runtime.header(req, name))
-      answer = receive(req, method, probe, peer)
+      probe = telemetry?.delivery((name) => runtime.header(req, name))
+      answer = checkHead(method, runtime.header(req, 'content-type'))
+      if (answer === null) {
+        // Absent (0 or NaN) or not a number (NaN): no declared length.
+        const length = Number(runtime.header(req, 'content-length'))
+        const signature = runtime.header(req, SIGNATURE_HEADER)
+        // The client behind a trusted proxy is the last address it added; a trusted client holds no share.
+        if (trustedProxies.has(peer)) {
+          peer = runtime.header(req, 'x-forwarded-for')?.split(',').pop()?.trim() || peer
+        }
+        const share = budget.shares.of(trustedPeers.has(peer) ? undefined : peer)
+        // A declared length over the limit: refused before a byte is read, by the branch of a body that grew too large.
+        const body: Read = length > maxBodyBytes ? { _tag: 'TooLarge', size: length }
+          : runtime.readBody(req, Number.isSafeInteger(length) && length > 0 ? length : 0, limits, share)
+        answer = body instanceof Promise
+          ? body.then((read) => answerBody(read, signature, probe, share)) : answerBody(body, signature, probe, share)
+      }
     } catch (error) {
       answer = failed(error)
     }
-    if (!(answer instanceof Promise)) return probe === undefined ? answer : finish(answer, probe)
+    if (!(answer instanceof Promise)) return finish(answer, probe)
     const settled = answer.catch(failed)
     return probe === undefined ? settled : settled.then((done) => finish(done, probe))
   }
@@ -195,8 +187,7 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
 
 /** What the head alone decides: 405 for another method, 415 for a content type that is present and not JSON. */
 export function checkHead(method: string | undefined, contentType: Header): AdapterResponse | null {
-  if (method !== 'POST') return response('method_not_allowed', 'Only POST is accepted here')
-  const type = contentType?.trim()
-  if (type && !JSON_TYPE.test(type)) return response('unsupported_media_type', 'Content-Type must be application/json')
-  return null
+  if (method !== 'POST') return response('method_not_allowed', 'Only POST')
+  const json = !contentType || JSON_TYPE.test(contentType)
+  return json ? null : response('unsupported_media_type', 'Content-Type must be application/json')
 }

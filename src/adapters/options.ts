@@ -4,7 +4,7 @@
  */
 import type { Payload } from '../codecs.js'
 import { InFlightBudget, isBudget } from './budget.js'
-import { positiveNumber } from '../internal/options.js'
+import { must, positiveNumber } from '../internal/options.js'
 
 /**
  * Options shared by every adapter; all optional. The largest body is the receiver's `maxBodyBytes`.
@@ -51,9 +51,8 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>
 /** Applies defaults, and refuses options that cannot work. */
 export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {}) {
   // A silently ignored limit would be worse than a loud one.
-  if ((options as { maxBodyBytes?: unknown }).maxBodyBytes !== undefined) {
-    throw new TypeError('autoplay-rx: maxBodyBytes is set on the WebhookReceiver only')
-  }
+  const misplaced = (options as { maxBodyBytes?: unknown }).maxBodyBytes
+  must(misplaced === undefined, 'maxBodyBytes', 'set on the WebhookReceiver only')
   const resolved = {
     path: options.path,
     maxBodyBytes,
@@ -65,21 +64,17 @@ export function resolveOptions(maxBodyBytes: number, options: AdapterOptions = {
     persistTimeoutMs: options.persistTimeoutMs ?? 2000,
     budget: options.budget ?? new InFlightBudget(),
     minBodyRate: options.minBodyRate ?? 4096,
-    trustedPeers: new Set(options.trustedPeers),
-    trustedProxies: new Set(options.trustedProxies),
+    // Of strings: an unknown address (`undefined`) is in neither.
+    trustedPeers: new Set<string | undefined>(options.trustedPeers),
+    trustedProxies: new Set<string | undefined>(options.trustedProxies),
   }
   for (const key of ['ackTimeoutMs', 'bodyTimeoutMs', 'persistTimeoutMs', 'minBodyRate'] as const) {
     positiveNumber(key, resolved[key])
   }
-  if (resolved.path !== undefined && !(typeof resolved.path === 'string' && resolved.path.startsWith('/'))) {
-    throw new TypeError('autoplay-rx: path must be a string starting with /')
-  }
-  if (!isBudget(resolved.budget)) throw new TypeError('autoplay-rx: budget must be an InFlightBudget')
-  if (resolved.persist !== undefined && typeof resolved.persist !== 'function') {
-    throw new TypeError('autoplay-rx: persist must be a function')
-  }
-  if (resolved.ack !== 'after-callbacks' && resolved.ack !== 'on-accept') {
-    throw new TypeError(`autoplay-rx: ack must be 'after-callbacks' or 'on-accept'`)
-  }
+  const { path, persist, ack } = resolved
+  must(path === undefined || (typeof path === 'string' && path.startsWith('/')), 'path', 'a string starting with /')
+  must(isBudget(resolved.budget), 'budget', 'an InFlightBudget')
+  must(persist === undefined || typeof persist === 'function', 'persist', 'a function')
+  must(ack === 'after-callbacks' || ack === 'on-accept', 'ack', `'after-callbacks' or 'on-accept'`)
   return resolved
 }

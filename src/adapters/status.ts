@@ -3,7 +3,6 @@
  * is written here, and nowhere else.
  */
 import type { IngestError } from '../errors.js'
-import { match } from '../match.js'
 
 /**
  * The stable code of every answer, in the JSON body's `code`; the statuses are in docs/protocol.md.
@@ -40,9 +39,10 @@ const STATUS: Record<ResponseCode, number> = {
 /** The response for a code; `message` is short and safe to show. */
 export function response(code: ResponseCode, message?: string, extra: Record<string, string> = {}): AdapterResponse {
   const status = STATUS[code]
-  const body = status < 300
-    ? JSON.stringify(code === 'ok' ? { status: 'ok' } : { status: code === 'processing' ? 'accepted' : 'ok', code })
-    : JSON.stringify({ status: 'error', code, message: message ?? code })
+  // A `code` left undefined is left out: `{"status":"ok"}`.
+  const body = JSON.stringify(status < 300
+    ? { status: code === 'processing' ? 'accepted' : 'ok', code: code === 'ok' ? undefined : code }
+    : { status: 'error', code, message: message ?? code })
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...extra }
   if (code === 'method_not_allowed') headers.allow = 'POST'
   return { status, code, headers, body }
@@ -51,16 +51,18 @@ export function response(code: ResponseCode, message?: string, extra: Record<str
 /** The answer to an accepted delivery, made once: it is the hot path. */
 export const OK: AdapterResponse = response('ok')
 
+const CODES: Record<IngestError['_tag'], ResponseCode> = {
+  InvalidSignature: 'invalid_signature',
+  MalformedJson: 'malformed_json',
+  InvalidPayload: 'invalid_payload',
+  UnknownEventType: 'ignored',
+  NotRawBody: 'body_not_raw',
+  BodyTooLarge: 'body_too_large',
+  SyncVerificationUnavailable: 'verification_unavailable',
+}
+
 /** The response code of each refusal: the one mapping from outcome to status. */
-export const codeOf: (error: IngestError) => ResponseCode = match<IngestError, ResponseCode>({
-  InvalidSignature: () => 'invalid_signature',
-  MalformedJson: () => 'malformed_json',
-  InvalidPayload: () => 'invalid_payload',
-  UnknownEventType: () => 'ignored',
-  NotRawBody: () => 'body_not_raw',
-  BodyTooLarge: () => 'body_too_large',
-  SyncVerificationUnavailable: () => 'verification_unavailable',
-})
+export const codeOf = (error: IngestError): ResponseCode => CODES[error._tag]
 
 /** The answer to a request for another path (Express and node:http without a `next` handler). */
 export const NOT_FOUND: AdapterResponse = response('not_found', 'Not found')

@@ -5,7 +5,7 @@
  * @module autoplay-rx/web
  */
 import type { WebhookReceiver } from '../receiver.js'
-import { ABORTED, readBody, type BodyOutcome, type BodyRead, type ChunkSource } from './body.js'
+import { ABORTED, readBody, type BodyOutcome, type ChunkSource } from './body.js'
 import { createMiddleware, type Answer, type Runtime } from './middleware.js'
 import type { AdapterOptions } from './options.js'
 import { response } from './status.js'
@@ -41,26 +41,23 @@ export function createFetchHandler(
 ): FetchHandler {
   const handle = createMiddleware(receiver, options, fetchRuntime)
   const { peer } = options
-  return (request, ...rest) => {
+  return async (request, ...rest) => {
     let address: string | undefined
     try {
       address = peer?.(request, ...rest)
     } catch {
       // The handler never rejects: a `peer` that throws leaves the request without an address (no share).
     }
-    const answer = handle(request, false, address)
-    return answer instanceof Promise ? answer.then(toResponse) : Promise.resolve(toResponse(answer))
+    return toResponse(await handle(request, false, address))
   }
 }
 
-const USED_HINT = 'The body was read before the handler (request.json(), a body parser): ' +
+const USED_HINT = 'Body already read (request.json(), a body parser): ' +
   'pass the Request untouched, or request.clone() made before'
 
 // A Response must be returned even when the body stream broke: nobody may be listening.
-const BROKEN = response('body_timeout', 'The body stream failed before it ended', { connection: 'close' })
+const BROKEN = response('body_timeout', 'Body stream broke off', { connection: 'close' })
 
-const EMPTY: BodyOutcome = { _tag: 'Body', bytes: new Uint8Array(0) }
-const WHOLE = 65536
 
 const fetchRuntime: Runtime<Request> = {
   method: (request) => request.method,
@@ -70,61 +67,47 @@ const fetchRuntime: Runtime<Request> = {
     // `request.body` is not touched on the way to `arrayBuffer()`: on Deno, reading it turns the
     // body into a stream that `arrayBuffer()` then reads through, slower (docs/benchmarks.md).
     if (request.bodyUsed) return notRaw(request)
-    // The budget cannot see a whole read's bytes arrive: a small body holds its length from the start.
-    if (declared > 0 && declared <= WHOLE) return readBody(new WholeSource(request), declared, limits, share)
+    // The budget cannot see a whole read's bytes arrive: a small body (64 KiB) holds its length from the start.
+    if (declared > 0 && declared <= 65536) return readBody(fetchSource(request, true), declared, limits, share)
     const stream = request.body
-    if (stream === null) return EMPTY
-    if (stream.locked) return notRaw(request)
-    return readBody(new StreamSource(stream), 0, limits, share)
+    if (stream?.locked) return notRaw(request)
+    // No body at all: read whole, as empty.
+    return readBody(fetchSource(request, stream === null), 0, limits, share)
   },
 }
 
 const notRaw = (request: Request): BodyOutcome => ({ _tag: 'NotRaw', received: request.body, hint: USED_HINT })
-const ignore = (): void => {}
 
 /**
- * A body of declared length, read in one native call: the runtime's server frames it by that length
- * (the head check refused one over the limit), and reading chunk by chunk costs a promise a chunk.
+ * The body as chunks. Of declared length (`whole`), read in one native call: the runtime's server frames it
+ * by that length (the head check refused one over the limit), and reading chunk by chunk costs a promise a
+ * chunk. Else read chunk by chunk, so that the limit stops it early.
  */
-class WholeSource implements ChunkSource {
-  constructor(private readonly request: Request) {}
-
-  start(read: BodyRead): void {
-    this.request.arrayBuffer().then((bytes) => {
-      // Checked all the same, for a Request built by hand.
-      if (read.chunk(new Uint8Array(bytes))) read.end()
-    }, (error: unknown) => {
-      // A body locked by another reader fails with the standard's TypeError, one that broke off with its
-      // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
-      read.fail(error instanceof TypeError && this.request.body?.locked === true ? notRaw(this.request) : ABORTED)
-    })
-  }
-
-  stop(): void {
+const fetchSource = (request: Request, whole: boolean): ChunkSource => {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return {
+    start: (read) => {
+      if (whole) {
+        return void request.arrayBuffer().then((bytes) => {
+          // Checked all the same, for a Request built by hand.
+          if (read.chunk(new Uint8Array(bytes))) read.end()
+        }, (error: unknown) => {
+          // A body locked by another reader fails with the standard's TypeError, one that broke off with its
+          // stream's error; `bodyUsed` cannot tell them apart on every runtime (Bun, Deno).
+          read.fail(error instanceof TypeError && request.body?.locked ? notRaw(request) : ABORTED)
+        })
+      }
+      const next = (): void => {
+        reader!.read().then(({ done, value }) => {
+          if (done) read.end()
+          else if (read.chunk(value)) next()
+        }, () => read.fail(ABORTED))
+      }
+      reader = request.body!.getReader()
+      next()
+    },
     // Past the deadline nobody waits for the read; refused before it, the body is let go.
-    this.request.body?.cancel().catch(ignore)
-  }
-}
-
-/** A body of unknown length, read chunk by chunk so that the limit stops it early. */
-class StreamSource implements ChunkSource {
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-
-  constructor(private readonly stream: ReadableStream<Uint8Array>) {}
-
-  start(read: BodyRead): void {
-    const reader = (this.reader = this.stream.getReader())
-    const next = (): void => {
-      reader.read().then(({ done, value }) => {
-        if (done) read.end()
-        else if (read.chunk(value)) next()
-      }, () => read.fail(ABORTED))
-    }
-    next()
-  }
-
-  stop(): void {
-    ;(this.reader ?? this.stream).cancel().catch(ignore)
+    stop: () => (reader ?? request.body)?.cancel().catch(() => {}),
   }
 }
 

@@ -1,20 +1,21 @@
 /** The option checks every component shares, so that a bad number fails with the same words everywhere. */
 
+/** Throws `autoplay-rx: ${name} must be ${what}` unless `ok`. */
+export function must(ok: boolean, name: string, what: string): void {
+  if (!ok) throw new TypeError(`autoplay-rx: ${name} must be ${what}`)
+}
+
 export function positiveInteger(name: string, value: unknown): number {
-  if (!(Number.isSafeInteger(value) && (value as number) > 0)) {
-    throw new TypeError(`autoplay-rx: ${name} must be a positive integer`)
-  }
+  must(Number.isSafeInteger(value) && (value as number) > 0, name, 'a positive integer')
   return value as number
 }
 
 export function positiveNumber(name: string, value: unknown): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new TypeError(`autoplay-rx: ${name} must be a positive number`)
-  }
-  return value
+  must(Number.isFinite(value) && (value as number) > 0, name, 'a positive number')
+  return value as number
 }
 
 export function nonEmpty(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`autoplay-rx: ${name} must be a non-empty string`)
-  return value
+  must(typeof value === 'string' && value !== '', name, 'a non-empty string')
+  return value as string
 }
