@@ -7,9 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const root = join(import.meta.dirname, '..')
-// 5,000 at 0.2.0 (#21); #22's bounds in bytes and time (per-peer shares, dead letters, LLM timeouts) may add
-// up to 600, each helper's share named in the CHANGELOG. Lowered to what is used once #22 lands.
-const MAX_CODE_LINES = 5600
+// The library: 5,000 at 0.2.0 (#21); #22's bounds in bytes and time (per-address shares, dead letters, call
+// timeouts, byte caps, the telemetry fence) and #23's parity fixes took it to about 5,610. Held there.
+const MAX_CODE_LINES = 5_620
+// `autoplay-rx/proactive` (#25), counted on its own: its pure core is 314 lines; the operator, gating and timers
+// to come have the rest of this.
+const MAX_PROACTIVE_LINES = 900
 const MAX_LINE = 120
 
 function files(dir: string): string[] {
@@ -58,9 +61,14 @@ describe('src/ size', () => {
       .to.deep.equal({ code: 5, comment: 4 })
   })
 
-  it(`holds at most ${MAX_CODE_LINES} code lines, and comment lines at most half of them`, () => {
-    const total = sources.map(({ text }) => countLines(text)).reduce((a, b) => ({ code: a.code + b.code, comment: a.comment + b.comment }))
-    expect(total.code, 'code lines in src/').to.be.at.most(MAX_CODE_LINES)
+  it(`holds at most ${MAX_CODE_LINES} code lines (${MAX_PROACTIVE_LINES} in src/proactive), and comment lines at most half of them`, () => {
+    const sum = (list: typeof sources) => list.map(({ text }) => countLines(text))
+      .reduce((a, b) => ({ code: a.code + b.code, comment: a.comment + b.comment }), { code: 0, comment: 0 })
+    const proactive = sum(sources.filter(({ path }) => path.startsWith(join('src', 'proactive'))))
+    const library = sum(sources.filter(({ path }) => !path.startsWith(join('src', 'proactive'))))
+    expect(library.code, 'code lines in src/ but src/proactive').to.be.at.most(MAX_CODE_LINES)
+    expect(proactive.code, 'code lines in src/proactive').to.be.at.most(MAX_PROACTIVE_LINES)
+    const total = { code: library.code + proactive.code, comment: library.comment + proactive.comment }
     expect(total.comment, `comment lines in src/ (code: ${total.code})`).to.be.at.most(total.code / 2)
   })
 

@@ -26,7 +26,9 @@ export function fenced<T extends object | undefined>(hooks: T, logger: Logger): 
         return NOOP
       }
     }
-    : typeof value === 'object' && value !== null ? new Proxy(value, { get: (o, k) => guard(Reflect.get(o, k), o) }) : value
+    : typeof value === 'object' && value !== null
+      ? new Proxy(value, { get: (o, k) => guard(Reflect.get(o, k), o) })
+      : value
   return guard(hooks) as T
 }
 
