@@ -15,7 +15,8 @@ const batch = (session: string) => parser.parse(template.replaceAll('ps_x', sess
   let calls = 0
   const summarizer = new SessionSummarizer({ llm: () => { calls++; return new Promise<string>(() => undefined) }, target: new ContextStore(), maxSessions: 1000, logger: silentLogger })
   let failures = 0
-  summarizer.errors$.subscribe(() => failures++)
+  let timedOut = 0
+  summarizer.errors$.subscribe((e) => { failures++; if (e._tag === 'LlmFailed') timedOut++ })
   for (let i = 0; i < 20_000; i++) {
     summarizer.add(batch(`ps_${i}`))
     if (i % 1000 === 999) await sleep(0)
@@ -23,10 +24,11 @@ const batch = (session: string) => parser.parse(template.replaceAll('ps_x', sess
   const held = summarizer.activeSessions.length
   const heap = heapMiB() - heap0
   const t0 = Date.now()
-  const done = await Promise.race([summarizer.complete().then(() => true), sleep(35_000).then(() => false)])
+  // complete() is bounded by twice the default callTimeoutMs (30 s): wait a little longer than that.
+  const done = await Promise.race([summarizer.complete().then(() => true), sleep(65_000).then(() => false)])
   row({ item: '7', measure: 'LLM that never answers: 20,000 sessions × one 10-action batch, maxSessions 1000',
-    figure: `${calls} calls, ${failures} failures reported; ${int(held)} sessions held; heap +${heap.toFixed(0)} MiB; complete() ${done ? `resolved in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'not resolved in 35 s'}`,
-    target: 'calls time out (LlmFailed); ≤ 1,000 sessions held; complete() resolves', pass: done && held <= 1000 && failures > 0 })
+    figure: `${calls} calls, ${timedOut} timed out (LlmFailed), ${failures} failures reported in all; ${int(held)} sessions held; heap +${heap.toFixed(0)} MiB; complete() ${done ? `resolved in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'not resolved in 65 s'}`,
+    target: 'calls time out (LlmFailed); ≤ 1,000 sessions held; complete() resolves', pass: done && held <= 1000 && timedOut > 0 })
 }
 {
   const t0 = Date.now()
