@@ -10,8 +10,9 @@ import { errorText, rateLimited, type Logger } from './logger.js'
 
 /** Marks a telemetry that fences its own calls (`otelTelemetry`): {@link fenced} leaves it as it is. */
 export const FENCED = Symbol.for('autoplay-rx/fenced')
-// What a hook that threw gives: any property of it, or any call, is itself, so a probe never made is a no-op.
-const NOOP: unknown = new Proxy(() => NOOP, { get: () => NOOP })
+// What a hook that threw gives: any property of it, or any call, is itself, so a probe never made is a no-op;
+// but no `then`, so that nothing awaiting it waits for ever.
+const NOOP: unknown = new Proxy(() => NOOP, { get: (_, key) => (key === 'then' ? undefined : NOOP) })
 const said = rateLimited(10_000)
 
 /** A telemetry of the user's own, its hooks and the probes they make kept from throwing into the path (logged). */

@@ -285,7 +285,8 @@ describe('reliability: faults', function () {
       const seen: Payload[] = []
       receiver.payloads$.subscribe((p) => seen.push(p))
       const server = createServer({ headersTimeout: 400, requestTimeout: 1000, connectionsCheckingInterval: 50 },
-        createNodeMiddleware(receiver, { path: '/events', bodyTimeoutMs }))
+        // minBodyRate 1 B/s: node's own timers are what is measured here (the rate check: spec/adapters/peers.spec.ts).
+        createNodeMiddleware(receiver, { path: '/events', bodyTimeoutMs, minBodyRate: 1 }))
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`
       return { url, seen, server, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }) }
