@@ -1,14 +1,14 @@
 /**
- * The replay rule of spec/reference (issue 23's replay.ts `holds`, copied until that branch lands; the integrator
- * unifies them) and the named differences of the proactive fixtures, each a row of docs/proactive.md's parity table.
+ * The proactive fixtures with the replay rule of replay.ts, and their named differences, each a row of
+ * docs/proactive.md's parity table.
  * An untagged row answers as the reference did; a row tagged `differs: <id>, <id>…` answers exactly its `ours`.
  */
-import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeText } from '../../src/decode.js'
 import type { ActionsPayload } from '../../src/index.js'
+import { holds as replayHolds, type Row as ReplayRow } from './replay.js'
 
 /** The named differences of generate_proactive.py, by id. */
 export const differences: Record<string, string> = {
@@ -18,10 +18,7 @@ export const differences: Record<string, string> = {
     'where the trigger is made; the reference never fires, takes the default, or fires on any three URLs',
 }
 
-export interface Row {
-  readonly id: string
-  readonly tag?: string
-  readonly ours?: unknown
+export interface Row extends ReplayRow {
   readonly answers: unknown[]
 }
 
@@ -46,18 +43,7 @@ export function refusedOr<A>(answer: () => A): A | { refused: true } {
   }
 }
 
-/** Holds one row: the answers compared item by item with the reference's; what differs is what the tag explains. */
+/** Holds one row by the replay rule of replay.ts, against the proactive fixtures' named differences. */
 export function holds(row: Row, ours: readonly unknown[]): void {
-  const reference = row.answers
-  const differing = ours.flatMap((answer, i) => (JSON.stringify(answer) === JSON.stringify(reference[i]) ? [] : [i]))
-  const shown = Object.fromEntries(differing.map((i) => [i, { reference: reference[i], ours: ours[i] }]))
-  if (row.tag === undefined) {
-    expect(shown, `${row.id}: answers that differ from the reference's, with no named difference`).to.deep.equal({})
-    return
-  }
-  const ids = /^differs: (.+)$/.exec(row.tag)?.[1]?.split(', ') ?? []
-  expect(ids.length > 0 && ids.every((id) => id in differences), `${row.id}: tag "${row.tag}" names no difference`)
-    .to.equal(true)
-  expect(differing, `${row.id}: tagged ${row.tag}, yet every answer is the reference's`).to.not.deep.equal([])
-  expect(shown, `${row.id}: tagged ${row.tag}, the answers recorded as ours`).to.deep.equal(row.ours)
+  replayHolds(row, row.answers, ours, differences)
 }
