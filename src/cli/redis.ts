@@ -24,7 +24,8 @@ export async function connectRedis(url: string, timeoutMs = Infinity) {
   const client = redis.createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } })
   let lastError = ''
   client.on('error', (error: Error) => {
-    if (connected && error.message !== lastError) writeError(`redis: ${error.message}`)
+    // Not once closed by its owner: a late socket error after `stopped` is no news.
+    if (connected && client.isOpen && error.message !== lastError) writeError(`redis: ${error.message}`)
     lastError = error.message
   })
   try {
