@@ -4,7 +4,7 @@
  * stop on Ctrl-C or SIGTERM.
  */
 import type { AddressInfo } from 'node:net'
-import type { IngestError, Payload } from 'autoplay-rx'
+import type { IngestError, Payload, UsertourTriggerPayload } from 'autoplay-rx'
 
 /** PORT (0 picks a free one), HOST (loopback unless told) and AUTOPLAY_SECRET, the connector's signing secret. */
 export function settings(): { port: number; host: string; secret: string } {
@@ -34,6 +34,11 @@ export function describe(payload: Payload): string {
   const titles = payload.actions.slice(0, 3).map((action) => action.title)
   const more = payload.actions.length > 3 ? ', …' : ''
   return `actions ${payload.session_id}: ${payload.actions.length} (${titles.join(', ')}${more})`
+}
+
+/** One line for a `usertour_trigger`: whose browser should start which Usertour flow. */
+export function describeTrigger(trigger: UsertourTriggerPayload): string {
+  return `usertour ${trigger.session_id}: start flow ${trigger.flow_id}`
 }
 
 /** One line for a delivery the receiver refused (an unknown event type is ignored, not a fault). */

@@ -1,6 +1,7 @@
 /**
  * Pull and push at once: the connector's SSE stream and its signed webhooks
- * merged into one stream of payloads, each line saying which way it came.
+ * merged into one stream of payloads, each line saying which way it came;
+ * `usertour_trigger` events, which are not payloads, come their own way.
  *
  *   AUTOPLAY_SECRET=… CONNECTOR_URL=https://connector.example.com/stream/prod_abc \
  *   CONNECTOR_TOKEN=… PORT=8787 node --import tsx examples/sse.ts
@@ -9,7 +10,7 @@ import { createServer } from 'node:http'
 import { map, merge } from 'rxjs'
 import { connectorStream, WebhookReceiver } from 'autoplay-rx'
 import { createNodeMiddleware } from 'autoplay-rx/node'
-import { describe, describeRefusal, listening, required, settings, stopOn } from './common.js'
+import { describe, describeRefusal, describeTrigger, listening, required, settings, stopOn } from './common.js'
 
 const { port, host, secret } = settings()
 
@@ -27,6 +28,7 @@ const pulled$ = connectorStream({
     if (event._tag === 'Disconnected') console.log(`sse dropped: ${event.reason.message}`)
     if (event._tag === 'FrameRejected') console.log(`sse ${describeRefusal(event.error)}`)
   },
+  usertourTriggers: (trigger) => console.log(`sse ${describeTrigger(trigger)}`),
 })
 
 const subscription = merge(
@@ -41,6 +43,7 @@ const subscription = merge(
     server.close(() => process.exit(1))
   },
 })
+receiver.usertourTrigger$.subscribe((trigger) => console.log(`push ${describeTrigger(trigger)}`))
 receiver.rejected$.subscribe((error) => console.log(`push ${describeRefusal(error)}`))
 
 stopOn(async () => {

@@ -101,8 +101,37 @@ describe('decode', () => {
       message: 'Invalid event payload: type: expected string, got number' })
     expect(leftOf(decodeText('{"type":"actions","actions":{}}'))).to.deep.include({ _tag: 'InvalidPayload', eventType: 'actions',
       message: 'Invalid actions payload: actions: expected Array<SlimAction>, got object' })
-    expect(leftOf(decodeText('{"type":"usertour_trigger","x":1}'))).to.deep.include({ _tag: 'UnknownEventType',
-      eventType: 'usertour_trigger', event: { type: 'usertour_trigger', x: 1 } })
+    expect(leftOf(decodeText('{"type":"session_started","x":1}'))).to.deep.include({ _tag: 'UnknownEventType',
+      eventType: 'session_started', event: { type: 'session_started', x: 1 } })
+    expect(leftOf(decodeText('{"type":"usertour_trigger","session_id":"ps_1"}'))).to.deep.include({ _tag: 'InvalidPayload',
+      eventType: 'usertour_trigger', message: 'Invalid usertour_trigger payload: flow_id: expected string, got undefined' })
+  })
+
+  describe('usertour_trigger (the connector\'s request to start a Usertour flow in one browser)', () => {
+    it('decodes the full form and the four-key minimal form the reference builds, with the reference\'s blanks as absent', () => {
+      expect(rightOf(decodeText(JSON.stringify({ type: 'usertour_trigger', product_id: 'prod_1', flow_id: 'flow_42',
+        reason: 'stuck on billing', user_id: 'u_1', session_id: 'ps_1' }))).payload).to.deep.equal({ type: 'usertour_trigger',
+        product_id: 'prod_1', flow_id: 'flow_42', session_id: 'ps_1', reason: 'stuck on billing', user_id: 'u_1' })
+      expect(rightOf(decodeText('{"type":"usertour_trigger","product_id":"prod_1","flow_id":"flow_42","session_id":""}'))
+        .payload).to.deep.equal({ type: 'usertour_trigger', product_id: 'prod_1', flow_id: 'flow_42', session_id: null,
+        reason: '', user_id: null })
+    })
+
+    it('drops unknown fields (forwarded_at, __proto__) and refuses a flow_id that is missing, not a string, or holds a control', () => {
+      const decoded = rightOf(decodeText('{"type":"usertour_trigger","flow_id":"f","forwarded_at":1,"__proto__":{"polluted":1}}'))
+      expect(Object.keys(decoded.payload)).to.deep.equal(['type', 'product_id', 'flow_id', 'session_id', 'reason', 'user_id'])
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined)
+      expect(decoded.countMismatch).to.equal(null)
+      for (const [flow, got] of [[undefined, 'undefined'], [null, 'null'], [42, 'number'], ['f\u001fx', 'string']] as const) {
+        const text = JSON.stringify({ type: 'usertour_trigger', flow_id: flow })
+        expect(leftOf(decodeText(text)), text).to.deep.include({ issues: [{ path: 'flow_id',
+          expected: got === 'string' ? 'an id: at most 1024 characters, no control' : 'string', got }] })
+      }
+      for (const field of ['product_id', 'session_id', 'user_id']) {
+        expect(leftOf(decodeText(JSON.stringify({ type: 'usertour_trigger', flow_id: 'f', [field]: 'a\u0000b' }))), field)
+          .to.deep.include({ issues: [{ path: field, expected: 'an id: at most 1024 characters, no control', got: 'string' }] })
+      }
+    })
   })
 
   describe('ids hold no control character (C0, DEL, C1): stores join them into keys with U+001F', () => {

@@ -54,12 +54,16 @@ console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('
   })
 
   it('type-checks a consumer in both module systems (strict)', () => {
-    const consumer = `import { WebhookReceiver, match, toText, type Payload, type IngestError } from 'autoplay-rx'
+    const consumer = `import { WebhookReceiver, match, toText, type Payload, type IngestError, type UsertourTriggerPayload } from 'autoplay-rx'
 import { createNodeMiddleware } from 'autoplay-rx/node'
 import { createFetchHandler } from 'autoplay-rx/web'
 import * as E from 'fp-ts/lib/Either.js'
 const receiver = new WebhookReceiver({ secret: ['a', 'b'] })
-const result: E.Either<IngestError, Payload> = receiver.ingest(new Uint8Array(), 'sha256=')
+const result: E.Either<IngestError, Payload | UsertourTriggerPayload> = receiver.ingest(new Uint8Array(), 'sha256=')
+// Payload stays the two kinds a switch covers; a trigger has its stream.
+const kind = (p: Payload): string => { switch (p.type) { case 'actions': return 'a'; case 'summary': return 's'; default: { const never: never = p; return never } } }
+receiver.payloads$.subscribe((p) => void kind(p))
+receiver.usertourTrigger$.subscribe((t) => { const flow: string = t.flow_id; const s: string | null = t.session_id; void flow; void s })
 const status: number = match<IngestError, number>({ InvalidSignature: () => 401, MalformedJson: () => 400, InvalidPayload: () => 400,
   UnknownEventType: () => 200, NotRawBody: () => 400, BodyTooLarge: () => 413, SyncVerificationUnavailable: () => 500 })(E.isLeft(result) ? result.left : { _tag: 'NotRawBody', received: 'x', message: '' })
 receiver.actions$.subscribe((batch) => { const n: number = batch.count; const s: string | null = batch.session_id; void n; void s; void toText(batch) })

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
-import { InvalidSignatureError, WebhookReceiver, sign, silentLogger, type ActionsPayload, type IngestError, type Payload, type SummaryPayload } from '../src/index.js'
+import { InvalidSignatureError, WebhookReceiver, sign, silentLogger, type ActionsPayload, type IngestError, type Payload, type SummaryPayload, type UsertourTriggerPayload } from '../src/index.js'
 import { fixture, recordingLogger, SECRET, signed } from './helpers/fixtures.js'
 import { runChild, sourceModule } from './sse/helpers.js'
 import type { Dispatch } from '../src/receiver.js'
@@ -15,7 +15,7 @@ const now = (dispatched: Dispatch | Promise<Dispatch>): Dispatch => {
 const newReceiver = (extra: Partial<ConstructorParameters<typeof WebhookReceiver>[0]> = {}) =>
   new WebhookReceiver({ secret: SECRET, logger: silentLogger, ...extra })
 
-const leftOf = (r: E.Either<IngestError, Payload>): IngestError => {
+const leftOf = (r: E.Either<IngestError, Payload | UsertourTriggerPayload>): IngestError => {
   if (E.isRight(r)) throw new Error(`expected a Left, got ${JSON.stringify(r.right).slice(0, 80)}`)
   return r.left
 }
@@ -165,7 +165,7 @@ describe('WebhookReceiver', () => {
       const { body: b, signature } = signed('[[[]]]')
       const parse = JSON.parse
       JSON.parse = () => { throw new RangeError('Maximum call stack size exceeded') }
-      let result: E.Either<IngestError, Payload>
+      let result: E.Either<IngestError, Payload | UsertourTriggerPayload>
       try {
         result = receiver.ingest(b, signature)
       } finally {
@@ -227,10 +227,10 @@ describe('WebhookReceiver', () => {
     })
 
     it('UnknownEventType with the type seen and the parsed event', () => {
-      const { body: b, signature } = signed(fixture('usertour-trigger'))
+      const { body: b, signature } = signed(fixture('unknown-type'))
       const error = leftOf(receiver.ingest(b, signature))
-      expect(error).to.deep.include({ _tag: 'UnknownEventType', eventType: 'usertour_trigger' })
-      expect(error._tag === 'UnknownEventType' && error.event).to.deep.equal(JSON.parse(fixture('usertour-trigger').toString()))
+      expect(error).to.deep.include({ _tag: 'UnknownEventType', eventType: 'session_started' })
+      expect(error._tag === 'UnknownEventType' && error.event).to.deep.equal(JSON.parse(fixture('unknown-type').toString()))
     })
 
     it('NotRawBody for an already-parsed object, null, a number or undefined, saying how to fix it', () => {
@@ -296,7 +296,7 @@ describe('WebhookReceiver', () => {
         const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
         const refused: string[] = []
         receiver.rejected$.subscribe((error) => refused.push(error._tag))
-        const tagOf = (result: E.Either<IngestError, Payload>) => (E.isLeft(result) ? result.left._tag : 'accepted')
+        const tagOf = (result: E.Either<IngestError, Payload | UsertourTriggerPayload>) => (E.isLeft(result) ? result.left._tag : 'accepted')
         expect(tagOf(receiver.ingest(body as string, 'sha256=00'))).to.equal('NotRawBody')
         expect(tagOf(await receiver.ingestAsync(body as string, 'sha256=00'))).to.equal('NotRawBody')
         expect([receiver.verify(body as string, 'sha256=00'), await receiver.verifyAsync(body as string, 'sha256=00')])
@@ -345,8 +345,7 @@ describe('WebhookReceiver', () => {
       expect(E.isRight(receiver.ingest(fixture('summary'), 'sha256=nonsense'))).to.equal(true)
       expect(receiver.verify(fixture('summary'), undefined)).to.equal(true)
       expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
-        'The secret is empty: every delivery is accepted unsigned. For development only; in production, ' +
-        'pass the secret the connector signs with.',
+        'The secret is empty: every delivery is accepted unsigned (for development only)',
       ])
     })
 
@@ -367,7 +366,7 @@ describe('WebhookReceiver', () => {
       receiver.payloads$.subscribe((p) => events.push(`ok:${p.type}`))
       receiver.rejected$.subscribe((e) => events.push(`rejected:${e._tag}`))
       const s = signed(fixture('summary'))
-      const t = signed(fixture('usertour-trigger'))
+      const t = signed(fixture('unknown-type'))
       receiver.ingest(s.body, s.signature)
       receiver.ingest(s.body, 'sha256=' + '0'.repeat(64))
       receiver.ingest(t.body, t.signature)
@@ -392,15 +391,17 @@ describe('WebhookReceiver', () => {
       const completed: string[] = []
       const emitted: string[] = []
       for (const [name, stream] of [['payloads$', receiver.payloads$], ['actions$', receiver.actions$],
-        ['summary$', receiver.summary$], ['rejected$', receiver.rejected$]] as const) {
+        ['summary$', receiver.summary$], ['usertourTrigger$', receiver.usertourTrigger$], ['rejected$', receiver.rejected$]] as const) {
         (stream as typeof receiver.payloads$).subscribe({ next: () => emitted.push(name), complete: () => completed.push(name) })
       }
       const called: string[] = []
       receiver.onSummary(() => { called.push('onSummary') })
       receiver.complete()
-      expect(completed).to.deep.equal(['payloads$', 'actions$', 'summary$', 'rejected$'])
+      expect(completed).to.deep.equal(['payloads$', 'actions$', 'summary$', 'usertourTrigger$', 'rejected$'])
       const s = signed(fixture('summary'))
       expect(E.isRight(receiver.ingest(s.body, s.signature))).to.equal(true)
+      const t = signed(fixture('usertour-trigger'))
+      expect(E.isRight(receiver.ingest(t.body, t.signature))).to.equal(true)
       expect(leftOf(receiver.ingest(s.body, undefined))._tag).to.equal('InvalidSignature')
       expect(emitted).to.deep.equal([])
       expect(called).to.deep.equal([])
@@ -418,6 +419,56 @@ describe('WebhookReceiver', () => {
       const s = signed(fixture('summary'))
       a.ingest(s.body, s.signature)
       expect(seen).to.deep.equal(['a'])
+    })
+  })
+
+  describe('usertour_trigger: typed, on a stream of its own, never a payload', () => {
+    const trigger = JSON.parse(fixture('usertour-trigger').toString()) as Record<string, unknown>
+
+    it('ingest gives it on the right and usertourTrigger$ emits it; payloads$, actions$, summary$, rejected$ and the callbacks see nothing', async () => {
+      const called: string[] = []
+      const receiver = newReceiver({ onActions: () => { called.push('actions') }, onSummary: () => { called.push('summary') } })
+      const seen: string[] = []
+      receiver.usertourTrigger$.subscribe((t) => seen.push(`trigger:${t.flow_id}:${t.session_id}`))
+      for (const stream of ['payloads$', 'actions$', 'summary$', 'rejected$'] as const) {
+        (receiver[stream] as import('rxjs').Observable<unknown>).subscribe(() => seen.push(stream))
+      }
+      const { body, signature } = signed(fixture('usertour-trigger'))
+      const result = receiver.ingest(body, signature)
+      const expected: UsertourTriggerPayload = { type: 'usertour_trigger', product_id: 'prod_abc', flow_id: 'flow_42',
+        session_id: 'ps_abc123', reason: '', user_id: null }
+      expect(result).to.deep.equal(E.right(expected))
+      expect(await receiver.ingestAsync(body, signature)).to.deep.equal(E.right(expected))
+      expect(trigger['forwarded_at']).to.be.a('number') // sent, and dropped: the wire form has none
+      expect(seen).to.deep.equal(['trigger:flow_42:ps_abc123', 'trigger:flow_42:ps_abc123'])
+      expect(called).to.deep.equal([])
+    })
+
+    it('parse, handle and handleSync return null for it, as the reference; handle still emits it, and a forged one throws', async () => {
+      const receiver = newReceiver()
+      const seen: string[] = []
+      receiver.usertourTrigger$.subscribe((t) => seen.push(t.flow_id))
+      const { body, signature } = signed(fixture('usertour-trigger'))
+      expect(receiver.parse(body)).to.equal(null)
+      expect(await receiver.handle(body, signature)).to.equal(null)
+      expect(receiver.handleSync(body, signature)).to.equal(null)
+      expect(seen).to.deep.equal(['flow_42', 'flow_42'])
+      expect(() => receiver.handleSync(body, 'sha256=' + '0'.repeat(64))).to.throw(InvalidSignatureError)
+      expect(seen).to.have.length(2)
+    })
+
+    it('one without a flow_id is an InvalidPayload on rejected$, with its body; an unknown type stays a non-fault UnknownEventType', () => {
+      const receiver = newReceiver()
+      const tags: string[] = []
+      receiver.rejected$.subscribe((e) => tags.push(e._tag))
+      receiver.usertourTrigger$.subscribe(() => tags.push('trigger'))
+      const bad = signed(JSON.stringify({ ...trigger, flow_id: undefined }))
+      const error = leftOf(receiver.ingest(bad.body, bad.signature))
+      expect(error).to.deep.include({ _tag: 'InvalidPayload', eventType: 'usertour_trigger' })
+      expect(Buffer.from((error as { body: Uint8Array }).body).toString()).to.equal(bad.body.toString())
+      const unknown = signed(fixture('unknown-type'))
+      expect(leftOf(receiver.ingest(unknown.body, unknown.signature))).to.deep.include({ _tag: 'UnknownEventType' })
+      expect(tags).to.deep.equal(['InvalidPayload', 'UnknownEventType'])
     })
   })
 
@@ -639,7 +690,7 @@ describe('WebhookReceiver', () => {
         async: 'summary', rotated: 'summary', forged: 'InvalidSignature:mismatch', malformed: 'InvalidSignature:malformed',
         missing: 'InvalidSignature:missing', handle: 'summary', statuses: [200, 401, 400],
       })
-      expect(out.syncMessage).to.match(/no node:crypto/).and.to.match(/ingestAsync/)
+      expect(out.syncMessage).to.match(/no node:crypto/i).and.to.match(/ingestAsync/)
       expect(out.handleSync).to.match(/^TypeError: .*handle\b/)
       expect(out.sign).to.match(/^TypeError: .*signAsync/)
       expect(out.webCrypto).to.equal(true)

@@ -5,8 +5,9 @@
  */
 import * as t from 'io-ts'
 import {
-  arrayOf, idOr, integerOr0, integerOrNull, literal, nullableId, numberOr0, objectCodec, stringOr, type OutputOf,
+  arrayOf, id, idOr, integerOr0, integerOrNull, literal, nullableId, numberOr0, objectCodec, stringOr, type OutputOf,
 } from './internal/fastCodec.js'
+import { hasOwn } from './internal/compile.js'
 
 // Every id and identity refuses control characters (C0, DEL, C1): the stores join a product id and a session id
 // into one key with U+001F, so an id holding it could read or write another session's context.
@@ -107,8 +108,39 @@ const summaryPayload = objectCodec('SummaryPayload', summaryProps, (a): SummaryP
 /** The codec of a summary. */
 export const SummaryPayload: t.Type<SummaryPayload> = summaryPayload
 
+const usertourTriggerProps = {
+  /** Selects this kind of event. */
+  type: literal('usertour_trigger'),
+  /** The connector's id of the product; default `""`. */
+  product_id: idOr(''),
+  /** The Usertour flow to start: required, as nothing can be started without it. */
+  flow_id: id,
+  /** The session whose browser should start the flow; `null` when absent or `""` (the reference leaves it out). */
+  session_id: batchIdentity,
+  /** Why the connector asks for the flow, as free text; default `""` (the connector's minimal form has none). */
+  reason: stringOr(''),
+  /** The product's own id for the user; `null` when absent or `""`. */
+  user_id: batchIdentity,
+}
+
+/**
+ * A request to start a Usertour flow in one session's browser, which the connector sends beside actions and
+ * summaries. It is not a {@link Payload}: it has its own streams (`usertourTrigger$`), and `parse`/`handle`
+ * return null for it, as the reference does.
+ */
+export interface UsertourTriggerPayload extends OutputOf<typeof usertourTriggerProps> {}
+
+const usertourTrigger = objectCodec('UsertourTriggerPayload', usertourTriggerProps, (a): UsertourTriggerPayload => a)
+
+/** The codec of a `usertour_trigger` event. */
+export const UsertourTriggerPayload: t.Type<UsertourTriggerPayload> = usertourTrigger
+
+/** Every event type the wire carries and this version models. */
+export type WireEvent = Payload | UsertourTriggerPayload
+
 /** The codec decoding uses per event type; an actions batch keeps its declared `count` here. */
-export const payloadCodecs = { actions: actionsAsSent, summary: summaryPayload } as const
+export const payloadCodecs =
+  { actions: actionsAsSent, summary: summaryPayload, usertour_trigger: usertourTrigger } as const
 
 /** The codec of any modelled event, told apart by `type` (decoding is faster, and tells an unknown type apart). */
 export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
@@ -117,6 +149,6 @@ export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
 export type Payload = ActionsPayload | SummaryPayload
 
 /** Whether `type` names a modelled event (an own key of the codec table: not `'constructor'`). */
-export function isPayloadType(type: unknown): type is Payload['type'] {
-  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(payloadCodecs, type)
+export function isPayloadType(type: unknown): type is WireEvent['type'] {
+  return typeof type === 'string' && hasOwn.call(payloadCodecs, type)
 }

@@ -5,8 +5,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
-import { isPayloadType, payloadCodecs, type ActionsPayload, type Payload } from './codecs.js'
-import { INVALID } from './internal/compile.js'
+import { isPayloadType, payloadCodecs, type ActionsPayload, type WireEvent } from './codecs.js'
+import { hasOwn, INVALID } from './internal/compile.js'
+import { isPlainRecord } from './internal/fastCodec.js'
 import { errorText } from './logger.js'
 import {
   invalidPayload, malformedJson, notRawBody,
@@ -16,9 +17,9 @@ import {
 /** Everything that can go wrong between a body's bytes and a payload. */
 export type DecodeError = MalformedJson | InvalidPayload | UnknownEventType
 
-/** A decoded payload, and the `count` an actions batch declared when it was not `actions.length`. */
+/** A decoded event, and the `count` an actions batch declared when it was not `actions.length`. */
 export interface Decoded {
-  readonly payload: Payload
+  readonly payload: WireEvent
   readonly countMismatch: CountMismatch | null
 }
 
@@ -83,17 +84,15 @@ function decodeJson(text: string): E.Either<Refusal, Decoded> {
 }
 
 // The two checks made before a codec is chosen, as an io-ts type so that their refusals read like the codecs'.
-const isEventObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === 'object' && u !== null && !Array.isArray(u)
-const eventShape = new t.Type<Readonly<Record<string, unknown>>>('an event object', isEventObject,
-  (u, c) => (isEventObject(u) ? t.success(u) : t.failure(u, c)), t.identity)
+const eventShape = new t.Type<Readonly<Record<string, unknown>>>('an event object', isPlainRecord,
+  (u, c) => (isPlainRecord(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
 function decodeValue(value: unknown): E.Either<Refusal, Decoded> {
-  if (!isEventObject(value)) {
+  if (!isPlainRecord(value)) {
     const errors = [{ value, context: [{ key: '', type: eventShape, actual: value }] }]
     return E.left((body) => invalidPayload(null, errors, body))
   }
-  const type = Object.prototype.hasOwnProperty.call(value, 'type') ? value.type : undefined
+  const type = hasOwn.call(value, 'type') ? value.type : undefined
   if (isPayloadType(type)) {
     const codec = payloadCodecs[type]
     const decoded = codec.fast(value)
@@ -111,7 +110,7 @@ function decodeValue(value: unknown): E.Either<Refusal, Decoded> {
 }
 
 // The codec keeps the declared `count` (null when absent) so that the mismatch is known, not read again.
-type AsSent = Payload | (Omit<ActionsPayload, 'count'> & { count: number | null })
+type AsSent = WireEvent | (Omit<ActionsPayload, 'count'> & { count: number | null })
 function reconcile(sent: AsSent): Decoded {
   if (sent.type !== 'actions') return { payload: sent, countMismatch: null }
   const declared = sent.count

@@ -141,8 +141,8 @@ export const notRawBody = (value: unknown): NotRawBody => {
     // Once a parser has consumed the stream nothing mounted later can get the bytes back:
     // name only what helps then.
     message: `Expected the raw request body (Uint8Array, Buffer, ArrayBuffer or string), got ${received}. ` +
-      'A body parser read it first, and the signature is over the exact bytes. Fix: mount the receiver before ' +
-      'any body parser (before express.json()), exclude its path from the parser, or keep the raw bytes with ' +
+      'A body parser read it first; the signature is over the exact bytes. Fix: mount the receiver before any ' +
+      'body parser (before express.json()), exclude its path, or keep the bytes with ' +
       'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }), which the adapters read.',
   }
 }
@@ -154,8 +154,8 @@ export const bodyTooLarge = (limit: number, size: number): BodyTooLarge => ({
 
 export const syncVerificationUnavailable = (body: Uint8Array): SyncVerificationUnavailable => ({
   _tag: 'SyncVerificationUnavailable',
-  message: 'This runtime has no node:crypto (Workers, Edge) to check a signature synchronously: use ingestAsync ' +
-    'or handle (WebCrypto), as the fetch handler does.',
+  message: 'No node:crypto here (Workers, Edge) to verify synchronously: use ingestAsync or handle (WebCrypto), ' +
+    'as the fetch handler does.',
   body,
 })
 

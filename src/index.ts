@@ -21,7 +21,7 @@
  */
 
 // Wire format: codecs and static types
-export { SlimAction, ActionsPayload, SummaryPayload, Payload } from './codecs.js'
+export { SlimAction, ActionsPayload, SummaryPayload, Payload, UsertourTriggerPayload } from './codecs.js'
 
 // Pure functions over payloads
 export { toText, mergeActions, sessionKey, NO_SESSION, deliveryKey } from './payloads.js'

@@ -3,7 +3,7 @@
  * logs secrets, signatures or bodies.
  */
 
-import type { Payload } from './codecs.js'
+import type { WireEvent } from './codecs.js'
 import type { Decoded } from './decode.js'
 
 export type LogContext = Readonly<Record<string, unknown>>
@@ -54,7 +54,7 @@ export function warnCountMismatch(logger: Logger, { payload, countMismatch }: De
 }
 
 /** What a log line says of a payload: whose it is, never its content. */
-export function contextOf(payload: Payload): LogContext {
+export function contextOf(payload: WireEvent): LogContext {
   return { session_id: payload.session_id, product_id: payload.product_id, type: payload.type }
 }
 

@@ -1,4 +1,5 @@
 /** The one fold over the library's tagged unions (refusals, SSE failures, Redis entry errors): a handler per `_tag`. */
+import { hasOwn } from './internal/compile.js'
 
 /** One handler per tag of `U`, each given its own variant; a missing tag is a compile error. */
 type TagHandlers<U extends { readonly _tag: string }, R> = {
@@ -30,7 +31,7 @@ export function match<U extends { readonly _tag: string }, R>(handlers: TagHandl
 export function match(first: unknown, second?: unknown): unknown {
   const fold = (handlers: Table, value: Tagged): unknown => {
     // Own handlers only: a `_tag` of 'toString' or 'constructor' must not find Object's methods.
-    const handler = Object.prototype.hasOwnProperty.call(handlers, value._tag) ? handlers[value._tag] : undefined
+    const handler = hasOwn.call(handlers, value._tag) ? handlers[value._tag] : undefined
     if (typeof handler !== 'function') {
       throw new TypeError(`autoplay-rx: match has no handler for _tag ${String(value._tag)}`)
     }

@@ -8,7 +8,7 @@ import { Observable, Subject } from 'rxjs'
 import {
   callbackList, SETTLED, type CallbackList, type CallbackMode, type CallbackOutcome, type PayloadCallback,
 } from './callbacks.js'
-import type { ActionsPayload, Payload, SummaryPayload } from './codecs.js'
+import type { ActionsPayload, Payload, SummaryPayload, UsertourTriggerPayload, WireEvent } from './codecs.js'
 import { decodeBytes, toBytes, type Decoded } from './decode.js'
 import {
   bodyTooLarge, describe, invalidSignature, InvalidSignatureError, syncVerificationUnavailable,
@@ -45,13 +45,13 @@ export interface WebhookReceiverOptions {
  * @internal
  */
 export interface Dispatch {
-  readonly result: E.Either<IngestError, Payload>
+  readonly result: E.Either<IngestError, WireEvent>
   readonly callbacks: CallbackOutcome
 }
 
 type Signature = string | null | undefined
-/** Stores a payload before it is emitted: false (or a rejection) emits nothing. @internal */
-export type Store = (payload: Payload) => Promise<boolean>
+/** Stores an event before it is emitted: false (or a rejection) emits nothing. @internal */
+export type Store = (payload: WireEvent) => Promise<boolean>
 
 // With no secret, every body verifies (the receiver's rule, not the HMAC check's).
 const UNSIGNED: SignatureCheck = () => null
@@ -91,6 +91,7 @@ export class WebhookReceiver {
   readonly #payloadSubject = new Subject<Payload>()
   readonly #actionsSubject = new Subject<ActionsPayload>()
   readonly #summarySubject = new Subject<SummaryPayload>()
+  readonly #usertourSubject = new Subject<UsertourTriggerPayload>()
   readonly #rejectedSubject = new Subject<IngestError>()
   readonly #callbacks: CallbackList
   readonly #maxRejected: number
@@ -102,6 +103,8 @@ export class WebhookReceiver {
   readonly actions$: Observable<ActionsPayload> = this.#actionsSubject.asObservable()
   /** Every accepted summary. Hot; never errors. */
   readonly summary$: Observable<SummaryPayload> = this.#summarySubject.asObservable()
+  /** Every accepted `usertour_trigger` (no {@link Payload}: on no other stream, no callback). Hot; never errors. */
+  readonly usertourTrigger$: Observable<UsertourTriggerPayload> = this.#usertourSubject.asObservable()
   /** Every refused delivery, for dead-lettering and metrics. Hot; never errors. */
   readonly rejected$: Observable<IngestError> = this.#rejectedSubject.asObservable()
 
@@ -120,8 +123,7 @@ export class WebhookReceiver {
     this.telemetry = fenced(options.telemetry, this.logger)
     if (secrets.length === 0) {
       log(this.logger, 'warn',
-        'The secret is empty: every delivery is accepted unsigned. For development only; in production, pass the ' +
-        'secret the connector signs with.')
+        'The secret is empty: every delivery is accepted unsigned (for development only)')
     }
     if (options.onActions) this.onActions(options.onActions)
     if (options.onSummary) this.onSummary(options.onSummary)
@@ -129,16 +131,19 @@ export class WebhookReceiver {
 
   /**
    * Verifies (over the exact bytes, before parsing), decodes and emits one delivery, and returns its
-   * outcome. Never throws; without `node:crypto` it refuses (`SyncVerificationUnavailable`): see `ingestAsync`.
+   * outcome: a payload, or a `usertour_trigger`. Never throws; without `node:crypto` it refuses
+   * (`SyncVerificationUnavailable`): see `ingestAsync`.
    */
-  ingest(body: Uint8Array | ArrayBuffer | string, signature?: string | null): E.Either<IngestError, Payload> {
+  ingest(
+    body: Uint8Array | ArrayBuffer | string, signature?: string | null,
+  ): E.Either<IngestError, Payload | UsertourTriggerPayload> {
     return this.#deliver(body, signature, 'async', false).result
   }
 
   /** `ingest` on every runtime: WebCrypto verifies where there is no `node:crypto`. Never rejects. */
   async ingestAsync(
     body: Uint8Array | ArrayBuffer | string, signature?: string | null,
-  ): Promise<E.Either<IngestError, Payload>> {
+  ): Promise<E.Either<IngestError, Payload | UsertourTriggerPayload>> {
     return (await this.dispatch(body, signature)).result
   }
 
@@ -170,11 +175,14 @@ export class WebhookReceiver {
     return this.#verdict(body, signature)
   }
 
-  /** Decodes a body without checking its signature nor emitting (the reference's `parse`): null if no event. */
+  /**
+   * Decodes a body without checking its signature nor emitting (the reference's `parse`): null if no
+   * payload (a `usertour_trigger` included, as the reference).
+   */
   parse(body: Uint8Array | ArrayBuffer | string): Payload | null {
     const bytes = this.#bytesOf(body)
     const decoded = E.isRight(bytes) ? decodeBytes(bytes.right) : bytes
-    return E.isRight(decoded) ? decoded.right.payload : null
+    return E.isRight(decoded) ? payloadOrNull(decoded.right.payload) : null
   }
 
   /**
@@ -212,6 +220,7 @@ export class WebhookReceiver {
     this.#payloadSubject.complete()
     this.#actionsSubject.complete()
     this.#summarySubject.complete()
+    this.#usertourSubject.complete()
     this.#rejectedSubject.complete()
     this.#callbacks.clear()
   }
@@ -294,14 +303,20 @@ export class WebhookReceiver {
       outcome = { result: E.left(error), callbacks: SETTLED }
     } else {
       const payload = decoded.right.payload
-      warnCountMismatch(this.logger, decoded.right)
-      this.#payloadSubject.next(payload)
-      if (payload.type === 'actions') this.#actionsSubject.next(payload)
-      else this.#summarySubject.next(payload)
-      const handled = probe !== undefined && this.#callbacks.handles(payload)
-      probe?.accepted(payload, handled)
-      const callbacks = this.#callbacks.run(payload, mode)
-      if (handled) probe?.callbacks(callbacks)
+      let callbacks = SETTLED
+      if (payload.type === 'usertour_trigger') {
+        this.#usertourSubject.next(payload)
+        probe?.accepted(payload, false)
+      } else {
+        warnCountMismatch(this.logger, decoded.right)
+        this.#payloadSubject.next(payload)
+        if (payload.type === 'actions') this.#actionsSubject.next(payload)
+        else this.#summarySubject.next(payload)
+        const handled = probe !== undefined && this.#callbacks.handles(payload)
+        probe?.accepted(payload, handled)
+        callbacks = this.#callbacks.run(payload, mode)
+        if (handled) probe?.callbacks(callbacks)
+      }
       outcome = { result: E.right(payload), callbacks }
     }
     if (owned) probe?.finish()
@@ -310,13 +325,16 @@ export class WebhookReceiver {
 
 }
 
-function settle(result: E.Either<IngestError, Payload>): Payload | null {
-  if (E.isRight(result)) return result.right
+function settle(result: E.Either<IngestError, WireEvent>): Payload | null {
+  if (E.isRight(result)) return payloadOrNull(result.right)
   if (result.left._tag === 'InvalidSignature') throw new InvalidSignatureError(result.left)
   // Its message names ingestAsync (or handle), which verify with WebCrypto.
   if (result.left._tag === 'SyncVerificationUnavailable') refuse(`handleSync: ${result.left.message}`)
   return null
 }
+
+// What the reference's parse and handle give for an event: a trigger is no payload there.
+const payloadOrNull = (event: WireEvent): Payload | null => (event.type === 'usertour_trigger' ? null : event)
 
 function normaliseSecrets(secret: unknown): ReadonlyArray<string> {
   const list = typeof secret === 'string' ? [secret] : secret

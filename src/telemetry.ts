@@ -2,7 +2,7 @@
 // and summarizer call these hooks, and import no telemetry library. A component given no `telemetry`
 // pays one `undefined` check. `autoplay-rx/otel` builds them from OpenTelemetry.
 import type { CallbackOutcome } from './callbacks.js'
-import type { Payload } from './codecs.js'
+import type { WireEvent } from './codecs.js'
 import type { IngestError } from './errors.js'
 import type { RedisCommandClient } from './redis/client.js'
 import type { ConnectorStreamEvent } from './sse/lifecycle.js'
@@ -45,7 +45,7 @@ export interface DeliveryProbe {
   /** Once per `rejected$` value. */
   readonly refused: (error: IngestError) => void
   /** Emitted; `callbacks` says whether callbacks run for it (then `callbacks` below tells how they ended). */
-  readonly accepted: (payload: Payload, callbacks: boolean) => void
+  readonly accepted: (payload: WireEvent, callbacks: boolean) => void
   /** How the callbacks ended, or a promise of it. */
   readonly callbacks: (outcome: CallbackOutcome) => void
   /** The answer an adapter wrote: its status and the body's `code`. */

@@ -7,10 +7,10 @@
  */
 import { createServer } from 'node:http'
 import { createClient } from 'redis'
-import { WebhookReceiver, type Payload } from 'autoplay-rx'
+import { WebhookReceiver, type Payload, type UsertourTriggerPayload } from 'autoplay-rx'
 import { createNodeMiddleware } from 'autoplay-rx/node'
 import { redisAppender } from 'autoplay-rx/redis'
-import { describe, describeRefusal, listening, required, settings, stopOn } from '../common.js'
+import { describe, describeRefusal, describeTrigger, listening, required, settings, stopOn } from '../common.js'
 
 const { port, host, secret } = settings()
 const stream = process.env.STREAM ?? 'autoplay:events'
@@ -25,9 +25,10 @@ const receiver = new WebhookReceiver({ secret })
 receiver.rejected$.subscribe((error) => console.log(describeRefusal(error)))
 
 const append = redisAppender(redis, { stream })
-async function persist(payload: Payload): Promise<void> {
-  const id = await append(payload)
-  console.log(`stored ${id}: ${describe(payload)}`)
+// Every accepted event is stored, a usertour_trigger too (it is no Payload: the worker gets it its own way).
+async function persist(event: Payload | UsertourTriggerPayload): Promise<void> {
+  const id = await append(event)
+  console.log(`stored ${id}: ${event.type === 'usertour_trigger' ? describeTrigger(event) : describe(event)}`)
 }
 
 // `persist` runs before the answer: 200 only once the payload is in the stream.

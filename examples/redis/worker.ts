@@ -11,7 +11,7 @@ import { mergeMap } from 'rxjs'
 import { createClient } from 'redis'
 import type { Payload } from 'autoplay-rx'
 import { fromRedisStream } from 'autoplay-rx/redis'
-import { describe, required, stopOn } from '../common.js'
+import { describe, describeTrigger, required, stopOn } from '../common.js'
 
 const stream = process.env.STREAM ?? 'autoplay:events'
 const group = process.env.GROUP ?? 'workers'
@@ -31,6 +31,7 @@ const subscription = fromRedisStream(redis, {
   stream, group, consumer,
   startAt: '0', // a group made now starts at the beginning: what receivers stored before any worker ran is worked too
   rejected: (entry) => console.log(`unreadable entry ${entry.id}: ${entry.error.message}`),
+  usertourTriggers: (trigger) => console.log(describeTrigger(trigger)), // acknowledged once this returns
 }).pipe(
   mergeMap(async (delivery) => {
     try {

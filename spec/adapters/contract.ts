@@ -50,11 +50,20 @@ export function adapterContract(name: string, start: StartServer): void {
     })
 
     it('200 for an unknown event type, ignored but visible on rejected$', async () => {
-      const { body, signature } = signed(fixture('usertour-trigger'))
+      const { body, signature } = signed(fixture('unknown-type'))
       const reply = await post(body, signature)
       expect([reply.status, reply.json]).to.deep.equal([200, { status: 'ok', code: 'ignored' }])
       expect(payloads).to.deep.equal([])
-      expect(rejected.map((e) => e._tag === 'UnknownEventType' && e.eventType)).to.deep.equal(['usertour_trigger'])
+      expect(rejected.map((e) => e._tag === 'UnknownEventType' && e.eventType)).to.deep.equal(['session_started'])
+    })
+
+    it('200 for a usertour_trigger, on usertourTrigger$ and on no payload stream', async () => {
+      const triggers: string[] = []
+      receiver.usertourTrigger$.subscribe((t) => triggers.push(`${t.session_id} ${t.flow_id}`))
+      const { body, signature } = signed(fixture('usertour-trigger'))
+      const reply = await post(body, signature)
+      expect([reply.status, reply.text]).to.deep.equal([200, '{"status":"ok"}'])
+      expect([triggers, payloads, rejected]).to.deep.equal([['ps_abc123 flow_42'], [], []])
     })
 
     it('401 for a bad or missing signature, never echoing the secret or the expected signature', async () => {

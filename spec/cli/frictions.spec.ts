@@ -141,8 +141,7 @@ describe('cli frictions (issue 11 item 5)', function () {
     try {
       const [r] = await runEach([['listen', '--port', String(taken.port), '--secret', '']])
       expect([r!.code, r!.stderr.split('\n')]).to.deep.equal([1, [
-        '[autoplay-rx] The secret is empty: every delivery is accepted unsigned. For development only; in production, ' +
-        'pass the secret the connector signs with.',
+        '[autoplay-rx] The secret is empty: every delivery is accepted unsigned (for development only)',
         `autoplay-rx: port ${taken.port} on 127.0.0.1 is already in use: stop what holds it, or choose another with --port (0 picks a free one)`,
         '',
       ]])

@@ -23,8 +23,11 @@ describe('cli', function () {
       const generated = await run(['send', '--url', url, '--secret', SECRET, '--count', '6', '--sessions', '2', '--quiet'])
       expect(generated.code).to.equal(0)
       expect(generated.stdout).to.equal('sent 6, accepted 6, rejected none, retried 0, failed 0\n')
-      const files = await run(['send', '--url', url, '--secret', SECRET, '--quiet', `${fixtures}summary.json`, `${fixtures}usertour-trigger.json`])
-      expect(files.stdout).to.equal('sent 2, accepted 2, rejected none, retried 0, failed 0\n')
+      const files = await run(['send', '--url', url, '--secret', SECRET, '--quiet', `${fixtures}summary.json`, `${fixtures}usertour-trigger.json`,
+        `${fixtures}unknown-type.json`])
+      expect(files.stdout).to.equal('sent 3, accepted 3, rejected none, retried 0, failed 0\n')
+      const triggers = await run(['send', '--url', url, '--secret', SECRET, '--quiet', '--type', 'usertour_trigger', '--count', '2'])
+      expect(triggers.stdout).to.equal('sent 2, accepted 2, rejected none, retried 0, failed 0\n')
       const forged = await run(['send', '--url', url, '--secret', 'not-the-secret', '--count', '1', '--quiet'])
       expect([forged.code, forged.stdout]).to.deep.equal([1, 'event 1: refused 401, invalid_signature: Invalid X-Connector-Signature: ' +
         'the signature does not match the body — does --secret match the receiver\'s secret?\n'])
@@ -32,7 +35,9 @@ describe('cli', function () {
       const out = listener.out()
       expect(out.match(/^actions {2}Session ps_\w+ — 3 actions$/gm)).to.have.length(6)
       expect(out).to.include('summary  session ps_abc123 (replaces 12)\n  The user navigated to the Dashboard')
-      expect(out).to.include('rejected UnknownEventType: Event type "usertour_trigger" is not modelled by this version; ignored')
+      expect(out).to.include('usertour session ps_abc123: start flow flow_42\n')
+      expect(out.match(/^usertour session ps_\w+: start flow flow_\w+\n {2}The user went back and forth on the .+ page$/gm)).to.have.length(2)
+      expect(out).to.include('rejected UnknownEventType: Event type "session_started" is not modelled by this version; ignored')
     } finally {
       listener.child.kill('SIGINT')
     }
@@ -44,12 +49,15 @@ describe('cli', function () {
     const listener = cli(['listen', '--port', '0', '--secret', SECRET, '--json'])
     try {
       const url = await waitFor(() => /listening on (\S+)/.exec(listener.err())?.[1])
-      await run(['send', '--url', url, '--secret', SECRET, '--quiet', `${fixtures}summary.json`, `${fixtures}usertour-trigger.json`])
-      await waitFor(() => listener.out().trim().split('\n').length >= 2)
+      await run(['send', '--url', url, '--secret', SECRET, '--quiet', `${fixtures}summary.json`, `${fixtures}usertour-trigger.json`,
+        `${fixtures}unknown-type.json`])
+      await waitFor(() => listener.out().trim().split('\n').length >= 3)
       const lines = listener.out().trim().split('\n').map((l) => JSON.parse(l))
-      expect(lines.map((l) => l.event).sort()).to.deep.equal(['payload', 'rejected'])
+      expect(lines.map((l) => l.event).sort()).to.deep.equal(['payload', 'rejected', 'usertour_trigger'])
       expect(lines.find((l) => l.event === 'payload').payload).to.deep.include({ type: 'summary', replaces: 12 })
-      expect(lines.find((l) => l.event === 'rejected')).to.deep.include({ tag: 'UnknownEventType', eventType: 'usertour_trigger' })
+      expect(lines.find((l) => l.event === 'usertour_trigger').trigger).to.deep.equal({ type: 'usertour_trigger',
+        product_id: 'prod_abc', flow_id: 'flow_42', session_id: 'ps_abc123', reason: '', user_id: null })
+      expect(lines.find((l) => l.event === 'rejected')).to.deep.include({ tag: 'UnknownEventType', eventType: 'session_started' })
     } finally {
       listener.child.kill('SIGINT')
     }

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { sendDeliveries } from '../../src/cli/send.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
-import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { connect, startRedis, until, type RedisServer } from '../helpers/redis.js'
 import { cli, waitFor } from './run.js'
 
 describe('cli with Redis: listen --redis → work', function () {
@@ -18,15 +18,27 @@ describe('cli with Redis: listen --redis → work', function () {
       await waitFor(() => work.err().includes('working on cli:events as printers/p1'))
       const report = await sendDeliveries({
         url, secret: SECRET, retries: 0,
-        deliveries: [{ body: fixture('summary') }, { body: fixture('actions-small') }, { body: fixture('usertour-trigger') }],
+        deliveries: [{ body: fixture('summary') }, { body: fixture('actions-small') }, { body: fixture('usertour-trigger') },
+          { body: fixture('unknown-type') }],
       })
-      expect(report.statuses).to.deep.equal([200, 200, 200])
+      expect(report.statuses).to.deep.equal([200, 200, 200, 200])
       const lines = await waitFor(() => {
         const parsed = work.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
-        return parsed.length >= 2 ? parsed : undefined
+        return parsed.length >= 3 ? parsed : undefined
       })
-      expect(lines.map((l) => [l.event, l.payload.type]).sort()).to.deep.equal([['payload', 'actions'], ['payload', 'summary']])
-      expect(lines.every((l) => /^\d+-\d+$/.test(l.id))).to.equal(true)
+      // The trigger went through Redis too (stored by listen, read by work); the unknown type was not stored.
+      expect(lines.map((l) => [l.event, (l.payload ?? l.trigger).type]).sort()).to.deep.equal([['payload', 'actions'], ['payload', 'summary'],
+        ['usertour_trigger', 'usertour_trigger']])
+      expect(lines.filter((l) => l.event === 'payload').every((l) => /^\d+-\d+$/.test(l.id))).to.equal(true)
+      expect(lines.find((l) => l.event === 'usertour_trigger').trigger).to.deep.include({ flow_id: 'flow_42', session_id: 'ps_abc123' })
+      const redisCli = await connect(redis.url)
+      try {
+        await until(async () => Number((await redisCli.sendCommand(['XPENDING', 'cli:events', 'printers']) as unknown[])[0]) === 0,
+          'every entry acknowledged, the trigger too')
+        expect(Number(await redisCli.sendCommand(['XLEN', 'cli:events']))).to.equal(3)
+      } finally {
+        await redisCli.close()
+      }
     } finally {
       listen.child.kill('SIGINT')
       work.child.kill('SIGINT')

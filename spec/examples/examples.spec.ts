@@ -119,7 +119,8 @@ const deliver = async (url: string, deliveries: Delivery[]) =>
 
 const ACTIONS_SMALL = 'actions ps_abc123: 3 (Submit on team/members, Click on settings/billing, Blur on projects/:id)'
 const SUMMARY = 'summary ps_abc123: The user navigated to the Dashboard, exported a CSV report, then opened account settings to update their billing plan.'
-const IGNORED = 'ignored usertour_trigger'
+const IGNORED = 'ignored session_started'
+const TRIGGER = 'usertour ps_abc123: start flow flow_42'
 const FORGED = 'refused InvalidSignature: Invalid X-Connector-Signature: the signature does not match the body'
 
 describe('examples/', function () {
@@ -152,7 +153,7 @@ describe('examples/', function () {
   it('node-http.ts prints each delivery sent by `autoplay-rx send`, each refusal, and stops cleanly', async () => {
     const app = await appOf('node-http.ts')
     const bin = join(root, 'dist/esm/cli/bin.js')
-    const files = ['actions-small', 'summary', 'usertour-trigger'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
+    const files = ['actions-small', 'summary', 'unknown-type'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
     const sent = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', SECRET, '--concurrency', '1', '--retries', '0', ...files])
     expect(sent.stdout).to.include('sent 3, accepted 3, rejected none')
     const refused = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', 'not-the-secret', '--retries', '0', files[1]!])
@@ -181,7 +182,7 @@ describe('examples/', function () {
     it(`${file} prints each signed delivery and each refusal, and stops cleanly`, async () => {
       const app = await appOf(file)
       expect(new URL(app.url).pathname).to.equal(path)
-      expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+      expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'unknown-type'), forged])).to.deep.equal([200, 200, 200, 401])
       await extra?.(app)
       await app.until((l) => l.length >= 5, 'five lines')
       expect(await app.stop()).to.equal(0)
@@ -213,7 +214,7 @@ describe('examples/', function () {
 
   it('prometheus.ts serves what the receiver saw as Prometheus text on /metrics, exact counts, and stops cleanly', async () => {
     const app = await start('prometheus.ts')
-    expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+    expect(await deliver(app.url, [...signedDeliveries('actions-small', 'summary', 'unknown-type'), forged])).to.deep.equal([200, 200, 200, 401])
     const scrape = await send(new URL('/metrics', app.url).href, null, { method: 'GET' })
     expect(scrape.status).to.equal(200)
     expect(scrape.headers['content-type']).to.match(/^text\/plain/)
@@ -257,7 +258,7 @@ describe('examples/', function () {
         open.add(res)
         res.on('close', () => open.delete(res))
         res.write(': heartbeat\n\n')
-        for (const [id, name] of [[1, 'actions-small'], [2, 'summary'], [3, 'usertour-trigger']] as const) {
+        for (const [id, name] of [[1, 'actions-small'], [2, 'summary'], [3, 'usertour-trigger'], [4, 'unknown-type']] as const) {
           res.write(`id: ${id}\ndata: ${fixture(name).toString('utf8')}\n\n`)
         }
       })
@@ -266,16 +267,16 @@ describe('examples/', function () {
 
     it('prints what comes pulled and what comes pushed, each with its way, and closes the SSE connection on SIGTERM', async () => {
       const app = await start('sse.ts', { CONNECTOR_URL: `http://127.0.0.1:${connector.port}/stream/prod_abc`, CONNECTOR_TOKEN: TOKEN })
-      await app.until((l) => l.includes('sse ignored usertour_trigger'), 'the SSE frames')
-      expect(await deliver(app.url, [...signedDeliveries('summary', 'actions-small'), forged])).to.deep.equal([200, 200, 401])
-      await app.until((l) => l.length >= 8, 'the pushed deliveries')
+      await app.until((l) => l.includes(`sse ${IGNORED}`), 'the SSE frames')
+      expect(await deliver(app.url, [...signedDeliveries('summary', 'actions-small', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
+      await app.until((l) => l.length >= 10, 'the pushed deliveries')
       expect(open.size).to.equal(1)
       expect(await app.stop()).to.equal(0)
       // The HTTP server and the SSE connection open concurrently: their two lines come in either order.
       expect([...app.lines.slice(0, 2)].sort()).to.deep.equal([`listening on ${app.url}`, 'sse connected'])
       expect(app.lines.slice(2)).to.deep.equal([
-        `sse ${ACTIONS_SMALL}`, `sse ${SUMMARY}`, `sse ${IGNORED}`,
-        `push ${SUMMARY}`, `push ${ACTIONS_SMALL}`, `push ${FORGED}`, 'stopped',
+        `sse ${ACTIONS_SMALL}`, `sse ${SUMMARY}`, `sse ${TRIGGER}`, `sse ${IGNORED}`,
+        `push ${SUMMARY}`, `push ${ACTIONS_SMALL}`, `push ${TRIGGER}`, `push ${FORGED}`, 'stopped',
       ])
       await eventually(() => open.size === 0, () => `the SSE connection closed (${open.size} open)`)
     })
@@ -300,8 +301,9 @@ describe('examples/', function () {
       const env = { REDIS_URL: redis.url, STREAM: 'examples:events', GROUP: 'printers', CONSUMER: 'w1' }
       const [receiver, worker] = await Promise.all([start('redis/receiver.ts', env), start('redis/worker.ts', env, /^(working on .*)$/)])
       expect(worker.url).to.equal('working on examples:events as printers/w1')
-      expect(await deliver(receiver.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger'), forged])).to.deep.equal([200, 200, 200, 401])
-      await worker.until((l) => l.length >= 3, 'both payloads')
+      expect(await deliver(receiver.url, [...signedDeliveries('actions-small', 'summary', 'usertour-trigger', 'unknown-type'), forged]))
+        .to.deep.equal([200, 200, 200, 200, 401])
+      await worker.until((l) => l.length >= 4, 'both payloads and the trigger')
       const client = await connect(redis.url)
       try {
         // The worker acknowledges after printing: nothing may stay pending.
@@ -310,16 +312,16 @@ describe('examples/', function () {
           pending = ((await client.sendCommand(['XPENDING', 'examples:events', 'printers'])) as unknown[])[0]
           return pending === 0
         }, () => `every entry acknowledged (${String(pending)} pending)`)
-        expect(await client.sendCommand(['XLEN', 'examples:events'])).to.equal(2)
+        expect(await client.sendCommand(['XLEN', 'examples:events'])).to.equal(3)
       } finally {
         await client.close()
       }
       expect(await Promise.all([receiver.stop(), worker.stop()])).to.deep.equal([0, 0])
       const id = String.raw`\d+-\d+`
       expect(receiver.lines.slice(1, -1).map((line) => line.replace(new RegExp(`^stored ${id}: `), 'stored ID: '))).to.deep.equal([
-        `stored ID: ${ACTIONS_SMALL}`, `stored ID: ${SUMMARY}`, IGNORED, FORGED,
+        `stored ID: ${ACTIONS_SMALL}`, `stored ID: ${SUMMARY}`, `stored ID: ${TRIGGER}`, IGNORED, FORGED,
       ])
-      expect(worker.lines.slice(1)).to.deep.equal([ACTIONS_SMALL, SUMMARY, 'stopped'])
+      expect(worker.lines.slice(1)).to.deep.equal([ACTIONS_SMALL, SUMMARY, TRIGGER, 'stopped'])
       expect(receiver.lines.at(-1)).to.equal('stopped')
     })
   })

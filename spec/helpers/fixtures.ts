@@ -1,4 +1,7 @@
-/** Fixture bodies and the test secret from spec/fixtures (copies of the connector's sample bodies), signed here (never a hand-written digest). */
+/**
+ * Fixture bodies and the test secret from spec/fixtures (copies of the connector's sample bodies, and unknown-type.json:
+ * a type no connector sends yet), signed here (never a hand-written digest).
+ */
 import { readFileSync } from 'node:fs'
 import { sign } from '../../src/index.js'
 import type { Logger } from '../../src/index.js'
@@ -7,7 +10,7 @@ const dir = new URL('../fixtures/', import.meta.url)
 
 export const SECRET = readFileSync(new URL('SECRET.txt', dir), 'utf8').trim()
 
-export type FixtureName = 'actions-small' | 'actions-medium' | 'actions-large' | 'summary' | 'usertour-trigger'
+export type FixtureName = 'actions-small' | 'actions-medium' | 'actions-large' | 'summary' | 'usertour-trigger' | 'unknown-type'
 
 export function fixture(name: FixtureName): Buffer {
   return readFileSync(new URL(`${name}.json`, dir))

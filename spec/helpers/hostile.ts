@@ -139,6 +139,13 @@ function classify(value: unknown): Outcome {
   if (type === 'summary') {
     return common && optString(own(value, 'summary')) && optInteger(own(value, 'replaces')) ? 'Accepted' : 'InvalidPayload'
   }
+  if (type === 'usertour_trigger') {
+    // No forwarded_at; flow_id is the one field with no default.
+    const flow = own(value, 'flow_id')
+    const ok = ['product_id', 'session_id', 'user_id'].every((k) => optId(own(value, k))) && optString(own(value, 'reason')) &&
+      flow != null && optId(flow)
+    return ok ? 'Accepted' : 'InvalidPayload'
+  }
   return typeof type === 'string' ? 'UnknownEventType' : 'InvalidPayload'
 }
 
@@ -175,8 +182,10 @@ const protoObject = fc.tuple(fc.constantFrom(...PROTO_KEYS), fc.constantFrom(...
 const anyJson = fc.json({ maxDepth: 3 })
 const hostileValue = fc.oneof(edgeNumber, anyJson, protoObject, deep, hugeString, fc.constantFrom('[]', '{}', 'true', 'null', '""'))
 
-const STRING_FIELDS = ['product_id', 'summary', 'type', 'title', 'description', 'canonical_url', 'raw_url'] as const
+const STRING_FIELDS = ['product_id', 'summary', 'type', 'title', 'description', 'canonical_url', 'raw_url', 'reason'] as const
 const IDENTITY_FIELDS = ['session_id', 'user_id', 'email', 'conversation_id'] as const
+// A trigger's required id: generated with the event fields, as the identities are.
+const TRIGGER_FIELDS = ['flow_id', 'reason'] as const
 const INTEGER_FIELDS = ['index', 'count', 'replaces'] as const
 const NUMBER_FIELDS = ['forwarded_at', 'timestamp_start', 'timestamp_end'] as const
 
@@ -204,15 +213,15 @@ const actionText = fc.oneof(
 )
 
 const typeText = fc.oneof(
-  { weight: 10, arbitrary: fc.constantFrom('"actions"', '"summary"') },
-  { weight: 2, arbitrary: fc.constantFrom('"usertour_trigger"', '"Actions"', '"actions "', '""', 'null', '1', '["actions"]') },
+  { weight: 10, arbitrary: fc.constantFrom('"actions"', '"summary"', '"usertour_trigger"') },
+  { weight: 2, arbitrary: fc.constantFrom('"session_started"', '"Actions"', '"actions "', '""', 'null', '1', '["actions"]') },
   { weight: 1, arbitrary: jsonString },
 )
 
 /** An event as JSON text: a type, fields of both kinds, hostile extras, duplicates; the type line may be missing or repeated. */
 export const eventText: fc.Arbitrary<string> = fc.record({
   types: fc.oneof({ weight: 10, arbitrary: fc.array(typeText, { minLength: 1, maxLength: 2 }) }, { weight: 1, arbitrary: fc.constant([]) }),
-  fields: fc.array(fc.oneof({ weight: 6, arbitrary: field(['product_id', 'summary', 'count', 'replaces', 'forwarded_at', ...IDENTITY_FIELDS]) }, { weight: 1, arbitrary: extraField }), { maxLength: 8 }),
+  fields: fc.array(fc.oneof({ weight: 6, arbitrary: field(['product_id', 'summary', 'count', 'replaces', 'forwarded_at', ...IDENTITY_FIELDS, ...TRIGGER_FIELDS]) }, { weight: 1, arbitrary: extraField }), { maxLength: 8 }),
   actions: fc.option(fc.array(actionText, { maxLength: 5 }).map((a) => `[${a.join(',')}]`), { nil: undefined }),
   at: fc.nat(),
 }).map(({ types, fields, actions, at }) => {
@@ -223,7 +232,7 @@ export const eventText: fc.Arbitrary<string> = fc.record({
 })
 
 /** Fixture bodies: real deliveries. */
-const fixtures = ['actions-small', 'actions-medium', 'summary', 'usertour-trigger'] as const
+const fixtures = ['actions-small', 'actions-medium', 'summary', 'usertour-trigger', 'unknown-type'] as const
 const fixtureBody = fc.constantFrom(...fixtures).map((name) => new Uint8Array(fixture(name)))
 
 // Built once: arbitraries made per body (in `chain`) would be rebuilt for every case.

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { payloadCodecs, type Payload } from '../../src/codecs.js'
 import { compileFunction, INVALID } from '../../src/internal/compile.js'
 import {
-  idOr, integerOr0, integerOrNull, literal, nullableId, nullableString, numberOr0, stringOr, type FastCodec,
+  id as requiredId, idOr, integerOr0, integerOrNull, literal, nullableId, nullableString, numberOr0, stringOr, type FastCodec,
 } from '../../src/internal/fastCodec.js'
 
 describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', () => {
@@ -20,7 +20,7 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
   const id = fc.oneof({ arbitrary: str, weight: 5 },
     { arbitrary: fc.tuple(fc.string({ maxLength: 3 }), edge, fc.string({ maxLength: 3 })).map((p) => p.join('')), weight: 1 })
   const control = /[\x00-\x1f\x7f-\x9f]/
-  const ids = ['product_id', 'session_id', 'user_id', 'email', 'conversation_id']
+  const ids = ['product_id', 'session_id', 'user_id', 'email', 'conversation_id', 'flow_id']
   const holdsControl = (o: unknown): boolean => typeof o === 'object' && o !== null &&
     ids.some((k) => { const v = (o as Record<string, unknown>)[k]; return typeof v === 'string' && control.test(v) })
   const anyIdHoldsControl = (u: unknown): boolean => holdsControl(u) ||
@@ -34,11 +34,15 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
     actions: near(fc.array(action, { maxLength: 4 })) }, { requiredKeys: ['type'] })
   const summary = fc.record({ type: near(fc.constant('summary')), product_id: id, session_id: id,
     summary: str, replaces: int, forwarded_at: num }, { requiredKeys: ['type'] })
+  // flow_id is required: the one field with no default.
+  const usertour = fc.record({ type: near(fc.constant('usertour_trigger')), product_id: id, flow_id: id, session_id: id,
+    reason: str, user_id: id }, { requiredKeys: ['type'] })
   // JSON.parse makes `__proto__` an own key; the codecs must read past it.
   const withProto = (arb: fc.Arbitrary<Record<string, unknown>>) => fc.oneof(arb,
     arb.map((o) => JSON.parse(JSON.stringify(o).replace(/^\{/, '{"__proto__":{"product_id":"x","title":"y"},').replace(/,}$/, '}'))))
 
-  for (const [name, codec, arb] of [['ActionsPayload', payloadCodecs.actions, actions], ['SummaryPayload', payloadCodecs.summary, summary]] as const) {
+  for (const [name, codec, arb] of [['ActionsPayload', payloadCodecs.actions, actions], ['SummaryPayload', payloadCodecs.summary, summary],
+    ['UsertourTriggerPayload', payloadCodecs.usertour_trigger, usertour]] as const) {
     it(`${name}: same verdict and same value on 3,000 generated inputs, every id with a control character refused`, () => {
       let accepted = 0
       let controls = 0
@@ -68,7 +72,7 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
   it('each leaf: is, validate, fast and interpret agree (is holds exactly when decoding gives the value back unchanged)', () => {
     const leaves = { stringOr: stringOr('-'), numberOr0, integerOr0, integerOrNull, nullable: nullableString(false),
       emptyIsNull: nullableString(true), literal: literal('actions'), idOr: idOr('-'), nullableId: nullableId(false),
-      emptyIsNullId: nullableId(true) } as Record<string, FastCodec<unknown>>
+      emptyIsNullId: nullableId(true), id: requiredId } as Record<string, FastCodec<unknown>>
     const inputs = ['', 'a', '-', 'actions', 0, -0, 3, 3.5, 2 ** 53, Number.NaN, Infinity, null, undefined, true, {}, [],
       'a\x1fb', '\x00', '\x7f', '\x9f', '\xa0']
     const table = Object.entries(leaves).map(([name, leaf]) => [name, inputs.filter((u) => leaf.is(u)).map(String).join(' ')])
@@ -77,6 +81,7 @@ describe('internal/fastCodec: fast path, interpreter and io-ts validate agree', 
       ['integerOrNull', '0 0 3 null'], ['nullable', ' a - actions null a\x1fb \x00 \x7f \x9f \xa0'],
       ['emptyIsNull', 'a - actions null a\x1fb \x00 \x7f \x9f \xa0'], ['literal', 'actions'],
       ['idOr', ' a - actions \xa0'], ['nullableId', ' a - actions null \xa0'], ['emptyIsNullId', 'a - actions null \xa0'],
+      ['id', ' a - actions \xa0'],
     ])
     for (const [name, leaf] of Object.entries(leaves)) {
       const compiled = compileFunction<(u: unknown) => unknown>((gen) => `function (v) { return ${leaf.inline('v', gen)} }`)!

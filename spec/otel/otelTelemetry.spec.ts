@@ -34,7 +34,7 @@ const PARENT_ID = '00f067aa0ba902b7'
 const traffic = () => {
   const actions = signed(fixture('actions-small'))
   const summary = signed(fixture('summary'))
-  const unknown = signed(fixture('usertour-trigger'))
+  const unknown = signed(fixture('unknown-type'))
   const notJson = signed('not json')
   const notAnEvent = signed('[]')
   const large = signed(fixture('actions-medium'))
@@ -114,6 +114,21 @@ describe('otel/otelTelemetry', () => {
       expect(answer!.boundaries).to.deep.equal(INSTRUMENTS['autoplay_rx.http.server.request.duration']!.buckets)
       expect(answer!.boundaries![0]).to.equal(0.0001)
       // No callback registered: no callback durations.
+      expect(await otel.points('autoplay_rx.callbacks.duration')).to.deep.equal([])
+    })
+
+    it('a usertour_trigger is counted as accepted under its own type, answered 200 ok, with no callback time', async () => {
+      const { url, close } = await serve(otel.telemetry, (receiver) => receiver.onSummary(() => {}))
+      const trigger = signed(fixture('usertour-trigger'))
+      try {
+        const reply = await send(url, trigger.body, { headers: { 'x-connector-signature': trigger.signature } })
+        expect([reply.status, reply.json.code]).to.deep.equal([200, undefined])
+      } finally {
+        await close()
+      }
+      expect(await otel.values('autoplay_rx.deliveries')).to.deep.equal({
+        'autoplay_rx.delivery.outcome=accepted,autoplay_rx.payload.type=usertour_trigger': 1,
+      })
       expect(await otel.points('autoplay_rx.callbacks.duration')).to.deep.equal([])
     })
 
@@ -273,7 +288,7 @@ describe('otel/otelTelemetry', () => {
         if (index === 1) return void res.writeHead(503).end()
         openSse(res)
         if (index === 0) {
-          await write(res, `${frame('one')}${frame('two')}data: not json\n\nevent: heartbeat\ndata: {}\n\ndata: {"type":"usertour_trigger"}\n\n`)
+          await write(res, `${frame('one')}${frame('two')}data: not json\n\nevent: heartbeat\ndata: {}\n\ndata: {"type":"session_started"}\n\n`)
           return void res.end()
         }
         await write(res, frame('three'))

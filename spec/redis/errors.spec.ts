@@ -12,7 +12,7 @@ const refusal = (text: string): RedisEntryError => {
 }
 
 describe('redis/errors', () => {
-  const errors: RedisEntryError[] = [refusal('{'), refusal('{"type":"actions","actions":5}'), refusal('{"type":"usertour_trigger"}'), missingPayloadField]
+  const errors: RedisEntryError[] = [refusal('{'), refusal('{"type":"actions","actions":5}'), refusal('{"type":"session_started"}'), missingPayloadField]
 
   it('the missing field is one value, told apart by its tag', () => {
     expect(errors.map((e) => e._tag === 'MissingPayloadField')).to.deep.equal([false, false, false, true])
@@ -26,6 +26,6 @@ describe('redis/errors', () => {
       DeliveryLimit: (e) => `dead:${e.deliveries}`, EntryTrimmed: () => 'lost',
     })
     expect([...errors, deliveryLimit(5, 's:dead'), entryTrimmed].map(why)).to.deep.equal(['json:syntax', 'shape:actions',
-      'type:usertour_trigger', 'foreign:Entry has no "payload" field', 'dead:5', 'lost'])
+      'type:session_started', 'foreign:Entry has no "payload" field', 'dead:5', 'lost'])
   })
 })

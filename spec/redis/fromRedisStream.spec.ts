@@ -53,6 +53,43 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     }
   })
 
+  it('usertour_trigger entries go to usertourTriggers (a throw logged), never out as deliveries, and are acknowledged; without the option, dropped and said once', async () => {
+    const writer = await client()
+    const stream = name('triggers')
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const server = await listen(createNodeMiddleware(receiver, { persist: redisAppender(writer, { stream }) }))
+    const trigger = (flow: string) => Buffer.from(JSON.stringify({ type: 'usertour_trigger', product_id: 'p', flow_id: flow, session_id: 'ps_1' }))
+    const [summary] = generateEvents({ type: 'summary', count: 1, sessions: 1, seed: 4 })
+    try {
+      const report = await sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, retries: 0, concurrency: 1,
+        deliveries: [trigger('flow_a'), Buffer.from(summary!), trigger('flow_b')].map((body) => ({ body })) })
+      expect(report.statuses).to.deep.equal([200, 200, 200])
+    } finally {
+      await server.close()
+    }
+    const flows: string[] = []
+    const logger = recordingLogger()
+    const deliveries: string[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 100, logger,
+      usertourTriggers: (t) => {
+        flows.push(t.flow_id)
+        if (t.flow_id === 'flow_a') throw new Error('the app\'s bug')
+      } }).subscribe((d) => { deliveries.push(d.payload.type); void d.ack() }))
+    const pending = async (group: string) => Number((await writer.sendCommand(['XPENDING', stream, group]) as unknown[])[0])
+    await until(async () => deliveries.length === 1 && flows.length === 2 && await pending('g') === 0, 'every entry handled and acknowledged')
+    expect([flows, deliveries]).to.deep.equal([['flow_a', 'flow_b'], ['summary']])
+    expect(logger.lines.map((l) => [l.level, l.message])).to.deep.equal([['error', 'usertourTriggers threw; the stream goes on']])
+
+    const quiet = recordingLogger()
+    keep(fromRedisStream(await client(), { stream, group: 'h', consumer: 'c', blockMs: 100, logger: quiet })
+      .subscribe((d) => { deliveries.push(d.payload.type); void d.ack() }))
+    await until(async () => deliveries.length === 2 && await pending('h') === 0, 'the second group done')
+    expect(quiet.lines.map((l) => [l.level, l.message])).to.deep.equal([['info',
+      'usertour_trigger entries are acknowledged and dropped: pass usertourTriggers to have them']])
+    expect(() => fromRedisStream(writer, { stream, group: 'x', consumer: 'c', usertourTriggers: 1 as never }))
+      .to.throw(TypeError, /usertourTriggers must be a function/)
+  })
+
   it('a worker killed mid-batch: its pending entries are claimed by the other, none lost', async () => {
     const writer = await client()
     const stream = name('claim')

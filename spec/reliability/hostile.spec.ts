@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { execFile } from 'node:child_process'
 import { Agent, request, type OutgoingHttpHeaders } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { WebhookReceiver, type IngestError, type Payload } from '../../src/index.js'
+import { WebhookReceiver, type IngestError, type Payload, type UsertourTriggerPayload } from '../../src/index.js'
 import { createFetchHandler } from '../../src/adapters/web.js'
 import { recordingLogger, SECRET } from '../helpers/fixtures.js'
 import {
@@ -46,21 +46,24 @@ function tally(target: string, category: string, e: Pick<Expected, 'outcome' | '
 
 /** What a receiver emitted since the last call. */
 function recorder(receiver: WebhookReceiver) {
-  const payloads: Payload[] = []
+  const payloads: Array<Payload | UsertourTriggerPayload> = []
   const rejected: IngestError[] = []
   receiver.payloads$.subscribe((p) => payloads.push(p))
+  receiver.usertourTrigger$.subscribe((t) => payloads.push(t))
   receiver.rejected$.subscribe((e) => rejected.push(e))
   return () => ({ payloads: payloads.splice(0), rejected: rejected.splice(0) })
 }
 
 const ACTIONS_KEYS = ['actions', 'conversation_id', 'count', 'email', 'forwarded_at', 'product_id', 'session_id', 'type', 'user_id']
 const SUMMARY_KEYS = ['forwarded_at', 'product_id', 'replaces', 'session_id', 'summary', 'type']
+const TRIGGER_KEYS = ['flow_id', 'product_id', 'reason', 'session_id', 'type', 'user_id']
 const ACTION_KEYS = ['canonical_url', 'conversation_id', 'description', 'email', 'index', 'raw_url', 'session_id', 'timestamp_end', 'timestamp_start', 'title', 'type', 'user_id']
 
 /** A decoded payload is fresh plain data: Object.prototype, exactly the modelled keys, whatever the body held. */
-function expectPlainData(payload: Payload): void {
+function expectPlainData(payload: Payload | UsertourTriggerPayload): void {
   expect(Object.getPrototypeOf(payload)).to.equal(Object.prototype)
-  expect(Object.keys(payload).sort()).to.deep.equal(payload.type === 'actions' ? ACTIONS_KEYS : SUMMARY_KEYS)
+  const keys = { actions: ACTIONS_KEYS, summary: SUMMARY_KEYS, usertour_trigger: TRIGGER_KEYS }[payload.type]
+  expect(Object.keys(payload).sort()).to.deep.equal(keys)
   if (payload.type === 'actions') {
     expect(Object.getPrototypeOf(payload.actions)).to.equal(Array.prototype)
     expect(payload.count).to.equal(payload.actions.length)
@@ -76,7 +79,7 @@ function expectPlainData(payload: Payload): void {
  * with the genuine signature), exactly one rejection with the expected tag
  * and reason otherwise (none for 405/415, answered before the receiver).
  */
-function expectEmitted(c: HostileCase, e: Expected, emitted: { payloads: Payload[]; rejected: IngestError[] }, signature: string | undefined): void {
+function expectEmitted(c: HostileCase, e: Expected, emitted: { payloads: Array<Payload | UsertourTriggerPayload>; rejected: IngestError[] }, signature: string | undefined): void {
   if (emitted.payloads.length > 0) expect(signature, 'accepted without the genuine signature').to.equal(genuineSignature(c.body))
   if (e.outcome === 'Accepted') {
     expect(emitted.payloads).to.have.length(1)

@@ -92,7 +92,7 @@ describe('sse/connectorStream', () => {
     }
 
     it('reports frames that do not decode, with their text and the push-mode error, and goes on', async () => {
-      const usertour = fixture('usertour-trigger.json')
+      const usertour = fixture('unknown-type.json')
       const server = await startServer((_req, res) => {
         openSse(res)
         res.write('data: {"type":"summary",\n\n')
@@ -113,7 +113,56 @@ describe('sse/connectorStream', () => {
       const invalid = rejections[1]!.error
       expect(invalid._tag === 'InvalidPayload' && invalid.issues).to.deep.equal([{ path: 'replaces', expected: 'integer', got: 'string' }])
       const unknown = rejections[2]!.error
-      expect(unknown._tag === 'UnknownEventType' && unknown.eventType).to.equal('usertour_trigger')
+      expect(unknown._tag === 'UnknownEventType' && unknown.eventType).to.equal('session_started')
+    })
+
+    it('hands usertour_trigger frames to usertourTriggers, in order between payloads; a throw there is logged and the stream goes on', async () => {
+      const trigger = fixture('usertour-trigger.json')
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(frame('one'))
+        res.write(`event: trigger\ndata: ${trigger}\n\n`)
+        res.write(`data: ${JSON.stringify({ type: 'usertour_trigger', flow_id: 'flow_7', session_id: 'ps_2', reason: 'dwell' })}\n\n`)
+        res.write(`data: ${JSON.stringify({ type: 'usertour_trigger', session_id: 'ps_3' })}\n\n`)
+        res.write(frame('two'))
+      })
+      const order: string[] = []
+      const errors: string[] = []
+      const logger = { ...silentLogger, error: (message: string) => { errors.push(message) } }
+      const { result, rejections } = run({
+        url: server.url, logger,
+        usertourTriggers: (t) => {
+          order.push(`${t.flow_id}@${t.session_id}:${t.reason}`)
+          if (t.flow_id === 'flow_42') throw new Error('the app\'s bug')
+        },
+      }, 2)
+      const payloads = await result
+      expect(payloads.map((p) => p.type === 'summary' && p.summary)).to.deep.equal(['one', 'two'])
+      expect(order).to.deep.equal(['flow_42@ps_abc123:', 'flow_7@ps_2:dwell'])
+      expect(errors).to.deep.equal(['usertourTriggers threw; the stream goes on'])
+      // One without a flow_id is refused as any invalid frame.
+      expect(rejections.map((r) => [r.error._tag, r.error._tag === 'InvalidPayload' && r.error.eventType]))
+        .to.deep.equal([['InvalidPayload', 'usertour_trigger']])
+    })
+
+    it('without usertourTriggers, drops usertour_trigger frames and says so once, at debug', async () => {
+      const trigger = fixture('usertour-trigger.json')
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(`data: ${trigger}\n\ndata: ${trigger}\n\n`)
+        res.write(frame('after'))
+      })
+      const lines: string[] = []
+      const logger = { debug: (message: string) => { lines.push(message) } }
+      const { result, rejections } = run({ url: server.url, logger }, 1)
+      expect((await result).map((p) => p.type)).to.deep.equal(['summary'])
+      expect(rejections).to.deep.equal([])
+      expect(lines).to.deep.equal(['SSE usertour_trigger frames dropped: no usertourTriggers'])
+    })
+
+    it('refuses a usertourTriggers that is not a function when made', () => {
+      expect(() => connectorStream({ url: 'http://connector.test/s', token: TOKEN, usertourTriggers: 'yes' as never }))
+        .to.throw(TypeError, /usertourTriggers must be a function/)
     })
 
     it('applies the push-mode defaults and reconciles count, warning through the logger', async () => {

@@ -83,7 +83,7 @@ describe('sse/options', () => {
 
   describe('defaults', () => {
     it('fills in every default, with the documented values', () => {
-      const { fetch: fetchFunction, logger, random, scheduler, events, telemetry, ...numbers } = resolveOptions({ url: 'http://connector.test/stream/p', token: TOKEN })
+      const { fetch: fetchFunction, logger, random, scheduler, events, usertourTriggers, telemetry, ...numbers } = resolveOptions({ url: 'http://connector.test/stream/p', token: TOKEN })
       expect(numbers).to.deep.equal({
         url: 'http://connector.test/stream/p',
         headers: { accept: 'text/event-stream', 'cache-control': 'no-cache', authorization: `Bearer ${TOKEN}` },
@@ -94,7 +94,7 @@ describe('sse/options', () => {
         DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_RESET_BACKOFF_AFTER_MS,
         DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_MAX_FRAME_CHARS,
       ]).to.deep.equal([1000, 250, 30_000, 5000, 10_000, 90_000, 4_194_304])
-      expect([fetchFunction === globalThis.fetch, logger, random, scheduler, events, telemetry]).to.deep.equal([true, consoleLogger, Math.random, asyncScheduler, undefined, undefined])
+      expect([fetchFunction === globalThis.fetch, logger, random, scheduler, events, usertourTriggers, telemetry]).to.deep.equal([true, consoleLogger, Math.random, asyncScheduler, undefined, undefined, undefined])
     })
 
     it('keeps the values given: Infinity where allowed, 0 where allowed, and the functions passed', () => {

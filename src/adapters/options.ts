@@ -2,7 +2,7 @@
  * The adapters' options, their defaults, and the checks that refuse options which cannot work. The
  * body limit is not here: its one owner is the receiver (`new WebhookReceiver({ maxBodyBytes })`).
  */
-import type { Payload } from '../codecs.js'
+import type { Payload, UsertourTriggerPayload } from '../codecs.js'
 import { InFlightBudget, isBudget } from './budget.js'
 import { must, positiveNumber } from '../internal/options.js'
 
@@ -29,10 +29,11 @@ export interface AdapterOptions {
   /** The longest time to receive the whole body once the headers are in; default 10000 ms. */
   readonly bodyTimeoutMs?: number | undefined
   /**
-   * A durable write that must succeed before the connector is acknowledged (`redisAppender`): when it
-   * fails or outlasts `persistTimeoutMs` the answer is 503 and the connector retries.
+   * A durable write that must succeed before the connector is acknowledged (`redisAppender`), given every
+   * accepted event (a `usertour_trigger` too): when it fails or outlasts `persistTimeoutMs` the answer is 503
+   * and the connector retries.
    */
-  readonly persist?: ((payload: Payload) => PromiseLike<unknown>) | undefined
+  readonly persist?: ((payload: Payload | UsertourTriggerPayload) => PromiseLike<unknown>) | undefined
   /** The longest wait for `persist`; default 2000 ms. */
   readonly persistTimeoutMs?: number | undefined
   /** What this adapter may hold at once (past it: 503); share one between adapters. Default: its own. */

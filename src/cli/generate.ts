@@ -18,12 +18,13 @@ export function seededRandom(seed: number): () => number {
 const PAGES = ['dashboard', 'reports', 'settings/billing', 'team/members', 'projects/:id', 'projects/:id/tasks',
   'integrations', 'onboarding']
 const KINDS = ['pageview', 'click', 'click', 'type', 'focus', 'blur', 'submit']
+const FLOWS = ['flow_onboarding', 'flow_export_csv', 'flow_invite_team', 'flow_billing']
 const TARGETS = ['Export CSV', 'Save', 'Invite member', 'Upgrade plan', 'Search', 'New project', 'Filter',
   'Connect Slack']
 
 /** Options of {@link generateEvents}. */
 export interface GenerateOptions {
-  readonly type: 'actions' | 'summary'
+  readonly type: 'actions' | 'summary' | 'usertour_trigger'
   readonly count: number
   readonly sessions: number
   readonly productId?: string | undefined
@@ -48,6 +49,13 @@ export function generateEvents(options: GenerateOptions): string[] {
   for (let n = 0; n < options.count; n++) {
     const session = sessions[n % sessions.length]!
     const forwardedAt = Math.round((start + n * 0.25) * 1000) / 1000
+    if (options.type === 'usertour_trigger') {
+      out.push(JSON.stringify({
+        type: 'usertour_trigger', product_id: productId, flow_id: pick(FLOWS), session_id: session.id,
+        reason: `The user went back and forth on the ${pick(PAGES)} page`, user_id: session.user,
+      }))
+      continue
+    }
     if (options.type === 'summary') {
       out.push(JSON.stringify({
         type: 'summary', product_id: productId, session_id: session.id,

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Subscription } from 'rxjs'
-import type { Payload } from '../codecs.js'
+import type { Payload, UsertourTriggerPayload } from '../codecs.js'
 import { toText } from '../payloads.js'
 import { WebhookReceiver, type WebhookReceiverOptions as ReceiverOptions } from '../receiver.js'
 import { createHardenedServer, createNodeMiddleware, type AdapterOptions } from '../adapters/node.js'
@@ -42,6 +42,13 @@ export function formatPayload(payload: Payload): string {
   return [`actions  ${head}`, ...lines.map((l) => `  ${l}`)].join('\n')
 }
 
+/** A `usertour_trigger`, readable (`--json`: `{"event":"usertour_trigger","trigger":…}`). */
+export function formatTrigger(trigger: UsertourTriggerPayload, json: boolean): string {
+  if (json) return JSON.stringify({ event: 'usertour_trigger', trigger })
+  const why = trigger.reason === '' ? '' : `\n  ${trigger.reason}`
+  return `usertour session ${trigger.session_id ?? 'unknown'}: start flow ${trigger.flow_id}${why}`
+}
+
 export function formatRejection(error: { readonly _tag: string; readonly message: string }): string {
   return `rejected ${error._tag}: ${error.message}`
 }
@@ -53,6 +60,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
     write(json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))
+  subscriptions.add(receiver.usertourTrigger$.subscribe((trigger) => write(formatTrigger(trigger, json === true))))
   subscriptions.add(receiver.rejected$.subscribe((error) =>
     write(json
       ? JSON.stringify({ event: 'rejected', tag: error._tag, message: error.message,

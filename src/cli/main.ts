@@ -100,7 +100,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: {
       url: { arg: 'URL', help: 'the receiver\'s endpoint (required, but with --dry-run)' },
       secret: { arg: 'S', help: 'shared secret (required)' },
-      type: { arg: 'T', help: 'generated event type: actions | summary', default: 'actions' },
+      type: { arg: 'T', help: 'generated event type: actions | summary | usertour_trigger', default: 'actions' },
       count: { arg: 'N', help: 'generated events, or times each FILE is sent', default: '1' },
       sessions: { arg: 'K', help: 'sessions the generated events spread over', default: '3' },
       seed: { arg: 'N', help: 'generator seed', default: '42' },
@@ -119,7 +119,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         : args.url('url', /^https?:$/, 'an http:// or https:// URL', URL_EXAMPLE, 'the receiver\'s endpoint')
       const secret = args.required('secret', 'pass the secret the receiver checks signatures with')
       const type = args.text('type')
-      if (type !== 'actions' && type !== 'summary') return fail(`--type must be actions or summary, got "${type}"`)
+      if (type !== 'actions' && type !== 'summary' && type !== 'usertour_trigger') {
+        return fail(`--type must be actions, summary or usertour_trigger, got "${type}"`)
+      }
       const count = args.int('count', 1)
       const events = args.files.length > 0
         ? { files: args.files, times: count }

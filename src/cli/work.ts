@@ -1,7 +1,7 @@
 /** `autoplay-rx work`: reads a Redis Stream through a consumer group, prints each delivery, then acknowledges it. */
 import { fromRedisStream, type FromRedisStreamOptions } from '../redis/index.js'
 import { cliLogger, untilInterrupted, writeError, writeLine } from './io.js'
-import { formatPayload, formatRejection } from './listen.js'
+import { formatPayload, formatRejection, formatTrigger } from './listen.js'
 import { connectRedis } from './redis.js'
 
 type ReaderOptions = Pick<FromRedisStreamOptions, 'stream' | 'group' | 'consumer' | 'claimIdleMs'>
@@ -17,6 +17,7 @@ export async function workCommand(options: WorkOptions): Promise<number> {
   const acking = new Set<Promise<boolean>>()
   const subscription = fromRedisStream(redis, {
     stream, group, consumer, claimIdleMs, blockMs: 1000, logger: cliLogger,
+    usertourTriggers: (trigger) => writeLine(formatTrigger(trigger, json)),
     rejected: ({ id, error }) => writeLine(json
       ? JSON.stringify({ event: 'rejected', id, tag: error._tag, message: error.message })
       : `${id} ${formatRejection(error)}`),

@@ -130,19 +130,11 @@ class ArrayCodec<A> extends t.Type<A[]> implements FastCodec<A[]> {
         }
         return errors.length > 0 ? t.failures(errors) : t.success(out)
       }, t.identity)
-    this.fast = compileFunction<(u: unknown) => A[] | Invalid>((gen) => `function (u) {
-      if (u == null) return []
-      if (!Array.isArray(u)) return INVALID
-      const n = u.length
-      const out = new Array(n)
-      for (let i = 0; i < n; i++) {
-        const v = u[i]
-        const d = ${item.inline('v', gen)}
-        if (d === INVALID) return INVALID
-        out[i] = d
-      }
-      return out
-    }`) ?? this.interpret
+    // Generated code on few lines: the whitespace of a template literal ships in every bundle.
+    this.fast = compileFunction<(u: unknown) => A[] | Invalid>((gen) => 'function (u) {' +
+      'if (u == null) return []; if (!Array.isArray(u)) return INVALID; const n = u.length, out = new Array(n);' +
+      `for (let i = 0; i < n; i++) { const v = u[i], d = ${item.inline('v', gen)}; if (d === INVALID) return INVALID;` +
+      'out[i] = d } return out }') ?? this.interpret
   }
   readonly interpret = (u: unknown): A[] | Invalid => {
     if (u === undefined || u === null) return []
@@ -201,17 +193,12 @@ class ObjectCodec<A> extends t.Type<A> implements FastCodec<A> {
         ...keys.map((k) => `${objectProto}[${JSON.stringify(k)}] !== undefined`)].join(' || ')
       const steps = keys.map((k, i) => {
         const key = JSON.stringify(k)
-        return `v = u[${key}]; if (inherits && v !== undefined && !hasOwn.call(u, ${key})) v = undefined
-        const p${i} = ${codecs[i]!.inline('v', gen)}; if (p${i} === INVALID) return INVALID`
+        return `v = u[${key}]; if (inherits && v !== undefined && !hasOwn.call(u, ${key})) v = undefined;` +
+          `const p${i} = ${codecs[i]!.inline('v', gen)}; if (p${i} === INVALID) return INVALID;`
       })
       const literal = `{ ${keys.map((k, i) => `${JSON.stringify(k)}: p${i}`).join(', ')} }`
-      return `function (u) {
-        if (typeof u !== 'object' || u === null || Array.isArray(u)) return INVALID
-        const inherits = ${mayInherit}
-        let v
-        ${steps.join('\n')}
-        return ${gen.ref(finish)}(${literal})
-      }`
+      return `function (u) { if (typeof u !== 'object' || u === null || Array.isArray(u)) return INVALID;` +
+        `const inherits = ${mayInherit}; let v; ${steps.join('')} return ${gen.ref(finish)}(${literal}) }`
     }) ?? this.interpret
   }
   readonly interpret = (u: unknown): A | Invalid => {
@@ -241,7 +228,8 @@ export function objectCodec<P extends Props, A>(name: string, props: P, finish: 
   return new ObjectCodec(name, props, finish as (a: Record<string, unknown>) => A)
 }
 
-function isPlainRecord(u: unknown): u is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isPlainRecord(u: unknown): u is Record<string, unknown> {
   return typeof u === 'object' && u !== null && !Array.isArray(u)
 }
 
@@ -253,6 +241,8 @@ export const integerOrNull: FastCodec<number | null> = defaultCodec<number | nul
 export const nullableString = (emptyIsNull: boolean): FastCodec<string | null> => nullableStringCodec(emptyIsNull)
 /** An id: as `stringOr`, without control characters. */
 export const idOr = (fallback: string): FastCodec<string> => withoutControls(stringOr(fallback))
+/** A required id: a string without control characters. */
+export const id: FastCodec<string> = withoutControls(stringCodec)
 /** An id that may be absent: as `nullableString`, without control characters. */
 export const nullableId = (emptyIsNull: boolean): FastCodec<string | null> =>
   withoutControls(nullableStringCodec(emptyIsNull))

@@ -7,7 +7,7 @@ import {
   type Tracer, type TracerProvider,
 } from '@opentelemetry/api'
 import type { CallbackFailure, CallbackOutcome } from '../callbacks.js'
-import type { Payload } from '../codecs.js'
+import type { WireEvent } from '../codecs.js'
 import type { IngestError } from '../errors.js'
 import { within } from '../internal/within.js'
 import type { ConnectorStreamEvent } from '../sse/lifecycle.js'
@@ -55,9 +55,10 @@ const ROOT: SpanOptions = Object.freeze({ kind: SpanKind.SERVER, root: true })
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate()
 const NONE: Attributes = Object.freeze({})
 // Made once, so that counting or recording a delivery allocates nothing.
-const TYPES: Record<Payload['type'], Attributes> = {
+const TYPES: Record<WireEvent['type'], Attributes> = {
   actions: Object.freeze({ 'autoplay_rx.payload.type': 'actions' }),
   summary: Object.freeze({ 'autoplay_rx.payload.type': 'summary' }),
+  usertour_trigger: Object.freeze({ 'autoplay_rx.payload.type': 'usertour_trigger' }),
 }
 const acceptedAs = (type: string): Attributes =>
   ({ 'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': type })
@@ -246,7 +247,7 @@ class Delivery implements DeliveryProbe {
   private sender: HeaderReader | undefined
   private ingestAt = 0
   private acceptedAt = 0
-  private type: Payload['type'] = 'actions'
+  private type: WireEvent['type'] = 'actions'
   /** The span ends once `finish` and pending callbacks have both happened. */
   private holds = 1
 
@@ -277,7 +278,7 @@ class Delivery implements DeliveryProbe {
     if (this.span !== undefined) this.state.fence.run(refuse, this.span, error._tag)
   }
 
-  accepted(payload: Payload, callbacks: boolean): void {
+  accepted(payload: WireEvent, callbacks: boolean): void {
     // The clock only when something is timed from here: the ingest that ends, or callbacks that start.
     if (this.ingestAt !== 0 || callbacks) this.acceptedAt = performance.now()
     this.type = payload.type
@@ -326,7 +327,7 @@ function refuse(span: Span, tag: string): void {
   span.setAttributes({ 'autoplay_rx.delivery.outcome': tag, 'error.type': tag })
 }
 
-function accept(span: Span, type: Payload['type']): void {
+function accept(span: Span, type: WireEvent['type']): void {
   span.setAttributes({ 'autoplay_rx.delivery.outcome': 'accepted', 'autoplay_rx.payload.type': type })
   span.addEvent('autoplay_rx.accepted')
 }

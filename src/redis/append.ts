@@ -3,7 +3,7 @@
  * `maxLen` but never past what a consumer group still needs), as a function for `persist` or as an operator.
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
-import type { Payload } from '../codecs.js'
+import type { Payload, UsertourTriggerPayload } from '../codecs.js'
 import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisCommandClient } from './client.js'
@@ -52,8 +52,8 @@ export interface RedisAppendOptions {
 }
 
 /**
- * A function that appends one payload to a stream and resolves with the entry id once Redis has it: what the
- * adapters' `persist` option takes, to answer the connector only once the delivery is stored.
+ * A function that appends one event (a payload or a `usertour_trigger`) to a stream and resolves with the entry id
+ * once Redis has it: what the adapters' `persist` option takes, to answer the connector only once it is stored.
  *
  * @example
  * ```ts
@@ -63,14 +63,14 @@ export interface RedisAppendOptions {
  */
 export function redisAppender(
   client: RedisCommandClient, options: RedisAppendOptions,
-): (payload: Payload) => Promise<string> {
+): (payload: Payload | UsertourTriggerPayload) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const { logger = consoleLogger } = options
   const telemetry = fenced(options.telemetry, logger)
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
-  const append = async (payload: Payload) => {
+  const append = async (payload: Payload | UsertourTriggerPayload) => {
     const reply = await run([stream], [String(maxLen), PAYLOAD_FIELD, JSON.stringify(payload)])
     const [id, length] = reply as [unknown, number]
     if (length > maxLen + NODE) {
@@ -102,9 +102,11 @@ export function redisAppender(
  * receiver.payloads$.pipe(toRedisStream(redis, { stream: 'autoplay:events' })).subscribe(({ id }) => console.log(id))
  * ```
  */
-export function toRedisStream(client: RedisCommandClient, options: RedisAppendOptions): OperatorFunction<Payload, {
+export function toRedisStream<P extends Payload | UsertourTriggerPayload>(
+  client: RedisCommandClient, options: RedisAppendOptions,
+): OperatorFunction<P, {
   /** The entry id Redis gave it. */ readonly id: string
-  /** The payload stored. */ readonly payload: Payload
+  /** The payload stored. */ readonly payload: P
 }> {
   const append = redisAppender(client, options)
   // One connection answers in order, so ids come out in the order payloads went in.

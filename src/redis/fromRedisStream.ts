@@ -10,6 +10,7 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
+import { triggerPasser } from '../internal/triggers.js'
 import { decodeText, type Decoded } from '../decode.js'
 import { bounded } from '../internal/within.js'
 import { errorText, log } from '../logger.js'
@@ -184,10 +185,20 @@ export function fromRedisStream(
       }),
     )
 
+    // A trigger is no delivery: handed to its own function, then acknowledged (a throw is the function's to fix).
+    const passTrigger = triggerPasser(settings.usertourTriggers, logger, 'info',
+      'usertour_trigger entries are acknowledged and dropped: pass usertourTriggers to have them',
+      { stream, group, consumer })
+
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
       const payload = decodeEntry(entry, refuse, ack)
       if (payload === null) return null
+      if (payload.type === 'usertour_trigger') {
+        passTrigger(payload, entry.id)
+        void ack(entry.id)
+        return null
+      }
       probe?.read(1, claimed)
       let bytes = 0
       for (const [k, v] of Object.entries(entry.fields)) bytes += k.length + v.length

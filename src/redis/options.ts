@@ -3,6 +3,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import type { BackoffPolicy } from '../backoff.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { consoleLogger, type Logger } from '../logger.js'
+import type { UsertourTriggerPayload } from '../codecs.js'
 import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
@@ -42,6 +43,11 @@ export interface FromRedisStreamOptions {
   readonly readClient?: RedisCommandClient | undefined
   /** Entries not handed out: not decoded, dead-lettered, trimmed while pending (acknowledged). Throwing is logged. */
   readonly rejected?: ((rejection: RedisEntryRejection) => void) | undefined
+  /**
+   * Given each `usertour_trigger` entry (not a payload, so never a delivery), which is acknowledged once it
+   * returns; a throw is logged. Without it, such entries are acknowledged and dropped, said once in the log.
+   */
+  readonly usertourTriggers?: ((trigger: UsertourTriggerPayload) => void) | undefined
   /** Where Redis errors and failed acknowledgements are reported, one line each; default `consoleLogger`. */
   readonly logger?: Logger | undefined
   /** The pauses between retries after a Redis error; default 100 ms doubling to 5 s, with jitter. */
@@ -65,6 +71,9 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
   const backoff = options.backoff ?? READ_BACKOFF
   positiveInteger('backoff.maxMs', backoff.maxMs)
   if (!(backoff.initialMs >= 0)) throw new TypeError('autoplay-rx: backoff.initialMs must be a number of ms, 0 or more')
+  if (options.usertourTriggers !== undefined && typeof options.usertourTriggers !== 'function') {
+    throw new TypeError('autoplay-rx: usertourTriggers must be a function')
+  }
   if (options.readClient === undefined && typeof (client as { duplicate?: unknown }).duplicate !== 'function') {
     throw new TypeError('autoplay-rx: fromRedisStream needs a readClient (a connection of its own for the blocking ' +
       'reads) when client has no duplicate()')
@@ -85,6 +94,7 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     startAt,
     readClient: options.readClient,
     rejected: options.rejected,
+    usertourTriggers: options.usertourTriggers,
     logger: options.logger ?? consoleLogger,
     backoff,
     scheduler: options.scheduler ?? asyncScheduler,

@@ -11,6 +11,7 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
+import { triggerPasser } from '../internal/triggers.js'
 import { decodeText } from '../decode.js'
 import { log, warnCountMismatch } from '../logger.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
@@ -87,6 +88,10 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       }
     }
 
+    // A trigger is not a payload: it goes to its own function.
+    const passTrigger = triggerPasser(config.usertourTriggers, config.logger, 'debug',
+      'SSE usertour_trigger frames dropped: no usertourTriggers')
+
     // A plain loop (cheaper than a generator through `from`); a consumer that is done stops it mid-chunk.
     const payloads = (messages: readonly EventSourceMessage[]): Observable<Payload> => new Observable((subscriber) => {
       for (const message of messages) {
@@ -103,11 +108,16 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
           emit({ _tag: 'FrameRejected', data, event, id, error: decoded.left })
           continue
         }
-        warnCountMismatch(config.logger, decoded.right)
-        // A payload: the backoff starts over (here rather than in a tap: one hop less per frame).
+        // An event: the backoff starts over (here rather than in a tap: one hop less per frame).
         retries = 0
         if (probe !== undefined) probe.frame()
-        subscriber.next(decoded.right.payload)
+        const payload = decoded.right.payload
+        if (payload.type === 'usertour_trigger') {
+          passTrigger(payload)
+          continue
+        }
+        warnCountMismatch(config.logger, decoded.right)
+        subscriber.next(payload)
       }
       subscriber.complete()
     })

@@ -6,6 +6,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { nonEmpty, positiveInteger, positiveNumber } from '../internal/options.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
+import type { UsertourTriggerPayload } from '../codecs.js'
 import type { FetchFunction } from './fetch.js'
 import type { ConnectorStreamEvent } from './lifecycle.js'
 
@@ -49,6 +50,11 @@ export interface ConnectorStreamOptions {
   readonly fetch?: FetchFunction | undefined
   /** Told every lifecycle event and refused frame of this subscription, in order; a throw is logged. */
   readonly events?: ((event: ConnectorStreamEvent) => void) | undefined
+  /**
+   * Given each `usertour_trigger` frame (not a payload, so not on the Observable); a throw is logged. Without it
+   * such frames are dropped, said once per subscription at `debug`.
+   */
+  readonly usertourTriggers?: ((trigger: UsertourTriggerPayload) => void) | undefined
   /** Where count mismatches and, without `events`, failures (rate-limited) are logged; default `consoleLogger`. */
   readonly logger?: Logger | undefined
   /** Metrics of this stream (`otelTelemetry()` from `autoplay-rx/otel`), told besides `events`; default none. */
@@ -59,10 +65,10 @@ export interface ConnectorStreamOptions {
   readonly scheduler?: SchedulerLike | undefined
 }
 
-type Defaulted = Exclude<keyof ConnectorStreamOptions, 'url' | 'token' | 'events' | 'telemetry'>
+type Defaulted = Exclude<keyof ConnectorStreamOptions, 'url' | 'token' | 'events' | 'usertourTriggers' | 'telemetry'>
 /** The options checked, with their defaults. */
 export type Config = { readonly [K in Defaulted]-?: Exclude<ConnectorStreamOptions[K], undefined> } &
-  Pick<ConnectorStreamOptions, 'events' | 'telemetry'> & { readonly url: string }
+  Pick<ConnectorStreamOptions, 'events' | 'usertourTriggers' | 'telemetry'> & { readonly url: string }
 
 /** Checks the options and fills in the defaults; throws a TypeError naming the first wrong one. */
 export function resolveOptions(options: ConnectorStreamOptions): Config {
@@ -95,7 +101,9 @@ export function resolveOptions(options: ConnectorStreamOptions): Config {
     fail(`maxRetries must be a non-negative integer or Infinity, got ${String(maxRetries)}`)
   }
   const maxFrameChars = positiveInteger('maxFrameChars', options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS)
-  if (options.events !== undefined && typeof options.events !== 'function') fail('events must be a function')
+  for (const key of ['events', 'usertourTriggers'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') fail(`${key} must be a function`)
+  }
 
   const headers: Record<string, string> = {}
   // Lower-cased so that a user's `Authorization` cannot sit beside ours and be merged into one value.
@@ -125,6 +133,7 @@ export function resolveOptions(options: ConnectorStreamOptions): Config {
     maxFrameChars,
     fetch: fetchFunction!,
     events: options.events,
+    usertourTriggers: options.usertourTriggers,
     logger: options.logger ?? consoleLogger,
     telemetry: fenced(options.telemetry, options.logger ?? consoleLogger),
     random: options.random ?? Math.random,
