@@ -35,7 +35,8 @@ import types
 
 COMMIT = "d82a2fd1e93059601540bd3286219e553510623a"
 REPO = "Autoplay-AI/Autoplay-AI-SDK"
-MODULES = ["exceptions", "metrics", "models", "webhook_receiver", "summarizer", "context_store"]
+MODULES = ["exceptions", "metrics", "models", "webhook_receiver", "summarizer", "context_store",
+           "integrations/usertour_sse"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
 NOW = 1_700_000_000.0  # the clock every context scenario starts at, in seconds
@@ -44,21 +45,24 @@ SECRET = "whsec_parity"
 logging.disable(logging.CRITICAL)  # the reference logs every failure it recovers from
 
 
-def load(repo: str) -> types.SimpleNamespace:
-    """The reference's modules at COMMIT, imported from a temporary copy without the package __init__."""
+def load(repo: str, modules=MODULES, keys=None) -> types.SimpleNamespace:
+    """The reference's modules at COMMIT, imported from a temporary copy without the packages' __init__ files
+    (directories without one are namespace packages under the stub): each by its file's name, or `keys`'."""
     git = ["git", "--git-dir", repo] if not os.path.isdir(os.path.join(repo, ".git")) else ["git", "-C", repo]
     root = tempfile.mkdtemp(prefix="autoplay-sdk-")
     package = os.path.join(root, "autoplay_sdk")
-    os.makedirs(package)
-    for name in MODULES:
+    for name in modules:
         text = subprocess.run(git + ["show", f"{COMMIT}:autoplay_sdk/{name}.py"], check=True,
                               capture_output=True).stdout
-        with open(os.path.join(package, f"{name}.py"), "wb") as f:
+        path = os.path.join(package, f"{name}.py")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
             f.write(text)
     stub = types.ModuleType("autoplay_sdk")
     stub.__path__ = [package]
     sys.modules["autoplay_sdk"] = stub
-    return types.SimpleNamespace(**{name: importlib.import_module(f"autoplay_sdk.{name}") for name in MODULES})
+    return types.SimpleNamespace(**{(keys or {}).get(name, name.split("/")[-1]):
+                                    importlib.import_module("autoplay_sdk." + name.replace("/", ".")) for name in modules})
 
 
 # --- random inputs -------------------------------------------------------------------------------
@@ -156,6 +160,25 @@ def receiver_bodies(rng: random.Random) -> list:
     return bodies + [("odd", b) for b in odd]
 
 
+def usertour_bodies(ref, rng: random.Random) -> list:
+    """`usertour_trigger` events as the reference's own builders make them (integrations/usertour_sse.py), blank
+    and padded ids included: what our codec must read as docs/protocol.md says."""
+    sse = ref.usertour_sse
+    blanks = [None, "", "  ", "ps_1", " ps_2 ", "ps_☃"]
+    bodies = []
+    for i in range(24):
+        product, flow = rng.choice(["prod_a", "", "prod_日本"]), rng.choice(["flow_42", "f-1", "", "flow 🙂"])
+        if i % 3 == 0:
+            built = sse.usertour_trigger_sse_minimal_dict(product_id=product, flow_id=flow,
+                                                         session_id=rng.choice(blanks[1:]))
+        else:
+            built = sse.usertour_trigger_sse_dict(product_id=product, flow_id=flow, reason=words(rng, 0, 6),
+                                                  user_id=rng.choice([None, "", " u_1 ", "u_2"]),
+                                                  session_id=rng.choice(blanks))
+        bodies.append(("usertour", json.dumps(built, ensure_ascii=rng.random() < 0.5).encode()))
+    return bodies
+
+
 def receiver_answers(Receiver, kind: str, body: bytes) -> dict:
     good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     headers = {"valid": good, "forged": "sha256=" + "0" * 64, "missing": None, "uppercase": good.upper(),
@@ -182,7 +205,7 @@ def receiver_answers(Receiver, kind: str, body: bytes) -> dict:
 def receiver_rows(ref, rng: random.Random) -> list[dict]:
     rows = []
     kinds = receiver_differences(ref)
-    for n, (kind, body) in enumerate(receiver_bodies(rng)):
+    for n, (kind, body) in enumerate(receiver_bodies(rng) + usertour_bodies(ref, random.Random(2304))):
         reference = receiver_answers(ref.webhook_receiver.WebhookReceiver, kind, body)
         row = {"id": f"receiver/{n}", "kind": kind, **body_fields(body), "headers": reference["headers"],
                "answers": reference["answers"]}
@@ -618,12 +641,12 @@ def summarizer_differences(ref, base, is_async: bool) -> dict:
 
 # --- writing ---------------------------------------------------------------------------------------
 
-def write(name: str, seed: int, rows: list[dict]) -> None:
+def write(name: str, seed: int, rows: list[dict], script: str = "generate.py") -> None:
     path = os.path.join(OUT, f"{name}.json")
     os.makedirs(OUT, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"source": {"repository": REPO, "commit": COMMIT, "license": "MIT"},
-                   "generator": "python3 spec/reference/generate.py <Autoplay-AI-SDK checkout>", "seed": seed,
+                   "generator": f"python3 spec/reference/{script} <Autoplay-AI-SDK checkout>", "seed": seed,
                    }, f, ensure_ascii=False)
         f.seek(f.tell() - 1)
         f.write(', "rows": [\n')  # one row a line, so that a regeneration's diff reads row by row

@@ -28,8 +28,8 @@ import tempfile
 import time
 import types
 
-COMMIT = "d82a2fd1e93059601540bd3286219e553510623a"
-REPO = "Autoplay-AI/Autoplay-AI-SDK"
+from generate import load, tag_row, write  # one loader, one tagging rule, one file format for every fixture
+
 MODULES = ["models", "proactive_triggers/scope", "proactive_triggers/defaults", "proactive_triggers/types",
            "proactive_triggers/judge", "proactive_triggers/entity", "proactive_triggers/registry",
            "proactive_triggers/predicate_trigger", "proactive_triggers/section_activity",
@@ -37,8 +37,6 @@ MODULES = ["models", "proactive_triggers/scope", "proactive_triggers/defaults", 
            "proactive_triggers/triggers/scoped_canonical_ping_pong", "proactive_triggers/triggers/user_page_dwell",
            "proactive_triggers/triggers/section_playbook", "proactive_triggers/tour_registry", "agent_state_v2/types",
            "agent_state_v2/session_state"]
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "fixtures")
 NOW = 1_700_000_000.0  # the clock every scenario starts near, in seconds
 
 logging.disable(logging.CRITICAL)  # the reference logs scope violations it raises on
@@ -52,28 +50,6 @@ class Clock:
 
 CLOCK = Clock()
 time.monotonic = lambda: CLOCK.now
-
-
-def load(repo: str) -> types.SimpleNamespace:
-    """The reference's modules at COMMIT, imported from a temporary copy without the packages' __init__ files
-    (directories without one are namespace packages under the stub)."""
-    git = ["git", "--git-dir", repo] if not os.path.isdir(os.path.join(repo, ".git")) else ["git", "-C", repo]
-    root = tempfile.mkdtemp(prefix="autoplay-sdk-")
-    package = os.path.join(root, "autoplay_sdk")
-    for name in MODULES:
-        text = subprocess.run(git + ["show", f"{COMMIT}:autoplay_sdk/{name}.py"], check=True,
-                              capture_output=True).stdout
-        path = os.path.join(package, f"{name}.py")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(text)
-    stub = types.ModuleType("autoplay_sdk")
-    stub.__path__ = [package]
-    sys.modules["autoplay_sdk"] = stub
-    # By the module's own name; agent_state_v2's `types` as `agent_types`, apart from proactive_triggers' own.
-    key = {"agent_state_v2/types": "agent_types"}
-    return types.SimpleNamespace(**{key.get(name, name.split("/")[-1]):
-                                    importlib.import_module("autoplay_sdk." + name.replace("/", ".")) for name in MODULES})
 
 
 # --- random inputs -------------------------------------------------------------------------------
@@ -452,48 +428,24 @@ def all_differences(base: dict, differences: dict) -> dict:
     return kinds
 
 
-def answers(scenario: dict) -> list:
-    return scenario["answers"]
-
-
-def tag_row(row: dict, each: list, ours: dict) -> None:
-    """Tags a row with the named differences that change its answers; `ours` is what all of them together give."""
-    reference, changed = answers(row), answers(ours)
-    names = [name for name, scenario in each if answers(scenario) != reference]
-    if changed == reference and not names:
-        return
-    row["tag"] = "differs: " + ", ".join(names)
-    row["ours"] = {str(i): {"reference": r, "ours": o} for i, (r, o) in enumerate(zip(reference, changed)) if r != o}
-
-
 # --- writing ---------------------------------------------------------------------------------------
 
-def write(name: str, seed: int, rows: list) -> None:
-    path = os.path.join(OUT, f"proactive-{name}.json")
-    os.makedirs(OUT, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"source": {"repository": REPO, "commit": COMMIT, "license": "MIT"},
-                   "generator": "python3 spec/reference/generate_proactive.py <Autoplay-AI-SDK checkout>", "seed": seed,
-                   }, f, ensure_ascii=False)
-        f.seek(f.tell() - 1)
-        f.write(', "rows": [\n')  # one row a line, so that a regeneration's diff reads row by row
-        f.write(",\n".join(json.dumps(row, ensure_ascii=False) for row in rows))
-        f.write("\n]}\n")
-    tagged = sum("tag" in row for row in rows)
-    print(f"{path}: {len(rows)} rows, {tagged} tagged")
+def save(name: str, seed: int, rows: list) -> None:
+    write(f"proactive-{name}", seed, rows, "generate_proactive.py")
 
 
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python3 spec/reference/generate_proactive.py <Autoplay-AI-SDK clone or bare mirror>")
-    ref = load(os.path.abspath(sys.argv[1]))
-    write("context", 2501, context_rows(ref, 2501, 200))
-    write("ping-pong", 2502, trigger_rows(ref, "ping-pong", 2502, 150, lambda rng: ["ping_pong"]))
-    write("dwell", 2503, trigger_rows(ref, "dwell", 2503, 200, lambda rng: ["dwell"]))
-    write("section", 2504, trigger_rows(ref, "section", 2504, 200, lambda rng: ["section"]))
-    write("predicate", 2505, trigger_rows(ref, "predicate", 2505, 100, lambda rng: ["predicate"]))
-    write("registry", 2506, trigger_rows(ref, "registry", 2506, 150, registry_kinds))
-    write("session", 2507, session_rows(ref, 2507, 200))
+    # By the module's own name; agent_state_v2's `types` as `agent_types`, apart from proactive_triggers' own.
+    ref = load(os.path.abspath(sys.argv[1]), MODULES, {"agent_state_v2/types": "agent_types"})
+    save("context", 2501, context_rows(ref, 2501, 200))
+    save("ping-pong", 2502, trigger_rows(ref, "ping-pong", 2502, 150, lambda rng: ["ping_pong"]))
+    save("dwell", 2503, trigger_rows(ref, "dwell", 2503, 200, lambda rng: ["dwell"]))
+    save("section", 2504, trigger_rows(ref, "section", 2504, 200, lambda rng: ["section"]))
+    save("predicate", 2505, trigger_rows(ref, "predicate", 2505, 100, lambda rng: ["predicate"]))
+    save("registry", 2506, trigger_rows(ref, "registry", 2506, 150, registry_kinds))
+    save("session", 2507, session_rows(ref, 2507, 200))
 
 
 if __name__ == "__main__":

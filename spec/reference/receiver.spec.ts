@@ -1,11 +1,14 @@
 /**
- * The reference's WebhookReceiver answers (fixtures/receiver.json: 183 bodies — generated events, odd JSON,
- * wrong types, bad bytes — each under valid, forged, missing and misshapen signatures, with and without a
- * secret) replayed on ours: verify, parse (the payload's fields and its text form), handleSync, handle and
- * which callbacks ran.
+ * The reference's WebhookReceiver answers (fixtures/receiver.json: 215 bodies — generated events, odd JSON,
+ * wrong types, bad bytes, and `usertour_trigger` events made by the reference's own builders — each under
+ * valid, forged, missing and misshapen signatures, with and without a secret) replayed on ours: verify, parse
+ * (the payload's fields and its text form), handleSync, handle and which callbacks ran; a trigger is also
+ * ingested, and must come out on `usertourTrigger$` as docs/protocol.md reads it.
  */
 import { Buffer } from 'node:buffer'
-import { silentLogger, toText, WebhookReceiver, type Payload } from '../../src/index.js'
+import { expect } from 'chai'
+import * as E from 'fp-ts/lib/Either.js'
+import { sign, silentLogger, toText, WebhookReceiver, type Payload, type UsertourTriggerPayload } from '../../src/index.js'
 import { fixture, holds, type Row } from './replay.js'
 
 interface Case { secret: string; signature: string; verify: boolean; handle_sync: Answer; handle: Answer; called: string[] }
@@ -68,6 +71,16 @@ describe('the reference\'s recorded WebhookReceiver answers', () => {
         ours.push({ ...c, verify: receiver.verify(body, header), handle_sync: handleSync, handle, called })
       }
       holds(row, row.answers, ours)
+      if (row.kind === 'usertour') {
+        const built = JSON.parse(body.toString('utf8')) as Record<string, string | undefined>
+        const expected: UsertourTriggerPayload = { type: 'usertour_trigger', product_id: built.product_id!,
+          flow_id: built.flow_id!, session_id: built.session_id || null, reason: built.reason ?? '', user_id: built.user_id || null }
+        const receiver = new WebhookReceiver({ secret: 'k', logger: silentLogger })
+        const seen: UsertourTriggerPayload[] = []
+        receiver.usertourTrigger$.subscribe((t) => seen.push(t))
+        expect(receiver.ingest(body, sign(body, 'k'))).to.deep.equal(E.right(expected))
+        expect(seen).to.deep.equal([expected])
+      }
     })
   }
 })

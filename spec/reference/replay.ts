@@ -27,7 +27,9 @@ export function fixture<R extends Row>(name: string): { source: { commit: string
 export function decoded(wire: unknown): Payload {
   const result = decodeText(JSON.stringify(wire))
   if (E.isLeft(result)) throw new Error(`the codec refused a recorded payload: ${JSON.stringify(result.left)}`)
-  return result.right.payload
+  const { payload } = result.right
+  if (payload.type === 'usertour_trigger') throw new Error('a recorded payload decoded as a usertour_trigger')
+  return payload
 }
 
 /**
