@@ -6,12 +6,13 @@
 import { createServer } from 'node:http'
 import { WebhookReceiver } from 'autoplay-rx'
 import { createNodeMiddleware } from 'autoplay-rx/node'
-import { describe, describeRefusal, listening, settings, stopOn } from './common.js'
+import { describe, describeRefusal, describeTrigger, listening, settings, stopOn } from './common.js'
 
 const { port, host, secret } = settings()
 
 const receiver = new WebhookReceiver({ secret })
 receiver.payloads$.subscribe((payload) => console.log(describe(payload)))
+receiver.usertourTrigger$.subscribe((trigger) => console.log(describeTrigger(trigger))) // no Payload: its own stream
 receiver.rejected$.subscribe((error) => console.log(describeRefusal(error)))
 
 // The middleware reads the raw body itself, verifies it, and answers the connector.

@@ -149,6 +149,6 @@ export const Payload: t.UnionC<[typeof ActionsPayload, typeof SummaryPayload]> =
 export type Payload = ActionsPayload | SummaryPayload
 
 /** Whether `type` names a modelled event (an own key of the codec table: not `'constructor'`). */
-export function isPayloadType(type: unknown): type is WireEvent['type'] {
+export function isEventType(type: unknown): type is WireEvent['type'] {
   return typeof type === 'string' && hasOwn.call(payloadCodecs, type)
 }

@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
-import { isPayloadType, payloadCodecs, type ActionsPayload, type WireEvent } from './codecs.js'
+import { isEventType, payloadCodecs, type ActionsPayload, type WireEvent } from './codecs.js'
 import { hasOwn, INVALID } from './internal/compile.js'
 import { isPlainRecord } from './internal/fastCodec.js'
 import { errorText } from './logger.js'
@@ -93,7 +93,7 @@ function decodeValue(value: unknown): E.Either<Refusal, Decoded> {
     return E.left((body) => invalidPayload(null, errors, body))
   }
   const type = hasOwn.call(value, 'type') ? value.type : undefined
-  if (isPayloadType(type)) {
+  if (isEventType(type)) {
     const codec = payloadCodecs[type]
     const decoded = codec.fast(value)
     if (decoded !== INVALID) return E.right(reconcile(decoded))

@@ -187,7 +187,8 @@ export class WebhookReceiver {
 
   /**
    * The reference's `handle`: verifies, decodes, emits, and waits for the delivery's callbacks. Resolves to
-   * null for a body that is no modelled event; rejects with {@link InvalidSignatureError} on a bad signature.
+   * null for a body that is no payload (a `usertour_trigger` too, still emitted on `usertourTrigger$`); rejects
+   * with {@link InvalidSignatureError} on a bad signature.
    */
   async handle(body: Uint8Array | ArrayBuffer | string, signature: string | null | undefined): Promise<Payload | null> {
     const { result, callbacks } = await this.dispatch(body, signature)

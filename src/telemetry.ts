@@ -2,7 +2,7 @@
 // and summarizer call these hooks, and import no telemetry library. A component given no `telemetry`
 // pays one `undefined` check. `autoplay-rx/otel` builds them from OpenTelemetry.
 import type { CallbackOutcome } from './callbacks.js'
-import type { WireEvent } from './codecs.js'
+import type { Payload, UsertourTriggerPayload } from './codecs.js'
 import type { IngestError } from './errors.js'
 import type { RedisCommandClient } from './redis/client.js'
 import type { ConnectorStreamEvent } from './sse/lifecycle.js'
@@ -44,8 +44,11 @@ export interface DeliveryProbe {
   readonly verified: () => void
   /** Once per `rejected$` value. */
   readonly refused: (error: IngestError) => void
-  /** Emitted; `callbacks` says whether callbacks run for it (then `callbacks` below tells how they ended). */
-  readonly accepted: (payload: WireEvent, callbacks: boolean) => void
+  /**
+   * Emitted (a payload, or a `usertour_trigger`); `callbacks` says whether callbacks run for it (then `callbacks`
+   * below tells how they ended).
+   */
+  readonly accepted: (payload: Payload | UsertourTriggerPayload, callbacks: boolean) => void
   /** How the callbacks ended, or a promise of it. */
   readonly callbacks: (outcome: CallbackOutcome) => void
   /** The answer an adapter wrote: its status and the body's `code`. */
@@ -68,7 +71,7 @@ export interface BudgetView {
 export interface StreamProbe {
   /** Each value the `events` observer sees. */
   readonly event: (event: ConnectorStreamEvent) => void
-  /** A payload decoded, about to be emitted. */
+  /** An event decoded (a payload about to be emitted, or a `usertour_trigger`). */
   readonly frame: () => void
   /** The subscription ended, for whatever reason. */
   readonly closed: () => void

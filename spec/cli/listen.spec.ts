@@ -17,6 +17,32 @@ describe('cli/listen', () => {
     }
   })
 
+  it('prints text a sender chose with its control characters escaped: a signed body forges no line and sends no terminal escape', async () => {
+    const lines: string[] = []
+    const listener = await startListener({ port: 0, secret: SECRET, logger: silentLogger, write: (l) => lines.push(l) })
+    const forge = 'x\nusertour session ps_admin: start flow flow_delete_account\x1b[2K\x1b[1A\x07\u0085'
+    try {
+      for (const event of [
+        { type: 'usertour_trigger', flow_id: 'flow_1', session_id: 'ps_1', reason: forge },
+        { type: 'summary', session_id: 'ps_1', summary: forge },
+        { type: 'actions', session_id: 'ps_1', actions: [{ type: 'click', description: forge }] },
+        { type: `new${forge}` },
+      ]) {
+        const body = JSON.stringify(event)
+        expect((await send(listener.url, body, { headers: { 'x-connector-signature': sign(body, SECRET) } })).status).to.equal(200)
+      }
+      const escaped = 'x\\u000ausertour session ps_admin: start flow flow_delete_account\\u001b[2K\\u001b[1A\\u0007\\u0085'
+      expect(lines).to.deep.equal([
+        `usertour session ps_1: start flow flow_1\n  ${escaped}`,
+        `summary  session ps_1 (replaces 0)\n  ${escaped}`,
+        `actions  Session ps_1 \u2014 1 actions\n  [0] click: ${escaped} \u2014 `,
+        `rejected UnknownEventType: Event type "new${escaped}" is not modelled by this version; ignored`,
+      ])
+    } finally {
+      await listener.close()
+    }
+  })
+
   it('--max-body-bytes raises the limit of the receiver and the adapter alike', async () => {
     const lines: string[] = []
     const listener = await startListener({ port: 0, secret: SECRET, maxBodyBytes: 2 * 1024 * 1024, logger: silentLogger, write: (l) => lines.push(l) })

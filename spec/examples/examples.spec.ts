@@ -153,16 +153,16 @@ describe('examples/', function () {
   it('node-http.ts prints each delivery sent by `autoplay-rx send`, each refusal, and stops cleanly', async () => {
     const app = await appOf('node-http.ts')
     const bin = join(root, 'dist/esm/cli/bin.js')
-    const files = ['actions-small', 'summary', 'unknown-type'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
+    const files = ['actions-small', 'summary', 'usertour-trigger', 'unknown-type'].map((name) => join(root, 'spec/fixtures', `${name}.json`))
     const sent = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', SECRET, '--concurrency', '1', '--retries', '0', ...files])
-    expect(sent.stdout).to.include('sent 3, accepted 3, rejected none')
+    expect(sent.stdout).to.include('sent 4, accepted 4, rejected none')
     const refused = await run(process.execPath, [bin, 'send', '--url', app.url, '--secret', 'not-the-secret', '--retries', '0', files[1]!])
       .then(() => 'exit 0', (error: { code: number; stdout: string }) => `exit ${error.code}: ${error.stdout.split('\n')[0]}`)
     expect(refused).to.equal(`exit 1: ${files[1]}: refused 401, invalid_signature: Invalid X-Connector-Signature: ` +
       'the signature does not match the body — does --secret match the receiver\'s secret?')
-    await app.until((l) => l.length >= 5, 'five lines')
+    await app.until((l) => l.length >= 6, 'six lines')
     expect(await app.stop()).to.equal(0)
-    expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, IGNORED, FORGED, 'stopped'])
+    expect(app.lines).to.deep.equal([`listening on ${app.url}`, ACTIONS_SMALL, SUMMARY, TRIGGER, IGNORED, FORGED, 'stopped'])
   })
 
   const servers: ReadonlyArray<readonly [file: string, path: string, extra?: (app: App) => Promise<void>]> = [

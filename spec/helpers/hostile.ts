@@ -182,9 +182,9 @@ const protoObject = fc.tuple(fc.constantFrom(...PROTO_KEYS), fc.constantFrom(...
 const anyJson = fc.json({ maxDepth: 3 })
 const hostileValue = fc.oneof(edgeNumber, anyJson, protoObject, deep, hugeString, fc.constantFrom('[]', '{}', 'true', 'null', '""'))
 
-const STRING_FIELDS = ['product_id', 'summary', 'type', 'title', 'description', 'canonical_url', 'raw_url', 'reason'] as const
+const STRING_FIELDS = ['product_id', 'summary', 'type', 'title', 'description', 'canonical_url', 'raw_url', 'reason', 'flow_id'] as const
 const IDENTITY_FIELDS = ['session_id', 'user_id', 'email', 'conversation_id'] as const
-// A trigger's required id: generated with the event fields, as the identities are.
+/** A trigger's own fields (`flow_id` required, an id; `reason` free text), generated with the other event fields. */
 const TRIGGER_FIELDS = ['flow_id', 'reason'] as const
 const INTEGER_FIELDS = ['index', 'count', 'replaces'] as const
 const NUMBER_FIELDS = ['forwarded_at', 'timestamp_start', 'timestamp_end'] as const
@@ -213,8 +213,8 @@ const actionText = fc.oneof(
 )
 
 const typeText = fc.oneof(
-  { weight: 10, arbitrary: fc.constantFrom('"actions"', '"summary"', '"usertour_trigger"') },
-  { weight: 2, arbitrary: fc.constantFrom('"session_started"', '"Actions"', '"actions "', '""', 'null', '1', '["actions"]') },
+  { weight: 10, arbitrary: fc.constantFrom('"actions"', '"summary"') },
+  { weight: 2, arbitrary: fc.constantFrom('"usertour_trigger"', '"session_started"', '"Actions"', '"actions "', '""', 'null', '1', '["actions"]') },
   { weight: 1, arbitrary: jsonString },
 )
 

@@ -53,7 +53,7 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     }
   })
 
-  it('usertour_trigger entries go to usertourTriggers (a throw logged), never out as deliveries, and are acknowledged; without the option, dropped and said once', async () => {
+  it('usertour_trigger entries go to usertourTriggers, never out as deliveries: acknowledged once it succeeds; a throw, a rejection or a hang releases the entry, which comes back', async () => {
     const writer = await client()
     const stream = name('triggers')
     const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
@@ -62,30 +62,37 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     const [summary] = generateEvents({ type: 'summary', count: 1, sessions: 1, seed: 4 })
     try {
       const report = await sendDeliveries({ url: `http://127.0.0.1:${server.port}/`, secret: SECRET, retries: 0, concurrency: 1,
-        deliveries: [trigger('flow_a'), Buffer.from(summary!), trigger('flow_b')].map((body) => ({ body })) })
-      expect(report.statuses).to.deep.equal([200, 200, 200])
+        deliveries: ['throws', 'rejects', 'hangs', 'fine'].map(trigger).concat(Buffer.from(summary!)).map((body) => ({ body })) })
+      expect(report.statuses).to.deep.equal([200, 200, 200, 200, 200])
     } finally {
       await server.close()
     }
-    const flows: string[] = []
+    const calls: string[] = []
     const logger = recordingLogger()
     const deliveries: string[] = []
-    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 100, logger,
-      usertourTriggers: (t) => {
-        flows.push(t.flow_id)
-        if (t.flow_id === 'flow_a') throw new Error('the app\'s bug')
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 100, claimIdleMs: 300, logger,
+      usertourTriggers: async (t, entry) => {
+        calls.push(`${t.flow_id}${entry.claimed ? ' again' : ''}`)
+        if (entry.claimed) return
+        if (t.flow_id === 'throws') throw new Error('the app\'s bug')
+        if (t.flow_id === 'rejects') await Promise.reject(new Error('down'))
+        if (t.flow_id === 'hangs') await new Promise(() => {})
       } }).subscribe((d) => { deliveries.push(d.payload.type); void d.ack() }))
     const pending = async (group: string) => Number((await writer.sendCommand(['XPENDING', stream, group]) as unknown[])[0])
-    await until(async () => deliveries.length === 1 && flows.length === 2 && await pending('g') === 0, 'every entry handled and acknowledged')
-    expect([flows, deliveries]).to.deep.equal([['flow_a', 'flow_b'], ['summary']])
-    expect(logger.lines.map((l) => [l.level, l.message])).to.deep.equal([['error', 'usertourTriggers threw; the stream goes on']])
+    await until(async () => calls.length === 7 && await pending('g') === 0, 'every trigger done and acknowledged', 10_000)
+    expect(deliveries).to.deep.equal(['summary'])
+    expect(calls.slice(0, 4)).to.deep.equal(['throws', 'rejects', 'hangs', 'fine'])
+    expect(calls.slice(4).sort()).to.deep.equal(['hangs again', 'rejects again', 'throws again'])
+    // One line per 10 s at most: the first failure's, with its entry id; the next would say how many it stands for.
+    expect(logger.lines.filter((l) => l.level === 'error').map((l) => [l.message, typeof l.context?.['id']]))
+      .to.deep.equal([['usertourTriggers failed; the entry comes back', 'string']])
 
     const quiet = recordingLogger()
     keep(fromRedisStream(await client(), { stream, group: 'h', consumer: 'c', blockMs: 100, logger: quiet })
       .subscribe((d) => { deliveries.push(d.payload.type); void d.ack() }))
     await until(async () => deliveries.length === 2 && await pending('h') === 0, 'the second group done')
-    expect(quiet.lines.map((l) => [l.level, l.message])).to.deep.equal([['info',
-      'usertour_trigger entries are acknowledged and dropped: pass usertourTriggers to have them']])
+    expect(quiet.lines.map((l) => [l.level, l.message])).to.deep.equal([['warn',
+      'usertour_trigger entries acknowledged and dropped: no usertourTriggers']])
     expect(() => fromRedisStream(writer, { stream, group: 'x', consumer: 'c', usertourTriggers: 1 as never }))
       .to.throw(TypeError, /usertourTriggers must be a function/)
   })

@@ -43,4 +43,28 @@ describe('persist: a delivery reaches the in-process streams once stored, and on
       await server.close()
     }
   })
+
+  it('a usertour_trigger is stored like a payload: 503 and nothing on usertourTrigger$ while Redis is down; once back, one 2xx, one emission', async () => {
+    const stream = suite.name('persist-trigger')
+    const writer = await suite.client()
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const seen: string[] = []
+    suite.keep(receiver.usertourTrigger$.subscribe((t) => seen.push(t.flow_id)))
+    const server = await listen(createNodeMiddleware(receiver, { persist: redisAppender(writer, { stream }), persistTimeoutMs: 300 }))
+    const url = `http://127.0.0.1:${server.port}/`
+    const body = Buffer.from(JSON.stringify({ type: 'usertour_trigger', flow_id: 'flow_1', session_id: 'ps_1' }))
+    try {
+      await suite.redis.stop()
+      const outage = await sendDeliveries({ url, secret: SECRET, deliveries: [{ body }, { body }], retries: 0, concurrency: 1 })
+      expect([outage.statuses, seen]).to.deep.equal([[503, 503], []])
+      await suite.redis.start()
+      await suite.reconnected()
+      const retry = await sendDeliveries({ url, secret: SECRET, deliveries: [{ body }], retries: 0 })
+      expect([retry.statuses, seen]).to.deep.equal([[200], ['flow_1']])
+      const [[, fields]] = await writer.sendCommand(['XRANGE', stream, '-', '+']) as [[string, string[]]]
+      expect(JSON.parse(fields[1]!)).to.deep.include({ type: 'usertour_trigger', flow_id: 'flow_1' })
+    } finally {
+      await server.close()
+    }
+  })
 })

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { firstValueFrom, merge, Subject, take, timeout, toArray } from 'rxjs'
+import { firstValueFrom, merge, Subject, take, tap, timeout, toArray } from 'rxjs'
 import type { SummaryPayload } from '../../src/codecs.js'
 import { WebhookReceiver } from '../../src/receiver.js'
 import { sign } from '../../src/signature.js'
@@ -116,7 +116,7 @@ describe('sse/connectorStream', () => {
       expect(unknown._tag === 'UnknownEventType' && unknown.eventType).to.equal('session_started')
     })
 
-    it('hands usertour_trigger frames to usertourTriggers, in order between payloads; a throw there is logged and the stream goes on', async () => {
+    it('hands usertour_trigger frames to usertourTriggers, in stream order between the payloads; a throw or a rejection there is logged and the stream goes on', async () => {
       const trigger = fixture('usertour-trigger.json')
       const server = await startServer((_req, res) => {
         openSse(res)
@@ -132,17 +132,35 @@ describe('sse/connectorStream', () => {
       const { result, rejections } = run({
         url: server.url, logger,
         usertourTriggers: (t) => {
-          order.push(`${t.flow_id}@${t.session_id}:${t.reason}`)
+          order.push(`trigger ${t.flow_id}@${t.session_id}:${t.reason}`)
           if (t.flow_id === 'flow_42') throw new Error('the app\'s bug')
+          return Promise.reject(new Error('an async function that fails'))
         },
       }, 2)
-      const payloads = await result
+      const unhandled: unknown[] = []
+      const onUnhandled = (reason: unknown) => { unhandled.push(reason) }
+      process.on('unhandledRejection', onUnhandled)
+      const payloads = await result.finally(() => sleep(20)).finally(() => process.off('unhandledRejection', onUnhandled))
+      expect(unhandled).to.deep.equal([])
       expect(payloads.map((p) => p.type === 'summary' && p.summary)).to.deep.equal(['one', 'two'])
-      expect(order).to.deep.equal(['flow_42@ps_abc123:', 'flow_7@ps_2:dwell'])
-      expect(errors).to.deep.equal(['usertourTriggers threw; the stream goes on'])
+      expect(order).to.deep.equal(['trigger flow_42@ps_abc123:', 'trigger flow_7@ps_2:dwell'])
+      // One line per 10 s at most (the second failure is counted into the next line).
+      expect(errors).to.deep.equal(['usertourTriggers failed'])
       // One without a flow_id is refused as any invalid frame.
       expect(rejections.map((r) => [r.error._tag, r.error._tag === 'InvalidPayload' && r.error.eventType]))
         .to.deep.equal([['InvalidPayload', 'usertour_trigger']])
+    })
+
+    it('gives triggers and payloads in the order the frames came', async () => {
+      const trigger = (flow: string) => `data: ${JSON.stringify({ type: 'usertour_trigger', flow_id: flow })}\n\n`
+      const server = await startServer((_req, res) => {
+        openSse(res)
+        res.write(trigger('a') + frame('one') + trigger('b') + trigger('c') + frame('two') + trigger('d') + frame('three'))
+      })
+      const seen: string[] = []
+      const stream = connectorStream({ url: server.url, token: TOKEN, logger: silentLogger, usertourTriggers: (t) => { seen.push(t.flow_id) } })
+      await firstValueFrom(stream.pipe(tap((p) => seen.push(p.type === 'summary' ? p.summary : p.type)), take(3), toArray(), timeout(4000)))
+      expect(seen).to.deep.equal(['a', 'one', 'b', 'c', 'two', 'd', 'three'])
     })
 
     it('without usertourTriggers, drops usertour_trigger frames and says so once, at debug', async () => {

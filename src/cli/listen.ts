@@ -33,24 +33,30 @@ export interface Listener {
   close(): Promise<void>
 }
 
+// Text a sender chose (descriptions, summaries, reasons, messages that quote a body) is printed with its control
+// characters escaped, so that a signed body can neither forge a line nor drive the terminal. Ids hold none.
+const printable = (text: string) =>
+  text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
 /** A delivery, readable: the session line and action lines, or the summary. */
 export function formatPayload(payload: Payload): string {
   if (payload.type === 'summary') {
-    return `summary  session ${payload.session_id ?? 'unknown'} (replaces ${payload.replaces})\n  ${payload.summary}`
+    const head = `summary  session ${payload.session_id ?? 'unknown'} (replaces ${payload.replaces})`
+    return `${head}\n  ${printable(payload.summary)}`
   }
-  const [head, ...lines] = toText(payload).split('\n')
-  return [`actions  ${head}`, ...lines.map((l) => `  ${l}`)].join('\n')
+  // The head line holds only an id and a count; each action's line is escaped on its own.
+  const [head] = toText(payload).split('\n', 1)
+  return [`actions  ${head}`, ...payload.actions.map((a) => `  ${printable(toText(a))}`)].join('\n')
 }
 
-/** A `usertour_trigger`, readable (`--json`: `{"event":"usertour_trigger","trigger":…}`). */
-export function formatTrigger(trigger: UsertourTriggerPayload, json: boolean): string {
-  if (json) return JSON.stringify({ event: 'usertour_trigger', trigger })
-  const why = trigger.reason === '' ? '' : `\n  ${trigger.reason}`
+/** A `usertour_trigger`, readable. */
+export function formatTrigger(trigger: UsertourTriggerPayload): string {
+  const why = trigger.reason === '' ? '' : `\n  ${printable(trigger.reason)}`
   return `usertour session ${trigger.session_id ?? 'unknown'}: start flow ${trigger.flow_id}${why}`
 }
 
 export function formatRejection(error: { readonly _tag: string; readonly message: string }): string {
-  return `rejected ${error._tag}: ${error.message}`
+  return `rejected ${error._tag}: ${printable(error.message)}`
 }
 
 /** Starts a listener; resolves once it accepts connections. */
@@ -60,7 +66,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const subscriptions = new Subscription()
   subscriptions.add(receiver.payloads$.subscribe((payload) =>
     write(json ? JSON.stringify({ event: 'payload', payload }) : formatPayload(payload))))
-  subscriptions.add(receiver.usertourTrigger$.subscribe((trigger) => write(formatTrigger(trigger, json === true))))
+  subscriptions.add(receiver.usertourTrigger$.subscribe((trigger) =>
+    write(json ? JSON.stringify({ event: 'usertour_trigger', trigger }) : formatTrigger(trigger))))
   subscriptions.add(receiver.rejected$.subscribe((error) =>
     write(json
       ? JSON.stringify({ event: 'rejected', tag: error._tag, message: error.message,
@@ -97,8 +104,10 @@ export async function listenCommand(
     const persist = redis && (await import('../redis/index.js')).redisAppender(redis, { stream })
     const listener = await startListener({ port, host, ...rest, ...(persist ? { persist } : {}) })
       .catch((error: unknown) => { throw cannotListen(error, host, port) })
+    // Listening for Ctrl-C before saying so: a signal sent on that line must not find the default action.
+    const interrupted = untilInterrupted()
     writeError(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)`)
-    await untilInterrupted()
+    await interrupted
     await listener.close()
   } finally {
     await redis?.close()

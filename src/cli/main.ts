@@ -69,7 +69,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       host: { arg: 'H', help: 'address to bind', default: '127.0.0.1' },
       secret: { arg: 'S', help: 'shared secret; repeat for rotation ("" accepts unsigned deliveries)', many: true },
       path: { arg: 'P', help: 'route', default: '/events' },
-      json: { help: 'print NDJSON ({"event":"payload"|"rejected",…}) instead of text' },
+      json: { help: 'print NDJSON ({"event":"payload"|"usertour_trigger"|"rejected",…}) instead of text' },
       'max-body-bytes': { arg: 'N', help: 'body limit', default: '1048576' },
       redis: { arg: 'URL', help: 'store each accepted delivery in a Redis Stream before answering (else 503)' },
       stream: { arg: 'NAME', help: 'the stream, with --redis', default: 'autoplay:events' },

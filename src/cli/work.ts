@@ -17,7 +17,9 @@ export async function workCommand(options: WorkOptions): Promise<number> {
   const acking = new Set<Promise<boolean>>()
   const subscription = fromRedisStream(redis, {
     stream, group, consumer, claimIdleMs, blockMs: 1000, logger: cliLogger,
-    usertourTriggers: (trigger) => writeLine(formatTrigger(trigger, json)),
+    // Acknowledged once this returns, as a delivery is after its line.
+    usertourTriggers: (trigger, { id }) =>
+      writeLine(json ? JSON.stringify({ event: 'usertour_trigger', id, trigger }) : `${id} ${formatTrigger(trigger)}`),
     rejected: ({ id, error }) => writeLine(json
       ? JSON.stringify({ event: 'rejected', id, tag: error._tag, message: error.message })
       : `${id} ${formatRejection(error)}`),
@@ -28,8 +30,9 @@ export async function workCommand(options: WorkOptions): Promise<number> {
     const acked = delivery.ack().finally(() => acking.delete(acked))
     acking.add(acked)
   })
+  const interrupted = untilInterrupted() // before the line that invites Ctrl-C
   writeError(`working on ${stream} as ${group}/${consumer} (Ctrl-C to stop)`)
-  await untilInterrupted()
+  await interrupted
   subscription.unsubscribe()
   await Promise.all(acking)
   await redis.close()

@@ -1,26 +1,23 @@
 import type { UsertourTriggerPayload } from '../codecs.js'
-import { log, type LogContext, type Logger } from '../logger.js'
-
-/** Where a source hands its `usertour_trigger` events: the user's function, if given. */
-export type TriggerSink = ((trigger: UsertourTriggerPayload) => void) | undefined
+import { isThenable } from '../thenable.js'
+import { bounded } from './within.js'
 
 /**
- * The one way a source passes its triggers on: a throw of the user's function is logged and stops nothing;
- * with no function the triggers are dropped, said once at `level`.
+ * Runs the user's function on one `usertour_trigger`: resolves true once it returned, or its promise fulfilled
+ * (within `timeoutMs`, when given); a throw, a rejection or the time running out goes to `fail` and resolves
+ * false. Never rejects, so an async function that fails can neither stop a stream nor the process.
  */
-export function triggerPasser(sink: TriggerSink, logger: Logger, level: 'debug' | 'info', dropped: string,
-  context?: LogContext): (trigger: UsertourTriggerPayload, id?: string) => void {
-  let told = false
-  return (trigger, id) => {
-    if (sink === undefined) {
-      if (!told) log(logger, level, dropped, context)
-      told = true
-      return
-    }
-    try {
-      sink(trigger)
-    } catch (error) {
-      log(logger, 'error', 'usertourTriggers threw; the stream goes on', { ...context, ...(id ? { id } : {}), error })
-    }
+export function passTrigger<X>(
+  sink: (trigger: UsertourTriggerPayload, extra: X) => unknown, trigger: UsertourTriggerPayload, extra: X,
+  fail: (error: unknown) => void, timeoutMs?: number,
+): Promise<boolean> {
+  const failed = (error: unknown) => (fail(error), false)
+  try {
+    const result = sink(trigger, extra)
+    if (!isThenable(result)) return Promise.resolve(true)
+    const done = timeoutMs === undefined ? Promise.resolve(result) : bounded(result, timeoutMs, 'usertourTriggers')
+    return done.then(() => true, failed)
+  } catch (error) {
+    return Promise.resolve(failed(error))
   }
 }

@@ -9,11 +9,11 @@ import {
   repeat, retry, throwError, timeout, timer,
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
-import type { Payload } from '../codecs.js'
-import { triggerPasser } from '../internal/triggers.js'
+import type { Payload, UsertourTriggerPayload } from '../codecs.js'
+import { passTrigger } from '../internal/triggers.js'
 import { decodeText, type Decoded } from '../decode.js'
 import { bounded } from '../internal/within.js'
-import { errorText, log } from '../logger.js'
+import { errorText, log, rateLimited } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
@@ -185,20 +185,25 @@ export function fromRedisStream(
       }),
     )
 
-    // A trigger is no delivery: handed to its own function, then acknowledged (a throw is the function's to fix).
-    const passTrigger = triggerPasser(settings.usertourTriggers, logger, 'info',
-      'usertour_trigger entries are acknowledged and dropped: pass usertourTriggers to have them',
-      { stream, group, consumer })
+    const [dropped, reportTrigger] = [rateLimited(Infinity), rateLimited(10_000)] // said once; one line per 10 s
+    // A trigger is no delivery: its own function is its work, holding its room until it ends. Acknowledged once it
+    // succeeded; a failure (or claimIdleMs passing) releases it, so it comes back, as a delivery's would.
+    const work = (trigger: UsertourTriggerPayload, done: RedisDelivery) => {
+      const sink = settings.usertourTriggers
+      if (sink === undefined) {
+        dropped(logger, 'warn', 'usertour_trigger entries acknowledged and dropped: no usertourTriggers', { stream })
+        return void done.ack()
+      }
+      const failed = (error: unknown) => reportTrigger(logger, 'error', 'usertourTriggers failed; the entry comes back',
+        { stream, group, consumer, id: done.id, error })
+      void passTrigger(sink, trigger, { id: done.id, claimed: done.claimed }, failed, settings.claimIdleMs)
+        .then((ok) => (ok ? void done.ack() : done.release()))
+    }
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
       if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
-      const payload = decodeEntry(entry, refuse, ack)
-      if (payload === null) return null
-      if (payload.type === 'usertour_trigger') {
-        passTrigger(payload, entry.id)
-        void ack(entry.id)
-        return null
-      }
+      const event = decodeEntry(entry, refuse, ack)
+      if (event === null) return null
       probe?.read(1, claimed)
       let bytes = 0
       for (const [k, v] of Object.entries(entry.fields)) bytes += k.length + v.length
@@ -215,8 +220,8 @@ export function fromRedisStream(
         changed.next()
       }
       let acked = false
-      return {
-        id: entry.id, payload, claimed, release,
+      const delivery = {
+        id: entry.id, payload: event as Payload, claimed, release,
         ack: async () => {
           acked ||= await ack(entry.id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
@@ -224,6 +229,9 @@ export function fromRedisStream(
           return acked
         },
       }
+      if (event.type !== 'usertour_trigger') return delivery
+      work(event, delivery)
+      return null
     }
 
     return start.pipe(

@@ -6,7 +6,7 @@ import { consoleLogger, type Logger } from '../logger.js'
 import type { UsertourTriggerPayload } from '../codecs.js'
 import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
-import { nonEmpty, positiveInteger } from '../internal/options.js'
+import { must, nonEmpty, positiveInteger } from '../internal/options.js'
 
 /** Options of {@link fromRedisStream}; `stream`, `group` and `consumer` are required. */
 export interface FromRedisStreamOptions {
@@ -44,10 +44,14 @@ export interface FromRedisStreamOptions {
   /** Entries not handed out: not decoded, dead-lettered, trimmed while pending (acknowledged). Throwing is logged. */
   readonly rejected?: ((rejection: RedisEntryRejection) => void) | undefined
   /**
-   * Given each `usertour_trigger` entry (not a payload, so never a delivery), which is acknowledged once it
-   * returns; a throw is logged. Without it, such entries are acknowledged and dropped, said once in the log.
+   * Given each `usertour_trigger` entry (not a payload, so never a delivery) as it is read: the entry is
+   * acknowledged once it returns (or its promise fulfils); a throw, a rejection or `claimIdleMs` passing is logged
+   * and the entry comes back, as a failed delivery's. Without it, such entries are acknowledged and dropped, said
+   * once (`warn`).
    */
-  readonly usertourTriggers?: ((trigger: UsertourTriggerPayload) => void) | undefined
+  readonly usertourTriggers?:
+    ((trigger: UsertourTriggerPayload, entry: { readonly id: string; readonly claimed: boolean }) =>
+      void | PromiseLike<unknown>) | undefined
   /** Where Redis errors and failed acknowledgements are reported, one line each; default `consoleLogger`. */
   readonly logger?: Logger | undefined
   /** The pauses between retries after a Redis error; default 100 ms doubling to 5 s, with jitter. */
@@ -71,9 +75,8 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
   const backoff = options.backoff ?? READ_BACKOFF
   positiveInteger('backoff.maxMs', backoff.maxMs)
   if (!(backoff.initialMs >= 0)) throw new TypeError('autoplay-rx: backoff.initialMs must be a number of ms, 0 or more')
-  if (options.usertourTriggers !== undefined && typeof options.usertourTriggers !== 'function') {
-    throw new TypeError('autoplay-rx: usertourTriggers must be a function')
-  }
+  const { usertourTriggers } = options
+  must(usertourTriggers === undefined || typeof usertourTriggers === 'function', 'usertourTriggers', 'a function')
   if (options.readClient === undefined && typeof (client as { duplicate?: unknown }).duplicate !== 'function') {
     throw new TypeError('autoplay-rx: fromRedisStream needs a readClient (a connection of its own for the blocking ' +
       'reads) when client has no duplicate()')

@@ -11,9 +11,9 @@ import {
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload } from '../codecs.js'
-import { triggerPasser } from '../internal/triggers.js'
+import { passTrigger } from '../internal/triggers.js'
 import { decodeText } from '../decode.js'
-import { log, warnCountMismatch } from '../logger.js'
+import { log, rateLimited, warnCountMismatch } from '../logger.js'
 import { FatalStatusError, RetriesExhaustedError } from './errors.js'
 import { connection, Ended, type Signal } from './fetch.js'
 import { disconnectReason, type ConnectorStreamEvent } from './lifecycle.js'
@@ -88,9 +88,10 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
       }
     }
 
-    // A trigger is not a payload: it goes to its own function.
-    const passTrigger = triggerPasser(config.usertourTriggers, config.logger, 'debug',
-      'SSE usertour_trigger frames dropped: no usertourTriggers')
+    // A trigger is not a payload: it goes to its own function, not awaited (SSE has nothing to acknowledge).
+    const [dropped, report] = [rateLimited(Infinity), rateLimited(10_000)] // said once; one line per 10 s
+    const failed = (error: unknown) => report(config.logger, 'error', 'usertourTriggers failed', { error })
+    const why = 'SSE usertour_trigger frames dropped: no usertourTriggers'
 
     // A plain loop (cheaper than a generator through `from`); a consumer that is done stops it mid-chunk.
     const payloads = (messages: readonly EventSourceMessage[]): Observable<Payload> => new Observable((subscriber) => {
@@ -113,7 +114,8 @@ export function reconnecting(config: Config, connect: Connect): Observable<Paylo
         if (probe !== undefined) probe.frame()
         const payload = decoded.right.payload
         if (payload.type === 'usertour_trigger') {
-          passTrigger(payload)
+          if (config.usertourTriggers === undefined) dropped(config.logger, 'debug', why)
+          else void passTrigger(config.usertourTriggers, payload, undefined, failed)
           continue
         }
         warnCountMismatch(config.logger, decoded.right)

@@ -51,10 +51,10 @@ export interface ConnectorStreamOptions {
   /** Told every lifecycle event and refused frame of this subscription, in order; a throw is logged. */
   readonly events?: ((event: ConnectorStreamEvent) => void) | undefined
   /**
-   * Given each `usertour_trigger` frame (not a payload, so not on the Observable); a throw is logged. Without it
-   * such frames are dropped, said once per subscription at `debug`.
+   * Given each `usertour_trigger` frame (not a payload, so not on the Observable), in stream order, not awaited;
+   * a throw or a rejection is logged. Without it such frames are dropped, said once per subscription at `debug`.
    */
-  readonly usertourTriggers?: ((trigger: UsertourTriggerPayload) => void) | undefined
+  readonly usertourTriggers?: ((trigger: UsertourTriggerPayload) => void | PromiseLike<unknown>) | undefined
   /** Where count mismatches and, without `events`, failures (rate-limited) are logged; default `consoleLogger`. */
   readonly logger?: Logger | undefined
   /** Metrics of this stream (`otelTelemetry()` from `autoplay-rx/otel`), told besides `events`; default none. */
