@@ -56,17 +56,22 @@ export function pageDwellTrigger(options: PageDwellOptions = {}): ProactiveTrigg
   const threshold = positiveNumber('thresholdSeconds', options.thresholdSeconds ?? 60)
   const max = positiveInteger('maxActions', options.maxActions ?? 5)
   const body = strip(options.body ?? '') || 'Still on this page \u2014 want a quick tip?'
-  return trigger('user_page_dwell', options, ({ actions }, now) => {
+  // The trailing streak on the newest URL, walked back no further than max + 1: a longer one does not fire either.
+  const streak = ({ actions }: ProactiveContext) => {
     const last = actions[actions.length - 1]
     const url = strip(last?.canonical_url ?? '')
     if (last === undefined || url === '') return undefined
     let first = actions.length - 1
-    // The streak is walked back no further than maxActions + 1: a longer one does not fire either.
     while (first > 0 && actions.length - first <= max && strip(actions[first - 1]!.canonical_url) === url) first--
     const count = actions.length - first
     const start = actions[first]!.timestamp_start
-    const span = last.timestamp_end - start
-    const seconds = Math.max(0, span <= 0 && count === 1 ? now - start : span)
+    return { last, count, start, span: last.timestamp_end - start, growing: count === 1 && last.timestamp_end <= start }
+  }
+  return trigger('user_page_dwell', options, (context, now) => {
+    const found = streak(context)
+    if (found === undefined) return undefined
+    const { last, count, start, span, growing } = found
+    const seconds = Math.max(0, growing ? now - start : span)
     if (count > max || seconds < threshold) return undefined
     return {
       body, metadata: {
@@ -74,6 +79,10 @@ export function pageDwellTrigger(options: PageDwellOptions = {}): ProactiveTrigg
         dwell_threshold_seconds: threshold, user_page_dwell_canonical_url: codePoints(last.canonical_url, 512),
       },
     }
+  }, (context, now) => {
+    // Only a one-action streak with no span grows with time alone.
+    const found = streak(context)
+    return found?.growing === true && found.start + threshold > now ? found.start + threshold : undefined
   })
 }
 

@@ -24,12 +24,12 @@ export interface SessionState {
 }
 
 /** What happened in a session: an interaction the app reports, an offer, or `tick` (time passing). */
-type SessionEvent =
+export type SessionEvent =
   | { readonly type: 'tick' | 'offered' | 'opened-chat' | 'wrote' | 'clicked' | 'reacted' | 'tour-step' | 'tour-ended' }
   | { readonly type: 'tour-started'; readonly tourId?: string | null | undefined }
 
 /** The timings of a session, and per tour; a bad value is refused with a `TypeError` naming it. */
-interface SessionOptions {
+export interface SessionOptions {
   /** Seconds without interaction before proactive or reactive returns to thinking; default 20. */
   readonly interactionTimeoutSeconds?: number | undefined
   /** Seconds offers stay blocked after that return; default 60. */

@@ -30,6 +30,11 @@ export interface ProactiveTrigger extends TriggerTimings {
   readonly id: string
   /** The hit when the rule holds at `now` (Unix seconds), else `undefined`; pure, so it may run at any time. */
   evaluate(context: ProactiveContext, now: number): TriggerHit | undefined
+  /**
+   * When (Unix seconds, after `now`) time alone would make the rule hold on this same context, if it can: the
+   * {@link proactive} operator wakes the session then instead of polling. Default: never.
+   */
+  becomesTrueAt?(context: ProactiveContext, now: number): number | undefined
 }
 
 /** A trigger that fired: what to offer, and for how long. */
@@ -79,9 +84,12 @@ export function matchTriggers(
 }
 
 /** A trigger of `id` with checked timings (a bad one is refused with a `TypeError` naming it). */
-export function trigger(id: string, timings: TriggerTimings, evaluate: ProactiveTrigger['evaluate']): ProactiveTrigger {
+export function trigger(
+  id: string, timings: TriggerTimings, evaluate: ProactiveTrigger['evaluate'],
+  becomesTrueAt?: ProactiveTrigger['becomesTrueAt'],
+): ProactiveTrigger {
   return {
-    id: nonEmpty('id', id), evaluate,
+    id: nonEmpty('id', id), evaluate, ...becomesTrueAt && { becomesTrueAt },
     interactionTimeoutSeconds: positiveNumber('interactionTimeoutSeconds', timings.interactionTimeoutSeconds ?? 10),
     cooldownSeconds: positiveNumber('cooldownSeconds', timings.cooldownSeconds ?? 30),
   }
