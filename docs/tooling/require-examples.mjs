@@ -23,6 +23,8 @@ const TEACHING = [
   'redisAppender', 'fromRedisStream', 'RedisContextStore',
   // autoplay-rx/otel
   'otelTelemetry',
+  // autoplay-rx/proactive: the operator
+  'proactive',
 ]
 
 const DECLARATIONS = ReflectionKind.Function | ReflectionKind.Class | ReflectionKind.Interface |
