@@ -1,9 +1,13 @@
 /** The proactive operator: every timed rule on virtual time (ms frames; batches in seconds of that clock). */
 import { expect } from 'chai'
-import { map, NEVER, Subject } from 'rxjs'
+import { map, NEVER, Subject, VirtualTimeScheduler } from 'rxjs'
+import { createNodeMiddleware } from '../../src/adapters/node.js'
+import { WebhookReceiver } from '../../src/index.js'
 import {
-  pageDwellTrigger, pingPongTrigger, predicateTrigger, proactive, type ProactiveOffer,
+  pageDwellTrigger, pingPongTrigger, predicateTrigger, proactive, sectionPlaybookTrigger, type ProactiveOffer,
 } from '../../src/proactive/index.js'
+import { fixture, SECRET, signed } from '../helpers/fixtures.js'
+import { listen, send } from '../helpers/http.js'
 import { testScheduler } from '../helpers/payloads.js'
 import { action, batch } from './helpers.js'
 
@@ -177,5 +181,70 @@ describe('proactive', () => {
       'interactionTimeoutSeconds', 'cooldownSeconds']) {
       expect(() => proactive({ triggers: [], [name]: 0 }), name).to.throw(TypeError, name)
     }
+  })
+})
+
+describe('proactive on the connector\'s sample batches, POSTed signed to the node adapter', () => {
+  const triggers = [
+    pageDwellTrigger({ thresholdSeconds: 5 }),
+    sectionPlaybookTrigger({
+      rules: [{ prefix: 'https://app.example.com/settings', sectionId: 'settings' }],
+      playbook: { settings: { body: 'Questions about settings?', replyLabels: ['Billing', 'Team'] } },
+    }),
+  ]
+
+  /** Posts actions-small at its forwarded_at (1700000010.5), actions-medium at its own (…175); the offers. */
+  async function offersOf(minIntervalSeconds?: number) {
+    // Virtual time from the samples' own clock, so their forwarded_at is within the lookback.
+    const scheduler = new VirtualTimeScheduler()
+    scheduler.frame = 1_700_000_010_500
+    const advanceTo = (ms: number) => {
+      scheduler.schedule(() => undefined, ms - scheduler.now())
+      scheduler.maxFrames = ms
+      scheduler.flush()
+    }
+    const receiver = new WebhookReceiver({ secret: SECRET })
+    const offers: string[] = []
+    const subscription = receiver.actions$.pipe(proactive({ triggers, scheduler, minIntervalSeconds }))
+      .subscribe((offer) => offers.push(`${offer.at} ${offer.sessionId} ${offer.productId} ${offer.triggerId}: ` +
+        `${offer.body} [${offer.replyLabels.join(', ')}]`))
+    const { port, close } = await listen(createNodeMiddleware(receiver))
+    try {
+      const post = async (name: 'actions-small' | 'actions-medium') => {
+        const { body, signature } = signed(fixture(name))
+        const reply = await send(`http://127.0.0.1:${port}/`, body, { headers: { 'x-connector-signature': signature } })
+        expect(reply.status).to.equal(200)
+      }
+      await post('actions-small')
+      advanceTo(1_700_000_175_000)
+      await post('actions-medium')
+      advanceTo(Infinity)
+      expect(scheduler.actions, 'timers left once the session is quiet').to.have.length(0)
+    } finally {
+      subscription.unsubscribe()
+      await close()
+    }
+    return offers
+  }
+
+  it('offers the section on the first; the second\'s dwell waits 300 s, by when its batch is gone', async () => {
+    expect(await offersOf()).to.deep.equal([
+      '1700000010.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
+    ])
+  })
+
+  it('offers the dwell of the second at once with a minimum interval of 150 s', async () => {
+    expect(await offersOf(150)).to.deep.equal([
+      '1700000010.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
+      '1700000175 ps_abc123 prod_abc user_page_dwell: Still on this page \u2014 want a quick tip? []',
+    ])
+  })
+
+  it('with 120 s: the section again as the interval ends (its batch at the lookback\'s edge), then the dwell', async () => {
+    expect(await offersOf(120)).to.deep.equal([
+      '1700000010.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
+      '1700000130.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
+      '1700000250.5 ps_abc123 prod_abc user_page_dwell: Still on this page \u2014 want a quick tip? []',
+    ])
   })
 })
