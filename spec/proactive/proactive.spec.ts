@@ -159,6 +159,21 @@ describe('proactive', () => {
     expect(warnings).to.have.length(1).and.to.match(/maxWindowBytes/)
   })
 
+  it('keeps at most maxActions batches a session: the context\'s conversationId is from those kept', () => {
+    const conversations: (string | null)[] = []
+    const scheduler = testScheduler()
+    const spy = predicateTrigger({
+      id: 'spy', body: 'x', when: (context) => { conversations.push(context.conversationId); return false },
+    })
+    scheduler.run(({ cold }) => {
+      cold('a b c', {
+        a: batch(0, [action(0, '/a')], { conversation_id: 'conv_1' }), b: batch(0, [action(1, '/a')]),
+        c: batch(0, [action(2, '/a')]),
+      }).pipe(proactive({ triggers: [spy], maxActions: 2, scheduler })).subscribe()
+    })
+    expect(conversations).to.deep.equal(['conv_1', 'conv_1', null])
+  })
+
   it('completes and errors with its source, errors with a throwing trigger, stops every timer on unsubscribe', () => {
     const scheduler = testScheduler()
     const broke = new Error('rule broke')
@@ -240,7 +255,8 @@ describe('proactive on the connector\'s sample batches, POSTed signed to the nod
     ])
   })
 
-  it('with 120 s: the section again as the interval ends (its batch at the lookback\'s edge), then the dwell', async () => {
+  it('with 120 s: the section again as the interval ends (its batch on the lookback\'s edge), then the dwell',
+    async () => {
     expect(await offersOf(120)).to.deep.equal([
       '1700000010.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
       '1700000130.5 ps_abc123 prod_abc section_playbook_match: Questions about settings? [Billing, Team]',
