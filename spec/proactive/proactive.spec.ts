@@ -1,6 +1,8 @@
 /** The proactive operator: every timed rule on virtual time (ms frames; batches in seconds of that clock). */
 import { expect } from 'chai'
-import { map, NEVER, Subject, VirtualTimeScheduler } from 'rxjs'
+import {
+  asyncScheduler, concatWith, map, NEVER, of, Subject, VirtualTimeScheduler, type SchedulerLike,
+} from 'rxjs'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { WebhookReceiver } from '../../src/index.js'
 import {
@@ -189,6 +191,23 @@ describe('proactive', () => {
       expectObservable(NEVER.pipe(proactive({ triggers: [dwell], interactions: new Subject(), scheduler }))).toBe('-')
     })
     expect(scheduler.actions).to.have.length(0)
+  })
+
+  it('waits at most 2^31 − 1 ms on a real clock, where a longer setTimeout would fire at once', async () => {
+    const delays: number[] = []
+    const scheduler: SchedulerLike = {
+      now: () => Date.now(),
+      schedule: ((work: () => void, delay = 0) => {
+        delays.push(delay)
+        return asyncScheduler.schedule(work, delay)
+      }) as SchedulerLike['schedule'],
+    }
+    const future = Date.now() / 1000 + 1e9 // a batch dated decades ahead stays in the lookback until then
+    const subscription = of(batch(future, [action(0, '/a', future, future)]))
+      .pipe(proactive({ triggers: [pageDwellTrigger()], scheduler }), concatWith(NEVER)).subscribe()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    subscription.unsubscribe()
+    expect(delays).to.deep.equal([2_147_483_647])
   })
 
   it('refuses a bad option with a TypeError naming it', () => {

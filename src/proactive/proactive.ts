@@ -160,10 +160,11 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       if (ms === session.timerAt) return
       session.timer?.unsubscribe()
       session.timerAt = ms
+      // At most 2^31 − 1 ms: a longer setTimeout fires at once (a far-future forwarded_at would spin); early is safe.
       session.timer = scheduler.schedule(guard(() => {
         session.timerAt = Infinity
         settle(id, session)
-      }), ms - scheduler.now())
+      }), Math.min(ms - scheduler.now(), 2_147_483_647))
     }
 
     /** The next moment time alone changes what `settle` would do; `Infinity`: the session is quiet. */
@@ -185,7 +186,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       return at
     }
 
-    /** Runs a step of ours, erroring the output with what a trigger (or the consumer) threw. */
+    /** Runs a step of ours, erroring the output with what a trigger threw. */
     function guard<A extends unknown[]>(run: (...args: A) => void) {
       return (...args: A) => {
         try {
