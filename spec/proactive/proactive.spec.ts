@@ -176,21 +176,24 @@ describe('proactive', () => {
     expect(conversations).to.deep.equal(['conv_1', 'conv_1', null])
   })
 
-  it('completes and errors with its source, errors with a throwing trigger, stops every timer on unsubscribe', () => {
+  it('completes and errors with its source, takes a throwing trigger as no match (logged once), stops every timer on unsubscribe', () => {
     const scheduler = testScheduler()
-    const broke = new Error('rule broke')
-    const broken = predicateTrigger({ id: 'broken', body: 'x', when: () => { throw broke } })
+    const broken = predicateTrigger({ id: 'broken', body: 'x', when: () => { throw new Error('rule broke') } })
     const dwell = pageDwellTrigger()
+    const errors: string[] = []
+    const logger = { error: (message: string) => { errors.push(message) } }
     scheduler.run(({ cold, hot, expectObservable }) => {
       const a = batch(0, [action(0, '/a', 0, 0)])
       expectObservable(cold('a|', { a }).pipe(proactive({ triggers: [dwell], scheduler }))).toBe('-|')
       expectObservable(cold('a#', { a }).pipe(proactive({ triggers: [dwell], scheduler }))).toBe('-#')
-      expectObservable(cold('a', { a }).pipe(proactive({ triggers: [broken], scheduler })))
-        .toBe('#', {}, broke)
+      // The next rule still offers; the broken one is logged, not the end of the stream.
+      expectObservable(cold('a', { a }).pipe(proactive({ triggers: [broken, always()], scheduler, logger }),
+        map((offer) => offer.triggerId))).toBe('a', { a: 'always' })
       expectObservable(hot('a', { a }).pipe(proactive({ triggers: [dwell], scheduler })), '^ 59998ms !').toBe('-')
       expectObservable(NEVER.pipe(proactive({ triggers: [dwell], interactions: new Subject(), scheduler }))).toBe('-')
     })
     expect(scheduler.actions).to.have.length(0)
+    expect(errors).to.deep.equal(['proactive: trigger broken threw; taken as no match'])
   })
 
   it('waits at most 2^31 − 1 ms on a real clock, where a longer setTimeout would fire at once', async () => {

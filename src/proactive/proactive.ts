@@ -74,7 +74,7 @@ interface Session {
  * Turns batches (`actions$` of a receiver, an SSE stream or a Redis worker) into offers. A session is evaluated
  * when a batch or an interaction arrives and when time alone could change the answer; it gets an offer only in
  * the `thinking` state, outside a cooldown, `minIntervalSeconds` after its last offer, from a trigger not in its
- * own cooldown. Completes with the source, errors with it or with a trigger that throws.
+ * own cooldown. Completes and errors with the source; a trigger that throws is logged and taken as no match.
  *
  * @example
  * ```ts
@@ -96,7 +96,23 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   const maxSessions = positiveInteger('maxSessions', options.maxSessions ?? 10_000)
   const defaultCooldown = positiveNumber('cooldownSeconds', options.cooldownSeconds ?? 60)
   sessionTransition(undefined, { type: 'tick' }, 0, options) // checks the session's timings now, not at first use
-  const warn = rateLimited(10_000)
+  const [warn, report] = [rateLimited(10_000), rateLimited(10_000)]
+  // A rule that throws is the app's bug: logged (one line per 10 s) and taken as no match for this evaluation,
+  // never the end of every session's offers.
+  const attempt = <A>(trigger: ProactiveTrigger, run: () => A): A | undefined => {
+    try {
+      return run()
+    } catch (error) {
+      report(logger, 'error', `proactive: trigger ${trigger.id} threw; taken as no match`, { error })
+      return undefined
+    }
+  }
+  const rules = triggers.map((trigger): ProactiveTrigger => Object.create(trigger, {
+    evaluate: { value: (context: ProactiveContext, now: number) =>
+      attempt(trigger, () => trigger.evaluate(context, now)) },
+    becomesTrueAt: { value: (context: ProactiveContext, now: number) =>
+      attempt(trigger, () => trigger.becomesTrueAt?.(context, now)) },
+  }))
   return (source) => new Observable<ProactiveOffer>((subscriber) => {
     const sessions = new Map<string, Session>()
     const release = (id: string, session: Session) => {
@@ -142,7 +158,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       const ready = session.state.mode === 'thinking' && session.state.cooldownSince === null &&
         now >= session.lastOfferAt + minInterval && session.batches.length > 0
       const context = ready ? proactiveContext(session.batches, now, { lookbackSeconds: lookback, maxActions }) : null
-      const candidates = context === null ? [] : triggers.filter(({ id: trigger }) => !session.cooldowns.has(trigger))
+      const candidates = context === null ? [] : rules.filter(({ id: trigger }) => !session.cooldowns.has(trigger))
       const [match] = context === null ? [] : matchTriggers(candidates, context, now)
       if (context !== null && match !== undefined) {
         step(session, { type: 'offered' }, now) // allowed: thinking, with no cooldown
