@@ -50,8 +50,8 @@ export interface Dispatch {
 }
 
 type Signature = string | null | undefined
-/** Stores an event before it is emitted: false (or a rejection) emits nothing. @internal */
-export type Store = (payload: WireEvent) => Promise<boolean>
+/** Stores an event (and the bytes verified) before it is emitted: false (or a rejection) emits nothing. @internal */
+export type Store = (payload: WireEvent, body: Uint8Array) => Promise<boolean>
 
 // With no secret, every body verifies (the receiver's rule, not the HMAC check's).
 const UNSIGNED: SignatureCheck = () => null
@@ -281,7 +281,7 @@ export class WebhookReceiver {
     const decoded = decodeBytes(raw)
     // Stored first: a delivery answered 503 (to be retried) must reach nothing in-process.
     if (store === undefined || E.isLeft(decoded)) return this.#conclude(decoded, mode, probe, owned)
-    return store(decoded.right.payload).then((ok) => ok ? this.#conclude(decoded, mode, probe, owned) : null)
+    return store(decoded.right.payload, raw).then((ok) => ok ? this.#conclude(decoded, mode, probe, owned) : null)
   }
 
   // Streams first, then callbacks (they are not subscribers). The receiver finishes only a probe it made:

@@ -26,8 +26,9 @@ receiver.rejected$.subscribe((error) => console.log(describeRefusal(error)))
 
 const append = redisAppender(redis, { stream })
 // Every accepted event is stored, a usertour_trigger too (it is no Payload: the worker gets it its own way).
-async function persist(event: Payload | UsertourTriggerPayload): Promise<void> {
-  const id = await append(event)
+// `body` is the bytes the signature was checked over: the entry holds them, not the payload serialised again.
+async function persist(event: Payload | UsertourTriggerPayload, body: Uint8Array): Promise<void> {
+  const id = await append(event, body)
   console.log(`stored ${id}: ${event.type === 'usertour_trigger' ? describeTrigger(event) : describe(event)}`)
 }
 

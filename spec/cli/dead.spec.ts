@@ -1,5 +1,6 @@
 /** `autoplay-rx dead` against a real redis-server: the dead letters fromRedisStream made, listed, shown, replayed. */
 import { expect } from 'chai'
+import { firstValueFrom, mergeMap, take, toArray } from 'rxjs'
 import { parseEntries } from '../../src/redis/client.js'
 import { fromRedisStream, redisAppender } from '../../src/redis/index.js'
 import { silentLogger } from '../../src/index.js'
@@ -17,7 +18,9 @@ describe('cli dead: list, show, replay (real redis-server)', function () {
     try {
       const stream = 'cli:dead'
       const sent = payloads(2, 1, 51)
-      const ids = [await redisAppender(client, { stream })(sent[0]!), await redisAppender(client, { stream })(sent[1]!)]
+      // One entry of each format: the payload JSON (as written before the verified body was stored), the body.
+      const body = JSON.stringify(sent[1], null, 2)
+      const ids = [await redisAppender(client, { stream })(sent[0]!), await redisAppender(client, { stream })(sent[1]!, Buffer.from(body))]
       // Both handed out once and released; with maxDeliveries 1 the next claim dead-letters them.
       let rejected = 0
       const reading = fromRedisStream(client, {
@@ -28,9 +31,9 @@ describe('cli dead: list, show, replay (real redis-server)', function () {
       const letters = parseEntries(await client.sendCommand(['XRANGE', `${stream}:dead`, '-', '+']))
       const [first, second] = letters.map((l) => l.id) as [string, string]
       const redisArgs = ['--redis', redis.url, '--stream', stream]
-      const [list, show, replay, listed, unknown, none, all] = await runEach([
+      const [list, show, replay, listed, shown, unknown, none, all] = await runEach([
         ['dead', 'list', ...redisArgs], ['dead', 'show', first, ...redisArgs, '--json'], ['dead', 'replay', first, ...redisArgs],
-        ['dead', 'list', ...redisArgs, '--json'], ['dead', 'show', first, ...redisArgs], ['dead', 'list', '--redis', `redis://127.0.0.1:${await freePort()}`],
+        ['dead', 'list', ...redisArgs, '--json'], ['dead', 'show', second, ...redisArgs], ['dead', 'show', first, ...redisArgs], ['dead', 'list', '--redis', `redis://127.0.0.1:${await freePort()}`],
         ['dead', 'replay', '--all', ...redisArgs],
       ])
       expect(list!.stdout.split('\n').filter(Boolean).map((l) => l.split(' ').slice(0, 4).join(' '))).to.deep.equal(
@@ -39,15 +42,19 @@ describe('cli dead: list, show, replay (real redis-server)', function () {
       expect(JSON.parse(JSON.parse(show!.stdout).fields.payload)).to.deep.equal(sent[0])
       expect(replay!.stdout).to.match(new RegExp(`^${first} → ${stream} \\d+-\\d+\\n$`))
       expect(listed!.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).to.deep.equal([second])
+      expect(JSON.parse(shown!.stdout).fields).to.deep.include({ body, 'dead:id': ids[1] })
       expect([unknown!.code, unknown!.stderr]).to.deep.equal([1, `autoplay-rx: no dead letter ${first} in ${stream}:dead: see autoplay-rx dead list\n`])
       expect([none!.code, none!.stderr.split('\n').length]).to.deep.equal([1, 2])
       expect(all!.stdout).to.match(new RegExp(`^${second} → ${stream} \\d+-\\d+\\n$`))
-      expect([list, show, replay, listed, all].map((r) => [r!.code, r!.stderr])).to.deep.equal(Array(5).fill([0, '']))
+      expect([list, show, replay, listed, shown, all].map((r) => [r!.code, r!.stderr])).to.deep.equal(Array(6).fill([0, '']))
       // Replayed: the original fields back in the stream (a new id each), the dead-letter stream empty.
       expect(Number(await client.sendCommand(['XLEN', `${stream}:dead`]))).to.equal(0)
       const back = parseEntries(await client.sendCommand(['XRANGE', stream, '-', '+'])).slice(2)
-      expect(back.map((e) => Object.keys(e.fields))).to.deep.equal([['payload'], ['payload']])
-      expect(back.map((e) => JSON.parse(e.fields['payload']!))).to.deep.equal(sent)
+      expect(back.map((e) => Object.keys(e.fields))).to.deep.equal([['payload'], ['body']])
+      expect([JSON.parse(back[0]!.fields['payload']!), back[1]!.fields['body']]).to.deep.equal([sent[0], body])
+      const again = await firstValueFrom(fromRedisStream(client, { stream, group: 'g', consumer: 'c', blockMs: 50 })
+        .pipe(take(2), mergeMap(async (d) => (await d.ack(), d.payload)), toArray()))
+      expect(again).to.deep.equal(sent)
     } finally {
       client.destroy()
     }

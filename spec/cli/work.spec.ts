@@ -28,7 +28,7 @@ describe('cli/work', function () {
         return out.length >= 2 ? out.map((l) => JSON.parse(l) as Record<string, unknown>) : undefined
       })
       expect(lines.map((l) => [l.event, l.id])).to.deep.equal([['payload', goodId], ['rejected', foreignId]])
-      expect(lines[1]).to.include({ tag: 'MissingPayloadField', message: 'Entry has no "payload" field' })
+      expect(lines[1]).to.include({ tag: 'MissingPayloadField', message: 'Entry has no "body" or "payload" field' })
       expect((lines[0]!.payload as { type: string }).type).to.equal('summary')
       // Both acknowledged: nothing pending in the group (acks follow the printing within a moment).
       let pending = -1

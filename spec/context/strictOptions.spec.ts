@@ -14,7 +14,7 @@ const USER_FILE = `
 import { ContextStore, SessionSummarizer, intoContext, type ContextReader } from './types/index.js'
 import { RedisContextStore, fromRedisStream, redisAppender, redisDedupeStore, toRedisStream } from './types/redis/index.js'
 
-declare const client: { sendCommand(args: string[]): Promise<unknown> }
+declare const client: { sendCommand(args: Array<string | Buffer>): Promise<unknown> }
 declare const product: string | undefined
 const none = undefined
 
@@ -65,7 +65,7 @@ describe('context and Redis options under exactOptionalPropertyTypes', function 
     const text = `Recent activity:\n${line(1, 0, 'A')}`
     expect(store.get('s1', { productId: none, maxActions: none, lookbackSeconds: none, includeSummary: none })).to.equal(text)
     const sent: string[][] = []
-    const client = { sendCommand: async (args: string[]) => (sent.push(args), 'OK') }
+    const client = { sendCommand: async (args: Array<string | Buffer>) => (sent.push(args.map(String)), 'OK') }
     await redisAppender(client, { stream: 's', maxLen: none, telemetry: none, logger: none })(batch('s1', '', 1, []))
     // The append script, loaded first (this client answers OK, taken as its SHA1), then run with maxLen 1,000,000.
     expect([sent[0]!.slice(0, 2), sent[1]!.slice(0, 5)]).to.deep.equal([['SCRIPT', 'LOAD'], ['EVALSHA', 'OK', '1', 's', '1000000']])

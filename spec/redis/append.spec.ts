@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { RESP_TYPES } from 'redis'
 import { firstValueFrom, mergeMap, Subject, take, toArray } from 'rxjs'
 import { WebhookReceiver, silentLogger, type Payload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
@@ -32,6 +33,27 @@ describe('redis/append: redisAppender and toRedisStream (real redis-server)', fu
     expect(received.map((d) => d.payload)).to.deep.equal(sent)
     expect(received.map((d) => d.id)).to.deep.equal(entries.map((e) => e.id))
     expect(await writer.sendCommand(['XPENDING', stream, 'g'])).to.deep.include(0)
+  })
+
+  it('given the bytes that were verified, the entry holds them as they are in one field "body"; without, the payload JSON in "payload"', async () => {
+    const writer = await client()
+    const stream = name('body')
+    const append = redisAppender(writer, { stream })
+    const [payload] = payloads(1)
+    // Bytes no re-serialisation gives back: a BOM, spaces, a multi-byte character, bytes that are not UTF-8, a NUL.
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(' { "x" : "€" }\r\n'), Buffer.from([0xff, 0, 0xc3])])
+    // A plain Uint8Array viewing part of a larger buffer (the fetch adapter's kind of body).
+    const wider = Buffer.concat([Buffer.from('head'), body, Buffer.from('tail')])
+    const view = new Uint8Array(wider.buffer, wider.byteOffset + 4, body.length)
+    await append(payload!, body)
+    await append(payload!, view)
+    await append(payload!)
+    const bytes = writer.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+    const entries = await bytes.sendCommand(['XRANGE', stream, '-', '+']) as Array<[Buffer, Buffer[]]>
+    expect(entries.map(([, fields]) => fields.length)).to.deep.equal([2, 2, 2])
+    expect(entries.map(([, [field]]) => field!.toString())).to.deep.equal(['body', 'body', 'payload'])
+    expect(entries.slice(0, 2).map(([, [, value]]) => value!.toString('hex'))).to.deep.equal([body.toString('hex'), body.toString('hex')])
+    expect(JSON.parse(entries[2]![1][1]!.toString())).to.deep.equal(payload)
   })
 
   it('trims the stream to about maxLen (approximate MAXLEN)', async () => {

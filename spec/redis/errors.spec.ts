@@ -16,7 +16,7 @@ describe('redis/errors', () => {
 
   it('the missing field is one value, told apart by its tag', () => {
     expect(errors.map((e) => e._tag === 'MissingPayloadField')).to.deep.equal([false, false, false, true])
-    expect(missingPayloadField).to.deep.equal({ _tag: 'MissingPayloadField', message: 'Entry has no "payload" field' })
+    expect(missingPayloadField).to.deep.equal({ _tag: 'MissingPayloadField', message: 'Entry has no "body" or "payload" field' })
   })
 
   it('match calls the handler of each tag with its own variant', () => {
@@ -26,6 +26,6 @@ describe('redis/errors', () => {
       DeliveryLimit: (e) => `dead:${e.deliveries}`, EntryTrimmed: () => 'lost',
     })
     expect([...errors, deliveryLimit(5, 's:dead'), entryTrimmed].map(why)).to.deep.equal(['json:syntax', 'shape:actions',
-      'type:session_started', 'foreign:Entry has no "payload" field', 'dead:5', 'lost'])
+      'type:session_started', 'foreign:Entry has no "body" or "payload" field', 'dead:5', 'lost'])
   })
 })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { firstValueFrom, mergeMap, take, toArray, VirtualTimeScheduler } from 'rxjs'
-import { WebhookReceiver, dedupeDeliveries, deliveryKey, match, silentLogger, type Payload } from '../../src/index.js'
+import { WebhookReceiver, dedupeDeliveries, deliveryKey, match, silentLogger, type ActionsPayload, type Payload, type UsertourTriggerPayload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
 import { fromRedisStream, redisAppender, redisDedupeStore, type RedisDelivery } from '../../src/redis/index.js'
 import type { RedisEntryError } from '../../src/redis/errors.js'
@@ -253,10 +253,51 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     await good.ack()
     expect(rejected).to.deep.equal([
       'false shape actions InvalidPayload: Invalid actions payload: actions: expected Array<SlimAction>, got number',
-      'true foreign MissingPayloadField: Entry has no "payload" field',
+      'true foreign MissingPayloadField: Entry has no "body" or "payload" field',
     ])
     await sleep(50)
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
+  })
+
+  it('a rolling upgrade: one stream holding entries of both formats (the verified body, the payload JSON) is read in order, deliveries and triggers alike; a body or payload that does not decode is reported with its text', async () => {
+    const writer = await client()
+    const stream = name('formats')
+    const append = redisAppender(writer, { stream })
+    const [a, b, c] = payloads(3, 2, 21)
+    const trigger: UsertourTriggerPayload = { type: 'usertour_trigger', product_id: 'p', flow_id: 'f', session_id: 'ps_1', reason: '', user_id: null }
+    // As receivers before the upgrade wrote them (payload JSON), then as they write now (the body, BOM and spaces kept).
+    await append(a!)
+    await append(trigger)
+    await append(b!, Buffer.from(`\ufeff ${JSON.stringify(b, null, 2)} `))
+    await append(trigger, Buffer.from(JSON.stringify({ ...trigger, flow_id: 'g' }, null, 1)))
+    await append(c!, Buffer.from('{"type":"actions","actions":5}'))
+    await writer.sendCommand(['XADD', stream, '*', 'payload', '{"type":"actions"'])
+    await append(c!)
+    const flows: string[] = []
+    const rejected: string[] = []
+    const read = await firstValueFrom(fromRedisStream(await client(), {
+      stream, group: 'g', consumer: 'c', blockMs: 50, usertourTriggers: (t) => { flows.push(t.flow_id) },
+      rejected: (r) => rejected.push(`${r.error._tag} ${r.text}`),
+    }).pipe(take(3), mergeMap(async (d) => (await d.ack(), d.payload)), toArray()))
+    expect(read).to.deep.equal([a, b, c])
+    expect(flows).to.deep.equal(['f', 'g'])
+    expect(rejected).to.deep.equal(['InvalidPayload {"type":"actions","actions":5}', 'MalformedJson {"type":"actions"'])
+    await until(async () => Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0]) === 0, 'every entry acknowledged')
+  })
+
+  it('maxInFlightBytes counts the bytes an entry holds, in both formats: three entries of 3 kB of "€" (1 kB of characters) under 6 kB: two in flight, not three', async () => {
+    const writer = await client()
+    const [p] = payloads(1, 1, 23) as [ActionsPayload]
+    const heavy = (n: number) => ({ ...p, forwarded_at: n, actions: [{ ...p.actions[0]!, title: '€'.repeat(1000) }] })
+    const seen: Record<string, number[]> = {}
+    for (const [format, stream] of [['body', name('bytes')], ['payload', name('bytes')]] as const) {
+      for (const n of [1, 2, 3]) await redisAppender(writer, { stream })(heavy(n), format === 'body' ? Buffer.from(JSON.stringify(heavy(n))) : undefined)
+      seen[format] = []
+      keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 50, maxInFlightBytes: 6000 })
+        .subscribe((d) => seen[format]!.push(d.payload.forwarded_at)))
+    }
+    await sleep(300)
+    expect(seen).to.deep.equal({ body: [1, 2], payload: [1, 2] })
   })
 
   it('a worker keeps consuming across a Redis restart (group recreated, no error notification)', async () => {

@@ -5,8 +5,9 @@ import { type RedisCommandClient } from '../../src/redis/client.js'
 
 describe('redis/options: option checks', () => {
   const sent: string[][] = []
-  const client: RedisCommandClient & { duplicate(): never } = {
-    sendCommand: async (args) => { sent.push(args); return null },
+  // Typed to take a Buffer too, as redisAppender's client must (both entries take it).
+  const client = {
+    sendCommand: async (args: Array<string | Buffer>) => { sent.push(args.map(String)); return null },
     duplicate: () => { throw new Error('no connection may be opened before the options are checked') },
   }
   const valid: FromRedisStreamOptions = { stream: 's', group: 'g', consumer: 'c' }

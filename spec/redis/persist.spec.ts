@@ -1,10 +1,13 @@
 import { expect } from 'chai'
-import { WebhookReceiver, silentLogger, type Payload } from '../../src/index.js'
+import { WebhookReceiver, silentLogger, type ActionsPayload, type Payload, type UsertourTriggerPayload } from '../../src/index.js'
 import { createNodeMiddleware } from '../../src/adapters/node.js'
-import { redisAppender } from '../../src/redis/index.js'
+import { RESP_TYPES } from 'redis'
+import { firstValueFrom, take, toArray } from 'rxjs'
+import { createFetchHandler } from '../../src/adapters/web.js'
+import { fromRedisStream, redisAppender } from '../../src/redis/index.js'
 import { generateEvents } from '../../src/cli/generate.js'
 import { sendDeliveries } from '../../src/cli/send.js'
-import { SECRET } from '../helpers/fixtures.js'
+import { SECRET, signed } from '../helpers/fixtures.js'
 import { listen } from '../helpers/http.js'
 import { redisSuite, until } from '../helpers/redis.js'
 
@@ -66,5 +69,35 @@ describe('persist: a delivery reaches the in-process streams once stored, and on
     } finally {
       await server.close()
     }
+  })
+
+  it('persist is given the bytes the signature was checked over: redisAppender stores them byte for byte (node and fetch adapters, a body of many chunks), and a worker reads the same payloads', async () => {
+    const stream = suite.name('persist-body')
+    const writer = await suite.client()
+    const receiver = new WebhookReceiver({ secret: SECRET, logger: silentLogger })
+    const given: number[] = []
+    const append = redisAppender(writer, { stream })
+    const persist = (event: Payload | UsertourTriggerPayload, body: Uint8Array) => (given.push(body.byteLength), append(event, body))
+    const node = await listen(createNodeMiddleware(receiver, { persist }))
+    const fetchHandler = createFetchHandler(receiver, { persist })
+    const [small, large] = generateEvents({ type: 'actions', count: 2, sessions: 1, seed: 9 }).map((t) => JSON.parse(t) as ActionsPayload)
+    // Spaced out and padded to ~300 KB: what a re-serialisation would not give back, over many socket reads.
+    const bodies = [Buffer.from(`\ufeff${JSON.stringify(small, null, 1)}\n`),
+      Buffer.from(JSON.stringify({ ...large, actions: Array(1500).fill(large!.actions[0]) }, null, 4))]
+    const fetched = Buffer.from(JSON.stringify(small, null, 3))
+    try {
+      const report = await sendDeliveries({ url: `http://127.0.0.1:${node.port}/`, secret: SECRET, retries: 0, concurrency: 1, deliveries: bodies.map((body) => ({ body })) })
+      const request = new Request('http://x.test/', { method: 'POST', body: fetched, headers: { 'x-connector-signature': signed(fetched).signature } })
+      expect([report.statuses, (await fetchHandler(request)).status]).to.deep.equal([[200, 200], 200])
+    } finally {
+      await node.close()
+    }
+    expect(given).to.deep.equal([bodies[0]!.length, bodies[1]!.length, fetched.length])
+    const bytes = writer.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+    const entries = await bytes.sendCommand(['XRANGE', stream, '-', '+']) as Array<[Buffer, Buffer[]]>
+    expect(entries.map(([, [field, value]]) => [field!.toString(), value!.toString('hex')]))
+      .to.deep.equal([...bodies, fetched].map((body) => ['body', body.toString('hex')]))
+    const read = await firstValueFrom(fromRedisStream(await suite.client(), { stream, group: 'g', consumer: 'c', blockMs: 50 }).pipe(take(3), toArray()))
+    expect(read.map((d) => d.payload)).to.deep.equal([...bodies, fetched].map((b) => receiver.parse(b)))
   })
 })

@@ -141,8 +141,8 @@ export function createMiddleware<Req>(receiver: WebhookReceiver, options: Adapte
       : OK
 
   // A store that fails or hangs is an outage: one line per delivery answered 503, no stack.
-  const persisted: Store = async (payload) => {
-    const stored = Promise.resolve().then(() => persist!(payload)).then(() => true, errorText)
+  const persisted: Store = async (payload, body) => {
+    const stored = Promise.resolve().then(() => persist!(payload, body)).then(() => true, errorText)
     const outcome = await within(stored, persistTimeoutMs, `timed out after ${persistTimeoutMs} ms`)
     if (outcome !== true) {
       log(logger, 'error', `persist failed: ${outcome}; answered 503`, { session_id: payload.session_id })

@@ -30,10 +30,10 @@ export interface AdapterOptions {
   readonly bodyTimeoutMs?: number | undefined
   /**
    * A durable write that must succeed before the connector is acknowledged (`redisAppender`), given every
-   * accepted event (a `usertour_trigger` too): when it fails or outlasts `persistTimeoutMs` the answer is 503
-   * and the connector retries.
+   * accepted event (a `usertour_trigger` too) and the body bytes its signature was checked over (not to be
+   * changed): when it fails or outlasts `persistTimeoutMs` the answer is 503 and the connector retries.
    */
-  readonly persist?: ((payload: Payload | UsertourTriggerPayload) => PromiseLike<unknown>) | undefined
+  readonly persist?: ((payload: Payload | UsertourTriggerPayload, body: Uint8Array) => PromiseLike<unknown>) | undefined
   /** The longest wait for `persist`; default 2000 ms. */
   readonly persistTimeoutMs?: number | undefined
   /** What this adapter may hold at once (past it: 503); share one between adapters. Default: its own. */

@@ -1,12 +1,12 @@
 /**
- * The writing side of the Redis bridge: each verified payload appended to a stream (XADD, then trimmed to about
+ * The writing side of the Redis bridge: each verified event appended to a stream (XADD, then trimmed to about
  * `maxLen` but never past what a consumer group still needs), as a function for `persist` or as an operator.
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload, UsertourTriggerPayload } from '../codecs.js'
 import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
-import { scriptRunner, type RedisCommandClient } from './client.js'
+import { scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 
 // Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
@@ -33,7 +33,9 @@ return {id, redis.call('XLEN', KEYS[1])}`
 /** How far over `maxLen` a stream may be before it is reported: Redis trims whole nodes (100 entries at most). */
 const NODE = 100
 
-/** The field of each stream entry that holds the payload's JSON. */
+/** The field of an entry that holds the body bytes the signature was checked over, as they came. */
+export const BODY_FIELD = 'body'
+/** The field of an entry written without those bytes (`toRedisStream`, or before they were kept): the JSON. */
 export const PAYLOAD_FIELD = 'payload'
 
 /** Options of {@link redisAppender} and {@link toRedisStream}. */
@@ -54,6 +56,7 @@ export interface RedisAppendOptions {
 /**
  * A function that appends one event (a payload or a `usertour_trigger`) to a stream and resolves with the entry id
  * once Redis has it: what the adapters' `persist` option takes, to answer the connector only once it is stored.
+ * Given the verified `body` (as `persist` is), the entry holds those bytes, not the payload serialised again.
  *
  * @example
  * ```ts
@@ -62,16 +65,18 @@ export interface RedisAppendOptions {
  * ```
  */
 export function redisAppender(
-  client: RedisCommandClient, options: RedisAppendOptions,
-): (payload: Payload | UsertourTriggerPayload) => Promise<string> {
+  client: RedisBytesClient, options: RedisAppendOptions,
+): (event: Payload | UsertourTriggerPayload, body?: Uint8Array) => Promise<string> {
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const { logger = consoleLogger } = options
   const telemetry = fenced(options.telemetry, logger)
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
-  const append = async (payload: Payload | UsertourTriggerPayload) => {
-    const reply = await run([stream], [String(maxLen), PAYLOAD_FIELD, JSON.stringify(payload)])
+  const append = async (event: Payload | UsertourTriggerPayload, body?: Uint8Array) => {
+    // A view, not a copy: node-redis writes a Buffer as it is (a plain Uint8Array it refuses).
+    const value = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : JSON.stringify(event)
+    const reply = await run([stream], [String(maxLen), body ? BODY_FIELD : PAYLOAD_FIELD, value])
     const [id, length] = reply as [unknown, number]
     if (length > maxLen + NODE) {
       report(logger, 'warn', `Stream ${stream} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
@@ -80,16 +85,9 @@ export function redisAppender(
     return String(id)
   }
   if (telemetry === undefined) return append
-  return async (payload) => {
+  return (event, body) => {
     const done = telemetry.redisAppend(stream)
-    try {
-      const id = await append(payload)
-      done(true)
-      return id
-    } catch (error) {
-      done(false)
-      throw error
-    }
+    return append(event, body).then((id) => (done(true), id), (error: unknown) => { done(false); throw error })
   }
 }
 
@@ -103,7 +101,7 @@ export function redisAppender(
  * ```
  */
 export function toRedisStream<P extends Payload | UsertourTriggerPayload>(
-  client: RedisCommandClient, options: RedisAppendOptions,
+  client: RedisBytesClient, options: RedisAppendOptions,
 ): OperatorFunction<P, {
   /** The entry id Redis gave it. */ readonly id: string
   /** The payload stored. */ readonly payload: P

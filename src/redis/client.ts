@@ -13,6 +13,12 @@ export interface RedisCommandClient {
   sendCommand(args: string[]): Promise<unknown>
 }
 
+/** What `redisAppender` needs: a client that sends a Buffer argument as it is. A node-redis client is one. */
+export interface RedisBytesClient {
+  /** Sends one command (a Buffer as it is); resolves with the raw reply, rejects on a Redis error or a lost link. */
+  sendCommand(args: [command: string, ...args: Array<string | Buffer>]): Promise<unknown>
+}
+
 export interface RawEntry {
   readonly id: string
   readonly fields: Record<string, string>
@@ -48,13 +54,14 @@ export function streamEntries(reply: unknown, stream: string): RawEntry[] {
 }
 
 /** Runs a Lua script by its SHA1: loaded on first use, and again when Redis forgot it (a restart, SCRIPT FLUSH). */
-export function scriptRunner(client: RedisCommandClient, source: string) {
+export function scriptRunner(client: RedisCommandClient | RedisBytesClient, source: string) {
   let sha: string | undefined
-  const evalsha = async (keys: string[], args: string[]) => {
-    sha ??= String(await client.sendCommand(['SCRIPT', 'LOAD', source]))
-    return client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
+  // A Buffer argument goes only to a client that takes one: redisAppender's.
+  const evalsha = async (keys: string[], args: Array<string | Buffer>) => {
+    sha ??= String(await (client as RedisBytesClient).sendCommand(['SCRIPT', 'LOAD', source]))
+    return (client as RedisBytesClient).sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
   }
-  return async (keys: string[], args: string[]): Promise<unknown> => {
+  return async (keys: string[], args: Array<string | Buffer>): Promise<unknown> => {
     try {
       return await evalsha(keys, args)
     } catch (error) {

@@ -3,12 +3,12 @@
  * package.
  */
 import type { DecodeError } from '../decode.js'
-import { PAYLOAD_FIELD } from './append.js'
+import { BODY_FIELD, PAYLOAD_FIELD } from './append.js'
 
-/** A stream entry without a `payload` field (written by something other than `redisAppender`). */
+/** A stream entry with neither a `body` nor a `payload` field (written by something other than `redisAppender`). */
 interface MissingPayloadField {
   readonly _tag: 'MissingPayloadField'
-  /** `Entry has no "payload" field`. */
+  /** `Entry has no "body" or "payload" field`. */
   readonly message: string
 }
 
@@ -34,7 +34,7 @@ interface EntryTrimmed {
 export type RedisEntryError = DecodeError | MissingPayloadField | DeliveryLimit | EntryTrimmed
 
 export const missingPayloadField: MissingPayloadField =
-  { _tag: 'MissingPayloadField', message: `Entry has no "${PAYLOAD_FIELD}" field` }
+  { _tag: 'MissingPayloadField', message: `Entry has no "${BODY_FIELD}" or "${PAYLOAD_FIELD}" field` }
 
 export const deliveryLimit = (deliveries: number, dead: string): DeliveryLimit =>
   ({ _tag: 'DeliveryLimit', message: `Handed out ${deliveries} times without an ack: moved to ${dead}`, deliveries })
@@ -45,7 +45,7 @@ export const entryTrimmed: EntryTrimmed =
 export interface RedisEntryRejection {
   /** The entry's id (already acknowledged). */
   readonly id: string
-  /** The entry's `payload` field as stored; empty when it had none or is not at hand (dead-lettered, trimmed). */
+  /** The entry's `body` (else `payload`) field as stored; empty when it had none or is not at hand (dead, trimmed). */
   readonly text: string
   readonly error: RedisEntryError
 }

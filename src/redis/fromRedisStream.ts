@@ -15,7 +15,7 @@ import { decodeText, type Decoded } from '../decode.js'
 import { bounded } from '../internal/within.js'
 import { errorText, log, rateLimited } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
-import { PAYLOAD_FIELD } from './append.js'
+import { BODY_FIELD, PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
@@ -206,7 +206,7 @@ export function fromRedisStream(
       if (event === null) return null
       probe?.read(1, claimed)
       let bytes = 0
-      for (const [k, v] of Object.entries(entry.fields)) bytes += k.length + v.length
+      for (const [k, v] of Object.entries(entry.fields)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v)
       largest = Math.max(largest, bytes)
       const slot = { bytes }
       held.set(entry.id, slot)
@@ -353,11 +353,13 @@ function refuser(settings: ReaderSettings, probe: RedisReaderProbe | undefined):
   }
 }
 
-/** The entry's payload, or null for one that does not decode: reported and acknowledged, not claimed for ever. */
+/** The entry's event, or null for one that does not decode: reported and acknowledged, not claimed for ever. */
 function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id: string) => Promise<boolean>) {
-  const text = fields[PAYLOAD_FIELD]
+  // The verified body; else the JSON an entry written without it holds (toRedisStream, a receiver before the upgrade).
+  const text = fields[BODY_FIELD] ?? fields[PAYLOAD_FIELD]
+  // Without a leading BOM, as the receiver's decoding of the same bytes drops it.
   const decoded: E.Either<RedisEntryError, Decoded> =
-    text === undefined ? E.left(missingPayloadField) : decodeText(text)
+    text === undefined ? E.left(missingPayloadField) : decodeText(text.replace(/^\ufeff/, ''))
   if (E.isRight(decoded)) return decoded.right.payload
   refuse(id, text ?? '', decoded.left)
   void acknowledge(id)

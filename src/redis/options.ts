@@ -26,7 +26,7 @@ export interface FromRedisStreamOptions {
   readonly claimIdleMs?: number | undefined
   /** Most deliveries neither acknowledged nor released; reading pauses beyond it. Default 2 × batchSize. */
   readonly maxInFlight?: number | undefined
-  /** The same in bytes (an entry's field lengths); default 32 MiB. */
+  /** The same in bytes (an entry's fields, UTF-8, `body` or `payload` alike); default 32 MiB. */
   readonly maxInFlightBytes?: number | undefined
   /** Times an entry is handed out; one more and it is moved to `<stream>:dead` and acknowledged. Default 5. */
   readonly maxDeliveries?: number | undefined
