@@ -100,7 +100,7 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
       const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
       return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
     }
-    return createNodeMiddleware(receiver, { persist: async (payload) => { await append(payload); delivered++ } }) as unknown as RequestListener
+    return createNodeMiddleware(receiver, { persist: async (payload, body) => { await append(payload, body); delivered++ } }) as unknown as RequestListener
   },
   /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to node-adapter. */
   'ingest-in-handler': () => {
