@@ -161,6 +161,30 @@ describe('proactive', () => {
     expect(warnings).to.have.length(1).and.to.match(/maxWindowBytes/)
   })
 
+  it('keeps every session\'s batches within maxBytes: the least recently active lose their oldest first, said once', () => {
+    const warnings: string[] = []
+    const seen: string[] = []
+    const logger = { warn: (message: string) => { warnings.push(message) } }
+    const spy = predicateTrigger({
+      id: 'spy', body: 'x', when: (context) => { seen.push(`${context.sessionId}:${context.actions.length}`); return false },
+    })
+    const run = (maxBytes?: number) => {
+      seen.length = 0
+      const scheduler = testScheduler()
+      scheduler.run(({ cold }) => {
+        cold('a b c', {
+          a: batch(0, [action(0, '/a')]), b: batch(0, [action(0, '/a')], { session_id: 'ps_2' }), c: batch(0, [action(1, '/a')]),
+        }).pipe(proactive({ triggers: [spy], maxBytes, scheduler, logger })).subscribe()
+      })
+      return [...seen]
+    }
+    // One batch is between 300 and 600 estimated bytes (the maxWindowBytes spec above): two sessions pass 600.
+    expect(run()).to.deep.equal(['ps_1:1', 'ps_2:1', 'ps_1:2'])
+    expect(warnings).to.deep.equal([])
+    expect(run(600)).to.deep.equal(['ps_1:1', 'ps_2:1', 'ps_1:1'])
+    expect(warnings).to.have.length(1).and.to.match(/maxBytes/)
+  })
+
   it('keeps at most maxActions batches a session: the context\'s conversationId is from those kept', () => {
     const conversations: (string | null)[] = []
     const scheduler = testScheduler()

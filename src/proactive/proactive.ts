@@ -47,6 +47,8 @@ interface ProactiveOptions extends SessionOptions {
   readonly maxActions?: number | undefined
   /** Estimated bytes of the batches kept per session (the newest is always kept); default 65,536. */
   readonly maxWindowBytes?: number | undefined
+  /** Estimated bytes of every session's batches; past it the least recently active lose their oldest. 16 MiB. */
+  readonly maxBytes?: number | undefined
   /** Sessions kept; one more drops the least recently active with its timer. Default 10,000. */
   readonly maxSessions?: number | undefined
   /** Every clock read and timer; default `asyncScheduler`. */
@@ -94,6 +96,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   const maxActions = positiveInteger('maxActions', options.maxActions ?? 50)
   const maxBytes = positiveInteger('maxWindowBytes', options.maxWindowBytes ?? 65_536)
   const maxSessions = positiveInteger('maxSessions', options.maxSessions ?? 10_000)
+  const maxTotalBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 2 ** 20)
   const defaultCooldown = positiveNumber('cooldownSeconds', options.cooldownSeconds ?? 60)
   sessionTransition(undefined, { type: 'tick' }, 0, options) // checks the session's timings now, not at first use
   const [warn, report] = [rateLimited(10_000), rateLimited(10_000)]
@@ -115,8 +118,10 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   }))
   return (source) => new Observable<ProactiveOffer>((subscriber) => {
     const sessions = new Map<string, Session>()
+    let total = 0 // estimated bytes of every session's batches
     const release = (id: string, session: Session) => {
       session.timer?.unsubscribe()
+      total -= session.bytes
       sessions.delete(id)
     }
     /** The session, made the most recently active (the map's order is the eviction order). */
@@ -136,6 +141,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     }
     const drop = (session: Session, i: number) => {
       session.bytes -= session.sizes[i]!
+      total -= session.sizes[i]!
       session.batches.splice(i, 1)
       session.sizes.splice(i, 1)
     }
@@ -220,11 +226,21 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         session.batches.push(batch)
         session.sizes.push(estimatedBytes(batch))
         session.bytes += session.sizes[session.sizes.length - 1]!
+        total += session.sizes[session.sizes.length - 1]!
         while (session.batches.length > maxActions) drop(session, 0)
         if (session.bytes > maxBytes && session.batches.length > 1) {
           while (session.bytes > maxBytes && session.batches.length > 1) drop(session, 0)
           warn(logger, 'warn', `proactive: a session's batches passed ${maxBytes} bytes (maxWindowBytes); ` +
             'dropped its oldest', { session_id: batch.session_id })
+        }
+        // All sessions together: the least recently active (the map's first) lose their oldest batches first.
+        if (total > maxTotalBytes) {
+          for (const other of sessions.values()) {
+            while (other !== session && other.batches.length > 0 && total > maxTotalBytes) drop(other, 0)
+            if (total <= maxTotalBytes) break
+          }
+          warn(logger, 'warn', `proactive: the batches kept passed ${maxTotalBytes} bytes (maxBytes); dropped the ` +
+            'least recently active sessions\' oldest')
         }
         settle(batch.session_id, session)
       }),
