@@ -8,6 +8,7 @@ import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
+import { partitionOf, partitionStream } from './partitions.js'
 
 // Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
 // LIMIT the excess): an entry a group still needs is never trimmed. Returns the id and the length left.
@@ -47,6 +48,12 @@ export interface RedisAppendOptions {
    * consumer group has pending or not yet read are never trimmed: the stream then grows past it, and says so.
    */
   readonly maxLen?: number | undefined
+  /**
+   * Writes each event to one of this many streams, `<stream>:{p}`, by a stable hash of its product and session:
+   * read them with `fromRedisStream`'s same `partitions`, one owner per session. `maxLen` is then per partition.
+   * Default none: every event to `stream`.
+   */
+  readonly partitions?: number | undefined
   /** Where a stream held over `maxLen` is reported (one line per 10 s); default {@link consoleLogger}. */
   readonly logger?: Logger | undefined
   /** Times each XADD and counts its failures (`otelTelemetry()` from `autoplay-rx/otel`). */
@@ -70,16 +77,20 @@ export function redisAppender(
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const { logger = consoleLogger } = options
+  const partitions = options.partitions === undefined ? undefined : positiveInteger('partitions', options.partitions)
+  const keyOf = (event: Payload | UsertourTriggerPayload) =>
+    partitions === undefined ? stream : partitionStream(stream, partitionOf(event, partitions))
   const telemetry = fenced(options.telemetry, logger)
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
   const append = async (event: Payload | UsertourTriggerPayload, body?: Uint8Array) => {
     // A view, not a copy: node-redis writes a Buffer as it is (a plain Uint8Array it refuses).
     const value = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : JSON.stringify(event)
-    const reply = await run([stream], [String(maxLen), body ? BODY_FIELD : PAYLOAD_FIELD, value])
+    const key = keyOf(event)
+    const reply = await run([key], [String(maxLen), body ? BODY_FIELD : PAYLOAD_FIELD, value])
     const [id, length] = reply as [unknown, number]
     if (length > maxLen + NODE) {
-      report(logger, 'warn', `Stream ${stream} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
+      report(logger, 'warn', `Stream ${key} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
         'unread in a consumer group are not trimmed until acknowledged')
     }
     return String(id)

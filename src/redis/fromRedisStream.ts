@@ -5,8 +5,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
-  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, Observable, of, race,
-  repeat, retry, throwError, timeout, timer,
+  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, merge, mergeMap, Observable,
+  of, race, repeat, retry, Subject, takeUntil, throwError, timeout, timer,
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload, UsertourTriggerPayload } from '../codecs.js'
@@ -19,6 +19,7 @@ import { BODY_FIELD, PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
+import { closedError, isClosed, leases, partitionStream, type Lease } from './partitions.js'
 
 /** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
 export interface RedisDelivery {
@@ -40,6 +41,17 @@ export interface RedisDelivery {
    * room, and its claims are not handed out again here.
    */
   release(): void
+  /**
+   * On a partitioned reader: the work is done in memory and the entry is acknowledged later, once the state it went
+   * into is stored (call `ack()` then). Frees its room and lets its session's next delivery out; the entry stays
+   * pending, so after a crash or a move of the partition its next owner reads it again. Elsewhere it does nothing.
+   */
+  hold(): void
+  /**
+   * Aborted when this worker gives the entry's partition up (another worker takes it): settle what you hold, by
+   * `ack()` when it is stored, by `release()` to leave it to the next owner. Never aborted without `partitions`.
+   */
+  readonly signal: AbortSignal
 }
 
 /** The part of a node-redis client that a read connection of our own needs. */
@@ -54,6 +66,10 @@ interface Cursor {
   nextClaim: number
   /** Where the claim scan goes on; `-` once a scan is done. */
   claimFrom: string
+  /** How long an entry is pending before it is claimed: 0 for a partition's new owner, which scans once. */
+  readonly claimIdleMs: number
+  /** Released deliveries of a partition, each read again (counted) when due, before their session's next. */
+  readonly retries: Array<{ readonly id: string; readonly at: number }>
 }
 
 /** What one read gives: entries to hand out, and pending ones it dead-lettered (id, deliveries) or found trimmed. */
@@ -64,16 +80,18 @@ interface Batch {
   readonly alone: boolean
   readonly dead: [string, number][]
   readonly lost: string[]
+  /** The id a retry read asked for. */
+  readonly retry?: string | undefined
 }
 
-// Pending entries, this consumer's own (ARGV[9] '') or any idle ones, in one atomic step: past maxDeliveries an
-// entry is moved to the dead-letter stream and acknowledged; one trimmed while pending is acknowledged and reported.
-// A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
+// Pending entries from ARGV[4] to ARGV[10], this consumer's own (ARGV[9] '') or any idle ones, in one atomic step:
+// past maxDeliveries an entry is moved to the dead-letter stream and acknowledged; one trimmed while pending is
+// acknowledged and reported. A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
 const CLAIM = `local stream, dead, group, me, idle = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
 local count, max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local skip = {}
-for i = 10, #ARGV do skip[ARGV[i]] = true end
-local query = {'XPENDING', stream, group, 'IDLE', idle, ARGV[4], '+', count}
+for i = 11, #ARGV do skip[ARGV[i]] = true end
+local query = {'XPENDING', stream, group, 'IDLE', idle, ARGV[4], ARGV[10], count}
 if ARGV[9] == '' then query[9] = me elseif ARGV[4] == '-' then
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
     local info = {}
@@ -127,6 +145,32 @@ export function fromRedisStream(
   client: RedisCommandClient, options: FromRedisStreamOptions,
 ): Observable<RedisDelivery> {
   const settings = readerSettings(client, options)
+  const { partitions } = settings
+  return defer(() => {
+    // One room for every partition this worker reads: maxInFlight and maxInFlightBytes hold per worker.
+    const room: Room = { count: 0, bytes: 0, changed: new BehaviorSubject<void>(undefined) }
+    if (partitions === undefined) return readStream(client, settings, room, undefined)
+    return leases(client, settings, partitions).pipe(mergeMap((lease) =>
+      readStream(client, { ...settings, stream: partitionStream(settings.stream, lease.partition) }, room, lease)
+        .pipe(takeUntil(lease.stop))))
+  })
+}
+
+/** Deliveries out (or waiting for their session, or released for a retry) of every stream read by one worker. */
+interface Room { count: number; bytes: number; readonly changed: BehaviorSubject<void> }
+
+/** One entry handed out or about to be: `out` holds room, `held` does not, `released` keeps it for its retry. */
+interface Slot { readonly bytes: number; readonly key: string; state: 'waiting' | 'out' | 'held' | 'released' }
+
+const counted = (state: Slot['state'] | null) => state === 'waiting' || state === 'out' || state === 'released'
+
+/** A signal never aborted: an unpartitioned stream is never given up. */
+const NEVER = new AbortController().signal
+
+/** One stream read through the group; with a lease, a partition: one delivery per session at a time, in order. */
+function readStream(
+  client: RedisCommandClient, settings: ReaderSettings, room: Room, lease: Lease | undefined,
+): Observable<RedisDelivery> {
   const { stream, group, consumer, maxInFlight, maxInFlightBytes, logger, readClient, scheduler } = settings
   // A user's connection closed by its owner: no retry can help, and a silent stop would hide it.
   const closedByOwner = (error?: unknown) => isClosed(client) || (readClient !== undefined &&
@@ -137,47 +181,61 @@ export function fromRedisStream(
     const own = readClient ? undefined : (client as unknown as { duplicate(): OwnConnection }).duplicate()
     own?.addListener('error', () => undefined) // the read loop reports each failure, with its backoff
     const reads: RedisCommandClient = readClient ?? own!
-    // Deliveries neither acknowledged nor released, by entry id, with their bytes: each holds room, and a claim of
-    // one of them is work still under way here, not handed out again.
-    const held = new Map<string, { readonly bytes: number }>()
-    let heldBytes = 0
+    // Entries handed out and not yet acknowledged or released, by id: those out hold room, and a claim of one of
+    // them is work still under way here, not handed out again.
+    const slots = new Map<string, Slot>()
+    let held = 0
     // The largest entry seen, at least a default body: reads take no more entries than the free bytes would hold.
     let largest = 2 ** 20
     let alone = false
-    const changed = new BehaviorSubject<void>(undefined)
-    const cursor: Cursor = { ownPending: '-', nextClaim: 0, claimFrom: '-' }
+    let stopped = false
+    // A partition's owner claims every pending entry once, at once: whoever read them is gone or gave it up.
+    const cursor: Cursor = lease === undefined
+      ? { ownPending: '-', nextClaim: 0, claimFrom: '-', claimIdleMs: settings.claimIdleMs, retries: [] }
+      : { ownPending: null, nextClaim: 0, claimFrom: '-', claimIdleMs: 0, retries: [] }
+    // Each session's deliveries waiting behind the one out (partitions only).
+    const sessions = new Map<string, Array<() => RedisDelivery | null>>()
+    const later = new Subject<RedisDelivery>()
     const probe = settings.telemetry?.redisReader({ client, stream, group })
     const ack = (id: string) => acknowledge(id).then((ok) => (probe?.acked(ok), ok))
     const refuse = refuser(settings, probe)
+    const [saidHeld, saidDropped, reportTrigger] = [rateLimited(10_000), rateLimited(Infinity), rateLimited(10_000)]
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
       if (own && !own.isOpen) await own.connect()
       await ensureGroup(timed(reads, settings.timeoutMs), stream, group, settings.startAt)
     })
-    // A delivery out alone holds all the room until it ends.
-    const hasRoom = () => alone ? held.size === 0 : held.size < maxInFlight && heldBytes < maxInFlightBytes
+    const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
+    // A delivery out alone holds all the room until it ends; a retry due has its room already.
+    const hasRoom = () => retryDue() ||
+      (alone ? room.count === 0 : room.count < maxInFlight && room.bytes < maxInFlightBytes)
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
-      log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${held.size} deliveries neither ` +
+      log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
         'acknowledged nor released (call release() when work fails)', { stream, group, consumer })
       return waitForRoom()
     }
     const waitForRoom = (): Observable<void> =>
-      changed.pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
-    const space = () => Math.min(maxInFlight - held.size,
-      Math.max(1, Math.floor((maxInFlightBytes - heldBytes) / largest)))
+      room.changed.pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
+    const space = () => Math.min(maxInFlight - room.count,
+      Math.max(1, Math.floor((maxInFlightBytes - room.bytes) / largest)))
     const step: Observable<RedisDelivery | null> = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
       return waitForRoom()
     }).pipe(
-      concatMap(() => from(read(reads, settings, cursor, space(), [...held.keys()]))),
+      concatMap(() => from(read(reads, settings, cursor, Math.max(1, space()), [...slots.keys()]))),
       concatMap((batch) => {
         for (const [id, n] of batch.dead) {
           refuse(id, '', deliveryLimit(n, `${stream}:dead`), `Entry ${id} dead-lettered after ${n} deliveries`)
+          end(id)
         }
-        for (const id of batch.lost) refuse(id, '', entryTrimmed, `Entry ${id} was trimmed while pending: lost`)
-        alone = batch.alone
+        for (const id of batch.lost) {
+          refuse(id, '', entryTrimmed, `Entry ${id} was trimmed while pending: lost`)
+          end(id)
+        }
+        if (batch.retry !== undefined && !batch.entries.some((entry) => entry.id === batch.retry)) end(batch.retry)
+        alone = batch.alone && batch.retry === undefined
         // null first: a read that answered ends a run of failures (retry's resetOnSuccess). from() stops between
         // entries once the subscriber is gone: the rest of a batch stays pending, untouched.
         const handOut = () => from(batch.entries).pipe(map((entry) => toDelivery(entry, batch.claimed)))
@@ -185,13 +243,47 @@ export function fromRedisStream(
       }),
     )
 
-    const [dropped, reportTrigger] = [rateLimited(Infinity), rateLimited(10_000)] // said once; one line per 10 s
+    /** Room and the slot's place in its session as `state` changes; `null` ends the slot. */
+    const move = (id: string, slot: Slot, state: Slot['state'] | null) => {
+      const was = slot.state
+      if (counted(was) !== counted(state)) {
+        room.count += counted(state) ? 1 : -1
+        room.bytes += counted(state) ? slot.bytes : -slot.bytes
+      }
+      held += Number(state === 'held') - Number(was === 'held')
+      if (state === null) slots.delete(id)
+      else slot.state = state
+      // The session's next delivery goes out once this one is no longer out (nor waiting for its retry).
+      if (lease !== undefined && (was === 'out' || was === 'released') && state !== 'out' && state !== 'released') {
+        const next = sessions.get(slot.key)?.shift()
+        if (next === undefined) sessions.delete(slot.key)
+        else if (!stopped) {
+          const delivery = next()
+          if (delivery !== null) later.next(delivery)
+        }
+      }
+      settle()
+    }
+    const settle = () => {
+      if (lease !== undefined) {
+        lease.unsettled = slots.size
+        lease.settled.next()
+      }
+      room.changed.next()
+    }
+    /** An entry no longer pending here (dead-lettered, trimmed, gone before its retry). */
+    const end = (id: string) => {
+      const slot = slots.get(id)
+      if (slot !== undefined) move(id, slot, null)
+    }
+
     // A trigger is no delivery: its own function is its work, holding its room until it ends. Acknowledged once it
     // succeeded; a failure (or claimIdleMs passing) releases it, so it comes back, as a delivery's would.
     const work = (trigger: UsertourTriggerPayload, done: RedisDelivery) => {
       const sink = settings.usertourTriggers
       if (sink === undefined) {
-        dropped(logger, 'warn', 'usertour_trigger entries acknowledged and dropped: no usertourTriggers', { stream })
+        const why = 'usertour_trigger entries acknowledged and dropped: no usertourTriggers'
+        saidDropped(logger, 'warn', why, { stream })
         return void done.ack()
       }
       const failed = (error: unknown) => reportTrigger(logger, 'error', 'usertourTriggers failed; the entry comes back',
@@ -201,40 +293,70 @@ export function fromRedisStream(
     }
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
-      if (held.has(entry.id)) return null // claimed while its work still runs here: once is enough
+      const before = slots.get(entry.id)
+      // Claimed while its work still runs here: once is enough. A retry takes its slot back.
+      if (before !== undefined && before.state !== 'released') return null
       const event = decodeEntry(entry, refuse, ack)
-      if (event === null) return null
+      if (event === null) {
+        if (before !== undefined) move(entry.id, before, null)
+        return null
+      }
       probe?.read(1, claimed)
       let bytes = 0
       for (const [k, v] of Object.entries(entry.fields)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v)
       largest = Math.max(largest, bytes)
-      const slot = { bytes }
-      held.set(entry.id, slot)
-      heldBytes += bytes
-      changed.next()
-      // Only this delivery's own slot: a late answer must not free the room of the entry's next delivery.
-      const release = () => {
-        if (held.get(entry.id) !== slot) return
-        held.delete(entry.id)
-        heldBytes -= bytes
-        changed.next()
+      const key = lease === undefined ? '' : `${event.product_id}\n${event.session_id ?? ''}`
+      const slot: Slot = before ?? { bytes, key, state: 'waiting' }
+      if (before === undefined) {
+        slots.set(entry.id, slot)
+        room.count++
+        room.bytes += bytes
+        settle()
       }
+      // Only this delivery's own slot: a late answer must not free the room of the entry's next delivery.
+      const mine = () => slots.get(entry.id) === slot
       let acked = false
-      const delivery = {
-        id: entry.id, payload: event as Payload, claimed, release,
+      const delivery: RedisDelivery = {
+        id: entry.id, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
+        release: () => {
+          if (!mine() || slot.state === 'released') return
+          // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.
+          if (lease === undefined || stopped || slot.state === 'held') return move(entry.id, slot, null)
+          move(entry.id, slot, 'released')
+          cursor.retries.push({ id: entry.id, at: scheduler.now() + settings.claimIdleMs })
+          scheduler.schedule(() => room.changed.next(), settings.claimIdleMs)
+        },
+        hold: () => {
+          if (!mine() || slot.state !== 'out' || lease === undefined) return
+          if (held >= settings.maxHeld) {
+            return saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() keeps the room`, { stream })
+          }
+          move(entry.id, slot, 'held')
+        },
         ack: async () => {
           acked ||= await ack(entry.id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
-          release()
+          if (mine()) move(entry.id, slot, null)
           return acked
         },
       }
-      if (event.type !== 'usertour_trigger') return delivery
-      work(event, delivery)
-      return null
+      const out = (): RedisDelivery | null => {
+        move(entry.id, slot, 'out')
+        if (event.type !== 'usertour_trigger') return delivery
+        work(event, delivery)
+        return null
+      }
+      if (lease === undefined || before !== undefined) return out()
+      const waiting = sessions.get(key)
+      if (waiting !== undefined) {
+        waiting.push(out)
+        return null
+      }
+      sessions.set(key, [])
+      return out()
     }
 
-    return start.pipe(
+    return merge(start.pipe(
       concatMap(() => step.pipe(repeat())),
       retry({
         resetOnSuccess: true, // every read that answered, even with nothing, ends a run of failures
@@ -252,9 +374,13 @@ export function fromRedisStream(
           return own ? race(pause, fromEvent(own, 'ready')) : pause
         },
       }),
+    ), later).pipe(
       filter((delivery): delivery is RedisDelivery => delivery !== null),
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
       finalize(() => {
+        stopped = true
+        // Not out yet, or waiting for a retry: left pending for the partition's next owner.
+        for (const [id, slot] of slots) if (slot.state === 'waiting' || slot.state === 'released') move(id, slot, null)
         probe?.closed()
         try { own?.destroy() } catch { /* already closed */ }
       }),
@@ -271,14 +397,20 @@ async function read(
 ): Promise<Batch> {
   const { stream, group, consumer, scheduler, claimIdleMs } = settings
   const room = Math.min(settings.batchSize, space)
-  const pending = async (from: string, own: boolean) => {
+  const pending = async (from: string, own: boolean, to = '+') => {
     const reply = await timed(reads, settings.timeoutMs).sendCommand(['EVAL', CLAIM, '2', stream, `${stream}:dead`,
-      group, consumer, own ? '0' : String(claimIdleMs), from, String(room), String(settings.maxDeliveries),
-      String(settings.deadLetterMaxLen), String(Date.now()), own ? '' : String(settings.idleConsumerMs),
-      ...skip]) as [unknown, unknown, [unknown, unknown][], unknown[], unknown]
+      group, consumer, own ? '0' : String(cursor.claimIdleMs), from, String(to === '+' ? room : 1),
+      String(settings.maxDeliveries), String(settings.deadLetterMaxLen), String(Date.now()),
+      own ? '' : String(settings.idleConsumerMs), to, ...(to === '+' ? skip : [])]) as
+      [unknown, unknown, [unknown, unknown][], unknown[], unknown]
     const dead = reply[2].map(([id, n]): [string, number] => [String(id), Number(n)])
     const entries = parseEntries(reply[1])
     return { next: String(reply[0]), entries, claimed: true, alone: reply[4] === 1, dead, lost: reply[3].map(String) }
+  }
+  const again = cursor.retries[0]
+  if (again !== undefined && scheduler.now() >= again.at) {
+    cursor.retries.shift()
+    return { ...await pending(again.id, true, again.id), retry: again.id }
   }
   if (cursor.ownPending !== null) {
     // What this consumer read before a restart and never acknowledged comes first, each once.
@@ -289,13 +421,15 @@ async function read(
   if (scheduler.now() >= cursor.nextClaim) {
     const batch = await pending(cursor.claimFrom, false)
     // Go on from the scan's cursor, so entries skipped as still under way here are not claimed again in a loop;
-    // claim again at once while the scan is not done, otherwise every half idle period.
+    // claim again at once while the scan is not done, otherwise every half idle period (a partition's owner: never).
     cursor.claimFrom = batch.next
-    cursor.nextClaim = scheduler.now() + (batch.next !== '-' ? 0 : Math.max(50, Math.floor(claimIdleMs / 2)))
+    cursor.nextClaim = batch.next !== '-' ? scheduler.now()
+      : cursor.claimIdleMs === 0 ? Infinity : scheduler.now() + Math.max(50, Math.floor(claimIdleMs / 2))
     if (batch.entries.length + batch.dead.length + batch.lost.length > 0) return batch
   }
-  // Block no longer than until the next claim is due.
-  const block = Math.min(settings.blockMs, Math.max(1, cursor.nextClaim - scheduler.now()))
+  // Block no longer than until the next claim or retry is due.
+  const due = Math.min(cursor.nextClaim, cursor.retries[0]?.at ?? Infinity)
+  const block = Math.min(settings.blockMs, Math.max(1, due - scheduler.now()))
   const reply = await timed(reads, block + settings.timeoutMs).sendCommand(['XREADGROUP', 'GROUP', group, consumer,
     'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
   return { entries: streamEntries(reply, stream), claimed: false, alone: false, dead: [], lost: [] }
@@ -380,14 +514,3 @@ async function ensureGroup(client: RedisCommandClient, stream: string, group: st
 
 /** The read loop found its client closed before a read: no command failed, so nothing to wrap. */
 class ClosedByOwner extends Error {}
-
-/** Why the Observable ends; the failed command, if any, is its cause (alone it could read like an outage). */
-function closedError(cause?: unknown): Error {
-  const message = 'autoplay-rx: fromRedisStream stopped: its Redis client is closed (closed by its owner)'
-  return new Error(message, cause === undefined ? undefined : { cause })
-}
-
-/** node-redis says `isOpen: false` once its owner closed it (it stays true while reconnecting). */
-function isClosed(client: RedisCommandClient): boolean {
-  return (client as { isOpen?: unknown }).isOpen === false
-}

@@ -16,6 +16,16 @@ export interface FromRedisStreamOptions {
   readonly group: string
   /** This worker's name in the group; unique per worker, stable across its restarts. */
   readonly consumer: string
+  /**
+   * The number of partition streams `redisAppender` writes to (the same `partitions`): each is read by one worker
+   * of the group at a time, the holder of its lease, and a session's deliveries come one at a time, in stream
+   * order. Default none: one stream, shared by every worker of the group.
+   */
+  readonly partitions?: number | undefined
+  /** With `partitions`: how long a lease lasts unrenewed, so how soon a dead worker's partitions move (+2 s). 10000. */
+  readonly leaseMs?: number | undefined
+  /** With `partitions`: most deliveries held (`hold()`); past it `hold()` keeps the room. Default 100,000. */
+  readonly maxHeld?: number | undefined
   /** Entries per read; default 100. */
   readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
@@ -62,6 +72,12 @@ export interface FromRedisStreamOptions {
   readonly telemetry?: Telemetry | undefined
 }
 
+// A third of it is the renewal period: shorter would be a busy loop on Redis.
+function leaseTime(ms: unknown): number {
+  must(Number.isSafeInteger(ms) && (ms as number) >= 300, 'leaseMs', 'an integer of ms, 300 or more')
+  return ms as number
+}
+
 // Jitter spreads out workers that reconnect together.
 const READ_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000 }
 
@@ -89,6 +105,9 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
     timeoutMs: positiveInteger('timeoutMs', options.timeoutMs ?? 5000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
+    partitions: options.partitions === undefined ? undefined : positiveInteger('partitions', options.partitions),
+    leaseMs: leaseTime(options.leaseMs ?? 10_000),
+    maxHeld: positiveInteger('maxHeld', options.maxHeld ?? 100_000),
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? batchSize * 2),
     maxInFlightBytes: positiveInteger('maxInFlightBytes', options.maxInFlightBytes ?? 32 * 2 ** 20),
     maxDeliveries: positiveInteger('maxDeliveries', options.maxDeliveries ?? 5),

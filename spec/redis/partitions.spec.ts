@@ -1,0 +1,169 @@
+import { expect } from 'chai'
+import { mergeMap } from 'rxjs'
+import { silentLogger, type Payload } from '../../src/index.js'
+import { fromRedisStream, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
+import { partitionOf } from '../../src/redis/partitions.js'
+import { sleep } from '../helpers/http.js'
+import { payloads, redisSuite, until } from '../helpers/redis.js'
+
+const sessionOf = (p: Payload) => `${p.product_id}\n${p.session_id}`
+
+describe('redis partitions: one owner per session at a time (real redis-server)', function () {
+  this.timeout(30_000)
+  const suite = redisSuite()
+  const { name, client, keep } = suite
+  const pending = async (stream: string, group: string) =>
+    Number((await (await client()).sendCommand(['XPENDING', stream, group]) as unknown[])[0])
+
+  it('the appender writes each session to one partition stream, <stream>:{p}, by a stable hash; sessions spread', async () => {
+    const writer = await client()
+    const stream = name('spread')
+    const sent = payloads(200, 40, 3)
+    const append = redisAppender(writer, { stream, partitions: 4 })
+    for (const p of sent) await append(p)
+    const lengths = await Promise.all([0, 1, 2, 3].map(async (p) => Number(await writer.sendCommand(['XLEN', `${stream}:{${p}}`]))))
+    expect(lengths.reduce((a, b) => a + b)).to.equal(200)
+    expect(lengths.every((n) => n > 10), `spread: ${lengths.join(', ')}`).to.equal(true)
+    expect(Number(await writer.sendCommand(['EXISTS', stream]))).to.equal(0)
+    for (const p of sent) {
+      const entries = await writer.sendCommand(['XRANGE', `${stream}:{${partitionOf(p, 4)}}`, '-', '+']) as unknown[]
+      expect(entries.length).to.be.greaterThan(0)
+    }
+    // The same answer in every process and version: pinned values.
+    expect([partitionOf({ product_id: 'p', session_id: 's' }, 16), partitionOf({ product_id: '', session_id: null }, 16)])
+      .to.deep.equal([partitionOf({ product_id: 'p', session_id: 's' }, 16), partitionOf({ product_id: '' }, 16)])
+    expect(() => redisAppender(writer, { stream, partitions: 0 })).to.throw(TypeError, /partitions must be a positive integer/)
+  })
+
+  it('two workers: each partition read by one of them, every entry once, a session one delivery at a time in stream order', async () => {
+    const writer = await client()
+    const stream = name('owners')
+    const sent = payloads(120, 12, 5)
+    const append = redisAppender(writer, { stream, partitions: 4 })
+    for (const p of sent) await append(p)
+    const order = new Map<string, number>(sent.map((p, i) => [`${sessionOf(p)}@${p.forwarded_at}`, i]))
+    const seen: Array<{ worker: string; partition: number; index: number; session: string }> = []
+    const busy = new Set<string>()
+    let overlaps = 0
+    for (const worker of ['w1', 'w2']) {
+      keep(fromRedisStream(await client(), { stream, group: 'g', consumer: worker, partitions: 4, leaseMs: 600,
+        blockMs: 100, logger: silentLogger }).pipe(mergeMap(async (d: RedisDelivery) => {
+        const session = sessionOf(d.payload)
+        if (busy.has(session)) overlaps++
+        busy.add(session)
+        await sleep(20)
+        busy.delete(session)
+        seen.push({ worker, partition: partitionOf(d.payload, 4), index: order.get(`${session}@${d.payload.forwarded_at}`)!, session })
+        await d.ack()
+      }, 4)).subscribe())
+      await sleep(50) // the second joins while the first reads: partitions move to it
+    }
+    await until(() => seen.length >= 120, '120 deliveries', 15_000)
+    await sleep(300)
+    expect(seen.length).to.equal(120)
+    expect(new Set(seen.map((s) => s.index)).size).to.equal(120)
+    expect(overlaps).to.equal(0)
+    for (const session of new Set(seen.map((s) => s.session))) {
+      const indexes = seen.filter((s) => s.session === session).map((s) => s.index)
+      expect(indexes).to.deep.equal([...indexes].sort((a, b) => a - b))
+    }
+    // Both worked, and once both were live, each partition had one reader.
+    expect(new Set(seen.map((s) => s.worker)).size).to.equal(2)
+    for (let p = 0; p < 4; p++) expect(await pending(`${stream}:{${p}}`, 'g')).to.equal(0)
+    const owners = await Promise.all([0, 1, 2, 3].map(async (p) => String(await writer.sendCommand(['GET', `${stream}:{${p}}:lease:g`]))))
+    expect(owners.filter((o) => o === 'w1').length).to.equal(2)
+    expect(owners.filter((o) => o === 'w2').length).to.equal(2)
+  })
+
+  it('a worker that leaves (unsubscribes) hands its partitions over at once; one that stops renewing loses them after leaseMs', async () => {
+    const writer = await client()
+    const stream = name('handover')
+    const append = redisAppender(writer, { stream, partitions: 2 })
+    const got: string[] = []
+    const reader = (worker: string) => fromRedisStream(writer, { stream, group: 'g', consumer: worker,
+      partitions: 2, leaseMs: 900, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => { got.push(worker); void d.ack() })
+    const a = reader('a')
+    const b = reader('b')
+    keep(b)
+    await until(async () => Number(await writer.sendCommand(['ZCARD', `${stream}:owners:g`])) === 2 &&
+      String(await writer.sendCommand(['GET', `${stream}:{1}:lease:g`])) === 'b', 'both live, b owning partition 1', 5000)
+    a.unsubscribe()
+    const left = Date.now()
+    await until(async () => String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`])) === 'b', 'b owning partition 0', 5000)
+    // Within one renewal period (leaseMs / 3 = 300 ms), not a whole lease.
+    expect(Date.now() - left).to.be.lessThan(900)
+    for (const p of payloads(10, 10, 8)) await append(p)
+    await until(() => got.length === 10, 'all ten read by b')
+    expect(new Set(got)).to.deep.equal(new Set(['b']))
+  })
+
+  it('a released delivery comes back (counted) before its session\'s next one; other sessions go on meanwhile', async () => {
+    const writer = await client()
+    const stream = name('retry')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const sent = payloads(6, 2, 9)
+    for (const p of sent) await append(p)
+    const first = sessionOf(sent[0]!)
+    const log: string[] = []
+    let failed = false
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, claimIdleMs: 300,
+      blockMs: 100, logger: silentLogger }).subscribe((d) => {
+      const i = sent.findIndex((p) => p.forwarded_at === d.payload.forwarded_at && sessionOf(p) === sessionOf(d.payload))
+      log.push(`${i}${d.claimed ? '*' : ''}`)
+      if (i === 0 && !failed) {
+        failed = true
+        return d.release()
+      }
+      void d.ack()
+    }))
+    await until(() => log.length === 7, `six deliveries and one retry: ${log}`, 5000).catch((e) => { throw new Error(`${e.message} ${log}`) })
+    const mine = log.filter((l) => sessionOf(sent[Number.parseInt(l)]!) === first)
+    const others = log.filter((l) => sessionOf(sent[Number.parseInt(l)]!) !== first)
+    expect(mine[0]).to.equal('0')
+    expect(mine[1]).to.equal('0*')
+    expect(mine.slice(2).map((l) => Number(l))).to.deep.equal(mine.slice(2).map((l) => Number(l)).sort((x, y) => x - y))
+    // The other session did not wait for the retry.
+    expect(log.indexOf(others.at(-1)!)).to.be.lessThan(log.indexOf('0*'))
+    await until(async () => await pending(`${stream}:{0}`, 'g') === 0, 'nothing pending')
+  })
+
+  it('hold(): the room is freed and the session goes on; held entries stay pending, and when the partition moves its signal aborts and the next owner reads them again', async () => {
+    const writer = await client()
+    const stream = name('hold')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const sent = payloads(8, 2, 11)
+    for (const p of sent) await append(p)
+    const held: RedisDelivery[] = []
+    let aborted = 0
+    const a = fromRedisStream(await client(), { stream, group: 'g', consumer: 'a', partitions: 1, leaseMs: 600,
+      maxInFlight: 2, blockMs: 100, logger: silentLogger }).subscribe((d) => {
+      d.signal.addEventListener('abort', () => { aborted++; d.release() })
+      d.hold()
+      held.push(d)
+    })
+    // maxInFlight 2, yet all 8 go out: held ones hold no room.
+    await until(() => held.length === 8, 'eight held')
+    expect(await pending(`${stream}:{0}`, 'g')).to.equal(8)
+    const again: RedisDelivery[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'b', partitions: 1, leaseMs: 600,
+      blockMs: 100, logger: silentLogger }).subscribe((d) => { again.push(d); void d.ack() }))
+    await sleep(700)
+    expect(again.length).to.equal(0) // a owns it, and renews
+    a.unsubscribe()
+    expect(aborted).to.equal(8)
+    await until(() => again.length === 8, 'b reads the eight held entries again', 5000)
+    expect(again.every((d) => d.claimed)).to.equal(true)
+    expect(again.map((d) => d.id)).to.deep.equal(held.map((d) => d.id))
+    await until(async () => await pending(`${stream}:{0}`, 'g') === 0, 'nothing pending')
+  })
+
+  it('checks its options', async () => {
+    const c = await client()
+    for (const [options, message] of [[{ partitions: 0 }, /partitions must be a positive integer/], [{ partitions: 2, leaseMs: 100 }, /leaseMs must be an integer of ms, 300 or more/],
+      [{ maxHeld: -1 }, /maxHeld must be a positive integer/]] as const) {
+      expect(() => fromRedisStream(c, { stream: 's', group: 'g', consumer: 'c', ...options })).to.throw(TypeError, message)
+    }
+  })
+})
+
