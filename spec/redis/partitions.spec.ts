@@ -75,7 +75,7 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     expect(owners.filter((o) => o === 'w2').length).to.equal(2)
   })
 
-  it('a worker that leaves (unsubscribes) hands its partitions over at once; one that stops renewing loses them after leaseMs', async () => {
+  it('a worker that leaves (unsubscribes) hands its partitions over at once, not after leaseMs', async () => {
     const writer = await client()
     const stream = name('handover')
     const append = redisAppender(writer, { stream, partitions: 2 })

@@ -83,12 +83,29 @@ export type SummarizerError =
   | Failure<'TargetRefused', { readonly summary: SessionSummary }>
   | Failure<'TargetFailed', { readonly summary: SessionSummary; readonly error: unknown }>
 
+/**
+ * A delivery behind a batch (a `RedisDelivery` is one): acknowledged once the summary holding it is stored, or
+ * once it is dropped by a bound; released, never acknowledged, when its `signal` aborts (its partition moved).
+ */
+interface Held {
+  ack(): unknown
+  release(): void
+  hold?(): void
+  readonly signal?: AbortSignal
+}
+
 interface Session {
   history: ActionsPayload[]
+  /** The delivery of each batch of `history` (undefined for a batch added without one). */
+  held: Array<Held | undefined>
   count: number
   bytes: number
   /** The last attempt failed: wait for the next batch before trying again (no retry storm). */
   failed: boolean
+  /** The deliveries of the summary under way. */
+  taken?: Array<Held | undefined>
+  /** Its partition moved while a summary was under way: that summary is not stored, its deliveries released. */
+  revoked?: boolean
 }
 
 /**
@@ -129,6 +146,8 @@ export class SessionSummarizer {
   private readonly summaries = new Subject<SessionSummary>()
   private readonly failures = new Subject<SummarizerError>()
   private idle: Array<() => void> = []
+  /** Signals listened to, once each (a partition's deliveries share one). */
+  private readonly signals = new WeakSet<AbortSignal>()
 
   /** @throws TypeError naming the option when one is invalid */
   constructor(options: SessionSummarizerOptions) {
@@ -140,13 +159,23 @@ export class SessionSummarizer {
   /**
    * Appends a batch to its session's history and starts a summary once `threshold` actions are pending and none
    * is under way. Never throws; with a sync LLM the summary is made and written before `add` returns.
+   * Given the batch's `delivery` (from `fromRedisStream` with `partitions`), holds it and acknowledges it once the
+   * summary holding the batch is stored (or a bound dropped it), so a worker that dies loses no history: the next
+   * owner of the session reads the entries again and rebuilds it.
    */
-  add(batch: ActionsPayload): void {
+  add(batch: ActionsPayload, delivery?: Held): void {
     const id = batch.session_id ?? UNKNOWN_SESSION
-    const session = this.sessions.get(id) ?? { history: [], count: 0, bytes: 0, failed: false }
+    const known = this.sessions.get(id)
+    // A revoked session ends with its summary under way; a batch of the session's new ownership starts afresh.
+    const session = known !== undefined && !known.revoked ? known
+      : { history: [], held: [], count: 0, bytes: 0, failed: false }
     this.touch(id, session)
+    if (delivery !== undefined) this.watch(delivery)
     // An empty batch registers the session, as in the reference, and holds nothing.
-    if (batch.actions.length > 0) {
+    if (batch.actions.length === 0) void delivery?.ack()
+    else {
+      delivery?.hold?.()
+      session.held.push(delivery)
       session.history.push(batch)
       session.count += batch.actions.length
       session.bytes += batch.actions.reduce((sum, action) => sum + estimatedBytes(action), 0)
@@ -164,8 +193,26 @@ export class SessionSummarizer {
 
   /** Forgets the session's pending history; a summary under way completes, and is not put back if it fails. */
   reset(sessionId: string): void {
+    for (const delivery of this.sessions.get(sessionId)?.held ?? []) void delivery?.ack()
     this.sessions.delete(sessionId)
     this.waiting.delete(sessionId)
+  }
+
+  /** When a delivery's partition moves: its sessions' histories are released to the next owner, not summarised. */
+  private watch(delivery: Held): void {
+    const { signal } = delivery
+    if (signal === undefined || this.signals.has(signal)) return
+    this.signals.add(signal)
+    signal.addEventListener('abort', () => {
+      for (const [id, session] of this.sessions) {
+        if (!session.held.concat(session.taken ?? []).some((held) => held?.signal === signal)) continue
+        for (const held of session.held) held?.release()
+        Object.assign(session, { history: [], held: [], count: 0, bytes: 0 })
+        if (this.running.has(id)) session.revoked = true
+        else this.sessions.delete(id)
+        this.waiting.delete(id)
+      }
+    }, { once: true })
   }
 
   /** The sessions with pending actions, sorted. */
@@ -219,14 +266,16 @@ export class SessionSummarizer {
   }
 
   private run(id: string, session: Session): void {
-    const { history: taken, count: actions, bytes } = session
-    Object.assign(session, { history: [], count: 0, bytes: 0 })
+    const { history: taken, held, count: actions, bytes } = session
+    Object.assign(session, { history: [], held: [], taken: held, count: 0, bytes: 0 })
     this.running.add(id)
     let at = -Infinity
     for (const batch of taken) at = Math.max(at, batchTime(batch.forwarded_at, this.config))
     const putBack = (error: SummarizerError) => {
-      if (this.sessions.get(id) === session) {
+      if (session.revoked) for (const delivery of held) delivery?.release()
+      else if (this.sessions.get(id) === session) {
         session.history = taken.concat(session.history)
+        session.held = held.concat(session.held)
         session.count += actions
         session.bytes += bytes
         session.failed = true
@@ -263,16 +312,23 @@ export class SessionSummarizer {
         return llmFailed(new TypeError(`the LLM returned ${text === null ? 'null' : typeof text}, not text`))
       }
       this.failuresInRow = 0
-      this.store(id, { sessionId: id, text, at, actions })
+      // Its partition moved meanwhile: the next owner summarises these batches; stored here too would be twice.
+      if (session.revoked) {
+        for (const delivery of held) delivery?.release()
+        return this.done(id)
+      }
+      this.store(id, { sessionId: id, text, at, actions }, held)
     }
     if (result instanceof Promise) result.then(made, llmFailed)
     else made(result)
   }
 
   /** Writes the summary to the target (awaited), then emits it once the target took it. */
-  private store(id: string, summary: SessionSummary): void {
+  private store(id: string, summary: SessionSummary, held: Array<Held | undefined>): void {
     const notStored = `the summary of session ${id} was made but not stored: `
     const stored = (taken: unknown) => {
+      // Stored, or refused or failed (reported): either way these batches are done with.
+      for (const delivery of held) void delivery?.ack()
       if (taken === false) {
         const message = notStored + 'the target holds a newer summary'
         this.fail({ _tag: 'TargetRefused', sessionId: id, summary, message })
@@ -283,6 +339,7 @@ export class SessionSummarizer {
       this.done(id, true)
     }
     const failed = (error: unknown) => {
+      for (const delivery of held) void delivery?.ack()
       this.fail({ _tag: 'TargetFailed', sessionId: id, summary, error, message: notStored + errorText(error) })
       this.done(id, true)
     }
@@ -301,6 +358,9 @@ export class SessionSummarizer {
   /** Sessions that waited for a slot go first; this one, if ready again, queues behind them. */
   private done(id: string, summarised = false): void {
     this.running.delete(id)
+    const session = this.sessions.get(id)
+    if (session !== undefined) session.taken = undefined
+    if (session?.revoked) this.sessions.delete(id)
     // As the reference forgets a session once summarised: with nothing pending it holds no place under maxSessions.
     if (summarised && this.sessions.get(id)?.history.length === 0) this.sessions.delete(id)
     this.schedule(id, this.sessions.get(id))
@@ -348,6 +408,7 @@ export class SessionSummarizer {
       dropped++
       if (cut === oldest.actions.length) {
         session.history.shift()
+        void session.held.shift()?.ack() // dropped, and said so: not read again
         cut = 0
       }
     }

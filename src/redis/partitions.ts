@@ -120,10 +120,8 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
     }))).subscribe()
     return () => {
       loop.unsubscribe()
-      for (const lease of [...held.values()]) {
-        lose(lease)
-        void send(['EVAL', RELEASE, '1', leaseKey(lease.partition), consumer]).catch(() => undefined)
-      }
+      // Each let go once its deliveries settled, as when given up (unrenewed, it expires within leaseMs anyway).
+      for (const lease of held.values()) if (!lease.leaving) giveUp(lease)
       // Gone at once: the others take its partitions on their next tick, not after leaseMs.
       void send(['ZREM', members, consumer]).catch(() => undefined)
     }

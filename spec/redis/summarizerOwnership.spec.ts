@@ -1,0 +1,92 @@
+import { expect } from 'chai'
+import { SessionSummarizer, silentLogger, type ActionsPayload } from '../../src/index.js'
+import { fromRedisStream, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
+import { sleep } from '../helpers/http.js'
+import { payloads, redisSuite, until } from '../helpers/redis.js'
+
+/** The batches' times in one prompt: which batches a summary holds. */
+const timesIn = (prompt: string) => [...prompt.matchAll(/@(\d+(?:\.\d+)?)\|/g)].map((m) => Number(m[1]))
+const format = (batches: readonly ActionsPayload[]) => batches.map((b) => `@${b.forwarded_at}|${b.actions.length}`).join('\n')
+
+describe('SessionSummarizer on a partitioned Redis stream: acknowledged once the summary is stored (real redis-server)', function () {
+  this.timeout(30_000)
+  const suite = redisSuite()
+  const { name, client, keep } = suite
+  const pending = async (stream: string) => Number((await (await client()).sendCommand(['XPENDING', stream, 'g']) as unknown[])[0])
+  const one = (n: number, seed: number) => payloads(n, 1, seed) as ActionsPayload[]
+
+  it('entries stay pending until the summary holding them is stored, then are acknowledged together', async () => {
+    const writer = await client()
+    const stream = name('acked-when-stored')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(5, 21)
+    const actions = batches.reduce((n, b) => n + b.actions.length, 0)
+    const prompts: string[] = []
+    let write: () => void = () => undefined
+    const target = { add: () => undefined, onSummary: () => new Promise<boolean>((resolve) => { write = () => resolve(true) }) }
+    const summarizer = new SessionSummarizer({ llm: (prompt) => (prompts.push(prompt), 'summary'), threshold: actions,
+      formatActions: format, target, logger: silentLogger })
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100,
+      maxInFlight: 2, logger: silentLogger }).subscribe((d) => summarizer.add(d.payload as ActionsPayload, d)))
+    for (const b of batches) await append(b)
+    await until(() => prompts.length === 1, 'one prompt')
+    // Made, being written: nothing acknowledged yet (maxInFlight 2, yet five went in: held deliveries hold no room).
+    expect(await pending(`${stream}:{0}`)).to.equal(5)
+    write()
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'all five acknowledged once stored')
+    expect(timesIn(prompts[0]!)).to.deep.equal(batches.map((b) => b.forwarded_at))
+  })
+
+  it('a partition that moves: the history held is released, the next owner rebuilds it from the entries and one summary holds every batch', async () => {
+    const writer = await client()
+    const stream = name('moved')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(6, 22)
+    const threshold = batches.reduce((n, b) => n + b.actions.length, 0)
+    const summaries: Array<{ worker: string; times: number[] }> = []
+    const worker = (name: string) => {
+      const summarizer = new SessionSummarizer({ llm: (prompt) => (summaries.push({ worker: name, times: timesIn(prompt) }), 's'),
+        threshold, formatActions: format, logger: silentLogger })
+      return fromRedisStream(writer, { stream, group: 'g', consumer: name, partitions: 1, leaseMs: 600, blockMs: 100,
+        logger: silentLogger }).subscribe((d: RedisDelivery) => summarizer.add(d.payload as ActionsPayload, d))
+    }
+    const a = worker('a')
+    for (const b of batches.slice(0, 4)) await append(b)
+    await sleep(300)
+    expect(await pending(`${stream}:{0}`)).to.equal(4)
+    keep(worker('b'))
+    await sleep(400) // b is live; a keeps the partition (p mod 2 = 0: 'a')
+    a.unsubscribe() // a leaves: its four held entries are released, not acknowledged
+    for (const b of batches.slice(4)) await append(b)
+    await until(() => summaries.length === 1, 'one summary', 5000)
+    await sleep(200)
+    expect(summaries).to.deep.equal([{ worker: 'b', times: batches.map((b) => b.forwarded_at) }])
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'nothing pending')
+  })
+
+  it('a summary under way when the partition moves is not stored; its batches go to the next owner', async () => {
+    const writer = await client()
+    const stream = name('revoked-under-way')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(2, 23)
+    const threshold = batches[0]!.actions.length
+    let answer: (text: string) => void = () => undefined
+    const stored: string[] = []
+    const slow = new SessionSummarizer({ llm: () => new Promise<string>((resolve) => { answer = resolve }), threshold,
+      formatActions: format, target: { add: () => undefined, onSummary: (_id, text) => (stored.push(text), true) }, logger: silentLogger })
+    const a = fromRedisStream(writer, { stream, group: 'g', consumer: 'a', partitions: 1, leaseMs: 600, blockMs: 100,
+      logger: silentLogger }).subscribe((d) => slow.add(d.payload as ActionsPayload, d))
+    await append(batches[0]!)
+    await sleep(300)
+    a.unsubscribe()
+    answer('from a, too late')
+    const fresh = new SessionSummarizer({ llm: (prompt) => `from b: ${timesIn(prompt).join(',')}`, threshold,
+      formatActions: format, target: { add: () => undefined, onSummary: (_id, text) => (stored.push(text), true) }, logger: silentLogger })
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'b', partitions: 1, leaseMs: 600, blockMs: 100,
+      logger: silentLogger }).subscribe((d) => fresh.add(d.payload as ActionsPayload, d)))
+    await append(batches[1]!)
+    await until(() => stored.length === 2, 'two summaries stored', 5000)
+    expect(stored).to.deep.equal([`from b: ${batches[0]!.forwarded_at}`, `from b: ${batches[1]!.forwarded_at}`])
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'nothing pending')
+  })
+})
