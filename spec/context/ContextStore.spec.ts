@@ -26,6 +26,7 @@ describe('ContextStore (memory)', () => {
       enrich: async (s, q, o) => store.enrich(s, q, o),
       reset: async (s, o) => store.reset(s, o),
       sessions: async () => store.activeSessions,
+      summaryTime: async (id: string) => store.summaryTime(id),
     }
   }
 

@@ -16,6 +16,7 @@ export interface Harness {
   enrich(sessionId: string, query: string, options?: ContextGetOptions): Promise<string>
   reset(sessionId: string, options?: { productId?: string }): Promise<void>
   sessions(): Promise<string[]>
+  summaryTime(sessionId: string): Promise<number | undefined>
 }
 
 /** A clock the suite moves by hand: Unix ms. */

@@ -20,6 +20,18 @@ async function outcome(write: Promise<boolean>) {
 export function untrustedTime(make: (defaults: ContextDefaults) => Promise<Harness>): void {
   beforeEach(() => { clock.ms = NOW * 1000 })
 
+  it('summaryTime gives the stored summary\'s time: none before, the newest stored, kept by a summary without a time and by a refused one', async () => {
+    const store = await make({})
+    expect(await store.summaryTime('s1')).to.equal(undefined)
+    expect(await store.summary('s1', 'One.', NOW - 10)).to.equal(true)
+    expect(await store.summaryTime('s1')).to.equal(NOW - 10)
+    expect(await store.summary('s1', 'Older.', NOW - 20)).to.equal(false)
+    expect(await store.summary('s1', 'No time.')).to.equal(true)
+    expect(await outcome(store.summary('s1', 'From the future.', YEAR_9999))).to.not.equal('stored')
+    expect(await store.summaryTime('s1')).to.equal(NOW - 10)
+    expect(await store.summaryTime('s2')).to.equal(undefined)
+  })
+
   it('refuses a summary dated past now + 300 s with a typed SummaryTimeAhead; the session\'s genuine summaries go on', async () => {
     const store = await make({})
     expect(await store.summary('s1', 'Genuine.', NOW - 10)).to.equal(true)

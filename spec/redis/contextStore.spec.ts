@@ -29,6 +29,7 @@ describe('redis/contextStore: RedisContextStore (real redis-server)', function (
       enrich: (s, q, o) => store.enrich(s, q, o),
       reset: (s, o) => store.reset(s, o),
       sessions: () => store.activeSessions(),
+      summaryTime: (id: string) => store.summaryTime(id),
     }
   }
 

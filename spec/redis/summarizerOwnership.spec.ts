@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import { SessionSummarizer, silentLogger, type ActionsPayload } from '../../src/index.js'
-import { fromRedisStream, redisAppender, type RedisDelivery } from '../../src/redis/index.js'
+import { fromRedisStream, redisAppender, RedisContextStore, type RedisDelivery } from '../../src/redis/index.js'
 import { sleep } from '../helpers/http.js'
-import { payloads, redisSuite, until } from '../helpers/redis.js'
+import { connect, payloads, redisSuite, until } from '../helpers/redis.js'
 
 /** The batches' times in one prompt: which batches a summary holds. */
 const timesIn = (prompt: string) => [...prompt.matchAll(/@(\d+(?:\.\d+)?)\|/g)].map((m) => Number(m[1]))
@@ -88,5 +88,33 @@ describe('SessionSummarizer on a partitioned Redis stream: acknowledged once the
     await until(() => stored.length === 2, 'two summaries stored', 5000)
     expect(stored).to.deep.equal([`from b: ${batches[0]!.forwarded_at}`, `from b: ${batches[1]!.forwarded_at}`])
     await until(async () => await pending(`${stream}:{0}`) === 0, 'nothing pending')
+  })
+
+  it('a worker dying after its summary was stored but before the acknowledgement: the next owner acknowledges those batches, not summarising them twice', async () => {
+    const writer = await client()
+    const stream = name('stored-not-acked')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(3, 24)
+    const threshold = batches.reduce((n, b) => n + b.actions.length, 0)
+    const store = new RedisContextStore(writer, { prefix: `${stream}:ctx:`, logger: silentLogger })
+    const dying = await connect(suite.redis.url)
+    const prompts: string[] = []
+    const a = new SessionSummarizer({ llm: (prompt) => (prompts.push(prompt), 'from a'), threshold, formatActions: format, logger: silentLogger,
+      target: { add: () => undefined, summaryTime: (id) => store.summaryTime(id),
+        onSummary: async (id, text, at) => { const ok = await store.onSummary(id, text, at); dying.destroy(); return ok } } })
+    fromRedisStream(dying, { stream, group: 'g', consumer: 'a', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe({ next: (d) => a.add(d.payload as ActionsPayload, d), error: () => undefined })
+    for (const b of batches) await append(b)
+    await until(() => prompts.length === 1 && !dying.isOpen, 'a stored its summary and died')
+    expect(await pending(`${stream}:{0}`)).to.equal(3)
+    const b = new SessionSummarizer({ llm: (prompt) => (prompts.push(prompt), 'from b'), threshold, formatActions: format,
+      target: store, logger: silentLogger })
+    const claimed: boolean[] = []
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'b', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => { claimed.push(d.claimed); b.add(d.payload as ActionsPayload, d) }))
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'the three acknowledged by b', 5000)
+    expect(claimed).to.deep.equal([true, true, true])
+    expect(prompts.length).to.equal(1)
+    expect(await store.get(batches[0]!.session_id!)).to.match(/from a/)
   })
 })

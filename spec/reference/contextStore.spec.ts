@@ -74,6 +74,7 @@ describe('the reference\'s recorded ContextStore answers', () => {
             add: async (b) => store.add(b), summary: async (s, t, at) => store.onSummary(s, t, at),
             get: async (s, o) => store.get(s, o), enrich: async (s, q, o) => store.enrich(s, q, o),
             reset: async (s, o) => store.reset(s, o), sessions: async () => store.activeSessions,
+            summaryTime: async (s: string) => store.summaryTime(s),
           }
         })
         holds(row, reference, ours)
@@ -93,6 +94,7 @@ describe('the reference\'s recorded ContextStore answers', () => {
             add: (b) => store.add(b), summary: (s, t, at) => store.onSummary(s, t, at),
             get: (s, o) => store.get(s, o), enrich: (s, q, o) => store.enrich(s, q, o),
             reset: (s, o) => store.reset(s, o), sessions: () => store.activeSessions(),
+            summaryTime: (s: string) => store.summaryTime(s),
           }
         })
         holds(row, reference, ours)

@@ -147,6 +147,11 @@ export class ContextStore implements ContextWriter {
     return true
   }
 
+  /** The time (`at`) of the session's stored summary; `undefined` when it has none, or none with a time. */
+  summaryTime(sessionId: string): number | undefined {
+    return this.entries.get(sessionId)?.at
+  }
+
   /**
    * The session's context: `Summary: …` and `Recent activity:` with the numbered actions of the `(productId,
    * sessionId)` bucket (without `productId`: the session's own, or its only product-scoped one), after lookback

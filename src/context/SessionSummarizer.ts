@@ -92,6 +92,8 @@ interface Held {
   release(): void
   hold?(): void
   readonly signal?: AbortSignal
+  /** Handed out before: its batch may be in a stored summary already. */
+  readonly claimed?: boolean
 }
 
 interface Session {
@@ -102,6 +104,8 @@ interface Session {
   bytes: number
   /** The last attempt failed: wait for the next batch before trying again (no retry storm). */
   failed: boolean
+  /** A batch handed out before came in: ask the target what is summarised before summarising. */
+  unchecked?: boolean
   /** The deliveries of the summary under way. */
   taken?: Array<Held | undefined>
   /** Its partition moved while a summary was under way: that summary is not stored, its deliveries released. */
@@ -171,6 +175,7 @@ export class SessionSummarizer {
       : { history: [], held: [], count: 0, bytes: 0, failed: false }
     this.touch(id, session)
     if (delivery !== undefined) this.watch(delivery)
+    if (delivery?.claimed === true) session.unchecked = true
     // An empty batch registers the session, as in the reference, and holds nothing.
     if (batch.actions.length === 0) void delivery?.ack()
     else {
@@ -266,6 +271,8 @@ export class SessionSummarizer {
   }
 
   private run(id: string, session: Session): void {
+    const check = this.config.target?.summaryTime
+    if (session.unchecked && check !== undefined) return this.check(id, session, check)
     const { history: taken, held, count: actions, bytes } = session
     Object.assign(session, { history: [], held: [], taken: held, count: 0, bytes: 0 })
     this.running.add(id)
@@ -321,6 +328,33 @@ export class SessionSummarizer {
     }
     if (result instanceof Promise) result.then(made, llmFailed)
     else made(result)
+  }
+
+  /**
+   * Batches read again after a crash or a move may be in a summary the last owner stored before it could
+   * acknowledge them: those up to the stored summary's time are acknowledged, not summarised twice.
+   */
+  private check(id: string, session: Session, check: NonNullable<ContextWriter['summaryTime']>): void {
+    this.running.add(id)
+    session.unchecked = false
+    const resume = (stored: unknown) => {
+      while (typeof stored === 'number' && session.history.length > 0 &&
+        batchTime(session.history[0]!.forwarded_at, this.config) <= stored) {
+        const batch = session.history.shift()!
+        session.count -= batch.actions.length
+        for (const action of batch.actions) session.bytes -= estimatedBytes(action)
+        void session.held.shift()?.ack()
+      }
+      this.done(id)
+    }
+    let stored: unknown
+    try {
+      stored = check.call(this.config.target, id)
+    } catch {
+      return resume(undefined) // not known: summarised again rather than lost
+    }
+    if (isThenable(stored)) within(stored, this.config.callTimeoutMs, undefined).then(resume, () => resume(undefined))
+    else resume(stored)
   }
 
   /** Writes the summary to the target (awaited), then emits it once the target took it. */

@@ -95,6 +95,8 @@ export interface ContextWriter {
    * A store throws or rejects when it refuses the summary for another reason (`SummaryTimeAheadError`).
    */
   onSummary(sessionId: string | null, text: string, at?: number): boolean | PromiseLike<boolean>
+  /** The time of the session's stored summary (`undefined`: none, or none with a time); both stores have it. */
+  summaryTime?(sessionId: string): number | undefined | PromiseLike<number | undefined>
 }
 
 export type ResolvedDefaults = ReturnType<typeof resolveDefaults>

@@ -217,6 +217,13 @@ export class RedisContextStore implements ContextWriter, ContextReader {
     return Number(await this.run(SUMMARY, [this.prefix + 's:' + session], args)) === 1
   }
 
+  /** The time (`at`) of the session's stored summary, as `ContextStore.summaryTime` gives it. */
+  async summaryTime(sessionId: string): Promise<number | undefined> {
+    const at = await bounded(this.client.sendCommand(['HGET', this.prefix + 's:' + sessionId, 'at']), this.timeoutMs,
+      'Redis')
+    return at === null || at === undefined ? undefined : Number(at)
+  }
+
   /** The session's context text, as `ContextStore.get` gives it for the same writes. */
   async get(sessionId: string, options?: ContextGetOptions): Promise<string> {
     const o = resolveGet(this.defaults, options)
