@@ -158,8 +158,9 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   // Checked now, not at first use.
   sessionTransition(undefined, { type: 'tick' }, 0, options)
   breakerStep(CLOSED, 'check', 0, breaker)
-  const [warn, report, counted, judged] =
-    [rateLimited(10_000), rateLimited(10_000), rateLimited(10_000), rateLimited(10_000)]
+  // One line per 10 s for each thing said, so that one cannot hide another.
+  const said = () => rateLimited(10_000)
+  const [warn, report, counted, judged, misjudged] = [said(), said(), said(), said(), said()]
   // A rule that throws is the app's bug: logged (one line per 10 s) and taken as no match for this evaluation,
   // never the end of every session's offers.
   const attempt = <A>(trigger: ProactiveTrigger, run: () => A): A | undefined => {
@@ -241,6 +242,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     /** A breaker's step, kept only while it holds something. */
     const breakerOf = (product: string, event: 'check' | 'failure' | 'success', now: number) => {
       const found = breakers.get(product) ?? CLOSED
+      if (found === CLOSED && event === 'check') return null
       const next = breakerStep(found, event, now, breaker)
       if (next.breaker === CLOSED || next.breaker.failures === 0 && next.breaker.openUntil === null) {
         breakers.delete(product)
@@ -287,7 +289,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       }
       judgeCalls.add('', offer.at)
       const failed = (error: unknown) => {
-        report(logger, 'error', `proactive: judge failed (${errorText(error)}); taken as a refusal`)
+        misjudged(logger, 'error', `proactive: judge failed (${errorText(error)}); taken as a refusal`)
         refuse(session, offer, scheduler.now() / 1000)
       }
       let verdict: boolean | PromiseLike<boolean>
