@@ -166,6 +166,15 @@ describe('proactive: the judge between a match and an offer', () => {
     expect(seen.warnings).to.have.length(1).and.to.match(/busy/)
   })
 
+  it('gives back a call\'s place when its session is dropped: the next session is judged, not refused as busy', () => {
+    const seen = watch()
+    // s1's call never answers; s2 drops s1 (maxSessions 1), and with it the call.
+    const judge = (offer: ProactiveOffer) => offer.sessionId === 's1' ? new Promise<boolean>(() => undefined) : true
+    play({ triggers: [always()], judge, maxJudgesInFlight: 1, maxSessions: 1, ...seen }, 'a b',
+      { a: of1('s1'), b: of1('s2') }, '- b', { b: 's2:always' }, undefined, '^ 1s !')
+    expect(seen.outcomes).to.deep.equal(['always:fired'])
+  })
+
   it('makes at most maxJudgesPerMinute calls (60), a clock minute', () => {
     play({ triggers: [always()], judge: () => true, maxJudgesPerMinute: 1, logger: {} }, 'a b',
       { a: of1('s1'), b: of1('s2') }, 'a 60000ms b', { a: 's1:always', b: 's2:always' }, undefined, '^ 61s !')
@@ -208,6 +217,13 @@ describe('proactive: outcomes through the telemetry option', () => {
       '^ 10500ms !')
     expect(seen.outcomes).to.deep.equal(['always:fired', 'always:state', 'always:cooldown', 'always:interval',
       'always:fired'])
+  })
+  it('fences a telemetry that throws: logged, the offers going on', () => {
+    const seen = watch()
+    const telemetry = { proactiveOffer: () => { throw new Error('meter down') } }
+    play({ triggers: [always()], ...seen, telemetry }, 'a b', { a: of1('s1'), b: of1('s2') }, 'a b',
+      { a: 's1:always', b: 's2:always' }, undefined, '^ 1s !')
+    expect(seen.errors).to.have.length(1).and.to.match(/telemetry threw: .*meter down/)
   })
   // autoplay_rx.proactive.offers on a real OpenTelemetry SDK: spec/otel/otelTelemetry.spec.ts.
 })
