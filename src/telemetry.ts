@@ -115,4 +115,7 @@ export interface Telemetry {
   readonly redisReader: (group: RedisGroup) => RedisReaderProbe
   /** A `SessionSummarizer` ended a summary: `'Summarized'`, or the `_tag` of its `SummarizerError`. */
   readonly summarizer: (outcome: string) => void
+  /** The `proactive` operator made an offer of `trigger` (`fired`), or held it back, and why. */
+  readonly proactiveOffer?: (trigger: string,
+    outcome: 'fired' | 'state' | 'cooldown' | 'interval' | 'rateLimit' | 'circuitOpen' | 'judgeRefused') => void
 }

@@ -13,6 +13,7 @@ import { createNodeMiddleware, InFlightBudget } from '../../src/adapters/node.js
 import { ContextStore, dedupeDeliveries, SessionSummarizer, silentLogger, WebhookReceiver, type ActionsPayload, type Payload } from '../../src/index.js'
 import { notRawBody } from '../../src/errors.js'
 import { otelTelemetry } from '../../src/otel/index.js'
+import { predicateTrigger, proactive } from '../../src/proactive/index.js'
 import type { Telemetry } from '../../src/telemetry.js'
 import { fixture, SECRET, signed } from '../helpers/fixtures.js'
 import { listen, send, waitFor, type Reply } from '../helpers/http.js'
@@ -277,6 +278,21 @@ describe('otel/otelTelemetry', () => {
         'autoplay_rx.summarizer.outcome=LlmFailed': 1, 'autoplay_rx.summarizer.outcome=PromptWithoutActions': 1,
         'autoplay_rx.summarizer.outcome=Summarized': 1, 'autoplay_rx.summarizer.outcome=TargetFailed': 1,
       })
+    })
+  })
+
+  describe('proactive', () => {
+    it('counts offers by trigger and outcome: fired, or why one was held', () => {
+      const at = Date.now() / 1000
+      const of1 = (session: string) => ({ type: 'actions', product_id: 'p', session_id: session, user_id: null,
+        email: null, conversation_id: null, forwarded_at: at, count: 1, actions: [] }) as unknown as ActionsPayload
+      const always = predicateTrigger({ id: 'always', body: 'Hello?', when: () => true })
+      from([of1('s1'), of1('s2')]).pipe(proactive({ triggers: [always], telemetry: otel.telemetry, logger: silentLogger,
+        rateLimits: { perProductPerMinute: 1 } })).subscribe().unsubscribe()
+      return otel.values('autoplay_rx.proactive.offers').then((values) => expect(values).to.deep.equal({
+        'autoplay_rx.proactive.outcome=fired,autoplay_rx.proactive.trigger=always': 1,
+        'autoplay_rx.proactive.outcome=rateLimit,autoplay_rx.proactive.trigger=always': 1,
+      }))
     })
   })
 

@@ -36,7 +36,7 @@ MODULES = ["models", "proactive_triggers/scope", "proactive_triggers/defaults", 
            "proactive_triggers/url_scope", "integrations/intercom", "proactive_triggers/triggers/canonical_ping_pong",
            "proactive_triggers/triggers/scoped_canonical_ping_pong", "proactive_triggers/triggers/user_page_dwell",
            "proactive_triggers/triggers/section_playbook", "proactive_triggers/tour_registry", "agent_state_v2/types",
-           "agent_state_v2/session_state"]
+           "agent_state_v2/session_state", "proactive_resilience/config", "proactive_resilience/circuit"]
 NOW = 1_700_000_000.0  # the clock every scenario starts near, in seconds
 
 logging.disable(logging.CRITICAL)  # the reference logs scope violations it raises on
@@ -383,6 +383,54 @@ def session_rows(ref, seed: int, count: int) -> list:
     return rows
 
 
+# --- the delivery breaker (proactive_resilience) ----------------------------------------------------------
+
+BREAKER_EVENTS = ["check", "check", "failure", "failure", "failure", "success"]
+
+
+def breaker_scenario(rng: random.Random) -> dict:
+    config = {}
+    if rng.random() < 0.7:
+        config["failure_threshold"] = rng.choice([1, 2, 3, 5, 5, 0, -1])
+    if rng.random() < 0.7:
+        config["pause_s"] = rng.choice([0.5, 10, 120, 120, 0, -5])
+    if rng.random() < 0.1:
+        config["disabled"] = True
+    steps = [{"advance": rng.choice([0, 0, 0.25, 0.5, 1, 10, 60, 119.5, 120, 121]), "event": rng.choice(BREAKER_EVENTS)}
+             for _ in range(rng.randint(3, 40))]
+    return {"config": config, "steps": steps}
+
+
+def breaker_answers(ref, scenario: dict, breaker) -> list:
+    """After each step: what the call returned (`is_open`; whether the failure opened it; None for a success) and
+    the breaker's state; a refused configuration answers `refused` for every step."""
+    try:
+        cb = breaker(config=ref.config.CircuitBreakerConfig(**scenario["config"]))
+    except ValueError:
+        return [{"refused": True}] * len(scenario["steps"])
+    now, out = 1000.0, []
+    calls = {"check": lambda: cb.is_open(now=now), "failure": lambda: cb.record_failure_opening_if_needed(now=now),
+             "success": lambda: cb.record_success()}
+    for step in scenario["steps"]:
+        now += step["advance"]
+        returned = calls[step["event"]]()
+        out.append({"returned": returned, "fail_streak": cb.fail_streak, "open_until": cb.circuit_open_until})
+    return out
+
+
+def breaker_rows(ref, seed: int, count: int) -> list:
+    base = ref.circuit.InMemoryProactiveCircuitBreaker
+    changed = named_differences(ref)["bad-options-refused"]["breaker"]
+    rows = []
+    for n in range(count):
+        scenario = breaker_scenario(random.Random(f"{seed}/{n}"))
+        row = {"id": f"breaker/{n}", **scenario, "answers": breaker_answers(ref, scenario, base)}
+        ours = {"answers": breaker_answers(ref, scenario, changed)}
+        tag_row(row, [("bad-options-refused", ours)], ours)
+        rows.append(row)
+    return rows
+
+
 # --- the named differences, each a change to the reference's class (docs/proactive.md's parity table) ---
 
 def named_differences(ref) -> dict:
@@ -415,9 +463,17 @@ def named_differences(ref) -> dict:
                 super().__init__(**kwargs)
         return MinCyclesRefused
 
+    class BreakerOptionsRefused(ref.circuit.InMemoryProactiveCircuitBreaker):
+        """A threshold below 1 or a pause ≤ 0 is refused where the operator is made: the reference's threshold ≤ 0
+        turns the breaker off, and its pause ≤ 0 opens it for no time (a negative one counts as 0)."""
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if not self.config.disabled and (self.config.failure_threshold <= 0 or self.config.pause_s <= 0):
+                raise ValueError("refused")
+
     return {"body-shortened": {"predicate": BodyShortened},
             "bad-options-refused": {"dwell": DwellOptionsRefused, "ping_pong": cycles_refused(kinds["ping_pong"]),
-                                    "scoped": cycles_refused(kinds["scoped"])}}
+                                    "scoped": cycles_refused(kinds["scoped"]), "breaker": BreakerOptionsRefused}}
 
 
 def all_differences(base: dict, differences: dict) -> dict:
@@ -446,6 +502,7 @@ def main() -> None:
     save("predicate", 2505, trigger_rows(ref, "predicate", 2505, 100, lambda rng: ["predicate"]))
     save("registry", 2506, trigger_rows(ref, "registry", 2506, 150, registry_kinds))
     save("session", 2507, session_rows(ref, 2507, 200))
+    save("breaker", 2508, breaker_rows(ref, 2508, 200))
 
 
 if __name__ == "__main__":

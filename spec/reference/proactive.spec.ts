@@ -1,13 +1,15 @@
 /**
  * The reference's recorded proactive answers (fixtures/proactive-*.json, written by generate_proactive.py from the
  * vendor's own classes) replayed on autoplay-rx/proactive: context building, each built-in trigger, predicate
- * triggers and the ordered registry (first match and all matches).
+ * triggers and the ordered registry (first match and all matches), the session state machine and the delivery
+ * breaker.
  */
 import { expect } from 'chai'
 import {
   matchTriggers, pageDwellTrigger, pingPongTrigger, predicateTrigger, proactiveContext, sectionPlaybookTrigger,
   sessionTransition, type ProactiveContext, type ProactiveTrigger, type SessionState, type TriggerMatch,
 } from '../../src/proactive/index.js'
+import { breakerStep, CLOSED } from '../../src/proactive/gates.js'
 import { decoded, differences, fixture, holds, refusedOr, type Row } from './proactiveReplay.js'
 
 type Options = Readonly<Record<string, unknown>>
@@ -17,6 +19,10 @@ interface SessionRow extends Row {
   options: { interaction_timeout_s?: number; cooldown_period_s?: number }
   tours: Record<string, [number, number]> | null
   steps: { advance: number; event: Parameters<typeof sessionTransition>[1]['type']; tour_id?: string | null }[]
+}
+interface BreakerRow extends Row {
+  config: { failure_threshold?: number; pause_s?: number; disabled?: boolean }
+  steps: { advance: number; event: 'check' | 'failure' | 'success' }[]
 }
 interface Spec {
   kind: 'ping_pong' | 'dwell' | 'section' | 'predicate'
@@ -118,6 +124,23 @@ function sessionAnswers(row: SessionRow): unknown[] {
   })
 }
 
+/** Plays a breaker's steps from closed at the reference's clock (1,000 s): what each call returned, and the state. */
+function breakerAnswers(row: BreakerRow): unknown[] {
+  const options = row.config.disabled === true ? false as const
+    : { failureThreshold: row.config.failure_threshold, pauseSeconds: row.config.pause_s }
+  if ('refused' in refusedOr(() => breakerStep(CLOSED, 'check', 0, options))) {
+    return row.steps.map(() => ({ refused: true }))
+  }
+  let [now, breaker] = [1000, CLOSED]
+  return row.steps.map((step) => {
+    now += step.advance
+    const next = breakerStep(breaker, step.event, now, options)
+    breaker = next.breaker
+    return { returned: step.event === 'success' ? null : next.open, fail_streak: breaker.failures,
+      open_until: breaker.openUntil }
+  })
+}
+
 describe('the reference\'s recorded proactive answers', () => {
   describe('context building (lookback by forwarded_at, then the newest actions, batch-aware)', () => {
     for (const row of fixture<ContextRow>('context')) {
@@ -135,8 +158,12 @@ describe('the reference\'s recorded proactive answers', () => {
     for (const row of fixture<SessionRow>('session')) it(row.id, () => holds(row, sessionAnswers(row)))
   })
 
+  describe('the delivery breaker (proactive_resilience\'s InMemoryProactiveCircuitBreaker)', () => {
+    for (const row of fixture<BreakerRow>('breaker')) it(row.id, () => holds(row, breakerAnswers(row)))
+  })
+
   it('uses every named difference in some row, and names no other', () => {
-    const names = ['context', 'ping-pong', 'dwell', 'section', 'predicate', 'registry', 'session']
+    const names = ['context', 'ping-pong', 'dwell', 'section', 'predicate', 'registry', 'session', 'breaker']
     const used = new Set(names.flatMap((name) =>
       fixture(name).flatMap((row) => /^differs: (.+)$/.exec(row.tag ?? '')?.[1]?.split(', ') ?? [])))
     expect([...used].sort()).to.deep.equal(Object.keys(differences).sort())

@@ -15,7 +15,8 @@ export const differences: Record<string, string> = {
   'body-shortened': 'every match\'s body is stripped and cut to 150 characters; the reference cuts only its ' +
     'built-ins\' bodies',
   'bad-options-refused': 'a dwell threshold or max actions ≤ 0, or minCycles < 1, is refused with a TypeError ' +
-    'where the trigger is made; the reference never fires, takes the default, or fires on any three URLs',
+    'where the trigger is made, and a breaker threshold < 1 or pause ≤ 0 where the operator is; the reference ' +
+    'never fires, takes the default, fires on any three URLs, turns the breaker off or opens it for no time',
 }
 
 export interface Row extends ReplayRow {

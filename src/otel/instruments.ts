@@ -49,6 +49,8 @@ export const TABLE = {
   'autoplay_rx.summarizer.summaries': counter('{summary}',
     'Summaries a SessionSummarizer ended, by outcome: Summarized, or the SummarizerError tag',
     ['autoplay_rx.summarizer.outcome']),
+  'autoplay_rx.proactive.offers': counter('{offer}', 'Offers of the proactive operator: fired, or why one was held',
+    ['autoplay_rx.proactive.trigger', 'autoplay_rx.proactive.outcome']),
   'autoplay_rx.sse.streams': gauge('{stream}', 'connectorStream subscriptions by connection state',
     ['autoplay_rx.sse.state']),
   'autoplay_rx.sse.reconnects': counter('{reconnect}', 'Reconnections scheduled (Retrying)'),

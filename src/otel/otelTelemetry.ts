@@ -468,6 +468,8 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     },
     redisReader: (group) => readerProbe(state, group),
     summarizer: (outcome) => state.count('autoplay_rx.summarizer.summaries', outcome),
+    proactiveOffer: (trigger, outcome) => state.count('autoplay_rx.proactive.offers', `${outcome}\n${trigger}`, () =>
+      ({ 'autoplay_rx.proactive.trigger': trigger, 'autoplay_rx.proactive.outcome': outcome })),
   }
   return telemetry
 }

@@ -2,12 +2,17 @@
  * proactive: batches in, offers out. Per session it keeps the window, the agent state and one timer set for the
  * moment time alone changes an answer (a dwell passing, a timeout or cooldown ending), so nothing polls.
  */
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs'
+import {
+  asyncScheduler, finalize, from, Observable, throwError, timeout, type OperatorFunction, type SchedulerLike,
+  type Subscription,
+} from 'rxjs'
 import type { ActionsPayload } from '../codecs.js'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
-import { positiveInteger, positiveNumber } from '../internal/options.js'
-import { consoleLogger, rateLimited, type Logger } from '../logger.js'
+import { must, positiveInteger, positiveNumber } from '../internal/options.js'
+import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
+import { fenced, type Telemetry } from '../telemetry.js'
 import { proactiveContext, type ProactiveContext } from './context.js'
+import { breakerStep, CLOSED, RecentMap, windowCounts, type Breaker, type BreakerOptions } from './gates.js'
 import { sessionTransition, type SessionEvent, type SessionOptions, type SessionState } from './session.js'
 import { matchTriggers, type ProactiveTrigger, type TriggerMatch } from './triggers.js'
 
@@ -23,15 +28,34 @@ export interface ProactiveOffer extends TriggerMatch {
   readonly at: number
 }
 
-/** What the app saw a user do; `dismissed` counts as an interaction that restarts the timeout. */
+/**
+ * What the app saw a user do (`dismissed` counts as an interaction that restarts the timeout), or how the delivery
+ * of an offer went: `delivered`, or `deliveryFailed` (a transport error, a timeout, the surface's rate limit).
+ */
 interface Interaction {
   /** The session, as the batches name it. */
   readonly sessionId: string
   /** What happened. */
-  readonly kind: Exclude<SessionEvent['type'], 'tick' | 'offered'> | 'dismissed'
+  readonly kind: Exclude<SessionEvent['type'], 'tick' | 'offered'> | 'dismissed' | 'delivered' | 'deliveryFailed'
   /** With `tour-started`: the tour, whose own timings then apply. */
   readonly tourId?: string | null | undefined
+  /** With a delivery: the offer's product (default: the session's newest batch's). */
+  readonly productId?: string | undefined
+  /** With a delivery: the surface it went to (default: the operator's `surface`); another's is not counted. */
+  readonly surface?: string | undefined
 }
+
+/** The reference's optional rate limits on offers, in fixed clock windows; each 0 (off) by default. */
+interface RateLimits {
+  /** Offers per product in a minute. */
+  readonly perProductPerMinute?: number | undefined
+  /** Offers per session in an hour. */
+  readonly perSessionPerHour?: number | undefined
+  /** Offers per user (a batch's `user_id`, else its `email`) and product in a UTC day. */
+  readonly perUserPerDay?: number | undefined
+}
+
+type Outcome = Parameters<NonNullable<Telemetry['proactiveOffer']>>[1]
 
 /** The options of {@link proactive}; a bad value is refused with a `TypeError` naming it. */
 interface ProactiveOptions extends SessionOptions {
@@ -55,6 +79,22 @@ interface ProactiveOptions extends SessionOptions {
   readonly scheduler?: SchedulerLike | undefined
   /** Where a bound that dropped state is reported, at warn, one line per 10 s; default `consoleLogger`. */
   readonly logger?: Logger | undefined
+  /** Limits on offers per product, session and user; default none. */
+  readonly rateLimits?: RateLimits | undefined
+  /** The surface the offers go to, as delivery reports name it; default `'chat'`. */
+  readonly surface?: string | undefined
+  /** Holds a product's offers after consecutive failed deliveries; default 5 → 120 s; `false`: off. */
+  readonly breaker?: BreakerOptions | undefined
+  /** Asked between a match and its offer (an LLM, say); `false`, a throw or a timeout refuses it. Default none. */
+  readonly judge?: ((offer: ProactiveOffer, context: ProactiveContext) => boolean | PromiseLike<boolean>) | undefined
+  /** How long an answer of the judge is awaited; default 5,000. */
+  readonly judgeTimeoutMs?: number | undefined
+  /** Judge calls awaited at once; one more is refused as busy. Default 8. */
+  readonly maxJudgesInFlight?: number | undefined
+  /** Judge calls in a clock minute; past it matches are refused. Default 60. */
+  readonly maxJudgesPerMinute?: number | undefined
+  /** Told each offer made or held back, by trigger and outcome (`proactiveOffer`); default none. */
+  readonly telemetry?: Pick<Telemetry, 'proactiveOffer'> | undefined
 }
 
 /** What is kept per session, released once it is quiet (no batch in the lookback, nothing running). */
@@ -70,6 +110,10 @@ interface Session {
   readonly cooldowns: Map<string, number>
   timer: Subscription | undefined
   timerAt: number
+  /** The judge's call in flight for this session. */
+  judging: Subscription | undefined
+  /** The last held outcome counted (`trigger:outcome`), so that a held offer counts once per reason. */
+  held: string | undefined
 }
 
 /**
@@ -90,7 +134,7 @@ interface Session {
  * ```
  */
 export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPayload, ProactiveOffer> {
-  const { triggers, interactions, scheduler = asyncScheduler, logger = consoleLogger } = options
+  const { triggers, interactions, scheduler = asyncScheduler, logger = consoleLogger, judge, breaker = {} } = options
   const minInterval = positiveNumber('minIntervalSeconds', options.minIntervalSeconds ?? 300)
   const lookback = positiveNumber('lookbackSeconds', options.lookbackSeconds ?? 120)
   const maxActions = positiveInteger('maxActions', options.maxActions ?? 50)
@@ -98,8 +142,25 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   const maxSessions = positiveInteger('maxSessions', options.maxSessions ?? 10_000)
   const maxTotalBytes = positiveInteger('maxBytes', options.maxBytes ?? 16 * 2 ** 20)
   const defaultCooldown = positiveNumber('cooldownSeconds', options.cooldownSeconds ?? 60)
-  sessionTransition(undefined, { type: 'tick' }, 0, options) // checks the session's timings now, not at first use
-  const [warn, report] = [rateLimited(10_000), rateLimited(10_000)]
+  const judgeTimeoutMs = positiveNumber('judgeTimeoutMs', options.judgeTimeoutMs ?? 5000)
+  const maxJudges = positiveInteger('maxJudgesInFlight', options.maxJudgesInFlight ?? 8)
+  const judgesPerMinute = positiveInteger('maxJudgesPerMinute', options.maxJudgesPerMinute ?? 60)
+  const limit = (name: keyof RateLimits) => {
+    const value = options.rateLimits?.[name] ?? 0
+    must(Number.isSafeInteger(value) && value >= 0, name, 'an integer ≥ 0 (0: off)')
+    return value
+  }
+  const limits = {
+    product: limit('perProductPerMinute'), session: limit('perSessionPerHour'), user: limit('perUserPerDay'),
+  }
+  const surface = options.surface ?? 'chat'
+  const telemetry = fenced(options.telemetry, logger)
+  // Checked now, not at first use.
+  sessionTransition(undefined, { type: 'tick' }, 0, options)
+  breakerStep(CLOSED, 'check', 0, breaker)
+  // One line per 10 s for each thing said, so that one cannot hide another.
+  const said = () => rateLimited(10_000)
+  const [warn, report, counted, judged, misjudged] = [said(), said(), said(), said(), said()]
   // A rule that throws is the app's bug: logged (one line per 10 s) and taken as no match for this evaluation,
   // never the end of every session's offers.
   const attempt = <A>(trigger: ProactiveTrigger, run: () => A): A | undefined => {
@@ -119,8 +180,18 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   return (source) => new Observable<ProactiveOffer>((subscriber) => {
     const sessions = new Map<string, Session>()
     let total = 0 // estimated bytes of every session's batches
+    // Counts and breakers outlive a session's window: their own maps, bounded as the sessions are.
+    const recent = <V>(what: string) => () => new RecentMap<V>(maxSessions, maxTotalBytes / 16, () => counted(logger,
+      'warn', `proactive: the ${what} passed ${maxSessions} keys or ${maxTotalBytes / 16} bytes; dropped the oldest`))
+    const rates = recent<readonly [number, number]>('rate limit counts')
+    const [perProduct, perSession, perUser, judgeCalls] = [windowCounts(60, limits.product, rates),
+      windowCounts(3600, limits.session, rates), windowCounts(86_400, limits.user, rates),
+      windowCounts(60, judgesPerMinute, rates)]
+    const breakers = recent<Breaker>('delivery breakers')()
+    let inFlight = 0 // judge calls awaited
     const release = (id: string, session: Session) => {
       session.timer?.unsubscribe()
+      session.judging?.unsubscribe()
       total -= session.bytes
       sessions.delete(id)
     }
@@ -135,6 +206,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       const session = found ?? {
         batches: [], sizes: [], bytes: 0, state: sessionTransition(undefined, { type: 'tick' }, now, options).state,
         offerTimeout: 0, lastOfferAt: -Infinity, cooldowns: new Map(), timer: undefined, timerAt: Infinity,
+        judging: undefined, held: undefined,
       }
       sessions.set(id, session)
       return session
@@ -152,30 +224,143 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       session.state = sessionTransition(session.state, event, now, timings(session)).state
     }
 
-    /** Brings a session up to now (and `event`), offers if it may, then sets its one timer or releases it. */
-    const settle = (id: string, session: Session, event?: SessionEvent) => {
+    /** Counts an outcome; a held offer once per reason until it fires or the reason changes. */
+    const count = (session: Session, trigger: string, outcome: Outcome) => {
+      if (outcome !== 'judgeRefused' && session.held === `${trigger}:${outcome}`) return
+      session.held = outcome === 'fired' ? undefined : `${trigger}:${outcome}`
+      telemetry?.proactiveOffer?.(trigger, outcome)
+    }
+    /** The keys of the session's rate limits and breaker, from its newest batches. */
+    const keysOf = (id: string, session: Session) => {
+      const product = session.batches.at(-1)!.product_id
+      let user: string | null = null
+      for (let i = session.batches.length - 1; i >= 0 && user === null; i--) {
+        user = session.batches[i]!.user_id || session.batches[i]!.email || null
+      }
+      return { product, session: `${product}\n${id}`, user: user === null ? null : `${product}\n${user}` }
+    }
+    /** A breaker's step, kept only while it holds something. */
+    const breakerOf = (product: string, event: 'check' | 'failure' | 'success', now: number) => {
+      const found = breakers.get(product) ?? CLOSED
+      if (found === CLOSED && event === 'check') return null
+      const next = breakerStep(found, event, now, breaker)
+      if (next.breaker === CLOSED || next.breaker.failures === 0 && next.breaker.openUntil === null) {
+        breakers.delete(product)
+      } else if (next.breaker !== found) breakers.set(product, next.breaker)
+      return next.open ? next.breaker.openUntil! : null
+    }
+    /** Why the session may not have an offer now, and until when a rate limit or the breaker holds it. */
+    const gate = (id: string, session: Session, now: number): readonly [Outcome, number] | undefined => {
+      if (session.state.mode !== 'thinking') return ['state', Infinity]
+      if (session.state.cooldownSince !== null) return ['cooldown', Infinity]
+      if (now < session.lastOfferAt + minInterval) return ['interval', Infinity]
+      const keys = keysOf(id, session)
+      const limited = Math.max(perProduct.freeAt(keys.product, now), perSession.freeAt(keys.session, now),
+        keys.user === null ? -Infinity : perUser.freeAt(keys.user, now))
+      if (limited > now) return ['rateLimit', limited]
+      const open = breakerOf(keys.product, 'check', now)
+      return open === null ? undefined : ['circuitOpen', open]
+    }
+    const fire = (id: string, session: Session, offer: ProactiveOffer) => {
+      step(session, { type: 'offered' }, offer.at) // allowed: thinking, with no cooldown
+      session.offerTimeout = offer.interactionTimeoutSeconds
+      session.lastOfferAt = offer.at
+      session.cooldowns.set(offer.triggerId, offer.at + offer.cooldownSeconds)
+      const keys = keysOf(id, session)
+      perProduct.add(keys.product, offer.at)
+      perSession.add(keys.session, offer.at)
+      if (keys.user !== null) perUser.add(keys.user, offer.at)
+      count(session, offer.triggerId, 'fired')
+      subscriber.next(offer)
+    }
+    /** A refusal holds the trigger for its cooldown in the session, so the judge is not asked again at once. */
+    const refuse = (session: Session, offer: ProactiveOffer, now: number, why?: string) => {
+      if (why !== undefined) judged(logger, 'warn', `proactive: ${why}; ${offer.triggerId} refused`)
+      session.cooldowns.set(offer.triggerId, now + offer.cooldownSeconds)
+      count(session, offer.triggerId, 'judgeRefused')
+    }
+    /** Asks the judge; `true` when the offer is refused at once (`false`, a throw, or a bound). */
+    const ask = (id: string, session: Session, offer: ProactiveOffer, context: ProactiveContext): boolean => {
+      if (inFlight >= maxJudges) {
+        return refuse(session, offer, offer.at, `judge busy (maxJudgesInFlight ${maxJudges})`), true
+      }
+      if (judgeCalls.freeAt('', offer.at) > offer.at) {
+        return refuse(session, offer, offer.at, `judge called maxJudgesPerMinute (${judgesPerMinute}) times`), true
+      }
+      judgeCalls.add('', offer.at)
+      const failed = (error: unknown) => {
+        misjudged(logger, 'error', `proactive: judge failed (${errorText(error)}); taken as a refusal`)
+        refuse(session, offer, scheduler.now() / 1000)
+      }
+      let verdict: boolean | PromiseLike<boolean>
+      try {
+        verdict = judge!(offer, context)
+      } catch (error) {
+        return failed(error), true
+      }
+      if (verdict === true) return fire(id, session, offer), false
+      if (typeof verdict === 'boolean') return refuse(session, offer, offer.at), true
+      inFlight++
+      const answered = () => {
+        session.judging?.unsubscribe()
+        session.judging = undefined
+        return sessions.get(id) === session
+      }
+      session.judging = from(verdict).pipe(
+        timeout({ first: judgeTimeoutMs, scheduler,
+          with: () => throwError(() => new Error(`no answer in ${judgeTimeoutMs} ms`)) }),
+        finalize(() => inFlight--),
+      ).subscribe({
+        next: guard((approved: boolean) => {
+          if (!answered()) return
+          if (approved === true) return settle(id, session, undefined, { ...offer, at: scheduler.now() / 1000 })
+          refuse(session, offer, scheduler.now() / 1000)
+          settle(id, session)
+        }),
+        error: guard((error: unknown) => {
+          if (!answered()) return
+          failed(error)
+          settle(id, session)
+        }),
+      })
+      return false
+    }
+
+    /**
+     * Brings a session up to now (and `event`), offers if it may (`approved`: what the judge approved), then sets its
+     * one timer or releases it.
+     */
+    const settle = (id: string, session: Session, event?: SessionEvent, approved?: ProactiveOffer): void => {
       const now = scheduler.now() / 1000
       step(session, { type: 'tick' }, now)
       if (event !== undefined) step(session, event, now)
       for (let i = session.batches.length - 1; i >= 0; i--) {
         if (!(session.batches[i]!.forwarded_at >= now - lookback)) drop(session, i)
       }
-      for (const [triggerId, until] of session.cooldowns) if (until <= now) session.cooldowns.delete(triggerId)
-      const ready = session.state.mode === 'thinking' && session.state.cooldownSince === null &&
-        now >= session.lastOfferAt + minInterval && session.batches.length > 0
-      const context = ready ? proactiveContext(session.batches, now, { lookbackSeconds: lookback, maxActions }) : null
+      // A float's last bit forgiven, as the timer's rounding forgives it.
+      for (const [triggerId, until] of session.cooldowns) if (until <= now + 1e-9) session.cooldowns.delete(triggerId)
+      const open = session.batches.length > 0 && (session.judging === undefined || session.judging.closed)
+      const held = open ? gate(id, session, now) : undefined
+      // Held, the context is built only to say which trigger was held.
+      const context = open && approved === undefined && (held === undefined || telemetry?.proactiveOffer !== undefined)
+        ? proactiveContext(session.batches, now, { lookbackSeconds: lookback, maxActions }) : null
       const candidates = context === null ? [] : rules.filter(({ id: trigger }) => !session.cooldowns.has(trigger))
-      const [match] = context === null ? [] : matchTriggers(candidates, context, now)
-      if (context !== null && match !== undefined) {
-        step(session, { type: 'offered' }, now) // allowed: thinking, with no cooldown
-        session.offerTimeout = match.interactionTimeoutSeconds
-        session.lastOfferAt = now
-        session.cooldowns.set(match.triggerId, now + match.cooldownSeconds)
-        const { productId, conversationId } = context
-        subscriber.next({ ...match, sessionId: id, productId, conversationId, at: now })
-        if (sessions.get(id) !== session) return // the consumer's reaction released it
+      const [match] = context === null || held !== undefined ? [] : matchTriggers(candidates, context, now)
+      if (approved !== undefined && open) {
+        if (held === undefined) fire(id, session, approved)
+        else count(session, approved.triggerId, held[0])
+      } else if (match !== undefined) {
+        const offer = { ...match, sessionId: id, productId: context!.productId, conversationId: context!.conversationId,
+          at: now }
+        if (judge === undefined) fire(id, session, offer)
+        else if (ask(id, session, offer, context!)) return settle(id, session) // refused: the next trigger may match
+      } else if (context !== null && (held !== undefined || candidates.length < rules.length)) {
+        const [first] = matchTriggers(rules, context, now) // held by the session's gate, or its own cooldown
+        if (first !== undefined) count(session, first.triggerId, held?.[0] ?? 'cooldown')
       }
-      const at = wakeAt(session, now, match === undefined ? context : null, candidates)
+      if (sessions.get(id) !== session) return // the consumer's reaction released it
+      const at = Math.min(held?.[1] ?? Infinity,
+        wakeAt(session, now, match === undefined && held === undefined ? context : null, candidates))
       if (at === Infinity) return release(id, session)
       // Whole ms (a strict boundary is given 1 ms late), a float's last bit forgiven, never at or before now.
       const ms = Math.max(Math.ceil(at * 1000 - 1e-6), Math.floor(scheduler.now()) + 1)
@@ -248,7 +433,12 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       complete: () => subscriber.complete(),
     })
     const fromApp = interactions?.subscribe({
-      next: guard(({ sessionId, kind, tourId }: Interaction) => {
+      next: guard(({ sessionId, kind, tourId, ...delivery }: Interaction) => {
+        if (kind === 'delivered' || kind === 'deliveryFailed') {
+          const product = delivery.productId ?? sessions.get(sessionId)?.batches.at(-1)?.product_id
+          if ((delivery.surface ?? surface) !== surface || product === undefined) return // another operator's
+          return void breakerOf(product, kind === 'delivered' ? 'success' : 'failure', scheduler.now() / 1000)
+        }
         const event: SessionEvent = kind === 'dismissed' ? { type: 'reacted' }
           : kind === 'tour-started' ? { type: kind, tourId } : { type: kind }
         settle(sessionId, open(sessionId, scheduler.now() / 1000), event)
