@@ -165,5 +165,25 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
       expect(() => fromRedisStream(c, { stream: 's', group: 'g', consumer: 'c', ...options })).to.throw(TypeError, message)
     }
   })
-})
 
+  it('Redis away for longer than a lease: logged, never an error, and the worker reads its partitions again once Redis is back', async () => {
+    const stream = name('outage')
+    const reader = await client()
+    const lines: string[] = []
+    const got: string[] = []
+    keep(fromRedisStream(reader, { stream, group: 'g', consumer: 'w', partitions: 2, leaseMs: 600, blockMs: 100, timeoutMs: 300,
+      logger: { error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) } })
+      .subscribe({ next: (d) => { got.push(d.id); void d.ack() }, error: (e) => lines.push(`errored: ${e}`) }))
+    await until(async () => String(await reader.sendCommand(['GET', `${stream}:{1}:lease:g`])) === 'w', 'w owning both')
+    await suite.redis.stop()
+    await sleep(2000)
+    await suite.redis.start()
+    const writer = await client()
+    const append = redisAppender(writer, { stream, partitions: 2 })
+    const sent = payloads(10, 10, 13)
+    for (const p of sent) await append(p)
+    await until(() => got.length === 10, 'the ten appended after the outage', 10_000)
+    expect(lines.some((l) => l.startsWith('Redis lease renewal failed'))).to.equal(true)
+    expect(lines.filter((l) => l.startsWith('errored'))).to.deep.equal([])
+  })
+})

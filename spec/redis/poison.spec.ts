@@ -12,6 +12,7 @@ import type { RedisEntryRejection } from '../../src/redis/errors.js'
 import { recordingLogger } from '../helpers/fixtures.js'
 import { sleep } from '../helpers/http.js'
 import { payloads, redisSuite, runProgram, until } from '../helpers/redis.js'
+import { partitionOf } from '../../src/redis/partitions.js'
 
 // The worker of docs/scaling.md, under a stable name; `work` exits the process on the poison.
 const WORKER = `
@@ -27,7 +28,8 @@ const WORKER = `
     await new Promise((resolve) => setTimeout(resolve, Number(process.env.WORK_MS)))
     console.log('processed', payload.forwarded_at)
   }
-  fromRedisStream(redis, { stream: process.env.STREAM, group: 'workers', consumer: 'host-1' })
+  const partitions = process.env.PARTITIONS ? { partitions: Number(process.env.PARTITIONS), leaseMs: 600 } : {}
+  fromRedisStream(redis, { stream: process.env.STREAM, group: 'workers', consumer: 'host-1', ...partitions })
     .pipe(mergeMap(async (delivery) => {
       try {
         await work(delivery.payload)
@@ -49,21 +51,26 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
   const pendingCount = async (redis: { sendCommand(args: string[]): Promise<unknown> }, stream: string) =>
     Number(((await redis.sendCommand(['XPENDING', stream, 'workers']).catch(() => [-1])) as [number])[0])
 
-  it('a poison entry that kills the worker is dead-lettered after maxDeliveries; the 11 others are processed, 0 pending', async function () {
+  for (const partitions of [undefined, 4]) it(`a poison entry that kills the worker is dead-lettered after maxDeliveries; the 11 others are processed, 0 pending${partitions ? ' (4 partitions, the worker taking its leases back)' : ''}`, async function () {
     this.timeout(120_000)
     const stream = name('poison')
     const writer = await client()
     const sent = payloads(12, 12, 41)
     const poison = sent[5]!
-    for (const p of sent) await redisAppender(writer, { stream })(p)
+    for (const p of sent) await redisAppender(writer, { stream, partitions })(p)
+    // The streams the entries are in: one, or the 4 partitions (each with its own dead letters).
+    const streams = partitions === undefined ? [stream] : [0, 1, 2, 3].map((p) => `${stream}:{${p}}`)
+    const pending = async () => (await Promise.all(streams.map((s) => pendingCount(writer, s)))).reduce((a, b) => a + b)
+    const dead = async () => (await Promise.all(streams.map(async (s) => Number(await writer.sendCommand(['XLEN', `${s}:dead`]))))).reduce((a, b) => a + b)
     const processed = new Set<string>()
     let runs = 0
     let done = false
     // Restarted as a supervisor would, at most 8 times (9 runs); main: it dies every time.
     while (!done && runs < 9) {
       runs++
-      const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison.forwarded_at), WORK_MS: '5' }, 40_000)
-      const finished = async () => (await pendingCount(writer, stream)) === 0 && Number(await writer.sendCommand(['XLEN', `${stream}:dead`])) === 1
+      const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison.forwarded_at), WORK_MS: '5',
+        PARTITIONS: String(partitions ?? '') }, 40_000)
+      const finished = async () => (await pending()) === 0 && (await dead()) === 1
       await until(async () => !program.alive() || (program.out().includes('ready') && await finished()), 'the worker to die or be done', 35_000)
       for (const line of program.out().split('\n')) if (line.startsWith('processed ')) processed.add(line.slice(10))
       done = program.alive()
@@ -72,8 +79,9 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     }
     expect(done, `done within ${runs} runs`).to.equal(true)
     expect([...processed].sort()).to.deep.equal(sent.filter((p) => p !== poison).map((p) => String(p.forwarded_at)).sort())
-    expect(await pendingCount(writer, stream)).to.equal(0)
-    const [letter] = parseEntries(await writer.sendCommand(['XRANGE', `${stream}:dead`, '-', '+']))
+    expect(await pending()).to.equal(0)
+    const deadStream = partitions === undefined ? stream : `${stream}:{${partitionOf(poison, partitions)}}`
+    const [letter] = parseEntries(await writer.sendCommand(['XRANGE', `${deadStream}:dead`, '-', '+']))
     expect(JSON.parse(letter!.fields['payload']!)).to.deep.equal(poison)
     expect(letter!.fields).to.include({ 'dead:why': 'maxDeliveries', 'dead:deliveries': '5', 'dead:group': 'workers' })
     expect(runs).to.equal(6) // 5 deliveries, then the one that dead-letters it
