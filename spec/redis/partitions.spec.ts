@@ -32,7 +32,9 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     // The same answer in every process and version: pinned values.
     expect([partitionOf({ product_id: 'p', session_id: 's' }, 16), partitionOf({ product_id: '', session_id: null }, 16)])
       .to.deep.equal([partitionOf({ product_id: 'p', session_id: 's' }, 16), partitionOf({ product_id: '' }, 16)])
-    expect(() => redisAppender(writer, { stream, partitions: 0 })).to.throw(TypeError, /partitions must be a positive integer/)
+    for (const partitions of [0, 1025, 1.5]) {
+      expect(() => redisAppender(writer, { stream, partitions })).to.throw(TypeError, /partitions must be an integer from 1 to 1024/)
+    }
   })
 
   it('two workers: each partition read by one of them, every entry once, a session one delivery at a time in stream order', async () => {
@@ -160,7 +162,7 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
 
   it('checks its options', async () => {
     const c = await client()
-    for (const [options, message] of [[{ partitions: 0 }, /partitions must be a positive integer/], [{ partitions: 2, leaseMs: 100 }, /leaseMs must be an integer of ms, 300 or more/],
+    for (const [options, message] of [[{ partitions: 0 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2000 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2, leaseMs: 100 }, /leaseMs must be an integer of ms, 300 or more/],
       [{ maxHeld: -1 }, /maxHeld must be a positive integer/]] as const) {
       expect(() => fromRedisStream(c, { stream: 's', group: 'g', consumer: 'c', ...options })).to.throw(TypeError, message)
     }
@@ -185,5 +187,24 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     await until(() => got.length === 10, 'the ten appended after the outage', 10_000)
     expect(lines.some((l) => l.startsWith('Redis lease renewal failed'))).to.equal(true)
     expect(lines.filter((l) => l.startsWith('errored'))).to.deep.equal([])
+  })
+
+  it('maxHeld bounds the deliveries held: past it hold() is false (said once per 10 s) and the delivery keeps its room until settled', async () => {
+    const writer = await client()
+    const stream = name('max-held')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    for (const p of payloads(5, 5, 14)) await append(p)
+    const lines: string[] = []
+    const holds: boolean[] = []
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100, maxHeld: 3,
+      logger: { warn: (m: string) => lines.push(m) } }).subscribe((d) => {
+      const held = d.hold()
+      holds.push(held)
+      if (!held) void d.ack()
+    }))
+    await until(() => holds.length === 5, 'five read')
+    expect(holds).to.deep.equal([true, true, true, false, false])
+    expect(lines).to.deep.equal(['3 deliveries held (maxHeld): hold() refused'])
+    await until(async () => await pending(`${stream}:{0}`, 'g') === 3, 'the three held still pending, the two others acknowledged')
   })
 })

@@ -117,4 +117,19 @@ describe('SessionSummarizer on a partitioned Redis stream: acknowledged once the
     expect(prompts.length).to.equal(1)
     expect(await store.get(batches[0]!.session_id!)).to.match(/from a/)
   })
+
+  it('without partitions hold() is false: the summarizer acknowledges each delivery at once, and a small maxInFlight never stalls it', async () => {
+    const writer = await client()
+    const stream = name('unpartitioned')
+    const append = redisAppender(writer, { stream })
+    const sent = payloads(30, 10, 25) as ActionsPayload[]
+    for (const p of sent) await append(p)
+    const holds: boolean[] = []
+    const summarizer = new SessionSummarizer({ llm: () => 's', threshold: 1000, logger: silentLogger })
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'w', blockMs: 100, maxInFlight: 2, logger: silentLogger })
+      .subscribe((d) => { holds.push(d.hold()); summarizer.add(d.payload as ActionsPayload, d) }))
+    await until(async () => holds.length === 30 && await pending(stream) === 0, 'thirty read and acknowledged')
+    expect(holds.every((h) => h === false)).to.equal(true)
+    expect(summarizer.activeSessions.length).to.equal(10)
+  })
 })

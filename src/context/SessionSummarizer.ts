@@ -90,7 +90,7 @@ export type SummarizerError =
 interface Held {
   ack(): unknown
   release(): void
-  hold?(): void
+  hold?(): boolean
   readonly signal?: AbortSignal
   /** Handed out before: its batch may be in a stored summary already. */
   readonly claimed?: boolean
@@ -174,12 +174,15 @@ export class SessionSummarizer {
     const session = known !== undefined && !known.revoked ? known
       : { history: [], held: [], count: 0, bytes: 0, failed: false }
     this.touch(id, session)
+    // A delivery that cannot be held (no partitions, maxHeld) is acknowledged now, as without one.
+    if (delivery?.hold?.() === false || batch.actions.length === 0) {
+      void delivery?.ack()
+      delivery = undefined
+    }
     if (delivery !== undefined) this.watch(delivery)
     if (delivery?.claimed === true) session.unchecked = true
-    // An empty batch registers the session, as in the reference, and holds nothing.
-    if (batch.actions.length === 0) void delivery?.ack()
-    else {
-      delivery?.hold?.()
+    // An empty batch registers the session, as in the reference, and holds nothing (its delivery acknowledged).
+    if (batch.actions.length > 0) {
       session.held.push(delivery)
       session.history.push(batch)
       session.count += batch.actions.length

@@ -9,6 +9,7 @@ import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 import { partitionOf, partitionStream } from './partitions.js'
+import { partitionCount } from './options.js'
 
 // Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
 // LIMIT the excess): an entry a group still needs is never trimmed. Returns the id and the length left.
@@ -77,7 +78,7 @@ export function redisAppender(
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const { logger = consoleLogger } = options
-  const partitions = options.partitions === undefined ? undefined : positiveInteger('partitions', options.partitions)
+  const partitions = options.partitions === undefined ? undefined : partitionCount(options.partitions)
   const keyOf = (event: Payload | UsertourTriggerPayload) =>
     partitions === undefined ? stream : partitionStream(stream, partitionOf(event, partitions))
   const telemetry = fenced(options.telemetry, logger)

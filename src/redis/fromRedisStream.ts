@@ -44,9 +44,10 @@ export interface RedisDelivery {
   /**
    * On a partitioned reader: the work is done in memory and the entry is acknowledged later, once the state it went
    * into is stored (call `ack()` then). Frees its room and lets its session's next delivery out; the entry stays
-   * pending, so after a crash or a move of the partition its next owner reads it again. Elsewhere it does nothing.
+   * pending, so after a crash or a move of the partition its next owner reads it again. `false` when it cannot:
+   * without `partitions`, past `maxHeld`, or once acknowledged or released (then settle it now).
    */
-  hold(): void
+  hold(): boolean
   /**
    * Aborted when this worker gives the entry's partition up (another worker takes it): settle what you hold, by
    * `ack()` when it is stored, by `release()` to leave it to the next owner. Never aborted without `partitions`.
@@ -188,6 +189,8 @@ function readStream(
     // The largest entry seen, at least a default body: reads take no more entries than the free bytes would hold.
     let largest = 2 ** 20
     let alone = false
+    // This stream's share of the room: a delivery out alone waits for this stream's others, not every partition's.
+    let ours = 0
     let stopped = false
     // A partition's owner claims every pending entry once, at once: whoever read them is gone or gave it up.
     const cursor: Cursor = lease === undefined
@@ -209,7 +212,7 @@ function readStream(
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
     // A delivery out alone holds all the room until it ends; a retry due has its room already.
     const hasRoom = () => retryDue() ||
-      (alone ? room.count === 0 : room.count < maxInFlight && room.bytes < maxInFlightBytes)
+      (alone ? ours === 0 : room.count < maxInFlight && room.bytes < maxInFlightBytes)
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
@@ -247,6 +250,7 @@ function readStream(
     const move = (id: string, slot: Slot, state: Slot['state'] | null) => {
       const was = slot.state
       if (counted(was) !== counted(state)) {
+        ours += counted(state) ? 1 : -1
         room.count += counted(state) ? 1 : -1
         room.bytes += counted(state) ? slot.bytes : -slot.bytes
       }
@@ -309,6 +313,7 @@ function readStream(
       const slot: Slot = before ?? { bytes, key, state: 'waiting' }
       if (before === undefined) {
         slots.set(entry.id, slot)
+        ours++
         room.count++
         room.bytes += bytes
         settle()
@@ -327,11 +332,14 @@ function readStream(
           scheduler.schedule(() => room.changed.next(), settings.claimIdleMs)
         },
         hold: () => {
-          if (!mine() || slot.state !== 'out' || lease === undefined) return
+          if (slot.state === 'held') return true
+          if (!mine() || slot.state !== 'out' || lease === undefined) return false
           if (held >= settings.maxHeld) {
-            return saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() keeps the room`, { stream })
+            saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() refused`, { stream })
+            return false
           }
           move(entry.id, slot, 'held')
+          return true
         },
         ack: async () => {
           acked ||= await ack(entry.id)

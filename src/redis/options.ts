@@ -19,7 +19,8 @@ export interface FromRedisStreamOptions {
   /**
    * The number of partition streams `redisAppender` writes to (the same `partitions`): each is read by one worker
    * of the group at a time, the holder of its lease, and a session's deliveries come one at a time, in stream
-   * order. Default none: one stream, shared by every worker of the group.
+   * order; a worker holds a connection per partition it reads. 1 to 1024; default none: one stream, shared by
+   * every worker of the group.
    */
   readonly partitions?: number | undefined
   /** With `partitions`: how long a lease lasts unrenewed, so how soon a dead worker's partitions move (+2 s). 10000. */
@@ -72,6 +73,12 @@ export interface FromRedisStreamOptions {
   readonly telemetry?: Telemetry | undefined
 }
 
+// A worker reads each partition it holds on a connection of its own (a blocking read each).
+export function partitionCount(n: unknown): number {
+  must(Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 1024, 'partitions', 'an integer from 1 to 1024')
+  return n as number
+}
+
 // A third of it is the renewal period: shorter would be a busy loop on Redis.
 function leaseTime(ms: unknown): number {
   must(Number.isSafeInteger(ms) && (ms as number) >= 300, 'leaseMs', 'an integer of ms, 300 or more')
@@ -105,7 +112,7 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
     timeoutMs: positiveInteger('timeoutMs', options.timeoutMs ?? 5000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
-    partitions: options.partitions === undefined ? undefined : positiveInteger('partitions', options.partitions),
+    partitions: options.partitions === undefined ? undefined : partitionCount(options.partitions),
     leaseMs: leaseTime(options.leaseMs ?? 10_000),
     maxHeld: positiveInteger('maxHeld', options.maxHeld ?? 100_000),
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? batchSize * 2),

@@ -95,12 +95,13 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
       }
       const live = (await send(['EVAL', MEMBERS, '1', members, String(leaseMs), consumer]) as unknown[]).map(String)
       live.sort()
-      for (let p = 0; p < partitions; p++) {
+      // One round trip for all (node-redis pipelines commands sent together).
+      await Promise.all(Array.from({ length: partitions }, async (_, p) => {
         const mine = live[p % live.length] === consumer
         const lease = held.get(p)
         if (lease !== undefined && !mine && !lease.leaving) giveUp(lease)
         // Renewed while it is given up too: it must not expire before its deliveries settled.
-        if (lease === undefined && !mine) continue
+        if (lease === undefined && !mine) return
         const taken = Number(await send(['EVAL', TAKE, '1', leaseKey(p), consumer, String(leaseMs)])) === 1
         if (lease !== undefined) {
           if (taken) lease.renewedAt = now
@@ -111,7 +112,7 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
           held.set(p, lease)
           subscriber.next(lease)
         }
-      }
+      }))
     }
     const loop = timer(0, tick, scheduler).pipe(exhaustMap(() => step().catch((error: unknown) => {
       // Closed by its owner: no renewal can succeed, and a silent stop would hide it.
