@@ -75,7 +75,8 @@ export interface FromRedisStreamOptions {
 
 // A worker reads each partition it holds on a connection of its own (a blocking read each).
 export function partitionCount(n: unknown): number {
-  must(Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 1024, 'partitions', 'an integer from 1 to 1024')
+  const ok = Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 1024
+  must(ok, 'partitions', 'an integer from 1 to 1024')
   return n as number
 }
 
