@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { sendDeliveries } from '../../src/cli/send.js'
+import { generateEvents } from '../../src/cli/generate.js'
 import { fixture, SECRET } from '../helpers/fixtures.js'
 import { connect, startRedis, until, type RedisServer } from '../helpers/redis.js'
 import { cli, waitFor } from './run.js'
@@ -44,6 +45,42 @@ describe('cli with Redis: listen --redis → work', function () {
       work.child.kill('SIGINT')
     }
     expect([await listen.closed, await work.closed]).to.deep.equal([0, 0])
+  })
+
+  it('listen --partitions 4 spreads sessions over cli:parts:{0..3}; two work --partitions 4 print each entry once, 0 pending', async () => {
+    const listen = cli(['listen', '--port', '0', '--secret', SECRET, '--redis', redis.url, '--stream', 'cli:parts', '--partitions', '4'])
+    const workers = ['a', 'b'].map((name) => cli(['work', '--redis', redis.url, '--stream', 'cli:parts', '--group', 'g', '--consumer', name,
+      '--partitions', '4', '--json']))
+    try {
+      const url = await waitFor(() => /listening on (\S+) → Redis stream cli:parts \(4 partitions, cli:parts:\{0\} to \{3\}\)/.exec(listen.err())?.[1])
+      for (const w of workers) await waitFor(() => w.err().includes('working on cli:parts (the partitions it holds of 4) as g/'))
+      const bodies = generateEvents({ type: 'actions', count: 24, sessions: 8, seed: 5 }).map((text) => ({ body: Buffer.from(text) }))
+      expect((await sendDeliveries({ url, secret: SECRET, retries: 0, deliveries: bodies })).statuses).to.deep.equal(bodies.map(() => 200))
+      // Entry ids are per stream (two partitions may give the same one): a delivery is its session and time.
+      const printed = () => workers.flatMap((w) => w.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).payload)
+        .map((p: { session_id: string; forwarded_at: number }) => `${p.session_id}@${p.forwarded_at}`))
+      await waitFor(() => printed().length >= 24 ? true : undefined)
+      expect(new Set(printed()).size).to.equal(24)
+      const redisCli = await connect(redis.url)
+      try {
+        let pending = 0
+        let stored = 0
+        for (let p = 0; p < 4; p++) {
+          stored += Number(await redisCli.sendCommand(['XLEN', `cli:parts:{${p}}`]))
+          await until(async () => Number((await redisCli.sendCommand(['XPENDING', `cli:parts:{${p}}`, 'g']) as unknown[])[0]) === 0, 'acknowledged')
+        }
+        expect([stored, pending]).to.deep.equal([24, 0])
+      } finally {
+        await redisCli.close()
+      }
+    } finally {
+      listen.child.kill('SIGINT')
+      for (const w of workers) w.child.kill('SIGINT')
+    }
+    expect([await listen.closed, ...await Promise.all(workers.map((w) => w.closed))]).to.deep.equal([0, 0, 0])
+    const alone = cli(['listen', '--secret', SECRET, '--partitions', '4'])
+    expect(await alone.closed).to.equal(2)
+    expect(alone.err()).to.include('--partitions needs --redis')
   })
 
   it('listen answers 503 while Redis is down, so the connector retries', async () => {

@@ -96,17 +96,21 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
 
 /** Runs `autoplay-rx listen` until Ctrl-C, then closes the server, the receiver and Redis; resolves with 0. */
 export async function listenCommand(
-  options: ListenOptions & { readonly host: string; readonly redisUrl: string | undefined; readonly stream: string },
+  options: ListenOptions & {
+    readonly host: string; readonly redisUrl: string | undefined; readonly stream: string
+    readonly partitions: number | undefined
+  },
 ): Promise<number> {
-  const { port, host, redisUrl, stream, ...rest } = options
+  const { port, host, redisUrl, stream, partitions, ...rest } = options
   const redis = redisUrl === undefined ? undefined : await connectRedis(redisUrl)
   try {
-    const persist = redis && (await import('../redis/index.js')).redisAppender(redis, { stream })
+    const persist = redis && (await import('../redis/index.js')).redisAppender(redis, { stream, partitions })
     const listener = await startListener({ port, host, ...rest, ...(persist ? { persist } : {}) })
       .catch((error: unknown) => { throw cannotListen(error, host, port) })
     // Listening for Ctrl-C before saying so: a signal sent on that line must not find the default action.
     const interrupted = untilInterrupted()
-    writeError(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}` : ''} (Ctrl-C to stop)`)
+    const streams = partitions === undefined ? '' : ` (${partitions} partitions, ${stream}:{0} to {${partitions - 1}})`
+    writeError(`listening on ${listener.url}${redis ? ` → Redis stream ${stream}${streams}` : ''} (Ctrl-C to stop)`)
     await interrupted
     await listener.close()
   } finally {

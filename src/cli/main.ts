@@ -60,6 +60,9 @@ const fail = (message: string): never => {
   throw new CliError(message)
 }
 
+/** `--partitions N`, 1 to 1024, as `redisAppender` and `fromRedisStream` take it. */
+const partitionsFlag = (args: Args) => (args.given('partitions') ? args.int('partitions', 1, 1024) : undefined)
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   listen: {
     about: 'a local receiver that prints each delivery',
@@ -73,6 +76,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'max-body-bytes': { arg: 'N', help: 'body limit', default: '1048576' },
       redis: { arg: 'URL', help: 'store each accepted delivery in a Redis Stream before answering (else 503)' },
       stream: { arg: 'NAME', help: 'the stream, with --redis', default: 'autoplay:events' },
+      partitions: { arg: 'N', help: 'with --redis: each session to one of N streams NAME:{p} (work --partitions N)' },
     },
     note: 'Ctrl-C stops it cleanly.',
     async run(args) {
@@ -80,15 +84,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const unsigned = '--secret "" to accept unsigned deliveries in development'
       if (secret.length === 0) fail(`--secret is required: pass the secret the connector signs with (or ${unsigned})`)
       if (secret.length > 1 && secret.includes('')) fail(`${unsigned} is given alone, not among other secrets`)
-      if (args.given('stream') && !args.given('redis')) {
-        fail(`--stream needs --redis, the Redis server that holds the stream (such as --redis ${REDIS_EXAMPLE})`)
+      for (const flag of ['stream', 'partitions'].filter((f) => args.given(f) && !args.given('redis'))) {
+        fail(`--${flag} needs --redis, the Redis server that holds the stream (such as --redis ${REDIS_EXAMPLE})`)
       }
       const path = args.text('path')!
       if (!path.startsWith('/')) fail(`--path must start with "/": use --path /${path}`)
       const options = {
         port: args.int('port', 0, 65535), host: args.text('host')!, secret, path, json: args.switch('json'),
         maxBodyBytes: args.int('max-body-bytes', 1), redisUrl: args.given('redis') ? args.redis() : undefined,
-        stream: args.text('stream')!,
+        stream: args.text('stream')!, partitions: partitionsFlag(args),
       }
       // Loaded here: the receiver and rxjs are most of a start, and send, sign, version and help need neither.
       return (await import('./listen.js')).listenCommand(options)
@@ -144,13 +148,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   work: {
     about: 'consume a Redis Stream through a consumer group and print each delivery',
-    usage: 'autoplay-rx work --redis URL [--stream NAME] [--group G] [--consumer C]',
+    usage: 'autoplay-rx work --redis URL [--stream NAME] [--group G] [--consumer C] [--partitions N]',
     flags: {
       redis: { arg: 'URL', help: 'Redis server (required)' },
       stream: { arg: 'NAME', help: 'stream key', default: 'autoplay:events' },
       group: { arg: 'G', help: 'consumer group (created if missing)', default: 'autoplay-rx' },
       consumer: { arg: 'C', help: 'this worker\'s name, stable across restarts', default: 'worker-<pid>' },
       'claim-idle': { arg: 'MS', help: 'claim entries another worker left pending this long', default: '30000' },
+      partitions: { arg: 'N', help: 'read the N streams of listen --partitions N, each by one worker at a time' },
       json: { help: 'print NDJSON instead of text' },
     },
     note: 'Each entry is printed, then acknowledged. Ctrl-C stops it cleanly.',
@@ -159,6 +164,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         redisUrl: args.redis(), stream: args.text('stream')!, group: args.text('group')!,
         consumer: args.given('consumer') ? args.text('consumer')! : `worker-${process.pid}`,
         claimIdleMs: args.int('claim-idle', 1), json: args.switch('json'),
+        partitions: partitionsFlag(args),
       })
     },
   },

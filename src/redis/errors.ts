@@ -45,6 +45,8 @@ export const entryTrimmed: EntryTrimmed =
 export interface RedisEntryRejection {
   /** The entry's id (already acknowledged). */
   readonly id: string
+  /** The stream it was in (with `partitions`, its partition's). */
+  readonly stream: string
   /** The entry's `body` (else `payload`) field as stored; empty when it had none or is not at hand (dead, trimmed). */
   readonly text: string
   readonly error: RedisEntryError

@@ -23,8 +23,10 @@ import { closedError, isClosed, leases, partitionStream, type Lease } from './pa
 
 /** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
 export interface RedisDelivery {
-  /** The stream entry's id: stable across redeliveries, so a good idempotency key. */
+  /** The stream entry's id: stable across redeliveries, so (with `stream`) a good idempotency key. */
   readonly id: string
+  /** The stream it is in: `stream`, or with `partitions` its partition's, `<stream>:{p}` (ids are per stream). */
+  readonly stream: string
   /** The decoded payload, as push mode gives it. */
   readonly payload: Payload
   /** Handed out before (to this consumer before a restart, or to another): its work may be done already. */
@@ -149,7 +151,7 @@ export function fromRedisStream(
   const { partitions } = settings
   return defer(() => {
     // One room for every partition this worker reads: maxInFlight and maxInFlightBytes hold per worker.
-    const room: Room = { count: 0, bytes: 0, changed: new BehaviorSubject<void>(undefined) }
+    const room: Room = { count: 0, bytes: 0, exclusive: 0, changed: new BehaviorSubject<void>(undefined) }
     if (partitions === undefined) return readStream(client, settings, room, undefined)
     return leases(client, settings, partitions).pipe(mergeMap((lease) =>
       readStream(client, { ...settings, stream: partitionStream(settings.stream, lease.partition) }, room, lease)
@@ -158,10 +160,22 @@ export function fromRedisStream(
 }
 
 /** Deliveries out (or waiting for their session, or released for a retry) of every stream read by one worker. */
-interface Room { count: number; bytes: number; readonly changed: BehaviorSubject<void> }
+interface Room {
+  count: number
+  bytes: number
+  /** Streams with an entry to hand out alone: until it ends, no stream of the worker hands out another. */
+  exclusive: number
+  readonly changed: BehaviorSubject<void>
+}
 
 /** One entry handed out or about to be: `out` holds room, `held` does not, `released` keeps it for its retry. */
-interface Slot { readonly bytes: number; readonly key: string; state: 'waiting' | 'out' | 'held' | 'released' }
+interface Slot {
+  readonly bytes: number
+  readonly key: string
+  state: 'waiting' | 'out' | 'held' | 'released'
+  /** Handed out alone: the worker's other streams wait until it is no longer out. */
+  readonly alone: boolean
+}
 
 const counted = (state: Slot['state'] | null) => state === 'waiting' || state === 'out' || state === 'released'
 
@@ -177,6 +191,11 @@ function readStream(
   const closedByOwner = (error?: unknown) => isClosed(client) || (readClient !== undefined &&
     (isClosed(readClient) || (error as Error | undefined)?.constructor?.name === 'ClientClosedError'))
   const acknowledge = acknowledger(client, settings)
+  // A held entry's work is done: its delivery count starts again, so crashes that re-read it while it waits for
+  // its state to be stored do not make it a poison (the one out alone when they happen is).
+  const forgive = acknowledger(client, settings,
+    (ids) => ['XCLAIM', settings.stream, settings.group, settings.consumer, '0', ...ids, 'RETRYCOUNT', '0', 'JUSTID'],
+    'keep their delivery counts')
 
   return defer(() => {
     const own = readClient ? undefined : (client as unknown as { duplicate(): OwnConnection }).duplicate()
@@ -189,8 +208,13 @@ function readStream(
     // The largest entry seen, at least a default body: reads take no more entries than the free bytes would hold.
     let largest = 2 ** 20
     let alone = false
-    // This stream's share of the room: a delivery out alone waits for this stream's others, not every partition's.
-    let ours = 0
+    let exclusive = false
+    const endExclusive = () => {
+      if (!exclusive) return
+      exclusive = false
+      room.exclusive--
+      room.changed.next()
+    }
     let stopped = false
     // A partition's owner claims every pending entry once, at once: whoever read them is gone or gave it up.
     const cursor: Cursor = lease === undefined
@@ -210,9 +234,9 @@ function readStream(
       await ensureGroup(timed(reads, settings.timeoutMs), stream, group, settings.startAt)
     })
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
-    // A delivery out alone holds all the room until it ends; a retry due has its room already.
-    const hasRoom = () => retryDue() ||
-      (alone ? ours === 0 : room.count < maxInFlight && room.bytes < maxInFlightBytes)
+    // A delivery out alone holds all the worker's room until it ends, every partition's; a retry has its room.
+    const hasRoom = () => alone ? room.count === 0 : room.exclusive === 0 &&
+      (retryDue() || (room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
@@ -239,6 +263,10 @@ function readStream(
         }
         if (batch.retry !== undefined && !batch.entries.some((entry) => entry.id === batch.retry)) end(batch.retry)
         alone = batch.alone && batch.retry === undefined
+        if (alone && !exclusive) {
+          exclusive = true
+          room.exclusive++
+        }
         // null first: a read that answered ends a run of failures (retry's resetOnSuccess). from() stops between
         // entries once the subscriber is gone: the rest of a batch stays pending, untouched.
         const handOut = () => from(batch.entries).pipe(map((entry) => toDelivery(entry, batch.claimed)))
@@ -249,8 +277,8 @@ function readStream(
     /** Room and the slot's place in its session as `state` changes; `null` ends the slot. */
     const move = (id: string, slot: Slot, state: Slot['state'] | null) => {
       const was = slot.state
+      if (slot.alone && was === 'out' && state !== 'out') endExclusive()
       if (counted(was) !== counted(state)) {
-        ours += counted(state) ? 1 : -1
         room.count += counted(state) ? 1 : -1
         room.bytes += counted(state) ? slot.bytes : -slot.bytes
       }
@@ -292,16 +320,17 @@ function readStream(
       }
       const failed = (error: unknown) => reportTrigger(logger, 'error', 'usertourTriggers failed; the entry comes back',
         { stream, group, consumer, id: done.id, error })
-      void passTrigger(sink, trigger, { id: done.id, claimed: done.claimed }, failed, settings.claimIdleMs)
+      void passTrigger(sink, trigger, { id: done.id, stream, claimed: done.claimed }, failed, settings.claimIdleMs)
         .then((ok) => (ok ? void done.ack() : done.release()))
     }
 
     const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
       const before = slots.get(entry.id)
       // Claimed while its work still runs here: once is enough. A retry takes its slot back.
-      if (before !== undefined && before.state !== 'released') return null
+      if (before !== undefined && before.state !== 'released') return alone ? (endExclusive(), null) : null
       const event = decodeEntry(entry, refuse, ack)
       if (event === null) {
+        if (alone) endExclusive()
         if (before !== undefined) move(entry.id, before, null)
         return null
       }
@@ -310,10 +339,9 @@ function readStream(
       for (const [k, v] of Object.entries(entry.fields)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v)
       largest = Math.max(largest, bytes)
       const key = lease === undefined ? '' : `${event.product_id}\n${event.session_id ?? ''}`
-      const slot: Slot = before ?? { bytes, key, state: 'waiting' }
+      const slot: Slot = before ?? { bytes, key, state: 'waiting', alone }
       if (before === undefined) {
         slots.set(entry.id, slot)
-        ours++
         room.count++
         room.bytes += bytes
         settle()
@@ -322,7 +350,7 @@ function readStream(
       const mine = () => slots.get(entry.id) === slot
       let acked = false
       const delivery: RedisDelivery = {
-        id: entry.id, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
+        id: entry.id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
         release: () => {
           if (!mine() || slot.state === 'released') return
           // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.
@@ -339,6 +367,7 @@ function readStream(
             return false
           }
           move(entry.id, slot, 'held')
+          void forgive(entry.id)
           return true
         },
         ack: async () => {
@@ -387,6 +416,7 @@ function readStream(
       // Ours alone: closing it ends a blocking read at once (what it took stays pending).
       finalize(() => {
         stopped = true
+        endExclusive()
         // Not out yet, or waiting for a retry: left pending for the partition's next owner.
         for (const [id, slot] of slots) if (slot.state === 'waiting' || slot.state === 'released') move(id, slot, null)
         probe?.closed()
@@ -446,18 +476,20 @@ async function read(
 /**
  * XACK as a function that answers whether Redis took it and never rejects. The acks of one turn of the event loop
  * go out as one XACK of all their ids (a worker acks a read batch at about the same time); each caller still
- * learns whether its own entry was taken.
+ * learns whether its own entry was taken. `command` makes it another per-id command batched alike.
  */
-function acknowledger(client: RedisCommandClient, settings: ReaderSettings): (id: string) => Promise<boolean> {
+function acknowledger(client: RedisCommandClient, settings: ReaderSettings,
+  command = (ids: string[]) => ['XACK', settings.stream, settings.group, ...ids],
+  failure = 'stay pending and will be handed out again'): (id: string) => Promise<boolean> {
   const { stream, group, consumer, logger } = settings
   let pending: { readonly ids: string[]; readonly taken: Promise<boolean> } | null = null
   const send = async (ids: string[]): Promise<boolean> => {
     try {
-      await timed(client, settings.timeoutMs).sendCommand(['XACK', stream, group, ...ids])
+      await timed(client, settings.timeoutMs).sendCommand(command(ids))
       return true
     } catch (error) {
       const entries = `${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}`
-      const why = `Redis XACK failed: ${errorText(error)}; ${entries} stay pending and will be handed out again`
+      const why = `Redis ${command(ids)[0]} failed: ${errorText(error)}; ${entries} ${failure}`
       log(logger, 'warn', why, { stream, group, consumer })
       return false
     }
@@ -486,7 +518,7 @@ function refuser(settings: ReaderSettings, probe: RedisReaderProbe | undefined):
     probe?.rejected(error._tag)
     if (line !== undefined) log(logger, 'warn', line, { stream, group, consumer, id })
     try {
-      settings.rejected?.({ id, text, error })
+      settings.rejected?.({ id, stream, text, error })
     } catch (error) {
       // A bug in the user's callback: its stack is worth logging.
       log(logger, 'error', 'The rejected callback threw; the entry is acknowledged all the same',

@@ -8,6 +8,9 @@ import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
 import { must, nonEmpty, positiveInteger } from '../internal/options.js'
 
+/** The entry a `usertour_trigger` came in: its id, in its stream (ids are per stream), and whether read before. */
+type TriggerEntry = { readonly id: string; readonly stream: string; readonly claimed: boolean }
+
 /** Options of {@link fromRedisStream}; `stream`, `group` and `consumer` are required. */
 export interface FromRedisStreamOptions {
   /** The stream key (created with the group when missing). */
@@ -61,8 +64,7 @@ export interface FromRedisStreamOptions {
    * once (`warn`).
    */
   readonly usertourTriggers?:
-    ((trigger: UsertourTriggerPayload, entry: { readonly id: string; readonly claimed: boolean }) =>
-      void | PromiseLike<unknown>) | undefined
+    ((trigger: UsertourTriggerPayload, entry: TriggerEntry) => void | PromiseLike<unknown>) | undefined
   /** Where Redis errors and failed acknowledgements are reported, one line each; default `consoleLogger`. */
   readonly logger?: Logger | undefined
   /** The pauses between retries after a Redis error; default 100 ms doubling to 5 s, with jitter. */
