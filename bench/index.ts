@@ -4,7 +4,7 @@
  * run it, compiled (dist/, built by the npm script first): running the
  * TypeScript source through tsx would time its transform too (its keepNames
  * wraps every named closure, a few µs per HTTP delivery). `--quick` for a short run;
- * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context,otel` to pick; `--only=attacks` (issue 22's
+ * `--only=ingest,heap,http,cluster,sse,redis,runtimes,context,otel,proactive` to pick; `--only=attacks` (issue 22's
  * attacks, ~10 min) runs only when named.
  */
 import { arch, cpus, totalmem } from 'node:os'
@@ -16,6 +16,7 @@ import { benchRedis } from './redis.js'
 import { benchRuntimes } from './runtimes.js'
 import { benchContext } from './context.js'
 import { benchOtel } from './otel.js'
+import { benchProactive } from './proactive.js'
 import { benchAttacks } from './attacks.js'
 import { fmt, loadLine } from './stats.js'
 
@@ -34,6 +35,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],
   ['context', '## Session context: enrich latency (memory, Redis), heap across sessions, ingest → store', () => benchContext(quick)],
   ['otel', '## Telemetry on beside off: ingest and HTTP (otelTelemetry, a real MeterProvider)', () => benchOtel(quick)],
+  ['proactive', '## Proactive triggers: cost per batch at 10,000 live sessions, heap across 100,000 idle ones', () => benchProactive(quick)],
   ['attacks', '## Attacks (issue 22), at full size or scaled down where a row says so', () => benchAttacks()],
 ]
 

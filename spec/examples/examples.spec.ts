@@ -391,4 +391,58 @@ describe('examples/', function () {
       'stopped',
     ])
   })
+
+  it('proactive-copilot.ts offers in the chat, none while an offer is out, the next trigger once timeout and cooldown have passed, and one on dwell alone', async () => {
+    const app = await start('proactive-copilot.ts')
+    const template = JSON.parse(fixture('actions-small').toString('utf8')) as { actions: Record<string, unknown>[] }
+    /** A batch forwarded now: one action per page, each lasting `span` seconds and ending now. */
+    const batch = (session: string, pages: string[], span: number): Delivery => {
+      const now = Date.now() / 1000
+      const actions = pages.map((page, i) => ({
+        ...template.actions[0], index: i, type: 'click', title: `Click on ${page}`, session_id: session,
+        canonical_url: `https://app.example.com/${page}`, raw_url: `https://app.example.com/${page}`,
+        timestamp_start: now - span * (pages.length - i), timestamp_end: now - span * (pages.length - i - 1),
+      }))
+      return { body: Buffer.from(JSON.stringify({ ...template, session_id: session, count: actions.length, forwarded_at: now, actions })) }
+    }
+    const chat = async (session: string, kind: string) =>
+      (await send(new URL(`/chat?session=${session}&kind=${kind}`, app.url).href, null, { method: 'POST' })).status
+    const seen = (line: string) => app.until((l) => l.includes(line), line)
+    const [one, two] = ['ps_copilot_1', 'ps_copilot_2']
+
+    // Back and forth between two pages: the ping-pong trigger offers at once; the user reads, then clicks a reply.
+    expect(await deliver(app.url, [batch(one, ['settings/billing', 'team/members', 'settings/billing'], 1)])).to.deep.equal([200])
+    await seen(`offer ${one} canonical_url_ping_pong: Need my expert help?`)
+    await sleep(1_500)
+    const clicked = Date.now()
+    expect(await chat(one, 'clicked')).to.equal(204)
+    // The checkout rule holds now, but an offer is out: nothing until 4 s after the click (not the offer) and 1 s of
+    // cooldown; the ping-pong trigger rests 60 s, so the next in order is offered.
+    expect(await deliver(app.url, [batch(one, ['checkout'], 1)])).to.deep.equal([200])
+    await seen(`offer ${one} checkout_hesitation: Stuck at checkout? I can walk you through it. [Yes, help me | I am fine]`)
+    expect(Date.now() - clicked).to.be.at.least(5_000)
+    expect(await chat(one, 'dismissed')).to.equal(204)
+    expect(await chat(one, 'waved')).to.equal(404)
+    // One action on a page and nothing after: the dwell trigger's timer offers 2 s after it began, with no delivery.
+    const landed = Date.now()
+    expect(await deliver(app.url, [batch(two, ['pricing'], 0)])).to.deep.equal([200])
+    await seen(`offer ${two} user_page_dwell: Still on this page \u2014 want a quick tip?`)
+    expect(Date.now() - landed).to.be.at.least(1_990)
+    expect(await chat(two, 'wrote')).to.equal(204)
+    await seen(`user ${two} wrote`)
+    expect(await app.stop()).to.equal(0)
+    expect(app.lines).to.deep.equal([
+      `listening on ${app.url}`,
+      `actions ${one}: 3 (Click on settings/billing, Click on team/members, Click on settings/billing)`,
+      `offer ${one} canonical_url_ping_pong: Need my expert help?`,
+      `user ${one} clicked`,
+      `actions ${one}: 1 (Click on checkout)`,
+      `offer ${one} checkout_hesitation: Stuck at checkout? I can walk you through it. [Yes, help me | I am fine]`,
+      `user ${one} dismissed`,
+      `actions ${two}: 1 (Click on pricing)`,
+      `offer ${two} user_page_dwell: Still on this page \u2014 want a quick tip?`,
+      `user ${two} wrote`,
+      'stopped',
+    ])
+  })
 })
