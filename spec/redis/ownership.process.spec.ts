@@ -145,6 +145,7 @@ describe('redis partitions across processes: every batch in exactly one stored s
       await sleep(300)
       await started(worker('w5'))
     })
+    console.log(JSON.stringify({ leaseMs: LEASE_MS, ownershipMovedMs: moved }))
     expect(moved).to.be.lessThan(LEASE_MS + 2000)
     // The SIGKILLed one ended by its signal (null); every other exited cleanly on SIGTERM.
     expect(many.codes.filter((c) => c !== 0)).to.deep.equal([null])

@@ -132,4 +132,25 @@ describe('SessionSummarizer on a partitioned Redis stream: acknowledged once the
     expect(holds.every((h) => h === false)).to.equal(true)
     expect(summarizer.activeSessions.length).to.equal(10)
   })
+
+  it('batches a bound drops (maxPendingBytes) are acknowledged with the drop: held entries never outlive the history that holds them', async () => {
+    const writer = await client()
+    const stream = name('dropped')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(6, 26)
+    let dropped = 0
+    const summarizer = new SessionSummarizer({ llm: () => { throw new Error('down') }, threshold: 1000, maxPendingActions: 1000,
+      maxPendingBytes: 4 * 1024, logger: silentLogger })
+    summarizer.errors$.subscribe((e) => { if (e._tag === 'ActionsDropped') dropped += e.actions })
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => summarizer.add(d.payload as ActionsPayload, d)))
+    for (const b of batches) await append(b)
+    await until(() => dropped > 0, 'a drop')
+    await sleep(300)
+    // The oldest batches wholly dropped are acknowledged; the rest, still (partly) in the history, stay pending.
+    let wholly = 0
+    for (let sum = 0; wholly < batches.length && (sum += batches[wholly]!.actions.length) <= dropped;) wholly++
+    expect(wholly).to.be.greaterThan(0)
+    expect(await pending(`${stream}:{0}`)).to.equal(batches.length - wholly)
+  })
 })
