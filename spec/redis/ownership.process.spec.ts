@@ -118,7 +118,7 @@ describe('redis partitions across processes: every batch in exactly one stored s
   }
 
   it('one worker, then four with one SIGKILLed and restarted and a fifth added: the same summaries, 0 lost, 0 pending; a dead worker\'s partitions move within leaseMs + 2 s', async () => {
-    const started = (p: Program) => until(() => p.out().includes('ready'), 'a worker ready', 20_000)
+    const started = (p: Program) => until(() => p.out().includes('ready'), 'a worker ready', 45_000)
     const alone = await run('one', async (worker) => { await started(worker('solo')) }, async () => undefined)
     expect(alone.codes).to.deep.equal([0])
     expect(alone.errors).to.equal('')

@@ -5,8 +5,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { EventEmitter } from 'node:events'
 import {
-  BehaviorSubject, concat, concatMap, defer, filter, finalize, first, from, fromEvent, map, merge, mergeMap, Observable,
-  of, race, repeat, retry, Subject, takeUntil, throwError, timeout, timer,
+  BehaviorSubject, concat, concatMap, defer, EMPTY, filter, finalize, first, from, fromEvent, map, merge, mergeMap,
+  Observable, of, race, repeat, retry, Subject, takeUntil, throwError, timeout, timer,
 } from 'rxjs'
 import { backoffDelay } from '../backoff.js'
 import type { Payload, UsertourTriggerPayload } from '../codecs.js'
@@ -235,16 +235,17 @@ function readStream(
     })
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
     // A delivery out alone holds all the worker's room until it ends, every partition's; a retry has its room.
-    const hasRoom = () => alone ? room.count === 0 : room.exclusive === 0 &&
-      (retryDue() || (room.count < maxInFlight && room.bytes < maxInFlightBytes))
+    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0 : room.exclusive === 0 &&
+      (retryDue() || (room.count < maxInFlight && room.bytes < maxInFlightBytes)))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
         'acknowledged nor released (call release() when work fails)', { stream, group, consumer })
       return waitForRoom()
     }
-    const waitForRoom = (): Observable<void> =>
-      room.changed.pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
+    const resumed: Observable<void> = lease?.resumed ?? EMPTY
+    const waitForRoom = (): Observable<void> => merge(room.changed, resumed)
+      .pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
     const space = () => Math.min(maxInFlight - room.count,
       Math.max(1, Math.floor((maxInFlightBytes - room.bytes) / largest)))
     const step: Observable<RedisDelivery | null> = defer(() => {

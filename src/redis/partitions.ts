@@ -32,6 +32,10 @@ export interface Lease {
   /** Scheduler time the last renewal was sent: the lease holds at least until this plus `leaseMs`. */
   renewedAt: number
   leaving: boolean
+  /** Not renewed in time (Redis away, a stalled event loop): nothing more is handed out until it is. */
+  paused: boolean
+  /** Emits when a paused lease is renewed. */
+  readonly resumed: Subject<void>
 }
 
 // Redis' clock for every worker: membership does not depend on the workers' clocks agreeing.
@@ -89,10 +93,10 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
     }
     const step = async () => {
       const now = scheduler.now()
-      for (const lease of held.values()) {
-        // Not renewed in time (Redis away): another worker may hold it soon, so stop before it could.
-        if (now >= lease.renewedAt + leaseMs - tick) lose(lease)
-      }
+      // Not renewed in time: another worker may hold it soon, so hand nothing more out until it is renewed (ours
+      // still, the reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled
+      // event loop would have the worker claim its own deliveries under way again, counting them.
+      for (const lease of held.values()) if (now >= lease.renewedAt + leaseMs - tick) lease.paused = true
       const live = (await send(['EVAL', MEMBERS, '1', members, String(leaseMs), consumer]) as unknown[]).map(String)
       live.sort()
       // One round trip for all (node-redis pipelines commands sent together).
@@ -104,11 +108,15 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         if (lease === undefined && !mine) return
         const taken = Number(await send(['EVAL', TAKE, '1', leaseKey(p), consumer, String(leaseMs)])) === 1
         if (lease !== undefined) {
-          if (taken) lease.renewedAt = now
-          else if (held.get(p) === lease) lose(lease)
+          if (!taken) return void (held.get(p) === lease && lose(lease))
+          lease.renewedAt = now
+          if (lease.paused) {
+            lease.paused = false
+            lease.resumed.next()
+          }
         } else if (taken && !subscriber.closed) {
           const lease: Lease = { partition: p, stop: new Subject(), abort: new AbortController(), unsettled: 0,
-            settled: new Subject(), renewedAt: now, leaving: false }
+            settled: new Subject(), renewedAt: now, leaving: false, paused: false, resumed: new Subject() }
           held.set(p, lease)
           subscriber.next(lease)
         }
