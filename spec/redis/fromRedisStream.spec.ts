@@ -423,7 +423,7 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
       if (at < 900 || (at === 1900 && command === 'EVAL')) return lost
       return command === 'EVAL' ? ['-', [], [], [], 0] : null
     })
-    const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
+    const subscription = fromRedisStream({ sendCommand: async ([command]) => (command === 'EVAL' ? 0 : 1) }, {
       stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 1000, blockMs: 2000, logger, scheduler,
       backoff: { initialMs: 100, maxMs: 300, jitter: 0 },
     }).subscribe()
@@ -462,7 +462,7 @@ describe('redis/fromRedisStream: retry backoff and claim interval (virtual time)
       backlog -= taken
       return [backlog > 0 ? `(1-${backlog}` : '-', Array.from({ length: taken }, (_, i) => [`1-${backlog + i}`, ['payload', '{}']]), [], [], 0]
     })
-    const subscription = fromRedisStream({ sendCommand: async () => 1 }, {
+    const subscription = fromRedisStream({ sendCommand: async ([command]) => (command === 'EVAL' ? 0 : 1) }, {
       stream: 's', group: 'g', consumer: 'c', readClient: reads, claimIdleMs: 60, batchSize: 2, maxInFlight: 100, scheduler, rejected: () => undefined,
     }).subscribe()
     try {

@@ -162,7 +162,7 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
 
   it('checks its options', async () => {
     const c = await client()
-    for (const [options, message] of [[{ partitions: 0 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2000 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2, leaseMs: 100 }, /leaseMs must be an integer of ms, 300 or more/],
+    for (const [options, message] of [[{ partitions: 0 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2000 }, /partitions must be an integer from 1 to 1024/], [{ partitions: 2, leaseMs: 100 }, /leaseMs must be an integer, 300 or more/],
       [{ maxHeld: -1 }, /maxHeld must be a positive integer/]] as const) {
       expect(() => fromRedisStream(c, { stream: 's', group: 'g', consumer: 'c', ...options })).to.throw(TypeError, message)
     }
@@ -206,5 +206,33 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     expect(holds).to.deep.equal([true, true, true, false, false])
     expect(lines).to.deep.equal(['3 deliveries held (maxHeld): hold() refused'])
     await until(async () => await pending(`${stream}:{0}`, 'g') === 3, 'the three held still pending, the two others acknowledged')
+  })
+
+  it('a partition count that differs between appenders and readers is refused or said, not left to lose entries: recorded in <stream>:partitions by the first', async () => {
+    const writer = await client()
+    const stream = name('layout')
+    const lines: string[] = []
+    const logger = { error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) }
+    const [p] = payloads(1, 1, 15)
+    await redisAppender(writer, { stream, partitions: 4, logger })(p!)
+    await sleep(50)
+    expect(String(await writer.sendCommand(['GET', `${stream}:partitions`]))).to.equal('4')
+    expect(lines).to.deep.equal([])
+    // A receiver left unpartitioned: it still stores (the connector is answered), and says why no one will read it.
+    await redisAppender(writer, { stream, logger })(p!)
+    await sleep(50)
+    expect(lines).to.deep.equal([`${stream} is partitioned 4 ways (as recorded in ${stream}:partitions) but used with ` +
+      'partitions: none: entries would sit where no reader reads them'])
+    // A worker with another count: an error, at once.
+    const error = await new Promise<Error>((resolve) => keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'w', partitions: 8,
+      logger: silentLogger }).subscribe({ error: resolve })))
+    expect(error).to.be.instanceOf(TypeError)
+    expect(error.message).to.equal(`autoplay-rx: ${stream} is partitioned 4 ways (as recorded in ${stream}:partitions) but used ` +
+      'with partitions: 8: entries would sit where no reader reads them')
+    // A worker reading the stream whole: said once.
+    keep(fromRedisStream(writer, { stream, group: 'h', consumer: 'w', blockMs: 100, logger }).subscribe())
+    await until(() => lines.length === 2, 'the reader says it')
+    expect(lines[1]).to.equal(`${stream} is partitioned 4 ways (as recorded in ${stream}:partitions) but used with partitions: none: ` +
+      'entries would sit where no reader reads them')
   })
 })

@@ -10,6 +10,13 @@ export function positiveInteger(name: string, value: unknown): number {
   return value as number
 }
 
+/** An integer from `min` to `max`. */
+export function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const what = max === Number.MAX_SAFE_INTEGER ? `an integer, ${min} or more` : `an integer from ${min} to ${max}`
+  must(Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max, name, what)
+  return value as number
+}
+
 export function positiveNumber(name: string, value: unknown): number {
   must(Number.isFinite(value) && (value as number) > 0, name, 'a positive number')
   return value as number

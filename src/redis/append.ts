@@ -8,7 +8,7 @@ import { consoleLogger, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
-import { partitionOf, partitionStream } from './partitions.js'
+import { layoutMismatch, partitionOf, partitionStream, recordedPartitions } from './partitions.js'
 import { partitionCount } from './options.js'
 
 // Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
@@ -78,15 +78,26 @@ export function redisAppender(
   const maxLen = positiveInteger('maxLen', options.maxLen ?? 1_000_000)
   const stream = nonEmpty('stream', options.stream)
   const { logger = consoleLogger } = options
-  const partitions = options.partitions === undefined ? undefined : partitionCount(options.partitions)
+  const partitions = partitionCount(options.partitions)
   const keyOf = (event: Payload | UsertourTriggerPayload) =>
     partitions === undefined ? stream : partitionStream(stream, partitionOf(event, partitions))
   const telemetry = fenced(options.telemetry, logger)
   const run = scriptRunner(client, APPEND)
   const report = rateLimited(10_000)
+  // Checked once (again after a failure), beside the appends: it never delays nor fails one.
+  let layout: Promise<unknown> | undefined
+  const checkLayout = () => {
+    layout ??= recordedPartitions(client, stream, partitions).then((recorded) => {
+      if (recorded !== (partitions ?? 0)) {
+        layout = undefined // said again (once per 10 s) until the readers and appenders agree
+        report(logger, 'error', layoutMismatch(stream, recorded, partitions), { stream })
+      }
+    }, () => { layout = undefined })
+  }
   const append = async (event: Payload | UsertourTriggerPayload, body?: Uint8Array) => {
     // A view, not a copy: node-redis writes a Buffer as it is (a plain Uint8Array it refuses).
     const value = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : JSON.stringify(event)
+    checkLayout()
     const key = keyOf(event)
     const reply = await run([key], [String(maxLen), body ? BODY_FIELD : PAYLOAD_FIELD, value])
     const [id, length] = reply as [unknown, number]

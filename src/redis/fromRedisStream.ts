@@ -19,7 +19,9 @@ import { BODY_FIELD, PAYLOAD_FIELD } from './append.js'
 import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
-import { closedError, isClosed, leases, partitionStream, type Lease } from './partitions.js'
+import {
+  closedError, isClosed, layoutMismatch, leases, partitionStream, recordedPartitions, type Lease,
+} from './partitions.js'
 
 /** A payload read through a consumer group, with the acknowledgement that ends its delivery. */
 export interface RedisDelivery {
@@ -226,13 +228,19 @@ function readStream(
     const probe = settings.telemetry?.redisReader({ client, stream, group })
     const ack = (id: string) => acknowledge(id).then((ok) => (probe?.acked(ok), ok))
     const refuse = refuser(settings, probe)
-    const [saidHeld, saidDropped, reportTrigger] = [rateLimited(10_000), rateLimited(Infinity), rateLimited(10_000)]
+    const [saidHeld, saidDropped, reportTrigger, saidLayout] =
+      [rateLimited(10_000), rateLimited(Infinity), rateLimited(10_000), rateLimited(Infinity)]
 
     // Every (re)start: connect our own connection, and create the group (again after a Redis restart forgot it).
     const start = defer(async () => {
       if (own && !own.isOpen) await own.connect()
       await ensureGroup(timed(reads, settings.timeoutMs), stream, group, settings.startAt)
     })
+    // A stream written in partitions and read whole: its entries are not here. Said once, beside the reads.
+    if (lease === undefined) {
+      void recordedPartitions(timed(client, settings.timeoutMs), stream, undefined).then((recorded) =>
+        recorded > 0 && saidLayout(logger, 'error', layoutMismatch(stream, recorded, undefined)), () => undefined)
+    }
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
     // A delivery out alone holds all the worker's room until it ends, every partition's; a retry has its room.
     const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0 : room.exclusive === 0 &&

@@ -6,7 +6,7 @@ import { consoleLogger, type Logger } from '../logger.js'
 import type { UsertourTriggerPayload } from '../codecs.js'
 import type { RedisCommandClient } from './client.js'
 import type { RedisEntryRejection } from './errors.js'
-import { must, nonEmpty, positiveInteger } from '../internal/options.js'
+import { integer, must, nonEmpty, positiveInteger } from '../internal/options.js'
 
 /** The entry a `usertour_trigger` came in: its id, in its stream (ids are per stream), and whether read before. */
 type TriggerEntry = { readonly id: string; readonly stream: string; readonly claimed: boolean }
@@ -75,18 +75,8 @@ export interface FromRedisStreamOptions {
   readonly telemetry?: Telemetry | undefined
 }
 
-// A worker reads each partition it holds on a connection of its own (a blocking read each).
-export function partitionCount(n: unknown): number {
-  const ok = Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 1024
-  must(ok, 'partitions', 'an integer from 1 to 1024')
-  return n as number
-}
-
-// A third of it is the renewal period: shorter would be a busy loop on Redis.
-function leaseTime(ms: unknown): number {
-  must(Number.isSafeInteger(ms) && (ms as number) >= 300, 'leaseMs', 'an integer of ms, 300 or more')
-  return ms as number
-}
+/** `partitions` (optional): a worker reads each partition it holds on a connection of its own. */
+export const partitionCount = (n: number | undefined) => n === undefined ? undefined : integer('partitions', n, 1, 1024)
 
 // Jitter spreads out workers that reconnect together.
 const READ_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000 }
@@ -115,8 +105,9 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
     timeoutMs: positiveInteger('timeoutMs', options.timeoutMs ?? 5000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
-    partitions: options.partitions === undefined ? undefined : partitionCount(options.partitions),
-    leaseMs: leaseTime(options.leaseMs ?? 10_000),
+    partitions: partitionCount(options.partitions),
+    // A third of it is the renewal period: shorter would be a busy loop on Redis.
+    leaseMs: integer('leaseMs', options.leaseMs ?? 10_000, 300),
     maxHeld: positiveInteger('maxHeld', options.maxHeld ?? 100_000),
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? batchSize * 2),
     maxInFlightBytes: positiveInteger('maxInFlightBytes', options.maxInFlightBytes ?? 32 * 2 ** 20),

@@ -5,8 +5,8 @@
  */
 import { exhaustMap, Observable, Subject, timer } from 'rxjs'
 import { errorText, rateLimited } from '../logger.js'
-import { within } from '../internal/within.js'
-import type { RedisCommandClient } from './client.js'
+import { bounded, within } from '../internal/within.js'
+import type { RedisBytesClient, RedisCommandClient } from './client.js'
 import type { ReaderSettings } from './options.js'
 
 /** The partition of a session's events: FNV-1a of `product \n session`, the same in every process and version. */
@@ -17,6 +17,25 @@ export function partitionOf(event: { readonly product_id?: string; readonly sess
   for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193)
   return (hash >>> 0) % partitions
 }
+
+// The stream's partition count, recorded by the first appender or reader that has one: a reader and an appender
+// that disagree would leave partitions no one reads. Returns the recorded count, 0 for none.
+const LAYOUT = `local v = redis.call('GET', KEYS[1])
+if v then return tonumber(v) end
+if ARGV[1] ~= '0' then redis.call('SET', KEYS[1], ARGV[1]) end
+return tonumber(ARGV[1])`
+
+/** The partition count recorded for `stream` (recording `partitions` when none is): 0 for an unpartitioned one. */
+export async function recordedPartitions(client: RedisCommandClient | RedisBytesClient, stream: string,
+  partitions: number | undefined): Promise<number> {
+  const args: [string, ...string[]] = ['EVAL', LAYOUT, '1', `${stream}:partitions`, String(partitions ?? 0)]
+  return Number(await (client as RedisBytesClient).sendCommand(args))
+}
+
+/** What to say when a stream is written and read with different partition counts. */
+export const layoutMismatch = (stream: string, recorded: number, ours: number | undefined) =>
+  `${stream} is partitioned ${recorded === 0 ? 'not at all' : `${recorded} ways`} (as recorded in ` +
+  `${stream}:partitions) but used with partitions: ${ours ?? 'none'}: entries would sit where no reader reads them`
 
 /** Partition p's stream; the hash tag keeps its stream, dead letters and leases in one Redis Cluster slot. */
 export const partitionStream = (stream: string, p: number): string => `${stream}:{${p}}`
@@ -64,8 +83,7 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
   const tick = Math.min(Math.floor(leaseMs / 3), 2000)
   const members = `${stream}:owners:${group}`
   const leaseKey = (p: number) => `${partitionStream(stream, p)}:lease:${group}`
-  const send = (args: string[]) => within(client.sendCommand(args), settings.timeoutMs, undefined)
-    .then((reply) => reply === undefined ? Promise.reject(new Error('Redis did not answer in time')) : reply)
+  const send = (args: string[]) => bounded(client.sendCommand(args), settings.timeoutMs, 'Redis')
   const say = rateLimited(10_000)
 
   return new Observable<Lease>((subscriber) => {
@@ -91,14 +109,21 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         return send(['EVAL', RELEASE, '1', leaseKey(lease.partition), consumer])
       }).catch(() => undefined) // not released: it expires within leaseMs
     }
+    let checked = false
     const step = async () => {
+      if (!checked) {
+        const recorded = await recordedPartitions(client, stream, partitions)
+        const wrong = recorded !== partitions && `autoplay-rx: ${layoutMismatch(stream, recorded, partitions)}`
+        if (wrong) return subscriber.error(new TypeError(wrong))
+        checked = true
+      }
       const now = scheduler.now()
       // Not renewed in time: another worker may hold it soon, so hand nothing more out until it is renewed (ours
       // still, the reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled
       // event loop would have the worker claim its own deliveries under way again, counting them.
       for (const lease of held.values()) if (now >= lease.renewedAt + leaseMs - tick) lease.paused = true
-      const live = (await send(['EVAL', MEMBERS, '1', members, String(leaseMs), consumer]) as unknown[]).map(String)
-      live.sort()
+      const alive = await send(['EVAL', MEMBERS, '1', members, String(leaseMs), consumer]) as unknown[]
+      const live = alive.map(String).sort()
       // One round trip for all (node-redis pipelines commands sent together).
       await Promise.all(Array.from({ length: partitions }, async (_, p) => {
         const mine = live[p % live.length] === consumer
