@@ -59,6 +59,12 @@ describe('DueQueue', () => {
     expect(fired[0]).to.equal('single')
     expect(fired.slice(1)).to.deep.equal(owners.map((o) => o.name))
     expect([queue.size, queue.live]).to.deep.equal([0, 0])
+    // Disarmed, as a released session is, its entries go too: the queue holds on to nothing that is gone.
+    owners.forEach((o, n) => queue.arm(o, n))
+    owners.slice(0, 900).forEach((o) => queue.disarm(o))
+    expect([queue.size <= 2 * 100 + 32, queue.live]).to.deep.equal([true, 100])
+    owners.forEach((o) => queue.disarm(o))
+    expect([queue.size, queue.live]).to.deep.equal([0, 0])
   })
 
   it('clear() disarms every owner', () => {

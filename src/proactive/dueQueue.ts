@@ -23,7 +23,7 @@ export class DueQueue<T extends Timed> {
     return this.armed
   }
 
-  /** Entries held, stale ones included: at most twice the live ones and 32. */
+  /** Entries held, stale ones included: at most twice the live ones and 32, none once no owner is live. */
   get size(): number {
     return this.due.length
   }
@@ -39,10 +39,12 @@ export class DueQueue<T extends Timed> {
     if (this.due.length > 2 * this.armed + 32) this.compact()
   }
 
-  /** Takes `owner`'s live entry away (left in place, stale). */
+  /** Takes `owner`'s live entry away: left in place, stale, till the stale outnumber the live (none hold on). */
   disarm(owner: T): void {
-    if (owner.timerAt !== Infinity) this.armed--
+    if (owner.timerAt === Infinity) return
+    this.armed--
     owner.timerAt = Infinity
+    if (this.due.length > 2 * this.armed + 32 || this.armed === 0) this.compact()
   }
 
   /** The earliest live due time; `Infinity` when none. */
@@ -61,8 +63,8 @@ export class DueQueue<T extends Timed> {
 
   /** Drops every entry (their owners disarmed). */
   clear(): void {
-    for (const owner of this.owners) this.disarm(owner)
-    this.due.length = this.order.length = this.owners.length = 0
+    for (const owner of this.owners) owner.timerAt = Infinity
+    this.armed = this.due.length = this.order.length = this.owners.length = 0
   }
 
   private before(i: number, j: number): boolean {

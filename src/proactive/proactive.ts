@@ -98,14 +98,18 @@ interface ProactiveOptions extends SessionOptions {
   readonly telemetry?: Pick<Telemetry, 'proactiveOffer'> | undefined
 }
 
+/** No batches, or no sizes kept apart: one frozen array for every session, never pushed to. */
+const NONE = Object.freeze([]) as never[]
+
 /**
  * What is kept per session, released once it is quiet (no batch in the lookback, nothing running): plain fields,
  * no closure, what most sessions never use left undefined (idle ones are most of them).
  */
 interface Session {
   readonly id: string
-  /** Its batches, oldest first, and their estimated bytes: arrays sized to one batch until a second comes. */
+  /** Its batches, oldest first, in an array sized to one until a second comes. */
   batches: ActionsPayload[]
+  /** Their estimated bytes, from a second batch on (before, `bytes` says it); `NONE` shared till then. */
   sizes: number[]
   bytes: number
   state: SessionState
@@ -221,26 +225,28 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         warn(logger, 'warn', `proactive: ${maxSessions} sessions (maxSessions); dropped the least recently active`)
       }
       const session: Session = found ?? {
-        id, batches: [], sizes: [], bytes: 0, state: thinking, offerTimeout: 0, lastOfferAt: -Infinity,
+        id, batches: NONE, sizes: NONE, bytes: 0, state: thinking, offerTimeout: 0, lastOfferAt: -Infinity,
         cooldowns: undefined, timerAt: Infinity, judging: undefined, held: undefined,
       }
       sessions.set(id, session)
       return session
     }
     const drop = (session: Session, i: number) => {
-      session.bytes -= session.sizes[i]!
-      total -= session.sizes[i]!
+      const size = session.sizes === NONE ? session.bytes : session.sizes[i]!
+      session.bytes -= size
+      total -= size
       session.batches.splice(i, 1)
-      session.sizes.splice(i, 1)
-      if (session.batches.length === 0) holding.delete(session)
+      if (session.sizes !== NONE) session.sizes.splice(i, 1)
+      if (session.batches.length > 0) return
+      session.batches = session.sizes = NONE
+      holding.delete(session)
     }
     const keep = (session: Session, batch: ActionsPayload, size: number) => {
-      if (session.batches.length > 0) {
+      if (session.batches === NONE) session.batches = [batch] // sized to it, where a push makes room for 16
+      else {
+        if (session.sizes === NONE) session.sizes = [session.bytes]
         session.batches.push(batch)
         session.sizes.push(size)
-      } else { // a push would make room for 16
-        session.batches = [batch]
-        session.sizes = [size]
       }
       session.bytes += size
       total += size
@@ -417,9 +423,8 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       wakeup = undefined
       wakeupAt = Infinity
       const now = scheduler.now()
-      for (let due = queue.pop(now); due !== undefined && !subscriber.closed; due = queue.pop(now)) {
-        guard(settle)(due.id, due)
-      }
+      const settled = guard(settle)
+      for (let due = queue.pop(now); due !== undefined && !subscriber.closed; due = queue.pop(now)) settled(due.id, due)
       const next = queue.peek()
       if (next < wakeupAt && !subscriber.closed) rearm(next)
     }
@@ -465,7 +470,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
           warn(logger, 'warn', `proactive: a session's batches passed ${maxBytes} bytes (maxWindowBytes); ` +
             'dropped its oldest', { session_id: batch.session_id })
         }
-        // All sessions together: the least recently active (the map's first) lose their oldest batches first.
+        // All sessions together: the least recently active (the set's first) lose their oldest batches first.
         if (total > maxTotalBytes) {
           for (const other of holding) {
             while (other !== session && other.batches.length > 0 && total > maxTotalBytes) drop(other, 0)
