@@ -364,8 +364,8 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     }
 
     /**
-     * Brings a session up to now (and `event`), offers if it may (`approved`: what the judge approved), then sets its
-     * one timer or releases it.
+     * Brings a session up to now (and `event`), offers if it may (`approved`: what the judge approved), then sets when
+     * it is next due or releases it.
      */
     const settle = (id: string, session: Session, event?: SessionEvent, approved?: ProactiveOffer): void => {
       const now = scheduler.now() / 1000
