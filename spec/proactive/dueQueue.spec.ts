@@ -66,12 +66,4 @@ describe('DueQueue', () => {
     owners.forEach((o) => queue.disarm(o))
     expect([queue.size, queue.live]).to.deep.equal([0, 0])
   })
-
-  it('clear() disarms every owner', () => {
-    const queue = new DueQueue<ReturnType<typeof owner>>()
-    const a = owner('a')
-    queue.arm(a, 5)
-    queue.clear()
-    expect([a.timerAt, queue.size, queue.live, queue.peek()]).to.deep.equal([Infinity, 0, 0, Infinity])
-  })
 })

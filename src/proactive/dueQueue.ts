@@ -61,12 +61,6 @@ export class DueQueue<T extends Timed> {
     return owner
   }
 
-  /** Drops every entry (their owners disarmed). */
-  clear(): void {
-    for (const owner of this.owners) owner.timerAt = Infinity
-    this.armed = this.due.length = this.order.length = this.owners.length = 0
-  }
-
   private before(i: number, j: number): boolean {
     return this.due[i]! < this.due[j]! || (this.due[i] === this.due[j] && this.order[i]! < this.order[j]!)
   }

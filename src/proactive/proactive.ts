@@ -500,9 +500,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     return () => {
       fromSource.unsubscribe()
       fromApp?.unsubscribe()
-      for (const [id, session] of [...sessions]) release(id, session)
-      queue.clear()
-      rearm(Infinity)
+      for (const [id, session] of [...sessions]) release(id, session) // the last empties the queue and its timer
     }
   })
 }
