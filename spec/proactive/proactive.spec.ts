@@ -1,5 +1,7 @@
 /** The proactive operator: every timed rule on virtual time (ms frames; batches in seconds of that clock). */
 import { expect } from 'chai'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import {
   asyncScheduler, concatWith, map, NEVER, of, Subject, VirtualTimeScheduler, type SchedulerLike,
 } from 'rxjs'
@@ -218,6 +220,37 @@ describe('proactive', () => {
     })
     expect(scheduler.actions).to.have.length(0)
     expect(errors).to.deep.equal(['proactive: trigger broken threw; taken as no match'])
+  })
+
+  it('waits on one scheduler action for all its sessions, and on none once they are quiet', () => {
+    const scheduler = new VirtualTimeScheduler()
+    const source = new Subject<ReturnType<typeof batch>>()
+    const offers: string[] = []
+    const subscription = source.pipe(proactive({ triggers: [pageDwellTrigger()], scheduler }))
+      .subscribe((offer) => offers.push(`${offer.at}:${offer.sessionId}`))
+    for (let n = 0; n < 500; n++) source.next(batch(0, [action(0, `/p${n}`, 0, 0)], { session_id: `ps_${n}` }))
+    expect(scheduler.actions).to.have.length(1)
+    scheduler.flush()
+    expect(offers).to.deep.equal(Array.from({ length: 500 }, (_, n) => `60:ps_${n}`))
+    expect(scheduler.actions).to.have.length(0)
+    subscription.unsubscribe()
+  })
+
+  it('holds an idle session in under 400 bytes besides its batch', () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const heap = () => { gc(); gc(); return process.memoryUsage().heapUsed }
+    const batches = Array.from({ length: 20_000 }, (_, n) =>
+      batch(0, [action(n, `/p${n}`, 0, 0)], { session_id: `ps_idle_${n}` }))
+    const source = new Subject<ReturnType<typeof batch>>()
+    const scheduler = new VirtualTimeScheduler()
+    const subscription = source.pipe(proactive({ triggers: [pageDwellTrigger()], scheduler, maxSessions: 20_000 }))
+      .subscribe()
+    const before = heap()
+    for (const each of batches) source.next(each)
+    const perSession = (heap() - before) / batches.length
+    subscription.unsubscribe()
+    expect(perSession).to.be.below(400)
   })
 
   it('waits at most 2^31 − 1 ms on a real clock, where a longer setTimeout would fire at once', async () => {

@@ -1,6 +1,6 @@
 /**
- * proactive: batches in, offers out. Per session it keeps the window, the agent state and one timer set for the
- * moment time alone changes an answer (a dwell passing, a timeout or cooldown ending), so nothing polls.
+ * proactive: batches in, offers out. Per session it keeps the window, the agent state and when time alone next
+ * changes an answer (a dwell passing, a timeout or cooldown ending): one queue and one timer for all, so nothing polls.
  */
 import {
   asyncScheduler, finalize, from, Observable, throwError, timeout, type OperatorFunction, type SchedulerLike,
@@ -12,6 +12,7 @@ import { must, positiveInteger, positiveNumber } from '../internal/options.js'
 import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { proactiveContext, type ProactiveContext } from './context.js'
+import { DueQueue } from './dueQueue.js'
 import { breakerStep, CLOSED, RecentMap, windowCounts, type Breaker, type BreakerOptions } from './gates.js'
 import { sessionTransition, type SessionEvent, type SessionOptions, type SessionState } from './session.js'
 import { matchTriggers, type ProactiveTrigger, type TriggerMatch } from './triggers.js'
@@ -97,18 +98,27 @@ interface ProactiveOptions extends SessionOptions {
   readonly telemetry?: Pick<Telemetry, 'proactiveOffer'> | undefined
 }
 
-/** What is kept per session, released once it is quiet (no batch in the lookback, nothing running). */
+/** No batches, or no sizes kept apart: one frozen array for every session, never pushed to. */
+const NONE = Object.freeze([]) as never[]
+
+/**
+ * What is kept per session, released once it is quiet (no batch in the lookback, nothing running): plain fields,
+ * no closure, what most sessions never use left undefined (idle ones are most of them).
+ */
 interface Session {
-  readonly batches: ActionsPayload[]
-  readonly sizes: number[]
+  readonly id: string
+  /** Its batches, oldest first, in an array sized to one until a second comes. */
+  batches: ActionsPayload[]
+  /** Their estimated bytes, from a second batch on (before, `bytes` says it); `NONE` shared till then. */
+  sizes: number[]
   bytes: number
   state: SessionState
   /** The interaction timeout of the offer out, which holds while the session is proactive. */
   offerTimeout: number
   lastOfferAt: number
-  /** Trigger id → when it may fire again in this session. */
-  readonly cooldowns: Map<string, number>
-  timer: Subscription | undefined
+  /** Trigger id → when it may fire again in this session; made by the first cooldown. */
+  cooldowns: Map<string, number> | undefined
+  /** When its entry in the timer queue is due (whole ms on the scheduler's clock); `Infinity`: none. */
   timerAt: number
   /** The judge's call in flight for this session. */
   judging: Subscription | undefined
@@ -155,8 +165,9 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   }
   const surface = options.surface ?? 'chat'
   const telemetry = fenced(options.telemetry, logger)
-  // Checked now, not at first use.
-  sessionTransition(undefined, { type: 'tick' }, 0, options)
+  // Checked now, not at first use. Thinking with nothing pending is one state shared by the sessions in it (when it
+  // began is read only outside thinking).
+  const thinking = sessionTransition(undefined, { type: 'tick' }, 0, options).state
   breakerStep(CLOSED, 'check', 0, breaker)
   // One line per 10 s for each thing said, so that one cannot hide another.
   const said = () => rateLimited(10_000)
@@ -189,39 +200,65 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       windowCounts(60, judgesPerMinute, rates)]
     const breakers = recent<Breaker>('delivery breakers')()
     let inFlight = 0 // judge calls awaited
+    // Sessions holding batches, least recently active first: the ones maxBytes takes from.
+    const holding = new Set<Session>()
+    // Every session's timer: at most one live entry each; one scheduler action at the earliest.
+    const queue = new DueQueue<Session>()
+    let wakeup: Subscription | undefined
+    let wakeupAt = Infinity
     const release = (id: string, session: Session) => {
-      session.timer?.unsubscribe()
+      queue.disarm(session)
+      if (queue.live === 0) rearm(Infinity) // nothing left to wait for: no timer keeps the process up
       session.judging?.unsubscribe()
       total -= session.bytes
+      holding.delete(session)
       sessions.delete(id)
     }
     /** The session, made the most recently active (the map's order is the eviction order). */
     const open = (id: string, now: number): Session => {
       const found = sessions.get(id)
-      if (found !== undefined) sessions.delete(id)
-      else if (sessions.size >= maxSessions) {
+      if (found !== undefined) {
+        sessions.delete(id)
+        if (holding.delete(found)) holding.add(found)
+      } else if (sessions.size >= maxSessions) {
         release(...sessions.entries().next().value!)
         warn(logger, 'warn', `proactive: ${maxSessions} sessions (maxSessions); dropped the least recently active`)
       }
-      const session = found ?? {
-        batches: [], sizes: [], bytes: 0, state: sessionTransition(undefined, { type: 'tick' }, now, options).state,
-        offerTimeout: 0, lastOfferAt: -Infinity, cooldowns: new Map(), timer: undefined, timerAt: Infinity,
-        judging: undefined, held: undefined,
+      const session: Session = found ?? {
+        id, batches: NONE, sizes: NONE, bytes: 0, state: thinking, offerTimeout: 0, lastOfferAt: -Infinity,
+        cooldowns: undefined, timerAt: Infinity, judging: undefined, held: undefined,
       }
       sessions.set(id, session)
       return session
     }
     const drop = (session: Session, i: number) => {
-      session.bytes -= session.sizes[i]!
-      total -= session.sizes[i]!
+      const size = session.sizes === NONE ? session.bytes : session.sizes[i]!
+      session.bytes -= size
+      total -= size
       session.batches.splice(i, 1)
-      session.sizes.splice(i, 1)
+      if (session.sizes !== NONE) session.sizes.splice(i, 1)
+      if (session.batches.length > 0) return
+      session.batches = session.sizes = NONE
+      holding.delete(session)
+    }
+    const keep = (session: Session, batch: ActionsPayload, size: number) => {
+      if (session.batches === NONE) session.batches = [batch] // sized to it, where a push makes room for 16
+      else {
+        if (session.sizes === NONE) session.sizes = [session.bytes]
+        session.batches.push(batch)
+        session.sizes.push(size)
+      }
+      session.bytes += size
+      total += size
+      holding.add(session)
     }
     // An offer out waits for its trigger's interaction timeout; otherwise the session's own timings hold.
     const timings = (session: Session) => session.state.mode === 'proactive'
       ? { ...options, interactionTimeoutSeconds: session.offerTimeout } : options
     const step = (session: Session, event: SessionEvent, now: number) => {
-      session.state = sessionTransition(session.state, event, now, timings(session)).state
+      const next = sessionTransition(session.state, event, now, timings(session)).state
+      session.state = next.mode === 'thinking' && next.cooldownSince === null && next.cooldownSeconds === null &&
+        !next.guidance && next.tourId === null && !next.clickedOption ? thinking : next
     }
 
     /** Counts an outcome; a held offer once per reason until it fires or the reason changes. */
@@ -265,7 +302,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       step(session, { type: 'offered' }, offer.at) // allowed: thinking, with no cooldown
       session.offerTimeout = offer.interactionTimeoutSeconds
       session.lastOfferAt = offer.at
-      session.cooldowns.set(offer.triggerId, offer.at + offer.cooldownSeconds)
+      ;(session.cooldowns ??= new Map()).set(offer.triggerId, offer.at + offer.cooldownSeconds)
       const keys = keysOf(id, session)
       perProduct.add(keys.product, offer.at)
       perSession.add(keys.session, offer.at)
@@ -276,7 +313,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     /** A refusal holds the trigger for its cooldown in the session, so the judge is not asked again at once. */
     const refuse = (session: Session, offer: ProactiveOffer, now: number, why?: string) => {
       if (why !== undefined) judged(logger, 'warn', `proactive: ${why}; ${offer.triggerId} refused`)
-      session.cooldowns.set(offer.triggerId, now + offer.cooldownSeconds)
+      ;(session.cooldowns ??= new Map()).set(offer.triggerId, now + offer.cooldownSeconds)
       count(session, offer.triggerId, 'judgeRefused')
     }
     /** Asks the judge; `true` when the offer is refused at once (`false`, a throw, or a bound). */
@@ -327,8 +364,8 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     }
 
     /**
-     * Brings a session up to now (and `event`), offers if it may (`approved`: what the judge approved), then sets its
-     * one timer or releases it.
+     * Brings a session up to now (and `event`), offers if it may (`approved`: what the judge approved), then sets when
+     * it is next due or releases it.
      */
     const settle = (id: string, session: Session, event?: SessionEvent, approved?: ProactiveOffer): void => {
       const now = scheduler.now() / 1000
@@ -338,13 +375,17 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         if (!(session.batches[i]!.forwarded_at >= now - lookback)) drop(session, i)
       }
       // A float's last bit forgiven, as the timer's rounding forgives it.
-      for (const [triggerId, until] of session.cooldowns) if (until <= now + 1e-9) session.cooldowns.delete(triggerId)
+      for (const [triggerId, until] of session.cooldowns ?? []) {
+        if (until <= now + 1e-9) session.cooldowns!.delete(triggerId)
+      }
+      if (session.cooldowns?.size === 0) session.cooldowns = undefined
       const open = session.batches.length > 0 && (session.judging === undefined || session.judging.closed)
       const held = open ? gate(id, session, now) : undefined
       // Held, the context is built only to say which trigger was held.
       const context = open && approved === undefined && (held === undefined || telemetry?.proactiveOffer !== undefined)
         ? proactiveContext(session.batches, now, { lookbackSeconds: lookback, maxActions }) : null
-      const candidates = context === null ? [] : rules.filter(({ id: trigger }) => !session.cooldowns.has(trigger))
+      const candidates = context === null ? [] : session.cooldowns === undefined ? rules
+        : rules.filter(({ id: trigger }) => !session.cooldowns!.has(trigger))
       const [match] = context === null || held !== undefined ? [] : matchTriggers(candidates, context, now)
       if (approved !== undefined && open) {
         if (held === undefined) fire(id, session, approved)
@@ -365,13 +406,27 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       // Whole ms (a strict boundary is given 1 ms late), a float's last bit forgiven, never at or before now.
       const ms = Math.max(Math.ceil(at * 1000 - 1e-6), Math.floor(scheduler.now()) + 1)
       if (ms === session.timerAt) return
-      session.timer?.unsubscribe()
-      session.timerAt = ms
+      queue.arm(session, ms)
+      if (ms < wakeupAt) rearm(ms)
+    }
+
+    /** Sets the one scheduler action to `at` (ms; `Infinity`: none). */
+    function rearm(at: number) {
+      wakeup?.unsubscribe()
+      wakeupAt = at
       // At most 2^31 − 1 ms: a longer setTimeout fires at once (a far-future forwarded_at would spin); early is safe.
-      session.timer = scheduler.schedule(guard(() => {
-        session.timerAt = Infinity
-        settle(id, session)
-      }), Math.min(ms - scheduler.now(), 2_147_483_647))
+      wakeup = at === Infinity ? undefined
+        : scheduler.schedule(wake, Math.min(Math.max(at - scheduler.now(), 0), 2_147_483_647))
+    }
+    /** Settles each session due, in the order due (ties: armed first), then waits for the next. */
+    function wake() {
+      wakeup = undefined
+      wakeupAt = Infinity
+      const now = scheduler.now()
+      const settled = guard(settle)
+      for (let due = queue.pop(now); due !== undefined && !subscriber.closed; due = queue.pop(now)) settled(due.id, due)
+      const next = queue.peek()
+      if (next < wakeupAt && !subscriber.closed) rearm(next)
     }
 
     /** The next moment time alone changes what `settle` would do; `Infinity`: the session is quiet. */
@@ -387,7 +442,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         const due = trigger.becomesTrueAt?.(context!, now)
         if (due !== undefined && due > now) at = Math.min(at, due)
       }
-      for (const until of session.cooldowns.values()) at = Math.min(at, until)
+      for (const until of session.cooldowns?.values() ?? []) at = Math.min(at, until)
       // A batch leaving the lookback changes the context (and frees its bytes).
       for (const batch of session.batches) at = Math.min(at, batch.forwarded_at + lookback + 0.001)
       return at
@@ -408,19 +463,16 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       next: guard((batch: ActionsPayload) => {
         if (batch.session_id === null || batch.session_id === '') return // no session to offer in
         const session = open(batch.session_id, scheduler.now() / 1000)
-        session.batches.push(batch)
-        session.sizes.push(estimatedBytes(batch))
-        session.bytes += session.sizes[session.sizes.length - 1]!
-        total += session.sizes[session.sizes.length - 1]!
+        keep(session, batch, estimatedBytes(batch))
         while (session.batches.length > maxActions) drop(session, 0)
         if (session.bytes > maxBytes && session.batches.length > 1) {
           while (session.bytes > maxBytes && session.batches.length > 1) drop(session, 0)
           warn(logger, 'warn', `proactive: a session's batches passed ${maxBytes} bytes (maxWindowBytes); ` +
             'dropped its oldest', { session_id: batch.session_id })
         }
-        // All sessions together: the least recently active (the map's first) lose their oldest batches first.
+        // All sessions together: the least recently active (the set's first) lose their oldest batches first.
         if (total > maxTotalBytes) {
-          for (const other of sessions.values()) {
+          for (const other of holding) {
             while (other !== session && other.batches.length > 0 && total > maxTotalBytes) drop(other, 0)
             if (total <= maxTotalBytes) break
           }
@@ -448,7 +500,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     return () => {
       fromSource.unsubscribe()
       fromApp?.unsubscribe()
-      for (const [id, session] of [...sessions]) release(id, session)
+      for (const [id, session] of [...sessions]) release(id, session) // the last empties the queue and its timer
     }
   })
 }
