@@ -1,16 +1,87 @@
 /**
- * The Redis bridge's own figure: how long `ack()` takes while the worker's
- * read blocks on an idle stream. Throughput through Redis (HTTP → receiver →
- * XADD → consumer group → worker) is the `redis-path` row of the HTTP table
- * (bench/http.ts), measured by the same method as every other HTTP row.
+ * The Redis bridge's own figures: a worker alone draining a pre-filled stream
+ * (deliveries per second per core of its CPU time, and redis-server's CPU per
+ * delivery), and how long `ack()` takes while the worker's read blocks on an
+ * idle stream. Throughput through Redis (HTTP → receiver → XADD → consumer
+ * group → worker) is the `redis-path` row of the HTTP table (bench/http.ts).
  * Needs redis-server on the PATH (Debian's package); starts its own.
+ * `BENCH_BASE=<another build's dist/esm>` drains with that build too, in the same rounds.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { lastValueFrom, mergeMap, take } from 'rxjs'
 import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { fromRedisStream, redisAppender, type RedisDelivery } from '../dist/esm/redis/index.js'
 import { generateEvents } from '../dist/esm/cli/generate.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
 import { installed } from './pin.js'
-import { fmt } from './stats.js'
+import { fmt, fmtRatio, quantiles } from './stats.js'
+
+type Client = Awaited<ReturnType<typeof connect>>
+type RedisLib = { fromRedisStream: typeof fromRedisStream }
+const body = readFileSync(new URL('../spec/fixtures/actions-medium.json', import.meta.url))
+
+/** redis-server's CPU time so far, in µs (INFO cpu). */
+async function redisCpu(client: Client): Promise<number> {
+  const info = String(await client.info('cpu'))
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+}
+
+/**
+ * One drain: `count` entries of actions-medium (the verified body, as `persist` stores it) written beforehand, then
+ * read by one worker (batchSize 200, 64 at a time) that acknowledges each. CPU per delivery, this process and Redis.
+ */
+async function drainOnce(lib: RedisLib, client: Client, reader: Client, stream: string, count: number) {
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => client.sendCommand(['XADD', stream, '*', 'body', body])))
+  }
+  const [redis0, own0, t0] = [await redisCpu(client), process.cpuUsage(), performance.now()]
+  await lastValueFrom(lib.fromRedisStream(reader, { stream, group: 'drain', consumer: 'w1', batchSize: 200, maxInFlight: 1000, logger: silentLogger })
+    .pipe(mergeMap(async (d) => { await d.ack() }, 64), take(count)))
+  const own = process.cpuUsage(own0)
+  const [wallMs, redisUs] = [performance.now() - t0, await redisCpu(client) - redis0]
+  await client.sendCommand(['DEL', stream])
+  return { nodeUs: (own.user + own.system) / count, redisUs: redisUs / count, perSecond: count / (wallMs / 1000) }
+}
+
+/** A worker draining a pre-filled stream, paired rounds (this build, and BENCH_BASE's when given). */
+export async function benchDrain(quick: boolean): Promise<string> {
+  if (!installed('redis-server')) return '(left out: `redis-server` is not installed)'
+  const count = quick ? 2000 : 10_000
+  const rounds = quick ? 2 : 7
+  const base = process.env.BENCH_BASE
+  const libs: Array<[string, RedisLib]> = [['this build', { fromRedisStream }]]
+  if (base !== undefined) libs.push(['BENCH_BASE', await import(join(base, 'redis/index.js')) as RedisLib])
+  const redis = await startRedis()
+  const [client, reader] = [await connect(redis.url), await connect(redis.url)]
+  const results = libs.map(() => [] as Array<Awaited<ReturnType<typeof drainOnce>>>)
+  try {
+    for (const [, lib] of libs) await drainOnce(lib, client, reader, 'bench:warm', 1000)
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? libs.map((_, i) => i) : libs.map((_, i) => i).reverse()
+      for (const i of order) results[i]!.push(await drainOnce(libs[i]![1], client, reader, `bench:drain:${r}:${i}`, count))
+    }
+  } finally {
+    await client.destroy()
+    await reader.destroy()
+    await redis.stop()
+  }
+  const lines = [
+    `${rounds} rounds of ${count} entries of actions-medium (${body.length} bytes, the \`body\` field) each, written beforehand; one worker ` +
+      '(`batchSize: 200`, `maxInFlight: 1000`, 64 deliveries at a time) acknowledges each; nothing pinned.',
+    '',
+    '| build | deliveries/s per core (worker CPU) | worker CPU µs/delivery | redis-server CPU µs/delivery | deliveries/s (wall) |',
+    '|---|---:|---:|---:|---:|',
+  ]
+  const median = (i: number, f: (x: Awaited<ReturnType<typeof drainOnce>>) => number) => quantiles(results[i]!.map(f)).median
+  libs.forEach(([name], i) => lines.push(`| ${name} | ${Math.round(median(i, (x) => 1e6 / x.nodeUs))} | ${fmt(median(i, (x) => x.nodeUs), 1)} | ` +
+    `${fmt(median(i, (x) => x.redisUs), 1)} | ${Math.round(median(i, (x) => x.perSecond))} |`))
+  if (libs.length > 1) {
+    lines.push('', `This build ÷ BENCH_BASE, worker CPU per delivery per round: ${fmtRatio(results[0]!.map((x, i) => x.nodeUs / results[1]![i]!.nodeUs))}.`)
+  }
+  return lines.join('\n')
+}
 
 export async function benchRedis(): Promise<string> {
   if (!installed('redis-server')) return '(left out: `redis-server` is not installed)'
@@ -56,5 +127,5 @@ async function ackLatency(url: string): Promise<{ median: number; max: number; c
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchRedis().then((t) => console.log(t), (e) => { console.error(e); process.exitCode = 1 })
+  (process.argv[2] === 'drain' ? benchDrain(process.argv.includes('--quick')) : benchRedis()).then((t) => console.log(t), (e) => { console.error(e); process.exitCode = 1 })
 }
