@@ -7,8 +7,10 @@
  * Needs redis-server on the PATH (Debian's package); starts its own.
  * `BENCH_BASE=<another build's dist/esm>` drains with that build too, in the same rounds.
  */
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { lastValueFrom, mergeMap, take } from 'rxjs'
 import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { fromRedisStream, redisAppender, type RedisDelivery } from '../dist/esm/redis/index.js'
@@ -29,52 +31,69 @@ async function redisCpu(client: Client): Promise<number> {
 }
 
 /**
- * One drain: `count` entries of actions-medium (the verified body, as `persist` stores it) written beforehand, then
- * read by one worker (batchSize 200, 64 at a time) that acknowledges each. CPU per delivery, this process and Redis.
+ * One drain, in a process of its own (`drain-one <dist/esm> <count> <url>`: two builds in one process share its
+ * heap and JIT, which made the second 1.47× slower in an A/A run): `count` entries of actions-medium (the verified
+ * body, as `persist` stores it) written beforehand, then read by one worker (batchSize 200, 64 at a time) that
+ * acknowledges each. CPU per delivery, of the process and of Redis, after a warm-up drain of 1,000.
  */
-async function drainOnce(lib: RedisLib, client: Client, reader: Client, stream: string, count: number) {
-  for (let i = 0; i < count; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => client.sendCommand(['XADD', stream, '*', 'body', body])))
+async function drainOne(dist: string, count: number, url: string): Promise<Drained> {
+  const lib = await import(join(dist, 'redis/index.js')) as RedisLib
+  const [client, reader] = [await connect(url), await connect(url)]
+  const once = async (stream: string, n: number) => {
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => client.sendCommand(['XADD', stream, '*', 'body', body])))
+    }
+    const [redis0, own0, t0] = [await redisCpu(client), process.cpuUsage(), performance.now()]
+    await lastValueFrom(lib.fromRedisStream(reader, { stream, group: 'drain', consumer: 'w1', batchSize: 200, maxInFlight: 1000, logger: silentLogger })
+      .pipe(mergeMap(async (d) => { await d.ack() }, 64), take(n)))
+    const own = process.cpuUsage(own0)
+    const [wallMs, redisUs] = [performance.now() - t0, await redisCpu(client) - redis0]
+    await client.sendCommand(['DEL', stream])
+    return { nodeUs: (own.user + own.system) / n, redisUs: redisUs / n, perSecond: n / (wallMs / 1000) }
   }
-  const [redis0, own0, t0] = [await redisCpu(client), process.cpuUsage(), performance.now()]
-  await lastValueFrom(lib.fromRedisStream(reader, { stream, group: 'drain', consumer: 'w1', batchSize: 200, maxInFlight: 1000, logger: silentLogger })
-    .pipe(mergeMap(async (d) => { await d.ack() }, 64), take(count)))
-  const own = process.cpuUsage(own0)
-  const [wallMs, redisUs] = [performance.now() - t0, await redisCpu(client) - redis0]
-  await client.sendCommand(['DEL', stream])
-  return { nodeUs: (own.user + own.system) / count, redisUs: redisUs / count, perSecond: count / (wallMs / 1000) }
+  try {
+    await once(`bench:warm:${process.pid}`, 1000)
+    return await once(`bench:drain:${process.pid}`, count)
+  } finally {
+    await client.destroy()
+    await reader.destroy()
+  }
 }
 
-/** A worker draining a pre-filled stream, paired rounds (this build, and BENCH_BASE's when given). */
+interface Drained { nodeUs: number; redisUs: number; perSecond: number }
+
+function drainProcess(dist: string, count: number, url: string): Promise<Drained> {
+  const script = fileURLToPath(import.meta.url)
+  return new Promise((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', script, 'drain-one', dist, String(count), url],
+    (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as Drained))))
+}
+
+/** A worker draining a pre-filled stream, paired rounds (this build, and BENCH_BASE's when given), each a process. */
 export async function benchDrain(quick: boolean): Promise<string> {
   if (!installed('redis-server')) return '(left out: `redis-server` is not installed)'
   const count = quick ? 2000 : 10_000
   const rounds = quick ? 2 : 7
   const base = process.env.BENCH_BASE
-  const libs: Array<[string, RedisLib]> = [['this build', { fromRedisStream }]]
-  if (base !== undefined) libs.push(['BENCH_BASE', await import(join(base, 'redis/index.js')) as RedisLib])
+  const libs: Array<[string, string]> = [['this build', fileURLToPath(new URL('../dist/esm', import.meta.url))]]
+  if (base !== undefined) libs.push(['BENCH_BASE', base])
   const redis = await startRedis()
-  const [client, reader] = [await connect(redis.url), await connect(redis.url)]
-  const results = libs.map(() => [] as Array<Awaited<ReturnType<typeof drainOnce>>>)
+  const results = libs.map(() => [] as Drained[])
   try {
-    for (const [, lib] of libs) await drainOnce(lib, client, reader, 'bench:warm', 1000)
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? libs.map((_, i) => i) : libs.map((_, i) => i).reverse()
-      for (const i of order) results[i]!.push(await drainOnce(libs[i]![1], client, reader, `bench:drain:${r}:${i}`, count))
+      for (const i of order) results[i]!.push(await drainProcess(libs[i]![1], count, redis.url))
     }
   } finally {
-    await client.destroy()
-    await reader.destroy()
     await redis.stop()
   }
   const lines = [
     `${rounds} rounds of ${count} entries of actions-medium (${body.length} bytes, the \`body\` field) each, written beforehand; one worker ` +
-      '(`batchSize: 200`, `maxInFlight: 1000`, 64 deliveries at a time) acknowledges each; nothing pinned.',
+      '(`batchSize: 200`, `maxInFlight: 1000`, 64 deliveries at a time) acknowledges each, a process per build and round; nothing pinned.',
     '',
     '| build | deliveries/s per core (worker CPU) | worker CPU µs/delivery | redis-server CPU µs/delivery | deliveries/s (wall) |',
     '|---|---:|---:|---:|---:|',
   ]
-  const median = (i: number, f: (x: Awaited<ReturnType<typeof drainOnce>>) => number) => quantiles(results[i]!.map(f)).median
+  const median = (i: number, f: (x: Drained) => number) => quantiles(results[i]!.map(f)).median
   libs.forEach(([name], i) => lines.push(`| ${name} | ${Math.round(median(i, (x) => 1e6 / x.nodeUs))} | ${fmt(median(i, (x) => x.nodeUs), 1)} | ` +
     `${fmt(median(i, (x) => x.redisUs), 1)} | ${Math.round(median(i, (x) => x.perSecond))} |`))
   if (libs.length > 1) {
@@ -83,15 +102,18 @@ export async function benchDrain(quick: boolean): Promise<string> {
   return lines.join('\n')
 }
 
-export async function benchRedis(): Promise<string> {
+export async function benchRedis(quick = false): Promise<string> {
   if (!installed('redis-server')) return '(left out: `redis-server` is not installed)'
+  const drain = await benchDrain(quick)
   const redis = await startRedis()
   try {
     const ackMs = await ackLatency(redis.url)
     return [
+      drain,
+      '',
       `\`ack()\` on an idle stream, while the worker's read blocks (default \`blockMs\`, 2 s): median ${fmt(ackMs.median, 1)} ms, max ${fmt(ackMs.max, 1)} ms over ${ackMs.count} acks.`,
       '',
-      'Throughput through Redis is the `redis-path` row of the HTTP table above.',
+      'Throughput through Redis is the `persist` and `redis-path` rows of the HTTP table above.',
     ].join('\n')
   } finally {
     await redis.stop()
@@ -126,6 +148,9 @@ async function ackLatency(url: string): Promise<{ median: number; max: number; c
   return { median: times[count >> 1]!, max: times[count - 1]!, count }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  (process.argv[2] === 'drain' ? benchDrain(process.argv.includes('--quick')) : benchRedis()).then((t) => console.log(t), (e) => { console.error(e); process.exitCode = 1 })
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'drain-one') {
+  const [dist, count, url] = process.argv.slice(3)
+  drainOne(dist!, Number(count), url!).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exitCode = 1 })
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  (process.argv[2] === 'drain' ? benchDrain(process.argv.includes('--quick')) : benchRedis(process.argv.includes('--quick'))).then((t) => console.log(t), (e) => { console.error(e); process.exitCode = 1 })
 }
