@@ -61,7 +61,7 @@ async function redisServer({ redis: from, node, main }: Lib, withWorker: boolean
   cleanups.push(() => redis.stop())
   const writer = await connect(redis.url)
   // Trimmed so that minutes of 19 KB deliveries stay a few hundred MB at most.
-  const append = from.redisAppender(writer, { stream: 'bench:events', maxLen: 10_000 })
+  const append = from.redisAppender(writer, { stream: 'bench:events', maxLen: 10_000, logger: silentLogger })
   const receiver = new main.WebhookReceiver({ secret, logger: silentLogger })
   if (withWorker) {
     const reader = await connect(redis.url)
