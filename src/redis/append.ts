@@ -47,8 +47,8 @@ export interface RedisAppendOptions {
   /** The stream key. */
   readonly stream: string
   /**
-   * Approximate maximum length (Redis trims whole nodes, so a few more may stay); default 1,000,000. Entries a
-   * consumer group has pending or not yet read are never trimmed: the stream then grows past it, and says so.
+   * Approximate maximum length (trimmed once about 100 over, whole nodes: up to about 200 more may stay); default
+   * 1,000,000. Entries a consumer group has pending or not yet read are never trimmed: the stream grows past it, said.
    */
   readonly maxLen?: number | undefined
   /**
