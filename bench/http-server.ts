@@ -17,7 +17,6 @@ import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { createNodeMiddleware } from '../dist/esm/adapters/node.js'
 import { createFastifyPlugin } from '../dist/esm/adapters/fastify.js'
 import { createFetchHandler } from '../dist/esm/adapters/web.js'
-import { fromRedisStream, redisAppender } from '../dist/esm/redis/index.js'
 import { otelTelemetry } from '../dist/esm/otel/index.js'
 import type { Telemetry } from '../dist/esm/index.js'
 import { registerMeterProvider } from './otel.js'
@@ -46,6 +45,36 @@ function readAll(req: IncomingMessage, done: (body: Buffer) => void): void {
 const ok = (res: ServerResponse, status = 200, body = '{"status":"ok"}') => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
   res.end(body)
+}
+
+/** The library's parts a Redis server uses: this build's, or BENCH_BASE's. */
+interface Lib {
+  readonly redis: typeof import('../dist/esm/redis/index.js')
+  readonly node: { createNodeMiddleware: typeof createNodeMiddleware }
+  readonly main: { WebhookReceiver: typeof WebhookReceiver }
+}
+const lib: Lib = { redis: await import('../dist/esm/redis/index.js'), node: { createNodeMiddleware }, main: { WebhookReceiver } }
+
+/** The node adapter persisting to a redis-server of its own (its CPU counted too), with a worker or without. */
+async function redisServer({ redis: from, node, main }: Lib, withWorker: boolean): Promise<RequestListener> {
+  const redis = await startRedis()
+  cleanups.push(() => redis.stop())
+  const writer = await connect(redis.url)
+  // Trimmed so that minutes of 19 KB deliveries stay a few hundred MB at most.
+  const append = from.redisAppender(writer, { stream: 'bench:events', maxLen: 10_000, logger: silentLogger })
+  const receiver = new main.WebhookReceiver({ secret, logger: silentLogger })
+  if (withWorker) {
+    const reader = await connect(redis.url)
+    from.fromRedisStream(reader, { stream: 'bench:events', group: 'bench', consumer: 'w1', batchSize: 200, blockMs: 100, maxInFlight: 1000, logger: silentLogger })
+      .pipe(mergeMap(async (d) => { await d.ack(); worked++ }, 64))
+      .subscribe()
+  }
+  otherCpu = async () => {
+    const info = String(await writer.info('cpu'))
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+  }
+  return node.createNodeMiddleware(receiver, { persist: async (payload, body) => { await append(payload, body); delivered++ } }) as unknown as RequestListener
 }
 
 const handlers: Record<string, () => RequestListener | Promise<RequestListener>> = {
@@ -84,24 +113,9 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
    * worker in the same process reading it back through a consumer group and
    * acknowledging it: the durable path end to end.
    */
-  'redis-path': async () => {
-    const redis = await startRedis()
-    cleanups.push(() => redis.stop())
-    const writer = await connect(redis.url)
-    const reader = await connect(redis.url)
-    // Trimmed so that minutes of 17.8 KB deliveries stay a few hundred MB at most.
-    const append = redisAppender(writer, { stream: 'bench:events', maxLen: 10_000 })
-    const receiver = new WebhookReceiver({ secret, logger: silentLogger })
-    fromRedisStream(reader, { stream: 'bench:events', group: 'bench', consumer: 'w1', batchSize: 200, blockMs: 100, maxInFlight: 1000, logger: silentLogger })
-      .pipe(mergeMap(async (d) => { await d.ack(); worked++ }, 64))
-      .subscribe()
-    otherCpu = async () => {
-      const info = String(await writer.info('cpu'))
-      const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
-      return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
-    }
-    return createNodeMiddleware(receiver, { persist: async (payload, body) => { await append(payload, body); delivered++ } }) as unknown as RequestListener
-  },
+  'redis-path': () => redisServer(lib, true),
+  /** The receiving half alone: the node adapter with `persist: redisAppender(…)`, no worker in the process. */
+  persist: () => redisServer(lib, false),
   /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to node-adapter. */
   'ingest-in-handler': () => {
     const receiver = counted()
@@ -124,14 +138,17 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
 const baseDir = process.env.BENCH_BASE
 if (baseDir !== undefined) {
   const from = (path: string) => import(join(baseDir, path))
-  const [main, node, fastify, web] = await Promise.all(
-    ['index.js', 'adapters/node.js', 'adapters/fastify.js', 'adapters/web.js'].map(from))
+  const [main, node, fastify, web, redis] = await Promise.all(
+    ['index.js', 'adapters/node.js', 'adapters/fastify.js', 'adapters/web.js', 'redis/index.js'].map(from))
   const receiver = () => {
     const made = new main.WebhookReceiver({ secret, logger: main.silentLogger }) as WebhookReceiver
     made.payloads$.subscribe(() => { delivered++ })
     return made
   }
   handlers['node-adapter-base'] = () => node.createNodeMiddleware(receiver()) as RequestListener
+  const baseLib = { redis, node, main } as Lib
+  handlers['redis-path-base'] = () => redisServer(baseLib, true)
+  handlers['persist-base'] = () => redisServer(baseLib, false)
   handlers['fetch-adapter-base'] = () => getRequestListener(web.createFetchHandler(receiver()))
   handlers['fastify-adapter-base'] = async () => {
     let listener: RequestListener | undefined

@@ -31,7 +31,7 @@ const sections: Array<[string, string, () => Promise<string> | string]> = [
   ['http', '## HTTP: node:http, the floor, ingest in a handler, the node, Fastify and fetch adapters, the Redis path, @octokit/webhooks', () => benchHttp(quick)],
   ['cluster', '## More than one core: a node:cluster of 1 and of 2 processes, the floor and the node adapter', () => benchCluster(quick)],
   ['sse', '## SSE: connectorStream vs the floor (fetch + split + JSON.parse)', () => benchSse(quick)],
-  ['redis', '## Redis: ack() while the read blocks', () => benchRedis()],
+  ['redis', '## Redis: a worker draining a pre-filled stream; ack() while the read blocks', () => benchRedis(quick)],
   ['runtimes', '## The fetch handler on every runtime vs that runtime\'s floor (HMAC with its fastest API + JSON.parse), over HTTP', () => benchRuntimes(quick)],
   ['context', '## Session context: enrich latency (memory, Redis), heap across sessions, ingest → store', () => benchContext(quick)],
   ['otel', '## Telemetry on beside off: ingest and HTTP (otelTelemetry, a real MeterProvider)', () => benchOtel(quick)],

@@ -4,20 +4,20 @@
  */
 import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload, UsertourTriggerPayload } from '../codecs.js'
-import { consoleLogger, rateLimited, type Logger } from '../logger.js'
+import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
 import { scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
+import { bounded } from '../internal/within.js'
 import { layoutMismatch, partitionOf, partitionStream, recordedPartitions } from './partitions.js'
 import { partitionCount } from './options.js'
 
 // Over maxLen, trims whole nodes older than the oldest entry any group has pending or not yet read (MINID ~,
-// LIMIT the excess): an entry a group still needs is never trimmed. Returns the id and the length left.
+// LIMIT the excess): an entry a group still needs is never trimmed. Returns the length left.
 // (Redis 8.2's XADD … ACKED does the like, but says nothing of what it kept; this runs on every version.)
-const APPEND = `local id = redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3])
-local len = redis.call('XLEN', KEYS[1])
+const TRIM = `local len = redis.call('XLEN', KEYS[1])
 local excess = len - tonumber(ARGV[1])
-if excess <= 0 then return {id, len} end
+if excess <= 0 then return len end
 local floor, fms, fseq
 for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   local info = {}
@@ -30,10 +30,12 @@ for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
 end
 if floor == nil then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
 else redis.call('XTRIM', KEYS[1], 'MINID', '~', floor, 'LIMIT', excess) end
-return {id, redis.call('XLEN', KEYS[1])}`
+return redis.call('XLEN', KEYS[1])`
 
-/** How far over `maxLen` a stream may be before it is reported: Redis trims whole nodes (100 entries at most). */
+/** How far over `maxLen` a stream may be before it is trimmed or reported: Redis trims whole nodes (≤ 100 entries). */
 const NODE = 100
+/** A trim not answered within this long is given up on (said), so that the next one can start. */
+const TRIM_TIMEOUT_MS = 5000
 
 /** The field of an entry that holds the body bytes the signature was checked over, as they came. */
 export const BODY_FIELD = 'body'
@@ -45,8 +47,8 @@ export interface RedisAppendOptions {
   /** The stream key. */
   readonly stream: string
   /**
-   * Approximate maximum length (Redis trims whole nodes, so a few more may stay); default 1,000,000. Entries a
-   * consumer group has pending or not yet read are never trimmed: the stream then grows past it, and says so.
+   * Approximate maximum length (trimmed once about 100 over, whole nodes: up to about 200 more may stay); default
+   * 1,000,000. Entries a consumer group has pending or not yet read are never trimmed: the stream grows past it, said.
    */
   readonly maxLen?: number | undefined
   /**
@@ -82,7 +84,7 @@ export function redisAppender(
   const keyOf = (event: Payload | UsertourTriggerPayload) =>
     partitions === undefined ? stream : partitionStream(stream, partitionOf(event, partitions))
   const telemetry = fenced(options.telemetry, logger)
-  const run = scriptRunner(client, APPEND)
+  const trim = scriptRunner(client, TRIM)
   const report = rateLimited(10_000)
   // Checked once (again after a failure), beside the appends: it never delays nor fails one.
   let layout: Promise<unknown> | undefined
@@ -94,18 +96,32 @@ export function redisAppender(
       }
     }, () => { layout = undefined })
   }
+  // A plain XADD, and the trimming script only once a stream may be a node over maxLen, one at a time per stream and
+  // not awaited (ids keep their order): on every append it cost Redis 2.5× the XADD. A stream's length is the
+  // script's answer plus the XADDs sent after it (other appenders' uncounted). One state per stream: ≤ 1,024.
+  const streams = new Map<string, { sent: number; offset: number; trimming: boolean }>()
   const append = async (event: Payload | UsertourTriggerPayload, body?: Uint8Array) => {
     // A view, not a copy: node-redis writes a Buffer as it is (a plain Uint8Array it refuses).
     const value = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : JSON.stringify(event)
     checkLayout()
     const key = keyOf(event)
-    const reply = await run([key], [String(maxLen), body ? BODY_FIELD : PAYLOAD_FIELD, value])
-    const [id, length] = reply as [unknown, number]
-    if (length > maxLen + NODE) {
-      report(logger, 'warn', `Stream ${key} holds ${length} entries, over maxLen ${maxLen}: entries pending or ` +
-        'unread in a consumer group are not trimmed until acknowledged')
+    const id = client.sendCommand(['XADD', key, '*', body ? BODY_FIELD : PAYLOAD_FIELD, value])
+    let state = streams.get(key)
+    if (state === undefined) streams.set(key, state = { sent: 0, offset: Number.POSITIVE_INFINITY, trimming: false })
+    if (++state.sent + state.offset > maxLen + NODE && !state.trimming) {
+      const [at, held] = [state.sent, state]
+      held.trimming = true
+      void bounded(trim([key], [String(maxLen)]), TRIM_TIMEOUT_MS, 'Redis').then((left) => {
+        held.offset = Number(left) - at
+        if (Number(left) <= maxLen + NODE) return
+        report(logger, 'warn', `Stream ${key} holds ${Number(left)} entries, over maxLen ${maxLen}: entries pending ` +
+          'or unread in a consumer group are not trimmed until acknowledged')
+      }, (error: unknown) => {
+        // The entry is stored: a failed trim is said, and tried again at the stream's next append.
+        report(logger, 'warn', `Trimming stream ${key} failed: ${errorText(error)}; tried again at the next append`)
+      }).finally(() => { held.trimming = false })
     }
-    return String(id)
+    return String(await id)
   }
   if (telemetry === undefined) return append
   return (event, body) => {
