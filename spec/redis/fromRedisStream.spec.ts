@@ -118,6 +118,33 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     expect(Number((await writer.sendCommand(['XPENDING', stream, 'g']) as [number])[0])).to.equal(0)
   })
 
+  it('lingerMs: after a read that found a few entries, the next waits, so a trickle is read in batches (fewer XREADGROUPs), every entry once', async () => {
+    const writer = await client()
+    const stream = name('linger')
+    const reads = async () => Number(/cmdstat_xreadgroup:calls=(\d+)/.exec(String(await writer.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0)
+    const run = async (group: string, lingerMs: number) => {
+      const got: string[] = []
+      const subscription = fromRedisStream(await client(), { stream, group, consumer: 'c', blockMs: 100, lingerMs, startAt: '$' })
+        .subscribe((d) => { got.push(d.id); void d.ack() })
+      await sleep(150) // the group is there, reading live
+      const before = await reads()
+      const append = redisAppender(writer, { stream })
+      for (const p of payloads(60, 6, 50 + lingerMs)) {
+        await append(p)
+        await sleep(2)
+      }
+      await until(() => got.length === 60, `sixty read (lingerMs ${lingerMs})`)
+      const count = await reads() - before
+      subscription.unsubscribe()
+      expect(new Set(got).size).to.equal(60)
+      return count
+    }
+    const eager = await run('eager', 0)
+    const lingering = await run('lingering', 50)
+    expect(lingering, `${lingering} reads with lingerMs 50, ${eager} without`).to.be.below(eager / 2)
+    expect(() => fromRedisStream(writer, { stream, group: 'g', consumer: 'c', lingerMs: -1 })).to.throw(TypeError, /lingerMs must be an integer from 0 to 1000/)
+  })
+
   it('acks asked for in one turn go out as one XACK of all their ids; each caller learns its own entry was taken', async () => {
     const writer = await client()
     const stream = name('batched-acks')

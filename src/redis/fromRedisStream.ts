@@ -75,6 +75,8 @@ interface Cursor {
   readonly claimIdleMs: number
   /** Released deliveries of a partition, each read again (counted) when due, before their session's next. */
   readonly retries: Array<{ readonly id: string; readonly at: number }>
+  /** The last read of new entries gave some, fewer than it asked for. */
+  short?: boolean
 }
 
 /** What one read gives: entries to hand out, and pending ones it dead-lettered (id, deliveries) or found trimmed. */
@@ -477,9 +479,13 @@ async function read(
   // Block no longer than until the next claim or retry is due.
   const due = Math.min(cursor.nextClaim, cursor.retries[0]?.at ?? Infinity)
   const block = Math.min(settings.blockMs, Math.max(1, due - scheduler.now()))
+  // The last read found a few entries, not a full batch: wait for more, so reads (and acks) come in batches.
+  if (cursor.short && settings.lingerMs > 0) await new Promise((wake) => scheduler.schedule(wake, settings.lingerMs))
   const reply = await timed(reads, block + settings.timeoutMs).sendCommand(['XREADGROUP', 'GROUP', group, consumer,
     'COUNT', String(room), 'BLOCK', String(block), 'STREAMS', stream, '>'])
-  return { entries: streamEntries(reply, stream), claimed: false, alone: false, dead: [], lost: [] }
+  const entries = streamEntries(reply, stream)
+  cursor.short = entries.length > 0 && entries.length < room
+  return { entries, claimed: false, alone: false, dead: [], lost: [] }
 }
 
 /**

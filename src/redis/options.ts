@@ -34,6 +34,11 @@ export interface FromRedisStreamOptions {
   readonly batchSize?: number | undefined
   /** How long one read blocks waiting for entries; default 2000 ms. */
   readonly blockMs?: number | undefined
+  /**
+   * After a read that found a few new entries (fewer than it asked for), wait this long before the next, so that
+   * entries are read and acknowledged in batches under load; default 5 ms (0: read again at once).
+   */
+  readonly lingerMs?: number | undefined
   /** A command not answered this many ms past its BLOCK fails as a Redis error (retried; an ack `false`); 5000. */
   readonly timeoutMs?: number | undefined
   /** Entries pending in any consumer for this long are claimed (XCLAIM); default 30000 ms. */
@@ -103,6 +108,7 @@ export function readerSettings(client: RedisCommandClient, options: FromRedisStr
     consumer: nonEmpty('consumer', options.consumer),
     batchSize,
     blockMs: positiveInteger('blockMs', options.blockMs ?? 2000),
+    lingerMs: integer('lingerMs', options.lingerMs ?? 5, 0, 1000),
     timeoutMs: positiveInteger('timeoutMs', options.timeoutMs ?? 5000),
     claimIdleMs: positiveInteger('claimIdleMs', options.claimIdleMs ?? 30_000),
     partitions: partitionCount(options.partitions),
