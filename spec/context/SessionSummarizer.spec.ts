@@ -191,7 +191,7 @@ describe('SessionSummarizer', () => {
     expect(store.get('s1')).to.equal('Summary: Newer, from the connector.')
   })
 
-  it('a batch dated past now + maxClockSkewSeconds (or not finite) stamps its summary with now: it cannot freeze the session', async () => {
+  it('a batch dated past now + maxClockSkewSeconds (or not finite) does not date its summary: the others\' newest time does, else now; it cannot freeze the session', async () => {
     const NOW = 1_700_000_100
     const store = new ContextStore({ now: () => NOW * 1000 })
     const summarizer = new SessionSummarizer({ llm: (prompt) => `${prompt.split('\n').filter((l) => /^\d+\. /.test(l)).length} actions`, threshold: 2, target: store, now: () => NOW * 1000, logger: silentLogger })
@@ -203,7 +203,7 @@ describe('SessionSummarizer', () => {
     summarizer.add(batch('s3', '', NOW - 1, ['f'], 1))
     await summarizer.complete()
     expect(errors).to.deep.equal([])
-    expect(summaries.map((s) => [s.sessionId, s.at])).to.deep.equal([['s1', NOW], ['s2', NOW], ['s3', NOW + 300]])
+    expect(summaries.map((s) => [s.sessionId, s.at])).to.deep.equal([['s1', NOW - 5], ['s2', NOW], ['s3', NOW + 300]])
     // A genuine connector summary after it is stored.
     expect(store.onSummary('s1', 'From the connector.', NOW + 1)).to.equal(true)
     const tight = new SessionSummarizer({ llm: () => 'x', threshold: 1, now: () => NOW * 1000, maxClockSkewSeconds: 0.5, logger: silentLogger })

@@ -145,6 +145,21 @@ describe('redis/fromRedisStream (real redis-server)', function () {
     expect(() => fromRedisStream(writer, { stream, group: 'g', consumer: 'c', lingerMs: -1 })).to.throw(TypeError, /lingerMs must be an integer from 0 to 1000/)
   })
 
+  it('a read blocking longer than node-redis\' 5 s default timer per command is not cut: no error in 6.5 s of blockMs 6000, and an entry then is read', async function () {
+    this.timeout(15_000)
+    const writer = await client()
+    const stream = name('long-block')
+    const logger = recordingLogger()
+    const got: string[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'c', blockMs: 6000, logger })
+      .subscribe((d) => { got.push(d.id); void d.ack() }))
+    await sleep(6500)
+    expect(logger.lines.map((l) => l.message)).to.deep.equal([])
+    const id = await redisAppender(writer, { stream })(payloads(1, 1, 61)[0]!)
+    await until(() => got.length === 1, 'the entry read')
+    expect(got).to.deep.equal([id])
+  })
+
   it('acks asked for in one turn go out as one XACK of all their ids; each caller learns its own entry was taken', async () => {
     const writer = await client()
     const stream = name('batched-acks')

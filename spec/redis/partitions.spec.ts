@@ -72,7 +72,7 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     // Both worked, and once both were live, each partition had one reader.
     expect(new Set(seen.map((s) => s.worker)).size).to.equal(2)
     for (let p = 0; p < 4; p++) expect(await pending(`${stream}:{${p}}`, 'g')).to.equal(0)
-    const owners = await Promise.all([0, 1, 2, 3].map(async (p) => String(await writer.sendCommand(['GET', `${stream}:{${p}}:lease:g`]))))
+    const owners = await Promise.all([0, 1, 2, 3].map(async (p) => String(await writer.sendCommand(['GET', `${stream}:{${p}}:lease:g`])).split('#')[0]))
     expect(owners.filter((o) => o === 'w1').length).to.equal(2)
     expect(owners.filter((o) => o === 'w2').length).to.equal(2)
   })
@@ -89,10 +89,10 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     const b = reader('b')
     keep(b)
     await until(async () => Number(await writer.sendCommand(['ZCARD', `${stream}:owners:g`])) === 2 &&
-      String(await writer.sendCommand(['GET', `${stream}:{1}:lease:g`])) === 'b', 'both live, b owning partition 1', 5000)
+      String(await writer.sendCommand(['GET', `${stream}:{1}:lease:g`])).startsWith('b#'), 'both live, b owning partition 1', 5000)
     a.unsubscribe()
     const left = Date.now()
-    await until(async () => String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`])) === 'b', 'b owning partition 0', 5000)
+    await until(async () => String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`])).startsWith('b#'), 'b owning partition 0', 5000)
     // Within one renewal period (leaseMs / 3 = 300 ms), not a whole lease.
     expect(Date.now() - left).to.be.lessThan(900)
     for (const p of payloads(10, 10, 8)) await append(p)
@@ -176,7 +176,7 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     keep(fromRedisStream(reader, { stream, group: 'g', consumer: 'w', partitions: 2, leaseMs: 600, blockMs: 100, timeoutMs: 300,
       logger: { error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) } })
       .subscribe({ next: (d) => { got.push(d.id); void d.ack() }, error: (e) => lines.push(`errored: ${e}`) }))
-    await until(async () => String(await reader.sendCommand(['GET', `${stream}:{1}:lease:g`])) === 'w', 'w owning both')
+    await until(async () => String(await reader.sendCommand(['GET', `${stream}:{1}:lease:g`])).startsWith('w#'), 'w owning both')
     await suite.redis.stop()
     await sleep(2000)
     await suite.redis.start()
@@ -234,5 +234,31 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     await until(() => lines.length === 2, 'the reader says it')
     expect(lines[1]).to.equal(`${stream} is partitioned 4 ways (as recorded in ${stream}:partitions) but used with partitions: none: ` +
       'entries would sit where no reader reads them')
+  })
+
+  it('two processes under one name (a misconfiguration): each partition still read by one subscription, a session never handled twice at once', async () => {
+    const writer = await client()
+    const stream = name('same-name')
+    const append = redisAppender(writer, { stream, partitions: 2 })
+    const busy = new Set<string>()
+    let overlaps = 0
+    const seen: string[] = []
+    for (let i = 0; i < 2; i++) {
+      keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'same', partitions: 2, leaseMs: 600, blockMs: 100, logger: silentLogger })
+        .pipe(mergeMap(async (d: RedisDelivery) => {
+          const session = sessionOf(d.payload)
+          if (busy.has(session)) overlaps++
+          busy.add(session)
+          await sleep(10)
+          busy.delete(session)
+          seen.push(`${session}@${d.payload.forwarded_at}`)
+          await d.ack()
+        }, 8)).subscribe())
+    }
+    await sleep(300)
+    for (const p of payloads(40, 4, 16)) await append(p)
+    await until(() => seen.length >= 40, 'forty handled', 10_000)
+    await sleep(200)
+    expect([seen.length, new Set(seen).size, overlaps]).to.deep.equal([40, 40, 0])
   })
 })

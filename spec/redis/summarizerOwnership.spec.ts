@@ -153,4 +153,58 @@ describe('SessionSummarizer on a partitioned Redis stream: acknowledged once the
     expect(wholly).to.be.greaterThan(0)
     expect(await pending(`${stream}:{0}`)).to.equal(batches.length - wholly)
   })
+
+  it('a delivery given to add() after its partition moved is released, not held: the next owner summarises every batch, in order', async () => {
+    const writer = await client()
+    const stream = name('late-add')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(4, 27)
+    const threshold = batches.reduce((n, b) => n + b.actions.length, 0)
+    const prompts: Array<{ worker: string; times: number[] }> = []
+    const summarizer = (worker: string) => new SessionSummarizer({ llm: (prompt) => (prompts.push({ worker, times: timesIn(prompt) }), 's'),
+      threshold, formatActions: format, logger: silentLogger })
+    const slow = summarizer('a')
+    // The app hands each delivery on 300 ms later (a queue of its own): the partition moves meanwhile.
+    const a = fromRedisStream(writer, { stream, group: 'g', consumer: 'a', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => setTimeout(() => slow.add(d.payload as ActionsPayload, d), 300))
+    for (const b of batches.slice(0, 3)) await append(b)
+    await sleep(100)
+    a.unsubscribe()
+    await sleep(400)
+    expect(slow.activeSessions).to.deep.equal([])
+    const fresh = summarizer('b')
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'b', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => fresh.add(d.payload as ActionsPayload, d)))
+    await append(batches[3]!)
+    await until(() => prompts.length === 1, 'one summary')
+    expect(prompts).to.deep.equal([{ worker: 'b', times: batches.map((b) => b.forwarded_at) }])
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'nothing pending')
+  })
+
+  it('a batch dated ahead of the clock, read again after a death between the summary\'s write and its XACK: summarised again rather than any batch lost', async () => {
+    const writer = await client()
+    const stream = name('future-read-again')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const batches = one(6, 28)
+    batches[0] = { ...batches[0]!, forwarded_at: 253_402_300_799 } // the year 9999, signed by the connector
+    const threshold = batches.slice(0, 3).reduce((n, b) => n + b.actions.length, 0)
+    const store = new RedisContextStore(writer, { prefix: `${stream}:ctx:`, logger: silentLogger })
+    const dying = await connect(suite.redis.url)
+    const summarised: number[][] = []
+    const a = new SessionSummarizer({ llm: (prompt) => (summarised.push(timesIn(prompt)), 'from a'), threshold, formatActions: format,
+      logger: silentLogger, target: { add: () => undefined, summaryTime: (id) => store.summaryTime(id),
+        onSummary: async (id, text, at) => { const ok = await store.onSummary(id, text, at); dying.destroy(); return ok } } })
+    fromRedisStream(dying, { stream, group: 'g', consumer: 'a', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe({ next: (d) => a.add(d.payload as ActionsPayload, d), error: () => undefined })
+    for (const b of batches.slice(0, 3)) await append(b)
+    await until(() => summarised.length === 1 && !dying.isOpen, 'a stored its summary and died')
+    const b = new SessionSummarizer({ llm: (prompt) => (summarised.push(timesIn(prompt)), 'from b'), threshold: 1, formatActions: format,
+      target: store, logger: silentLogger })
+    keep(fromRedisStream(writer, { stream, group: 'g', consumer: 'b', partitions: 1, leaseMs: 600, blockMs: 100, logger: silentLogger })
+      .subscribe((d) => b.add(d.payload as ActionsPayload, d)))
+    for (const batch of batches.slice(3)) await append(batch)
+    await until(async () => await pending(`${stream}:{0}`) === 0, 'all acknowledged', 5000)
+    // Every batch is in a summary: the three read again among them (a second time), none skipped.
+    expect(new Set(summarised.flat())).to.deep.equal(new Set(batches.map((x) => x.forwarded_at)))
+  })
 })

@@ -168,6 +168,8 @@ export class SessionSummarizer {
    * owner of the session reads the entries again and rebuilds it.
    */
   add(batch: ActionsPayload, delivery?: Held): void {
+    // Its partition moved before it got here: the batch is the next owner's (its abort was before this listener).
+    if (delivery?.signal?.aborted) return delivery.release()
     const id = batch.session_id ?? UNKNOWN_SESSION
     const known = this.sessions.get(id)
     // A revoked session ends with its summary under way; a batch of the session's new ownership starts afresh.
@@ -280,7 +282,9 @@ export class SessionSummarizer {
     Object.assign(session, { history: [], held: [], taken: held, count: 0, bytes: 0 })
     this.running.add(id)
     let at = -Infinity
-    for (const batch of taken) at = Math.max(at, batchTime(batch.forwarded_at, this.config))
+    for (const batch of taken) if (this.trusted(batch)) at = Math.max(at, batch.forwarded_at)
+    // None with a time of its own (absent, or ahead of this clock): now, as a time ahead counts.
+    if (at === -Infinity) at = batchTime(Infinity, this.config)
     const putBack = (error: SummarizerError) => {
       if (session.revoked) for (const delivery of held) delivery?.release()
       else if (this.sessions.get(id) === session) {
@@ -341,8 +345,10 @@ export class SessionSummarizer {
     this.running.add(id)
     session.unchecked = false
     const resume = (stored: unknown) => {
-      while (typeof stored === 'number' && session.history.length > 0 &&
-        batchTime(session.history[0]!.forwarded_at, this.config) <= stored) {
+      // Only batches with a time of their own: one without (absent, ahead of this clock) is summarised again rather
+      // than skipped, and nothing after it is skipped either.
+      while (typeof stored === 'number' && session.history.length > 0 && this.trusted(session.history[0]!) &&
+        session.history[0]!.forwarded_at <= stored) {
         const batch = session.history.shift()!
         session.count -= batch.actions.length
         for (const action of batch.actions) session.bytes -= estimatedBytes(action)
@@ -358,6 +364,11 @@ export class SessionSummarizer {
     }
     if (isThenable(stored)) within(stored, this.config.callTimeoutMs, undefined).then(resume, () => resume(undefined))
     else resume(stored)
+  }
+
+  /** A batch's `forwarded_at` is a time of its own: given, and not ahead of this clock past the allowed skew. */
+  private trusted(batch: ActionsPayload): boolean {
+    return batch.forwarded_at > 0 && batchTime(batch.forwarded_at, this.config) === batch.forwarded_at
   }
 
   /** Writes the summary to the target (awaited), then emits it once the target took it. */

@@ -6,7 +6,7 @@ import { from, map, mergeMap, type OperatorFunction } from 'rxjs'
 import type { Payload, UsertourTriggerPayload } from '../codecs.js'
 import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
 import { fenced, type Telemetry } from '../telemetry.js'
-import { scriptRunner, type RedisBytesClient } from './client.js'
+import { OWN_TIMEOUT, scriptRunner, type RedisBytesClient } from './client.js'
 import { nonEmpty, positiveInteger } from '../internal/options.js'
 import { bounded } from '../internal/within.js'
 import { layoutMismatch, partitionOf, partitionStream, recordedPartitions } from './partitions.js'
@@ -105,7 +105,7 @@ export function redisAppender(
     const value = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : JSON.stringify(event)
     checkLayout()
     const key = keyOf(event)
-    const id = client.sendCommand(['XADD', key, '*', body ? BODY_FIELD : PAYLOAD_FIELD, value])
+    const id = client.sendCommand(['XADD', key, '*', body ? BODY_FIELD : PAYLOAD_FIELD, value], OWN_TIMEOUT)
     let state = streams.get(key)
     if (state === undefined) streams.set(key, state = { sent: 0, offset: Number.POSITIVE_INFINITY, trimming: false })
     if (++state.sent + state.offset > maxLen + NODE && !state.trimming) {

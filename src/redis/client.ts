@@ -10,13 +10,22 @@
  */
 export interface RedisCommandClient {
   /** Sends one command; resolves with the raw reply, rejects on a Redis error or a broken connection. */
-  sendCommand(args: string[]): Promise<unknown>
+  sendCommand(args: string[], options?: CommandOptions): Promise<unknown>
 }
+
+/** What the bridge passes with each command: node-redis' own per-command timer off, ours bounding every call. */
+interface CommandOptions { readonly timeout?: number }
+/**
+ * Every command the bridge sends is bounded by a timeout of its own (or, for an append, by the adapter's
+ * `persistTimeoutMs`): node-redis 6's default 5 s timer per command (an AbortSignal each, about half an XADD's client
+ * CPU) is redundant, and would cut a read blocking longer than it.
+ */
+export const OWN_TIMEOUT: CommandOptions = { timeout: 0 }
 
 /** What `redisAppender` needs: a client that sends a Buffer argument as it is. A node-redis client is one. */
 export interface RedisBytesClient {
   /** Sends one command (a Buffer as it is); resolves with the raw reply, rejects on a Redis error or a lost link. */
-  sendCommand(args: [command: string, ...args: Array<string | Buffer>]): Promise<unknown>
+  sendCommand(args: [command: string, ...args: Array<string | Buffer>], options?: CommandOptions): Promise<unknown>
 }
 
 export interface RawEntry {
@@ -58,8 +67,9 @@ export function scriptRunner(client: RedisCommandClient | RedisBytesClient, sour
   let sha: string | undefined
   // A Buffer argument goes only to a client that takes one: redisAppender's.
   const evalsha = async (keys: string[], args: Array<string | Buffer>) => {
-    sha ??= String(await (client as RedisBytesClient).sendCommand(['SCRIPT', 'LOAD', source]))
-    return (client as RedisBytesClient).sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args])
+    sha ??= String(await (client as RedisBytesClient).sendCommand(['SCRIPT', 'LOAD', source], OWN_TIMEOUT))
+    const call: [string, ...Array<string | Buffer>] = ['EVALSHA', sha, String(keys.length), ...keys, ...args]
+    return (client as RedisBytesClient).sendCommand(call, OWN_TIMEOUT)
   }
   return async (keys: string[], args: Array<string | Buffer>): Promise<unknown> => {
     try {

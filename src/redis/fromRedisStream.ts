@@ -16,7 +16,7 @@ import { bounded } from '../internal/within.js'
 import { errorText, log, rateLimited } from '../logger.js'
 import type { RedisReaderProbe } from '../telemetry.js'
 import { BODY_FIELD, PAYLOAD_FIELD } from './append.js'
-import { parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
+import { OWN_TIMEOUT, parseEntries, streamEntries, type RawEntry, type RedisCommandClient } from './client.js'
 import { deliveryLimit, entryTrimmed, missingPayloadField, type RedisEntryError } from './errors.js'
 import { readerSettings, type FromRedisStreamOptions, type ReaderSettings } from './options.js'
 import {
@@ -557,7 +557,7 @@ function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id:
 
 /** `client` whose commands fail with a `TimeoutError` when Redis has not answered within `ms`. */
 const timed = (client: RedisCommandClient, ms: number): RedisCommandClient =>
-  ({ sendCommand: (args) => bounded(client.sendCommand(args), ms, 'Redis') })
+  ({ sendCommand: (args) => bounded(client.sendCommand(args, OWN_TIMEOUT), ms, 'Redis') })
 
 async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: string): Promise<void> {
   try {

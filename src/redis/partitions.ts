@@ -3,10 +3,11 @@
  * stable hash of its (product, session), and each partition is read by one worker at a time, the one holding its
  * lease (SET NX PX, renewed; Redis' single-instance lock). Leases spread evenly over the live workers.
  */
+import { randomUUID } from 'node:crypto'
 import { exhaustMap, Observable, Subject, timer } from 'rxjs'
 import { errorText, rateLimited } from '../logger.js'
 import { bounded, within } from '../internal/within.js'
-import type { RedisBytesClient, RedisCommandClient } from './client.js'
+import { OWN_TIMEOUT, type RedisBytesClient, type RedisCommandClient } from './client.js'
 import type { ReaderSettings } from './options.js'
 
 /** The partition of a session's events: FNV-1a of `product \n session`, the same in every process and version. */
@@ -64,7 +65,8 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]))
 return redis.call('ZRANGE', KEYS[1], 0, -1)`
-// Taken when free, renewed when ours (a worker restarted under its name takes its partitions back at once).
+// Taken when free, renewed when ours: held by a subscription (its name and a token of its own), so two processes
+// under one name never both hold a partition.
 const TAKE = `local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if v then return 0 end
@@ -83,10 +85,11 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
   const tick = Math.min(Math.floor(leaseMs / 3), 2000)
   const members = `${stream}:owners:${group}`
   const leaseKey = (p: number) => `${partitionStream(stream, p)}:lease:${group}`
-  const send = (args: string[]) => bounded(client.sendCommand(args), settings.timeoutMs, 'Redis')
+  const send = (args: string[]) => bounded(client.sendCommand(args, OWN_TIMEOUT), settings.timeoutMs, 'Redis')
   const say = rateLimited(10_000)
 
   return new Observable<Lease>((subscriber) => {
+    const holder = `${consumer}#${randomUUID()}`
     const held = new Map<number, Lease>()
     const lose = (lease: Lease) => {
       held.delete(lease.partition)
@@ -106,7 +109,7 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         held.delete(lease.partition)
         lease.stop.complete()
         lease.settled.complete()
-        return send(['EVAL', RELEASE, '1', leaseKey(lease.partition), consumer])
+        return send(['EVAL', RELEASE, '1', leaseKey(lease.partition), holder])
       }).catch(() => undefined) // not released: it expires within leaseMs
     }
     let checked = false
@@ -131,7 +134,7 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         if (lease !== undefined && !mine && !lease.leaving) giveUp(lease)
         // Renewed while it is given up too: it must not expire before its deliveries settled.
         if (lease === undefined && !mine) return
-        const taken = Number(await send(['EVAL', TAKE, '1', leaseKey(p), consumer, String(leaseMs)])) === 1
+        const taken = Number(await send(['EVAL', TAKE, '1', leaseKey(p), holder, String(leaseMs)])) === 1
         if (lease !== undefined) {
           if (!taken) return void (held.get(p) === lease && lose(lease))
           lease.renewedAt = now
