@@ -62,6 +62,35 @@ describe('proactive across workers: the state store and held deliveries', () => 
     expect(warnings[0]).to.match(/state not loaded \(.*no answer in 2000 ms\); it starts afresh/)
   })
 
+  it('applies an interaction that came while the session loaded once it has; one for a session not held here is its owner\'s', () => {
+    const scheduler = testScheduler()
+    const loads: string[] = []
+    const saved = new Set<string>()
+    scheduler.run(({ hot, expectObservable }) => {
+      const state = { load: (id: string) => (loads.push(id), later(scheduler, 50, null)), save: (id: string) => saved.add(id) }
+      const interactions = hot('10ms c d', { c: { sessionId: 'ps_1', kind: 'opened-chat' as const },
+        d: { sessionId: 'ps_2', kind: 'opened-chat' as const } })
+      // In the chat from 50 ms (the load): thinking 20.001 s later, then cooling down 60 s before the offer.
+      expectObservable(hot('a', { a: pingPong }).pipe(
+        proactive({ triggers: [pingPongTrigger()], interactions, state, scheduler }), map(label)))
+        .toBe('80051ms o', { o: 'ps_1:canonical_url_ping_pong' })
+    })
+    expect(loads).to.deep.equal(['ps_1'])
+    expect([...saved]).to.deep.equal(['ps_1'])
+  })
+
+  it('starts a session afresh when its store answers what is not a stored session, said at warn', () => {
+    const scheduler = testScheduler()
+    const warnings: string[] = []
+    scheduler.run(({ hot, expectObservable }) => {
+      const state = { load: () => ({ state: 'thinking' }) as unknown as StoredSession, save: () => undefined }
+      expectObservable(hot('a', { a: pingPong }).pipe(proactive({ triggers: [pingPongTrigger()], state, scheduler,
+        logger: { warn: (message) => { warnings.push(message) } } }), map(label)))
+        .toBe('o', { o: 'ps_1:canonical_url_ping_pong' })
+    })
+    expect(warnings).to.deep.equal(['proactive: a session\'s state not loaded (not a stored session); it starts afresh'])
+  })
+
   it('sends an offer once the save holding it answered: the last offer, the offered state and the trigger\'s cooldown', () => {
     const scheduler = testScheduler()
     const saves: Array<[string, StoredSession]> = []
@@ -79,6 +108,26 @@ describe('proactive across workers: the state store and held deliveries', () => 
     const texts = saves.map(([, s]) => JSON.stringify(s))
     expect(new Set(texts).size).to.equal(texts.length)
     expect(saves.at(-1)![1].state.mode).to.equal('thinking')
+  })
+
+  it('keeps at most 8 offers waiting for a slow save: the oldest goes out unsaved', () => {
+    const scheduler = testScheduler()
+    const at: number[] = []
+    const warnings: string[] = []
+    let saves = 0
+    scheduler.run(({ cold }) => {
+      const state = { load: () => null, save: () => (saves++, new Promise(() => undefined)) }
+      const fast = pingPongTrigger({ interactionTimeoutSeconds: 0.01, cooldownSeconds: 0.01 })
+      cold('a', { a: pingPong }).pipe(proactive({ triggers: [fast], state, scheduler, stateTimeoutMs: 60_000,
+        minIntervalSeconds: 0.1, interactionTimeoutSeconds: 0.01, cooldownSeconds: 0.01, lookbackSeconds: 1.05,
+        logger: { warn: (message) => { warnings.push(message) } } }))
+        .subscribe((offer) => at.push(Math.round(offer.at * 1000)))
+    })
+    // An offer every 100 ms until the batch leaves the lookback (11 in all); the first waits for the save out, 8 for
+    // the next: the 10th and 11th push the oldest two out at once. Each save times out (logged) and lets its own out.
+    expect(at).to.deep.equal([100, 200, 0, 301, 401, 501, 601, 701, 801, 901, 1002])
+    expect(saves).to.equal(2)
+    expect(warnings).to.deep.equal(['proactive: a session\'s state not saved (no answer in 60000 ms)']) // 1 per 10 s
   })
 
   it('holds each delivery while its batch is in the window and acknowledges it as it leaves; a summary at once', () => {
