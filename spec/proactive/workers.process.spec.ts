@@ -3,7 +3,8 @@
  * match, go through a partitioned stream to two workers running `proactive` with `redisProactiveState`. One offer
  * per session per interval across both, no offer twice, and after the owner of a session that was just offered is
  * SIGKILLed, the other takes its partitions over (rebuilding the windows from the pending entries, loading the
- * sessions' gating) without offering again inside the interval.
+ * sessions' gating) without offering again inside the interval; 4 s later the dead one comes back under its name
+ * and is given them back (the other's partitions move: their signal aborts, its sessions are dropped).
  */
 import { expect } from 'chai'
 import { redisAppender } from '../../src/redis/index.js'
@@ -58,17 +59,19 @@ describe('proactive across worker processes: one offer per interval, none twice,
     const append = redisAppender(writer, { stream, partitions: PARTITIONS })
     const start = (worker: string) => runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream,
       PREFIX: `${stream}:state:`, NAME: worker, ...env }, 50_000)
-    const workers = [start('w1'), start('w2')]
+    const names = ['w1', 'w2']
+    const workers = names.map(start)
     try {
       await Promise.all(workers.map((w) => until(() => w.out().includes('ready'), 'a worker ready', 20_000)))
       const owner = async (p: number) => String(await writer.sendCommand(['GET', `${stream}:{${p}}:lease:offers`]))
       await until(async () => new Set(await Promise.all([0, 1, 2, 3].map(owner))).size === 2, 'both workers owning partitions', 10_000)
       const sessions = ['s1', 's2', 's3', 's4', 's5', 's6']
       let n = 0
-      let killed: { victim: Program; at: number } | undefined
+      let killed: { victim: string; at: number } | undefined
+      let back: number | undefined
       let counts: number[] | undefined
       const sending = Date.now()
-      while (Date.now() - sending < 9000) {
+      while (Date.now() - sending < 13_000) {
         for (const session of sessions) {
           const now = Date.now() / 1000
           n++
@@ -80,15 +83,20 @@ describe('proactive across worker processes: one offer per interval, none twice,
         const fresh = workers.find((w, i) => counts !== undefined && offersOf(w).length > counts[i]!)
         if (killed === undefined && fresh !== undefined) {
           fresh.kill('SIGKILL')
-          killed = { victim: fresh, at: Date.now() / 1000 }
+          killed = { victim: names[workers.indexOf(fresh)]!, at: Date.now() / 1000 }
+        }
+        // 4 s later it comes back under its name: the other gives its partitions up (their signal aborts).
+        if (killed !== undefined && back === undefined && Date.now() / 1000 > killed.at + 4) {
+          workers.push(start(killed.victim))
+          back = Date.now() / 1000
         }
         await sleep(250)
       }
       await sleep(1000)
-      const survivor = workers.find((w) => w !== killed!.victim)!
-      survivor.kill('SIGTERM')
+      for (const w of workers) if (w.alive()) w.kill('SIGTERM')
       const codes = await Promise.all(workers.map((w) => w.exited))
-      return { offers: workers.flatMap(offersOf), killed: killed!, codes, sessions, errors: workers.map((w) => w.err()).join('') }
+      return { offers: workers.flatMap(offersOf), killed: killed!, back: back!, codes, sessions,
+        errors: workers.map((w) => w.err()).join('') }
     } finally {
       for (const w of workers) if (w.alive()) w.kill('SIGKILL')
     }
@@ -102,19 +110,20 @@ describe('proactive across worker processes: one offer per interval, none twice,
     return { bySession, shortest }
   }
 
-  it('offers each session once per interval across both, no offer id twice; the owner SIGKILLed right after an offer: the other goes on without offering again inside the interval', async () => {
-    const { offers, killed, codes, sessions, errors } = await run('state')
+  it('offers each session once per interval across both, no offer id twice; the owner SIGKILLed right after an offer: the other goes on without offering again inside the interval, and gives the sessions back when it returns', async () => {
+    const { offers, killed, back, codes, sessions, errors } = await run('state')
     expect(errors).to.equal('')
-    expect(codes.sort()).to.deep.equal([0, null])
+    expect(codes.sort()).to.deep.equal([0, 0, null])
     expect(new Set(offers.map((o) => o.offerId)).size, 'offer ids').to.equal(offers.length)
     const { bySession, shortest } = gaps(offers)
     expect(shortest, 'shortest gap between two offers of a session (s)').to.be.at.least(INTERVAL - 0.01)
     // The rule matched on every batch: each session was offered to again after each interval, by one worker or the other.
     for (const session of sessions) expect(bySession.get(session)?.length ?? 0, session).to.be.at.least(2)
-    // The victim's sessions went on at the survivor, after the kill.
-    const victim = offersOf(killed.victim).map((o) => o.session)
-    const after = offers.filter((o) => o.at > killed.at && victim.includes(o.session))
-    expect(after.length, 'offers of the victim\'s sessions after the kill').to.be.greaterThan(0)
-    expect(after.every((o) => o.worker !== offersOf(killed.victim)[0]!.worker)).to.equal(true)
+    // The victim's sessions went on at the survivor after the kill, and at the victim again once it was back.
+    const victim = new Set(offers.filter((o) => o.worker === killed.victim && o.at < killed.at).map((o) => o.session))
+    const between = offers.filter((o) => o.at > killed.at && o.at < back && victim.has(o.session))
+    expect(between.length, 'offers of the victim\'s sessions after the kill').to.be.greaterThan(0)
+    expect(between.every((o) => o.worker !== killed.victim)).to.equal(true)
+    expect(offers.filter((o) => o.at > back && o.worker === killed.victim).length, 'offers once back').to.be.greaterThan(0)
   })
 })
