@@ -22,18 +22,23 @@ const WORKER = `
   import { createClient } from 'redis'
   import { silentLogger } from 'autoplay-rx'
   import { fromRedisStream } from 'autoplay-rx/redis'
-  import { pingPongTrigger, proactive, redisProactiveState } from 'autoplay-rx/proactive'
+  import { pingPongTrigger, predicateTrigger, proactive, redisProactiveState } from 'autoplay-rx/proactive'
 
   const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true })
   redis.on('error', (error) => console.error('redis:', error.message))
   await redis.connect()
   const state = process.env.STATE === 'off' ? undefined : redisProactiveState(redis, { prefix: process.env.PREFIX })
+  // Ping-pong, saying where its window starts: a window rebuilt after a move starts before the move.
+  const pingPong = pingPongTrigger()
+  const trigger = predicateTrigger({ id: 'ping_pong', body: 'Need help?', interactionTimeoutSeconds: 0.5,
+    cooldownSeconds: 1, when: (context, now) => pingPong.evaluate(context, now) !== undefined,
+    metadata: (context) => ({ since: context.actions[0].timestamp_start }) })
   const subscription = fromRedisStream(redis, { stream: process.env.STREAM, group: 'offers', consumer: process.env.NAME,
     partitions: ${PARTITIONS}, leaseMs: ${LEASE_MS}, blockMs: 200, logger: silentLogger })
-    .pipe(proactive({ triggers: [pingPongTrigger({ interactionTimeoutSeconds: 0.5, cooldownSeconds: 1 })], state,
-      minIntervalSeconds: ${INTERVAL}, cooldownSeconds: 1, lookbackSeconds: 3, logger: silentLogger }))
+    .pipe(proactive({ triggers: [trigger], state, minIntervalSeconds: ${INTERVAL}, cooldownSeconds: 1,
+      lookbackSeconds: 5, logger: silentLogger }))
     .subscribe((offer) => console.log(JSON.stringify({ worker: process.env.NAME, session: offer.sessionId,
-      offerId: offer.offerId, at: offer.at })))
+      offerId: offer.offerId, at: offer.at, since: offer.metadata.since })))
   process.on('SIGTERM', async () => {
     subscription.unsubscribe()
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -43,7 +48,14 @@ const WORKER = `
   console.log('ready')
 `
 
-interface Offer { readonly worker: string; readonly session: string; readonly offerId: string; readonly at: number }
+interface Offer {
+  readonly worker: string
+  readonly session: string
+  readonly offerId: string
+  readonly at: number
+  /** When the window it was found in starts. */
+  readonly since: number
+}
 const offersOf = (program: Program): Offer[] =>
   program.out().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Offer)
 
@@ -124,6 +136,12 @@ describe('proactive across worker processes: one offer per interval, none twice,
     const between = offers.filter((o) => o.at > killed.at && o.at < back && victim.has(o.session))
     expect(between.length, 'offers of the victim\'s sessions after the kill').to.be.greaterThan(0)
     expect(between.every((o) => o.worker !== killed.victim)).to.equal(true)
+    // Each window there was rebuilt from the entries the victim held: it starts before the victim's last offer in it.
+    for (const session of victim) {
+      const last = offers.filter((o) => o.session === session && o.at < killed.at).at(-1)!
+      const next = between.find((o) => o.session === session)
+      if (next !== undefined) expect(next.since, `${session}'s window at the survivor`).to.be.below(last.at)
+    }
     expect(offers.filter((o) => o.at > back && o.worker === killed.victim).length, 'offers once back').to.be.greaterThan(0)
   })
 })
