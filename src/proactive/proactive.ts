@@ -165,6 +165,9 @@ interface Shared {
  * when a batch or an interaction arrives and when time alone could change the answer; it gets an offer only in
  * the `thinking` state, outside a cooldown, `minIntervalSeconds` after its last offer, from a trigger not in its
  * own cooldown. Completes and errors with the source; a trigger that throws is logged and taken as no match.
+ * Across workers, give it a partitioned `fromRedisStream`'s deliveries (each held while its batch is in the window)
+ * and a `state` store such as `redisProactiveState`: a session's next owner rebuilds its window and goes on from its
+ * gating, so it is offered once per interval (docs/proactive.md, "Across workers").
  *
  * @example
  * ```ts
