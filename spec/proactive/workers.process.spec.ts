@@ -60,7 +60,7 @@ const offersOf = (program: Program): Offer[] =>
   program.out().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Offer)
 
 describe('proactive across worker processes: one offer per interval, none twice, a SIGKILLed owner taken over (issue 25)', function () {
-  this.timeout(60_000)
+  this.timeout(90_000)
   const suite = redisSuite()
   const { name, client } = suite
 
@@ -70,7 +70,7 @@ describe('proactive across worker processes: one offer per interval, none twice,
     const stream = name(label)
     const append = redisAppender(writer, { stream, partitions: PARTITIONS })
     const start = (worker: string) => runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream,
-      PREFIX: `${stream}:state:`, NAME: worker, ...env }, 50_000)
+      PREFIX: `${stream}:state:`, NAME: worker, ...env }, 60_000)
     const names = ['w1', 'w2']
     const workers = names.map(start)
     try {
@@ -82,8 +82,11 @@ describe('proactive across worker processes: one offer per interval, none twice,
       let killed: { victim: string; at: number } | undefined
       let back: number | undefined
       let counts: number[] | undefined
+      let restarted: Program | undefined
+      let backOffered: number | undefined
       const sending = Date.now()
-      while (Date.now() - sending < 13_000) {
+      // Until the one back has offered and one more interval passed (at most 30 s, then 'offers once back' fails).
+      while (Date.now() - sending < 30_000 && !(backOffered !== undefined && Date.now() - backOffered > 3500)) {
         for (const session of sessions) {
           const now = Date.now() / 1000
           n++
@@ -99,9 +102,10 @@ describe('proactive across worker processes: one offer per interval, none twice,
         }
         // 4 s later it comes back under its name: the other gives its partitions up (their signal aborts).
         if (killed !== undefined && back === undefined && Date.now() / 1000 > killed.at + 4) {
-          workers.push(start(killed.victim))
+          workers.push(restarted = start(killed.victim))
           back = Date.now() / 1000
         }
+        if (restarted !== undefined && backOffered === undefined && offersOf(restarted).length > 0) backOffered = Date.now()
         await sleep(250)
       }
       await sleep(1000)
