@@ -18,8 +18,9 @@ const root = join(import.meta.dirname, '..')
 // an attack: lease tokens, a late add released, times of their own) took it to 6,127. Held there.
 const MAX_CODE_LINES = 6_127
 // `autoplay-rx/proactive` (#25), counted on its own: its pure core is 314 lines; the operator, gating and timers
-// to come have the rest of this.
-const MAX_PROACTIVE_LINES = 900
+// took it to about 880 (one timer queue for all sessions among them); holding across workers (a state store loaded
+// and saved per session, deliveries held while in the window, released when a partition moves) to about 1,050.
+const MAX_PROACTIVE_LINES = 1_060
 const MAX_LINE = 120
 
 function files(dir: string): string[] {

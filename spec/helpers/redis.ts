@@ -73,7 +73,7 @@ export async function connect(url: string) {
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 /** The package's entry points (package.json `exports`), as source files. */
-const entries: Record<string, string> = { '': 'index.ts', '/node': 'adapters/node.ts', '/web': 'adapters/web.ts', '/fastify': 'adapters/fastify.ts', '/redis': 'redis/index.ts' }
+const entries: Record<string, string> = { '': 'index.ts', '/node': 'adapters/node.ts', '/web': 'adapters/web.ts', '/fastify': 'adapters/fastify.ts', '/redis': 'redis/index.ts', '/proactive': 'proactive/index.ts' }
 
 /** A new folder under the repository's ignored .scratch/ (remove it when done). */
 export function scratchDir(prefix: string): string {

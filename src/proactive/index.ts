@@ -27,3 +27,4 @@ export { matchTriggers, predicateTrigger, type ProactiveTrigger, type TriggerMat
 export { pageDwellTrigger, pingPongTrigger, sectionPlaybookTrigger } from './builtins.js'
 export { sessionTransition, type SessionState } from './session.js'
 export { proactive, type ProactiveOffer } from './proactive.js'
+export { redisProactiveState } from './store.js'

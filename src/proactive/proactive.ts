@@ -3,10 +3,10 @@
  * changes an answer (a dwell passing, a timeout or cooldown ending): one queue and one timer for all, so nothing polls.
  */
 import {
-  asyncScheduler, finalize, from, Observable, throwError, timeout, type OperatorFunction, type SchedulerLike,
+  asyncScheduler, defer, finalize, from, Observable, of, throwError, timeout, type OperatorFunction, type SchedulerLike,
   type Subscription,
 } from 'rxjs'
-import type { ActionsPayload } from '../codecs.js'
+import type { ActionsPayload, Payload } from '../codecs.js'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { must, positiveInteger, positiveNumber } from '../internal/options.js'
 import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
@@ -15,6 +15,7 @@ import { proactiveContext, type ProactiveContext } from './context.js'
 import { DueQueue } from './dueQueue.js'
 import { breakerStep, CLOSED, RecentMap, windowCounts, type Breaker, type BreakerOptions } from './gates.js'
 import { sessionTransition, type SessionEvent, type SessionOptions, type SessionState } from './session.js'
+import { restore, toStored, type SessionStore, type StoredSession } from './store.js'
 import { matchTriggers, type ProactiveTrigger, type TriggerMatch } from './triggers.js'
 
 /** An offer to make now: the match, whose session it is, and when (Unix seconds, on the scheduler's clock). */
@@ -58,6 +59,15 @@ interface RateLimits {
 
 type Outcome = Parameters<NonNullable<Telemetry['proactiveOffer']>>[1]
 
+/** A batch's delivery, as a partitioned `fromRedisStream` hands it out (a `RedisDelivery` is one). */
+interface Delivered {
+  readonly payload: Payload
+  ack(): unknown
+  release(): void
+  hold?(): boolean
+  readonly signal?: AbortSignal
+}
+
 /** The options of {@link proactive}; a bad value is refused with a `TypeError` naming it. */
 interface ProactiveOptions extends SessionOptions {
   /** The rules, in order; the first that holds (and is not cooling down in the session) is offered. */
@@ -96,6 +106,10 @@ interface ProactiveOptions extends SessionOptions {
   readonly maxJudgesPerMinute?: number | undefined
   /** Told each offer made or held back, by trigger and outcome (`proactiveOffer`); default none. */
   readonly telemetry?: Pick<Telemetry, 'proactiveOffer'> | undefined
+  /** Each session's gating, loaded before its first batch here is evaluated and saved before an offer; none. */
+  readonly state?: SessionStore | undefined
+  /** How long a load or save of `state` is awaited; default 2,000. */
+  readonly stateTimeoutMs?: number | undefined
 }
 
 /** No batches, or no sizes kept apart: one frozen array for every session, never pushed to. */
@@ -124,6 +138,26 @@ interface Session {
   judging: Subscription | undefined
   /** The last held outcome counted (`trigger:outcome`), so that a held offer counts once per reason. */
   held: string | undefined
+  /** With deliveries or a `state` store. */
+  shared: Shared | undefined
+}
+
+/** A session's deliveries held while their batches are in its window, and its `state` load and saves. */
+interface Shared {
+  /** The delivery of each batch (aligned with `batches`). */
+  held: Array<Delivered | undefined>
+  signal?: AbortSignal | undefined
+  /** Evaluation waits for the load; interactions meanwhile are kept (at most 16). */
+  loading?: Subscription | undefined
+  events?: SessionEvent[]
+  saving?: Subscription | undefined
+  /** What was saved last (JSON), and whether the session changed while a save was out. */
+  saved?: string
+  dirty?: boolean
+  /** Offers made, emitted once the save that holds them answers. */
+  offers?: ProactiveOffer[]
+  /** Settles the held deliveries once the save out answers. */
+  after?: (() => void) | undefined
 }
 
 /**
@@ -131,6 +165,9 @@ interface Session {
  * when a batch or an interaction arrives and when time alone could change the answer; it gets an offer only in
  * the `thinking` state, outside a cooldown, `minIntervalSeconds` after its last offer, from a trigger not in its
  * own cooldown. Completes and errors with the source; a trigger that throws is logged and taken as no match.
+ * Across workers, give it a partitioned `fromRedisStream`'s deliveries (each held while its batch is in the window)
+ * and a `state` store such as `redisProactiveState`: a session's next owner rebuilds its window and goes on from its
+ * gating, so it is offered once per interval (docs/proactive.md, "Across workers").
  *
  * @example
  * ```ts
@@ -143,8 +180,10 @@ interface Session {
  * chat.onClick((sessionId) => interactions.next({ sessionId, kind: 'clicked' }))
  * ```
  */
-export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPayload, ProactiveOffer> {
+export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPayload | Delivered, ProactiveOffer> {
   const { triggers, interactions, scheduler = asyncScheduler, logger = consoleLogger, judge, breaker = {} } = options
+  const { state: store } = options
+  const storeTimeoutMs = positiveNumber('stateTimeoutMs', options.stateTimeoutMs ?? 2000)
   const minInterval = positiveNumber('minIntervalSeconds', options.minIntervalSeconds ?? 300)
   const lookback = positiveNumber('lookbackSeconds', options.lookbackSeconds ?? 120)
   const maxActions = positiveInteger('maxActions', options.maxActions ?? 50)
@@ -171,7 +210,11 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
   breakerStep(CLOSED, 'check', 0, breaker)
   // One line per 10 s for each thing said, so that one cannot hide another.
   const said = () => rateLimited(10_000)
-  const [warn, report, counted, judged, misjudged] = [said(), said(), said(), said(), said()]
+  const [warn, report, counted, judged, misjudged, stored] = [said(), said(), said(), said(), said(), said()]
+  // An answer awaited for at most `ms` (the judge's, the store's); a sync value at once.
+  const answer = <A>(value: A | PromiseLike<A>, ms: number): Observable<A> => typeof (value as PromiseLike<A>)?.then
+    !== 'function' ? of(value as A) : from(value as PromiseLike<A>).pipe(timeout({ first: ms, scheduler,
+      with: () => throwError(() => new Error(`no answer in ${ms} ms`)) }))
   // A rule that throws is the app's bug: logged (one line per 10 s) and taken as no match for this evaluation,
   // never the end of every session's offers.
   const attempt = <A>(trigger: ProactiveTrigger, run: () => A): A | undefined => {
@@ -206,14 +249,34 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     const queue = new DueQueue<Session>()
     let wakeup: Subscription | undefined
     let wakeupAt = Infinity
-    const release = (id: string, session: Session) => {
+    const saves = new Map<Subscription, Shared>() // stopped with the output
+    // The source completed: the output too, once the loads and saves out have answered (and their offers are out).
+    let [ending, out] = [false, 0]
+    const stored$ = <A>(call: () => A | PromiseLike<A>) => {
+      out++
+      return defer(() => answer(call(), storeTimeoutMs)).pipe(finalize(() => {
+        if (--out === 0 && ending) subscriber.complete()
+      }))
+    }
+    const signals = new WeakSet<AbortSignal>()
+    /** Forgets a session; its held deliveries acknowledged (state dropped) or released (for the next owner). */
+    const release = (id: string, session: Session, how: 'ack' | 'release' = 'ack') => {
       queue.disarm(session)
       if (queue.live === 0) rearm(Infinity) // nothing left to wait for: no timer keeps the process up
       session.judging?.unsubscribe()
       total -= session.bytes
       holding.delete(session)
       sessions.delete(id)
+      const shared = session.shared
+      if (shared === undefined) return
+      shared.loading?.unsubscribe()
+      const held = shared.held.splice(0)
+      shared.after = () => { for (const delivery of held) void (how === 'ack' ? delivery?.ack() : delivery?.release()) }
+      // Released only once the save out answered, so the next owner loads what this one offered.
+      if (shared.saving === undefined || shared.saving.closed) settleHeld(shared)
     }
+    const settleHeld = (shared: Shared, after = shared.after) => void (shared.after = undefined, after?.())
+    const sharedOf = (session: Session) => session.shared ??= { held: Array<undefined>(session.batches.length) }
     /** The session, made the most recently active (the map's order is the eviction order). */
     const open = (id: string, now: number): Session => {
       const found = sessions.get(id)
@@ -226,7 +289,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       }
       const session: Session = found ?? {
         id, batches: NONE, sizes: NONE, bytes: 0, state: thinking, offerTimeout: 0, lastOfferAt: -Infinity,
-        cooldowns: undefined, timerAt: Infinity, judging: undefined, held: undefined,
+        cooldowns: undefined, timerAt: Infinity, judging: undefined, held: undefined, shared: undefined,
       }
       sessions.set(id, session)
       return session
@@ -236,6 +299,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       session.bytes -= size
       total -= size
       session.batches.splice(i, 1)
+      void session.shared?.held.splice(i, 1)[0]?.ack() // out of the window: nothing to rebuild from it
       if (session.sizes !== NONE) session.sizes.splice(i, 1)
       if (session.batches.length > 0) return
       session.batches = session.sizes = NONE
@@ -308,7 +372,57 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       perSession.add(keys.session, offer.at)
       if (keys.user !== null) perUser.add(keys.user, offer.at)
       count(session, offer.triggerId, 'fired')
-      subscriber.next(offer)
+      if (store === undefined) subscriber.next(offer)
+      else save(id, session, offer)
+    }
+    /** Saves the session's gating if it changed, one save out at a time; offers go out once saved (or not, logged). */
+    const save = (id: string, session: Session, offer?: ProactiveOffer) => {
+      const shared = sharedOf(session)
+      // At most 8 wait for the next save: the oldest goes out unsaved (a store this slow is said already).
+      if (offer !== undefined && (shared.offers ??= []).push(offer) > 8) subscriber.next(shared.offers.shift()!)
+      if (shared.saving !== undefined) return void (shared.dirty = true)
+      const snapshot = toStored(session)
+      const text = JSON.stringify(snapshot)
+      if (text === shared.saved && shared.offers === undefined) return
+      const offers = shared.offers ?? []
+      shared.saved = text
+      shared.offers = undefined
+      const answered = (error?: unknown) => {
+        if (error !== undefined) stored(logger, 'warn', `proactive: a session's state not saved (${errorText(error)})`)
+        if (shared.saving !== undefined) saves.delete(shared.saving)
+        shared.saving = undefined
+        for (const made of offers) subscriber.next(made)
+        if (shared.dirty === true) {
+          shared.dirty = false
+          save(id, session)
+        }
+        if (shared.saving === undefined) settleHeld(shared)
+      }
+      const saving = stored$(() => store!.save(id, snapshot)).subscribe({ complete: () => answered(),
+        error: guard(answered) })
+      if (!saving.closed) saves.set(shared.saving = saving, shared) // a sync store answered already
+    }
+    /** Evaluation of a session new here waits for its stored gating; none in time: it starts afresh (logged). */
+    const load = (id: string, session: Session) => {
+      const shared = sharedOf(session)
+      const loaded = guard((found?: StoredSession | null, error?: unknown) => {
+        shared.loading = undefined
+        try {
+          if (error === undefined && found != null) shared.saved = JSON.stringify(restore(session, found))
+        } catch (invalid) {
+          error = invalid
+        }
+        if (error !== undefined) {
+          stored(logger, 'warn', `proactive: a session's state not loaded (${errorText(error)}); it starts afresh`)
+        }
+        const now = scheduler.now() / 1000
+        step(session, { type: 'tick' }, now)
+        for (const event of shared.events?.splice(0) ?? []) step(session, event, now)
+        settle(id, session)
+      })
+      const loading = stored$(() => store!.load(id))
+        .subscribe({ next: (found) => loaded(found), error: (error: unknown) => loaded(null, error) })
+      if (!loading.closed) shared.loading = loading
     }
     /** A refusal holds the trigger for its cooldown in the session, so the judge is not asked again at once. */
     const refuse = (session: Session, offer: ProactiveOffer, now: number, why?: string) => {
@@ -343,11 +457,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         session.judging = undefined
         return sessions.get(id) === session
       }
-      session.judging = from(verdict).pipe(
-        timeout({ first: judgeTimeoutMs, scheduler,
-          with: () => throwError(() => new Error(`no answer in ${judgeTimeoutMs} ms`)) }),
-        finalize(() => inFlight--),
-      ).subscribe({
+      session.judging = answer(verdict, judgeTimeoutMs).pipe(finalize(() => inFlight--)).subscribe({
         next: guard((approved: boolean) => {
           if (!answered()) return
           if (approved === true) return settle(id, session, undefined, { ...offer, at: scheduler.now() / 1000 })
@@ -368,6 +478,11 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
      * it is next due or releases it.
      */
     const settle = (id: string, session: Session, event?: SessionEvent, approved?: ProactiveOffer): void => {
+      const { shared } = session
+      if (shared?.loading !== undefined) {
+        if (event !== undefined && (shared.events ??= []).length < 16) shared.events.push(event)
+        return
+      }
       const now = scheduler.now() / 1000
       step(session, { type: 'tick' }, now)
       if (event !== undefined) step(session, event, now)
@@ -400,6 +515,7 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
         if (first !== undefined) count(session, first.triggerId, held?.[0] ?? 'cooldown')
       }
       if (sessions.get(id) !== session) return // the consumer's reaction released it
+      if (store !== undefined) save(id, session)
       const at = Math.min(held?.[1] ?? Infinity,
         wakeAt(session, now, match === undefined && held === undefined ? context : null, candidates))
       if (at === Infinity) return release(id, session)
@@ -459,10 +575,30 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       }
     }
 
+    /** Its partition moved: its sessions go, their deliveries released to the next owner, nothing offered. */
+    const revoked = (signal: AbortSignal) => () => {
+      for (const [id, session] of [...sessions]) if (session.shared?.signal === signal) release(id, session, 'release')
+    }
     const fromSource = source.subscribe({
-      next: guard((batch: ActionsPayload) => {
-        if (batch.session_id === null || batch.session_id === '') return // no session to offer in
+      next: guard((item: ActionsPayload | Delivered) => {
+        const delivery = 'payload' in item ? item : undefined
+        const batch = (delivery?.payload ?? item) as ActionsPayload
+        // No session to offer in (or a summary's delivery): nothing to keep.
+        if (!batch.session_id || delivery?.payload.type === 'summary') return void delivery?.ack()
+        if (delivery?.signal?.aborted === true) return delivery.release()
+        const fresh = !sessions.has(batch.session_id)
         const session = open(batch.session_id, scheduler.now() / 1000)
+        if (delivery !== undefined || store !== undefined || session.shared !== undefined) {
+          const shared = sharedOf(session)
+          // Held while the batch is in the window, so a next owner rebuilds the window from the pending entries.
+          shared.held.push(delivery?.hold?.() === true ? delivery : void delivery?.ack())
+          const { signal } = delivery ?? {}
+          if (signal !== undefined && !signals.has(signal)) {
+            signals.add(signal)
+            signal.addEventListener('abort', revoked(signal), { once: true })
+          }
+          shared.signal = signal ?? shared.signal
+        }
         keep(session, batch, estimatedBytes(batch))
         while (session.batches.length > maxActions) drop(session, 0)
         if (session.bytes > maxBytes && session.batches.length > 1) {
@@ -479,10 +615,14 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
           warn(logger, 'warn', `proactive: the batches kept passed ${maxTotalBytes} bytes (maxBytes); dropped the ` +
             'least recently active sessions\' oldest')
         }
-        settle(batch.session_id, session)
+        if (fresh && store !== undefined) load(batch.session_id, session)
+        else settle(batch.session_id, session)
       }),
       error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
+      complete: () => {
+        ending = true
+        if (out === 0) subscriber.complete()
+      },
     })
     const fromApp = interactions?.subscribe({
       next: guard(({ sessionId, kind, tourId, ...delivery }: Interaction) => {
@@ -491,6 +631,8 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
           if ((delivery.surface ?? surface) !== surface || product === undefined) return // another operator's
           return void breakerOf(product, kind === 'delivered' ? 'success' : 'failure', scheduler.now() / 1000)
         }
+        // With a store, the worker holding the session applies it (send each to every worker).
+        if (store !== undefined && !sessions.has(sessionId)) return
         const event: SessionEvent = kind === 'dismissed' ? { type: 'reacted' }
           : kind === 'tour-started' ? { type: kind, tourId } : { type: kind }
         settle(sessionId, open(sessionId, scheduler.now() / 1000), event)
@@ -500,7 +642,12 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
     return () => {
       fromSource.unsubscribe()
       fromApp?.unsubscribe()
-      for (const [id, session] of [...sessions]) release(id, session) // the last empties the queue and its timer
+      for (const [saving, shared] of saves) {
+        saving.unsubscribe()
+        settleHeld(shared)
+      }
+      // The last empties the queue and its timer.
+      for (const [id, session] of [...sessions]) release(id, session, 'release')
     }
   })
 }
