@@ -62,9 +62,13 @@ type Outcome = Parameters<NonNullable<Telemetry['proactiveOffer']>>[1]
 /** A batch's delivery, as a partitioned `fromRedisStream` hands it out (a `RedisDelivery` is one). */
 interface Delivered {
   readonly payload: Payload
+  /** Called once its batch has left the window (or its session was dropped). */
   ack(): unknown
+  /** Called when its partition moved: the next owner rebuilds the window from it. */
   release(): void
+  /** Called as it enters the window: `true` when it can stay pending until then. */
   hold?(): boolean
+  /** Aborted when its partition moves. */
   readonly signal?: AbortSignal
 }
 

@@ -17,7 +17,9 @@ export interface StoredSession {
 
 /** Where `proactive` keeps each session's gating across workers (`redisProactiveState` is one). */
 export interface SessionStore {
+  /** The session's stored gating, or nothing for a session never saved; within `stateTimeoutMs`. */
   load(sessionId: string): StoredSession | null | undefined | PromiseLike<StoredSession | null | undefined>
+  /** Stores it (one save per session at a time); an offer goes out once the save holding it answers. */
   save(sessionId: string, session: StoredSession): unknown
 }
 
@@ -62,7 +64,7 @@ interface RedisProactiveStateOptions {
  *   .subscribe((offer) => chat.offer(offer.sessionId, offer.offerId, offer.body, offer.replyLabels))
  * ```
  */
-export function redisProactiveState(client: RedisCommandClient, options: RedisProactiveStateOptions = {}) {
+export function redisProactiveState(client: RedisCommandClient, options: RedisProactiveStateOptions = {}): SessionStore {
   const prefix = options.prefix ?? 'autoplay:proactive:'
   const ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 3600))
   return {

@@ -14,7 +14,7 @@ export interface RedisCommandClient {
 }
 
 /** What the bridge passes with each command: node-redis' own per-command timer off, ours bounding every call. */
-interface CommandOptions { readonly timeout?: number }
+interface CommandOptions { readonly timeout?: number | undefined }
 /**
  * Every command the bridge sends is bounded by a timeout of its own (or, for an append, by the adapter's
  * `persistTimeoutMs`): node-redis 6's default 5 s timer per command (an AbortSignal each, about half an XADD's client
