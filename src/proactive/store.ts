@@ -64,7 +64,9 @@ interface RedisProactiveStateOptions {
  *   .subscribe((offer) => chat.offer(offer.sessionId, offer.offerId, offer.body, offer.replyLabels))
  * ```
  */
-export function redisProactiveState(client: RedisCommandClient, options: RedisProactiveStateOptions = {}): SessionStore {
+export function redisProactiveState(
+  client: RedisCommandClient, options: RedisProactiveStateOptions = {},
+): SessionStore {
   const prefix = options.prefix ?? 'autoplay:proactive:'
   const ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 3600))
   return {
