@@ -118,6 +118,14 @@ describe('proactive', () => {
       ['1000ms t', { t: { sessionId: 'ps_1', kind: 'tour-started', tourId: 'tour_a' } }])
   })
 
+  it('takes a usertour_trigger where it arrives as its session\'s tour starting, with that flow\'s timings', () => {
+    const tours = { flow_a: { interactionTimeoutSeconds: 2, cooldownSeconds: 3 } }
+    const trigger = { type: 'usertour_trigger', product_id: 'p', session_id: 'ps_1', flow_id: 'flow_a' } as const
+    // As the interaction above: the offer at 0, the flow started at 1 s, then the flow's timeout and cooldown.
+    play({ triggers: [always({ cooldownSeconds: 1 })], minIntervalSeconds: 1, tours, logger: {} },
+      'a 999ms u', { a: batch(0, [action(0, '/a')]), u: trigger as never }, 'o 6000ms o 70000ms o', { o: 'ps_1:always' })
+  })
+
   it('releases a quiet session: no timer left, its state forgotten, none counted against maxSessions', () => {
     const warnings: string[] = []
     const logger = { warn: (message: string) => warnings.push(message) }

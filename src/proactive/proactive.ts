@@ -6,7 +6,7 @@ import {
   asyncScheduler, defer, finalize, from, Observable, of, throwError, timeout, type OperatorFunction, type SchedulerLike,
   type Subscription,
 } from 'rxjs'
-import type { ActionsPayload, Payload } from '../codecs.js'
+import type { ActionsPayload, Payload, UsertourTriggerPayload } from '../codecs.js'
 import { estimatedBytes } from '../internal/estimatedBytes.js'
 import { must, positiveInteger, positiveNumber } from '../internal/options.js'
 import { consoleLogger, errorText, rateLimited, type Logger } from '../logger.js'
@@ -184,7 +184,9 @@ interface Shared {
  * chat.onClick((sessionId) => interactions.next({ sessionId, kind: 'clicked' }))
  * ```
  */
-export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPayload | Delivered, ProactiveOffer> {
+export function proactive(
+  options: ProactiveOptions,
+): OperatorFunction<ActionsPayload | UsertourTriggerPayload | Delivered, ProactiveOffer> {
   const { triggers, interactions, scheduler = asyncScheduler, logger = consoleLogger, judge, breaker = {} } = options
   const { state: store } = options
   const storeTimeoutMs = positiveNumber('stateTimeoutMs', options.stateTimeoutMs ?? 2000)
@@ -584,9 +586,17 @@ export function proactive(options: ProactiveOptions): OperatorFunction<ActionsPa
       for (const [id, session] of [...sessions]) if (session.shared?.signal === signal) release(id, session, 'release')
     }
     const fromSource = source.subscribe({
-      next: guard((item: ActionsPayload | Delivered) => {
-        const delivery = 'payload' in item ? item : undefined
+      next: guard((item: ActionsPayload | UsertourTriggerPayload | Delivered) => {
+        const delivery = 'payload' in item ? item as Delivered : undefined
         const batch = (delivery?.payload ?? item) as ActionsPayload
+        // The connector starting a Usertour flow in the session's browser: a tour, as if the app had said so.
+        if (!('payload' in item) && item.type === 'usertour_trigger') {
+          const id = item.session_id
+          if (id && (store === undefined || sessions.has(id))) {
+            settle(id, open(id, scheduler.now() / 1000), { type: 'tour-started', tourId: item.flow_id })
+          }
+          return
+        }
         // No session to offer in (or a summary's delivery): nothing to keep.
         if (!batch.session_id || delivery?.payload.type === 'summary') return void delivery?.ack()
         if (delivery?.signal?.aborted === true) return delivery.release()
