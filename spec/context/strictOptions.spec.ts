@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai'
 import { ContextStore, silentLogger } from '../../src/index.js'
-import { RedisContextStore, redisAppender, redisDedupeStore } from '../../src/redis/index.js'
+import { RedisContextStore, fromRedisStream, redisAppender, redisDedupeStore } from '../../src/redis/index.js'
 import { strictCompile } from '../helpers/strictUser.js'
 import { batch, line } from './batches.js'
 
@@ -66,11 +66,17 @@ describe('context and Redis options under exactOptionalPropertyTypes', function 
     expect(store.get('s1', { productId: none, maxActions: none, lookbackSeconds: none, includeSummary: none })).to.equal(text)
     const sent: string[][] = []
     const client = { sendCommand: async (args: Array<string | Buffer>) => (sent.push(args.map(String)), 'OK') }
-    await redisAppender(client, { stream: 's', maxLen: none, telemetry: none, logger: none })(batch('s1', '', 1, []))
-    // The append script, loaded first (this client answers OK, taken as its SHA1), then run with maxLen 1,000,000.
-    expect([sent[0]!.slice(0, 2), sent[1]!.slice(0, 5)]).to.deep.equal([['SCRIPT', 'LOAD'], ['EVALSHA', 'OK', '1', 's', '1000000']])
+    await redisAppender(client, { stream: 's', maxLen: none, partitions: none, telemetry: none, logger: none })(batch('s1', '', 1, []))
+    await new Promise((resolve) => setImmediate(resolve))
+    // Unpartitioned (its layout check sends 0), a plain XADD to the stream itself, and the first append's trimming
+    // script (this client answers OK, taken as its SHA1) with maxLen 1,000,000.
+    const command = (name: string, n: number) => sent.find((args) => args[0] === name)?.slice(0, n)
+    expect([command('XADD', 4), command('EVALSHA', 5), sent.find((args) => args[0] === 'EVAL')?.slice(2)]).to.deep.equal([
+      ['XADD', 's', '*', 'payload'], ['EVALSHA', 'OK', '1', 's', '1000000'], ['1', 's:partitions', '0']])
     await redisDedupeStore(client, { prefix: none, ttlMs: none }).seen('k')
-    expect(sent[2]).to.deep.equal(['SET', 'autoplay-rx:seen:k', '1', 'NX', 'PX', '3600000'])
+    expect(sent.at(-1)).to.deep.equal(['SET', 'autoplay-rx:seen:k', '1', 'NX', 'PX', '3600000'])
+    expect(() => fromRedisStream(client, { stream: 's', group: 'g', consumer: 'c', readClient: client, partitions: none,
+      leaseMs: none, maxHeld: none, lingerMs: none })).not.to.throw()
     expect(() => new RedisContextStore(client, { prefix: none, ttlSeconds: none, logger: none })).not.to.throw()
   })
 })

@@ -30,7 +30,7 @@ return tonumber(ARGV[1])`
 export async function recordedPartitions(client: RedisCommandClient | RedisBytesClient, stream: string,
   partitions: number | undefined): Promise<number> {
   const args: [string, ...string[]] = ['EVAL', LAYOUT, '1', `${stream}:partitions`, String(partitions ?? 0)]
-  return Number(await (client as RedisBytesClient).sendCommand(args))
+  return Number(await (client as RedisBytesClient).sendCommand(args)) || 0 // a reply that is no count: none
 }
 
 /** What to say when a stream is written and read with different partition counts. */
@@ -115,7 +115,7 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
     let checked = false
     const step = async () => {
       if (!checked) {
-        const recorded = await recordedPartitions(client, stream, partitions)
+        const recorded = await bounded(recordedPartitions(client, stream, partitions), settings.timeoutMs, 'Redis')
         const wrong = recorded !== partitions && `autoplay-rx: ${layoutMismatch(stream, recorded, partitions)}`
         if (wrong) return subscriber.error(new TypeError(wrong))
         checked = true
