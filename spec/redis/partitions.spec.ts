@@ -261,4 +261,42 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     await sleep(200)
     expect([seen.length, new Set(seen).size, overlaps]).to.deep.equal([40, 40, 0])
   })
+
+  it('a poison suspect waiting to go out alone does not stop a released delivery of another partition from coming back (no deadlock)', async () => {
+    const writer = await client()
+    const stream = name('alone-retry')
+    const append = redisAppender(writer, { stream, partitions: 2 })
+    const [inZero, inOne] = [0, 1].map((p) => payloads(40, 40, 17).find((x) => partitionOf(x, 2) === p)!)
+    const options = { stream, group: 'g', partitions: 2, leaseMs: 600, claimIdleMs: 1500, blockMs: 100, logger: silentLogger }
+    // 'a' holds partition 0 (p mod 2 of the names in order), and reads its entry without ever ending it.
+    const other = fromRedisStream(writer, { ...options, consumer: 'a' }).subscribe()
+    const log: string[] = []
+    let failed = false
+    keep(fromRedisStream(writer, { ...options, consumer: 'b' }).subscribe((d) => {
+      const p = partitionOf(d.payload, 2)
+      log.push(`${p}${d.claimed ? '*' : ''}`)
+      // Partition 1's work fails once: released, it comes back after claimIdleMs.
+      if (p === 1 && !failed) {
+        failed = true
+        return d.release()
+      }
+      void d.ack()
+    }))
+    await until(async () => String(await writer.sendCommand(['GET', `${stream}:{1}:lease:g`])).startsWith('b#') &&
+      String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`])).startsWith('a#'), 'a on 0, b on 1')
+    await append(inZero!)
+    await append(inOne!)
+    await until(() => log.length === 1, 'b released its entry')
+    // Partition 0's entry handed out twice already (once more by a consumer since gone): a poison suspect.
+    await until(async () => await pending(`${stream}:{0}`, 'g') === 1, 'a read it')
+    const [[id]] = await writer.sendCommand(['XPENDING', `${stream}:{0}`, 'g', '-', '+', '1']) as unknown as [[string]]
+    await writer.sendCommand(['XCLAIM', `${stream}:{0}`, 'g', 'gone', '0', id])
+    // 'a' leaves: b takes partition 0, whose entry, read once, is now a suspect that must go out alone, while b's
+    // released entry waits for its retry.
+    other.unsubscribe()
+    await until(async () => log.length === 3 && await pending(`${stream}:{0}`, 'g') + await pending(`${stream}:{1}`, 'g') === 0,
+      `both done: ${log}`, 6000)
+    expect(log[0]).to.equal('1')
+    expect(log.slice(1).sort()).to.deep.equal(['0*', '1*'])
+  })
 })

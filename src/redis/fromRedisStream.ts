@@ -244,9 +244,10 @@ function readStream(
         recorded > 0 && saidLayout(logger, 'error', layoutMismatch(stream, recorded, undefined)), () => undefined)
     }
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
-    // A delivery out alone holds all the worker's room until it ends, every partition's; a retry has its room.
-    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0 : room.exclusive === 0 &&
-      (retryDue() || (room.count < maxInFlight && room.bytes < maxInFlightBytes)))
+    // A delivery out alone holds all the worker's room until it ends, every partition's. A retry has its room, and
+    // goes even then: the one out alone waits for it, as it is pending here anyway.
+    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0
+      : retryDue() || (room.exclusive === 0 && room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
