@@ -155,7 +155,7 @@ export function fromRedisStream(
   const { partitions } = settings
   return defer(() => {
     // One room for every partition this worker reads: maxInFlight and maxInFlightBytes hold per worker.
-    const room: Room = { count: 0, bytes: 0, exclusive: 0, changed: new BehaviorSubject<void>(undefined) }
+    const room: Room = { count: 0, bytes: 0, exclusive: 0, forgiving: 0, changed: new BehaviorSubject<void>(undefined) }
     if (partitions === undefined) return readStream(client, settings, room, undefined)
     return leases(client, settings, partitions).pipe(mergeMap((lease) =>
       readStream(client, { ...settings, stream: partitionStream(settings.stream, lease.partition) }, room, lease)
@@ -169,6 +169,8 @@ interface Room {
   bytes: number
   /** Streams with an entry to hand out alone: until it ends, no stream of the worker hands out another. */
   exclusive: number
+  /** Held entries whose delivery count restart Redis has not confirmed: one out alone waits for them too. */
+  forgiving: number
   readonly changed: BehaviorSubject<void>
 }
 
@@ -246,7 +248,7 @@ function readStream(
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
     // A delivery out alone holds all the worker's room until it ends, every partition's. A retry has its room, and
     // goes even then: the one out alone waits for it, as it is pending here anyway.
-    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0
+    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0 && room.forgiving === 0
       : retryDue() || (room.exclusive === 0 && room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = () => {
@@ -379,7 +381,8 @@ function readStream(
             return false
           }
           move(entry.id, slot, 'held')
-          void forgive(entry.id)
+          room.forgiving++
+          void forgive(entry.id).finally(() => (room.forgiving--, room.changed.next()))
           return true
         },
         ack: async () => {
