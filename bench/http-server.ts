@@ -55,40 +55,80 @@ interface Lib {
 }
 const lib: Lib = { redis: await import('../dist/esm/redis/index.js'), node: { createNodeMiddleware }, main: { WebhookReceiver } }
 
-/** The node adapter persisting to a redis-server of its own (its CPU counted too), with a worker or without. */
-async function redisServer({ redis: from, node, main }: Lib, withWorker: boolean): Promise<RequestListener> {
+/** A redis-server of the kind's own, its CPU counted as the kind's (INFO cpu). */
+async function ownRedis() {
   const redis = await startRedis()
   cleanups.push(() => redis.stop())
   const writer = await connect(redis.url)
-  // Trimmed so that minutes of 19 KB deliveries stay a few hundred MB at most.
-  const append = from.redisAppender(writer, { stream: 'bench:events', maxLen: 10_000, logger: silentLogger })
-  const receiver = new main.WebhookReceiver({ secret, logger: silentLogger })
-  if (withWorker) {
-    const reader = await connect(redis.url)
-    from.fromRedisStream(reader, { stream: 'bench:events', group: 'bench', consumer: 'w1', batchSize: 200, blockMs: 100, maxInFlight: 1000, logger: silentLogger })
-      .pipe(mergeMap(async (d) => { await d.ack(); worked++ }, 64))
-      .subscribe()
-  }
   otherCpu = async () => {
     const info = String(await writer.info('cpu'))
     const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
     return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
   }
+  return { url: redis.url, writer }
+}
+
+/** The node adapter persisting to a redis-server of its own (its CPU counted too), with a worker or without. */
+async function redisServer({ redis: from, node, main }: Lib, withWorker: boolean): Promise<RequestListener> {
+  const { url, writer } = await ownRedis()
+  // Trimmed so that minutes of 19 KB deliveries stay a few hundred MB at most.
+  const append = from.redisAppender(writer, { stream: 'bench:events', maxLen: 10_000, logger: silentLogger })
+  const receiver = new main.WebhookReceiver({ secret, logger: silentLogger })
+  if (withWorker) {
+    const reader = await connect(url)
+    from.fromRedisStream(reader, { stream: 'bench:events', group: 'bench', consumer: 'w1', batchSize: Number(process.env.BENCH_BATCH ?? 200), blockMs: 100, maxInFlight: 1000, logger: silentLogger })
+      .pipe(mergeMap(async (d) => { await d.ack(); worked++ }, 64))
+      .subscribe()
+  }
   return node.createNodeMiddleware(receiver, { persist: async (payload, body) => { await append(payload, body); delivered++ } }) as unknown as RequestListener
+}
+
+/**
+ * The least a durable path can do, by hand: the floor's checks, one XADD of the raw body (trimmed as the appender
+ * trims), and with a worker one XREADGROUP of up to 200, JSON.parse of each, one XACK per read: what the targets of
+ * persist and redis-path can be held against.
+ */
+async function redisFloor(withWorker: boolean): Promise<RequestListener> {
+  const { url, writer } = await ownRedis()
+  const stream = 'bench:events'
+  const noTimer = { timeout: 0 } // node-redis' own timer per command, off as the bridge has it
+  if (withWorker) {
+    const reader = await connect(url)
+    await reader.sendCommand(['XGROUP', 'CREATE', stream, 'bench', '$', 'MKSTREAM'])
+    void (async () => {
+      for (;;) {
+        type Entries = Array<[string, string[]]>
+        const reply = await reader.sendCommand(['XREADGROUP', 'GROUP', 'bench', 'w1', 'COUNT', '200', 'BLOCK', '100', 'STREAMS', stream, '>'], noTimer) as
+          Record<string, Entries> | null // node-redis 6 answers a map by stream
+        const entries = reply?.[stream] ?? []
+        for (const [, fields] of entries) { JSON.parse(fields[1]!); worked++ }
+        if (entries.length > 0) await reader.sendCommand(['XACK', stream, 'bench', ...entries.map(([id]) => id)], noTimer)
+      }
+    })().catch(() => undefined) // the server stopping ends the loop
+  }
+  return floorHandler(async (body) => {
+    await writer.sendCommand(['XADD', stream, 'MAXLEN', '~', '10000', '*', 'body', body], noTimer)
+  })
+}
+
+/** HMAC over the raw bytes, constant-time compare, JSON.parse; then `then` (the floor's own: nothing more). */
+function floorHandler(then: (body: Buffer) => Promise<void> | void): RequestListener {
+  return (req, res) => readAll(req, (body) => {
+    const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'))
+    const given = Buffer.from(String(req.headers['x-connector-signature'] ?? ''))
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return ok(res, 401, '{"status":"error"}')
+    try { JSON.parse(body.toString('utf8')) } catch { return ok(res, 400, '{"status":"error"}') }
+    const done = then(body)
+    if (!done) { delivered++; return ok(res) }
+    done.then(() => { delivered++; ok(res) }, () => ok(res, 503, '{"status":"error"}'))
+  })
 }
 
 const handlers: Record<string, () => RequestListener | Promise<RequestListener>> = {
   /** Reads the body and answers 200: the ceiling of node:http itself. */
   bare: () => (req, res) => readAll(req, () => { delivered++; ok(res) }),
   /** The floor of a correct receiver: HMAC over the raw bytes, constant-time compare, JSON.parse. */
-  floor: () => (req, res) => readAll(req, (body) => {
-    const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'))
-    const given = Buffer.from(String(req.headers['x-connector-signature'] ?? ''))
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return ok(res, 401, '{"status":"error"}')
-    try { JSON.parse(body.toString('utf8')) } catch { return ok(res, 400, '{"status":"error"}') }
-    delivered++
-    ok(res)
-  }),
+  floor: () => floorHandler(() => undefined),
   /** The node adapter: verify, decode with the codecs, emit to a subscriber. */
   'node-adapter': () => createNodeMiddleware(counted()) as unknown as RequestListener,
   /** The same with telemetry on: `otelTelemetry()` over a global sdk-metrics MeterProvider (no TracerProvider). */
@@ -116,6 +156,9 @@ const handlers: Record<string, () => RequestListener | Promise<RequestListener>>
   'redis-path': () => redisServer(lib, true),
   /** The receiving half alone: the node adapter with `persist: redisAppender(…)`, no worker in the process. */
   persist: () => redisServer(lib, false),
+  /** Both by hand, for what any code on this client and this redis-server costs at least. */
+  'persist-floor': () => redisFloor(false),
+  'redis-path-floor': () => redisFloor(true),
   /** receiver.ingest inside a hand-written handler: what the adapter adds is the difference to node-adapter. */
   'ingest-in-handler': () => {
     const receiver = counted()

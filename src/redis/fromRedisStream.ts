@@ -338,39 +338,39 @@ function readStream(
         .then((ok) => (ok ? void done.ack() : done.release()))
     }
 
-    const toDelivery = (entry: RawEntry, claimed: boolean): RedisDelivery | null => {
-      const before = slots.get(entry.id)
+    const toDelivery = ({ id, fields }: RawEntry, claimed: boolean): RedisDelivery | null => {
+      const before = slots.get(id)
       // Claimed while its work still runs here: once is enough. A retry takes its slot back.
       if (before !== undefined && before.state !== 'released') return alone ? (endExclusive(), null) : null
-      const event = decodeEntry(entry, refuse, ack)
+      const event = decodeEntry(id, fields, refuse, ack)
       if (event === null) {
         if (alone) endExclusive()
-        if (before !== undefined) move(entry.id, before, null)
+        if (before !== undefined) move(id, before, null)
         return null
       }
       probe?.read(1, claimed)
       let bytes = 0
-      for (const [k, v] of Object.entries(entry.fields)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v)
+      for (const [k, v] of Object.entries(fields)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v)
       largest = Math.max(largest, bytes)
       const key = lease === undefined ? '' : `${event.product_id}\n${event.session_id ?? ''}`
       const slot: Slot = before ?? { bytes, key, state: 'waiting', alone }
       if (before === undefined) {
-        slots.set(entry.id, slot)
+        slots.set(id, slot)
         room.count++
         room.bytes += bytes
         settle()
       }
       // Only this delivery's own slot: a late answer must not free the room of the entry's next delivery.
-      const mine = () => slots.get(entry.id) === slot
+      const mine = () => slots.get(id) === slot
       let acked = false
       const delivery: RedisDelivery = {
-        id: entry.id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
+        id: id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
         release: () => {
           if (!mine() || slot.state === 'released') return
           // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.
-          if (lease === undefined || stopped || slot.state === 'held') return move(entry.id, slot, null)
-          move(entry.id, slot, 'released')
-          cursor.retries.push({ id: entry.id, at: scheduler.now() + settings.claimIdleMs })
+          if (lease === undefined || stopped || slot.state === 'held') return move(id, slot, null)
+          move(id, slot, 'released')
+          cursor.retries.push({ id: id, at: scheduler.now() + settings.claimIdleMs })
           scheduler.schedule(() => room.changed.next(), settings.claimIdleMs)
         },
         hold: () => {
@@ -380,20 +380,20 @@ function readStream(
             saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() refused`, { stream })
             return false
           }
-          move(entry.id, slot, 'held')
+          move(id, slot, 'held')
           room.forgiving++
-          void forgive(entry.id).finally(() => (room.forgiving--, room.changed.next()))
+          void forgive(id).finally(() => (room.forgiving--, room.changed.next()))
           return true
         },
         ack: async () => {
-          acked ||= await ack(entry.id)
+          acked ||= await ack(id)
           // Answered either way: the room is freed, and an entry not acknowledged comes back through a claim.
-          if (mine()) move(entry.id, slot, null)
+          if (mine()) move(id, slot, null)
           return acked
         },
       }
       const out = (): RedisDelivery | null => {
-        move(entry.id, slot, 'out')
+        move(id, slot, 'out')
         if (event.type !== 'usertour_trigger') return delivery
         work(event, delivery)
         return null
@@ -547,7 +547,7 @@ function refuser(settings: ReaderSettings, probe: RedisReaderProbe | undefined):
 }
 
 /** The entry's event, or null for one that does not decode: reported and acknowledged, not claimed for ever. */
-function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id: string) => Promise<boolean>) {
+function decodeEntry(id: string, fields: RawEntry['fields'], refuse: Refuse, ack: (id: string) => Promise<boolean>) {
   // The verified body; else the JSON an entry written without it holds (toRedisStream, a receiver before the upgrade).
   const text = fields[BODY_FIELD] ?? fields[PAYLOAD_FIELD]
   // Without a leading BOM, as the receiver's decoding of the same bytes drops it.
@@ -555,7 +555,7 @@ function decodeEntry({ id, fields }: RawEntry, refuse: Refuse, acknowledge: (id:
     text === undefined ? E.left(missingPayloadField) : decodeText(text.replace(/^\ufeff/, ''))
   if (E.isRight(decoded)) return decoded.right.payload
   refuse(id, text ?? '', decoded.left)
-  void acknowledge(id)
+  void ack(id)
   return null
 }
 
