@@ -101,8 +101,11 @@ async function redisFloor(withWorker: boolean): Promise<RequestListener> {
         const reply = await reader.sendCommand(['XREADGROUP', 'GROUP', 'bench', 'w1', 'COUNT', '200', 'BLOCK', '100', 'STREAMS', stream, '>'], noTimer) as
           Record<string, Entries> | null // node-redis 6 answers a map by stream
         const entries = reply?.[stream] ?? []
-        for (const [, fields] of entries) { JSON.parse(fields[1]!); worked++ }
+        // Each payload is kept until its XACK is answered, as a worker that acknowledges once it is done holds it.
+        const payloads: unknown[] = entries.map(([, fields]) => JSON.parse(fields[1]!))
         if (entries.length > 0) await reader.sendCommand(['XACK', stream, 'bench', ...entries.map(([id]) => id)], noTimer)
+        worked += payloads.length
+        seen = payloads.at(-1)
       }
     })().catch(() => undefined) // the server stopping ends the loop
   }
@@ -111,16 +114,22 @@ async function redisFloor(withWorker: boolean): Promise<RequestListener> {
   })
 }
 
-/** HMAC over the raw bytes, constant-time compare, JSON.parse; then `then` (the floor's own: nothing more). */
+/** The last payload a floor handed on: what keeps each alive as long as a real receiver or worker would. */
+let seen: unknown
+/**
+ * HMAC over the raw bytes, constant-time compare, JSON.parse; then `then` (the floor's own: nothing more). A payload
+ * waiting for `then` is kept until it ends, as the adapters keep it to emit once stored.
+ */
 function floorHandler(then: (body: Buffer) => Promise<void> | void): RequestListener {
   return (req, res) => readAll(req, (body) => {
     const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'))
     const given = Buffer.from(String(req.headers['x-connector-signature'] ?? ''))
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return ok(res, 401, '{"status":"error"}')
-    try { JSON.parse(body.toString('utf8')) } catch { return ok(res, 400, '{"status":"error"}') }
+    let payload: unknown
+    try { payload = JSON.parse(body.toString('utf8')) } catch { return ok(res, 400, '{"status":"error"}') }
     const done = then(body)
     if (!done) { delivered++; return ok(res) }
-    done.then(() => { delivered++; ok(res) }, () => ok(res, 503, '{"status":"error"}'))
+    done.then(() => { seen = payload; delivered++; ok(res) }, () => ok(res, 503, '{"status":"error"}'))
   })
 }
 
