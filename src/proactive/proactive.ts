@@ -124,10 +124,14 @@ const NONE = Object.freeze([]) as never[]
  * `user_id` is its `user_id`, else its `email` (the per-user limit's key), and `size` its estimated bytes.
  */
 type Kept = Pick<ActionsPayload, 'forwarded_at' | 'actions' | 'product_id' | 'conversation_id' | 'user_id'> & {
-  readonly size: number
+  size: number
 }
 const part = ({ forwarded_at, actions, product_id, conversation_id, user_id, size }: Kept): Kept =>
   ({ forwarded_at, actions, product_id, conversation_id, user_id, size })
+/** Makes a part the session's newest, field by field (`Object.assign` is many times slower). */
+const put = (session: Session, kept: Kept) => void ({ forwarded_at: session.forwarded_at, actions: session.actions,
+  product_id: session.product_id, conversation_id: session.conversation_id, user_id: session.user_id,
+  size: session.size } = kept)
 const EMPTY: Kept = Object.freeze({ forwarded_at: -Infinity, actions: NONE, product_id: '', conversation_id: null,
   user_id: null, size: 0 })
 
@@ -328,14 +332,15 @@ export function proactive(
       void session.gating?.shared?.held.splice(i, 1)[0]?.ack() // out of the window: nothing to rebuild from it
       // The newest gone, the one before it takes its place in the record.
       if (i < older.length) older.splice(i, 1)
-      else Object.assign(session, older.length > 0 ? older.pop() : EMPTY)
+      else put(session, older.length > 0 ? older.pop()! : EMPTY)
       if (older.length === 0) session.older = NONE
       if (session.actions === NONE) holding.delete(session)
     }
     const reach = { lookbackSeconds: lookback, maxActions }
     const keep = (session: Session, batch: ActionsPayload, size: number) => {
       if (session.actions !== NONE) (session.older === NONE ? session.older = [] : session.older).push(part(session))
-      Object.assign(session, part({ ...batch, user_id: batch.user_id || batch.email || null, size }))
+      put(session, { forwarded_at: batch.forwarded_at, actions: batch.actions, product_id: batch.product_id,
+        conversation_id: batch.conversation_id, user_id: batch.user_id || batch.email || null, size })
       total += size
       holding.add(session)
     }
@@ -357,10 +362,9 @@ export function proactive(
     }
     /** The keys of the session's rate limits and breaker, from its newest batches. */
     const keysOf = (id: string, session: Session) => {
-      const product = session.product_id
-      const window = windowOf(session)
-      let user: string | null = null
-      for (let i = window.length - 1; i >= 0 && user === null; i--) user = window[i]!.user_id
+      const { product_id: product, older } = session
+      let user = session.user_id
+      for (let i = older.length - 1; i >= 0 && user === null; i--) user = older[i]!.user_id
       return { product, session: `${product}\n${id}`, user: user === null ? null : `${product}\n${user}` }
     }
     /** A breaker's step, kept only while it holds something. */
