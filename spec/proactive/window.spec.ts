@@ -63,10 +63,10 @@ describe('proactive: each session\'s window', () => {
     const kept = [[0, 1, 0], [0, 2, 1], [1, 3, 2], [2, 4, 3], [3, 4, 122.001]]
       .map(([from, to, now]) => proactiveContext(batches.slice(from, to), now!))
     expect(run({ maxActions: 2 }, 'a 999ms b 999ms c 999ms d').map(({ context }) => context))
-      .to.deep.equal([...kept])
+      .to.deep.equal(kept)
     // One batch is between 400 and 600 estimated bytes: at most two kept.
     expect(run({ maxWindowBytes: 1200 }, 'a 999ms b 999ms c 999ms d').map(({ context }) => context))
-      .to.deep.equal([...kept])
+      .to.deep.equal(kept)
   })
 
   it('keys the per-user limit by the newest batch of the window that names a user, an older one too', () => {
