@@ -158,13 +158,17 @@ function heapAcrossIdleSessions(): string[] {
   ]
 }
 
-export function benchProactive(quick: boolean): string {
+/** `heapOnly`: the heap part alone (`--heap-only` when run directly). */
+export function benchProactive(quick: boolean, heapOnly = false): string {
   return [
-    `### Cost per batch, ${SESSIONS.toLocaleString('en-US')} live sessions, the built-ins (one run, paired rounds)`, '',
-    ...evaluationCost(quick), '',
+    ...heapOnly ? [] : [
+      `### Cost per batch, ${SESSIONS.toLocaleString('en-US')} live sessions, the built-ins (one run, paired rounds)`, '',
+      ...evaluationCost(quick), ''],
     `### Heap after GC across ${IDLE.toLocaleString('en-US')} idle sessions`, '',
     ...heapAcrossIdleSessions(),
   ].join('\n')
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(benchProactive(process.argv.includes('--quick')))
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(benchProactive(process.argv.includes('--quick'), process.argv.includes('--heap-only')))
+}

@@ -116,28 +116,47 @@ interface ProactiveOptions extends SessionOptions {
   readonly stateTimeoutMs?: number | undefined
 }
 
-/** No batches, or no sizes kept apart: one frozen array for every session, never pushed to. */
+/** No batches: one frozen array for every session, never pushed to. */
 const NONE = Object.freeze([]) as never[]
 
 /**
- * What is kept per session, released once it is quiet (no batch in the lookback, nothing running): plain fields,
- * no closure, what most sessions never use left undefined (idle ones are most of them).
+ * What the window keeps of a batch: what the context, the gates and the timers read (the payload is let go); its
+ * `user_id` is its `user_id`, else its `email` (the per-user limit's key), and `size` its estimated bytes.
  */
-interface Session {
-  readonly id: string
-  /** Its batches, oldest first, in an array sized to one until a second comes. */
-  batches: ActionsPayload[]
-  /** Their estimated bytes, from a second batch on (before, `bytes` says it); `NONE` shared till then. */
-  sizes: number[]
-  bytes: number
+type Kept = Pick<ActionsPayload, 'forwarded_at' | 'actions' | 'product_id' | 'conversation_id' | 'user_id'> & {
+  size: number
+}
+const part = ({ forwarded_at, actions, product_id, conversation_id, user_id, size }: Kept): Kept =>
+  ({ forwarded_at, actions, product_id, conversation_id, user_id, size })
+/** Makes a part the session's newest, field by field (`Object.assign` is many times slower). */
+const put = (session: Session, kept: Kept) => void ({ forwarded_at: session.forwarded_at, actions: session.actions,
+  product_id: session.product_id, conversation_id: session.conversation_id, user_id: session.user_id,
+  size: session.size } = kept)
+const EMPTY: Kept = Object.freeze({ forwarded_at: -Infinity, actions: NONE, product_id: '', conversation_id: null,
+  user_id: null, size: 0 })
+
+/**
+ * What is kept per session, released once it is quiet (no batch in the lookback, nothing running): its newest
+ * batch's part in its own fields (`actions` `NONE`: none), so that an idle session is one record with no closure.
+ */
+interface Session extends Kept {
+  readonly session_id: string
+  /** Its older batches' parts, oldest first; `NONE` shared till a second batch comes. */
+  older: Kept[]
+  /** When its entry in the timer queue is due (whole ms on the scheduler's clock); `Infinity`: none. */
+  timerAt: number
+  /** Made once it leaves idle thinking (an offer, an interaction, a judge, deliveries or a store). */
+  gating: Gating | undefined
+}
+
+/** A session's state and what most sessions never use. */
+interface Gating {
   state: SessionState
   /** The interaction timeout of the offer out, which holds while the session is proactive. */
   offerTimeout: number
   lastOfferAt: number
   /** Trigger id → when it may fire again in this session; made by the first cooldown. */
   cooldowns: Map<string, number> | undefined
-  /** When its entry in the timer queue is due (whole ms on the scheduler's clock); `Infinity`: none. */
-  timerAt: number
   /** The judge's call in flight for this session. */
   judging: Subscription | undefined
   /** The last held outcome counted (`trigger:outcome`), so that a held offer counts once per reason. */
@@ -213,6 +232,8 @@ export function proactive(
   // Checked now, not at first use. Thinking with nothing pending is one state shared by the sessions in it (when it
   // began is read only outside thinking).
   const thinking = sessionTransition(undefined, { type: 'tick' }, 0, options).state
+  const idle: Gating = Object.freeze({ state: thinking, offerTimeout: 0, lastOfferAt: -Infinity, cooldowns: undefined,
+    judging: undefined, held: undefined, shared: undefined })
   breakerStep(CLOSED, 'check', 0, breaker)
   // One line per 10 s for each thing said, so that one cannot hide another.
   const said = () => rateLimited(10_000)
@@ -269,11 +290,11 @@ export function proactive(
     const release = (id: string, session: Session, how: 'ack' | 'release' = 'ack') => {
       queue.disarm(session)
       if (queue.live === 0) rearm(Infinity) // nothing left to wait for: no timer keeps the process up
-      session.judging?.unsubscribe()
-      total -= session.bytes
+      session.gating?.judging?.unsubscribe()
+      for (const kept of windowOf(session)) total -= kept.size
       holding.delete(session)
       sessions.delete(id)
-      const shared = session.shared
+      const shared = session.gating?.shared
       if (shared === undefined) return
       shared.loading?.unsubscribe()
       const held = shared.held.splice(0)
@@ -282,7 +303,9 @@ export function proactive(
       if (shared.saving === undefined || shared.saving.closed) settleHeld(shared)
     }
     const settleHeld = (shared: Shared, after = shared.after) => void (shared.after = undefined, after?.())
-    const sharedOf = (session: Session) => session.shared ??= { held: Array<undefined>(session.batches.length) }
+    const gatingOf = (session: Session) => session.gating ??= { ...idle }
+    const sharedOf = (session: Session) =>
+      gatingOf(session).shared ??= { held: Array<undefined>(windowOf(session).length) }
     /** The session, made the most recently active (the map's order is the eviction order). */
     const open = (id: string, now: number): Session => {
       const found = sessions.get(id)
@@ -294,56 +317,54 @@ export function proactive(
         warn(logger, 'warn', `proactive: ${maxSessions} sessions (maxSessions); dropped the least recently active`)
       }
       const session: Session = found ?? {
-        id, batches: NONE, sizes: NONE, bytes: 0, state: thinking, offerTimeout: 0, lastOfferAt: -Infinity,
-        cooldowns: undefined, timerAt: Infinity, judging: undefined, held: undefined, shared: undefined,
+        session_id: id, forwarded_at: -Infinity, actions: NONE, product_id: '', conversation_id: null, user_id: null,
+        size: 0, older: NONE, timerAt: Infinity, gating: undefined, // a literal: a spread would put fields apart
       }
       sessions.set(id, session)
       return session
     }
+    /** Its batches' parts, oldest first, the record itself the newest (each with what the context reads of a batch). */
+    const windowOf = (session: Session): readonly Kept[] => session.actions === NONE ? NONE
+      : session.older === NONE ? [session] : [...session.older, session]
     const drop = (session: Session, i: number) => {
-      const size = session.sizes === NONE ? session.bytes : session.sizes[i]!
-      session.bytes -= size
-      total -= size
-      session.batches.splice(i, 1)
-      void session.shared?.held.splice(i, 1)[0]?.ack() // out of the window: nothing to rebuild from it
-      if (session.sizes !== NONE) session.sizes.splice(i, 1)
-      if (session.batches.length > 0) return
-      session.batches = session.sizes = NONE
-      holding.delete(session)
+      const { older } = session
+      total -= i < older.length ? older[i]!.size : session.size
+      void session.gating?.shared?.held.splice(i, 1)[0]?.ack() // out of the window: nothing to rebuild from it
+      // The newest gone, the one before it takes its place in the record.
+      if (i < older.length) older.splice(i, 1)
+      else put(session, older.length > 0 ? older.pop()! : EMPTY)
+      if (older.length === 0) session.older = NONE
+      if (session.actions === NONE) holding.delete(session)
     }
+    const reach = { lookbackSeconds: lookback, maxActions }
     const keep = (session: Session, batch: ActionsPayload, size: number) => {
-      if (session.batches === NONE) session.batches = [batch] // sized to it, where a push makes room for 16
-      else {
-        if (session.sizes === NONE) session.sizes = [session.bytes]
-        session.batches.push(batch)
-        session.sizes.push(size)
-      }
-      session.bytes += size
+      if (session.actions !== NONE) (session.older === NONE ? session.older = [] : session.older).push(part(session))
+      put(session, { forwarded_at: batch.forwarded_at, actions: batch.actions, product_id: batch.product_id,
+        conversation_id: batch.conversation_id, user_id: batch.user_id || batch.email || null, size })
       total += size
       holding.add(session)
     }
     // An offer out waits for its trigger's interaction timeout; otherwise the session's own timings hold.
-    const timings = (session: Session) => session.state.mode === 'proactive'
-      ? { ...options, interactionTimeoutSeconds: session.offerTimeout } : options
+    const timings = ({ gating = idle }: Session) => gating.state.mode === 'proactive'
+      ? { ...options, interactionTimeoutSeconds: gating.offerTimeout } : options
     const step = (session: Session, event: SessionEvent, now: number) => {
-      const next = sessionTransition(session.state, event, now, timings(session)).state
-      session.state = next.mode === 'thinking' && next.cooldownSince === null && next.cooldownSeconds === null &&
+      const next = sessionTransition((session.gating ?? idle).state, event, now, timings(session)).state
+      const state = next.mode === 'thinking' && next.cooldownSince === null && next.cooldownSeconds === null &&
         !next.guidance && next.tourId === null && !next.clickedOption ? thinking : next
+      if (state !== thinking || session.gating !== undefined) gatingOf(session).state = state
     }
 
     /** Counts an outcome; a held offer once per reason until it fires or the reason changes. */
     const count = (session: Session, trigger: string, outcome: Outcome) => {
-      if (outcome !== 'judgeRefused' && session.held === `${trigger}:${outcome}`) return
-      session.held = outcome === 'fired' ? undefined : `${trigger}:${outcome}`
+      if (outcome !== 'judgeRefused' && session.gating?.held === `${trigger}:${outcome}`) return
+      gatingOf(session).held = outcome === 'fired' ? undefined : `${trigger}:${outcome}`
       telemetry?.proactiveOffer?.(trigger, outcome)
     }
     /** The keys of the session's rate limits and breaker, from its newest batches. */
     const keysOf = (id: string, session: Session) => {
-      const product = session.batches.at(-1)!.product_id
-      let user: string | null = null
-      for (let i = session.batches.length - 1; i >= 0 && user === null; i--) {
-        user = session.batches[i]!.user_id || session.batches[i]!.email || null
-      }
+      const { product_id: product, older } = session
+      let user = session.user_id
+      for (let i = older.length - 1; i >= 0 && user === null; i--) user = older[i]!.user_id
       return { product, session: `${product}\n${id}`, user: user === null ? null : `${product}\n${user}` }
     }
     /** A breaker's step, kept only while it holds something. */
@@ -358,9 +379,10 @@ export function proactive(
     }
     /** Why the session may not have an offer now, and until when a rate limit or the breaker holds it. */
     const gate = (id: string, session: Session, now: number): readonly [Outcome, number] | undefined => {
-      if (session.state.mode !== 'thinking') return ['state', Infinity]
-      if (session.state.cooldownSince !== null) return ['cooldown', Infinity]
-      if (now < session.lastOfferAt + minInterval) return ['interval', Infinity]
+      const { state, lastOfferAt } = session.gating ?? idle
+      if (state.mode !== 'thinking') return ['state', Infinity]
+      if (state.cooldownSince !== null) return ['cooldown', Infinity]
+      if (now < lastOfferAt + minInterval) return ['interval', Infinity]
       const keys = keysOf(id, session)
       const limited = Math.max(perProduct.freeAt(keys.product, now), perSession.freeAt(keys.session, now),
         keys.user === null ? -Infinity : perUser.freeAt(keys.user, now))
@@ -370,9 +392,10 @@ export function proactive(
     }
     const fire = (id: string, session: Session, offer: ProactiveOffer) => {
       step(session, { type: 'offered' }, offer.at) // allowed: thinking, with no cooldown
-      session.offerTimeout = offer.interactionTimeoutSeconds
-      session.lastOfferAt = offer.at
-      ;(session.cooldowns ??= new Map()).set(offer.triggerId, offer.at + offer.cooldownSeconds)
+      const gating = gatingOf(session)
+      gating.offerTimeout = offer.interactionTimeoutSeconds
+      gating.lastOfferAt = offer.at
+      ;(gating.cooldowns ??= new Map()).set(offer.triggerId, offer.at + offer.cooldownSeconds)
       const keys = keysOf(id, session)
       perProduct.add(keys.product, offer.at)
       perSession.add(keys.session, offer.at)
@@ -387,7 +410,7 @@ export function proactive(
       // At most 8 wait for the next save: the oldest goes out unsaved (a store this slow is said already).
       if (offer !== undefined && (shared.offers ??= []).push(offer) > 8) subscriber.next(shared.offers.shift()!)
       if (shared.saving !== undefined) return void (shared.dirty = true)
-      const snapshot = toStored(session)
+      const snapshot = toStored(gatingOf(session))
       const text = JSON.stringify(snapshot)
       if (text === shared.saved && shared.offers === undefined) return
       const offers = shared.offers ?? []
@@ -414,7 +437,7 @@ export function proactive(
       const loaded = guard((found?: StoredSession | null, error?: unknown) => {
         shared.loading = undefined
         try {
-          if (error === undefined && found != null) shared.saved = JSON.stringify(restore(session, found))
+          if (error === undefined && found != null) shared.saved = JSON.stringify(restore(gatingOf(session), found))
         } catch (invalid) {
           error = invalid
         }
@@ -433,7 +456,7 @@ export function proactive(
     /** A refusal holds the trigger for its cooldown in the session, so the judge is not asked again at once. */
     const refuse = (session: Session, offer: ProactiveOffer, now: number, why?: string) => {
       if (why !== undefined) judged(logger, 'warn', `proactive: ${why}; ${offer.triggerId} refused`)
-      ;(session.cooldowns ??= new Map()).set(offer.triggerId, now + offer.cooldownSeconds)
+      ;(gatingOf(session).cooldowns ??= new Map()).set(offer.triggerId, now + offer.cooldownSeconds)
       count(session, offer.triggerId, 'judgeRefused')
     }
     /** Asks the judge; `true` when the offer is refused at once (`false`, a throw, or a bound). */
@@ -459,11 +482,11 @@ export function proactive(
       if (typeof verdict === 'boolean') return refuse(session, offer, offer.at), true
       inFlight++
       const answered = () => {
-        session.judging?.unsubscribe()
-        session.judging = undefined
+        session.gating?.judging?.unsubscribe()
+        gatingOf(session).judging = undefined
         return sessions.get(id) === session
       }
-      session.judging = answer(verdict, judgeTimeoutMs).pipe(finalize(() => inFlight--)).subscribe({
+      gatingOf(session).judging = answer(verdict, judgeTimeoutMs).pipe(finalize(() => inFlight--)).subscribe({
         next: guard((approved: boolean) => {
           if (!answered()) return
           if (approved === true) return settle(id, session, undefined, { ...offer, at: scheduler.now() / 1000 })
@@ -484,7 +507,7 @@ export function proactive(
      * it is next due or releases it.
      */
     const settle = (id: string, session: Session, event?: SessionEvent, approved?: ProactiveOffer): void => {
-      const { shared } = session
+      const shared = session.gating?.shared
       if (shared?.loading !== undefined) {
         if (event !== undefined && (shared.events ??= []).length < 16) shared.events.push(event)
         return
@@ -492,21 +515,20 @@ export function proactive(
       const now = scheduler.now() / 1000
       step(session, { type: 'tick' }, now)
       if (event !== undefined) step(session, event, now)
-      for (let i = session.batches.length - 1; i >= 0; i--) {
-        if (!(session.batches[i]!.forwarded_at >= now - lookback)) drop(session, i)
-      }
+      const window = windowOf(session) // from the newest: an older part is its own still when the newer goes
+      for (let i = window.length - 1; i >= 0; i--) if (!(window[i]!.forwarded_at >= now - lookback)) drop(session, i)
       // A float's last bit forgiven, as the timer's rounding forgives it.
-      for (const [triggerId, until] of session.cooldowns ?? []) {
-        if (until <= now + 1e-9) session.cooldowns!.delete(triggerId)
-      }
-      if (session.cooldowns?.size === 0) session.cooldowns = undefined
-      const open = session.batches.length > 0 && (session.judging === undefined || session.judging.closed)
+      const { gating } = session
+      for (const [key, until] of gating?.cooldowns ?? []) if (until <= now + 1e-9) gating!.cooldowns!.delete(key)
+      if (gating?.cooldowns?.size === 0) gating.cooldowns = undefined
+      const cooldowns = gating?.cooldowns
+      const open = session.actions !== NONE && (gating?.judging === undefined || gating.judging.closed)
       const held = open ? gate(id, session, now) : undefined
       // Held, the context is built only to say which trigger was held.
       const context = open && approved === undefined && (held === undefined || telemetry?.proactiveOffer !== undefined)
-        ? proactiveContext(session.batches, now, { lookbackSeconds: lookback, maxActions }) : null
-      const candidates = context === null ? [] : session.cooldowns === undefined ? rules
-        : rules.filter(({ id: trigger }) => !session.cooldowns!.has(trigger))
+        ? proactiveContext(windowOf(session) as unknown as ActionsPayload[], now, reach) : null
+      const candidates = context === null ? [] : cooldowns === undefined ? rules
+        : rules.filter(({ id: trigger }) => !cooldowns.has(trigger))
       const [match] = context === null || held !== undefined ? [] : matchTriggers(candidates, context, now)
       if (approved !== undefined && open) {
         if (held === undefined) fire(id, session, approved)
@@ -545,28 +567,29 @@ export function proactive(
       wakeup = undefined
       wakeupAt = Infinity
       const now = scheduler.now()
-      const settled = guard(settle)
-      for (let due = queue.pop(now); due !== undefined && !subscriber.closed; due = queue.pop(now)) settled(due.id, due)
+      const run = guard(settle)
+      for (let due = queue.pop(now); due && !subscriber.closed; due = queue.pop(now)) run(due.session_id, due)
       const next = queue.peek()
       if (next < wakeupAt && !subscriber.closed) rearm(next)
     }
 
     /** The next moment time alone changes what `settle` would do; `Infinity`: the session is quiet. */
     function wakeAt(session: Session, now: number, context: ProactiveContext | null, candidates: ProactiveTrigger[]) {
-      const { mode, lastInteractionAt, cooldownSince, cooldownSeconds } = session.state
+      const { state, lastOfferAt, cooldowns } = session.gating ?? idle
+      const { mode, lastInteractionAt, cooldownSince, cooldownSeconds } = state
       const timeout = timings(session).interactionTimeoutSeconds ?? 20
-      const tour = mode !== 'thinking' && session.state.tourId !== null && options.tours !== undefined &&
-        Object.hasOwn(options.tours, session.state.tourId) ? options.tours[session.state.tourId] : undefined
+      const tour = mode !== 'thinking' && state.tourId !== null && options.tours !== undefined &&
+        Object.hasOwn(options.tours, state.tourId) ? options.tours[state.tourId] : undefined
       let at = mode !== 'thinking' ? lastInteractionAt + (tour?.interactionTimeoutSeconds ?? timeout) + 0.001
         : cooldownSince !== null ? cooldownSince + (cooldownSeconds ?? defaultCooldown)
-        : session.lastOfferAt + minInterval > now ? session.lastOfferAt + minInterval : Infinity
+        : lastOfferAt + minInterval > now ? lastOfferAt + minInterval : Infinity
       for (const trigger of context === null ? [] : candidates) {
         const due = trigger.becomesTrueAt?.(context!, now)
         if (due !== undefined && due > now) at = Math.min(at, due)
       }
-      for (const until of session.cooldowns?.values() ?? []) at = Math.min(at, until)
+      for (const until of cooldowns?.values() ?? []) at = Math.min(at, until)
       // A batch leaving the lookback changes the context (and frees its bytes).
-      for (const batch of session.batches) at = Math.min(at, batch.forwarded_at + lookback + 0.001)
+      for (const kept of windowOf(session)) at = Math.min(at, kept.forwarded_at + lookback + 0.001)
       return at
     }
 
@@ -583,7 +606,7 @@ export function proactive(
 
     /** Its partition moved: its sessions go, their deliveries released to the next owner, nothing offered. */
     const revoked = (signal: AbortSignal) => () => {
-      for (const [id, session] of [...sessions]) if (session.shared?.signal === signal) release(id, session, 'release')
+      for (const [id, s] of [...sessions]) if (s.gating?.shared?.signal === signal) release(id, s, 'release')
     }
     const fromSource = source.subscribe({
       next: guard((item: ActionsPayload | UsertourTriggerPayload | Delivered) => {
@@ -602,7 +625,7 @@ export function proactive(
         if (delivery?.signal?.aborted === true) return delivery.release()
         const fresh = !sessions.has(batch.session_id)
         const session = open(batch.session_id, scheduler.now() / 1000)
-        if (delivery !== undefined || store !== undefined || session.shared !== undefined) {
+        if (delivery !== undefined || store !== undefined || session.gating?.shared !== undefined) {
           const shared = sharedOf(session)
           // Held while the batch is in the window, so a next owner rebuilds the window from the pending entries.
           shared.held.push(delivery?.hold?.() === true ? delivery : void delivery?.ack())
@@ -614,16 +637,17 @@ export function proactive(
           shared.signal = signal ?? shared.signal
         }
         keep(session, batch, estimatedBytes(batch))
-        while (session.batches.length > maxActions) drop(session, 0)
-        if (session.bytes > maxBytes && session.batches.length > 1) {
-          while (session.bytes > maxBytes && session.batches.length > 1) drop(session, 0)
+        while (session.older.length >= maxActions) drop(session, 0)
+        const bytes = () => windowOf(session).reduce((sum, kept) => sum + kept.size, 0)
+        if (session.older.length > 0 && bytes() > maxBytes) {
+          while (session.older.length > 0 && bytes() > maxBytes) drop(session, 0)
           warn(logger, 'warn', `proactive: a session's batches passed ${maxBytes} bytes (maxWindowBytes); ` +
             'dropped its oldest', { session_id: batch.session_id })
         }
         // All sessions together: the least recently active (the set's first) lose their oldest batches first.
         if (total > maxTotalBytes) {
           for (const other of holding) {
-            while (other !== session && other.batches.length > 0 && total > maxTotalBytes) drop(other, 0)
+            while (other !== session && other.actions !== NONE && total > maxTotalBytes) drop(other, 0)
             if (total <= maxTotalBytes) break
           }
           warn(logger, 'warn', `proactive: the batches kept passed ${maxTotalBytes} bytes (maxBytes); dropped the ` +
@@ -641,7 +665,8 @@ export function proactive(
     const fromApp = interactions?.subscribe({
       next: guard(({ sessionId, kind, tourId, ...delivery }: Interaction) => {
         if (kind === 'delivered' || kind === 'deliveryFailed') {
-          const product = delivery.productId ?? sessions.get(sessionId)?.batches.at(-1)?.product_id
+          const found = sessions.get(sessionId)
+          const product = delivery.productId ?? (found?.actions === NONE ? undefined : found?.product_id)
           if ((delivery.surface ?? surface) !== surface || product === undefined) return // another operator's
           return void breakerOf(product, kind === 'delivered' ? 'success' : 'failure', scheduler.now() / 1000)
         }
