@@ -21,6 +21,7 @@ import { otelTelemetry } from '../dist/esm/otel/index.js'
 import type { Telemetry } from '../dist/esm/index.js'
 import { registerMeterProvider } from './otel.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
+import { noTimer, workByHand } from './byHand.js'
 
 const secret = process.env.BENCH_SECRET ?? 'whsec_test_5f1c0ffee'
 let delivered = 0
@@ -91,23 +92,11 @@ async function redisServer({ redis: from, node, main }: Lib, withWorker: boolean
 async function redisFloor(withWorker: boolean): Promise<RequestListener> {
   const { url, writer } = await ownRedis()
   const stream = 'bench:events'
-  const noTimer = { timeout: 0 } // node-redis' own timer per command, off as the bridge has it
   if (withWorker) {
     const reader = await connect(url)
     await reader.sendCommand(['XGROUP', 'CREATE', stream, 'bench', '$', 'MKSTREAM'])
-    void (async () => {
-      for (;;) {
-        type Entries = Array<[string, string[]]>
-        const reply = await reader.sendCommand(['XREADGROUP', 'GROUP', 'bench', 'w1', 'COUNT', '200', 'BLOCK', '100', 'STREAMS', stream, '>'], noTimer) as
-          Record<string, Entries> | null // node-redis 6 answers a map by stream
-        const entries = reply?.[stream] ?? []
-        // Each payload is kept until its XACK is answered, as a worker that acknowledges once it is done holds it.
-        const payloads: unknown[] = entries.map(([, fields]) => JSON.parse(fields[1]!))
-        if (entries.length > 0) await reader.sendCommand(['XACK', stream, 'bench', ...entries.map(([id]) => id)], noTimer)
-        worked += payloads.length
-        seen = payloads.at(-1)
-      }
-    })().catch(() => undefined) // the server stopping ends the loop
+    // The server stopping ends the loop.
+    workByHand(reader, stream, 'bench', () => false, (n) => { worked += n }).catch(() => undefined)
   }
   return floorHandler(async (body) => {
     await writer.sendCommand(['XADD', stream, 'MAXLEN', '~', '10000', '*', 'body', body], noTimer)

@@ -16,6 +16,7 @@ import { WebhookReceiver, silentLogger } from '../dist/esm/index.js'
 import { fromRedisStream, redisAppender, type RedisDelivery } from '../dist/esm/redis/index.js'
 import { generateEvents } from '../dist/esm/cli/generate.js'
 import { connect, startRedis } from '../spec/helpers/redis.js'
+import { workByHand } from './byHand.js'
 import { installed } from './pin.js'
 import { fmt, fmtRatio, quantiles } from './stats.js'
 
@@ -37,15 +38,18 @@ async function redisCpu(client: Client): Promise<number> {
  * acknowledges each. CPU per delivery, of the process and of Redis, after a warm-up drain of 1,000.
  */
 async function drainOne(dist: string, count: number, url: string): Promise<Drained> {
-  const lib = await import(join(dist, 'redis/index.js')) as RedisLib
+  const lib = dist === BY_HAND ? undefined : await import(join(dist, 'redis/index.js')) as RedisLib
   const [client, reader] = [await connect(url), await connect(url)]
   const once = async (stream: string, n: number) => {
     for (let i = 0; i < n; i += 100) {
       await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => client.sendCommand(['XADD', stream, '*', 'body', body])))
     }
     const [redis0, own0, t0] = [await redisCpu(client), process.cpuUsage(), performance.now()]
-    await lastValueFrom(lib.fromRedisStream(reader, { stream, group: 'drain', consumer: 'w1', batchSize: 200, maxInFlight: 1000, logger: silentLogger })
-      .pipe(mergeMap(async (d) => { await d.ack() }, 64), take(n)))
+    if (lib === undefined) await drainByHand(reader, stream, n)
+    else {
+      await lastValueFrom(lib.fromRedisStream(reader, { stream, group: 'drain', consumer: 'w1', batchSize: 200, maxInFlight: 1000, logger: silentLogger })
+        .pipe(mergeMap(async (d) => { await d.ack() }, 64), take(n)))
+    }
     const own = process.cpuUsage(own0)
     const [wallMs, redisUs] = [performance.now() - t0, await redisCpu(client) - redis0]
     await client.sendCommand(['DEL', stream])
@@ -62,6 +66,15 @@ async function drainOne(dist: string, count: number, url: string): Promise<Drain
 
 interface Drained { nodeUs: number; redisUs: number; perSecond: number }
 
+const BY_HAND = 'by-hand'
+
+/** The same drain by hand (bench/byHand.ts). */
+async function drainByHand(reader: Client, stream: string, n: number): Promise<void> {
+  await reader.sendCommand(['XGROUP', 'CREATE', stream, 'drain', '0'])
+  let done = 0
+  await workByHand(reader, stream, 'drain', () => done >= n, (k) => { done += k })
+}
+
 function drainProcess(dist: string, count: number, url: string): Promise<Drained> {
   const script = fileURLToPath(import.meta.url)
   return new Promise((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', script, 'drain-one', dist, String(count), url],
@@ -74,7 +87,7 @@ export async function benchDrain(quick: boolean): Promise<string> {
   const count = quick ? 2000 : 10_000
   const rounds = quick ? 2 : 7
   const base = process.env.BENCH_BASE
-  const libs: Array<[string, string]> = [['this build', fileURLToPath(new URL('../dist/esm', import.meta.url))]]
+  const libs: Array<[string, string]> = [['this build', fileURLToPath(new URL('../dist/esm', import.meta.url))], ['by hand', BY_HAND]]
   if (base !== undefined) libs.push(['BENCH_BASE', base])
   const redis = await startRedis()
   const results = libs.map(() => [] as Drained[])
@@ -88,7 +101,8 @@ export async function benchDrain(quick: boolean): Promise<string> {
   }
   const lines = [
     `${rounds} rounds of ${count} entries of actions-medium (${body.length} bytes, the \`body\` field) each, written beforehand; one worker ` +
-      '(`batchSize: 200`, `maxInFlight: 1000`, 64 deliveries at a time) acknowledges each, a process per build and round; nothing pinned.',
+      '(`batchSize: 200`, `maxInFlight: 1000`, 64 deliveries at a time) acknowledges each, a process per build and round; nothing pinned; ' +
+      '"by hand" is the same drain written on the client alone.',
     '',
     '| build | deliveries/s per core (worker CPU) | worker CPU µs/delivery | redis-server CPU µs/delivery | deliveries/s (wall) |',
     '|---|---:|---:|---:|---:|',
@@ -96,9 +110,9 @@ export async function benchDrain(quick: boolean): Promise<string> {
   const median = (i: number, f: (x: Drained) => number) => quantiles(results[i]!.map(f)).median
   libs.forEach(([name], i) => lines.push(`| ${name} | ${Math.round(median(i, (x) => 1e6 / x.nodeUs))} | ${fmt(median(i, (x) => x.nodeUs), 1)} | ` +
     `${fmt(median(i, (x) => x.redisUs), 1)} | ${Math.round(median(i, (x) => x.perSecond))} |`))
-  if (libs.length > 1) {
-    lines.push('', `This build ÷ BENCH_BASE, worker CPU per delivery per round: ${fmtRatio(results[0]!.map((x, i) => x.nodeUs / results[1]![i]!.nodeUs))}.`)
-  }
+  const over = (j: number) => fmtRatio(results[0]!.map((x, i) => x.nodeUs / results[j]![i]!.nodeUs))
+  lines.push('', `This build ÷ by hand (XREADGROUP, JSON.parse, XACK; no claims, no bounds), worker CPU per delivery per round: ${over(1)}.`)
+  if (libs.length > 2) lines.push(`This build ÷ BENCH_BASE, worker CPU per delivery per round: ${over(2)}.`)
   return lines.join('\n')
 }
 
