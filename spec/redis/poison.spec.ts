@@ -116,6 +116,26 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
     await poisonRun(4, [1, 2, 9])
   })
 
+  it('a suspect goes out only once Redis restarted the count of an entry just held: its crash does not count toward the held one', async () => {
+    const stream = name('forgive')
+    const writer = await client()
+    // Two sessions of one partition: `held` (read once) before the poison (handed out twice already: a suspect).
+    const sent = payloads(12, 12, 47)
+    const [held, poison] = sent.filter((p) => partitionOf(p, 4) === partitionOf(sent[0]!, 4))
+    const s = `${stream}:{${partitionOf(held!, 4)}}`
+    const [heldId, poisonId] = [await redisAppender(writer, { stream, partitions: 4 })(held!), await redisAppender(writer, { stream, partitions: 4 })(poison!)]
+    await writer.sendCommand(['XGROUP', 'CREATE', s, 'workers', '0'])
+    await writer.sendCommand(['XREADGROUP', 'GROUP', 'workers', 'host-1', 'STREAMS', s, '>'])
+    await writer.sendCommand(['XCLAIM', s, 'workers', 'host-1', '0', poisonId!, 'RETRYCOUNT', '2', 'JUSTID'])
+    // `held` goes out and is worked (slowly); the poison, read meanwhile, waits alone until it is held, then kills the worker.
+    const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison!.forwarded_at), WORK_MS: '500',
+      PARTITIONS: '4', HOLD: String(held!.forwarded_at) }, 20_000)
+    expect(await program.exited, program.err().slice(0, 500)).to.equal(3)
+    const rows = await writer.sendCommand(['XPENDING', s, 'workers', '-', '+', '10']) as unknown as Array<[string, string, number, number]>
+    // Without waiting for the restart of its count, `held` keeps the 2 of its claim, and crashes like this one add up to a dead letter.
+    expect(rows.map((row) => [row[0], Number(row[3])])).to.deep.equal([[heldId, 0], [poisonId, 3]])
+  })
+
   it('work that throws and releases: handed out maxDeliveries times, then dead-lettered (one log line, reported, acknowledged)', async () => {
     const stream = name('release')
     const writer = await client()

@@ -380,8 +380,8 @@ function readStream(
             saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() refused`, { stream })
             return false
           }
+          room.forgiving++ // first: the move lets a suspect out at once, which must wait for this restart
           move(entry.id, slot, 'held')
-          room.forgiving++
           void forgive(entry.id).finally(() => (room.forgiving--, room.changed.next()))
           return true
         },
