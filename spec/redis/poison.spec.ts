@@ -29,7 +29,11 @@ const WORKER = `
     console.log('processed', payload.forwarded_at)
   }
   const partitions = process.env.PARTITIONS ? { partitions: Number(process.env.PARTITIONS), leaseMs: 600 } : {}
-  fromRedisStream(redis, { stream: process.env.STREAM, group: 'workers', consumer: 'host-1', ...partitions })
+  // One read connection for every partition: the reads are answered in the order they were sent.
+  const reads = process.env.SHARED_READS ? redis.duplicate() : undefined
+  await reads?.on('error', () => undefined).connect()
+  fromRedisStream(redis, { stream: process.env.STREAM, group: 'workers', consumer: 'host-1', ...partitions,
+    ...(reads ? { readClient: reads, blockMs: 100 } : {}) })
     .pipe(mergeMap(async (delivery) => {
       try {
         await work(delivery.payload)
@@ -114,6 +118,66 @@ describe('redis/fromRedisStream: poison entries, dead letters, lost entries, byt
   it('the same with 3 entries held (hold()) while the poison kills the worker: not dead-lettered, still pending, their counts restarted at each hold', async function () {
     this.timeout(120_000)
     await poisonRun(4, [1, 2, 9])
+  })
+
+  it('a suspect goes out only once Redis restarted the count of an entry just held: its crash does not count toward the held one', async () => {
+    const stream = name('forgive')
+    const writer = await client()
+    // Two sessions of one partition: `held` (read once) before the poison (handed out twice already: a suspect).
+    const sent = payloads(12, 12, 47)
+    const [held, poison] = sent.filter((p) => partitionOf(p, 4) === partitionOf(sent[0]!, 4))
+    const s = `${stream}:{${partitionOf(held!, 4)}}`
+    const [heldId, poisonId] = [await redisAppender(writer, { stream, partitions: 4 })(held!), await redisAppender(writer, { stream, partitions: 4 })(poison!)]
+    await writer.sendCommand(['XGROUP', 'CREATE', s, 'workers', '0'])
+    await writer.sendCommand(['XREADGROUP', 'GROUP', 'workers', 'host-1', 'STREAMS', s, '>'])
+    await writer.sendCommand(['XCLAIM', s, 'workers', 'host-1', '0', poisonId!, 'RETRYCOUNT', '2', 'JUSTID'])
+    // `held` goes out and is worked (slowly); the poison, read meanwhile, waits alone until it is held, then kills the worker.
+    const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison!.forwarded_at), WORK_MS: '500',
+      PARTITIONS: '4', HOLD: String(held!.forwarded_at) }, 20_000)
+    expect(await program.exited, program.err().slice(0, 500)).to.equal(3)
+    const rows = await writer.sendCommand(['XPENDING', s, 'workers', '-', '+', '10']) as unknown as Array<[string, string, number, number]>
+    // Without waiting for the restart of its count, `held` keeps the 2 of its claim, and crashes like this one add up to a dead letter.
+    expect(rows.map((row) => [row[0], Number(row[3])])).to.deep.equal([[heldId, 0], [poisonId, 3]])
+  })
+
+  it('a suspect read while another partition\'s is out is not counted until its turn: the poison\'s crashes do not dead-letter it', async function () {
+    this.timeout(60_000)
+    const stream = name('suspects')
+    const writer = await client()
+    // The poison in a partition before the innocent's: its read is answered first, the innocent's already sent.
+    const sent = payloads(12, 12, 48)
+    const poison = sent.find((p) => partitionOf(p, 4) < 3)!
+    const innocent = sent.find((p) => partitionOf(p, 4) > partitionOf(poison, 4))!
+    const streams: string[] = []
+    const ids: string[] = []
+    // Both handed out before, the innocent 4 times (one more and it is dead-lettered), the poison twice.
+    for (const [p, n] of [[poison, '2'], [innocent, '4']] as const) {
+      const s = `${stream}:{${partitionOf(p, 4)}}`
+      ids.push(await redisAppender(writer, { stream, partitions: 4 })(p))
+      streams.push(s)
+      await writer.sendCommand(['XGROUP', 'CREATE', s, 'workers', '0'])
+      await writer.sendCommand(['XREADGROUP', 'GROUP', 'workers', 'host-1', 'STREAMS', s, '>'])
+      await writer.sendCommand(['XCLAIM', s, 'workers', 'host-1', '0', ids.at(-1)!, 'RETRYCOUNT', n, 'JUSTID'])
+    }
+    const deadIds = async () => (await Promise.all(streams.map(async (s) =>
+      parseEntries(await writer.sendCommand(['XRANGE', `${s}:dead`, '-', '+'])).map((e) => e.fields['dead:id'])))).flat()
+    let runs = 0
+    let done = false
+    while (!done && runs < 6) {
+      runs++
+      const program = runProgram(WORKER, { REDIS_URL: suite.redis.url, STREAM: stream, POISON: String(poison.forwarded_at), WORK_MS: '5',
+        PARTITIONS: '4', SHARED_READS: '1', HOLD: String(innocent.forwarded_at) }, 20_000)
+      // Done: the poison dead-lettered, and the innocent dead-lettered too or processed and held (its count restarted).
+      const counts = async () => (await writer.sendCommand(['XPENDING', streams[1]!, 'workers', '-', '+', '1']) as Array<[string, string, number, number]>).map((row) => Number(row[3]))
+      const finished = async () => (await deadIds()).includes(ids[0]!) && ((await deadIds()).includes(ids[1]!) || (await counts()).join() === '0')
+      await until(async () => !program.alive() || await finished(), 'the worker to die or be done', 15_000)
+      done = program.alive()
+      program.kill('SIGTERM')
+      await program.exited
+    }
+    expect(await deadIds(), `within ${runs} runs`).to.deep.equal([ids[0]])
+    expect(done).to.equal(true)
+    expect(runs).to.equal(4) // the poison's 3rd, 4th and 5th deliveries, then it is dead-lettered
   })
 
   it('work that throws and releases: handed out maxDeliveries times, then dead-lettered (one log line, reported, acknowledged)', async () => {

@@ -73,8 +73,9 @@ interface Cursor {
   claimFrom: string
   /** How long an entry is pending before it is claimed: 0 for a partition's new owner, which scans once. */
   readonly claimIdleMs: number
-  /** Released deliveries of a partition, each read again (counted) when due, before their session's next. */
-  readonly retries: Array<{ readonly id: string; readonly at: number }>
+  /** Released deliveries of a partition, each read again (counted) when due, before their session's next; and a
+   * suspect read but not counted (`alone`), claimed when its turn comes. */
+  readonly retries: Array<{ readonly id: string; readonly at: number; alone?: boolean; own?: boolean }>
   /** The last read of new entries gave some, fewer than it asked for. */
   short?: boolean
 }
@@ -93,10 +94,10 @@ interface Batch {
 
 // Pending entries from ARGV[4] to ARGV[10], this consumer's own (ARGV[9] '') or any idle ones, in one atomic step:
 // past maxDeliveries an entry is moved to the dead-letter stream and acknowledged; one trimmed while pending is
-// acknowledged and reported. A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
+// acknowledged and reported; one handed out before is only read (not counted) unless asked for by id (from = to).
+// A scan's start also removes consumers idle for ARGV[9] ms with nothing pending.
 const CLAIM = `local stream, dead, group, me, idle = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
-local count, max = tonumber(ARGV[5]), tonumber(ARGV[6])
-local skip = {}
+local count, max, skip = tonumber(ARGV[5]), tonumber(ARGV[6]), {}
 for i = 11, #ARGV do skip[ARGV[i]] = true end
 local query = {'XPENDING', stream, group, 'IDLE', idle, ARGV[4], ARGV[10], count}
 if ARGV[9] == '' then query[9] = me elseif ARGV[4] == '-' then
@@ -114,7 +115,8 @@ for _, p in ipairs(pending) do
   local id, n = p[1], p[4]
   if not skip[id] then
     if n > 1 and #entries > 0 then stopped = true break end
-    local e = n >= max and redis.call('XRANGE', stream, id, id) or redis.call('XCLAIM', stream, group, me, idle, id)
+    local peek = n >= max or n > 1 and ARGV[4] ~= ARGV[10]
+    local e = peek and redis.call('XRANGE', stream, id, id) or redis.call('XCLAIM', stream, group, me, idle, id)
     if type(e[1]) ~= 'table' then
       lost[#lost + 1] = id
       redis.call('XACK', stream, group, id)
@@ -155,7 +157,8 @@ export function fromRedisStream(
   const { partitions } = settings
   return defer(() => {
     // One room for every partition this worker reads: maxInFlight and maxInFlightBytes hold per worker.
-    const room: Room = { count: 0, bytes: 0, exclusive: 0, forgiving: 0, changed: new BehaviorSubject<void>(undefined) }
+    const room: Room =
+      { count: 0, bytes: 0, exclusive: 0, forgiving: 0, reading: 0, changed: new BehaviorSubject<void>(undefined) }
     if (partitions === undefined) return readStream(client, settings, room, undefined)
     return leases(client, settings, partitions).pipe(mergeMap((lease) =>
       readStream(client, { ...settings, stream: partitionStream(settings.stream, lease.partition) }, room, lease)
@@ -171,6 +174,8 @@ interface Room {
   exclusive: number
   /** Held entries whose delivery count restart Redis has not confirmed: one out alone waits for them too. */
   forgiving: number
+  /** Reads under way: what they take is counted, so a suspect is neither claimed nor handed out meanwhile. */
+  reading: number
   readonly changed: BehaviorSubject<void>
 }
 
@@ -215,12 +220,7 @@ function readStream(
     let largest = 2 ** 20
     let alone = false
     let exclusive = false
-    const endExclusive = () => {
-      if (!exclusive) return
-      exclusive = false
-      room.exclusive--
-      room.changed.next()
-    }
+    const endExclusive = () => exclusive && (exclusive = false, room.exclusive--, room.changed.next())
     let stopped = false
     // A partition's owner claims every pending entry once, at once: whoever read them is gone or gave it up.
     const cursor: Cursor = lease === undefined
@@ -246,47 +246,57 @@ function readStream(
         recorded > 0 && saidLayout(logger, 'error', layoutMismatch(stream, recorded, undefined)), () => undefined)
     }
     const retryDue = () => cursor.retries.length > 0 && scheduler.now() >= cursor.retries[0]!.at
-    // A delivery out alone holds all the worker's room until it ends, every partition's. A retry has its room, and
-    // goes even then: the one out alone waits for it, as it is pending here anyway.
-    const hasRoom = () => lease?.paused !== true && (alone ? room.count === 0 && room.forgiving === 0
+    // A suspect is claimed (by a read that counts until it is out), then handed out, only when no other entry of the
+    // worker is out, being claimed or forgiven: its crash counts no innocent. Out, it holds every partition's room
+    // until it ends. A retry has its room, and goes even then: the one out alone waits for it (pending here anyway).
+    const hasRoom = (claimed = false) => lease?.paused !== true && (alone
+      ? room.count + room.forgiving + (claimed ? 0 : room.reading) === 0
       : retryDue() || (room.exclusive === 0 && room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
-    const stalled = () => {
+    const stalled = (claimed: boolean) => {
       log(logger, 'warn', `Reading paused for ${settings.claimIdleMs} ms: ${room.count} deliveries neither ` +
         'acknowledged nor released (call release() when work fails)', { stream, group, consumer })
-      return waitForRoom()
+      return waitForRoom(claimed)
     }
     const resumed: Observable<void> = lease?.resumed ?? EMPTY
-    const waitForRoom = (): Observable<void> => merge(room.changed, resumed)
-      .pipe(first(hasRoom), timeout({ first: settings.claimIdleMs, with: stalled, scheduler }))
-    const space = () => Math.min(maxInFlight - room.count,
-      Math.max(1, Math.floor((maxInFlightBytes - room.bytes) / largest)))
+    const waitForRoom = (claimed = false): Observable<void> => merge(room.changed, resumed).pipe(first(() =>
+      hasRoom(claimed)), timeout({ first: settings.claimIdleMs, with: () => stalled(claimed), scheduler }))
+    const space = () => Math.max(1, Math.min(maxInFlight - room.count,
+      Math.max(1, Math.floor((maxInFlightBytes - room.bytes) / largest))))
     const step: Observable<RedisDelivery | null> = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
       return waitForRoom()
     }).pipe(
-      concatMap(() => from(read(reads, settings, cursor, Math.max(1, space()), [...slots.keys()]))),
-      concatMap((batch) => {
-        for (const [id, n] of batch.dead) {
-          refuse(id, '', deliveryLimit(n, `${stream}:dead`), `Entry ${id} dead-lettered after ${n} deliveries`)
-          end(id)
-        }
-        for (const id of batch.lost) {
-          refuse(id, '', entryTrimmed, `Entry ${id} was trimmed while pending: lost`)
-          end(id)
-        }
-        if (batch.retry !== undefined && !batch.entries.some((entry) => entry.id === batch.retry)) end(batch.retry)
-        alone = batch.alone && batch.retry === undefined
-        if (alone && !exclusive) {
-          exclusive = true
-          room.exclusive++
-        }
-        // null first: a read that answered ends a run of failures (retry's resetOnSuccess). from() stops between
-        // entries once the subscriber is gone: the rest of a batch stays pending, untouched.
-        const handOut = () => from(batch.entries).pipe(map((entry) => toDelivery(entry, batch.claimed)))
-        return concat(of(null), alone ? waitForRoom().pipe(concatMap(handOut)) : handOut())
+      concatMap(() => {
+        // Counted from the read until its entries are in the room; a read of new entries only (for which a crash
+        // is their first count) does not keep a suspect waiting up to blockMs.
+        let counting = Boolean(++room.reading)
+        const done = () => counting && (counting = false, room.reading--, room.changed.next())
+        const batches = from(read(reads, settings, cursor, space(), [...slots.keys()], done))
+        return batches.pipe(concatMap(handle), finalize(done))
       }),
     )
+    const handle = (batch: Batch): Observable<RedisDelivery | null> => {
+      for (const [id, n] of batch.dead) {
+        refuse(id, '', deliveryLimit(n, `${stream}:dead`), `Entry ${id} dead-lettered after ${n} deliveries`)
+        end(id)
+      }
+      for (const id of batch.lost) {
+        refuse(id, '', entryTrimmed, `Entry ${id} was trimmed while pending: lost`)
+        end(id)
+      }
+      if (batch.retry !== undefined && !batch.entries.some((entry) => entry.id === batch.retry)) end(batch.retry)
+      alone = batch.alone && batch.entries.length > 0
+      if (batch.alone && !alone) endExclusive() // its claim found it gone
+      else if (alone) exclusive ||= (room.exclusive++, true)
+      // A suspect read, not counted: claimed (counted) by id, as a retry is, once it can go out alone.
+      const peek = { id: batch.entries[0]?.id ?? '', at: 0, alone, own: cursor.ownPending !== null }
+      if (alone && batch.retry === undefined) return (cursor.retries.unshift(peek), of(null))
+      // null first: a read that answered ends a run of failures (retry's resetOnSuccess). from() stops between
+      // entries once the subscriber is gone: the rest of a batch stays pending, untouched.
+      const handOut = () => from(batch.entries).pipe(map((entry) => toDelivery(entry, batch.claimed)))
+      return concat(of(null), alone ? waitForRoom(true).pipe(concatMap(handOut)) : handOut())
+    }
 
     /** Room and the slot's place in its session as `state` changes; `null` ends the slot. */
     const move = (id: string, slot: Slot, state: Slot['state'] | null) => {
@@ -380,8 +390,8 @@ function readStream(
             saidHeld(logger, 'warn', `${held} deliveries held (maxHeld): hold() refused`, { stream })
             return false
           }
+          room.forgiving++ // first: the move lets a suspect out at once, which must wait for this restart
           move(id, slot, 'held')
-          room.forgiving++
           void forgive(id).finally(() => (room.forgiving--, room.changed.next()))
           return true
         },
@@ -446,7 +456,7 @@ function readStream(
  * `skip`: entries whose work is under way here, not claimed.
  */
 async function read(
-  reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number, skip: string[],
+  reads: RedisCommandClient, settings: ReaderSettings, cursor: Cursor, space: number, skip: string[], fresh: () => void,
 ): Promise<Batch> {
   const { stream, group, consumer, scheduler, claimIdleMs } = settings
   const room = Math.min(settings.batchSize, space)
@@ -463,7 +473,7 @@ async function read(
   const again = cursor.retries[0]
   if (again !== undefined && scheduler.now() >= again.at) {
     cursor.retries.shift()
-    return { ...await pending(again.id, true, again.id), retry: again.id }
+    return { ...await pending(again.id, again.own ?? true, again.id), retry: again.id, alone: again.alone === true }
   }
   if (cursor.ownPending !== null) {
     // What this consumer read before a restart and never acknowledged comes first, each once.
@@ -480,6 +490,7 @@ async function read(
       : cursor.claimIdleMs === 0 ? Infinity : scheduler.now() + Math.max(50, Math.floor(claimIdleMs / 2))
     if (batch.entries.length + batch.dead.length + batch.lost.length > 0) return batch
   }
+  fresh()
   // Block no longer than until the next claim or retry is due.
   const due = Math.min(cursor.nextClaim, cursor.retries[0]?.at ?? Infinity)
   const block = Math.min(settings.blockMs, Math.max(1, due - scheduler.now()))
@@ -563,13 +574,10 @@ function decodeEntry(id: string, fields: RawEntry['fields'], refuse: Refuse, ack
 const timed = (client: RedisCommandClient, ms: number): RedisCommandClient =>
   ({ sendCommand: (args) => bounded(client.sendCommand(args, OWN_TIMEOUT), ms, 'Redis') })
 
-async function ensureGroup(client: RedisCommandClient, stream: string, group: string, startAt: string): Promise<void> {
-  try {
-    await client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM'])
-  } catch (error) {
+const ensureGroup = (client: RedisCommandClient, stream: string, group: string, startAt: string): Promise<unknown> =>
+  client.sendCommand(['XGROUP', 'CREATE', stream, group, startAt, 'MKSTREAM']).catch((error: unknown) => {
     if (!/BUSYGROUP/.test(String((error as Error)?.message ?? error))) throw error
-  }
-}
+  })
 
 /** The read loop found its client closed before a read: no command failed, so nothing to wrap. */
 class ClosedByOwner extends Error {}
