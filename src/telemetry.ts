@@ -115,7 +115,11 @@ export interface Telemetry {
   readonly redisReader: (group: RedisGroup) => RedisReaderProbe
   /** A `SessionSummarizer` ended a summary: `'Summarized'`, or the `_tag` of its `SummarizerError`. */
   readonly summarizer: (outcome: string) => void
-  /** The `proactive` operator made an offer of `trigger` (`fired`), or held it back, and why. */
+  /**
+   * The `proactive` operator made an offer of `trigger` (`fired`), or held it back, and why; `unsaved` and `notOwned`:
+   * made but not sent (its `state` save failed; its partition was not surely this worker's).
+   */
   readonly proactiveOffer?: (trigger: string,
-    outcome: 'fired' | 'state' | 'cooldown' | 'interval' | 'rateLimit' | 'circuitOpen' | 'judgeRefused') => void
+    outcome: 'fired' | 'state' | 'cooldown' | 'interval' | 'rateLimit' | 'circuitOpen' | 'judgeRefused' | 'unsaved' |
+      'notOwned') => void
 }

@@ -156,6 +156,28 @@ describe('proactive: the judge between a match and an offer', () => {
     expect(thrown.errors).to.have.length(1).and.to.match(/llm down/)
   })
 
+  it('aborts the signal it gave the judge once the answer is no longer awaited (a timeout, the session gone), not after an answer', () => {
+    const signals: Array<[string, AbortSignal]> = []
+    const judge = (offer: ProactiveOffer, _: unknown, signal: AbortSignal) => {
+      signals.push([offer.sessionId, signal])
+      // A thenable answering at once (a Promise would answer after the virtual run).
+      const now = { then: (ok: (value: boolean) => void) => ok(true) } as PromiseLike<boolean>
+      return offer.sessionId === 'yes' ? now : new Promise<boolean>(() => undefined)
+    }
+    // 'slow' times out at 100 ms; 'gone' is dropped by the next session (maxSessions 1) before its timeout; 'yes' answers.
+    play({ triggers: [always()], judge, judgeTimeoutMs: 100, maxSessions: 1, ...watch() }, 'a 199ms b 9ms c',
+      { a: of1('slow'), b: of1('gone'), c: of1('yes') }, '210ms o', { o: 'yes:always' }, undefined, '^ 1s !')
+    expect(signals.map(([id, signal]) => `${id}:${signal.aborted}`)).to.deep.equal(['slow:true', 'gone:true', 'yes:false'])
+  })
+
+  it('skips what is not an interaction (null, no sessionId, an unknown kind), said at warn: the offers go on', () => {
+    const seen = watch()
+    const bad = { n: null, e: {}, k: { sessionId: 's2', kind: 'bogus' }, t: { sessionId: 7, kind: 'clicked' } }
+    play({ triggers: [always(quick)], ...seen }, '-- a', { a: of1('s1') }, '-- o', { o: 's1:always' },
+      ['n e k t', bad as unknown as Record<string, Interaction>], '^ 1s !')
+    expect(seen.warnings).to.deep.equal(['proactive: an interaction without a sessionId string and a known kind skipped'])
+  })
+
   it('holds at most maxJudgesInFlight calls (8): one more is refused as busy; no offer while judging', () => {
     const seen = watch()
     const answers = new Subject<boolean>()

@@ -110,24 +110,52 @@ describe('proactive across workers: the state store and held deliveries', () => 
     expect(saves.at(-1)![1].state.mode).to.equal('thinking')
   })
 
-  it('keeps at most 8 offers waiting for a slow save: the oldest goes out unsaved', () => {
+  it('sends no offer whose save fails or does not answer (unsaved): at most 8 wait for a slow save, one more drops the oldest', () => {
     const scheduler = testScheduler()
     const at: number[] = []
+    const outcomes: string[] = []
     const warnings: string[] = []
     let saves = 0
     scheduler.run(({ cold }) => {
       const state = { load: () => null, save: () => (saves++, new Promise(() => undefined)) }
       const fast = pingPongTrigger({ interactionTimeoutSeconds: 0.01, cooldownSeconds: 0.01 })
+      const telemetry = { proactiveOffer: (_: string, outcome: string) => { outcomes.push(`${outcome}@${scheduler.now()}`) } }
       cold('a', { a: pingPong }).pipe(proactive({ triggers: [fast], state, scheduler, stateTimeoutMs: 60_000,
         minIntervalSeconds: 0.1, interactionTimeoutSeconds: 0.01, cooldownSeconds: 0.01, lookbackSeconds: 1.05,
-        logger: { warn: (message) => { warnings.push(message) } } }))
+        telemetry: telemetry as never, logger: { warn: (message) => { warnings.push(message) } } }))
         .subscribe((offer) => at.push(Math.round(offer.at * 1000)))
     })
-    // An offer every 100 ms until the batch leaves the lookback (11 in all); the first waits for the save out, 8 for
-    // the next: the 10th and 11th push the oldest two out at once. Each save times out (logged) and lets its own out.
-    expect(at).to.deep.equal([100, 200, 0, 301, 401, 501, 601, 701, 801, 901, 1002])
+    // An offer made every 100 ms until the batch leaves the lookback (11 in all): the first waits for the save out, 8
+    // for the next; the 10th and 11th drop the oldest two at once. The saves time out: their offers are dropped too.
+    expect(at).to.deep.equal([])
+    expect(outcomes.filter((o) => o.startsWith('fired')).length).to.equal(11)
+    expect(outcomes.filter((o) => o.startsWith('unsaved'))).to.deep.equal(
+      ['unsaved@901', 'unsaved@1002', 'unsaved@60000', ...Array(8).fill('unsaved@120000')])
     expect(saves).to.equal(2)
     expect(warnings).to.deep.equal(['proactive: a session\'s state not saved (no answer in 60000 ms)']) // 1 per 10 s
+  })
+
+  it('sends an offer only while its partition is surely this worker\'s: owned() false drops it (notOwned), saved or not', () => {
+    for (const store of [false, true]) {
+      const scheduler = testScheduler()
+      const offers: string[] = []
+      const outcomes: string[] = []
+      let owned = true
+      scheduler.run(({ hot }) => {
+        const state = store ? { load: () => null, save: () => later(scheduler, 30, 'OK') } : undefined
+        const signal = new AbortController().signal
+        const held = (payload: ActionsPayload) => ({ ...delivery(payload, signal, [], scheduler), owned: () => owned })
+        const telemetry = { proactiveOffer: (_: string, outcome: string) => { outcomes.push(outcome) } }
+        // Two sessions whose first batch matches: the first's offer goes out; the second's is made while the lease is
+        // not renewed in time (and, with a store, its save answers after that).
+        hot('a 99ms b', { a: held(pingPong), b: held({ ...pingPong, session_id: 'ps_2' }) }).pipe(
+          proactive({ triggers: [pingPongTrigger()], state, scheduler, telemetry: telemetry as never }), map(label))
+          .subscribe((offer) => offers.push(offer))
+        scheduler.schedule(() => { owned = false }, 90)
+      })
+      expect(offers, `state: ${store}`).to.deep.equal(['ps_1:canonical_url_ping_pong'])
+      expect(outcomes.filter((o) => o === 'fired' || o === 'notOwned'), `state: ${store}`).to.deep.equal(['fired', 'fired', 'notOwned'])
+    }
   })
 
   it('holds each delivery while its batch is in the window and acknowledges it as it leaves; a summary at once', () => {

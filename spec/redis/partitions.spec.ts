@@ -299,4 +299,28 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     expect(log[0]).to.equal('1')
     expect(log.slice(1).sort()).to.deep.equal(['0*', '1*'])
   })
+
+  it('owned(): false once the lease was not renewed in time (Redis not answering), true again once renewed', async () => {
+    const writer = await client()
+    const stream = name('owned')
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    const deliveries: RedisDelivery[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100,
+      logger: silentLogger }).subscribe((d) => { deliveries.push(d) }))
+    await append(payloads(1, 1, 7)[0]!)
+    await until(() => deliveries.length === 1, 'the delivery')
+    const [delivery] = deliveries
+    expect(delivery!.owned()).to.equal(true)
+    // Every command waits (renewals included) for 1.5 s: past 600 ms less a renewal interval the lease may expire
+    // soon, so the worker cannot say it holds the partition, though no other worker took it.
+    await (await client()).sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL'])
+    const paused = Date.now()
+    await until(() => !delivery!.owned(), 'owned() false', 1000)
+    expect(Date.now() - paused).to.be.within(150, 700)
+    await until(() => delivery!.owned(), 'owned() true again', 4000)
+    expect(Date.now() - paused).to.be.at.least(1400)
+    expect(delivery!.signal.aborted).to.equal(false)
+    expect(String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`]))).to.match(/^w#/)
+    await delivery!.ack()
+  })
 })

@@ -47,6 +47,9 @@ interface Interaction {
   readonly surface?: string | undefined
 }
 
+const KINDS = new Set<unknown>(['opened-chat', 'wrote', 'clicked', 'reacted', 'dismissed', 'tour-started', 'tour-step',
+  'tour-ended', 'delivered', 'deliveryFailed'] satisfies Array<Interaction['kind']>)
+
 /** The reference's optional rate limits on offers, in fixed clock windows; each 0 (off) by default. */
 interface RateLimits {
   /** Offers per product in a minute. */
@@ -70,6 +73,8 @@ interface Delivered {
   hold?(): boolean
   /** Aborted when its partition moves. */
   readonly signal?: AbortSignal
+  /** False while this worker cannot confirm it holds the partition: an offer then is not sent. */
+  owned?(): boolean
 }
 
 /** The options of {@link proactive}; a bad value is refused with a `TypeError` naming it. */
@@ -100,8 +105,12 @@ interface ProactiveOptions extends SessionOptions {
   readonly surface?: string | undefined
   /** Holds a product's offers after consecutive failed deliveries; default 5 → 120 s; `false`: off. */
   readonly breaker?: BreakerOptions | undefined
-  /** Asked between a match and its offer (an LLM, say); `false`, a throw or a timeout refuses it. Default none. */
-  readonly judge?: ((offer: ProactiveOffer, context: ProactiveContext) => boolean | PromiseLike<boolean>) | undefined
+  /**
+   * Asked between a match and its offer (an LLM, say); `false`, a throw or a timeout refuses it. `signal` aborts once
+   * the answer is no longer awaited (timed out, the session gone): stop the work then. Default none.
+   */
+  readonly judge?: ((offer: ProactiveOffer, context: ProactiveContext, signal: AbortSignal) =>
+    boolean | PromiseLike<boolean>) | undefined
   /** How long an answer of the judge is awaited; default 5,000. */
   readonly judgeTimeoutMs?: number | undefined
   /** Judge calls awaited at once; one more is refused as busy. Default 8. */
@@ -170,6 +179,8 @@ interface Shared {
   /** The delivery of each batch (aligned with `batches`). */
   held: Array<Delivered | undefined>
   signal?: AbortSignal | undefined
+  /** The newest delivery: whether its partition is still surely this worker's. */
+  owner?: Delivered | undefined
   /** Evaluation waits for the load; interactions meanwhile are kept (at most 16). */
   loading?: Subscription | undefined
   events?: SessionEvent[]
@@ -401,14 +412,24 @@ export function proactive(
       perSession.add(keys.session, offer.at)
       if (keys.user !== null) perUser.add(keys.user, offer.at)
       count(session, offer.triggerId, 'fired')
-      if (store === undefined) subscriber.next(offer)
+      if (store === undefined) send(session, [offer])
       else save(id, session, offer)
+    }
+    // Across workers an offer goes out only once saved, and only while the session's partition is surely ours:
+    // otherwise the next owner may offer too (a worker cut off from Redis keeps its timers).
+    const send = (session: Session, offers: ProactiveOffer[], error?: unknown) => {
+      const owned = session.gating?.shared?.owner?.owned?.() !== false
+      for (const offer of offers) {
+        if (error === undefined && owned) subscriber.next(offer)
+        else telemetry?.proactiveOffer?.(offer.triggerId, owned ? 'unsaved' : 'notOwned') // each told
+      }
     }
     /** Saves the session's gating if it changed, one save out at a time; offers go out once saved (or not, logged). */
     const save = (id: string, session: Session, offer?: ProactiveOffer) => {
       const shared = sharedOf(session)
-      // At most 8 wait for the next save: the oldest goes out unsaved (a store this slow is said already).
-      if (offer !== undefined && (shared.offers ??= []).push(offer) > 8) subscriber.next(shared.offers.shift()!)
+      // At most 8 wait for the next save: the oldest is not sent (a store this slow is said already).
+      const waiting = offer === undefined ? 0 : (shared.offers ??= []).push(offer)
+      if (waiting > 8) send(session, shared.offers!.splice(0, 1), 'full')
       if (shared.saving !== undefined) return void (shared.dirty = true)
       const snapshot = toStored(gatingOf(session))
       const text = JSON.stringify(snapshot)
@@ -420,7 +441,7 @@ export function proactive(
         if (error !== undefined) stored(logger, 'warn', `proactive: a session's state not saved (${errorText(error)})`)
         if (shared.saving !== undefined) saves.delete(shared.saving)
         shared.saving = undefined
-        for (const made of offers) subscriber.next(made)
+        send(session, offers, error)
         if (shared.dirty === true) {
           shared.dirty = false
           save(id, session)
@@ -473,21 +494,27 @@ export function proactive(
         refuse(session, offer, scheduler.now() / 1000)
       }
       let verdict: boolean | PromiseLike<boolean>
+      const call = new AbortController()
       try {
-        verdict = judge!(offer, context)
+        verdict = judge!(offer, context, call.signal)
       } catch (error) {
         return failed(error), true
       }
       if (verdict === true) return fire(id, session, offer), false
       if (typeof verdict === 'boolean') return refuse(session, offer, offer.at), true
       inFlight++
+      let done = false // the judge answered with a value
       const answered = () => {
         session.gating?.judging?.unsubscribe()
         gatingOf(session).judging = undefined
         return sessions.get(id) === session
       }
-      gatingOf(session).judging = answer(verdict, judgeTimeoutMs).pipe(finalize(() => inFlight--)).subscribe({
+      gatingOf(session).judging = answer(verdict, judgeTimeoutMs).pipe(finalize(() => {
+        inFlight--
+        if (!done) call.abort() // given up on (or failed): the judge may stop its work
+      })).subscribe({
         next: guard((approved: boolean) => {
+          done = true
           if (!answered()) return
           if (approved === true) return settle(id, session, undefined, { ...offer, at: scheduler.now() / 1000 })
           refuse(session, offer, scheduler.now() / 1000)
@@ -635,6 +662,7 @@ export function proactive(
             signal.addEventListener('abort', revoked(signal), { once: true })
           }
           shared.signal = signal ?? shared.signal
+          shared.owner = delivery ?? shared.owner
         }
         keep(session, batch, estimatedBytes(batch))
         while (session.older.length >= maxActions) drop(session, 0)
@@ -663,7 +691,12 @@ export function proactive(
       },
     })
     const fromApp = interactions?.subscribe({
-      next: guard(({ sessionId, kind, tourId, ...delivery }: Interaction) => {
+      next: guard((interaction: Interaction) => {
+        // Often a request body passed on: what is not an interaction is said and skipped, not every session's end.
+        if (typeof interaction?.sessionId !== 'string' || !KINDS.has(interaction.kind)) {
+          return warn(logger, 'warn', 'proactive: an interaction without a sessionId string and a known kind skipped')
+        }
+        const { sessionId, kind, tourId, ...delivery } = interaction
         if (kind === 'delivered' || kind === 'deliveryFailed') {
           const found = sessions.get(sessionId)
           const product = delivery.productId ?? (found?.actions === NONE ? undefined : found?.product_id)

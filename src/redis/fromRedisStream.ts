@@ -57,6 +57,12 @@ export interface RedisDelivery {
    * `ack()` when it is stored, by `release()` to leave it to the next owner. Never aborted without `partitions`.
    */
   readonly signal: AbortSignal
+  /**
+   * Whether this worker surely still holds the entry's partition: false once its lease was not renewed in time
+   * (Redis unreachable, a stalled event loop), when another worker may take it. Check it right before an effect
+   * only one worker may have (an offer, a message). Always true without `partitions`.
+   */
+  owned(): boolean
 }
 
 /** The part of a node-redis client that a read connection of our own needs. */
@@ -375,6 +381,7 @@ function readStream(
       let acked = false
       const delivery: RedisDelivery = {
         id: id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
+        owned: () => lease === undefined || (!lease.abort.signal.aborted && scheduler.now() < lease.until),
         release: () => {
           if (!mine() || slot.state === 'released') return
           // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.

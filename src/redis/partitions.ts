@@ -4,7 +4,7 @@
  * lease (SET NX PX, renewed; Redis' single-instance lock). Leases spread evenly over the live workers.
  */
 import { randomUUID } from 'node:crypto'
-import { exhaustMap, Observable, Subject, timer } from 'rxjs'
+import { exhaustMap, Observable, Subject, tap, timer } from 'rxjs'
 import { errorText, rateLimited } from '../logger.js'
 import { bounded, within } from '../internal/within.js'
 import { OWN_TIMEOUT, type RedisBytesClient, type RedisCommandClient } from './client.js'
@@ -49,8 +49,11 @@ export interface Lease {
   /** Deliveries of the partition handed out and not yet acknowledged or released (held ones included). */
   unsettled: number
   readonly settled: Subject<void>
-  /** Scheduler time the last renewal was sent: the lease holds at least until this plus `leaseMs`. */
-  renewedAt: number
+  /**
+   * Scheduler time until which the lease is surely ours: the last renewal's send time plus `leaseMs`, less a tick
+   * (past it another worker may take it soon). Deliveries' `owned()` reads it.
+   */
+  until: number
   leaving: boolean
   /** Not renewed in time (Redis away, a stalled event loop): nothing more is handed out until it is. */
   paused: boolean
@@ -121,10 +124,6 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         checked = true
       }
       const now = scheduler.now()
-      // Not renewed in time: another worker may hold it soon, so hand nothing more out until it is renewed (ours
-      // still, the reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled
-      // event loop would have the worker claim its own deliveries under way again, counting them.
-      for (const lease of held.values()) if (now >= lease.renewedAt + leaseMs - tick) lease.paused = true
       const alive = await send(['EVAL', MEMBERS, '1', members, String(leaseMs), consumer]) as unknown[]
       const live = alive.map(String).sort()
       // One round trip for all (node-redis pipelines commands sent together).
@@ -137,20 +136,25 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         const taken = Number(await send(['EVAL', TAKE, '1', leaseKey(p), holder, String(leaseMs)])) === 1
         if (lease !== undefined) {
           if (!taken) return void (held.get(p) === lease && lose(lease))
-          lease.renewedAt = now
+          lease.until = now + leaseMs - tick
           if (lease.paused) {
             lease.paused = false
             lease.resumed.next()
           }
         } else if (taken && !subscriber.closed) {
           const lease: Lease = { partition: p, stop: new Subject(), abort: new AbortController(), unsettled: 0,
-            settled: new Subject(), renewedAt: now, leaving: false, paused: false, resumed: new Subject() }
+            settled: new Subject(), until: now + leaseMs - tick, leaving: false, paused: false, resumed: new Subject() }
           held.set(p, lease)
           subscriber.next(lease)
         }
       }))
     }
-    const loop = timer(0, tick, scheduler).pipe(exhaustMap(() => step().catch((error: unknown) => {
+    // Not renewed in time: another worker may hold it soon, so hand nothing more out until it is renewed (ours
+    // still, the reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled
+    // event loop would have the worker claim its own deliveries under way again, counting them. Checked every tick,
+    // a renewal still out included (one that hangs is given up only after timeoutMs).
+    const pause = () => { for (const lease of held.values()) if (scheduler.now() >= lease.until) lease.paused = true }
+    const loop = timer(0, tick, scheduler).pipe(tap(pause), exhaustMap(() => step().catch((error: unknown) => {
       // Closed by its owner: no renewal can succeed, and a silent stop would hide it.
       if (isClosed(client)) return subscriber.error(closedError(error))
       say(logger, 'error', `Redis lease renewal failed: ${errorText(error)}`, { stream, group, consumer })
