@@ -178,6 +178,14 @@ describe('proactive: the judge between a match and an offer', () => {
     expect(seen.warnings).to.deep.equal(['proactive: an interaction without a sessionId string and a known kind skipped'])
   })
 
+  it('opens no session for an interaction at maxSessions: ids from requests cannot drop a session and its last offer', () => {
+    // s1 is offered at once; then interactions for 2 unknown sessions at maxSessions 2. Were s1 dropped, its next
+    // batch would find no last offer and be offered again within minIntervalSeconds (300 s).
+    const ghosts = { x: { sessionId: 'ghost-1', kind: 'opened-chat' }, y: { sessionId: 'ghost-2', kind: 'opened-chat' } }
+    play({ triggers: [always(quick)], maxSessions: 2 }, 'a 9s b', { a: of1('s1'), b: of1('s1', 10) }, 'o', { o: 's1:always' },
+      ['1s x y', ghosts as Record<string, Interaction>], '^ 20s !')
+  })
+
   it('holds at most maxJudgesInFlight calls (8): one more is refused as busy; no offer while judging', () => {
     const seen = watch()
     const answers = new Subject<boolean>()

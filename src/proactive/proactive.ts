@@ -703,8 +703,9 @@ export function proactive(
           if ((delivery.surface ?? surface) !== surface || product === undefined) return // another operator's
           return void breakerOf(product, kind === 'delivered' ? 'success' : 'failure', scheduler.now() / 1000)
         }
-        // With a store, the worker holding the session applies it (send each to every worker).
-        if (store !== undefined && !sessions.has(sessionId)) return
+        // With a store, the worker holding the session applies it (send each to every worker). Never does one for a
+        // session unknown here drop another at maxSessions (and with it its last offer): ids from a request are free.
+        if (!sessions.has(sessionId) && (store !== undefined || sessions.size >= maxSessions)) return
         const event: SessionEvent = kind === 'dismissed' ? { type: 'reacted' }
           : kind === 'tour-started' ? { type: kind, tourId } : { type: kind }
         settle(sessionId, open(sessionId, scheduler.now() / 1000), event)
