@@ -217,6 +217,17 @@ describe('proactive across workers: the state store and held deliveries', () => 
       expect(() => redisProactiveState(redis, { ttlSeconds: 0 })).to.throw(TypeError, /ttlSeconds/)
     })
 
+    it('keeps the later of two saves by savedAt: a save held up in the network does not replace the next owner\'s', async () => {
+      const state = redisProactiveState(await client(), { prefix: `${name('later')}:` })
+      const at = (savedAt: number, lastOfferAt: number): StoredSession =>
+        ({ state: thinking, lastOfferAt, offerTimeout: 10, cooldowns: [], savedAt })
+      await state.save('ps_1', at(100, 99)) // the next owner's
+      await state.save('ps_1', at(90, 80)) // the cut-off worker's, landing late
+      expect(await state.load('ps_1')).to.deep.equal(at(100, 99))
+      await state.save('ps_1', at(101, 100))
+      expect(await state.load('ps_1')).to.deep.equal(at(101, 100))
+    })
+
     it('through the operator: a second operator (another worker) does not offer again what the first offered', async () => {
       const redis = await client()
       const state = redisProactiveState(redis, { prefix: `${name('operator')}:` })

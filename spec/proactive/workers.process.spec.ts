@@ -4,9 +4,13 @@
  * per session per interval across both, no offer twice, and after the owner of a session that was just offered is
  * SIGKILLed, the other takes its partitions over (rebuilding the windows from the pending entries, loading the
  * sessions' gating) without offering again inside the interval; 4 s later the dead one comes back under its name
- * and is given them back (the other's partitions move: their signal aborts, its sessions are dropped).
+ * and is given them back (the other's partitions move: their signal aborts, its sessions are dropped). Then a worker
+ * cut off from Redis for longer than a lease (its bytes held up, as a network partition does) offers nothing beside
+ * the one that takes its sessions over.
  */
 import { expect } from 'chai'
+import { createConnection, createServer, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { redisAppender } from '../../src/redis/index.js'
 import { sleep } from '../helpers/http.js'
 import { redisSuite, runProgram, until, type Program } from '../helpers/redis.js'
@@ -147,5 +151,73 @@ describe('proactive across worker processes: one offer per interval, none twice,
       if (next !== undefined) expect(next.since, `${session}'s window at the survivor`).to.be.below(last.at)
     }
     expect(offers.filter((o) => o.at > back && o.worker === killed.victim).length, 'offers once back').to.be.greaterThan(0)
+  })
+
+  /** A TCP proxy to Redis whose traffic can be held up (both ways) and let go, as a network partition heals. */
+  async function stallProxy(port: number) {
+    let stalled = false
+    const waiting: Array<() => void> = []
+    const pipe = (from: Socket, to: Socket) => from.on('data', (chunk) => {
+      if (stalled) waiting.push(() => to.write(chunk))
+      else to.write(chunk)
+    })
+    const sockets: Socket[] = []
+    const server = createServer((client) => {
+      const upstream = createConnection(port, '127.0.0.1')
+      sockets.push(client, upstream)
+      pipe(client, upstream)
+      pipe(upstream, client)
+      for (const s of [client, upstream]) s.on('error', () => undefined).on('close', () => { client.destroy(); upstream.destroy() })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {
+      url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stall: () => { stalled = true },
+      heal: () => { stalled = false; for (const send of waiting.splice(0)) send() },
+      close: () => { for (const s of sockets) s.destroy(); server.close() },
+    }
+  }
+
+  it('a worker cut off from Redis longer than a lease offers nothing beside the one that takes its sessions over', async () => {
+    const writer = await client()
+    const stream = name('cut')
+    const append = redisAppender(writer, { stream, partitions: PARTITIONS })
+    const proxy = await stallProxy(suite.redis.port)
+    const env = (worker: string, url: string) => ({ REDIS_URL: url, STREAM: stream, PREFIX: `${stream}:state:`, NAME: worker })
+    const workers = [runProgram(WORKER, env('w1', proxy.url), 60_000), runProgram(WORKER, env('w2', suite.redis.url), 60_000)]
+    try {
+      await Promise.all(workers.map((w) => until(() => w.out().includes('ready'), 'a worker ready', 20_000)))
+      const owner = async (p: number) => String(await writer.sendCommand(['GET', `${stream}:{${p}}:lease:offers`]))
+      await until(async () => new Set(await Promise.all([0, 1, 2, 3].map(owner))).size === 2, 'both workers owning partitions', 10_000)
+      const sending = Date.now()
+      let cut: [number, number] | undefined
+      for (let n = 0; Date.now() - sending < 14_000; n++) {
+        for (const session of ['s1', 's2', 's3', 's4', 's5', 's6']) {
+          const now = Date.now() / 1000
+          const actions = ['/a', '/b', '/a'].map((url, i) => ({ ...action(n * 3 + i, url, now, now), session_id: session }))
+          await append(batch(now, actions, { session_id: session }))
+        }
+        // From 3 s to 8 s w1 reaches Redis no more (5 leases), then its held-up bytes go through.
+        if (cut === undefined && Date.now() - sending > 3000) cut = [Date.now() / 1000, Date.now() / 1000 + 5], proxy.stall()
+        if (cut !== undefined && Date.now() / 1000 > cut[1] && Date.now() / 1000 < cut[1] + 1) proxy.heal()
+        await sleep(250)
+      }
+      proxy.heal()
+      await sleep(1000)
+      for (const w of workers) w.kill('SIGTERM')
+      await Promise.all(workers.map((w) => w.exited))
+      const offers = workers.flatMap(offersOf)
+      expect(workers.map((w) => w.err()).join('')).to.equal('')
+      expect(new Set(offers.map((o) => o.offerId)).size, 'offer ids').to.equal(offers.length)
+      expect(gaps(offers).shortest, 'shortest gap between two offers of a session (s)').to.be.at.least(INTERVAL - 0.01)
+      // w1's sessions went on at w2 while w1 was cut off; w1 offered none of them then.
+      const during = offers.filter((o) => o.at > cut![0] + 2 && o.at < cut![1])
+      expect(during.length, 'offers while w1 was cut off').to.be.greaterThan(0)
+      expect(during.filter((o) => o.worker === 'w1'), 'offers by w1 while cut off').to.deep.equal([])
+      expect(offers.filter((o) => o.worker === 'w1' && o.at < cut![0]).length, 'w1 offered before').to.be.greaterThan(0)
+    } finally {
+      for (const w of workers) if (w.alive()) w.kill('SIGKILL')
+      proxy.close()
+    }
   })
 })

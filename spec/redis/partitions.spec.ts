@@ -323,4 +323,53 @@ describe('redis partitions: one owner per session at a time (real redis-server)'
     expect(String(await writer.sendCommand(['GET', `${stream}:{0}:lease:g`]))).to.match(/^w#/)
     await delivery!.ack()
   })
+
+  /** A partition stream with `sent` appended, read by a consumer gone ('old'); `suspects`: indexes handed out twice. */
+  async function readBefore(stream: string, sent: Payload[], suspects: number[]) {
+    const writer = await client()
+    const append = redisAppender(writer, { stream, partitions: 1 })
+    for (const p of sent) await append(p)
+    const ps = `${stream}:{0}`
+    await writer.sendCommand(['XGROUP', 'CREATE', ps, 'g', '0', 'MKSTREAM'])
+    await writer.sendCommand(['XREADGROUP', 'GROUP', 'g', 'old', 'COUNT', String(sent.length), 'STREAMS', ps, '>'])
+    const ids = (await writer.sendCommand(['XPENDING', ps, 'g', '-', '+', '10']) as Array<[string]>).map(([id]) => String(id))
+    for (const i of suspects) await writer.sendCommand(['XCLAIM', ps, 'g', 'old', '0', ids[i]!])
+    return { append, ids }
+  }
+
+  it('a suspect whose claim fails (the connection dropped) is claimed again: the worker does not stop reading', async () => {
+    const stream = name('wedge')
+    const [first, ...later] = payloads(3, 1, 3)
+    const { append } = await readBefore(stream, [first!], [0])
+    // The reads' connection drops once, on the claim of the suspect by id (EVAL of the claim script, from = to).
+    const real = await client()
+    let failed = 0
+    const reads = { isOpen: true, sendCommand: (args: string[], options?: unknown) => {
+      if (args[0] === 'EVAL' && args[8] === args[14] && failed++ === 0) return Promise.reject(new Error('Socket closed unexpectedly'))
+      return (real as unknown as { sendCommand(a: string[], o?: unknown): Promise<unknown> }).sendCommand(args, options)
+    } }
+    const got: RedisDelivery[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100,
+      readClient: reads as never, backoff: { initialMs: 10, maxMs: 20 }, logger: silentLogger })
+      .subscribe((d) => { got.push(d); void d.ack() }))
+    for (const p of later) await append(p)
+    await until(() => got.length === 3, `3 deliveries, got ${got.length}`, 6000)
+    expect(failed).to.be.at.least(2)
+    expect(got[0]!.claimed).to.equal(true)
+  })
+
+  it('a delivery released while a suspect waits in its partition comes back, and the suspect goes out', async () => {
+    const stream = name('released')
+    await readBefore(stream, payloads(2, 2, 3), [1])
+    const seen: string[] = []
+    keep(fromRedisStream(await client(), { stream, group: 'g', consumer: 'w', partitions: 1, leaseMs: 600, blockMs: 100,
+      claimIdleMs: 300, logger: silentLogger }).subscribe((d) => {
+      seen.push(`${d.payload.forwarded_at}`)
+      // The first fails once: released, it comes back after claimIdleMs.
+      if (seen.length === 1) setTimeout(() => d.release(), 200)
+      else void d.ack()
+    }))
+    await until(() => seen.length === 3, `3 deliveries, got ${seen.join(', ')}`, 6000)
+    expect(new Set(seen).size).to.equal(2)
+  })
 })

@@ -73,8 +73,8 @@ interface Delivered {
   hold?(): boolean
   /** Aborted when its partition moves. */
   readonly signal?: AbortSignal
-  /** False while this worker cannot confirm it holds the partition: an offer then is not sent. */
-  owned?(): boolean
+  /** False while this worker cannot confirm it holds the partition: an offer then is not sent. Called unbound. */
+  readonly owned?: (() => boolean) | undefined
 }
 
 /** The options of {@link proactive}; a bad value is refused with a `TypeError` naming it. */
@@ -179,8 +179,8 @@ interface Shared {
   /** The delivery of each batch (aligned with `batches`). */
   held: Array<Delivered | undefined>
   signal?: AbortSignal | undefined
-  /** The newest delivery: whether its partition is still surely this worker's. */
-  owner?: Delivered | undefined
+  /** The newest delivery's `owned`: whether its partition is still surely this worker's. */
+  owned?: (() => boolean) | undefined
   /** Evaluation waits for the load; interactions meanwhile are kept (at most 16). */
   loading?: Subscription | undefined
   events?: SessionEvent[]
@@ -299,6 +299,7 @@ export function proactive(
     const signals = new WeakSet<AbortSignal>()
     /** Forgets a session; its held deliveries acknowledged (state dropped) or released (for the next owner). */
     const release = (id: string, session: Session, how: 'ack' | 'release' = 'ack') => {
+      ghosts.delete(session)
       queue.disarm(session)
       if (queue.live === 0) rearm(Infinity) // nothing left to wait for: no timer keeps the process up
       session.gating?.judging?.unsubscribe()
@@ -318,13 +319,17 @@ export function proactive(
     const sharedOf = (session: Session) =>
       gatingOf(session).shared ??= { held: Array<undefined>(windowOf(session).length) }
     /** The session, made the most recently active (the map's order is the eviction order). */
+    // Sessions an interaction opened that no batch has reached: at maxSessions they are dropped first, and one more
+    // takes only such a one's place. Ids in a request are free to make up; a real session keeps its last offer.
+    const ghosts = new Set<Session>()
     const open = (id: string, now: number): Session => {
       const found = sessions.get(id)
       if (found !== undefined) {
         sessions.delete(id)
         if (holding.delete(found)) holding.add(found)
       } else if (sessions.size >= maxSessions) {
-        release(...sessions.entries().next().value!)
+        const [ghost] = ghosts
+        release(...(ghost === undefined ? sessions.entries().next().value! : [ghost.session_id, ghost] as const))
         warn(logger, 'warn', `proactive: ${maxSessions} sessions (maxSessions); dropped the least recently active`)
       }
       const session: Session = found ?? {
@@ -418,7 +423,7 @@ export function proactive(
     // Across workers an offer goes out only once saved, and only while the session's partition is surely ours:
     // otherwise the next owner may offer too (a worker cut off from Redis keeps its timers).
     const send = (session: Session, offers: ProactiveOffer[], error?: unknown) => {
-      const owned = session.gating?.shared?.owner?.owned?.() !== false
+      const owned = session.gating?.shared?.owned?.() !== false
       for (const offer of offers) {
         if (error === undefined && owned) subscriber.next(offer)
         else telemetry?.proactiveOffer?.(offer.triggerId, owned ? 'unsaved' : 'notOwned') // each told
@@ -448,8 +453,9 @@ export function proactive(
         }
         if (shared.saving === undefined) settleHeld(shared)
       }
-      const saving = stored$(() => store!.save(id, snapshot)).subscribe({ complete: () => answered(),
-        error: guard(answered) })
+      const savedAt = scheduler.now() / 1000
+      const saving = stored$(() => store!.save(id, { ...snapshot, savedAt }))
+        .subscribe({ complete: () => answered(), error: guard(answered) })
       if (!saving.closed) saves.set(shared.saving = saving, shared) // a sync store answered already
     }
     /** Evaluation of a session new here waits for its stored gating; none in time: it starts afresh (logged). */
@@ -652,6 +658,7 @@ export function proactive(
         if (delivery?.signal?.aborted === true) return delivery.release()
         const fresh = !sessions.has(batch.session_id)
         const session = open(batch.session_id, scheduler.now() / 1000)
+        ghosts.delete(session)
         if (delivery !== undefined || store !== undefined || session.gating?.shared !== undefined) {
           const shared = sharedOf(session)
           // Held while the batch is in the window, so a next owner rebuilds the window from the pending entries.
@@ -662,7 +669,7 @@ export function proactive(
             signal.addEventListener('abort', revoked(signal), { once: true })
           }
           shared.signal = signal ?? shared.signal
-          shared.owner = delivery ?? shared.owner
+          shared.owned = delivery?.owned ?? shared.owned
         }
         keep(session, batch, estimatedBytes(batch))
         while (session.older.length >= maxActions) drop(session, 0)
@@ -693,8 +700,11 @@ export function proactive(
     const fromApp = interactions?.subscribe({
       next: guard((interaction: Interaction) => {
         // Often a request body passed on: what is not an interaction is said and skipped, not every session's end.
-        if (typeof interaction?.sessionId !== 'string' || !KINDS.has(interaction.kind)) {
-          return warn(logger, 'warn', 'proactive: an interaction without a sessionId string and a known kind skipped')
+        const report = interaction?.kind === 'delivered' || interaction?.kind === 'deliveryFailed'
+        if (!KINDS.has(interaction?.kind) || !(interaction.sessionId || (report && interaction.productId)) ||
+          typeof (interaction.sessionId ?? '') !== 'string' || typeof (interaction.productId ?? '') !== 'string') {
+          return warn(logger, 'warn', 'proactive: an interaction without a known kind and a sessionId (or, for a ' +
+            'delivery report, a productId) skipped')
         }
         const { sessionId, kind, tourId, ...delivery } = interaction
         if (kind === 'delivered' || kind === 'deliveryFailed') {
@@ -703,12 +713,15 @@ export function proactive(
           if ((delivery.surface ?? surface) !== surface || product === undefined) return // another operator's
           return void breakerOf(product, kind === 'delivered' ? 'success' : 'failure', scheduler.now() / 1000)
         }
-        // With a store, the worker holding the session applies it (send each to every worker). Never does one for a
-        // session unknown here drop another at maxSessions (and with it its last offer): ids from a request are free.
-        if (!sessions.has(sessionId) && (store !== undefined || sessions.size >= maxSessions)) return
+        // With a store, the worker holding the session applies it (send each to every worker). Without, one for a
+        // session unknown here opens it (the chat may open before any batch) if that drops no real session.
+        const known = sessions.has(sessionId)
+        if (!known && (store !== undefined || (sessions.size >= maxSessions && ghosts.size === 0))) return
         const event: SessionEvent = kind === 'dismissed' ? { type: 'reacted' }
           : kind === 'tour-started' ? { type: kind, tourId } : { type: kind }
-        settle(sessionId, open(sessionId, scheduler.now() / 1000), event)
+        const session = open(sessionId, scheduler.now() / 1000)
+        if (!known) ghosts.add(session)
+        settle(sessionId, session, event)
       }),
       error: (error: unknown) => subscriber.error(error),
     })

@@ -3,7 +3,7 @@
  * key, so that whichever worker owns the session next goes on where the last one stopped.
  */
 import { positiveInteger } from '../internal/options.js'
-import type { RedisCommandClient } from '../redis/client.js'
+import { scriptRunner, type RedisCommandClient } from '../redis/client.js'
 import type { SessionState } from './session.js'
 
 /** What must outlive a move of a session to another worker: its gating (plain JSON: `-Infinity` kept as null). */
@@ -13,13 +13,18 @@ export interface StoredSession {
   readonly offerTimeout: number
   /** Trigger id → when it may fire again. */
   readonly cooldowns: ReadonlyArray<readonly [string, number]>
+  /** When it was saved (s): a store keeps the later of two saves, as one held up in the network may land late. */
+  readonly savedAt?: number | undefined
 }
 
 /** Where `proactive` keeps each session's gating across workers (`redisProactiveState` is one). */
 export interface SessionStore {
   /** The session's stored gating, or nothing for a session never saved; within `stateTimeoutMs`. */
   load(sessionId: string): StoredSession | null | undefined | PromiseLike<StoredSession | null | undefined>
-  /** Stores it (one save per session at a time); an offer goes out once the save holding it answers. */
+  /**
+   * Stores it (one save per session at a time); an offer goes out once the save holding it answers. Keep a stored
+   * session with a later `savedAt`: a save from a worker cut off from the store may land after the next owner's.
+   */
   save(sessionId: string, session: StoredSession): unknown
 }
 
@@ -45,6 +50,16 @@ export function restore(session: Gating, found: StoredSession): StoredSession {
   return found
 }
 
+// Written unless what is stored was saved later (a save held up in the network, landing after the next owner's).
+const LATER = `local old = redis.call('GET', KEYS[1])
+if old then
+  local ok, value = pcall(cjson.decode, old)
+  if ok and type(value) == 'table' and type(value.savedAt) == 'number' and value.savedAt > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])`
+
 /** Where and for how long; a bad value is refused with a `TypeError` naming it. */
 interface RedisProactiveStateOptions {
   /** Each session's key is this and its id; default `'autoplay:proactive:'`. */
@@ -54,8 +69,8 @@ interface RedisProactiveStateOptions {
 }
 
 /**
- * The `state` of `proactive` in Redis (GET, SET EX: one command each; the operator bounds them with
- * `stateTimeoutMs`). Give every worker reading one partitioned stream the same one.
+ * The `state` of `proactive` in Redis (GET; a script that SETs with EX unless a later save is stored: one command
+ * each, bounded by the operator's `stateTimeoutMs`). Give every worker reading one partitioned stream the same one.
  *
  * @example
  * ```ts
@@ -69,12 +84,13 @@ export function redisProactiveState(
 ): SessionStore {
   const prefix = options.prefix ?? 'autoplay:proactive:'
   const ttl = String(positiveInteger('ttlSeconds', options.ttlSeconds ?? 3600))
+  const save = scriptRunner(client, LATER)
   return {
     load: async (sessionId: string): Promise<StoredSession | null> => {
       const text = await client.sendCommand(['GET', prefix + sessionId])
       return text === null || text === undefined ? null : JSON.parse(String(text)) as StoredSession
     },
     save: (sessionId: string, session: StoredSession): Promise<unknown> =>
-      client.sendCommand(['SET', prefix + sessionId, JSON.stringify(session), 'EX', ttl]),
+      save([prefix + sessionId], [JSON.stringify(session), String(session.savedAt ?? 0), ttl]),
   }
 }

@@ -163,8 +163,8 @@ export function fromRedisStream(
   const { partitions } = settings
   return defer(() => {
     // One room for every partition this worker reads: maxInFlight and maxInFlightBytes hold per worker.
-    const room: Room =
-      { count: 0, bytes: 0, exclusive: 0, forgiving: 0, reading: 0, changed: new BehaviorSubject<void>(undefined) }
+    const room: Room = { count: 0, bytes: 0, exclusive: 0, forgiving: 0, reading: 0, released: 0,
+      changed: new BehaviorSubject<void>(undefined) }
     if (partitions === undefined) return readStream(client, settings, room, undefined)
     return leases(client, settings, partitions).pipe(mergeMap((lease) =>
       readStream(client, { ...settings, stream: partitionStream(settings.stream, lease.partition) }, room, lease)
@@ -182,6 +182,8 @@ interface Room {
   forgiving: number
   /** Reads under way: what they take is counted, so a suspect is neither claimed nor handed out meanwhile. */
   reading: number
+  /** Of `count`, those released and waiting for their retry: a suspect does not wait for them (they wait for it). */
+  released: number
   readonly changed: BehaviorSubject<void>
 }
 
@@ -256,7 +258,7 @@ function readStream(
     // worker is out, being claimed or forgiven: its crash counts no innocent. Out, it holds every partition's room
     // until it ends. A retry has its room, and goes even then: the one out alone waits for it (pending here anyway).
     const hasRoom = (claimed = false) => lease?.paused !== true && (alone
-      ? room.count + room.forgiving + (claimed ? 0 : room.reading) === 0
+      ? room.count - room.released + room.forgiving + (claimed ? 0 : room.reading) === 0
       : retryDue() || (room.exclusive === 0 && room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.
     const stalled = (claimed: boolean) => {
@@ -313,6 +315,7 @@ function readStream(
         room.bytes += counted(state) ? slot.bytes : -slot.bytes
       }
       held += Number(state === 'held') - Number(was === 'held')
+      room.released += Number(state === 'released') - Number(was === 'released')
       if (state === null) slots.delete(id)
       else slot.state = state
       // The session's next delivery goes out once this one is no longer out (nor waiting for its retry).
@@ -354,6 +357,8 @@ function readStream(
         .then((ok) => (ok ? void done.ack() : done.release()))
     }
 
+    // One per partition, not per delivery: kept by whoever asks later, it holds no payload.
+    const owned = () => lease === undefined || (!lease.abort.signal.aborted && scheduler.now() < lease.until)
     const toDelivery = ({ id, fields }: RawEntry, claimed: boolean): RedisDelivery | null => {
       const before = slots.get(id)
       // Claimed while its work still runs here: once is enough. A retry takes its slot back.
@@ -381,7 +386,7 @@ function readStream(
       let acked = false
       const delivery: RedisDelivery = {
         id: id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
-        owned: () => lease === undefined || (!lease.abort.signal.aborted && scheduler.now() < lease.until),
+        owned,
         release: () => {
           if (!mine() || slot.state === 'released') return
           // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.
@@ -480,7 +485,11 @@ async function read(
   const again = cursor.retries[0]
   if (again !== undefined && scheduler.now() >= again.at) {
     cursor.retries.shift()
-    return { ...await pending(again.id, again.own ?? true, again.id), retry: again.id, alone: again.alone === true }
+    // Put back when the claim fails: dropped, it would keep its room (a suspect, the worker's) for good.
+    const claimed = await pending(again.id, again.own ?? true, again.id).catch((error: unknown) => {
+      throw (cursor.retries.unshift(again), error)
+    })
+    return { ...claimed, retry: again.id, alone: again.alone === true }
   }
   if (cursor.ownPending !== null) {
     // What this consumer read before a restart and never acknowledged comes first, each once.

@@ -137,7 +137,8 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         if (lease !== undefined) {
           if (!taken) return void (held.get(p) === lease && lose(lease))
           lease.until = now + leaseMs - tick
-          if (lease.paused) {
+          // Answered too late to count (past until): still paused, as owned() still says.
+          if (lease.paused && scheduler.now() < lease.until) {
             lease.paused = false
             lease.resumed.next()
           }
