@@ -257,7 +257,10 @@ function readStream(
     // A suspect is claimed (by a read that counts until it is out), then handed out, only when no other entry of the
     // worker is out, being claimed or forgiven: its crash counts no innocent. Out, it holds every partition's room
     // until it ends. A retry has its room, and goes even then: the one out alone waits for it (pending here anyway).
-    const hasRoom = (claimed = false) => lease?.paused !== true && (alone
+    // Past the lease's sure time another worker may hold it soon: nothing more is handed out until it is renewed (ours
+    // still, reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled event loop
+    // would have the worker claim its own deliveries under way again, counting them.
+    const hasRoom = (claimed = false) => (lease === undefined || scheduler.now() < lease.until) && (alone
       ? room.count - room.released + room.forgiving + (claimed ? 0 : room.reading) === 0
       : retryDue() || (room.exclusive === 0 && room.count < maxInFlight && room.bytes < maxInFlightBytes))
     // Deliveries that neither ack nor release keep their room for good: a pause this long is worth a word.

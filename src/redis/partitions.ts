@@ -4,7 +4,7 @@
  * lease (SET NX PX, renewed; Redis' single-instance lock). Leases spread evenly over the live workers.
  */
 import { randomUUID } from 'node:crypto'
-import { exhaustMap, Observable, Subject, tap, timer } from 'rxjs'
+import { exhaustMap, Observable, Subject, timer } from 'rxjs'
 import { errorText, rateLimited } from '../logger.js'
 import { bounded, within } from '../internal/within.js'
 import { OWN_TIMEOUT, type RedisBytesClient, type RedisCommandClient } from './client.js'
@@ -55,9 +55,7 @@ export interface Lease {
    */
   until: number
   leaving: boolean
-  /** Not renewed in time (Redis away, a stalled event loop): nothing more is handed out until it is. */
-  paused: boolean
-  /** Emits when a paused lease is renewed. */
+  /** Emits on each renewal in time: a lease past `until` hands nothing more out until then. */
   readonly resumed: Subject<void>
 }
 
@@ -137,25 +135,17 @@ export function leases(client: RedisCommandClient, settings: ReaderSettings, par
         if (lease !== undefined) {
           if (!taken) return void (held.get(p) === lease && lose(lease))
           lease.until = now + leaseMs - tick
-          // Answered too late to count (past until): still paused, as owned() still says.
-          if (lease.paused && scheduler.now() < lease.until) {
-            lease.paused = false
-            lease.resumed.next()
-          }
+          // Answered too late to count (past until): still not ours for sure, as owned() says.
+          if (scheduler.now() < lease.until) lease.resumed.next()
         } else if (taken && !subscriber.closed) {
           const lease: Lease = { partition: p, stop: new Subject(), abort: new AbortController(), unsettled: 0,
-            settled: new Subject(), until: now + leaseMs - tick, leaving: false, paused: false, resumed: new Subject() }
+            settled: new Subject(), until: now + leaseMs - tick, leaving: false, resumed: new Subject() }
           held.set(p, lease)
           subscriber.next(lease)
         }
       }))
     }
-    // Not renewed in time: another worker may hold it soon, so hand nothing more out until it is renewed (ours
-    // still, the reading goes on where it was) or found taken (then stopped). Not stopped at once: a stalled
-    // event loop would have the worker claim its own deliveries under way again, counting them. Checked every tick,
-    // a renewal still out included (one that hangs is given up only after timeoutMs).
-    const pause = () => { for (const lease of held.values()) if (scheduler.now() >= lease.until) lease.paused = true }
-    const loop = timer(0, tick, scheduler).pipe(tap(pause), exhaustMap(() => step().catch((error: unknown) => {
+    const loop = timer(0, tick, scheduler).pipe(exhaustMap(() => step().catch((error: unknown) => {
       // Closed by its owner: no renewal can succeed, and a silent stop would hide it.
       if (isClosed(client)) return subscriber.error(closedError(error))
       say(logger, 'error', `Redis lease renewal failed: ${errorText(error)}`, { stream, group, consumer })
