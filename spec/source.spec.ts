@@ -26,8 +26,9 @@ const MAX_CODE_LINES = 6_139
 // idle sessions at half their bytes (a batch's parts kept in the session's record, the payload let go, the gating
 // made only when used) to 1,075; after an attack (offers not sent unless saved and the partition surely this
 // worker's, interactions checked, the judge's call cancellable) to 1,099; after a review (sessions opened by
-// interactions dropped first, a store's save keeping the later savedAt: a late write from a worker cut off) to 1,120.
-const MAX_PROACTIVE_LINES = 1_120
+// interactions dropped first, a store's save never moving the last offer back: a late write from a worker cut off)
+// to 1,123.
+const MAX_PROACTIVE_LINES = 1_123
 const MAX_LINE = 120
 
 function files(dir: string): string[] {

@@ -217,15 +217,23 @@ describe('proactive across workers: the state store and held deliveries', () => 
       expect(() => redisProactiveState(redis, { ttlSeconds: 0 })).to.throw(TypeError, /ttlSeconds/)
     })
 
-    it('keeps the later of two saves by savedAt: a save held up in the network does not replace the next owner\'s', async () => {
+    it('never moves a session\'s last offer back, and of two saves with the same keeps the later: a save held up in the network does not replace the next owner\'s', async () => {
       const state = redisProactiveState(await client(), { prefix: `${name('later')}:` })
-      const at = (savedAt: number, lastOfferAt: number): StoredSession =>
+      const at = (savedAt: number, lastOfferAt: number | null): StoredSession =>
         ({ state: thinking, lastOfferAt, offerTimeout: 10, cooldowns: [], savedAt })
       await state.save('ps_1', at(100, 99)) // the next owner's
       await state.save('ps_1', at(90, 80)) // the cut-off worker's, landing late
       expect(await state.load('ps_1')).to.deep.equal(at(100, 99))
-      await state.save('ps_1', at(101, 100))
-      expect(await state.load('ps_1')).to.deep.equal(at(101, 100))
+      // Saved later by the cut-off worker, with an older last offer: an offer would come early once it loads it.
+      await state.save('ps_1', at(105, 3))
+      await state.save('ps_1', at(106, null))
+      expect(await state.load('ps_1')).to.deep.equal(at(100, 99))
+      await state.save('ps_1', at(98, 99))
+      expect(await state.load('ps_1')).to.deep.equal(at(100, 99))
+      await state.save('ps_1', at(101, 99))
+      expect(await state.load('ps_1')).to.deep.equal(at(101, 99))
+      await state.save('ps_1', at(102, 100))
+      expect(await state.load('ps_1')).to.deep.equal(at(102, 100))
     })
 
     it('through the operator: a second operator (another worker) does not offer again what the first offered', async () => {

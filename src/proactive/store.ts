@@ -13,7 +13,7 @@ export interface StoredSession {
   readonly offerTimeout: number
   /** Trigger id → when it may fire again. */
   readonly cooldowns: ReadonlyArray<readonly [string, number]>
-  /** When it was saved (s): a store keeps the later of two saves, as one held up in the network may land late. */
+  /** When it was saved (s): of two saves with the same last offer a store keeps the later (one may land late). */
   readonly savedAt?: number | undefined
 }
 
@@ -23,7 +23,8 @@ export interface SessionStore {
   load(sessionId: string): StoredSession | null | undefined | PromiseLike<StoredSession | null | undefined>
   /**
    * Stores it (one save per session at a time); an offer goes out once the save holding it answers. Keep a stored
-   * session with a later `savedAt`: a save from a worker cut off from the store may land after the next owner's.
+   * session with a later `lastOfferAt` (or the same and a later `savedAt`): a save from a worker cut off from the
+   * store may land after the next owner's.
    */
   save(sessionId: string, session: StoredSession): unknown
 }
@@ -50,15 +51,18 @@ export function restore(session: Gating, found: StoredSession): StoredSession {
   return found
 }
 
-// Written unless what is stored was saved later (a save held up in the network, landing after the next owner's).
-const LATER = `local old = redis.call('GET', KEYS[1])
+// Written unless what is stored has a later last offer (or the same, saved later): a save held up in the network,
+// from a worker cut off, lands after the next owner's, and a last offer moved back would let an offer come early.
+const LATER = `local function at(x) return type(x) == 'number' and x or -math.huge end
+local old = redis.call('GET', KEYS[1])
 if old then
   local ok, value = pcall(cjson.decode, old)
-  if ok and type(value) == 'table' and type(value.savedAt) == 'number' and value.savedAt > tonumber(ARGV[2]) then
-    return 0
+  if ok and type(value) == 'table' then
+    local offer, ours = at(value.lastOfferAt), tonumber(ARGV[2]) or -math.huge
+    if offer > ours or (offer == ours and at(value.savedAt) > tonumber(ARGV[3])) then return 0 end
   end
 end
-return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])`
+return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])`
 
 /** Where and for how long; a bad value is refused with a `TypeError` naming it. */
 interface RedisProactiveStateOptions {
@@ -69,7 +73,7 @@ interface RedisProactiveStateOptions {
 }
 
 /**
- * The `state` of `proactive` in Redis (GET; a script that SETs with EX unless a later save is stored: one command
+ * The `state` of `proactive` in Redis (GET; a script that SETs with EX unless a later offer is stored: one command
  * each, bounded by the operator's `stateTimeoutMs`). Give every worker reading one partitioned stream the same one.
  *
  * @example
@@ -91,6 +95,7 @@ export function redisProactiveState(
       return text === null || text === undefined ? null : JSON.parse(String(text)) as StoredSession
     },
     save: (sessionId: string, session: StoredSession): Promise<unknown> =>
-      save([prefix + sessionId], [JSON.stringify(session), String(session.savedAt ?? 0), ttl]),
+      save([prefix + sessionId], [JSON.stringify(session), String(session.lastOfferAt ?? ''),
+        String(session.savedAt ?? 0), ttl]),
   }
 }
