@@ -272,8 +272,8 @@ function readStream(
     const resumed: Observable<void> = lease?.resumed ?? EMPTY
     const waitForRoom = (claimed = false): Observable<void> => merge(room.changed, resumed).pipe(first(() =>
       hasRoom(claimed)), timeout({ first: settings.claimIdleMs, with: () => stalled(claimed), scheduler }))
-    const space = () => Math.max(1, Math.min(maxInFlight - room.count,
-      Math.max(1, Math.floor((maxInFlightBytes - room.bytes) / largest))))
+    const space = () =>
+      Math.max(1, Math.min(maxInFlight - room.count, Math.floor((maxInFlightBytes - room.bytes) / largest)))
     const step: Observable<RedisDelivery | null> = defer(() => {
       if (closedByOwner()) throw new ClosedByOwner()
       return waitForRoom()
@@ -388,14 +388,14 @@ function readStream(
       const mine = () => slots.get(id) === slot
       let acked = false
       const delivery: RedisDelivery = {
-        id: id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
+        id, stream, payload: event as Payload, claimed, signal: lease?.abort.signal ?? NEVER,
         owned,
         release: () => {
           if (!mine() || slot.state === 'released') return
           // In a partition the session waits for it: it comes back (counted) after claimIdleMs, then the next.
           if (lease === undefined || stopped || slot.state === 'held') return move(id, slot, null)
           move(id, slot, 'released')
-          cursor.retries.push({ id: id, at: scheduler.now() + settings.claimIdleMs })
+          cursor.retries.push({ id, at: scheduler.now() + settings.claimIdleMs })
           scheduler.schedule(() => room.changed.next(), settings.claimIdleMs)
         },
         hold: () => {
